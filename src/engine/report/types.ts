@@ -1,0 +1,115 @@
+// The analysis report (report-format.md, version 1): what the CLI prints with --json and the panel shows.
+import type { KeyPath } from '../model/types';
+
+export type Severity = 'error' | 'warning' | 'info';
+export type Regime = 'vanishing' | 'exploding' | 'stable';
+
+export type FindingCode =
+  | 'invalid-model'
+  | 'non-finite'
+  | 'exploding-gradients'
+  | 'vanishing-gradients'
+  | 'clip-never-triggers'
+  | 'clip-always-triggers'
+  | 'forget-bias-low'
+  | 'lags-truncated';
+
+/** One finding: something a person can act on, pointing at a key of the model file. */
+export interface Finding {
+  severity: Severity;
+  code: FindingCode;
+  message: string;
+  path: KeyPath;
+  /** Machine-readable extras for quick fixes (e.g. the suggested clip_norm). */
+  data?: Record<string, number | string | null>;
+}
+
+/** Gradient summary of one parameter; values nested like the weight, only when asked for. */
+export interface ParamGradient {
+  norm: number | null;
+  max_abs: number | null;
+  values?: number[] | number[][];
+}
+
+/** One row of the lag table of one layer. */
+export interface LagEntry {
+  lag: number;
+  count: number;
+  mean: number;
+  min: number;
+  max: number;
+  contribution_mean: number;
+  log10_mean: number | null;
+  log10_min: number | null;
+  log10_max: number | null;
+  /** log10 of contribution_mean, exact outside the double range (extra key). */
+  log10_contribution_mean?: number | null;
+}
+
+/** How the regime was decided (extra key): the numbers behind the verdict. */
+export interface RegimeEvidence {
+  /** Fitted log10 change of the mean lag norm per step (negative: decay). */
+  log10_rate_per_step: number | null;
+  /** log10 of mean norm at the last measured lag relative to lag 0. */
+  log10_ratio: number | null;
+  /** The lag that ratio was measured at. */
+  measured_lag: number;
+  /** sigma_max · gamma: Pascanu's condition compares it with 1 (rnn only). */
+  pascanu_bound: number | null;
+  /** One sentence: the rule that fired. */
+  rule: string;
+}
+
+/** Per-layer spectra, regime and lag table. */
+export interface LayerReport {
+  layer: number;
+  sigma_max: number;
+  spectral_radius: number | null;
+  gamma: number | null;
+  regime: Regime;
+  evidence?: RegimeEvidence;
+  lags: LagEntry[];
+}
+
+export interface ClipSuggestion {
+  method: string;
+  clip_norm: number;
+  /** Share of batches (0..1) whose norm exceeds this threshold (extra key). */
+  clipped_share?: number;
+}
+
+export interface ClippingReport {
+  batch_norms: (number | null)[];
+  suggestions: ClipSuggestion[];
+  recommended: { clip_norm: number | null; clip_value: number | null; method: string; rationale: string };
+}
+
+export interface ModelSummary {
+  cell: string;
+  form: string;
+  nonlinearity: string;
+  input_size: number;
+  hidden_size: number;
+  num_layers: number;
+  output_size: number;
+  name?: string;
+}
+
+/** The whole report. */
+export interface Report {
+  report_version: 1;
+  file: string;
+  model: ModelSummary;
+  sequences: number;
+  steps: number;
+  loss: number | null;
+  grad_norm: number | null;
+  gradients: Record<string, ParamGradient>;
+  layers: LayerReport[];
+  clipping: ClippingReport;
+  findings: Finding[];
+  /** Extra: the lag cap in force, if any. */
+  max_lag?: number | null;
+  /** Extra: wall time of the analysis in milliseconds. */
+  elapsed_ms?: number;
+}

@@ -1,0 +1,70 @@
+// The typed message protocol between a client (CLI, extension host) and the analysis worker.
+// Every message is an interface with a `type` discriminant.
+import type { Report } from '../engine/report/types';
+import type { ModelProblem } from '../engine/model/parse';
+
+/** What to analyze and how. */
+export interface AnalyzeParams {
+  /** The model file's text (an editor buffer may be unsaved). */
+  text: string;
+  /** Absolute path of the model file; weight paths resolve relative to it. */
+  filePath: string;
+  /** Weight files must stay inside this folder (workspace folder, or the CLI's current directory). */
+  rootDir: string;
+  /** The name the report prints in `file`. */
+  displayPath: string;
+  /** Include gradients.*.values. */
+  gradients?: boolean;
+  /** Cap on the lag table (null: full). */
+  maxLag?: number | null;
+  /** Regime rule thresholds (defaults in the engine). */
+  thresholds?: { vanishingLog10PerStep?: number; explodingLog10PerStep?: number };
+  /** Also compute a one-sequence (t, j) map, downsampled to at most this many cells a side. */
+  heatmap?: { sequence: number; maxSize: number } | null;
+}
+
+/** The answer to an analysis: a report, or the problems that stopped it. */
+export type AnalyzeResult =
+  | { ok: true; report: Report }
+  | { ok: false; problems: ModelProblem[] };
+
+/** Client → worker: start an analysis. */
+export interface AnalyzeRequest {
+  type: 'analyze';
+  id: number;
+  params: AnalyzeParams;
+}
+
+/** Client → worker: stop the analysis with this id. */
+export interface CancelRequest {
+  type: 'cancel';
+  id: number;
+}
+
+/** Worker → client: fraction done (0..1) of a running request, with a short phase label. */
+export interface ProgressMessage {
+  type: 'progress';
+  id: number;
+  fraction: number;
+  phase: string;
+  /** A partial report (short lags done so far), sent at most a few times a second. */
+  partial?: Report;
+}
+
+/** Worker → client: the request finished. */
+export interface ResultMessage {
+  type: 'result';
+  id: number;
+  result: AnalyzeResult;
+}
+
+/** Worker → client: the request failed (cancelled, or an internal error). */
+export interface ErrorMessage {
+  type: 'error';
+  id: number;
+  cancelled: boolean;
+  message: string;
+}
+
+export type ToWorkerMessage = AnalyzeRequest | CancelRequest;
+export type FromWorkerMessage = ProgressMessage | ResultMessage | ErrorMessage;

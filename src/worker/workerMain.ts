@@ -1,0 +1,3 @@
+// Worker entry (placeholder until the engine lands).
+import { parentPort } from 'node:worker_threads';
+parentPort?.on('message', () => undefined);

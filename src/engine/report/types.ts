@@ -95,6 +95,20 @@ export interface ModelSummary {
   name?: string;
 }
 
+/**
+ * One sequence's map of log10 ‖∂ε_t/∂s_j‖ for one layer (extra key, computed only on request).
+ * Rows are t-bins, columns j-bins, each `bin` steps wide; a cell holds the largest log10 norm in its
+ * bin, or null where t < j (no gradient) or the norm is exactly 0.
+ */
+export interface HeatmapReport {
+  layer: number;
+  sequence: number;
+  length: number;
+  bin: number;
+  size: number;
+  log10_norm: (number | null)[];
+}
+
 /** The whole report. */
 export interface Report {
   report_version: 1;
@@ -108,6 +122,8 @@ export interface Report {
   layers: LayerReport[];
   clipping: ClippingReport;
   findings: Finding[];
+  /** Extra: per-layer (t, j) maps of one sequence, when requested. */
+  heatmaps?: HeatmapReport[];
   /** Extra: the lag cap in force, if any. */
   max_lag?: number | null;
   /** Extra: wall time of the analysis in milliseconds. */

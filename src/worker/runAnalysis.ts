@@ -1,0 +1,26 @@
+// Loads a model file (with its weights file) and runs the engine: shared by the worker and in-process callers.
+import type { AnalyzeParams, AnalyzeResult } from './protocol';
+import type { Report } from '../engine/report/types';
+import { loadModelFile } from '../io/loadModel';
+import { analyzeModel } from '../engine/analyze';
+
+export interface RunHooks {
+  isCancelled: () => boolean;
+  progress: (fraction: number, phase: string, partial?: Report) => void;
+}
+
+/** Parses, validates and analyzes; wrong input comes back as problems, never as an exception. */
+export async function runAnalysis(params: AnalyzeParams, hooks: RunHooks): Promise<AnalyzeResult> {
+  const parsed = loadModelFile(params.text, params.filePath, params.rootDir);
+  if (!parsed.model) return { ok: false, problems: parsed.problems };
+  const report = analyzeModel(parsed.model, {
+    file: params.displayPath,
+    gradientValues: params.gradients ?? false,
+    maxLag: params.maxLag ?? null,
+    thresholds: params.thresholds,
+    heatmap: params.heatmap ?? null,
+    isCancelled: hooks.isCancelled,
+    onProgress: hooks.progress,
+  });
+  return { ok: true, report };
+}

@@ -1,0 +1,79 @@
+// Integration tests in the real extension host: activation, command registration, and the worker round trip.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+
+const extensionId = 'rnn-gradients.rnn-gradients';
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+/** The golden rnn-tanh model: the workspace's copy when the workspace holds one, else the repository's. */
+function goldenModelPath(): string {
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    for (const candidate of ['golden/rnn-tanh.rnn.json', 'rnn-tanh.rnn.json']) {
+      const file = path.join(folder.uri.fsPath, candidate);
+      if (fs.existsSync(file)) return file;
+    }
+  }
+  return path.join(repoRoot, 'test', 'fixtures', 'golden', 'rnn-tanh.rnn.json');
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return condition();
+}
+
+function ourExtension(): vscode.Extension<unknown> {
+  const extension = vscode.extensions.getExtension(extensionId);
+  assert.ok(extension, `extension ${extensionId} is not loaded in the extension host`);
+  return extension;
+}
+
+describe('RNN Gradients extension (in the extension host)', () => {
+  it('activates when a *.rnn.json model is opened', async () => {
+    const document = await vscode.workspace.openTextDocument(goldenModelPath());
+    await vscode.window.showTextDocument(document);
+    assert.strictEqual(vscode.window.activeTextEditor?.document.uri.fsPath, document.uri.fsPath);
+    const extension = ourExtension();
+    const active = await waitFor(() => extension.isActive, 20000);
+    assert.ok(active, `${extensionId} did not activate within 20 s of opening ${path.basename(document.fileName)}`);
+  });
+
+  it('registers the command rnnGradients.analyze', async () => {
+    const commands = await vscode.commands.getCommands(true);
+    assert.ok(commands.includes('rnnGradients.analyze'), 'command rnnGradients.analyze is not registered');
+  });
+
+  it('runs rnnGradients.analyze on the open model without throwing', async () => {
+    const document = await vscode.workspace.openTextDocument(goldenModelPath());
+    await vscode.window.showTextDocument(document);
+    await vscode.commands.executeCommand('rnnGradients.analyze');
+  });
+
+  it('answers an analysis request through the worker (extension API analyze())', async () => {
+    const extension = ourExtension();
+    const api = (extension.isActive ? extension.exports : await extension.activate()) as
+      | { analyze?: (...args: unknown[]) => Promise<unknown> }
+      | undefined;
+    if (!api || typeof api.analyze !== 'function') {
+      assert.fail('extension API analyze() missing: activate() must return an object with an analyze function');
+    }
+    const filePath = goldenModelPath();
+    const text = fs.readFileSync(filePath, 'utf8');
+    const params = { text, filePath, rootDir: path.dirname(filePath), displayPath: path.basename(filePath) };
+    // analyze(text, filePath) or analyze(params: AnalyzeParams), whichever shape the API declares.
+    const result = (api.analyze.length >= 2 ? await api.analyze(text, filePath) : await api.analyze(params)) as {
+      ok?: unknown;
+      report?: { loss?: unknown };
+      problems?: unknown;
+    };
+    assert.ok(result && typeof result === 'object', 'analyze() returned no result object');
+    assert.strictEqual(result.ok, true, `analyze() did not succeed: ${JSON.stringify(result.problems ?? result).slice(0, 500)}`);
+    const loss = result.report?.loss;
+    assert.ok(typeof loss === 'number' && Number.isFinite(loss), `report.loss is not a finite number: ${String(loss)}`);
+  });
+});

@@ -1,0 +1,45 @@
+// Entry of the integration suite inside the real extension host: runs mocha over out/test/integration/**/*.test.js.
+// Used by both launchers (test-electron and the offline code-server route) as extensionTestsPath.
+import * as fs from 'fs';
+import * as path from 'path';
+import Mocha from 'mocha';
+
+/** The line the launcher parses for the pass/fail counts; keep in sync with test/run-integration.js. */
+export const resultMarker = 'RNN_GRADIENTS_INTEGRATION_RESULT';
+
+/** Compiled test files (*.test.js) under a folder, sorted so runs are repeatable. */
+function findTestFiles(dir: string): string[] {
+  const files: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...findTestFiles(full));
+    else if (entry.name.endsWith('.test.js')) files.push(full);
+  }
+  return files.sort();
+}
+
+/** Runs the suite; resolves when every test passed, rejects otherwise (the host turns that into exit code 1). */
+export function run(): Promise<void> {
+  const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60000, reporter: 'spec' });
+  const files = findTestFiles(__dirname);
+  for (const file of files) mocha.addFile(file);
+  return new Promise<void>((resolve, reject) => {
+    if (files.length === 0) {
+      console.log(`${resultMarker} ${JSON.stringify({ passed: 0, failed: 0, pending: 0, files: 0 })}`);
+      reject(new Error(`no *.test.js files under ${__dirname}`));
+      return;
+    }
+    try {
+      const runner = mocha.run((failures) => {
+        const stats = runner.stats ?? { passes: 0, failures, pending: 0 };
+        const counts = { passed: stats.passes, failed: stats.failures, pending: stats.pending, files: files.length };
+        console.log(`${resultMarker} ${JSON.stringify(counts)}`);
+        if (failures > 0 || counts.passed === 0) reject(new Error(`${failures} integration test(s) failed`));
+        else resolve();
+      });
+    } catch (error) {
+      console.error(error);
+      reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  });
+}

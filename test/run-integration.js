@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+// Runs the integration suite (out/test/integration/index.js) inside the real VS Code extension host.
+// Desktop route: VSCODE_EXECUTABLE=/path/to/code -> @vscode/test-electron runTests.
+// Offline route (default): code-server 4.139.1 run by Node 24, driven through Debian's Chromium with
+// playwright-core; the harness installs itself into .harness/ (or $RNN_GRADIENTS_HARNESS_DIR) on first use.
+// Ends with mocha's summary and a plain "N passed, N failed" line; exits non-zero on any failure.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const util = require('util');
+const harness = require('./harness/harness');
+
+const repoRoot = harness.repoRoot;
+const extensionTestsPath = path.join(repoRoot, 'out', 'test', 'integration', 'index.js');
+/** Printed by run() in test/integration/index.ts with the counts as JSON. */
+const resultMarker = 'RNN_GRADIENTS_INTEGRATION_RESULT';
+/** Whole-run limit (ms); the page never calls back when the extension host fails to start. */
+const overallTimeoutMs = Number(process.env.RNN_GRADIENTS_INTEGRATION_TIMEOUT_MS || 5 * 60 * 1000);
+/** How long the extension host may stay silent after the page loads before we call it "never started". */
+const startTimeoutMs = Number(process.env.RNN_GRADIENTS_HOST_START_TIMEOUT_MS || 120 * 1000);
+
+/** Collects the counts line from the forwarded mocha output. */
+class ResultCollector {
+  constructor() {
+    this.counts = null;
+  }
+  /** Returns false for the marker line (not echoed), true for lines to print. */
+  take(line) {
+    const at = line.indexOf(resultMarker);
+    if (at < 0) return true;
+    try {
+      this.counts = JSON.parse(line.slice(at + resultMarker.length).trim());
+    } catch {
+      process.stderr.write(`[integration] unreadable result line: ${line}\n`);
+    }
+    return false;
+  }
+}
+
+function checkBuilt() {
+  const missing = [];
+  if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js'))) missing.push('dist/extension.js (run `npm run build`)');
+  if (!fs.existsSync(extensionTestsPath)) missing.push('out/test/integration/index.js (run `npm run compile-tests`)');
+  if (missing.length) {
+    process.stderr.write(`[integration] missing build output:\n  ${missing.join('\n  ')}\n`);
+    process.exit(1);
+  }
+}
+
+/** A throwaway copy of test/fixtures to open as the workspace folder. */
+function makeWorkspace(tmpDir) {
+  const workspace = path.join(tmpDir, 'workspace');
+  harness.copyFolder(path.join(repoRoot, 'test', 'fixtures'), workspace);
+  return workspace;
+}
+
+/** Desktop VS Code through @vscode/test-electron; returns { exitCode, counts }. */
+async function runDesktop(executable, workspace) {
+  const { runTests } = require('@vscode/test-electron');
+  const collector = new ResultCollector();
+  const originalWrite = process.stdout.write.bind(process.stdout);
+  let pending = '';
+  process.stdout.write = (chunk, ...rest) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop();
+    const shown = lines.filter((l) => collector.take(l));
+    return shown.length ? originalWrite(shown.join('\n') + '\n', ...rest) : true;
+  };
+  let exitCode;
+  try {
+    exitCode = await runTests({
+      vscodeExecutablePath: executable,
+      extensionDevelopmentPath: repoRoot,
+      extensionTestsPath,
+      launchArgs: [workspace, '--disable-extensions'],
+    });
+  } catch (e) {
+    process.stderr.write(`[integration] VS Code at ${executable} failed: ${e && e.message ? e.message : e}\n`);
+    exitCode = 1;
+  } finally {
+    if (pending && collector.take(pending)) originalWrite(pending + '\n');
+    process.stdout.write = originalWrite;
+  }
+  return { exitCode, counts: collector.counts };
+}
+
+/** Formats what the extension host sent through codeAutomationLog. */
+function formatLog(args) {
+  if (Array.isArray(args)) return util.format(...args);
+  if (typeof args === 'string') return args;
+  return util.inspect(args);
+}
+
+/** code-server + Chromium; returns { exitCode, counts }. */
+async function runOffline(tmpDir, workspace) {
+  const paths = await harness.ensureHarness();
+  const dataDir = path.join(tmpDir, 'data');
+  const extDir = path.join(tmpDir, 'extensions');
+  fs.mkdirSync(extDir, { recursive: true });
+  let server;
+  let browser;
+  const cleanup = async () => {
+    await harness.closeBrowser(browser);
+    browser = undefined;
+    if (server) await server.stop();
+    await harness.killAllDescendants();
+  };
+  harness.installCleanupHandlers(cleanup);
+
+  const collector = new ResultCollector();
+  let exitCode = 1;
+  let failure = '';
+  try {
+    const t0 = Date.now();
+    server = await harness.startCodeServer(paths, { tmpDir, dataDir, extDir });
+    harness.note(`code-server listening on ${server.baseUrl} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    browser = await harness.launchChromium(paths);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+
+    let lastHostMessage = 0;
+    let exitResolve;
+    const exited = new Promise((resolve) => (exitResolve = resolve));
+    let buffered = '';
+    await page.exposeFunction('codeAutomationLog', (type, args) => {
+      lastHostMessage = Date.now();
+      buffered += formatLog(args) + '\n';
+      const lines = buffered.split('\n');
+      buffered = lines.pop();
+      for (const line of lines) if (collector.take(line)) process.stdout.write(`${line}\n`);
+    });
+    await page.exposeFunction('codeAutomationExit', (code) => {
+      exitResolve(typeof code === 'number' ? code : Number(code));
+    });
+    if (process.env.RNN_GRADIENTS_DEBUG) {
+      page.on('console', (m) => process.stderr.write(`[page ${m.type()}] ${m.text()}\n`));
+      page.on('pageerror', (e) => process.stderr.write(`[page error] ${e.message}\n`));
+    }
+
+    const url = harness.workbenchUrl(server, workspace, [
+      ['extensionDevelopmentPath', harness.remoteUri(server.port, repoRoot)],
+      ['extensionTestsPath', harness.remoteUri(server.port, extensionTestsPath)],
+      ['skipWelcome', 'true'],
+    ]);
+    harness.note(`opening the workbench on ${workspace}`);
+    const pageLoaded = Date.now();
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60000 });
+
+    let timer;
+    const watchdog = new Promise((resolve) => {
+      timer = setInterval(() => {
+        const now = Date.now();
+        if (server.exited()) resolve({ reason: 'code-server exited during the run' });
+        else if (now - t0 > overallTimeoutMs) resolve({ reason: `timed out after ${overallTimeoutMs / 1000} s` });
+        else if (!lastHostMessage && now - pageLoaded > startTimeoutMs) {
+          resolve({ reason: `the extension host never started (no output within ${startTimeoutMs / 1000} s)` });
+        }
+      }, 500);
+    });
+    const outcome = await Promise.race([exited.then((code) => ({ code })), watchdog]);
+    clearInterval(timer);
+    if (buffered && collector.take(buffered)) process.stdout.write(`${buffered}\n`);
+    if ('code' in outcome) {
+      exitCode = outcome.code;
+      harness.note(`extension host finished with exit code ${exitCode} (${((Date.now() - t0) / 1000).toFixed(1)} s after start)`);
+    } else {
+      failure = outcome.reason;
+    }
+  } catch (e) {
+    failure = e instanceof harness.HarnessError ? e.message : (e && e.stack) || String(e);
+  }
+  if (failure) process.stderr.write(`[integration] ${failure}\n`);
+  if (failure || exitCode !== 0 || !collector.counts || collector.counts.failed > 0) {
+    harness.printLogTails(server, dataDir);
+  }
+  await cleanup();
+  return { exitCode: failure ? 1 : exitCode, counts: collector.counts };
+}
+
+async function main() {
+  checkBuilt();
+  const started = Date.now();
+  const tmpDir = harness.makeTempDir('integration');
+  const workspace = makeWorkspace(tmpDir);
+  const executable = process.env.VSCODE_EXECUTABLE;
+  let result;
+  try {
+    if (executable) {
+      harness.note(`desktop route: ${executable}`);
+      result = await runDesktop(executable, workspace);
+    } else {
+      result = await runOffline(tmpDir, workspace);
+    }
+  } catch (e) {
+    process.stderr.write(`${e instanceof harness.HarnessError ? e.message : (e && e.stack) || e}\n`);
+    result = { exitCode: 2, counts: null };
+  }
+  const { exitCode, counts } = result;
+  const passed = counts ? counts.passed : 0;
+  const failed = counts ? counts.failed : 0;
+  const pending = counts ? counts.pending : 0;
+  if (!counts) process.stderr.write('[integration] no test results came back from the extension host\n');
+  const ok = exitCode === 0 && counts !== null && failed === 0 && passed > 0;
+  if (ok) fs.rmSync(tmpDir, { recursive: true, force: true });
+  else process.stderr.write(`[integration] run folder kept for inspection: ${tmpDir}\n`);
+  harness.note(`integration run took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`${passed} passed, ${failed} failed${pending ? `, ${pending} skipped` : ''}`);
+  process.exit(ok ? 0 : 1);
+}
+
+main();

@@ -1,0 +1,163 @@
+// The typed message protocol between the report panel's host (extension) and its webview front end.
+// Every message is an interface with a `type` discriminant; both sides switch exhaustively over the unions.
+import type { Report } from '../engine/report/types';
+
+/** Which clipping setting of the model file's `training` object a suggestion applies to. */
+export type ClipKey = 'clip_norm' | 'clip_value';
+
+/** What an exported file holds: a chart image, the lag table, or the whole report. */
+export type ExportKind = 'png' | 'csv' | 'json';
+
+// ---- host → webview ----
+
+/** Host → webview: show this report (a new analysis, or a live re-analysis of the same file). */
+export interface ReportMessage {
+  type: 'report';
+  /** The model file's URI as a string; kept in the webview state so the panel can be restored. */
+  documentUri: string;
+  report: Report;
+  /** The file's current training.clip_norm (null when unset), drawn as a threshold line. */
+  currentClipNorm: number | null;
+  /** Increases with each report the host sends; echoed back in `rendered`. */
+  seq: number;
+}
+
+/** Host → webview: an analysis is running; fraction done in 0..1. */
+export interface ProgressMessage {
+  type: 'progress';
+  fraction: number;
+}
+
+/** Host → webview: the heatmap the webview asked for could not be computed. */
+export interface HeatmapFailedMessage {
+  type: 'heatmapFailed';
+  message: string;
+}
+
+/** Everything the host may send to the webview. */
+export type ToWebviewMessage = ReportMessage | ProgressMessage | HeatmapFailedMessage;
+
+// ---- webview → host ----
+
+/** Webview → host: the page script has loaded and listens for messages. */
+export interface ReadyMessage {
+  type: 'ready';
+}
+
+/** Webview → host: the report with this seq is drawn, with this many charts. */
+export interface RenderedMessage {
+  type: 'rendered';
+  seq: number;
+  charts: number;
+  /** Milliseconds from receiving the report to the drawn charts. */
+  ms: number;
+}
+
+/** Webview → host: write this clipping setting into the model file. */
+export interface ApplyClipMessage {
+  type: 'applyClip';
+  key: ClipKey;
+  value: number;
+}
+
+/** Webview → host: reveal the key at this path in the model file (a finding was clicked). */
+export interface RevealPathMessage {
+  type: 'revealPath';
+  path: (string | number)[];
+}
+
+/** Webview → host: the heatmap section was opened; re-analyze with a (t, j) map. */
+export interface RequestHeatmapMessage {
+  type: 'requestHeatmap';
+}
+
+/** Webview → host: put this text on the clipboard (webviews cannot reach it reliably). */
+export interface CopyTextMessage {
+  type: 'copyText';
+  text: string;
+  /** What was copied, for the confirmation message. */
+  label: string;
+}
+
+/** Webview → host: ask where to save, then write this content (PNG as a data: URL, CSV/JSON as text). */
+export interface ExportFileMessage {
+  type: 'exportFile';
+  kind: ExportKind;
+  suggestedName: string;
+  content: string;
+}
+
+/** Everything the webview may send to the host. */
+export type FromWebviewMessage =
+  | ReadyMessage
+  | RenderedMessage
+  | ApplyClipMessage
+  | RevealPathMessage
+  | RequestHeatmapMessage
+  | CopyTextMessage
+  | ExportFileMessage;
+
+/** What the webview keeps with vscode.setState, and what the host's serializer receives after a reload. */
+export interface PersistedPanelState {
+  documentUri: string;
+  report: Report | null;
+  currentClipNorm: number | null;
+  /** Section ids whose "Show as table" view is on. */
+  tables: string[];
+  /** Whether the heatmap section is open. */
+  heatmapOpen: boolean;
+  /** Index into report.heatmaps of the layer shown in the heatmap. */
+  heatmapLayer: number;
+}
+
+/** Fails to compile when a switch over a union misses a case; throws if reached with an unknown value. */
+export function assertNever(value: never): never {
+  throw new Error(`Unexpected message: ${JSON.stringify(value)}`);
+}
+
+const TO_WEBVIEW_TYPES: ReadonlySet<string> = new Set<ToWebviewMessage['type']>(['report', 'progress', 'heatmapFailed']);
+const FROM_WEBVIEW_TYPES: ReadonlySet<string> = new Set<FromWebviewMessage['type']>([
+  'ready',
+  'rendered',
+  'applyClip',
+  'revealPath',
+  'requestHeatmap',
+  'copyText',
+  'exportFile',
+]);
+
+function hasType(value: unknown, types: ReadonlySet<string>): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const t = (value as { type?: unknown }).type;
+  return typeof t === 'string' && types.has(t);
+}
+
+/** True when a received value carries one of the host → webview message types. */
+export function isToWebviewMessage(value: unknown): value is ToWebviewMessage {
+  return hasType(value, TO_WEBVIEW_TYPES);
+}
+
+/** True when a received value is a well-formed webview → host message (checked field by field). */
+export function isFromWebviewMessage(value: unknown): value is FromWebviewMessage {
+  if (!hasType(value, FROM_WEBVIEW_TYPES)) return false;
+  const m = value as Record<string, unknown>;
+  switch (m.type as FromWebviewMessage['type']) {
+    case 'ready':
+    case 'requestHeatmap':
+      return true;
+    case 'rendered':
+      return typeof m.seq === 'number' && typeof m.charts === 'number';
+    case 'applyClip':
+      return (m.key === 'clip_norm' || m.key === 'clip_value') && typeof m.value === 'number' && Number.isFinite(m.value) && m.value > 0;
+    case 'revealPath':
+      return Array.isArray(m.path) && m.path.every((k) => typeof k === 'string' || typeof k === 'number');
+    case 'copyText':
+      return typeof m.text === 'string' && typeof m.label === 'string';
+    case 'exportFile':
+      return (
+        (m.kind === 'png' || m.kind === 'csv' || m.kind === 'json') &&
+        typeof m.suggestedName === 'string' &&
+        typeof m.content === 'string'
+      );
+  }
+}

@@ -88,8 +88,8 @@ FIXTURES = [
     Spec("rnn-pascanu-sigmoid-2layer", "rnn", "2-layer pascanu sigmoid, readout, mse",
          form="pascanu", nonlinearity="sigmoid", hidden=3, layers=2, lengths=(8, 6), loss="mse",
          readout=2, scale=2.0, seed=17),
-    # missing biases (biases are optional: zeros, and absent from gradients)
-    Spec("rnn-elman-tanh-nobias", "rnn", "elman tanh with no biases at all, readout without bias, sum",
+    # missing biases (optional: zeros in the equations, and no entry in `gradients`)
+    Spec("rnn-elman-tanh-nobias", "rnn", "elman tanh with no bias_ih/bias_hh at all (readout keeps its bias), sum",
          nonlinearity="tanh", hidden=3, lengths=(8, 6), loss="sum", readout=2, biases="none",
          scale=1.3, seed=18),
     Spec("lstm-bias-ih-only", "lstm", "lstm with bias_ih only (bias_hh absent), mse",
@@ -126,10 +126,9 @@ def build_model(s):
     D = H
     if s.readout:
         D = s.readout
-        ro = {"weight": r4(rng.uniform(-0.5, 0.5, (D, H)))}
-        if s.biases != "none":
-            ro["bias"] = r4(rng.uniform(-0.1, 0.1, D))
-        model["readout"] = ro
+        # the spec lists readout.bias without saying it is optional, so it is always given
+        model["readout"] = {"weight": r4(rng.uniform(-0.5, 0.5, (D, H))),
+                            "bias": r4(rng.uniform(-0.1, 0.1, D))}
     seqs = [r4(rng.normal(0, 1, (T, s.inputs))) for T in s.lengths]
     targets = None
     if s.loss == "mse":

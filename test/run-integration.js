@@ -15,6 +15,8 @@ const repoRoot = harness.repoRoot;
 const extensionTestsPath = path.join(repoRoot, 'out', 'test', 'integration', 'index.js');
 /** Printed by run() in test/integration/index.ts with the counts as JSON. */
 const resultMarker = 'RNN_GRADIENTS_INTEGRATION_RESULT';
+/** Prefix of mocha's reporter lines (test/integration/index.ts). */
+const reporterLinePrefix = '[rnn-gradients-test] ';
 /** Whole-run limit (ms); the page never calls back when the extension host fails to start. */
 const overallTimeoutMs = Number(process.env.RNN_GRADIENTS_INTEGRATION_TIMEOUT_MS || 5 * 60 * 1000);
 /** How long the extension host may stay silent after the page loads before we call it "never started". */
@@ -65,7 +67,7 @@ async function runDesktop(executable, workspace) {
     pending += chunk.toString();
     const lines = pending.split('\n');
     pending = lines.pop();
-    const shown = lines.filter((l) => collector.take(l));
+    const shown = lines.filter((l) => collector.take(l)).map((l) => l.split(reporterLinePrefix).join(''));
     return shown.length ? originalWrite(shown.join('\n') + '\n', ...rest) : true;
   };
   let exitCode;
@@ -80,7 +82,7 @@ async function runDesktop(executable, workspace) {
     process.stderr.write(`[integration] VS Code at ${executable} failed: ${e && e.message ? e.message : e}\n`);
     exitCode = 1;
   } finally {
-    if (pending && collector.take(pending)) originalWrite(pending + '\n');
+    if (pending && collector.take(pending)) originalWrite(pending.split(reporterLinePrefix).join('') + '\n');
     process.stdout.write = originalWrite;
   }
   return { exitCode, counts: collector.counts };
@@ -110,6 +112,7 @@ async function runOffline(tmpDir, workspace) {
   harness.installCleanupHandlers(cleanup);
 
   const collector = new ResultCollector();
+  const consoleLog = path.join(tmpDir, 'workbench-console.log');
   let exitCode = 1;
   let failure = '';
   try {
@@ -123,12 +126,22 @@ async function runOffline(tmpDir, workspace) {
     let exitResolve;
     const exited = new Promise((resolve) => (exitResolve = resolve));
     let buffered = '';
+    const debug = Boolean(process.env.RNN_GRADIENTS_DEBUG);
+    const showLine = (line) => {
+      if (!collector.take(line)) return;
+      const at = line.indexOf(reporterLinePrefix);
+      if (at >= 0) process.stdout.write(`${line.slice(at + reporterLinePrefix.length)}\n`);
+      else if (debug) process.stderr.write(`[workbench] ${line}\n`);
+      fs.appendFileSync(consoleLog, `${line}\n`);
+    };
+    // Everything the workbench logs arrives here, the extension host's console included: mocha's
+    // prefixed lines go to stdout, the rest to workbench-console.log (printed on failure).
     await page.exposeFunction('codeAutomationLog', (type, args) => {
       lastHostMessage = Date.now();
       buffered += formatLog(args) + '\n';
       const lines = buffered.split('\n');
       buffered = lines.pop();
-      for (const line of lines) if (collector.take(line)) process.stdout.write(`${line}\n`);
+      for (const line of lines) showLine(line);
     });
     await page.exposeFunction('codeAutomationExit', (code) => {
       exitResolve(typeof code === 'number' ? code : Number(code));
@@ -160,7 +173,7 @@ async function runOffline(tmpDir, workspace) {
     });
     const outcome = await Promise.race([exited.then((code) => ({ code })), watchdog]);
     clearInterval(timer);
-    if (buffered && collector.take(buffered)) process.stdout.write(`${buffered}\n`);
+    if (buffered) showLine(buffered);
     if ('code' in outcome) {
       exitCode = outcome.code;
       harness.note(`extension host finished with exit code ${exitCode} (${((Date.now() - t0) / 1000).toFixed(1)} s after start)`);
@@ -172,6 +185,8 @@ async function runOffline(tmpDir, workspace) {
   }
   if (failure) process.stderr.write(`[integration] ${failure}\n`);
   if (failure || exitCode !== 0 || !collector.counts || collector.counts.failed > 0) {
+    process.stderr.write(`----- workbench console, extension host included (last 40 lines; full: ${consoleLog}) -----\n`);
+    process.stderr.write(`${harness.tailFile(consoleLog, 40)}\n`);
     harness.printLogTails(server, dataDir);
   }
   await cleanup();

@@ -278,15 +278,15 @@ function installVsix(paths, vsix, { dataDir, extDir }) {
  * Starts code-server on a free 127.0.0.1 port in its own process group and waits for
  * "HTTP server listening on". Returns { port, baseUrl, proc, output(), stop() }.
  */
-async function startCodeServer(paths, { tmpDir, dataDir, extDir, timeoutMs = 90000, echo = false }) {
+async function startCodeServer(paths, { tmpDir, dataDir, extDir, port: fixedPort, timeoutMs = 90000, echo = false }) {
   let lastError;
   for (let attempt = 1; attempt <= 3; attempt++) {
-    const port = await freePort();
+    const port = fixedPort || (await freePort());
     try {
       return await startCodeServerOnPort(paths, { port, tmpDir, dataDir, extDir, timeoutMs, echo });
     } catch (e) {
       lastError = e;
-      if (!/EADDRINUSE/.test(String(e.message))) throw e;
+      if (fixedPort || !/EADDRINUSE/.test(String(e.message))) throw e;
       note(`port ${port} was taken, trying another`);
     }
   }
@@ -559,12 +559,12 @@ function logFiles(dataDir) {
 /** Prints the tails of the server's output and of the server-side logs (extension host first). */
 function printLogTails(server, dataDir, lines = 40) {
   const out = (s) => process.stderr.write(`${s}\n`);
-  if (server) {
+  if (server && server.output().trim()) {
     out(`----- code-server output (last ${lines} lines; full: ${server.logFile}) -----`);
     out(tailText(server.output(), lines));
   }
   const files = logFiles(dataDir);
-  const interesting = files.filter((f) => /exthost|remoteagent|server|extHost|remoteexthost/i.test(path.basename(f)) || /exthost/i.test(f));
+  const interesting = files.filter((f) => /^(remoteagent|remoteexthost|exthost|server)\.log$/i.test(path.basename(f)));
   for (const f of interesting.length ? interesting : files.slice(-3)) {
     const tail = tailFile(f, lines);
     if (!tail.trim()) continue;

@@ -2,10 +2,25 @@
 // Used by both launchers (test-electron and the offline code-server route) as extensionTestsPath.
 import * as fs from 'fs';
 import * as path from 'path';
+import * as util from 'util';
 import Mocha from 'mocha';
 
 /** The line the launcher parses for the pass/fail counts; keep in sync with test/run-integration.js. */
 export const resultMarker = 'RNN_GRADIENTS_INTEGRATION_RESULT';
+
+/**
+ * Prefix of every line mocha's reporter prints, so the offline launcher can tell the suite's output from
+ * the workbench's own log lines (both arrive through the same channel); keep in sync with test/run-integration.js.
+ */
+export const reporterLinePrefix = '[rnn-gradients-test] ';
+
+/** Sends mocha's reporter output through console.log, one prefixed line at a time. */
+function prefixReporterOutput(): void {
+  const base = Mocha.reporters.Base as unknown as { consoleLog: (...args: unknown[]) => void };
+  base.consoleLog = (...args: unknown[]) => {
+    for (const line of util.format(...args).split('\n')) console.log(reporterLinePrefix + line);
+  };
+}
 
 /** Compiled test files (*.test.js) under a folder, sorted so runs are repeatable. */
 function findTestFiles(dir: string): string[] {
@@ -20,6 +35,7 @@ function findTestFiles(dir: string): string[] {
 
 /** Runs the suite; resolves when every test passed, rejects otherwise (the host turns that into exit code 1). */
 export function run(): Promise<void> {
+  prefixReporterOutput();
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60000, reporter: 'spec' });
   const files = findTestFiles(__dirname);
   for (const file of files) mocha.addFile(file);

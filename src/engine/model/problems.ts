@@ -1,0 +1,74 @@
+// Collects wrong-input problems of a model file, each naming its key path and sitting on a text range.
+import type { KeyPath } from './types';
+import type { ModelProblem, SourceRange } from './parse';
+
+/** Most problems one parse reports; beyond it a single "too many problems" note is added. */
+export const MAX_PROBLEMS = 200;
+
+/** Formats a key path the way messages name keys: `weights.weight_hh_l0`, `data.inputs[1][3]`. */
+export function formatPath(path: KeyPath): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') {
+      out += `[${part}]`;
+    } else {
+      out += out === '' ? part : `.${part}`;
+    }
+  }
+  return out;
+}
+
+/** Accumulates problems; messages are prefixed with the dotted key so every message names its key. */
+export class ProblemList {
+  readonly items: ModelProblem[] = [];
+  private dropped = 0;
+
+  /** Records an error on `path`, shown on `range`. */
+  error(path: KeyPath, range: SourceRange, message: string): void {
+    this.add('error', path, range, message);
+  }
+
+  /** Records a warning on `path`, shown on `range`. */
+  warning(path: KeyPath, range: SourceRange, message: string): void {
+    this.add('warning', path, range, message);
+  }
+
+  /** True when at least one error has been recorded. */
+  get hasErrors(): boolean {
+    return this.dropped > 0 || this.items.some((p) => p.severity === 'error');
+  }
+
+  /** Number of errors recorded so far (used to see whether a step added any). */
+  get errorCount(): number {
+    return this.dropped + this.items.filter((p) => p.severity === 'error').length;
+  }
+
+  /** The final list, with a note when some problems were left out. */
+  finish(): ModelProblem[] {
+    if (this.dropped > 0 && this.items.length > 0) {
+      const last = this.items[this.items.length - 1];
+      this.items.push({
+        severity: 'error',
+        message: `${this.dropped} more problem(s) not shown`,
+        path: [],
+        range: { offset: last.range.offset, length: 0 },
+      });
+      this.dropped = 0;
+    }
+    return this.items;
+  }
+
+  private add(severity: 'error' | 'warning', path: KeyPath, range: SourceRange, message: string): void {
+    if (this.items.length >= MAX_PROBLEMS) {
+      this.dropped++;
+      return;
+    }
+    const name = formatPath(path);
+    this.items.push({
+      severity,
+      message: name === '' ? message : `${name}: ${message}`,
+      path: [...path],
+      range: { offset: range.offset, length: range.length },
+    });
+  }
+}

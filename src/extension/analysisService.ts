@@ -1,0 +1,293 @@
+// The owner of analyses: one lazily started worker client; per document, a newer analysis supersedes an
+// older one and stale results never reach the editor; progress UI; one report per worker crash.
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { AnalysisClient, AnalysisError } from '../worker/client';
+import type { AnalyzeParams, AnalyzeResult } from '../worker/protocol';
+import type { Report } from '../engine/report/types';
+import { readSettings } from './settings';
+import { paramsOf } from './modelFiles';
+
+/** Heap bound of the analysis worker: a huge or hostile model file ends the worker, not the extension host. */
+const workerHeapMb = 2048;
+/** Runs shorter than this show no progress UI. */
+const progressDelayMs = 500;
+/** The one-sequence (t, j) map the panel asks for. */
+const heatmapRequest = { sequence: 0, maxSize: 256 };
+
+/** How an analysis shows its progress: a cancellable notification, the status bar, or not at all. */
+export type ProgressStyle = 'notification' | 'window' | 'none';
+
+/** Options of one document analysis. */
+export interface AnalyzeDocumentOptions {
+  /** Re-run even when the last result was computed from this very text and settings. */
+  force?: boolean;
+  progress?: ProgressStyle;
+  /** Cancels the run. */
+  token?: vscode.CancellationToken;
+  /** Include the heatmap in this and every later analysis of the document (the panel asked for it). */
+  heatmap?: boolean;
+}
+
+/** A finished, current analysis of a document. */
+export interface AnalysisEvent {
+  uri: vscode.Uri;
+  version: number;
+  result: AnalyzeResult;
+}
+
+interface RunningAnalysis {
+  key: string;
+  promise: Promise<AnalyzeResult>;
+  abort: AbortController;
+}
+
+/** What the service keeps per open document. */
+interface DocumentState {
+  generation: number;
+  running?: RunningAnalysis;
+  last?: { key: string; version: number; result: AnalyzeResult };
+  heatmap: boolean;
+}
+
+/** Runs analyses of documents on the worker and publishes current results. */
+export class AnalysisService implements vscode.Disposable {
+  private clientInstance: AnalysisClient | undefined;
+  private readonly states = new Map<string, DocumentState>();
+  private readonly analyzedEmitter = new vscode.EventEmitter<AnalysisEvent>();
+  private readonly runningEmitter = new vscode.EventEmitter<vscode.Uri>();
+  private readonly progressEmitter = new vscode.EventEmitter<{ uri: vscode.Uri; fraction: number }>();
+  private failureShown = false;
+
+  /** Fires with each current result (stale ones are dropped). */
+  readonly onDidAnalyze = this.analyzedEmitter.event;
+  /** Fires when an analysis of a document starts or ends. */
+  readonly onDidChangeRunning = this.runningEmitter.event;
+  /** Fires with the fraction done of a running analysis. */
+  readonly onProgress = this.progressEmitter.event;
+
+  constructor(
+    private readonly workerPath: string,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  /** The worker client, started on first use. */
+  get client(): AnalysisClient {
+    if (!this.clientInstance) {
+      this.clientInstance = new AnalysisClient(this.workerPath, { maxOldGenerationSizeMb: workerHeapMb });
+    }
+    return this.clientInstance;
+  }
+
+  /** The last current result of a document, if any. */
+  lastResult(uri: vscode.Uri): AnalyzeResult | undefined {
+    return this.states.get(uri.toString())?.last?.result;
+  }
+
+  /** The last report of a document, if its last analysis succeeded. */
+  lastReport(uri: vscode.Uri): Report | undefined {
+    const result = this.lastResult(uri);
+    return result?.ok ? result.report : undefined;
+  }
+
+  /** Whether an analysis of the document is running. */
+  isRunning(uri: vscode.Uri): boolean {
+    return this.states.get(uri.toString())?.running !== undefined;
+  }
+
+  /** Whether the last result is for the document's current text. */
+  isCurrent(document: vscode.TextDocument): boolean {
+    return this.states.get(document.uri.toString())?.last?.version === document.version;
+  }
+
+  /**
+   * Analyzes a document's current text. Joins a running analysis of the same text and settings; otherwise
+   * cancels the document's older analysis. Rejects with AnalysisError 'cancelled' when cancelled or superseded.
+   */
+  analyzeDocument(document: vscode.TextDocument, options: AnalyzeDocumentOptions = {}): Promise<AnalyzeResult> {
+    const uriKey = document.uri.toString();
+    let state = this.states.get(uriKey);
+    if (!state) {
+      state = { generation: 0, heatmap: false };
+      this.states.set(uriKey, state);
+    }
+    if (options.heatmap) state.heatmap = true;
+    const params = paramsOf(document, readSettings(document.uri));
+    params.heatmap = state.heatmap ? heatmapRequest : null;
+    const key = `${document.version}\u0000${JSON.stringify({ ...params, text: undefined })}`;
+    const forced = options.force === true || options.heatmap === true;
+    if (!forced && state.last?.key === key) return Promise.resolve(state.last.result);
+    if (state.running?.key === key) {
+      const joined = state.running;
+      this.linkCancellation(options.token, joined.abort, joined.promise);
+      return joined.promise;
+    }
+    state.running?.abort.abort();
+    const generation = ++state.generation;
+    const abort = new AbortController();
+    const started = Date.now();
+    const timeoutMs = readSettings(document.uri).timeoutMs;
+    const listeners = new Set<(fraction: number, phase: string) => void>();
+    let latest = { fraction: 0, phase: 'starting' };
+    const raw = this.client.analyze(params, {
+      signal: abort.signal,
+      timeoutMs,
+      onProgress: (message) => {
+        latest = { fraction: message.fraction, phase: message.phase };
+        this.progressEmitter.fire({ uri: document.uri, fraction: message.fraction });
+        for (const listener of listeners) listener(message.fraction, message.phase);
+      },
+    });
+    const owner = state;
+    const promise = raw.then(
+      (result) => {
+        if (this.states.get(uriKey) !== owner || owner.generation !== generation) {
+          throw new AnalysisError('Superseded by a newer analysis of the same document.', 'cancelled');
+        }
+        owner.last = { key, version: document.version, result };
+        this.failureShown = false;
+        this.logResult(params, result, Date.now() - started);
+        this.analyzedEmitter.fire({ uri: document.uri, version: document.version, result });
+        return result;
+      },
+      (error: unknown) => {
+        this.onFailure(params, error);
+        throw error;
+      },
+    );
+    const running: RunningAnalysis = { key, promise, abort };
+    state.running = running;
+    const settled = promise.then(
+      () => undefined,
+      () => undefined,
+    );
+    void settled.then(() => {
+      if (owner.running === running) owner.running = undefined;
+      this.runningEmitter.fire(document.uri);
+    });
+    this.runningEmitter.fire(document.uri);
+    this.linkCancellation(options.token, abort, promise);
+    this.showProgress(options.progress ?? 'none', document.uri, abort, settled, listeners, () => latest);
+    return promise;
+  }
+
+  /** Analyzes raw parameters (no document, no diagnostics): for the test API. */
+  analyzeParams(params: AnalyzeParams, token?: vscode.CancellationToken): Promise<AnalyzeResult> {
+    const abort = new AbortController();
+    const promise = this.client.analyze(params, { signal: abort.signal, timeoutMs: readSettings().timeoutMs });
+    this.linkCancellation(token, abort, promise);
+    return promise.catch((error: unknown) => {
+      this.onFailure(params, error);
+      throw error;
+    });
+  }
+
+  /** Cancels a document's running analysis and forgets its results (the document was closed). */
+  forget(uri: vscode.Uri): void {
+    const key = uri.toString();
+    const state = this.states.get(key);
+    if (!state) return;
+    this.states.delete(key);
+    state.running?.abort.abort();
+  }
+
+  dispose(): void {
+    for (const state of this.states.values()) state.running?.abort.abort();
+    this.states.clear();
+    this.clientInstance?.dispose();
+    this.clientInstance = undefined;
+    this.analyzedEmitter.dispose();
+    this.runningEmitter.dispose();
+    this.progressEmitter.dispose();
+  }
+
+  /** Aborts the run when the token is cancelled, until the run settles. */
+  private linkCancellation(token: vscode.CancellationToken | undefined, abort: AbortController, promise: Promise<unknown>): void {
+    if (!token) return;
+    if (token.isCancellationRequested) {
+      abort.abort();
+      return;
+    }
+    const subscription = token.onCancellationRequested(() => abort.abort());
+    void promise.then(
+      () => subscription.dispose(),
+      () => subscription.dispose(),
+    );
+  }
+
+  /** Shows progress after half a second: a notification with percent and Cancel, or a status-bar spinner. */
+  private showProgress(
+    style: ProgressStyle,
+    uri: vscode.Uri,
+    abort: AbortController,
+    settled: Promise<void>,
+    listeners: Set<(fraction: number, phase: string) => void>,
+    latest: () => { fraction: number; phase: string },
+  ): void {
+    if (style === 'none') return;
+    let done = false;
+    const timer = setTimeout(() => {
+      if (done) return;
+      const name = path.basename(uri.fsPath);
+      const location = style === 'notification' ? vscode.ProgressLocation.Notification : vscode.ProgressLocation.Window;
+      void vscode.window.withProgress(
+        { location, title: style === 'notification' ? `Analyzing ${name}` : `RNN gradients: ${name}`, cancellable: style === 'notification' },
+        (progress, token) => {
+          token.onCancellationRequested(() => abort.abort());
+          let reported = 0;
+          const update = (fraction: number, phase: string): void => {
+            const percent = Math.max(0, Math.min(100, Math.floor(fraction * 100)));
+            const increment = Math.max(0, percent - reported);
+            reported = Math.max(reported, percent);
+            progress.report({ increment, message: `${phase} (${reported}%)` });
+          };
+          update(latest().fraction, latest().phase);
+          listeners.add(update);
+          return settled.then(() => {
+            listeners.delete(update);
+          });
+        },
+      );
+    }, progressDelayMs);
+    void settled.then(() => {
+      done = true;
+      clearTimeout(timer);
+    });
+  }
+
+  /** Logs one finished analysis: timing and size. */
+  private logResult(params: AnalyzeParams, result: AnalyzeResult, elapsedMs: number): void {
+    if (!result.ok) {
+      this.log.info(`${params.displayPath}: wrong input, ${result.problems.length} problem(s) (${elapsedMs} ms)`);
+      return;
+    }
+    const report = result.report;
+    const model = report.model;
+    this.log.info(
+      `${params.displayPath}: analyzed in ${elapsedMs} ms` +
+        (report.elapsed_ms !== undefined ? ` (engine ${Math.round(report.elapsed_ms)} ms)` : '') +
+        `: ${model.cell}, ${report.sequences} sequences, ${report.steps} steps, hidden size ${model.hidden_size}, ` +
+        `${model.num_layers} layer(s); regimes ${report.layers.map((layer) => layer.regime).join(', ') || 'none'}`,
+    );
+  }
+
+  /** Logs a failed analysis; reports a worker crash or timeout to the user once until an analysis succeeds again. */
+  private onFailure(params: AnalyzeParams, error: unknown): void {
+    const reason = error instanceof AnalysisError ? error.reason : 'internal';
+    const message = error instanceof Error ? error.message : String(error);
+    if (reason === 'cancelled' || reason === 'disposed') {
+      this.log.debug(`${params.displayPath}: ${message}`);
+      return;
+    }
+    this.log.error(`${params.displayPath}: ${message}`);
+    if (this.failureShown) return;
+    this.failureShown = true;
+    const hint =
+      reason === 'timeout'
+        ? ' Raise rnnGradients.timeoutSeconds or lower rnnGradients.maxLag for long sequences.'
+        : reason === 'worker-exit' || reason === 'worker-error'
+          ? ' The next analysis starts a fresh worker.'
+          : '';
+    void vscode.window.showErrorMessage(`RNN Gradients: ${message}${hint}`);
+  }
+}

@@ -1,0 +1,34 @@
+// A CodeLens at the top of model files: "Analyze RNN gradients", with the last verdict when there is one.
+import * as vscode from 'vscode';
+import type { AnalysisService } from './analysisService';
+import { worstLayer } from './reportLogic';
+
+/** One lens on the first line of each model file. */
+export class AnalyzeCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly subscription: vscode.Disposable;
+  readonly onDidChangeCodeLenses = this.changed.event;
+
+  constructor(private readonly service: AnalysisService) {
+    this.subscription = service.onDidAnalyze(() => this.changed.fire());
+  }
+
+  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    const range = new vscode.Range(0, 0, 0, 0);
+    const lenses = [new vscode.CodeLens(range, { title: '$(graph-line) Analyze RNN gradients', command: 'rnnGradients.analyze', arguments: [document.uri] })];
+    const result = this.service.lastResult(document.uri);
+    if (result?.ok) {
+      const worst = worstLayer(result.report);
+      if (worst) {
+        const title = result.report.layers.length > 1 ? `worst layer ${worst.layer}: ${worst.regime}` : `gradients: ${worst.regime}`;
+        lenses.push(new vscode.CodeLens(range, { title, command: 'rnnGradients.analyze', arguments: [document.uri] }));
+      }
+    }
+    return lenses;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,101 @@
+// The owner of the inline diagnostics: one DiagnosticCollection, analyses of open model files on open, edit
+// (debounced) and save, cleared on close.
+import * as vscode from 'vscode';
+import { AnalysisError } from '../worker/client';
+import type { AnalysisService } from './analysisService';
+import { diagnosticSpecs } from './diagnosticsLogic';
+import { KeyedDebouncer } from './debounceLogic';
+import { isModelDocument } from './modelFiles';
+import { findingDocUrl } from './reportLogic';
+import { readSettings } from './settings';
+
+/** Source name shown on every diagnostic. */
+export const diagnosticSource = 'rnn-gradients';
+/** Quiet time after the last edit before a document is re-analyzed. */
+const debounceMs = 300;
+
+const severities: Record<string, vscode.DiagnosticSeverity> = {
+  error: vscode.DiagnosticSeverity.Error,
+  warning: vscode.DiagnosticSeverity.Warning,
+  info: vscode.DiagnosticSeverity.Information,
+};
+
+/** Keeps each open model file's diagnostics in step with its text. */
+export class DiagnosticsManager implements vscode.Disposable {
+  private readonly collection = vscode.languages.createDiagnosticCollection(diagnosticSource);
+  private readonly debouncer: KeyedDebouncer<string>;
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly service: AnalysisService,
+    private readonly repositoryUrl: string,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.debouncer = new KeyedDebouncer(debounceMs, (key) => this.runQueued(key));
+    this.subscriptions.push(
+      vscode.workspace.onDidOpenTextDocument((document) => this.schedule(document)),
+      vscode.workspace.onDidChangeTextDocument((event) => {
+        if (event.contentChanges.length > 0) this.schedule(event.document);
+      }),
+      vscode.workspace.onDidSaveTextDocument((document) => {
+        if (readSettings(document.uri).analyzeOnSave) this.schedule(document);
+      }),
+      vscode.workspace.onDidCloseTextDocument((document) => this.clear(document.uri)),
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (!event.affectsConfiguration('rnnGradients')) return;
+        for (const document of vscode.workspace.textDocuments) this.schedule(document);
+      }),
+      service.onDidAnalyze((event) => this.publish(event.uri, event.version)),
+    );
+    for (const document of vscode.workspace.textDocuments) this.schedule(document);
+  }
+
+  /** Queues a (debounced) analysis of a model file. */
+  schedule(document: vscode.TextDocument): void {
+    if (!isModelDocument(document, readSettings(document.uri))) return;
+    this.debouncer.schedule(document.uri.toString());
+  }
+
+  /** Whether an analysis of the document is queued or running. */
+  isBusy(uri: vscode.Uri): boolean {
+    return this.debouncer.isPending(uri.toString()) || this.service.isRunning(uri);
+  }
+
+  dispose(): void {
+    this.debouncer.dispose();
+    for (const subscription of this.subscriptions) subscription.dispose();
+    this.collection.dispose();
+  }
+
+  private clear(uri: vscode.Uri): void {
+    this.debouncer.cancel(uri.toString());
+    this.collection.delete(uri);
+    this.service.forget(uri);
+  }
+
+  /** Runs a queued analysis, skipping documents closed meanwhile; results arrive through onDidAnalyze. */
+  private runQueued(key: string): void {
+    const document = vscode.workspace.textDocuments.find((candidate) => candidate.uri.toString() === key);
+    if (!document || document.isClosed) return;
+    this.service.analyzeDocument(document, { progress: 'window' }).catch((error: unknown) => {
+      if (error instanceof AnalysisError && error.reason === 'cancelled') return;
+      this.log.debug(`background analysis of ${document.uri.fsPath} failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
+
+  /** Shows the last result of a document, when it is open and the result is for its current text. */
+  private publish(uri: vscode.Uri, version: number): void {
+    const document = vscode.workspace.textDocuments.find((candidate) => candidate.uri.toString() === uri.toString());
+    const result = this.service.lastResult(uri);
+    if (!document || document.isClosed || document.version !== version || !result) return;
+    const diagnostics = diagnosticSpecs(document.getText(), result).map((spec) => {
+      const start = document.positionAt(spec.span.offset);
+      const end = document.positionAt(spec.span.offset + spec.span.length);
+      const diagnostic = new vscode.Diagnostic(new vscode.Range(start, end), spec.message, severities[spec.severity]);
+      diagnostic.source = diagnosticSource;
+      diagnostic.code = { value: spec.code, target: vscode.Uri.parse(findingDocUrl(this.repositoryUrl, spec.code)) };
+      return diagnostic;
+    });
+    this.collection.set(uri, diagnostics);
+  }
+}

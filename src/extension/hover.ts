@@ -1,0 +1,26 @@
+// Hover on `weight_hh_l{k}` keys: spectra, Pascanu's condition and the measured regime of that layer.
+import * as vscode from 'vscode';
+import type { AnalysisService } from './analysisService';
+import { keyPathAtOffset, keySpanAt, parseJsonc } from './jsonLocationLogic';
+import { weightHhHover, weightHhLayer } from './reportLogic';
+
+/** Explains a recurrent weight matrix from the document's last report. */
+export class WeightHover implements vscode.HoverProvider {
+  constructor(private readonly service: AnalysisService) {}
+
+  provideHover(document: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
+    const report = this.service.lastReport(document.uri);
+    if (!report) return undefined;
+    const text = document.getText();
+    const root = parseJsonc(text);
+    const path = keyPathAtOffset(text, document.offsetAt(position), root);
+    if (!path || path.length !== 2 || path[0] !== 'weights' || typeof path[1] !== 'string') return undefined;
+    const layer = weightHhLayer(path[1]);
+    if (layer === undefined) return undefined;
+    const markdown = weightHhHover(report, layer);
+    if (!markdown) return undefined;
+    const span = keySpanAt(text, path, root);
+    const range = span ? new vscode.Range(document.positionAt(span.offset), document.positionAt(span.offset + span.length)) : undefined;
+    return new vscode.Hover(new vscode.MarkdownString(markdown), range);
+  }
+}

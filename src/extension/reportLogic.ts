@@ -1,0 +1,129 @@
+// Report-derived text for the editor face (vscode-free, unit-tested): regime summary, finding anchors,
+// clip suggestions and the weight_hh hover.
+import type { Finding, FindingCode, LayerReport, Regime, Report } from '../engine/report/types';
+import { roundSuggestion } from './editLogic';
+
+/** The README anchor of a finding code: `finding-<code>`, e.g. `finding-exploding-gradients`. */
+export function findingAnchor(code: string): string {
+  return `finding-${code}`;
+}
+
+/** Documentation URL of a finding code: the repository's README section for it. */
+export function findingDocUrl(repositoryUrl: string, code: string): string {
+  const base = repositoryUrl.replace(/^git\+/, '').replace(/\.git$/, '').replace(/\/+$/, '');
+  return `${base}#${findingAnchor(code)}`;
+}
+
+const regimeRank: Record<Regime, number> = { exploding: 2, vanishing: 1, stable: 0 };
+
+/** The worst layer of a report (exploding > vanishing > stable; the lower layer on ties). */
+export function worstLayer(report: Report): LayerReport | undefined {
+  let worst: LayerReport | undefined;
+  for (const layer of report.layers) {
+    if (!worst || regimeRank[layer.regime] > regimeRank[worst.regime]) worst = layer;
+  }
+  return worst;
+}
+
+/** Codes whose quick fixes set a clipping threshold. */
+export const clipFixCodes: ReadonlySet<FindingCode | string> = new Set(['clip-never-triggers', 'clip-always-triggers', 'exploding-gradients']);
+
+/** Suggested clip_norm / clip_value for a finding: the report's recommendation, else numbers in the finding's data. */
+export function clipSuggestions(report: Report | undefined, finding?: Pick<Finding, 'data'>): { clip_norm?: number; clip_value?: number } {
+  const pick = (...candidates: unknown[]): number | undefined => {
+    for (const candidate of candidates) {
+      if (typeof candidate === 'number' && Number.isFinite(candidate) && candidate > 0) return roundSuggestion(candidate);
+    }
+    return undefined;
+  };
+  const recommended = report?.clipping?.recommended;
+  const data = finding?.data ?? {};
+  return {
+    clip_norm: pick(recommended?.clip_norm, data.suggested_clip_norm, data.recommended_clip_norm),
+    clip_value: pick(recommended?.clip_value, data.suggested_clip_value, data.recommended_clip_value),
+  };
+}
+
+/** The layer index of a `weight_hh_l{k}` key, or undefined. */
+export function weightHhLayer(key: string): number | undefined {
+  const match = /^weight_hh_l(\d+)$/.exec(key);
+  return match ? Number(match[1]) : undefined;
+}
+
+const gateCount: Record<string, number> = { rnn: 1, lstm: 4, gru: 3 };
+
+/** A number for people: 4 significant digits, exponent form outside 1e-3..1e6. */
+export function formatNumber(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return 'n/a';
+  if (value === 0) return '0';
+  const magnitude = Math.abs(value);
+  if (magnitude < 1e-3 || magnitude >= 1e6) return value.toExponential(3);
+  return String(Number(value.toPrecision(4)));
+}
+
+/** 10^x written for people, exact in exponent form when the double would under- or overflow. */
+function formatPow10(log10: number): string {
+  if (log10 > -300 && log10 < 300) return formatNumber(10 ** log10);
+  const exponent = Math.floor(log10);
+  return `${formatNumber(10 ** (log10 - exponent))}e${exponent}`;
+}
+
+/**
+ * Markdown of the hover on `weight_hh_l{k}`: shape, σ_max, spectral radius, γ, Pascanu's condition with its
+ * verdict, the measured change per step and the regime. Undefined when the report has no such layer.
+ */
+export function weightHhHover(report: Report, layerIndex: number): string | undefined {
+  const layer = report.layers.find((entry) => entry.layer === layerIndex);
+  if (!layer) return undefined;
+  const hidden = report.model.hidden_size;
+  const rows = (gateCount[report.model.cell] ?? 1) * hidden;
+  const lines: string[] = [];
+  lines.push(`**weight_hh_l${layerIndex}** — ${report.model.cell} layer ${layerIndex}, shape [${rows}][${hidden}]`);
+  lines.push('');
+  lines.push(`| | |`);
+  lines.push(`|---|---|`);
+  lines.push(`| σ_max (largest singular value) | ${formatNumber(layer.sigma_max)} |`);
+  lines.push(`| spectral radius | ${layer.spectral_radius === null ? 'n/a (gated cell)' : formatNumber(layer.spectral_radius)} |`);
+  lines.push(`| γ = sup σ′ | ${layer.gamma === null ? 'n/a (gated cell)' : formatNumber(layer.gamma)} |`);
+  lines.push('');
+  if (layer.gamma !== null && layer.gamma > 0) {
+    const bound = 1 / layer.gamma;
+    const product = layer.sigma_max * layer.gamma;
+    if (layer.sigma_max < bound) {
+      lines.push(
+        `Pascanu's condition: σ_max = ${formatNumber(layer.sigma_max)} < 1/γ = ${formatNumber(bound)} (σ_max·γ = ${formatNumber(product)} < 1): ` +
+          `**sufficient for vanishing gradients** — long-term contributions must shrink.`,
+      );
+    } else if (layer.sigma_max > bound) {
+      lines.push(
+        `Pascanu's condition: σ_max = ${formatNumber(layer.sigma_max)} > 1/γ = ${formatNumber(bound)} (σ_max·γ = ${formatNumber(product)} > 1): ` +
+          `**necessary for exploding gradients** — they can explode, but need not; see the measurement below.`,
+      );
+    } else {
+      lines.push(`Pascanu's condition: σ_max = 1/γ = ${formatNumber(bound)}: on the boundary.`);
+    }
+  } else {
+    lines.push(`Pascanu's condition (σ_max vs 1/γ) applies to plain rnn cells only; the regime below is measured.`);
+  }
+  lines.push('');
+  const evidence = layer.evidence;
+  if (evidence && evidence.log10_rate_per_step !== null) {
+    const rate = evidence.log10_rate_per_step;
+    const verb = rate < 0 ? 'decays' : rate > 0 ? 'grows' : 'stays level';
+    lines.push(
+      `Measured: the mean gradient norm ${verb} by a factor ${formatPow10(rate)} per step (log10 ${formatNumber(rate)} per step)` +
+        (evidence.log10_ratio !== null ? `, ×${formatPow10(evidence.log10_ratio)} over ${evidence.measured_lag} steps.` : '.'),
+    );
+  } else {
+    const lags = layer.lags;
+    const first = lags[0]?.log10_mean;
+    const last = lags.length > 1 ? lags[lags.length - 1] : undefined;
+    if (first !== null && first !== undefined && last && last.log10_mean !== null && last.lag > 0) {
+      const rate = (last.log10_mean - first) / last.lag;
+      lines.push(`Measured: the mean gradient norm changes by a factor ${formatPow10(rate)} per step over ${last.lag} steps.`);
+    }
+  }
+  lines.push('');
+  lines.push(`Regime: **${layer.regime}**${evidence?.rule ? ` — ${evidence.rule}` : ''}`);
+  return lines.join('\n');
+}

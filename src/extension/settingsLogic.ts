@@ -1,0 +1,48 @@
+// The extension's settings, normalized from raw configuration values (vscode-free, unit-tested).
+
+/** Settings under `rnnGradients.*`, validated. */
+export interface ExtensionSettings {
+  analyzeOnSave: boolean;
+  /** Cap on the lag table; null: full. */
+  maxLag: number | null;
+  /** Regime thresholds; undefined: the engine's defaults. */
+  thresholds: { vanishingLog10PerStep?: number; explodingLog10PerStep?: number };
+  /** Glob of model files the command offers when no model file is active. */
+  modelFiles: string;
+  /** Milliseconds before an analysis is abandoned; 0: no limit. */
+  timeoutMs: number;
+}
+
+/** Raw values as `WorkspaceConfiguration.get` returns them (anything a user may have typed). */
+export interface RawSettings {
+  analyzeOnSave?: unknown;
+  maxLag?: unknown;
+  vanishingLog10PerStep?: unknown;
+  explodingLog10PerStep?: unknown;
+  modelFiles?: unknown;
+  timeoutSeconds?: unknown;
+}
+
+/** Default glob of model files. */
+export const defaultModelFiles = '**/*.rnn.json';
+/** Default analysis time limit in seconds. */
+export const defaultTimeoutSeconds = 120;
+
+const finite = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
+/** Validates raw settings; anything out of range falls back to its default. */
+export function normalizeSettings(raw: RawSettings): ExtensionSettings {
+  const thresholds: ExtensionSettings['thresholds'] = {};
+  if (finite(raw.vanishingLog10PerStep)) thresholds.vanishingLog10PerStep = raw.vanishingLog10PerStep;
+  if (finite(raw.explodingLog10PerStep)) thresholds.explodingLog10PerStep = raw.explodingLog10PerStep;
+  const maxLag = finite(raw.maxLag) && raw.maxLag >= 0 ? Math.floor(raw.maxLag) : null;
+  const timeoutSeconds = finite(raw.timeoutSeconds) && raw.timeoutSeconds >= 0 ? raw.timeoutSeconds : defaultTimeoutSeconds;
+  const modelFiles = typeof raw.modelFiles === 'string' && raw.modelFiles.trim() !== '' ? raw.modelFiles.trim() : defaultModelFiles;
+  return {
+    analyzeOnSave: typeof raw.analyzeOnSave === 'boolean' ? raw.analyzeOnSave : true,
+    maxLag,
+    thresholds,
+    modelFiles,
+    timeoutMs: Math.round(timeoutSeconds * 1000),
+  };
+}

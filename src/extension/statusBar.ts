@@ -1,0 +1,64 @@
+// Status bar item for the active model file: the regime of its worst layer; a click opens the report.
+import * as vscode from 'vscode';
+import type { AnalysisService } from './analysisService';
+import { isModelDocument } from './modelFiles';
+import { worstLayer } from './reportLogic';
+import { readSettings } from './settings';
+
+const regimeIcons: Record<string, string> = { exploding: '$(flame)', vanishing: '$(arrow-down)', stable: '$(pass)' };
+
+/** Shows the worst regime of the active model file. */
+export class RegimeStatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('rnnGradients.regime', vscode.StatusBarAlignment.Left, 50);
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(private readonly service: AnalysisService) {
+    this.item.name = 'RNN Gradients';
+    this.item.command = 'rnnGradients.analyze';
+    this.subscriptions = [
+      vscode.window.onDidChangeActiveTextEditor(() => this.refresh()),
+      service.onDidAnalyze(() => this.refresh()),
+      service.onDidChangeRunning(() => this.refresh()),
+    ];
+    this.refresh();
+  }
+
+  /** The text shown now (for tests). */
+  get text(): string {
+    return this.item.text;
+  }
+
+  dispose(): void {
+    for (const subscription of this.subscriptions) subscription.dispose();
+    this.item.dispose();
+  }
+
+  private refresh(): void {
+    const document = vscode.window.activeTextEditor?.document;
+    if (!document || !isModelDocument(document, readSettings(document.uri))) {
+      this.item.hide();
+      return;
+    }
+    const running = this.service.isRunning(document.uri);
+    const result = this.service.lastResult(document.uri);
+    this.item.backgroundColor = undefined;
+    if (!result) {
+      this.item.text = running ? '$(sync~spin) RNN: analyzing' : '$(pulse) RNN: not analyzed';
+      this.item.tooltip = 'Analyze RNN gradients';
+    } else if (!result.ok) {
+      this.item.text = `${running ? '$(sync~spin)' : '$(error)'} RNN: wrong input`;
+      this.item.tooltip = `${result.problems.length} problem(s) in the model file; see the Problems panel.`;
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+    } else {
+      const worst = worstLayer(result.report);
+      const regime = worst?.regime ?? 'stable';
+      this.item.text = `${running ? '$(sync~spin)' : regimeIcons[regime]} RNN: ${regime}`;
+      this.item.tooltip = worst
+        ? `Worst layer: ${worst.layer} (${regime}; σ_max ${worst.sigma_max.toPrecision(3)}). Click to open the gradient report.`
+        : 'Click to open the gradient report.';
+      if (regime === 'exploding') this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+      else if (regime === 'vanishing') this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+    }
+    this.item.show();
+  }
+}

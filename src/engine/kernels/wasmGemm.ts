@@ -220,8 +220,8 @@ export class WasmGemmKernel implements GemmKernel {
   }
 
   copyIn(m: number, A: Float64Array, aOff: number, C: Float64Array | undefined, cOff: number): void {
-    const L = this.layout;
     this.reserve(m);
+    const L = this.layout;
     const f64 = this.f64;
     if (L.k > 0) f64.set(A.subarray(aOff, aOff + m * L.k), L.ar / 8);
     if (C) {

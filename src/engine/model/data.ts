@@ -2,7 +2,7 @@
 import type { Node } from 'jsonc-parser';
 import type { KeyPath, LossKind } from './types';
 import type { SourceRange } from './parse';
-import { ProblemList } from './problems';
+import { plural, ProblemList } from './problems';
 import {
   Property,
   rangeOf,
@@ -97,7 +97,7 @@ function splitSequences(
   if (nesting.depth === 2) {
     const want = expected?.lengths[0];
     if (want !== undefined && outer.length !== want) {
-      problems.error(path, rangeOf(node), `${outer.length} steps, but ${expected?.of} has ${want}`);
+      problems.error(path, rangeOf(node), `${plural(outer.length, 'step')}, but ${expected?.of} has ${want}`);
       return undefined;
     }
     if (outer.length === 0) {
@@ -112,7 +112,7 @@ function splitSequences(
   }
   if (nesting.layout === 'batch_first') {
     if (expected && outer.length !== expected.lengths.length) {
-      problems.error(path, rangeOf(node), `${outer.length} sequences, but ${expected.of} has ${expected.lengths.length}`);
+      problems.error(path, rangeOf(node), `${plural(outer.length, 'sequence')}, but ${expected.of} has ${expected.lengths.length}`);
       return undefined;
     }
     const sequences: StepRef[][] = [];
@@ -124,7 +124,7 @@ function splitSequences(
       }
       const steps = seq.children ?? [];
       if (expected && steps.length !== expected.lengths[b]) {
-        problems.error(p, rangeOf(seq), `${steps.length} steps, but ${expected.of}[${b}] has ${expected.lengths[b]}`);
+        problems.error(p, rangeOf(seq), `${plural(steps.length, 'step')}, but ${expected.of}[${b}] has ${expected.lengths[b]}`);
         return;
       }
       if (steps.length === 0) {
@@ -138,7 +138,7 @@ function splitSequences(
   // time_first: outer index is t, inner index is b; every step holds the same number of sequences.
   const steps = expected ? expected.lengths[0] : outer.length;
   if (expected && outer.length !== steps) {
-    problems.error(path, rangeOf(node), `${outer.length} time steps, but ${expected.of} has ${steps} (time_first layout: [T][B]…)`);
+    problems.error(path, rangeOf(node), `${plural(outer.length, 'time step')}, but ${expected.of} has ${steps} (time_first layout: [T][B]…)`);
     return undefined;
   }
   const first = outer[0];
@@ -152,7 +152,7 @@ function splitSequences(
     }
     const items = row.children ?? [];
     if (items.length !== batch) {
-      problems.error(p, rangeOf(row), `${items.length} sequences at this time step, expected ${batch} (time_first layout: all sequences have the same length)`);
+      problems.error(p, rangeOf(row), `${plural(items.length, 'sequence')} at this time step, expected ${batch} (time_first layout: all sequences have the same length)`);
       return;
     }
     items.forEach((n, b) => sequences[b].push({ node: n, path: [...p, b] }));

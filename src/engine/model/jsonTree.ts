@@ -2,7 +2,7 @@
 import type { Node } from 'jsonc-parser';
 import type { KeyPath } from './types';
 import type { SourceRange } from './parse';
-import { ProblemList } from './problems';
+import { plural, ProblemList } from './problems';
 
 /** A property of a JSON object: its key text, the key node (for ranges) and the value node. */
 export interface Property {
@@ -276,7 +276,7 @@ export function readTensor(
     }
     const cells = row.children ?? [];
     if (cells.length !== cols) {
-      elementProblem([...path, r], row, `ragged row: ${cells.length} numbers, but row 0 has ${cols}`);
+      elementProblem([...path, r], row, `ragged row: ${plural(cells.length, 'number')}, but row 0 has ${cols}`);
       return;
     }
     cells.forEach((cell, c) => {

@@ -18,6 +18,11 @@ export function formatPath(path: KeyPath): string {
   return out;
 }
 
+/** "1 step", "3 steps": a count with its noun. */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** Accumulates problems; messages are prefixed with the dotted key so every message names its key. */
 export class ProblemList {
   readonly items: ModelProblem[] = [];

@@ -24,6 +24,8 @@ export interface LayerWeights {
   weightHh: Matrix;
   biasIh: Float64Array;
   biasHh: Float64Array;
+  /** Biases the file leaves out (zeros, no gradient entry, as PyTorch's bias=False). Default: none. */
+  omitted?: ('biasIh' | 'biasHh')[];
 }
 
 /** One input sequence: inputs T×I row-major; targets T×D (mse) or T class indices (cross_entropy). */

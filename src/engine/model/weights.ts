@@ -253,7 +253,7 @@ export function resolveArchitecture(
         explicit.numLayers.range,
         `${n}, but the weights give layers 0 to ${weightLayers - 1} (${weightLayers} layer${weightLayers === 1 ? '' : 's'})`,
       );
-      numLayers = Math.max(n, weightLayers);
+      numLayers = withInit ? Math.max(n, weightLayers) : weightLayers;
     }
   }
 

@@ -20,6 +20,8 @@ const nodeCommon = { ...common, platform: 'node', format: 'cjs', target: 'node20
 const builds = [
   { ...nodeCommon, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   { ...nodeCommon, entryPoints: ['src/worker/workerMain.ts'], outfile: 'dist/worker.js' },
+  // GEMM helper threads (src/engine/kernels/parallelGemm.ts looks for dist/gemm-helper.js next to the bundle)
+  { ...nodeCommon, entryPoints: ['src/engine/kernels/gemmHelperWorker.ts'], outfile: 'dist/gemm-helper.js' },
   { ...nodeCommon, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
 ];

@@ -192,16 +192,22 @@ export function resolveArchitecture(
   // H
   let hiddenSize = explicit.hiddenSize?.value;
   if (hh0) {
-    const cols = hh0.tensor.shape[1];
-    if (explicit.hiddenSize && cols !== explicit.hiddenSize.value) {
-      problems.error(
-        ['hidden_size'],
-        explicit.hiddenSize.range,
-        `${explicit.hiddenSize.value}, but ${hh0.path.join('.')}${hh0.origin} has ${cols} columns (hidden size ${cols})`,
-      );
-    }
+    const [rows, cols] = hh0.tensor.shape;
     hiddenSize = cols;
-    if (cols < 1) {
+    if (explicit.hiddenSize && cols !== explicit.hiddenSize.value) {
+      const h = explicit.hiddenSize.value;
+      const gateCounts = explicit.cell ? [GATES[explicit.cell.value]] : [1, 3, 4];
+      if (gateCounts.some((g) => rows === g * h)) {
+        hiddenSize = h; // the rows agree with hidden_size: the shape check reports the columns
+      } else {
+        problems.error(
+          ['hidden_size'],
+          explicit.hiddenSize.range,
+          `${h}, but ${hh0.path.join('.')}${hh0.origin} has ${cols} columns (hidden size ${cols})`,
+        );
+      }
+    }
+    if (hiddenSize < 1) {
       problems.error(hh0.path, hh0.range, `expected at least one column (the hidden size), got shape ${formatShape(hh0.tensor.shape)}`);
       return undefined;
     }

@@ -12,7 +12,7 @@ export type FindingCode =
   | 'clip-never-triggers'
   | 'clip-always-triggers'
   | 'forget-bias-low'
-  | 'lags-truncated';
+  | 'lag-overflow';
 
 /** One finding: something a person can act on, pointing at a key of the model file. */
 export interface Finding {
@@ -35,10 +35,11 @@ export interface ParamGradient {
 export interface LagEntry {
   lag: number;
   count: number;
-  mean: number;
-  min: number;
-  max: number;
-  contribution_mean: number;
+  /** null only where the figure is above the double range (log10_mean carries it). */
+  mean: number | null;
+  min: number | null;
+  max: number | null;
+  contribution_mean: number | null;
   log10_mean: number | null;
   log10_min: number | null;
   log10_max: number | null;

@@ -1,0 +1,113 @@
+// The gru cell (PyTorch nn.GRU), gate order r, z, n:
+//   r = sigm(W_ir u + b_ir + W_hr h_{t−1} + b_hr),  z likewise,
+//   n = tanh(W_in u + b_in + r ⊙ (W_hn h_{t−1} + b_hn)),  h_t = (1 − z) ⊙ n + z ⊙ h_{t−1};  s_t = y_t = h_t.
+import type { LayerWeights } from '../model/types';
+import { sigm } from '../activation';
+import { gemm, matVec, norm2 } from '../linalg';
+import type { BackStepOut, Cell, Trace } from './cell';
+import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
+
+/** Forward values of one sequence. */
+export interface GruTrace extends Trace {
+  /** Per step r, z, n and W_hn h_{t−1} + b_hn: T×4H. */
+  readonly gates: Float64Array;
+}
+
+export class GruCell implements Cell<GruTrace> {
+  readonly hiddenSize: number;
+  readonly inputSize: number;
+  readonly stateSize: number;
+  readonly gateRows: number;
+  private dU: Float64Array = new Float64Array(0);
+  private dI: Float64Array = new Float64Array(0);
+
+  constructor(private readonly w: LayerWeights) {
+    this.hiddenSize = w.weightHh.cols;
+    this.inputSize = w.weightIh.cols;
+    this.stateSize = this.hiddenSize;
+    this.gateRows = 3 * this.hiddenSize;
+  }
+
+  forward(input: Float64Array, length: number): GruTrace {
+    const H = this.hiddenSize;
+    const I = this.inputSize;
+    const G3 = this.gateRows;
+    const output = new Float64Array(length * H);
+    const gates = new Float64Array(length * 4 * H);
+    const gi = new Float64Array(G3);
+    const gh = new Float64Array(G3);
+    for (let t = 0; t < length; t++) {
+      matVec(G3, I, this.w.weightIh.data, input, t * I, gi, 0, false);
+      for (let k = 0; k < G3; k++) gi[k] += this.w.biasIh[k];
+      if (t > 0) matVec(G3, H, this.w.weightHh.data, output, (t - 1) * H, gh, 0, false);
+      else gh.fill(0);
+      for (let k = 0; k < G3; k++) gh[k] += this.w.biasHh[k];
+      const go = t * 4 * H;
+      for (let k = 0; k < H; k++) {
+        const r = sigm(gi[k] + gh[k]);
+        const z = sigm(gi[H + k] + gh[H + k]);
+        const hn = gh[2 * H + k];
+        const n = Math.tanh(gi[2 * H + k] + r * hn);
+        const hPrev = t > 0 ? output[(t - 1) * H + k] : 0;
+        output[t * H + k] = (1 - z) * n + z * hPrev;
+        gates[go + k] = r;
+        gates[go + H + k] = z;
+        gates[go + 2 * H + k] = n;
+        gates[go + 3 * H + k] = hn;
+      }
+    }
+    return { length, input, output, gates };
+  }
+
+  completeState(): void {
+    // The state is the output itself: nothing to add.
+  }
+
+  backStep(trace: GruTrace, j: number, G: Float64Array, rows: number, out: BackStepOut): void {
+    const H = this.hiddenSize;
+    const I = this.inputSize;
+    const G3 = this.gateRows;
+    const go = j * 4 * H;
+    const hPrevOff = (j - 1) * H;
+    this.dU = ensureSize(this.dU, rows * G3);
+    this.dI = ensureSize(this.dI, rows * G3);
+    const { dU, dI } = this;
+    for (let r = 0; r < rows; r++) {
+      const rh = r * H;
+      const rg = r * G3;
+      for (let k = 0; k < H; k++) {
+        const g = G[rh + k];
+        const rg_ = trace.gates[go + k];
+        const z = trace.gates[go + H + k];
+        const n = trace.gates[go + 2 * H + k];
+        const hn = trace.gates[go + 3 * H + k];
+        const hPrev = j > 0 ? trace.output[hPrevOff + k] : 0;
+        const dan = g * (1 - z) * (1 - n * n);
+        const dz = g * (hPrev - n) * z * (1 - z);
+        const dr = dan * hn * rg_ * (1 - rg_);
+        dU[rg + k] = dr;
+        dU[rg + H + k] = dz;
+        dU[rg + 2 * H + k] = dan * rg_;
+        dI[rg + k] = dr;
+        dI[rg + H + k] = dz;
+        dI[rg + 2 * H + k] = dan;
+      }
+    }
+    if (out.contribution) rowNorms(dU, rows, G3, j > 0 ? norm2(trace.output, hPrevOff, H) : 0, out.contribution);
+    if (out.prev && j > 0) {
+      const n = rows - out.prevFrom;
+      gemm(n, H, G3, dU, out.prevFrom * G3, this.w.weightHh.data, 0, out.prev, 0, false);
+      for (let r = 0; r < n; r++) {
+        const src = (r + out.prevFrom) * H;
+        for (let k = 0; k < H; k++) out.prev[r * H + k] += G[src + k] * trace.gates[go + H + k];
+      }
+    }
+    if (out.input) gemm(rows, I, G3, dI, 0, this.w.weightIh.data, 0, out.input, 0, false);
+    if (out.grads) {
+      if (j > 0) addOuter(out.grads.weightHh, dU, rows, G3, trace.output, hPrevOff, H);
+      addRows(out.grads.biasHh, dU, rows, G3);
+      addOuter(out.grads.weightIh, dI, rows, G3, trace.input, j * I, I);
+      addRows(out.grads.biasIh, dI, rows, G3);
+    }
+  }
+}

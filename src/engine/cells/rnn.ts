@@ -1,0 +1,114 @@
+// The vanilla rnn cell in its two forms:
+//   elman   (PyTorch nn.RNN):       h_t = σ(W_ih u_t + b_ih + W_hh h_{t−1} + b_hh),   s_t = y_t = h_t
+//   pascanu (Pascanu et al., eq. 1): x_t = W_hh σ(x_{t−1}) + W_ih u_t + b_ih + b_hh,  s_t = y_t = x_t
+import type { LayerWeights, Nonlinearity, RnnForm } from '../model/types';
+import { ACTIVATIONS, type Activation } from '../activation';
+import { gemm, matVec, norm2 } from '../linalg';
+import type { BackStepOut, Cell, Trace } from './cell';
+import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
+
+/** Forward values of one sequence. */
+export interface RnnTrace extends Trace {
+  /** elman: pre-activations a_t; pascanu: σ(x_t). T×H. */
+  readonly aux: Float64Array;
+}
+
+export class RnnCell implements Cell<RnnTrace> {
+  readonly hiddenSize: number;
+  readonly inputSize: number;
+  readonly stateSize: number;
+  readonly gateRows: number;
+  private readonly act: Activation;
+  private readonly bias: Float64Array;
+  /** σ(0) repeated: what W_hh multiplies at t = 0 in the pascanu form. */
+  private readonly sigmaZero: Float64Array;
+  private scratch: Float64Array = new Float64Array(0);
+
+  constructor(
+    private readonly w: LayerWeights,
+    nonlinearity: Nonlinearity,
+    private readonly form: RnnForm,
+  ) {
+    this.hiddenSize = w.weightHh.cols;
+    this.inputSize = w.weightIh.cols;
+    this.stateSize = this.hiddenSize;
+    this.gateRows = this.hiddenSize;
+    this.act = ACTIVATIONS[nonlinearity];
+    this.bias = new Float64Array(this.hiddenSize);
+    for (let i = 0; i < this.hiddenSize; i++) this.bias[i] = w.biasIh[i] + w.biasHh[i];
+    this.sigmaZero = new Float64Array(this.hiddenSize).fill(this.act.f(0));
+  }
+
+  forward(input: Float64Array, length: number): RnnTrace {
+    const H = this.hiddenSize;
+    const I = this.inputSize;
+    const output = new Float64Array(length * H);
+    const aux = new Float64Array(length * H);
+    const { f } = this.act;
+    for (let t = 0; t < length; t++) {
+      const o = t * H;
+      matVec(H, I, this.w.weightIh.data, input, t * I, output, o, false);
+      for (let i = 0; i < H; i++) output[o + i] += this.bias[i];
+      if (this.form === 'elman') {
+        if (t > 0) matVec(H, H, this.w.weightHh.data, output, o - H, output, o, true);
+        for (let i = 0; i < H; i++) {
+          aux[o + i] = output[o + i];
+          output[o + i] = f(output[o + i]);
+        }
+      } else {
+        if (t > 0) matVec(H, H, this.w.weightHh.data, aux, o - H, output, o, true);
+        else matVec(H, H, this.w.weightHh.data, this.sigmaZero, 0, output, o, true);
+        for (let i = 0; i < H; i++) aux[o + i] = f(output[o + i]);
+      }
+    }
+    return { length, input, output, aux };
+  }
+
+  completeState(): void {
+    // The state is the output itself: nothing to add.
+  }
+
+  backStep(trace: RnnTrace, j: number, G: Float64Array, rows: number, out: BackStepOut): void {
+    const H = this.hiddenSize;
+    const I = this.inputSize;
+    const o = j * H;
+    let dA: Float64Array;
+    if (this.form === 'elman') {
+      // ∂ε/∂a_j = G ⊙ σ′(a_j); a_j receives W_hh h_{j−1}.
+      this.scratch = ensureSize(this.scratch, rows * H);
+      dA = this.scratch;
+      for (let r = 0; r < rows; r++) {
+        const rr = r * H;
+        for (let i = 0; i < H; i++) dA[rr + i] = G[rr + i] * this.act.df(trace.aux[o + i], trace.output[o + i]);
+      }
+    } else {
+      dA = G; // x_j receives W_hh σ(x_{j−1}) directly.
+    }
+    // v_{j−1}: what W_hh multiplies at step j.
+    const prevState = this.form === 'elman' ? trace.output : trace.aux;
+    const v = j > 0 ? prevState : this.form === 'pascanu' ? this.sigmaZero : null;
+    const vOff = j > 0 ? o - H : 0;
+    if (out.contribution) {
+      rowNorms(dA, rows, H, v ? norm2(v, vOff, H) : 0, out.contribution);
+    }
+    if (out.prev && j > 0) {
+      const n = rows - out.prevFrom;
+      gemm(n, H, H, dA, out.prevFrom * H, this.w.weightHh.data, 0, out.prev, 0, false);
+      if (this.form === 'pascanu') {
+        // ∂x_j/∂x_{j−1} = W_hh diag(σ′(x_{j−1})).
+        const { df } = this.act;
+        for (let r = 0; r < n; r++) {
+          const rr = r * H;
+          for (let i = 0; i < H; i++) out.prev[rr + i] *= df(trace.output[o - H + i], trace.aux[o - H + i]);
+        }
+      }
+    }
+    if (out.input) gemm(rows, I, H, dA, 0, this.w.weightIh.data, 0, out.input, 0, false);
+    if (out.grads) {
+      if (v) addOuter(out.grads.weightHh, dA, rows, H, v, vOff, H);
+      addOuter(out.grads.weightIh, dA, rows, H, trace.input, j * I, I);
+      addRows(out.grads.biasIh, dA, rows, H);
+      addRows(out.grads.biasHh, dA, rows, H);
+    }
+  }
+}

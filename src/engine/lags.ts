@@ -1,0 +1,203 @@
+// The lag table: ‖∂ε_{b,t}/∂s_j‖ for every layer, sequence and t ≥ j (t − j ≤ maxLag), by one batched
+// backward recursion per sequence. The gradients of all pending loss terms ε_t are the rows of one
+// matrix, so each time step costs one matrix product per layer. Each row carries its own power-of-two
+// exponent, so norms far outside the double range keep exact logarithms.
+import type { Cell } from './cells/cell';
+import type { SequenceForward } from './network';
+import { LagStats, log10Of } from './logscale';
+
+/** Collects one sequence's (t, j) norms of every layer into bins (the panel's map). */
+export class HeatmapCollector {
+  readonly bin: number;
+  readonly size: number;
+  readonly cells: Float64Array[];
+
+  constructor(readonly length: number, layers: number, maxSize: number) {
+    this.bin = Math.max(1, Math.ceil(length / Math.max(1, maxSize)));
+    this.size = Math.ceil(length / this.bin);
+    this.cells = Array.from({ length: layers }, () => new Float64Array(this.size * this.size).fill(-Infinity));
+  }
+
+  add(layer: number, t: number, j: number, log10: number | null): void {
+    if (log10 === null) return;
+    const idx = Math.floor(t / this.bin) * this.size + Math.floor(j / this.bin);
+    if (log10 > this.cells[layer][idx]) this.cells[layer][idx] = log10;
+  }
+}
+
+/** Progress and cancellation hooks of the recursion. */
+export interface LagHooks {
+  /** Called after each time step with the number of row-steps done in this sequence. */
+  step(rowsDone: number): void;
+}
+
+/** Reusable buffers of one layer. */
+interface LayerBuffers {
+  cur: Float64Array;
+  nxt: Float64Array;
+  curExp: Float64Array;
+  nxtExp: Float64Array;
+  input: Float64Array;
+  inputExp: Float64Array;
+  contribution: Float64Array;
+}
+
+const TOO_BIG = 2 ** 200;
+const TOO_SMALL = 2 ** -200;
+
+/** Number of row-steps the recursion takes for a sequence of this length: Σ_j (rows at j) per layer. */
+export function lagWork(length: number, maxLag: number): number {
+  const L = Math.min(maxLag, length - 1);
+  // Σ_{j=0}^{T−1} (min(T−1, j+L) − j + 1)
+  return length * (L + 1) - (L * (L + 1)) / 2;
+}
+
+/**
+ * Adds one sequence's pairs to `stats` (one LagStats per layer). Returns true when some norm was not
+ * finite (those pairs are left out).
+ */
+export function accumulateLags(
+  cells: Cell[],
+  fwd: SequenceForward,
+  maxLag: number,
+  stats: LagStats[],
+  hooks: LagHooks,
+  heatmap: HeatmapCollector | null,
+): boolean {
+  const T = fwd.traces[0].length;
+  const L = Math.min(maxLag, T - 1);
+  const top = cells.length - 1;
+  const H = cells[0].hiddenSize;
+  const cap = L + 1;
+  const buffers: LayerBuffers[] = cells.map((c) => ({
+    cur: new Float64Array(cap * c.stateSize),
+    nxt: new Float64Array(cap * c.stateSize),
+    curExp: new Float64Array(cap),
+    nxtExp: new Float64Array(cap),
+    input: new Float64Array(cap * c.inputSize),
+    inputExp: new Float64Array(cap),
+    contribution: new Float64Array(cap),
+  }));
+  let nonFinite = false;
+  let rowsDone = 0;
+  for (let j = T - 1; j >= 0; j--) {
+    const tTop = Math.min(T - 1, j + L);
+    const n = tTop - j + 1;
+    const prevFrom = tTop === j + L && j > 0 ? 1 : 0;
+    for (let k = top; k >= 0; k--) {
+      const cell = cells[k];
+      const S = cell.stateSize;
+      const b = buffers[k];
+      const G = b.cur;
+      // Row n−1 is the new column t = j.
+      G.fill(0, (n - 1) * S, n * S);
+      b.curExp[n - 1] = 0;
+      if (k === top) {
+        for (let h = 0; h < H; h++) G[(n - 1) * S + h] = fwd.seeds[j * H + h];
+      } else {
+        const above = buffers[k + 1];
+        addAligned(G, b.curExp, S, above.input, above.inputExp, H, n);
+      }
+      cell.completeState(fwd.traces[k], j, G, n);
+      normalizeRows(G, b.curExp, S, n);
+      for (let r = 0; r < n; r++) {
+        const lag = tTop - r - j;
+        const m = rowNorm(G, r * S, S);
+        if (!Number.isFinite(m)) {
+          nonFinite = true;
+          continue;
+        }
+        stats[k].add(lag, m, b.curExp[r]);
+        if (heatmap) heatmap.add(k, tTop - r, j, log10Of(m, b.curExp[r]));
+      }
+      cell.backStep(fwd.traces[k], j, G, n, {
+        prev: j > 0 ? b.nxt : null,
+        prevFrom,
+        input: k > 0 ? b.input : null,
+        contribution: b.contribution,
+        grads: null,
+      });
+      for (let r = 0; r < n; r++) {
+        const c = b.contribution[r];
+        if (Number.isFinite(c)) stats[k].addContribution(tTop - r - j, c, b.curExp[r]);
+      }
+      if (k > 0) b.inputExp.set(b.curExp.subarray(0, n));
+      if (j > 0) {
+        b.nxtExp.set(b.curExp.subarray(prevFrom, n));
+        [b.cur, b.nxt] = [b.nxt, b.cur];
+        [b.curExp, b.nxtExp] = [b.nxtExp, b.curExp];
+      }
+    }
+    rowsDone += n;
+    hooks.step(rowsDone);
+  }
+  return nonFinite;
+}
+
+/** Euclidean norm of G[off .. off+len) (rows are normalized, so no overflow guard is needed). */
+function rowNorm(G: Float64Array, off: number, len: number): number {
+  let s = 0;
+  for (let i = off; i < off + len; i++) s += G[i] * G[i];
+  return Math.sqrt(s);
+}
+
+/** Rescales rows whose largest entry left [2^−200, 2^200] to about 1, moving the scale to exp. */
+function normalizeRows(G: Float64Array, exp: Float64Array, width: number, rows: number): void {
+  for (let r = 0; r < rows; r++) {
+    const off = r * width;
+    let max = 0;
+    for (let i = off; i < off + width; i++) {
+      const a = Math.abs(G[i]);
+      if (a > max) max = a;
+    }
+    if (max === 0 || !Number.isFinite(max) || (max < TOO_BIG && max > TOO_SMALL)) continue;
+    const e = Math.floor(Math.log2(max));
+    // Two factors, so that 2^−e never overflows for subnormal rows.
+    const half = Math.trunc(e / 2);
+    const f1 = 2 ** -half;
+    const f2 = 2 ** (half - e);
+    for (let i = off; i < off + width; i++) G[i] = G[i] * f1 * f2;
+    exp[r] += e;
+  }
+}
+
+/**
+ * Adds rows src (rows × srcWidth, exponents srcExp) into the first srcWidth entries of the rows of
+ * dst (rows × dstWidth, exponents dstExp), aligning each pair of rows to the larger exponent.
+ */
+function addAligned(
+  dst: Float64Array,
+  dstExp: Float64Array,
+  dstWidth: number,
+  src: Float64Array,
+  srcExp: Float64Array,
+  srcWidth: number,
+  rows: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const d = r * dstWidth;
+    const s = r * srcWidth;
+    let dstZero = true;
+    for (let i = d; i < d + dstWidth; i++) {
+      if (dst[i] !== 0) {
+        dstZero = false;
+        break;
+      }
+    }
+    if (dstZero) {
+      for (let i = 0; i < srcWidth; i++) dst[d + i] = src[s + i];
+      dstExp[r] = srcExp[r];
+      continue;
+    }
+    const delta = srcExp[r] - dstExp[r];
+    if (delta > 0) {
+      const f = 2 ** -delta;
+      for (let i = d; i < d + dstWidth; i++) dst[i] *= f;
+      dstExp[r] = srcExp[r];
+      for (let i = 0; i < srcWidth; i++) dst[d + i] += src[s + i];
+    } else {
+      const f = 2 ** delta;
+      for (let i = 0; i < srcWidth; i++) dst[d + i] += src[s + i] * f;
+    }
+  }
+}

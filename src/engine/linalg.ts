@@ -1,0 +1,317 @@
+// Dense float64 linear algebra for the engine: matrix products, singular values, eigenvalues.
+
+/**
+ * C (m×n, at cOff) = A (m×k, at aOff) · B (k×n, at bOff), all row-major and contiguous.
+ * With `accumulate`, adds the product to C instead of overwriting it.
+ */
+export function gemm(
+  m: number,
+  n: number,
+  k: number,
+  A: Float64Array,
+  aOff: number,
+  B: Float64Array,
+  bOff: number,
+  C: Float64Array,
+  cOff: number,
+  accumulate: boolean,
+): void {
+  for (let i = 0; i < m; i++) {
+    const ci = cOff + i * n;
+    if (!accumulate) C.fill(0, ci, ci + n);
+    const ai = aOff + i * k;
+    for (let p = 0; p < k; p++) {
+      const a = A[ai + p];
+      if (a === 0) continue;
+      const bp = bOff + p * n;
+      for (let j = 0; j < n; j++) C[ci + j] += a * B[bp + j];
+    }
+  }
+}
+
+/** y (rows) = M (rows×cols, row-major) · x (cols), added to y when `accumulate`. */
+export function matVec(
+  rows: number,
+  cols: number,
+  M: Float64Array,
+  x: Float64Array,
+  xOff: number,
+  y: Float64Array,
+  yOff: number,
+  accumulate: boolean,
+): void {
+  for (let r = 0; r < rows; r++) {
+    let s = accumulate ? y[yOff + r] : 0;
+    const mr = r * cols;
+    for (let c = 0; c < cols; c++) s += M[mr + c] * x[xOff + c];
+    y[yOff + r] = s;
+  }
+}
+
+/** Euclidean norm of v[off .. off+len), computed without overflow for large finite entries. */
+export function norm2(v: Float64Array, off = 0, len = v.length - off): number {
+  let scale = 0;
+  for (let i = off; i < off + len; i++) {
+    const a = Math.abs(v[i]);
+    if (a > scale) scale = a;
+  }
+  if (scale === 0 || !Number.isFinite(scale)) return scale;
+  let s = 0;
+  for (let i = off; i < off + len; i++) {
+    const a = v[i] / scale;
+    s += a * a;
+  }
+  return scale * Math.sqrt(s);
+}
+
+/** Eigenvalues of a symmetric n×n matrix (row-major; not modified) by cyclic Jacobi rotations. */
+export function symmetricEigenvalues(n: number, S: Float64Array): Float64Array {
+  const a = Float64Array.from(S);
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
+    if (off === 0) break;
+    let diag = 0;
+    for (let p = 0; p < n; p++) diag += a[p * n + p] * a[p * n + p];
+    if (off < 1e-34 * diag) break;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p * n + q];
+        if (apq === 0) continue;
+        const app = a[p * n + p];
+        const aqq = a[q * n + q];
+        const theta = (aqq - app) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let r = 0; r < n; r++) {
+          const arp = a[r * n + p];
+          const arq = a[r * n + q];
+          a[r * n + p] = c * arp - s * arq;
+          a[r * n + q] = s * arp + c * arq;
+        }
+        for (let r = 0; r < n; r++) {
+          const apr = a[p * n + r];
+          const aqr = a[q * n + r];
+          a[p * n + r] = c * apr - s * aqr;
+          a[q * n + r] = s * apr + c * aqr;
+        }
+      }
+    }
+  }
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = a[i * n + i];
+  return out;
+}
+
+/** Largest singular value of a rows×cols matrix: √λ_max(MᵀM). */
+export function largestSingularValue(rows: number, cols: number, M: Float64Array): number {
+  if (rows === 0 || cols === 0) return 0;
+  const g = new Float64Array(cols * cols);
+  for (let r = 0; r < rows; r++) {
+    const mr = r * cols;
+    for (let i = 0; i < cols; i++) {
+      const a = M[mr + i];
+      if (a === 0) continue;
+      for (let j = i; j < cols; j++) g[i * cols + j] += a * M[mr + j];
+    }
+  }
+  for (let i = 0; i < cols; i++) for (let j = 0; j < i; j++) g[i * cols + j] = g[j * cols + i];
+  let best = 0;
+  for (const lambda of symmetricEigenvalues(cols, g)) if (lambda > best) best = lambda;
+  return Math.sqrt(best);
+}
+
+/**
+ * Eigenvalues (real and imaginary parts) of a general real n×n matrix: Householder reduction to
+ * upper Hessenberg form, then the implicitly shifted (Francis double-shift) QR algorithm.
+ */
+export function eigenvalues(n: number, M: Float64Array): { re: Float64Array; im: Float64Array } {
+  const h = Float64Array.from(M);
+  const at = (i: number, j: number): number => h[i * n + j];
+  // Householder reduction to Hessenberg form.
+  for (let k = 0; k < n - 2; k++) {
+    let alpha = 0;
+    for (let i = k + 1; i < n; i++) alpha += at(i, k) * at(i, k);
+    alpha = Math.sqrt(alpha);
+    if (alpha === 0) continue;
+    if (at(k + 1, k) > 0) alpha = -alpha;
+    const v = new Float64Array(n);
+    v[k + 1] = at(k + 1, k) - alpha;
+    for (let i = k + 2; i < n; i++) v[i] = at(i, k);
+    let vv = 0;
+    for (let i = k + 1; i < n; i++) vv += v[i] * v[i];
+    if (vv === 0) continue;
+    // H = (I - 2vvᵀ/vᵀv) H (I - 2vvᵀ/vᵀv)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let i = k + 1; i < n; i++) s += v[i] * h[i * n + j];
+      s = (2 * s) / vv;
+      for (let i = k + 1; i < n; i++) h[i * n + j] -= s * v[i];
+    }
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = k + 1; j < n; j++) s += h[i * n + j] * v[j];
+      s = (2 * s) / vv;
+      for (let j = k + 1; j < n; j++) h[i * n + j] -= s * v[j];
+    }
+  }
+  return hessenbergQr(n, h);
+}
+
+/** Francis double-shift QR on an upper Hessenberg matrix (in place); returns its eigenvalues. */
+function hessenbergQr(n: number, a: Float64Array): { re: Float64Array; im: Float64Array } {
+  const wr = new Float64Array(n);
+  const wi = new Float64Array(n);
+  const A = (i: number, j: number): number => a[i * n + j];
+  const set = (i: number, j: number, v: number): void => {
+    a[i * n + j] = v;
+  };
+  let anorm = 0;
+  for (let i = 0; i < n; i++) for (let j = Math.max(i - 1, 0); j < n; j++) anorm += Math.abs(A(i, j));
+  let nn = n - 1;
+  let t = 0;
+  while (nn >= 0) {
+    let its = 0;
+    let l: number;
+    do {
+      for (l = nn; l >= 1; l--) {
+        const s = Math.abs(A(l - 1, l - 1)) + Math.abs(A(l, l));
+        const scale = s === 0 ? anorm : s;
+        if (Math.abs(A(l, l - 1)) + scale === scale) {
+          set(l, l - 1, 0);
+          break;
+        }
+      }
+      const x = A(nn, nn);
+      if (l === nn) {
+        wr[nn] = x + t;
+        wi[nn] = 0;
+        nn--;
+      } else {
+        const y = A(nn - 1, nn - 1);
+        const w = A(nn, nn - 1) * A(nn - 1, nn);
+        if (l === nn - 1) {
+          const p = 0.5 * (y - x);
+          const q = p * p + w;
+          const z = Math.sqrt(Math.abs(q));
+          const xx = x + t;
+          if (q >= 0) {
+            const zz = p + (p >= 0 ? Math.abs(z) : -Math.abs(z));
+            wr[nn - 1] = wr[nn] = xx + zz;
+            if (zz !== 0) wr[nn] = xx - w / zz;
+            wi[nn - 1] = wi[nn] = 0;
+          } else {
+            wr[nn - 1] = wr[nn] = xx + p;
+            wi[nn - 1] = -z;
+            wi[nn] = z;
+          }
+          nn -= 2;
+        } else {
+          if (its === 60) {
+            // No convergence: fall back to the diagonal for the rest (never happens on sane input).
+            for (let i = 0; i <= nn; i++) {
+              wr[i] = A(i, i) + t;
+              wi[i] = 0;
+            }
+            nn = -1;
+            break;
+          }
+          let xs = x;
+          let ys = y;
+          let ws = w;
+          if (its === 10 || its === 20) {
+            t += xs;
+            for (let i = 0; i <= nn; i++) set(i, i, A(i, i) - xs);
+            const s = Math.abs(A(nn, nn - 1)) + Math.abs(A(nn - 1, nn - 2));
+            xs = ys = 0.75 * s;
+            ws = -0.4375 * s * s;
+          }
+          its++;
+          let m: number;
+          let p = 0;
+          let q = 0;
+          let r = 0;
+          let z = 0;
+          for (m = nn - 2; m >= l; m--) {
+            z = A(m, m);
+            const rr = xs - z;
+            const ss = ys - z;
+            p = (rr * ss - ws) / A(m + 1, m) + A(m, m + 1);
+            q = A(m + 1, m + 1) - z - rr - ss;
+            r = A(m + 2, m + 1);
+            const s = Math.abs(p) + Math.abs(q) + Math.abs(r);
+            p /= s;
+            q /= s;
+            r /= s;
+            if (m === l) break;
+            const u = Math.abs(A(m, m - 1)) * (Math.abs(q) + Math.abs(r));
+            const v = Math.abs(p) * (Math.abs(A(m - 1, m - 1)) + Math.abs(z) + Math.abs(A(m + 1, m + 1)));
+            if (u + v === v) break;
+          }
+          for (let i = m + 2; i <= nn; i++) {
+            set(i, i - 2, 0);
+            if (i !== m + 2) set(i, i - 3, 0);
+          }
+          for (let k = m; k <= nn - 1; k++) {
+            let xnorm = 0;
+            if (k !== m) {
+              p = A(k, k - 1);
+              q = A(k + 1, k - 1);
+              r = k !== nn - 1 ? A(k + 2, k - 1) : 0;
+              xnorm = Math.abs(p) + Math.abs(q) + Math.abs(r);
+              if (xnorm !== 0) {
+                p /= xnorm;
+                q /= xnorm;
+                r /= xnorm;
+              }
+            }
+            const mag = Math.sqrt(p * p + q * q + r * r);
+            const s = p >= 0 ? mag : -mag;
+            if (s === 0) continue;
+            if (k === m) {
+              if (l !== m) set(k, k - 1, -A(k, k - 1));
+            } else {
+              set(k, k - 1, -s * xnorm);
+            }
+            p += s;
+            const xr = p / s;
+            const yr = q / s;
+            const zr = r / s;
+            q /= p;
+            r /= p;
+            for (let j = k; j <= nn; j++) {
+              let pp = A(k, j) + q * A(k + 1, j);
+              if (k !== nn - 1) {
+                pp += r * A(k + 2, j);
+                set(k + 2, j, A(k + 2, j) - pp * zr);
+              }
+              set(k + 1, j, A(k + 1, j) - pp * yr);
+              set(k, j, A(k, j) - pp * xr);
+            }
+            const mmin = nn < k + 3 ? nn : k + 3;
+            for (let i = l; i <= mmin; i++) {
+              let pp = xr * A(i, k) + yr * A(i, k + 1);
+              if (k !== nn - 1) {
+                pp += zr * A(i, k + 2);
+                set(i, k + 2, A(i, k + 2) - pp * r);
+              }
+              set(i, k + 1, A(i, k + 1) - pp * q);
+              set(i, k, A(i, k) - pp);
+            }
+          }
+        }
+      }
+    } while (l < nn - 1);
+  }
+  return { re: wr, im: wi };
+}
+
+/** Largest |eigenvalue| of a square n×n matrix. */
+export function spectralRadius(n: number, M: Float64Array): number {
+  if (n === 0) return 0;
+  const { re, im } = eigenvalues(n, M);
+  let best = 0;
+  for (let i = 0; i < n; i++) best = Math.max(best, Math.hypot(re[i], im[i]));
+  return best;
+}

@@ -15,7 +15,8 @@ const common = {
   legalComments: 'none',
 };
 
-const nodeCommon = { ...common, platform: 'node', format: 'cjs', target: 'node20' };
+// mainFields: jsonc-parser's UMD main requires './impl/*' dynamically, which a bundle cannot resolve; its ESM build bundles.
+const nodeCommon = { ...common, platform: 'node', format: 'cjs', target: 'node20', mainFields: ['module', 'main'] };
 
 const builds = [
   { ...nodeCommon, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },

@@ -206,16 +206,21 @@ export function assembleLayers(
   for (let k = 0; k < arch.numLayers; k++) {
     const cols = { weight_ih: k === 0 ? arch.inputSize : h, weight_hh: h, bias_ih: 1, bias_hh: 1 };
     const tensors = {} as Record<(typeof WEIGHT_KINDS)[number], Float64Array>;
+    const omitted: ('biasIh' | 'biasHh')[] = [];
     for (const kind of WEIGHT_KINDS) {
       const drawn = spec && rng ? drawTensor(kind, g * h, cols[kind], arch.cell, h, spec, rng) : undefined;
       const given = weights.valid.get(`${kind}_l${k}`);
       tensors[kind] = given ? given.tensor.data : (drawn ?? new Float64Array(g * h * cols[kind]));
+      // A bias neither given nor drawn is absent, as with PyTorch's bias=False: no parameter, no gradient.
+      if (!given && !drawn && kind === 'bias_ih') omitted.push('biasIh');
+      if (!given && !drawn && kind === 'bias_hh') omitted.push('biasHh');
     }
     layers.push({
       weightIh: matrix(g * h, cols.weight_ih, tensors.weight_ih),
       weightHh: matrix(g * h, h, tensors.weight_hh),
       biasIh: tensors.bias_ih,
       biasHh: tensors.bias_hh,
+      ...(omitted.length ? { omitted } : {}),
     });
   }
   return layers;

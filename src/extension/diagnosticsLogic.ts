@@ -54,8 +54,8 @@ export function diagnosticSpecs(text: string, result: AnalyzeResult): Diagnostic
   return specs;
 }
 
-/** The LSTM layer a forget-bias diagnostic is about, from its key text (`"bias_ih_l1"` -> 1). */
+/** The LSTM layer a forget-bias diagnostic is about, from its key text (`"bias_ih_l1"`, `"weight_ih_l1"` -> 1). */
 export function forgetBiasLayerOfKey(keyText: string): number | undefined {
-  const match = /bias_(?:ih|hh)_l(\d+)/.exec(keyText);
+  const match = /_(?:ih|hh)_l(\d+)/.exec(keyText);
   return match ? Number(match[1]) : undefined;
 }

@@ -39,8 +39,8 @@ export function clipSuggestions(report: Report | undefined, finding?: Pick<Findi
   const recommended = report?.clipping?.recommended;
   const data = finding?.data ?? {};
   return {
-    clip_norm: pick(recommended?.clip_norm, data.suggested_clip_norm, data.recommended_clip_norm),
-    clip_value: pick(recommended?.clip_value, data.suggested_clip_value, data.recommended_clip_value),
+    clip_norm: pick(recommended?.clip_norm, data.suggested, data.suggested_clip_norm),
+    clip_value: pick(recommended?.clip_value, data.suggested_clip_value),
   };
 }
 

@@ -91,6 +91,13 @@ describe('extension edit logic', () => {
     assert.ok(result.includes('"bias_ih_l0"'));
   });
 
+  it('sets init.forget_bias when the biases come from init', () => {
+    const text = '{\n  "cell": "lstm",\n  "hidden_size": 4,\n  "init": { "scheme": "pytorch" } // seeded\n}\n';
+    const result = applyTextEdits(text, forgetBiasEdits(text, 0) ?? []);
+    assert.strictEqual(numberAt(result, ['init', 'forget_bias']), 1);
+    assert.ok(result.includes('// seeded'));
+  });
+
   it('ignores non-LSTM files and weights given as a path', () => {
     assert.deepStrictEqual(forgetBiases(commented), []);
     assert.deepStrictEqual(forgetBiases('{"cell": "lstm", "weights": "w.safetensors"}'), []);
@@ -163,6 +170,7 @@ describe('extension report logic', () => {
     const specs = diagnosticSpecs(text, { ok: true, report: { ...base, model: { ...base.model, cell: 'lstm' }, findings: [] } });
     assert.deepStrictEqual(specs.map((spec) => [spec.code, text.substr(spec.span.offset, spec.span.length)]), [['forget-bias-low', '"bias_ih_l0"']]);
     assert.strictEqual(forgetBiasLayerOfKey('"bias_ih_l3"'), 3);
+    assert.strictEqual(forgetBiasLayerOfKey('"weight_ih_l2"'), 2);
   });
 
   it('links finding codes to README anchors', () => {
@@ -174,7 +182,7 @@ describe('extension report logic', () => {
     assert.deepStrictEqual(clipSuggestions(report()), { clip_norm: 4.15, clip_value: 0.5 });
     const base = report();
     const none = { ...base, clipping: { ...base.clipping, recommended: { ...base.clipping.recommended, clip_norm: null, clip_value: null } } };
-    assert.deepStrictEqual(clipSuggestions(none, { data: { suggested_clip_norm: 2 } }), { clip_norm: 2, clip_value: undefined });
+    assert.deepStrictEqual(clipSuggestions(none, { data: { suggested: 2 } }), { clip_norm: 2, clip_value: undefined });
   });
 
   it('explains weight_hh with Pascanu condition and the measured rate', () => {

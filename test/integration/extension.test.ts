@@ -57,7 +57,7 @@ describe('RNN Gradients extension (in the extension host)', () => {
   it('answers an analysis request through the worker (extension API analyze())', async () => {
     const extension = ourExtension();
     const api = (extension.isActive ? extension.exports : await extension.activate()) as
-      | { analyze?: (...args: unknown[]) => Promise<unknown> }
+      | { analyze?: (params: unknown) => Promise<unknown> }
       | undefined;
     if (!api || typeof api.analyze !== 'function') {
       assert.fail('extension API analyze() missing: activate() must return an object with an analyze function');
@@ -65,12 +65,8 @@ describe('RNN Gradients extension (in the extension host)', () => {
     const filePath = goldenModelPath();
     const text = fs.readFileSync(filePath, 'utf8');
     const params = { text, filePath, rootDir: path.dirname(filePath), displayPath: path.basename(filePath) };
-    // analyze(text, filePath) or analyze(params: AnalyzeParams), whichever shape the API declares.
-    const result = (api.analyze.length >= 2 ? await api.analyze(text, filePath) : await api.analyze(params)) as {
-      ok?: unknown;
-      report?: { loss?: unknown };
-      problems?: unknown;
-    };
+    // analyze(params: AnalyzeParams): raw parameters, answered by the worker (no diagnostics involved).
+    const result = (await api.analyze(params)) as { ok?: unknown; report?: { loss?: unknown }; problems?: unknown };
     assert.ok(result && typeof result === 'object', 'analyze() returned no result object');
     assert.strictEqual(result.ok, true, `analyze() did not succeed: ${JSON.stringify(result.problems ?? result).slice(0, 500)}`);
     const loss = result.report?.loss;

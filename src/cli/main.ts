@@ -1,2 +1,120 @@
-// rnn-gradients CLI (placeholder until the engine lands).
-console.log('rnn-gradients: not built yet');
+// rnn-gradients: the command-line face of the engine. Runs the analysis in the same worker the
+// extension uses, prints a summary or the JSON report, and maps outcomes to exit codes.
+import * as fs from 'fs';
+import * as path from 'path';
+import { AnalysisClient, AnalysisError } from '../worker/client';
+import type { Report } from '../engine/report/types';
+import { formatProblem } from '../io/position';
+import { parseArgs, USAGE, type AnalyzeArgs, type FailOn } from './args';
+import { formatSummary } from './format';
+
+const EXIT_OK = 0;
+const EXIT_FAIL_ON = 1;
+const EXIT_INPUT = 2;
+const EXIT_INTERNAL = 3;
+
+/** Largest model file read, in bytes. */
+const MAX_MODEL_FILE_BYTES = 256 * 1024 * 1024;
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Whether the report matches --fail-on. */
+export function failOnMatches(report: Report, failOn: FailOn): boolean {
+  const exploding = report.layers.some((l) => l.regime === 'exploding') || report.findings.some((f) => f.code === 'non-finite');
+  const vanishing = report.layers.some((l) => l.regime === 'vanishing');
+  return failOn === 'exploding' ? exploding : failOn === 'vanishing' ? vanishing : exploding || vanishing;
+}
+
+async function analyze(args: AnalyzeArgs): Promise<number> {
+  const file = args.file;
+  let text: string;
+  try {
+    const stat = fs.statSync(file);
+    if (!stat.isFile()) throw new Error('not a regular file');
+    if (stat.size > MAX_MODEL_FILE_BYTES) throw new Error(`larger than ${MAX_MODEL_FILE_BYTES} bytes`);
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    process.stderr.write(`${file}:1:1: cannot read the model file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})\n`);
+    return EXIT_INPUT;
+  }
+  const client = new AnalysisClient(path.join(__dirname, 'worker.js'));
+  const abort = new AbortController();
+  const onSigint = (): void => abort.abort();
+  process.once('SIGINT', onSigint);
+  const started = Date.now();
+  const tty = process.stderr.isTTY === true;
+  let progressShown = false;
+  try {
+    const result = await client.analyze(
+      {
+        text,
+        filePath: path.resolve(file),
+        rootDir: process.cwd(),
+        displayPath: file,
+        gradients: args.gradients,
+        maxLag: args.maxLag,
+      },
+      {
+        signal: abort.signal,
+        onProgress: (p) => {
+          if (!tty || Date.now() - started < 1000) return;
+          progressShown = true;
+          process.stderr.write(`\ranalyzing ${file}: ${p.phase} ${Math.round(100 * p.fraction)}%   `);
+        },
+      },
+    );
+    if (progressShown) process.stderr.write('\r\x1b[K');
+    if (!result.ok) {
+      for (const p of result.problems) process.stderr.write(formatProblem(file, text, p) + '\n');
+      return EXIT_INPUT;
+    }
+    process.stdout.write(args.json ? JSON.stringify(result.report, null, 2) + '\n' : formatSummary(result.report));
+    return args.failOn && failOnMatches(result.report, args.failOn) ? EXIT_FAIL_ON : EXIT_OK;
+  } catch (err) {
+    if (progressShown) process.stderr.write('\r\x1b[K');
+    if (err instanceof AnalysisError && err.reason === 'cancelled') {
+      process.stderr.write('rnn-gradients: cancelled\n');
+      return 130;
+    }
+    process.stderr.write(`rnn-gradients: internal error: ${(err as Error).message}\n`);
+    return EXIT_INTERNAL;
+  } finally {
+    process.off('SIGINT', onSigint);
+    client.dispose();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if ('error' in args) {
+    process.stderr.write(`rnn-gradients: ${args.error}\n\n${USAGE}`);
+    return EXIT_INPUT;
+  }
+  switch (args.command) {
+    case 'help':
+      process.stdout.write(USAGE);
+      return EXIT_OK;
+    case 'version':
+      process.stdout.write(`rnn-gradients ${version()}\n`);
+      return EXIT_OK;
+    case 'analyze':
+      return analyze(args);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`rnn-gradients: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = EXIT_INTERNAL;
+  },
+);

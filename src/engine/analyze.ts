@@ -153,7 +153,7 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
   const gradients = reportGradients(model, total, options.gradientValues ?? false);
   const gradNorm = globalNorm(model, total);
   const clipping = suggestClipping(batchNorms, batchMaxAbs);
-  findings.push(...overflowFindings(layers), ...regimeFindings(layers), ...clipFindings(model, clipping.batch_norms, clipping.recommended.clip_norm), ...forgetBiasFindings(model));
+  findings.push(...overflowFindings(layers), ...regimeFindings(model, layers), ...clipFindings(model, clipping.batch_norms, clipping.recommended.clip_norm), ...forgetBiasFindings(model));
 
   const report: Report = {
     report_version: 1,
@@ -292,7 +292,7 @@ function overflowFindings(layers: LayerReport[]): Finding[] {
   return out;
 }
 
-function regimeFindings(layers: LayerReport[]): Finding[] {
+function regimeFindings(model: Model, layers: LayerReport[]): Finding[] {
   const out: Finding[] = [];
   for (const l of layers) {
     if (l.regime === 'stable' || !l.evidence) continue;
@@ -305,9 +305,15 @@ function regimeFindings(layers: LayerReport[]): Finding[] {
       ev.log10_ratio === null
         ? 'the sequences are too short to measure the trend, but Pascanu\'s sufficient condition holds'
         : `mean gradient norm ${l.regime === 'vanishing' ? 'falls' : 'grows'} to ${fmtPow(ev.log10_ratio)} of its lag-0 value within ${ev.measured_lag} steps`;
+    const cure =
+      model.cell === 'rnn'
+        ? 'consider a gated cell (LSTM or GRU), or an orthogonal or identity initialisation of W_hh'
+        : model.cell === 'lstm'
+          ? 'consider a forget-gate bias of 1.0 and fewer saturated gates'
+          : 'consider update-gate biases that keep z near 1 (carry the state) and fewer saturated gates';
     const advice =
       l.regime === 'vanishing'
-        ? ' Long-range dependencies cannot be learned: consider a gated cell (LSTM/GRU), orthogonal initialisation, or a larger forget-gate bias.'
+        ? ` Long-range dependencies will hardly be learned: ${cure}.`
         : ' Clip gradients by norm (see the suggested clip_norm) or reduce the spectral norm of W_hh.';
     out.push({
       severity: 'warning',

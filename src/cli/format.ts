@@ -1,0 +1,92 @@
+// The CLI's readable terminal summary of a report.
+import type { LagEntry, LayerReport, Report } from '../engine/report/types';
+import { fmt } from '../engine/regime';
+
+/** A number for the terminal, from its exact log10 where the plain figure under- or overflowed. */
+export function formatNorm(value: number | null, log10: number | null | undefined): string {
+  if (log10 === null || log10 === undefined) return value === null ? '—' : value === 0 ? '0' : value.toExponential(2);
+  if (value !== null && value !== 0 && Number.isFinite(value)) return value.toExponential(2);
+  const e = Math.floor(log10);
+  return `${(10 ** (log10 - e)).toFixed(2)}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+}
+
+/** The lags the short table shows: 0, 1, 2, 5, 10, 20, 50, … up to the last, which is always shown. */
+export function summaryLags(last: number): number[] {
+  const out: number[] = [];
+  for (let decade = 1; ; decade *= 10) {
+    for (const m of [1, 2, 5]) {
+      const lag = m * decade;
+      if (lag >= last) {
+        if (last > 0) out.push(last);
+        return [0, ...out];
+      }
+      out.push(lag);
+    }
+  }
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+function lagRow(e: LagEntry): string {
+  return (
+    '    ' +
+    pad(String(e.lag), 8) +
+    pad(formatNorm(e.mean, e.log10_mean), 12) +
+    pad(formatNorm(e.min, e.log10_min), 12) +
+    pad(formatNorm(e.max, e.log10_max), 12) +
+    formatNorm(e.contribution_mean, e.log10_contribution_mean ?? null)
+  );
+}
+
+function layerBlock(l: LayerReport): string[] {
+  const lines: string[] = [];
+  const spectra = [`σ_max ${fmt(l.sigma_max)}`];
+  if (l.spectral_radius !== null) spectra.push(`spectral radius ${fmt(l.spectral_radius)}`);
+  if (l.gamma !== null) spectra.push(`γ ${fmt(l.gamma)}`, `σ_max·γ ${fmt(l.sigma_max * l.gamma)} ${l.sigma_max * l.gamma < 1 ? '< 1' : '≥ 1'}`);
+  lines.push(`Layer ${l.layer}  ${l.regime.toUpperCase()}   ${spectra.join(', ')}`);
+  if (l.evidence) lines.push(`  ${l.evidence.rule}`);
+  lines.push('    ' + pad('lag', 8) + pad('mean', 12) + pad('min', 12) + pad('max', 12) + 'contribution');
+  const last = l.lags.length - 1;
+  for (const lag of summaryLags(last)) if (l.lags[lag]) lines.push(lagRow(l.lags[lag]));
+  return lines;
+}
+
+/** The whole summary, ending with a newline. */
+export function formatSummary(r: Report): string {
+  const m = r.model;
+  const kind = m.cell === 'rnn' ? `rnn (${m.form}, ${m.nonlinearity})` : m.cell;
+  const lines: string[] = [];
+  lines.push(`${r.file}${m.name ? `  "${m.name}"` : ''}`);
+  lines.push(
+    `Model   ${kind}, input ${m.input_size}, hidden ${m.hidden_size}, ${m.num_layers} layer${m.num_layers === 1 ? '' : 's'}, output ${m.output_size}`,
+  );
+  lines.push(`Data    ${r.sequences} sequence${r.sequences === 1 ? '' : 's'}, ${r.steps} steps`);
+  lines.push(`Loss    ${r.loss === null ? 'non-finite' : fmt(r.loss)}    grad norm ${r.grad_norm === null ? 'non-finite' : fmt(r.grad_norm)}`);
+  lines.push('');
+  for (const l of r.layers) lines.push(...layerBlock(l), '');
+  const c = r.clipping;
+  lines.push('Clipping');
+  const finite = c.batch_norms.filter((n): n is number => n !== null);
+  lines.push(
+    `  ${c.batch_norms.length} batch${c.batch_norms.length === 1 ? '' : 'es'}; ` +
+      c.suggestions.map((s) => `${s.method} ${fmt(s.clip_norm)}`).join(', ') +
+      (finite.length ? `; largest norm ${fmt(Math.max(...finite))}` : ''),
+  );
+  const rec = c.recommended;
+  if (rec.clip_norm !== null && rec.clip_value !== null) {
+    const n = fmt(rec.clip_norm);
+    const v = fmt(rec.clip_value);
+    lines.push(`  Recommended: clip_norm ${n}, clip_value ${v}. ${rec.rationale}`);
+    lines.push(`  PyTorch: torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=${n})`);
+    lines.push(`           torch.nn.utils.clip_grad_value_(model.parameters(), clip_value=${v})`);
+    lines.push(`  Keras:   optimizer = keras.optimizers.Adam(clipnorm=${n})   # or clipvalue=${v}`);
+  } else {
+    lines.push(`  ${rec.rationale}`);
+  }
+  lines.push('');
+  lines.push(r.findings.length ? 'Findings' : 'Findings: none');
+  for (const f of r.findings) lines.push(`  ${f.severity}: [${f.code}] ${f.path.join('.')}: ${f.message}`);
+  return lines.join('\n') + '\n';
+}

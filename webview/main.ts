@@ -1,2 +1,88 @@
-// Report panel front end (placeholder until the report-panel work lands).
-document.body.dataset.ready = 'true';
+// Report panel front end: receives reports from the extension host and renders them with Chart.js.
+//
+// Test hook (test-only, documented): when the page defines `window.__RNN_GRADIENTS_TEST__ = true` before this
+// script runs (the browser test injects it with the stub acquireVsCodeApi; VS Code never does), the script exposes
+// `window.rnnGradientsTest.charts()`: for each drawn chart its id, type, dataset labels and point counts, and its
+// annotation lines with their labels. Nothing else changes.
+import { assertNever, isToWebviewMessage, type ToWebviewMessage } from '../src/shared/webviewProtocol';
+import { ReportPanelView } from './panel';
+import { watchTheme } from './theme';
+import { HostChannel } from './vscodeApi';
+
+/** What the test hook reports about one chart. */
+interface ChartSnapshot {
+  id: string;
+  type: string;
+  datasets: { label: string; points: number }[];
+  annotations: { id: string; label: string | null; value: number | null }[];
+}
+
+declare global {
+  interface Window {
+    __RNN_GRADIENTS_TEST__?: boolean;
+    rnnGradientsTest?: { charts(): ChartSnapshot[] };
+  }
+}
+
+function start(): void {
+  const host = new HostChannel();
+  const saved = host.loadState();
+  const app = document.getElementById('app');
+  const progress = document.getElementById('progress');
+  if (!app || !progress) return;
+  const view = new ReportPanelView(host, app, progress, new Set(saved?.tables ?? []), saved?.heatmapOpen ?? false);
+  view.setHeatmapLayer(saved?.heatmapLayer ?? 0);
+
+  const handle = (message: ToWebviewMessage): void => {
+    switch (message.type) {
+      case 'report': {
+        const t0 = performance.now();
+        const charts = view.render(message.documentUri, message.report, message.currentClipNorm, message.seq, message.partial === true);
+        host.post({ type: 'rendered', seq: message.seq, charts, ms: performance.now() - t0 });
+        break;
+      }
+      case 'progress':
+        view.setProgress(message.fraction);
+        break;
+      case 'heatmapFailed':
+        view.heatmapFailed(message.message);
+        break;
+      default:
+        assertNever(message);
+    }
+  };
+
+  window.addEventListener('message', (event: MessageEvent<unknown>) => {
+    if (isToWebviewMessage(event.data)) handle(event.data);
+  });
+  watchTheme(() => view.retheme());
+
+  if (window.__RNN_GRADIENTS_TEST__ === true) {
+    window.rnnGradientsTest = {
+      charts: () =>
+        Object.entries(view.charts()).map(([id, chart]) => {
+          const annotations = (chart.options.plugins as { annotation?: { annotations?: Record<string, unknown> } } | undefined)?.annotation?.annotations ?? {};
+          return {
+            id,
+            type: (chart.config as { type?: string }).type ?? '',
+            datasets: chart.data.datasets.map((d) => ({ label: d.label ?? '', points: d.data.length })),
+            annotations: Object.entries(annotations).map(([aid, a]) => {
+              const opt = a as { label?: { content?: unknown }; yMin?: unknown; xMin?: unknown };
+              const content = opt.label?.content;
+              const value = typeof opt.yMin === 'number' ? opt.yMin : typeof opt.xMin === 'number' ? opt.xMin : null;
+              return { id: aid, label: typeof content === 'string' ? content : null, value };
+            }),
+          };
+        }),
+    };
+  }
+
+  // A restored panel (window reload) shows its last report at once; the host may send a fresher one.
+  if (saved?.report) {
+    const charts = view.render(saved.documentUri, saved.report, saved.currentClipNorm, 0);
+    host.post({ type: 'rendered', seq: 0, charts, ms: 0 });
+  }
+  host.post({ type: 'ready' });
+}
+
+start();

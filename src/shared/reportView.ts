@@ -118,7 +118,8 @@ export function lagChartModel(report: Report, maxPoints = MAX_SERIES_POINTS): La
 /** log10 of a lag's contribution_mean: the exact extra key when present, else from the plain figure (null for 0). */
 export function log10Contribution(e: LagEntry): number | null {
   if (e.log10_contribution_mean !== undefined) return present(e.log10_contribution_mean) ? e.log10_contribution_mean : null;
-  return e.contribution_mean > 0 && Number.isFinite(e.contribution_mean) ? Math.log10(e.contribution_mean) : null;
+  const c = e.contribution_mean;
+  return c !== null && c > 0 && Number.isFinite(c) ? Math.log10(c) : null;
 }
 
 /** The share of a layer's summed contribution_mean that comes from lags beyond a cut-off. */
@@ -380,7 +381,7 @@ export function colourScale(t: number): [number, number, number] {
 }
 
 /** RGBA pixels (size×size, row 0 = first t-bin) for a heatmap; transparent where there is no gradient. */
-export function heatmapPixels(m: HeatmapModel): Uint8ClampedArray {
+export function heatmapPixels(m: HeatmapModel): Uint8ClampedArray<ArrayBuffer> {
   const px = new Uint8ClampedArray(m.size * m.size * 4);
   const span = m.max - m.min;
   for (let i = 0; i < m.values.length; i++) {

@@ -53,13 +53,3 @@ export function buildWebviewHtml(params: WebviewHtmlParams): string {
 </html>
 `;
 }
-
-/** A random nonce of 32 URL-safe base64 characters from a cryptographic source (Web Crypto, in Node ≥ 19 and browsers). */
-export function makeNonce(): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'; // 64 symbols: no modulo bias
-  const bytes = new Uint8Array(32);
-  globalThis.crypto.getRandomValues(bytes);
-  let out = '';
-  for (const b of bytes) out += alphabet[b % alphabet.length];
-  return out;
-}

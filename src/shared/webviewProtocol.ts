@@ -20,6 +20,8 @@ export interface ReportMessage {
   currentClipNorm: number | null;
   /** Increases with each report the host sends; echoed back in `rendered`. */
   seq: number;
+  /** True for a partial report sent while the analysis still runs (short lags only). */
+  partial?: boolean;
 }
 
 /** Host → webview: an analysis is running; fraction done in 0..1. */

@@ -1,0 +1,304 @@
+// The report panel's host side: one webview panel beside the model file, fed reports by postMessage,
+// answering the webview's typed requests, and restored after a window reload by a WebviewPanelSerializer.
+import { randomBytes } from 'crypto';
+import * as vscode from 'vscode';
+import type { Report } from '../engine/report/types';
+import { buildWebviewHtml } from '../shared/webviewHtml';
+import {
+  assertNever,
+  isFromWebviewMessage,
+  type FromWebviewMessage,
+  type PersistedPanelState,
+  type ProgressMessage,
+  type ReportMessage,
+  type ToWebviewMessage,
+} from '../shared/webviewProtocol';
+
+/** What the panel asks the rest of the extension to do. */
+export interface ReportPanelActions {
+  applyClip(documentUri: vscode.Uri, key: 'clip_norm' | 'clip_value', value: number): Promise<void>;
+  revealPath(documentUri: vscode.Uri, path: (string | number)[]): Promise<void>;
+  /** Host re-analyzes with a heatmap and calls update(). */
+  requestHeatmap(documentUri: vscode.Uri): Promise<void>;
+  /** Optional: a panel restored after a reload shows its saved report; this may re-analyze and call update(). */
+  refresh?(documentUri: vscode.Uri): Promise<void>;
+}
+
+interface RenderWaiter {
+  seq: number;
+  resolve(value: { charts: number }): void;
+  reject(error: Error): void;
+}
+
+const EXPORT_FILTERS: Record<'png' | 'csv' | 'json', Record<string, string[]>> = {
+  png: { 'PNG image': ['png'] },
+  csv: { 'CSV table': ['csv'] },
+  json: { 'JSON report': ['json'] },
+};
+
+/** Owns the report panel (at most one), its messages and its serializer. */
+export class ReportPanelManager implements vscode.Disposable {
+  static readonly viewType = 'rnnGradients.report';
+
+  private panel: vscode.WebviewPanel | undefined;
+  private panelDisposables: vscode.Disposable[] = [];
+  private document: vscode.Uri | undefined;
+  /** Whether the live webview has said `ready` (a hidden panel's webview is torn down and reloads). */
+  private ready = false;
+  private seq = 0;
+  private lastReport: ReportMessage | undefined;
+  private lastProgress: ProgressMessage | undefined;
+  private renderedSeq = -1;
+  private renderedCharts = 0;
+  private waiters: RenderWaiter[] = [];
+  private heatmapWanted = false;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly actions: ReportPanelActions,
+  ) {}
+
+  /** The URI of the document the panel shows, if open (for tests and the status bar). */
+  get currentDocument(): vscode.Uri | undefined {
+    return this.panel ? this.document : undefined;
+  }
+
+  /** True once the panel's heatmap section asked for a map: re-analyses for this document should include one. */
+  get wantsHeatmap(): boolean {
+    return this.panel !== undefined && this.heatmapWanted;
+  }
+
+  /** Opens (or reveals) the panel beside the editor for this model file and shows the report. */
+  show(documentUri: vscode.Uri, report: Report, currentClipNorm: number | null): void {
+    if (!this.panel) {
+      const panel = vscode.window.createWebviewPanel(
+        ReportPanelManager.viewType,
+        this.titleFor(documentUri),
+        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+        this.webviewOptions(),
+      );
+      this.adopt(panel);
+    } else {
+      this.panel.reveal(undefined, true);
+    }
+    this.setDocument(documentUri);
+    this.postReport(report, currentClipNorm, false);
+  }
+
+  /** Updates the panel if it shows this document (live re-analysis); no-op otherwise. */
+  update(documentUri: vscode.Uri, report: Report, currentClipNorm: number | null): void {
+    if (!this.shows(documentUri)) return;
+    this.postReport(report, currentClipNorm, false);
+  }
+
+  /** Shows progress (and, when given, a partial report) while an analysis of the shown document runs. */
+  progress(documentUri: vscode.Uri, fraction: number, partial?: Report): void {
+    if (!this.shows(documentUri)) return;
+    if (partial) this.postReport(partial, this.lastReport?.currentClipNorm ?? null, true);
+    this.lastProgress = { type: 'progress', fraction };
+    this.post(this.lastProgress);
+  }
+
+  /** Registers the WebviewPanelSerializer; returns its disposable. */
+  registerSerializer(): vscode.Disposable {
+    return vscode.window.registerWebviewPanelSerializer(ReportPanelManager.viewType, {
+      deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
+        const saved = state as Partial<PersistedPanelState> | undefined;
+        if (this.panel) this.panel.dispose();
+        panel.webview.options = this.webviewOptions();
+        this.adopt(panel);
+        if (saved && typeof saved.documentUri === 'string') {
+          const uri = vscode.Uri.parse(saved.documentUri, true);
+          this.setDocument(uri);
+          this.heatmapWanted = saved.heatmapOpen === true;
+          panel.title = this.titleFor(uri);
+          await this.actions.refresh?.(uri);
+        }
+      },
+    });
+  }
+
+  /** Resolves when the webview has rendered the latest report (the webview posts `rendered` with chart count). */
+  whenRendered(): Promise<{ charts: number }> {
+    if (this.lastReport && this.renderedSeq >= this.lastReport.seq) return Promise.resolve({ charts: this.renderedCharts });
+    const seq = this.lastReport?.seq ?? this.seq + 1;
+    return new Promise((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    this.releasePanel();
+  }
+
+  // ---- internals ----
+
+  private webviewOptions(): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+    };
+  }
+
+  private titleFor(uri: vscode.Uri): string {
+    const base = uri.path.split('/').pop() ?? 'model';
+    return `Gradients: ${base.replace(/\.rnn\.json$/i, '')}`;
+  }
+
+  private shows(uri: vscode.Uri): boolean {
+    return this.panel !== undefined && this.document !== undefined && this.document.toString() === uri.toString();
+  }
+
+  private setDocument(uri: vscode.Uri): void {
+    if (this.document?.toString() !== uri.toString()) {
+      this.heatmapWanted = false;
+      this.lastProgress = undefined;
+    }
+    this.document = uri;
+    if (this.panel) this.panel.title = this.titleFor(uri);
+  }
+
+  /** Takes ownership of a new or restored panel: HTML, listeners, icon. */
+  private adopt(panel: vscode.WebviewPanel): void {
+    this.panel = panel;
+    this.ready = false;
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'report.svg');
+    panel.webview.html = this.html(panel.webview);
+    this.panelDisposables.push(
+      panel.webview.onDidReceiveMessage((message: unknown) => {
+        if (isFromWebviewMessage(message)) void this.handle(message);
+      }),
+      panel.onDidChangeViewState(() => {
+        // Without retainContextWhenHidden the page is torn down when hidden and reloads (posting `ready`) when shown.
+        if (!panel.visible) this.ready = false;
+      }),
+      panel.onDidDispose(() => {
+        if (this.panel === panel) this.releasePanel();
+      }),
+    );
+  }
+
+  private releasePanel(): void {
+    this.panel = undefined;
+    this.document = undefined;
+    this.ready = false;
+    this.lastReport = undefined;
+    this.lastProgress = undefined;
+    this.heatmapWanted = false;
+    for (const d of this.panelDisposables) d.dispose();
+    this.panelDisposables = [];
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(new Error('The report panel was closed before it rendered.'));
+  }
+
+  private html(webview: vscode.Webview): string {
+    const asset = (name: string): string => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', name)).toString();
+    return buildWebviewHtml({
+      cspSource: webview.cspSource,
+      nonce: randomBytes(24).toString('base64url'),
+      scriptUri: asset('webview.js'),
+      styleUri: asset('webview.css'),
+    });
+  }
+
+  private postReport(report: Report, currentClipNorm: number | null, partial: boolean): void {
+    this.seq += 1;
+    this.lastReport = {
+      type: 'report',
+      documentUri: this.document?.toString() ?? '',
+      report,
+      currentClipNorm,
+      seq: this.seq,
+      ...(partial ? { partial: true } : {}),
+    };
+    if (!partial) this.lastProgress = undefined;
+    this.post(this.lastReport);
+  }
+
+  private post(message: ToWebviewMessage): void {
+    if (this.panel && this.ready) void this.panel.webview.postMessage(message);
+  }
+
+  private async handle(message: FromWebviewMessage): Promise<void> {
+    const doc = this.document;
+    try {
+      switch (message.type) {
+        case 'ready':
+          this.ready = true;
+          if (this.lastReport) this.post(this.lastReport);
+          if (this.lastProgress) this.post(this.lastProgress);
+          break;
+        case 'rendered':
+          this.markRendered(message.seq, message.charts);
+          break;
+        case 'applyClip':
+          if (doc) await this.actions.applyClip(doc, message.key, message.value);
+          break;
+        case 'revealPath':
+          if (doc) await this.actions.revealPath(doc, message.path);
+          break;
+        case 'requestHeatmap':
+          if (doc) await this.requestHeatmap(doc);
+          break;
+        case 'copyText':
+          await vscode.env.clipboard.writeText(message.text);
+          vscode.window.setStatusBarMessage(`Copied: ${message.label}`, 3000);
+          break;
+        case 'exportFile':
+          await this.exportFile(message.kind, message.suggestedName, message.content, doc);
+          break;
+        default:
+          assertNever(message);
+      }
+    } catch (error) {
+      void vscode.window.showErrorMessage(`RNN Gradients: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private markRendered(seq: number, charts: number): void {
+    if (seq < this.renderedSeq) return;
+    this.renderedSeq = seq;
+    this.renderedCharts = charts;
+    const latest = this.lastReport?.seq ?? 0;
+    const still: RenderWaiter[] = [];
+    for (const w of this.waiters) {
+      if (seq >= w.seq && seq >= latest) w.resolve({ charts });
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  private async requestHeatmap(doc: vscode.Uri): Promise<void> {
+    this.heatmapWanted = true;
+    try {
+      await this.actions.requestHeatmap(doc);
+    } catch (error) {
+      this.post({ type: 'heatmapFailed', message: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    if (this.shows(doc) && !this.lastReport?.report.heatmaps?.length) {
+      this.post({ type: 'heatmapFailed', message: 'the analysis returned no heatmap.' });
+    }
+  }
+
+  private async exportFile(kind: 'png' | 'csv' | 'json', suggestedName: string, content: string, doc: vscode.Uri | undefined): Promise<void> {
+    const name = (suggestedName.split(/[\\/]/).pop() || `report.${kind}`).replace(/^\.+/, '');
+    const folder = doc ? vscode.Uri.joinPath(doc, '..') : vscode.workspace.workspaceFolders?.[0]?.uri;
+    const target = await vscode.window.showSaveDialog({
+      defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
+      filters: EXPORT_FILTERS[kind],
+      saveLabel: 'Export',
+    });
+    if (!target) return;
+    let bytes: Uint8Array;
+    if (kind === 'png') {
+      const prefix = 'data:image/png;base64,';
+      if (!content.startsWith(prefix)) throw new Error('the chart image is not a PNG data URL.');
+      bytes = Buffer.from(content.slice(prefix.length), 'base64');
+    } else {
+      bytes = new TextEncoder().encode(content);
+    }
+    await vscode.workspace.fs.writeFile(target, bytes);
+    vscode.window.setStatusBarMessage(`Exported ${target.path.split('/').pop() ?? name}`, 3000);
+  }
+}

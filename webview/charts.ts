@@ -1,0 +1,411 @@
+// Chart.js configurations for the five report charts. Only the components used are registered (no chart.js/auto).
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  Filler,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  ScatterController,
+  Tooltip,
+  type ChartConfiguration,
+  type ChartDataset,
+  type ChartOptions,
+  type Plugin,
+  type TooltipItem,
+} from 'chart.js';
+import annotationPlugin, { type AnnotationOptions } from 'chartjs-plugin-annotation';
+import type { XY } from '../src/shared/decimate';
+import { formatFromLog10, formatNumber, formatPowerOfTen, formatShare } from '../src/shared/format';
+import {
+  ANIMATION_POINT_LIMIT,
+  type ClippingChartModel,
+  type ContributionChartModel,
+  type HeatmapModel,
+  type LagChartModel,
+  type Log10Axis,
+  type PascanuRow,
+} from '../src/shared/reportView';
+import { withAlpha, type Theme } from './theme';
+
+Chart.register(
+  LineController,
+  LineElement,
+  PointElement,
+  BarController,
+  BarElement,
+  ScatterController,
+  LinearScale,
+  CategoryScale,
+  Filler,
+  Legend,
+  Tooltip,
+  annotationPlugin,
+);
+
+/** Identifies each chart of the panel (also the PNG file name suffix and the test hook's key). */
+export type ChartId = 'lags' | 'contributions' | 'clipping' | 'pascanu' | 'heatmap';
+
+/** Any of our chart configurations. */
+export type AnyChartConfig = ChartConfiguration<'line'> | ChartConfiguration<'bar', XY[]> | ChartConfiguration<'bar'> | ChartConfiguration<'scatter'>;
+
+/** Options of one cartesian axis, as the chart options accept them (deeply partial). */
+type AxisOptions = NonNullable<ChartOptions<'line'>['scales']>[string];
+
+const reducedMotion = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
+
+/** Sets Chart.js's global font and colour from the theme. */
+export function applyThemeDefaults(theme: Theme): void {
+  Chart.defaults.font.family = theme.fontFamily;
+  Chart.defaults.font.size = theme.fontSize;
+  Chart.defaults.color = theme.foreground;
+  Chart.defaults.borderColor = theme.grid;
+}
+
+function animation(sourcePoints: number): false | { duration: number } {
+  return sourcePoints > ANIMATION_POINT_LIMIT || reducedMotion ? false : { duration: 250 };
+}
+
+function axisTitle(text: string, theme: Theme): { display: true; text: string; color: string } {
+  return { display: true, text, color: theme.muted };
+}
+
+function linearScale(theme: Theme, title: string, extra: AxisOptions = {}): AxisOptions {
+  const base: AxisOptions = {
+    type: 'linear',
+    title: axisTitle(title, theme),
+    grid: { color: theme.grid },
+    border: { color: theme.border },
+    ticks: { color: theme.foreground },
+  };
+  return { ...base, ...extra } as AxisOptions;
+}
+
+/** A linear axis over log10 values, labelled as powers of ten (so 1e-400 still has a place on it). */
+function log10Scale(axis: Log10Axis, theme: Theme, title: string): AxisOptions {
+  return linearScale(theme, title, {
+    min: axis.min,
+    max: axis.max,
+    ticks: {
+      color: theme.foreground,
+      stepSize: axis.stepSize,
+      callback: (v) => (typeof v === 'number' && Number.isInteger(v) ? formatPowerOfTen(v) : ''),
+    },
+  });
+}
+
+function legend(theme: Theme, hidden: ReadonlySet<number>): object {
+  return {
+    display: true,
+    position: 'bottom',
+    labels: { color: theme.foreground, boxWidth: 14, filter: (item: { datasetIndex?: number }) => !hidden.has(item.datasetIndex ?? -1) },
+  };
+}
+
+function lineDataset(label: string, data: XY[], colour: string, theme: Theme, extra: Partial<ChartDataset<'line'>> = {}): ChartDataset<'line'> {
+  return {
+    label,
+    data,
+    borderColor: colour,
+    backgroundColor: colour,
+    borderWidth: theme.lineWidth,
+    pointRadius: data.length > 60 ? 0 : 2,
+    pointHoverRadius: 4,
+    tension: 0,
+    fill: false,
+    ...extra,
+  };
+}
+
+/** Chart 1: mean gradient norm per lag (log10), the min–max band and the measured decay-rate line, per layer. */
+export function lagChartConfig(m: LagChartModel, theme: Theme): ChartConfiguration<'line'> {
+  const datasets: ChartDataset<'line'>[] = [];
+  const hidden = new Set<number>();
+  m.series.forEach((s, i) => {
+    const colour = theme.series[i % theme.series.length];
+    hidden.add(datasets.length);
+    datasets.push(lineDataset(`Layer ${s.layer} min`, s.lower, 'transparent', theme, { borderWidth: 0, pointRadius: 0 }));
+    datasets.push(
+      lineDataset(`Layer ${s.layer} min–max`, s.upper, 'transparent', theme, {
+        borderWidth: 0,
+        pointRadius: 0,
+        fill: '-1',
+        backgroundColor: withAlpha(colour, theme.kind.startsWith('high') ? 0.35 : 0.18),
+      }),
+    );
+    datasets.push(lineDataset(`Layer ${s.layer} mean`, s.mean, colour, theme));
+    if (s.rate) {
+      const perStep = s.ratePerStep === null ? '' : ` (${s.ratePerStep >= 0 ? '+' : ''}${s.ratePerStep.toPrecision(3)} decades/step)`;
+      datasets.push(lineDataset(`Layer ${s.layer} measured rate${perStep}`, s.rate, colour, theme, { borderDash: [6, 4], pointRadius: 0, borderWidth: 1 }));
+    }
+  });
+  return {
+    type: 'line',
+    data: { datasets },
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: animation(m.sourcePoints),
+      parsing: false,
+      normalized: true,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      scales: {
+        x: linearScale(theme, 'lag ℓ (steps)', { min: 0, max: Math.max(1, m.maxLag) }),
+        y: log10Scale(m.axis, theme, 'mean ‖∂ε_t/∂s_{t−ℓ}‖'),
+      },
+      plugins: {
+        legend: legend(theme, hidden),
+        tooltip: {
+          filter: (item: TooltipItem<'line'>) => !hidden.has(item.datasetIndex),
+          callbacks: {
+            title: (items) => (items.length ? `lag ${items[0].parsed.x}` : ''),
+            label: (item) => `${item.dataset.label ?? ''}: ${formatFromLog10(item.parsed.y)}`,
+          },
+        },
+      },
+    },
+  };
+}
+
+/** Chart 2: contribution_mean per lag (log10), with markers at the long-range cut-offs and their shares. */
+export function contributionChartConfig(m: ContributionChartModel, theme: Theme): ChartConfiguration<'line'> {
+  const datasets = m.series.map((s, i) => lineDataset(`Layer ${s.layer} contribution`, s.log10, theme.series[i % theme.series.length], theme));
+  const annotations: Record<string, AnnotationOptions> = {};
+  const cutoffs = m.series[0]?.shares.map((s) => s.cutoff) ?? [];
+  cutoffs.forEach((cutoff, k) => {
+    if (cutoff > m.maxLag) return;
+    const shares = m.series.map((s) => (m.series.length > 1 ? `L${s.layer} ` : '') + formatShare(s.shares[k]?.share ?? null)).join(', ');
+    annotations[`cutoff-${cutoff}`] = {
+      type: 'line',
+      xMin: cutoff,
+      xMax: cutoff,
+      borderColor: theme.muted,
+      borderWidth: 1,
+      borderDash: [3, 3],
+      label: {
+        display: true,
+        content: `ℓ > ${cutoff}: ${shares}`,
+        position: k % 2 === 0 ? 'start' : 'end',
+        backgroundColor: withAlpha(theme.background, 0.85),
+        color: theme.foreground,
+        font: { size: theme.fontSize - 1 },
+        padding: 3,
+      },
+    };
+  });
+  return {
+    type: 'line',
+    data: { datasets },
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: animation(m.sourcePoints),
+      parsing: false,
+      normalized: true,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      scales: {
+        x: linearScale(theme, 'lag ℓ (steps)', { min: 0, max: Math.max(1, m.maxLag) }),
+        y: log10Scale(m.axis, theme, 'mean ‖temporal contribution‖'),
+      },
+      plugins: {
+        legend: legend(theme, new Set()),
+        annotation: { annotations },
+        tooltip: {
+          callbacks: {
+            title: (items) => (items.length ? `lag ${items[0].parsed.x}` : ''),
+            label: (item) => `${item.dataset.label ?? ''}: ${formatFromLog10(item.parsed.y)}`,
+          },
+        },
+      },
+    },
+  };
+}
+
+/** A threshold line's label text: its names, value and the share of batches it clips. */
+export function thresholdLabel(names: string[], value: number, share: number | null): string {
+  return `${names.join(' = ')}: ${formatNumber(value)} · clips ${formatShare(share)}`;
+}
+
+/** Chart 3: the global gradient norm of each batch, with a line per suggested threshold and the current clip_norm. */
+export function clippingChartConfig(m: ClippingChartModel, theme: Theme): ChartConfiguration<'bar', XY[]> {
+  const annotations: Record<string, AnnotationOptions> = {};
+  // Thresholds with the same value share one line, so labels do not sit on each other.
+  const groups = new Map<string, typeof m.thresholds>();
+  for (const t of m.thresholds) {
+    const key = t.value.toPrecision(6);
+    groups.set(key, [...(groups.get(key) ?? []), t]);
+  }
+  const sorted = [...groups.values()].sort((a, b) => a[0].value - b[0].value);
+  const positions = ['start', 'end', 'center'] as const;
+  sorted.forEach((group, k) => {
+    const first = group[0];
+    const current = group.some((t) => t.source === 'current');
+    const names = group.map((t) => t.label + (t.recommended ? ' (recommended)' : ''));
+    annotations[`threshold-${group.map((t) => t.source).join('-')}`] = {
+      type: 'line',
+      yMin: first.y,
+      yMax: first.y,
+      borderColor: theme.threshold(current ? 'current' : first.source),
+      borderWidth: current || first.recommended ? theme.lineWidth + 0.5 : theme.lineWidth,
+      borderDash: current ? [8, 4] : first.recommended ? [] : [4, 3],
+      label: {
+        display: true,
+        content: thresholdLabel(names, first.value, first.share),
+        position: positions[k % positions.length],
+        backgroundColor: withAlpha(theme.background, 0.85),
+        color: theme.foreground,
+        borderColor: theme.threshold(current ? 'current' : first.source),
+        borderWidth: 1,
+        font: { size: theme.fontSize - 1 },
+        padding: 3,
+      },
+    };
+  });
+  const yLog = m.logScale;
+  const yScale = yLog
+    ? log10Scale({ min: m.yMin, max: m.yMax, stepSize: 1 }, theme, 'global gradient norm')
+    : linearScale(theme, 'global gradient norm', { min: m.yMin, max: m.yMax });
+  return {
+    type: 'bar',
+    data: {
+      datasets: [
+        {
+          label: 'batch norm',
+          data: m.bars,
+          backgroundColor: withAlpha(theme.series[0], theme.kind.startsWith('high') ? 0.9 : 0.6),
+          borderColor: theme.series[0],
+          borderWidth: 0,
+          barPercentage: 0.9,
+          categoryPercentage: 1,
+          minBarLength: 1,
+        },
+      ],
+    },
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: animation(m.sourcePoints),
+      parsing: false,
+      normalized: true,
+      scales: {
+        x: linearScale(theme, 'batch', { min: 0.5, max: Math.max(1, m.sourcePoints + m.overflowed) + 0.5, ticks: { color: theme.foreground, precision: 0 } }),
+        y: yScale,
+      },
+      plugins: {
+        legend: { display: false },
+        annotation: { annotations },
+        tooltip: {
+          callbacks: {
+            title: (items) => (items.length ? `batch ${items[0].parsed.x}` : ''),
+            label: (item) => `norm ${yLog ? formatFromLog10(item.parsed.y) : formatNumber(item.parsed.y)}`,
+          },
+        },
+      },
+    },
+  };
+}
+
+/** Chart 4: σ_max and spectral radius per layer, against the 1/γ line of Pascanu's condition (rnn cells). */
+export function pascanuChartConfig(rows: PascanuRow[], theme: Theme): ChartConfiguration<'bar'> {
+  const labels = rows.map((r) => `Layer ${r.layer}`);
+  const datasets: ChartDataset<'bar'>[] = [
+    { label: 'σ_max (largest singular value)', data: rows.map((r) => r.sigmaMax), backgroundColor: theme.series[0], borderWidth: 0 },
+  ];
+  if (rows.some((r) => r.spectralRadius !== null)) {
+    datasets.push({ label: 'spectral radius', data: rows.map((r) => r.spectralRadius), backgroundColor: theme.series[2], borderWidth: 0 });
+  }
+  const annotations: Record<string, AnnotationOptions> = {};
+  const thresholds = [...new Set(rows.map((r) => r.threshold).filter((t): t is number => t !== null))];
+  thresholds.forEach((t, k) => {
+    annotations[`inverse-gamma-${k}`] = {
+      type: 'line',
+      yMin: t,
+      yMax: t,
+      borderColor: theme.threshold('current'),
+      borderWidth: theme.lineWidth,
+      borderDash: [6, 4],
+      label: {
+        display: true,
+        content: `1/γ = ${formatNumber(t)}`,
+        position: 'end',
+        backgroundColor: withAlpha(theme.background, 0.85),
+        color: theme.foreground,
+        font: { size: theme.fontSize - 1 },
+        padding: 3,
+      },
+    };
+  });
+  const top = Math.max(...rows.map((r) => Math.max(r.sigmaMax, r.spectralRadius ?? 0, r.threshold ?? 0)), 1);
+  return {
+    type: 'bar',
+    data: { labels, datasets },
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: animation(0),
+      scales: {
+        x: { type: 'category', grid: { color: theme.grid }, ticks: { color: theme.foreground } },
+        y: linearScale(theme, 'singular value / |eigenvalue|', { min: 0, suggestedMax: top * 1.15 }),
+      },
+      plugins: {
+        legend: legend(theme, new Set()),
+        annotation: { annotations },
+        tooltip: { callbacks: { label: (item) => `${item.dataset.label ?? ''}: ${formatNumber(item.parsed.y)}` } },
+      },
+    },
+  };
+}
+
+/** Chart 5: one sequence's (t, j) map of log10 ‖∂ε_t/∂s_j‖, painted as an image inside Chart.js axes. */
+export function heatmapChartConfig(m: HeatmapModel, image: HTMLCanvasElement, theme: Theme): ChartConfiguration<'scatter'> {
+  const extentSteps = m.size * m.bin;
+  const paint: Plugin<'scatter'> = {
+    id: 'heatmapImage',
+    beforeDatasetsDraw(chart) {
+      const { left, top, width, height } = chart.chartArea;
+      const ctx = chart.ctx;
+      ctx.save();
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(image, left, top, width, height);
+      ctx.restore();
+    },
+  };
+  return {
+    type: 'scatter',
+    data: { datasets: [{ label: 'map', data: [] }] },
+    plugins: [paint],
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      parsing: false,
+      events: [],
+      scales: {
+        x: linearScale(theme, 'j: step of the state s_j', { min: 0, max: extentSteps, grid: { display: false } }),
+        y: linearScale(theme, 't: step of the loss ε_t', { min: 0, max: extentSteps, reverse: true, grid: { display: false } }),
+      },
+      plugins: { legend: { display: false }, tooltip: { enabled: false } },
+    },
+  };
+}
+
+/**
+ * Creates a chart, or updates one in place with a new configuration of the same type (live re-analysis, re-theme).
+ * Inline plugins are fixed at creation: charts that carry one must keep the objects it reads stable.
+ */
+export function upsertChart(existing: Chart | undefined, canvas: HTMLCanvasElement, config: AnyChartConfig): Chart {
+  if (existing && existing.canvas === canvas && (existing.config as { type?: string }).type === config.type) {
+    existing.data = config.data as Chart['data'];
+    existing.options = config.options as Chart['options'];
+    existing.update('none');
+    return existing;
+  }
+  existing?.destroy();
+  return new Chart(canvas, config as ChartConfiguration);
+}
+
+export { Chart };

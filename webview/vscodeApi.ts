@@ -1,0 +1,39 @@
+// The typed handle on the VS Code webview API: messages to the host and the persisted panel state.
+import type { FromWebviewMessage, PersistedPanelState } from '../src/shared/webviewProtocol';
+
+interface VsCodeApi {
+  postMessage(message: unknown): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+declare function acquireVsCodeApi(): VsCodeApi;
+
+/** The host channel: typed posting and state. acquireVsCodeApi may be called once per page, so this is built once in main.ts. */
+export class HostChannel {
+  private readonly api: VsCodeApi = acquireVsCodeApi();
+
+  /** Sends a message to the extension host. */
+  post(message: FromWebviewMessage): void {
+    this.api.postMessage(message);
+  }
+
+  /** The state saved before a reload or while the panel was hidden, if it looks like ours. */
+  loadState(): PersistedPanelState | null {
+    const s = this.api.getState() as Partial<PersistedPanelState> | null | undefined;
+    if (!s || typeof s !== 'object' || typeof s.documentUri !== 'string') return null;
+    return {
+      documentUri: s.documentUri,
+      report: s.report ?? null,
+      currentClipNorm: typeof s.currentClipNorm === 'number' ? s.currentClipNorm : null,
+      tables: Array.isArray(s.tables) ? s.tables.filter((t): t is string => typeof t === 'string') : [],
+      heatmapOpen: s.heatmapOpen === true,
+      heatmapLayer: typeof s.heatmapLayer === 'number' ? s.heatmapLayer : 0,
+    };
+  }
+
+  /** Saves the state VS Code hands back after a reload (and to the host's serializer). */
+  saveState(state: PersistedPanelState): void {
+    this.api.setState(state);
+  }
+}

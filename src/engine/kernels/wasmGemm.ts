@@ -31,8 +31,8 @@ export interface WasmGemmOptions {
 export const DEFAULT_MAX_PAGES = 32768; // 2 GiB: keeps every byte offset a non-negative i32
 
 const DEFAULTS: Record<Precision, Omit<GemmModuleConfig, 'precision' | 'fma' | 'shared' | 'maxPages'>> = {
-  f64: { mr: 4, nr: 4, unroll: 4, kc: 256, mcPanels: 32 },
-  f32: { mr: 4, nr: 8, unroll: 4, kc: 256, mcPanels: 32 },
+  f64: { mr: 4, nr: 4, unroll: 1, kc: 256, mcPanels: 32 },
+  f32: { mr: 4, nr: 8, unroll: 1, kc: 256, mcPanels: 32 },
 };
 
 let relaxedCache: boolean | undefined;

@@ -1,0 +1,55 @@
+// schemas/rnn-model.schema.json: valid draft-07, describes every key, accepts every golden and example model.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import Ajv from 'ajv';
+
+const root = path.resolve(__dirname, '../../..');
+const schema = JSON.parse(fs.readFileSync(path.join(root, 'schemas/rnn-model.schema.json'), 'utf8'));
+
+function modelFiles(dir: string): string[] {
+  const full = path.join(root, dir);
+  if (!fs.existsSync(full)) return [];
+  return fs.readdirSync(full).filter((f) => f.endsWith('.rnn.json')).map((f) => path.join(full, f));
+}
+
+/** Every property schema under `node` (properties and patternProperties), with its key path. */
+function propertySchemas(node: any, at: string, out: [string, any][]): void {
+  if (!node || typeof node !== 'object') return;
+  for (const group of ['properties', 'patternProperties']) {
+    for (const [k, v] of Object.entries(node[group] ?? {})) {
+      out.push([`${at}.${k}`, v]);
+      propertySchemas(v, `${at}.${k}`, out);
+    }
+  }
+  for (const branch of node.oneOf ?? []) propertySchemas(branch, at, out);
+}
+
+describe('model JSON schema', () => {
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  const validate = ajv.compile(schema);
+
+  it('has a description on every key', () => {
+    const all: [string, any][] = [];
+    propertySchemas(schema, '', all);
+    assert.ok(all.length > 30);
+    for (const [key, s] of all) assert.ok(typeof s.description === 'string' && s.description.length > 0, `no description: ${key}`);
+  });
+
+  const files = [...modelFiles('test/fixtures/golden'), ...modelFiles('examples')];
+  for (const file of files) {
+    it(`accepts ${path.relative(root, file)}`, () => {
+      const valid = validate(JSON.parse(fs.readFileSync(file, 'utf8')));
+      assert.ok(valid, JSON.stringify(validate.errors));
+    });
+  }
+
+  it('rejects unknown keys, unknown weight names and wrong enums', () => {
+    const base = { weights: { weight_ih_l0: [[1]], weight_hh_l0: [[1]] }, data: { inputs: [[1]] } };
+    assert.ok(validate(base));
+    assert.ok(!validate({ ...base, lr: 1 }));
+    assert.ok(!validate({ ...base, weights: { ...base.weights, weight_hh_l0_reverse: [[1]] } }));
+    assert.ok(!validate({ ...base, cell: 'lstn' }));
+    assert.ok(validate({ hidden_size: 2, init: { scheme: 'orthogonal', gain: 1 }, data: { generate: { sequences: 1, length: 3 } } }));
+  });
+});

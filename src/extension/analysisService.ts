@@ -56,14 +56,14 @@ export class AnalysisService implements vscode.Disposable {
   private readonly states = new Map<string, DocumentState>();
   private readonly analyzedEmitter = new vscode.EventEmitter<AnalysisEvent>();
   private readonly runningEmitter = new vscode.EventEmitter<vscode.Uri>();
-  private readonly progressEmitter = new vscode.EventEmitter<{ uri: vscode.Uri; fraction: number }>();
+  private readonly progressEmitter = new vscode.EventEmitter<{ uri: vscode.Uri; fraction: number; partial?: Report }>();
   private failureShown = false;
 
   /** Fires with each current result (stale ones are dropped). */
   readonly onDidAnalyze = this.analyzedEmitter.event;
   /** Fires when an analysis of a document starts or ends. */
   readonly onDidChangeRunning = this.runningEmitter.event;
-  /** Fires with the fraction done of a running analysis. */
+  /** Fires with the fraction done of a running analysis (and a partial report now and then). */
   readonly onProgress = this.progressEmitter.event;
 
   constructor(
@@ -134,7 +134,7 @@ export class AnalysisService implements vscode.Disposable {
       timeoutMs,
       onProgress: (message) => {
         latest = { fraction: message.fraction, phase: message.phase };
-        this.progressEmitter.fire({ uri: document.uri, fraction: message.fraction });
+        this.progressEmitter.fire({ uri: document.uri, fraction: message.fraction, partial: message.partial });
         for (const listener of listeners) listener(message.fraction, message.phase);
       },
     });

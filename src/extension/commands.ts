@@ -1,0 +1,78 @@
+// The command table: each command id and what it does.
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { AnalysisError } from '../worker/client';
+import type { AnalyzeResult } from '../worker/protocol';
+import type { AnalysisService } from './analysisService';
+import { isModelDocument } from './modelFiles';
+import { currentClipNorm } from './panelHost';
+import type { ReportPanelManager } from './reportPanel';
+import { readSettings } from './settings';
+
+/** What commands act on. */
+export interface CommandContext {
+  service: AnalysisService;
+  panel: ReportPanelManager;
+}
+
+type Command = (context: CommandContext, ...args: unknown[]) => unknown;
+
+/** The model file a command should analyze: its argument, else the active editor's, else the user's pick. */
+async function pickModelFile(argument: unknown): Promise<vscode.Uri | undefined> {
+  if (argument instanceof vscode.Uri) return argument;
+  const active = vscode.window.activeTextEditor?.document;
+  if (active && isModelDocument(active, readSettings(active.uri))) return active.uri;
+  const files = await vscode.workspace.findFiles(readSettings().modelFiles, '**/node_modules/**', 500);
+  if (files.length === 0) {
+    void vscode.window.showInformationMessage('RNN Gradients: no model files (*.rnn.json) in this workspace.');
+    return undefined;
+  }
+  if (files.length === 1) return files[0];
+  const items = files
+    .map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri, true), uri }))
+    .sort((a, b) => a.description.localeCompare(b.description));
+  const picked = await vscode.window.showQuickPick(items, { title: 'Analyze RNN gradients', placeHolder: 'Which model file?' });
+  return picked?.uri;
+}
+
+/** Analyzes a model file and shows the report panel; wrong input is pointed out in the Problems panel. */
+async function analyze(context: CommandContext, argument?: unknown): Promise<AnalyzeResult | undefined> {
+  const uri = await pickModelFile(argument);
+  if (!uri) return undefined;
+  const document = await vscode.workspace.openTextDocument(uri);
+  let result: AnalyzeResult;
+  try {
+    result = await context.service.analyzeDocument(document, { force: true, progress: 'notification' });
+  } catch (error) {
+    if (error instanceof AnalysisError && (error.reason === 'cancelled' || error.reason === 'disposed')) return undefined;
+    if (!(error instanceof AnalysisError)) {
+      void vscode.window.showErrorMessage(`RNN Gradients: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return undefined;
+  }
+  if (result.ok) {
+    context.panel.show(uri, result.report, currentClipNorm(document));
+  } else {
+    const first = result.problems[0];
+    // Not awaited: the command returns while the message waits for the user.
+    void vscode.window
+      .showErrorMessage(
+        `RNN Gradients: ${path.basename(uri.fsPath)} is not a valid model file (${result.problems.length} problem(s))${first ? `: ${first.message}` : '.'}`,
+        'Show Problems',
+      )
+      .then((choice) => {
+        if (choice === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
+      });
+  }
+  return result;
+}
+
+/** Command ids and their handlers. */
+const commands: Record<string, Command> = {
+  'rnnGradients.analyze': analyze,
+};
+
+/** Registers every command of the table. */
+export function registerCommands(context: CommandContext): vscode.Disposable[] {
+  return Object.entries(commands).map(([id, handler]) => vscode.commands.registerCommand(id, (...args: unknown[]) => handler(context, ...args)));
+}

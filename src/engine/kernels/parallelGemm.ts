@@ -137,10 +137,13 @@ export class ParallelWasmGemm implements GemmKernel {
     Atomics.store(c, Ctrl.Gen, gen);
     Atomics.notify(c, Ctrl.Gen);
     runChunks(c, gen, this.self);
+    const t0 = Date.now();
     for (;;) {
       const d = Atomics.load(c, Ctrl.Done);
       if (d >= nChunks) break;
       Atomics.wait(c, Ctrl.Done, d, 1000);
+      // a chunk takes milliseconds; a helper that died holding one would otherwise block forever
+      if (Date.now() - t0 > 120000) throw new Error('gemm: a helper thread stalled');
     }
     Atomics.store(c, Ctrl.Claim, claimWord(gen, CLOSED)); // close
   }

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { gemmRef, RefGemmKernel, type GemmKernel } from '../../src/engine/kernels/gemm';
+import { createGemmKernel } from '../../src/engine/kernels/index';
 import { ParallelWasmGemm } from '../../src/engine/kernels/parallelGemm';
 import { WasmGemmKernel, type WasmGemmOptions } from '../../src/engine/kernels/wasmGemm';
 import { sleb, uleb } from '../../src/engine/kernels/wasmAsm';
@@ -179,6 +180,16 @@ describe('kernels: gemm', () => {
     const out = K.outputView(m);
     assert.equal(K.currentLayout.nPad, n);
     for (let i = 0; i < m * n; i++) assert.ok(Math.abs(out[i] - want[i]) <= 1e-12 * (1 + Math.abs(want[i])));
+  });
+
+  it('createGemmKernel picks wasm by default and ref on request', () => {
+    const K = createGemmKernel();
+    assert.match(K.name, /^wasm-f64/);
+    runResident(() => K, 1e-12, 31, 10, 6);
+    assert.equal(createGemmKernel({ kind: 'ref' }).name, 'ref-f64');
+    const F = createGemmKernel({ precision: 'f32' });
+    assert.match(F.name, /^wasm-f32/);
+    F.dispose();
   });
 
   it('m = 0 and n = 0 leave C untouched', () => {

@@ -184,6 +184,20 @@ describe('parseModel: specific wrong input', () => {
     assert.ok(p.some((x) => x.message.includes('more wrong element')));
   });
 
+  it('reports an empty weights object on its key', () => {
+    const text = '{"weights": {}, "data": {"inputs": [[1]]}}';
+    const p = errors(parseModel(text));
+    assert.deepStrictEqual(p.map((x) => x.path), [['weights']]);
+    assert.strictEqual(slice(text, p[0]), '"weights"');
+  });
+
+  it('never returns neither a model nor an error', () => {
+    for (const text of ['', '{}', '{"data": {}}', '{"init": {}, "data": {"inputs": [[1]]}}', '{"weights": "x", "data": 1}']) {
+      const r = parseModel(text);
+      assert.ok(r.model || errors(r).length > 0, text);
+    }
+  });
+
   it('needs weights or init, and data', () => {
     assert.ok(errors(parse({ data: { inputs: [[1]] } })).some((p) => p.path.join() === 'weights'));
   });

@@ -136,6 +136,12 @@ describe('init', () => {
     assert.deepStrictEqual(p.map((x) => x.path), [['init']]);
   });
 
+  it('refuses orthogonal initialisation beyond its work limit', () => {
+    const p = parse({ cell: 'lstm', hidden_size: 600, input_size: 1, init: { scheme: 'orthogonal' }, data: { inputs: [[1]] } }).problems;
+    assert.deepStrictEqual(p.map((x) => x.path), [['init']]);
+    assert.ok(p[0].message.includes('the limit is'));
+  });
+
   it('rejects gain/std for schemes that do not use them', () => {
     const p = parse({ hidden_size: 2, init: { scheme: 'pytorch', gain: 2 }, data }).problems;
     assert.deepStrictEqual(p.map((x) => x.path), [['init', 'gain']]);

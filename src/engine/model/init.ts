@@ -14,8 +14,8 @@ export type InitScheme = (typeof INIT_SCHEMES)[number];
 
 /** Most parameters init creates (all layers together). */
 export const MAX_INIT_PARAMETERS = 20_000_000;
-/** Largest hidden size the orthogonal scheme accepts (its QR costs G·H³). */
-export const MAX_ORTHOGONAL_HIDDEN = 1024;
+/** Largest G·L·H³ the orthogonal scheme accepts (one H×H QR per gate block and layer; ~2 s at the limit). */
+export const MAX_ORTHOGONAL_WORK = 2 ** 29;
 
 /** A validated `init` object. */
 export interface InitSpec {
@@ -95,8 +95,12 @@ export function checkInitFits(spec: InitSpec, arch: Architecture & { inputSize: 
       `would create ${parameters} parameters (num_layers ${arch.numLayers}, hidden_size ${h}, input_size ${arch.inputSize}); the limit is ${MAX_INIT_PARAMETERS}`,
     );
     ok = false;
-  } else if (spec.scheme === 'orthogonal' && h > MAX_ORTHOGONAL_HIDDEN) {
-    problems.error(['init'], spec.range, `the orthogonal scheme accepts hidden_size up to ${MAX_ORTHOGONAL_HIDDEN}, got ${h}`);
+  } else if (spec.scheme === 'orthogonal' && g * arch.numLayers * h ** 3 > MAX_ORTHOGONAL_WORK) {
+    problems.error(
+      ['init'],
+      spec.range,
+      `the orthogonal scheme would need G·L·H³ = ${g * arch.numLayers * h ** 3} operations (G=${g}, L=${arch.numLayers}, H=${h}); the limit is ${MAX_ORTHOGONAL_WORK} (e.g. one lstm layer of H ≤ 512)`,
+    );
     ok = false;
   }
   return ok;

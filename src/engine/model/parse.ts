@@ -93,6 +93,9 @@ export function parseModel(text: string, options: ParseOptions = {}): ParseResul
     problems.error([], { offset: 0, length: 0 }, `internal error while reading the model: ${err instanceof Error ? err.message : String(err)}`);
     model = undefined;
   }
+  if (!model && !problems.hasErrors) {
+    problems.error([], { offset: 0, length: 0 }, 'internal error: the model could not be built, but no problem was found');
+  }
   const list = problems.finish();
   return list.some((p) => p.severity === 'error') ? { problems: list } : { model, problems: list };
 }
@@ -171,6 +174,10 @@ function parseInto(text: string, options: ParseOptions, problems: ProblemList): 
       ? loadFileWeights(weightsProp, options, problems)
       : collectInlineWeights(weightsProp, problems);
     weightsOk = problems.errorCount === before;
+    if (weightsOk && weights.given.size === 0 && !initProp) {
+      problems.error(['weights'], rangeOf(weightsProp.keyNode), 'no weights given: needs weight_ih_l0 and weight_hh_l0 (or an init)');
+      weightsOk = false;
+    }
   } else if (!initProp) {
     problems.error(['weights'], rootAnchor, 'missing: give weights (or an init that creates them)');
     weightsOk = false;

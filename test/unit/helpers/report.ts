@@ -1,0 +1,201 @@
+// Shared test helpers for reports: the reference comparison of /work/shared/tools/compare-report.py,
+// a walk for non-finite numbers, and the key contract of report-format.md (version 1).
+
+const RTOL = 1e-9;
+
+type Obj = Record<string, unknown>;
+
+function isNum(x: unknown): x is number {
+  return typeof x === 'number';
+}
+
+function flat(x: unknown): unknown[] {
+  return Array.isArray(x) ? x.flatMap(flat) : [x];
+}
+
+/**
+ * Compares a report with a reference report as compare-report.py does: 1e-9 relative on loss,
+ * grad_norm, gradient norms and max_abs, gradient values (relative to the parameter's norm), the
+ * layer spectra, every lag's figures and log10 figures (1e-9 absolute), batch norms and suggestions;
+ * recommended must have numeric clip_norm and clip_value. Returns the mismatches (empty: equal).
+ */
+export function compareWithReference(ref: Obj, got: Obj): string[] {
+  const bad: string[] = [];
+  const close = (a: number | null, b: number | null, scale?: number): boolean => {
+    if (a === null || b === null) return a === b;
+    if (scale !== undefined) return Math.abs(a - b) <= RTOL * scale + 1e-300;
+    return Math.abs(a - b) <= RTOL * Math.max(Math.abs(a), Math.abs(b)) + 1e-300;
+  };
+  const chk = (where: string, r: unknown, g: unknown, scale?: number): void => {
+    if (!isNum(g) || !close(r as number | null, g, scale)) bad.push(`${where}: expected ${JSON.stringify(r)}, got ${JSON.stringify(g)}`);
+  };
+  chk('loss', ref.loss, got.loss);
+  chk('grad_norm', ref.grad_norm, got.grad_norm);
+  const rg = ref.gradients as Record<string, Obj>;
+  const gg = (got.gradients ?? {}) as Record<string, Obj>;
+  for (const [k, r] of Object.entries(rg)) {
+    const g = gg[k];
+    if (!g) {
+      bad.push(`gradients.${k} missing`);
+      continue;
+    }
+    chk(`gradients.${k}.norm`, r.norm, g.norm);
+    chk(`gradients.${k}.max_abs`, r.max_abs, g.max_abs);
+    const rv = flat(r.values);
+    const gv = flat(g.values ?? []);
+    if (rv.length !== gv.length) bad.push(`gradients.${k}.values: ${rv.length} numbers expected, got ${gv.length}`);
+    else rv.forEach((a, i) => chk(`gradients.${k}.values[${i}]`, a, gv[i], r.norm as number));
+  }
+  const gl = (got.layers ?? []) as Obj[];
+  (ref.layers as Obj[]).forEach((rl, li) => {
+    const L = gl[li];
+    if (!L) {
+      bad.push(`layers[${li}] missing`);
+      return;
+    }
+    for (const key of ['sigma_max', 'spectral_radius', 'gamma']) if (key in rl) chk(`layers[${li}].${key}`, rl[key], L[key]);
+    const rlags = rl.lags as Obj[];
+    const lags = (L.lags ?? []) as Obj[];
+    if (lags.length !== rlags.length) {
+      bad.push(`layers[${li}].lags: ${rlags.length} entries expected, got ${lags.length}`);
+      return;
+    }
+    rlags.forEach((r, i) => {
+      const g = lags[i];
+      const w = `layers[${li}].lags[${r.lag}]`;
+      if (g.lag !== r.lag || g.count !== r.count) bad.push(`${w}: lag/count ${r.lag}/${r.count} expected, got ${g.lag}/${g.count}`);
+      for (const key of ['mean', 'min', 'max', 'contribution_mean']) chk(`${w}.${key}`, r[key], g[key]);
+      for (const key of ['mean', 'min', 'max']) {
+        const rv = r[key] as number;
+        if (rv > 0) {
+          const lg = g[`log10_${key}`];
+          if (!isNum(lg) || Math.abs(lg - Math.log10(rv)) > 1e-9) bad.push(`${w}.log10_${key}: expected ${Math.log10(rv)}, got ${JSON.stringify(lg)}`);
+        }
+      }
+    });
+  });
+  const rc = ref.clipping as Obj;
+  const gc = (got.clipping ?? {}) as Obj;
+  const rbn = rc.batch_norms as number[];
+  const bn = (gc.batch_norms ?? []) as unknown[];
+  if (bn.length !== rbn.length) bad.push(`clipping.batch_norms: ${rbn.length} expected, got ${bn.length}`);
+  else rbn.forEach((a, i) => chk(`clipping.batch_norms[${i}]`, a, bn[i]));
+  const sg = new Map(((gc.suggestions ?? []) as Obj[]).map((s) => [s.method, s]));
+  for (const s of rc.suggestions as Obj[]) {
+    const g = sg.get(s.method);
+    if (!g) bad.push(`clipping.suggestions ${String(s.method)} missing`);
+    else chk(`clipping.suggestions.${String(s.method)}`, s.clip_norm, g.clip_norm);
+  }
+  const rec = (gc.recommended ?? {}) as Obj;
+  if (!isNum(rec.clip_norm) || !isNum(rec.clip_value)) bad.push('clipping.recommended needs clip_norm and clip_value');
+  return bad;
+}
+
+/** Paths (like `layers[0].lags[3].mean`) of every number in `value` that is NaN or ±Infinity. */
+export function nonFinitePaths(value: unknown, at = '$'): string[] {
+  if (typeof value === 'number') return Number.isFinite(value) ? [] : [`${at} = ${value}`];
+  if (Array.isArray(value)) return value.flatMap((v, i) => nonFinitePaths(v, `${at}[${i}]`));
+  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => nonFinitePaths(v, `${at}.${k}`));
+  return [];
+}
+
+/** Keys that report-format.md requires, per object, and the extra keys this project adds. */
+const REQUIRED = {
+  top: ['report_version', 'file', 'model', 'sequences', 'steps', 'loss', 'grad_norm', 'gradients', 'layers', 'clipping', 'findings'],
+  model: ['cell', 'form', 'nonlinearity', 'input_size', 'hidden_size', 'num_layers', 'output_size'],
+  gradient: ['norm', 'max_abs'],
+  layer: ['layer', 'sigma_max', 'spectral_radius', 'gamma', 'regime', 'lags'],
+  lag: ['lag', 'count', 'mean', 'min', 'max', 'contribution_mean', 'log10_mean', 'log10_min', 'log10_max'],
+  clipping: ['batch_norms', 'suggestions', 'recommended'],
+  suggestion: ['method', 'clip_norm'],
+  recommended: ['clip_norm', 'clip_value', 'method', 'rationale'],
+  finding: ['severity', 'code', 'message', 'path'],
+};
+const EXTRA: Record<keyof typeof REQUIRED, string[]> = {
+  top: ['heatmaps', 'max_lag', 'elapsed_ms'],
+  model: ['name'],
+  gradient: ['values'],
+  layer: ['evidence'],
+  lag: ['log10_contribution_mean'],
+  clipping: [],
+  suggestion: ['clipped_share'],
+  recommended: [],
+  finding: ['data'],
+};
+
+const numOrNull = (x: unknown): boolean => x === null || (typeof x === 'number' && Number.isFinite(x));
+
+/**
+ * Problems with the shape of a report (empty: it fits report-format.md): every required key present,
+ * no key outside the spec and the documented extras, types and enums right, lag indices consecutive.
+ */
+export function reportContractProblems(report: unknown): string[] {
+  const out: string[] = [];
+  const keys = (o: unknown, kind: keyof typeof REQUIRED, at: string): o is Obj => {
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) {
+      out.push(`${at}: expected an object`);
+      return false;
+    }
+    for (const k of REQUIRED[kind]) if (!(k in o)) out.push(`${at}: missing key ${k}`);
+    for (const k of Object.keys(o)) if (!REQUIRED[kind].includes(k) && !EXTRA[kind].includes(k)) out.push(`${at}: unexpected key ${k}`);
+    return true;
+  };
+  if (!keys(report, 'top', '$')) return out;
+  const r = report;
+  if (r.report_version !== 1) out.push(`$.report_version: expected 1, got ${JSON.stringify(r.report_version)}`);
+  if (typeof r.file !== 'string') out.push('$.file: expected a string');
+  if (keys(r.model, 'model', '$.model')) {
+    const m = r.model;
+    if (!['rnn', 'lstm', 'gru'].includes(m.cell as string)) out.push(`$.model.cell: ${JSON.stringify(m.cell)}`);
+    for (const k of ['input_size', 'hidden_size', 'num_layers', 'output_size']) {
+      if (!Number.isInteger(m[k]) || (m[k] as number) < 1) out.push(`$.model.${k}: expected a positive integer`);
+    }
+  }
+  for (const k of ['sequences', 'steps']) if (!Number.isInteger(r[k]) || (r[k] as number) < 1) out.push(`$.${k}: expected a positive integer`);
+  for (const k of ['loss', 'grad_norm']) if (!numOrNull(r[k])) out.push(`$.${k}: expected a number or null`);
+  if (r.gradients && typeof r.gradients === 'object') {
+    for (const [name, g] of Object.entries(r.gradients as Obj)) {
+      if (!/^(weight_ih_l\d+|weight_hh_l\d+|bias_ih_l\d+|bias_hh_l\d+|readout\.weight|readout\.bias)$/.test(name)) out.push(`$.gradients: unexpected parameter ${name}`);
+      if (keys(g, 'gradient', `$.gradients.${name}`)) {
+        if (!numOrNull(g.norm) || !numOrNull(g.max_abs)) out.push(`$.gradients.${name}: norm and max_abs must be numbers or null`);
+      }
+    }
+  } else out.push('$.gradients: expected an object');
+  if (Array.isArray(r.layers)) {
+    r.layers.forEach((l: unknown, li: number) => {
+      const at = `$.layers[${li}]`;
+      if (!keys(l, 'layer', at)) return;
+      if (l.layer !== li) out.push(`${at}.layer: expected ${li}`);
+      if (!['vanishing', 'exploding', 'stable'].includes(l.regime as string)) out.push(`${at}.regime: ${JSON.stringify(l.regime)}`);
+      if (!numOrNull(l.sigma_max) || !numOrNull(l.spectral_radius) || !numOrNull(l.gamma)) out.push(`${at}: spectra must be numbers or null`);
+      if (!Array.isArray(l.lags)) {
+        out.push(`${at}.lags: expected a list`);
+        return;
+      }
+      (l.lags as unknown[]).forEach((e, i) => {
+        if (!keys(e, 'lag', `${at}.lags[${i}]`)) return;
+        if (e.lag !== i) out.push(`${at}.lags[${i}].lag: expected ${i}, got ${JSON.stringify(e.lag)}`);
+        if (!Number.isInteger(e.count) || (e.count as number) < 1) out.push(`${at}.lags[${i}].count: expected a positive integer`);
+        for (const k of REQUIRED.lag.slice(2)) if (!numOrNull(e[k])) out.push(`${at}.lags[${i}].${k}: expected a number or null`);
+      });
+    });
+  } else out.push('$.layers: expected a list');
+  if (keys(r.clipping, 'clipping', '$.clipping')) {
+    const c = r.clipping;
+    if (!Array.isArray(c.batch_norms) || !c.batch_norms.every(numOrNull)) out.push('$.clipping.batch_norms: expected numbers or null');
+    if (Array.isArray(c.suggestions)) c.suggestions.forEach((s: unknown, i: number) => keys(s, 'suggestion', `$.clipping.suggestions[${i}]`));
+    else out.push('$.clipping.suggestions: expected a list');
+    if (keys(c.recommended, 'recommended', '$.clipping.recommended')) {
+      if (!numOrNull(c.recommended.clip_norm) || !numOrNull(c.recommended.clip_value)) out.push('$.clipping.recommended: clip_norm/clip_value');
+    }
+  }
+  if (Array.isArray(r.findings)) {
+    r.findings.forEach((f: unknown, i: number) => {
+      if (!keys(f, 'finding', `$.findings[${i}]`)) return;
+      if (!['error', 'warning', 'info'].includes(f.severity as string)) out.push(`$.findings[${i}].severity: ${JSON.stringify(f.severity)}`);
+      if (typeof f.code !== 'string' || typeof f.message !== 'string' || !f.message) out.push(`$.findings[${i}]: code and message must be strings`);
+      if (!Array.isArray(f.path) || !f.path.every((p: unknown) => typeof p === 'string' || Number.isInteger(p))) out.push(`$.findings[${i}].path: expected keys and indices`);
+    });
+  } else out.push('$.findings: expected a list');
+  return out;
+}

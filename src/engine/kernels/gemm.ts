@@ -23,7 +23,6 @@ export function gemmRef(
     const ai = aOff + i * k;
     for (let p = 0; p < k; p++) {
       const a = A[ai + p];
-      if (a === 0) continue;
       const bp = bOff + p * n;
       for (let j = 0; j < n; j++) C[ci + j] += a * B[bp + j];
     }

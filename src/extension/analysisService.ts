@@ -138,6 +138,7 @@ export class AnalysisService implements vscode.Disposable {
         for (const listener of listeners) listener(message.fraction, message.phase);
       },
     });
+    abort.signal.addEventListener('abort', () => this.stopIdleWorker(), { once: true });
     const owner = state;
     const promise = raw.then(
       (result) => {
@@ -175,6 +176,7 @@ export class AnalysisService implements vscode.Disposable {
   analyzeParams(params: AnalyzeParams, token?: vscode.CancellationToken): Promise<AnalyzeResult> {
     const abort = new AbortController();
     const promise = this.client.analyze(params, { signal: abort.signal, timeoutMs: readSettings().timeoutMs });
+    abort.signal.addEventListener('abort', () => this.stopIdleWorker(), { once: true });
     this.linkCancellation(token, abort, promise);
     return promise.catch((error: unknown) => {
       this.onFailure(params, error);
@@ -199,6 +201,18 @@ export class AnalysisService implements vscode.Disposable {
     this.analyzedEmitter.dispose();
     this.runningEmitter.dispose();
     this.progressEmitter.dispose();
+  }
+
+  /**
+   * After a cancellation (the client has already rejected the request), ends the worker when nothing else runs
+   * on it, so the cancelled computation stops at once even between the engine's cancellation checks; the next
+   * analysis starts a fresh worker.
+   */
+  private stopIdleWorker(): void {
+    const client = this.clientInstance;
+    if (!client || client.inFlight > 0) return;
+    this.log.debug('stopping the worker to end a cancelled analysis at once');
+    void client.terminateWorker();
   }
 
   /** Aborts the run when the token is cancelled, until the run settles. */

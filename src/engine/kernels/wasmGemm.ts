@@ -49,7 +49,8 @@ export function resolveConfig(opts: WasmGemmOptions = {}): GemmModuleConfig {
   const fma = opts.fma === undefined || opts.fma === 'auto' ? hasRelaxedSimd() : opts.fma;
   return {
     precision,
-    mr: opts.mr ?? d.mr,
+    // with fused multiply-add no temporary register is needed: a 5×4 f64 tile fits (measured +15%)
+    mr: opts.mr ?? (fma && precision === 'f64' ? 5 : d.mr),
     nr: opts.nr ?? d.nr,
     unroll: opts.unroll ?? d.unroll,
     kc: opts.kc ?? d.kc,

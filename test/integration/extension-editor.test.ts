@@ -145,6 +145,28 @@ describe('RNN Gradients editor face', function () {
     assert.strictEqual(editor.document.getText(), original);
   });
 
+  it('offers "Set forget-gate bias to 1.0" on a low LSTM forget bias and the fix clears the finding', async () => {
+    const extension = await api();
+    const { editor, diagnostics } = await openAndWait('lstm-forget-bias.rnn.json', 'forget-bias-low');
+    const low = diagnostics.find((diagnostic) => codeOf(diagnostic) === 'forget-bias-low' && textAt(editor, diagnostic) === '"bias_ih_l0"');
+    assert.ok(low, `no forget-bias-low on "bias_ih_l0": ${diagnostics.map((diagnostic) => `${codeOf(diagnostic)}@${textAt(editor, diagnostic)}`).join(', ')}`);
+    const actions = (await vscode.commands.executeCommand(
+      'vscode.executeCodeActionProvider',
+      editor.document.uri,
+      low.range,
+      vscode.CodeActionKind.QuickFix.value,
+    )) as vscode.CodeAction[];
+    const fix = actions.find((action) => action.title.startsWith('Set forget-gate bias to 1.0'));
+    assert.ok(fix?.edit, `no forget-bias fix among: ${actions.map((action) => action.title).join('; ')}`);
+    assert.ok(await vscode.workspace.applyEdit(fix.edit));
+    await waitFor('the re-analysis without layer 0 forget-bias-low', () => {
+      if (extension.isBusy(editor.document.uri)) return undefined;
+      const now = ours(editor.document.uri);
+      const stillLow = now.some((diagnostic) => codeOf(diagnostic) === 'forget-bias-low' && textAt(editor, diagnostic) === '"bias_ih_l0"');
+      return now.length > 0 && !stillLow ? true : undefined;
+    });
+  });
+
   const wrongInputs: [string, string][] = [
     ['shape-mismatch.rnn.json', '"weight_ih_l0"'],
     ['unknown-key.rnn.json', '"learning_rate"'],

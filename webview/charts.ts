@@ -18,7 +18,6 @@ import {
   type Plugin,
   type TooltipItem,
 } from 'chart.js';
-import annotationPlugin, { type AnnotationOptions } from 'chartjs-plugin-annotation';
 import type { XY } from '../src/shared/decimate';
 import { formatFromLog10, formatNumber, formatPowerOfTen, formatShare } from '../src/shared/format';
 import {
@@ -30,6 +29,7 @@ import {
   type Log10Axis,
   type PascanuRow,
 } from '../src/shared/reportView';
+import { refLinesPlugin, type RefLine } from './refLinesPlugin';
 import { withAlpha, type Theme } from './theme';
 
 Chart.register(
@@ -44,7 +44,7 @@ Chart.register(
   Filler,
   Legend,
   Tooltip,
-  annotationPlugin,
+  refLinesPlugin,
 );
 
 /** Identifies each chart of the panel (also the PNG file name suffix and the test hook's key). */
@@ -74,15 +74,21 @@ function axisTitle(text: string, theme: Theme): { display: true; text: string; c
   return { display: true, text, color: theme.muted };
 }
 
+/** Plain tick labels without Intl.NumberFormat (building formatters is slow on a cold page). */
+function plainTick(v: number | string): string {
+  if (typeof v !== 'number') return v;
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+}
+
 function linearScale(theme: Theme, title: string, extra: AxisOptions = {}): AxisOptions {
+  const extraTicks = (extra as { ticks?: object }).ticks ?? {};
   const base: AxisOptions = {
     type: 'linear',
     title: axisTitle(title, theme),
     grid: { color: theme.grid },
     border: { color: theme.border },
-    ticks: { color: theme.foreground },
   };
-  return { ...base, ...extra } as AxisOptions;
+  return { ...base, ...extra, ticks: { color: theme.foreground, callback: plainTick, ...extraTicks } } as AxisOptions;
 }
 
 /** A linear axis over log10 values, labelled as powers of ten (so 1e-400 still has a place on it). */
@@ -91,7 +97,6 @@ function log10Scale(axis: Log10Axis, theme: Theme, title: string): AxisOptions {
     min: axis.min,
     max: axis.max,
     ticks: {
-      color: theme.foreground,
       stepSize: axis.stepSize,
       callback: (v) => (typeof v === 'number' && Number.isInteger(v) ? formatPowerOfTen(v) : ''),
     },
@@ -174,28 +179,23 @@ export function lagChartConfig(m: LagChartModel, theme: Theme): ChartConfigurati
 /** Chart 2: contribution_mean per lag (log10), with markers at the long-range cut-offs and their shares. */
 export function contributionChartConfig(m: ContributionChartModel, theme: Theme): ChartConfiguration<'line'> {
   const datasets = m.series.map((s, i) => lineDataset(`Layer ${s.layer} contribution`, s.log10, theme.series[i % theme.series.length], theme));
-  const annotations: Record<string, AnnotationOptions> = {};
+  const lines: RefLine[] = [];
   const cutoffs = m.series[0]?.shares.map((s) => s.cutoff) ?? [];
   cutoffs.forEach((cutoff, k) => {
     if (cutoff > m.maxLag) return;
     const shares = m.series.map((s) => (m.series.length > 1 ? `L${s.layer} ` : '') + formatShare(s.shares[k]?.share ?? null)).join(', ');
-    annotations[`cutoff-${cutoff}`] = {
-      type: 'line',
-      xMin: cutoff,
-      xMax: cutoff,
-      borderColor: theme.muted,
-      borderWidth: 1,
-      borderDash: [3, 3],
-      label: {
-        display: true,
-        content: `ℓ > ${cutoff}: ${shares}`,
-        position: k % 2 === 0 ? 'start' : 'end',
-        backgroundColor: withAlpha(theme.background, 0.85),
-        color: theme.foreground,
-        font: { size: theme.fontSize - 1 },
-        padding: 3,
-      },
-    };
+    lines.push({
+      id: `cutoff-${cutoff}`,
+      axis: 'x',
+      value: cutoff,
+      colour: theme.muted,
+      width: 1,
+      dash: [3, 3],
+      label: `ℓ > ${cutoff}: ${shares}`,
+      position: (['start', 'center', 'end'] as const)[k % 3],
+      labelColour: theme.foreground,
+      labelBackground: withAlpha(theme.background, 0.85),
+    });
   });
   return {
     type: 'line',
@@ -213,7 +213,7 @@ export function contributionChartConfig(m: ContributionChartModel, theme: Theme)
       },
       plugins: {
         legend: legend(theme, new Set()),
-        annotation: { annotations },
+        refLines: { lines },
         tooltip: {
           callbacks: {
             title: (items) => (items.length ? `lag ${items[0].parsed.x}` : ''),
@@ -232,7 +232,7 @@ export function thresholdLabel(names: string[], value: number, share: number | n
 
 /** Chart 3: the global gradient norm of each batch, with a line per suggested threshold and the current clip_norm. */
 export function clippingChartConfig(m: ClippingChartModel, theme: Theme): ChartConfiguration<'bar', XY[]> {
-  const annotations: Record<string, AnnotationOptions> = {};
+  const lines: RefLine[] = [];
   // Thresholds with the same value share one line, so labels do not sit on each other.
   const groups = new Map<string, typeof m.thresholds>();
   for (const t of m.thresholds) {
@@ -245,25 +245,18 @@ export function clippingChartConfig(m: ClippingChartModel, theme: Theme): ChartC
     const first = group[0];
     const current = group.some((t) => t.source === 'current');
     const names = group.map((t) => t.label + (t.recommended ? ' (recommended)' : ''));
-    annotations[`threshold-${group.map((t) => t.source).join('-')}`] = {
-      type: 'line',
-      yMin: first.y,
-      yMax: first.y,
-      borderColor: theme.threshold(current ? 'current' : first.source),
-      borderWidth: current || first.recommended ? theme.lineWidth + 0.5 : theme.lineWidth,
-      borderDash: current ? [8, 4] : first.recommended ? [] : [4, 3],
-      label: {
-        display: true,
-        content: thresholdLabel(names, first.value, first.share),
-        position: positions[k % positions.length],
-        backgroundColor: withAlpha(theme.background, 0.85),
-        color: theme.foreground,
-        borderColor: theme.threshold(current ? 'current' : first.source),
-        borderWidth: 1,
-        font: { size: theme.fontSize - 1 },
-        padding: 3,
-      },
-    };
+    lines.push({
+      id: `threshold-${group.map((t) => t.source).join('-')}`,
+      axis: 'y',
+      value: first.y,
+      colour: theme.threshold(current ? 'current' : first.source),
+      width: current || first.recommended ? theme.lineWidth + 0.5 : theme.lineWidth,
+      dash: current ? [8, 4] : first.recommended ? [] : [4, 3],
+      label: thresholdLabel(names, first.value, first.share),
+      position: positions[k % positions.length],
+      labelColour: theme.foreground,
+      labelBackground: withAlpha(theme.background, 0.85),
+    });
   });
   const yLog = m.logScale;
   const yScale = yLog
@@ -292,12 +285,12 @@ export function clippingChartConfig(m: ClippingChartModel, theme: Theme): ChartC
       parsing: false,
       normalized: true,
       scales: {
-        x: linearScale(theme, 'batch', { min: 0.5, max: Math.max(1, m.sourcePoints + m.overflowed) + 0.5, ticks: { color: theme.foreground, precision: 0 } }),
+        x: linearScale(theme, 'batch', { min: 0.5, max: Math.max(1, m.sourcePoints + m.overflowed) + 0.5, ticks: { precision: 0 } }),
         y: yScale,
       },
       plugins: {
         legend: { display: false },
-        annotation: { annotations },
+        refLines: { lines },
         tooltip: {
           callbacks: {
             title: (items) => (items.length ? `batch ${items[0].parsed.x}` : ''),
@@ -318,26 +311,21 @@ export function pascanuChartConfig(rows: PascanuRow[], theme: Theme): ChartConfi
   if (rows.some((r) => r.spectralRadius !== null)) {
     datasets.push({ label: 'spectral radius', data: rows.map((r) => r.spectralRadius), backgroundColor: theme.series[2], borderWidth: 0 });
   }
-  const annotations: Record<string, AnnotationOptions> = {};
+  const lines: RefLine[] = [];
   const thresholds = [...new Set(rows.map((r) => r.threshold).filter((t): t is number => t !== null))];
   thresholds.forEach((t, k) => {
-    annotations[`inverse-gamma-${k}`] = {
-      type: 'line',
-      yMin: t,
-      yMax: t,
-      borderColor: theme.threshold('current'),
-      borderWidth: theme.lineWidth,
-      borderDash: [6, 4],
-      label: {
-        display: true,
-        content: `1/γ = ${formatNumber(t)}`,
-        position: 'end',
-        backgroundColor: withAlpha(theme.background, 0.85),
-        color: theme.foreground,
-        font: { size: theme.fontSize - 1 },
-        padding: 3,
-      },
-    };
+    lines.push({
+      id: `inverse-gamma-${k}`,
+      axis: 'y',
+      value: t,
+      colour: theme.threshold('current'),
+      width: theme.lineWidth,
+      dash: [6, 4],
+      label: `1/γ = ${formatNumber(t)}`,
+      position: 'end',
+      labelColour: theme.foreground,
+      labelBackground: withAlpha(theme.background, 0.85),
+    });
   });
   const top = Math.max(...rows.map((r) => Math.max(r.sigmaMax, r.spectralRadius ?? 0, r.threshold ?? 0)), 1);
   return {
@@ -348,12 +336,12 @@ export function pascanuChartConfig(rows: PascanuRow[], theme: Theme): ChartConfi
       maintainAspectRatio: false,
       animation: animation(0),
       scales: {
-        x: { type: 'category', grid: { color: theme.grid }, ticks: { color: theme.foreground } },
+        x: { type: 'category', grid: { color: theme.grid }, border: { color: theme.border }, ticks: { color: theme.foreground } },
         y: linearScale(theme, 'singular value / |eigenvalue|', { min: 0, suggestedMax: top * 1.15 }),
       },
       plugins: {
         legend: legend(theme, new Set()),
-        annotation: { annotations },
+        refLines: { lines },
         tooltip: { callbacks: { label: (item) => `${item.dataset.label ?? ''}: ${formatNumber(item.parsed.y)}` } },
       },
     },

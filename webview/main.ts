@@ -3,9 +3,10 @@
 // Test hook (test-only, documented): when the page defines `window.__RNN_GRADIENTS_TEST__ = true` before this
 // script runs (the browser test injects it with the stub acquireVsCodeApi; VS Code never does), the script exposes
 // `window.rnnGradientsTest.charts()`: for each drawn chart its id, type, dataset labels and point counts, and its
-// annotation lines with their labels. Nothing else changes.
+// reference lines (thresholds, 1/γ, cut-offs) with their labels. Nothing else changes.
 import { assertNever, isToWebviewMessage, type ToWebviewMessage } from '../src/shared/webviewProtocol';
 import { ReportPanelView } from './panel';
+import { refLinesOf } from './refLinesPlugin';
 import { watchTheme } from './theme';
 import { HostChannel } from './vscodeApi';
 
@@ -14,7 +15,7 @@ interface ChartSnapshot {
   id: string;
   type: string;
   datasets: { label: string; points: number }[];
-  annotations: { id: string; label: string | null; value: number | null }[];
+  annotations: { id: string; label: string; value: number }[];
 }
 
 declare global {
@@ -61,17 +62,11 @@ function start(): void {
     window.rnnGradientsTest = {
       charts: () =>
         Object.entries(view.charts()).map(([id, chart]) => {
-          const annotations = (chart.options.plugins as { annotation?: { annotations?: Record<string, unknown> } } | undefined)?.annotation?.annotations ?? {};
           return {
             id,
             type: (chart.config as { type?: string }).type ?? '',
             datasets: chart.data.datasets.map((d) => ({ label: d.label ?? '', points: d.data.length })),
-            annotations: Object.entries(annotations).map(([aid, a]) => {
-              const opt = a as { label?: { content?: unknown }; yMin?: unknown; xMin?: unknown };
-              const content = opt.label?.content;
-              const value = typeof opt.yMin === 'number' ? opt.yMin : typeof opt.xMin === 'number' ? opt.xMin : null;
-              return { id: aid, label: typeof content === 'string' ? content : null, value };
-            }),
+            annotations: refLinesOf(chart).map((l) => ({ id: l.id, label: l.label, value: l.value })),
           };
         }),
     };

@@ -15,9 +15,29 @@ export function decimateMinMax(points: readonly XY[], maxPoints: number): XY[] {
   const n = points.length;
   if (maxPoints < 4) throw new RangeError('decimateMinMax: maxPoints must be at least 4');
   if (n <= maxPoints) return points.slice();
+  const xs = new Float64Array(n);
+  const ys = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    xs[i] = points[i].x;
+    ys[i] = points[i].y;
+  }
+  return decimateMinMaxArrays(xs, ys, n, maxPoints);
+}
+
+/**
+ * The same decimation over parallel arrays (the first `n` entries of `xs` and `ys`), so long series need not be
+ * built as objects first: only the kept points become {x, y}.
+ */
+export function decimateMinMaxArrays(xs: ArrayLike<number>, ys: ArrayLike<number>, n: number, maxPoints: number): XY[] {
+  if (maxPoints < 4) throw new RangeError('decimateMinMax: maxPoints must be at least 4');
+  if (n <= maxPoints) {
+    const all: XY[] = new Array<XY>(n);
+    for (let i = 0; i < n; i++) all[i] = { x: xs[i], y: ys[i] };
+    return all;
+  }
   const buckets = Math.floor((maxPoints - 2) / 2);
   const interior = n - 2;
-  const out: XY[] = [points[0]];
+  const out: XY[] = [{ x: xs[0], y: ys[0] }];
   for (let b = 0; b < buckets; b++) {
     const start = 1 + Math.floor((b * interior) / buckets);
     const end = 1 + Math.floor(((b + 1) * interior) / buckets);
@@ -25,15 +45,16 @@ export function decimateMinMax(points: readonly XY[], maxPoints: number): XY[] {
     let iMin = start;
     let iMax = start;
     for (let i = start + 1; i < end; i++) {
-      const y = points[i].y;
-      if (y < points[iMin].y) iMin = i;
-      if (y > points[iMax].y) iMax = i;
+      const y = ys[i];
+      if (y < ys[iMin]) iMin = i;
+      if (y > ys[iMax]) iMax = i;
     }
-    if (iMin === iMax) out.push(points[iMin]);
-    else if (iMin < iMax) out.push(points[iMin], points[iMax]);
-    else out.push(points[iMax], points[iMin]);
+    const first = iMin < iMax ? iMin : iMax;
+    const second = iMin < iMax ? iMax : iMin;
+    out.push({ x: xs[first], y: ys[first] });
+    if (second !== first) out.push({ x: xs[second], y: ys[second] });
   }
-  out.push(points[n - 1]);
+  out.push({ x: xs[n - 1], y: ys[n - 1] });
   return out;
 }
 
@@ -44,19 +65,27 @@ export interface Envelope {
 }
 
 /**
- * Reduces a band (lower ≤ upper at each x, aligned arrays sorted by x) to at most `maxPoints` points per edge:
+ * Reduces a band (lower ≤ upper at each x; the first `n` entries of aligned arrays sorted by x) to at most `maxPoints` points per edge:
  * each bucket becomes two points, at its first and last x, holding the bucket's lowest lower and highest upper
  * value, so the drawn band always contains the original one. First and last x are kept.
  */
-export function decimateEnvelope(xs: readonly number[], lower: readonly number[], upper: readonly number[], maxPoints: number): Envelope {
-  const n = xs.length;
-  if (lower.length !== n || upper.length !== n) throw new RangeError('decimateEnvelope: arrays differ in length');
+export function decimateEnvelope(
+  xs: ArrayLike<number>,
+  lower: ArrayLike<number>,
+  upper: ArrayLike<number>,
+  maxPoints: number,
+  n: number = xs.length,
+): Envelope {
+  if (lower.length < n || upper.length < n || xs.length < n) throw new RangeError('decimateEnvelope: arrays shorter than n');
   if (maxPoints < 2) throw new RangeError('decimateEnvelope: maxPoints must be at least 2');
   if (n <= maxPoints) {
-    return {
-      lower: xs.map((x, i) => ({ x, y: lower[i] })),
-      upper: xs.map((x, i) => ({ x, y: upper[i] })),
-    };
+    const lo: XY[] = new Array<XY>(n);
+    const hi: XY[] = new Array<XY>(n);
+    for (let i = 0; i < n; i++) {
+      lo[i] = { x: xs[i], y: lower[i] };
+      hi[i] = { x: xs[i], y: upper[i] };
+    }
+    return { lower: lo, upper: hi };
   }
   const buckets = Math.floor(maxPoints / 2);
   const lo: XY[] = [];

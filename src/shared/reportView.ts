@@ -2,11 +2,11 @@
 // batches they clip, long-range contribution shares, and the CSV lag table. No DOM, no Chart.js: the
 // webview maps these to charts, and the Node unit tests check them.
 import type { ClipSuggestion, HeatmapReport, LagEntry, LayerReport, Regime, Report } from '../engine/report/types';
-import { decimateEnvelope, decimateMinMax, type XY } from './decimate';
+import { decimateEnvelope, decimateMinMax, decimateMinMaxArrays, type XY } from './decimate';
 import { roundForConfig } from './format';
 
-/** Above this many points a series is decimated (min/max kept per bucket). */
-export const MAX_SERIES_POINTS = 1000;
+/** Above this many points a series is decimated (min/max kept per bucket): about two per pixel column of a panel. */
+export const MAX_SERIES_POINTS = 600;
 /** Above this many source points in a chart, animation is switched off. */
 export const ANIMATION_POINT_LIMIT = 500;
 /** The lag cut-offs of the "long-range" contribution shares. */
@@ -82,24 +82,34 @@ export function lagChartModel(report: Report, maxPoints = MAX_SERIES_POINTS): La
   let maxLag = 0;
   let sourcePoints = 0;
   const series = report.layers.map((layer): LagSeries => {
-    const mean: XY[] = [];
-    const xs: number[] = [];
-    const lo: number[] = [];
-    const hi: number[] = [];
+    const n = layer.lags.length;
+    const meanX = new Float64Array(n);
+    const meanY = new Float64Array(n);
+    const xs = new Float64Array(n);
+    const lo = new Float64Array(n);
+    const hi = new Float64Array(n);
+    let nMean = 0;
+    let nBand = 0;
     for (const e of layer.lags) {
-      if (present(e.log10_mean)) mean.push({ x: e.lag, y: e.log10_mean });
-      if (present(e.log10_min) && present(e.log10_max)) {
-        xs.push(e.lag);
-        lo.push(e.log10_min);
-        hi.push(e.log10_max);
+      const lm = e.log10_mean;
+      if (lm !== null && Number.isFinite(lm)) {
+        meanX[nMean] = e.lag;
+        meanY[nMean++] = lm;
+      }
+      const a = e.log10_min;
+      const b = e.log10_max;
+      if (a !== null && b !== null && Number.isFinite(a) && Number.isFinite(b)) {
+        xs[nBand] = e.lag;
+        lo[nBand] = a;
+        hi[nBand++] = b;
       }
       if (e.lag > maxLag) maxLag = e.lag;
     }
-    sourcePoints += layer.lags.length;
-    const band = decimateEnvelope(xs, lo, hi, maxPoints);
+    sourcePoints += n;
+    const band = decimateEnvelope(xs, lo, hi, maxPoints, nBand);
     const ratePerStep = layer.evidence?.log10_rate_per_step ?? null;
     const first = layer.lags[0];
-    const last = layer.lags[layer.lags.length - 1];
+    const last = layer.lags[n - 1];
     let rate: XY[] | null = null;
     if (present(ratePerStep) && first && last && present(first.log10_mean)) {
       rate = [
@@ -107,7 +117,7 @@ export function lagChartModel(report: Report, maxPoints = MAX_SERIES_POINTS): La
         { x: last.lag, y: first.log10_mean + ratePerStep * (last.lag - first.lag) },
       ];
     }
-    return { layer: layer.layer, mean: decimateMinMax(mean, maxPoints), lower: band.lower, upper: band.upper, rate, ratePerStep };
+    return { layer: layer.layer, mean: decimateMinMaxArrays(meanX, meanY, nMean, maxPoints), lower: band.lower, upper: band.upper, rate, ratePerStep };
   });
   const { lo, hi } = extent(series.flatMap((s) => [s.mean, s.lower, s.upper, ...(s.rate ? [s.rate] : [])]));
   return { series, axis: log10Axis(lo, hi), maxLag, sourcePoints };
@@ -136,23 +146,46 @@ export interface LongRangeShare {
  * largest term, so contributions far below the double range still count exactly where they matter.
  */
 export function longRangeShares(layer: LayerReport, cutoffs: readonly number[] = LONG_RANGE_CUTOFFS): LongRangeShare[] {
-  const logs: { lag: number; v: number }[] = [];
-  let top = -Infinity;
+  return sharesFromLogs(contributionLogs(layer), cutoffs);
+}
+
+/** A layer's lags with a known, positive contribution, and its log10 as parallel arrays. */
+interface ContributionLogs {
+  lags: Float64Array;
+  log10: Float64Array;
+  count: number;
+  maxLag: number;
+}
+
+function contributionLogs(layer: LayerReport): ContributionLogs {
+  const n = layer.lags.length;
+  const lags = new Float64Array(n);
+  const log10 = new Float64Array(n);
+  let count = 0;
   let maxLag = -1;
   for (const e of layer.lags) {
     if (e.lag > maxLag) maxLag = e.lag;
     const v = log10Contribution(e);
     if (v === null) continue;
-    logs.push({ lag: e.lag, v });
-    if (v > top) top = v;
+    lags[count] = e.lag;
+    log10[count++] = v;
   }
+  return { lags, log10, count, maxLag };
+}
+
+function sharesFromLogs(c: ContributionLogs, cutoffs: readonly number[]): LongRangeShare[] {
+  let top = -Infinity;
+  for (let i = 0; i < c.count; i++) if (c.log10[i] > top) top = c.log10[i];
+  // Sum 10^(v − top) once, then the tail beyond each cut-off, all relative to the largest term.
+  const terms = new Float64Array(c.count);
   let total = 0;
-  for (const { v } of logs) total += 10 ** (v - top);
+  for (let i = 0; i < c.count; i++) total += terms[i] = 10 ** (c.log10[i] - top);
   return cutoffs.map((cutoff) => {
-    if (logs.length === 0 || total === 0) return { cutoff, share: null, reached: maxLag > cutoff };
+    const reached = c.maxLag > cutoff;
+    if (c.count === 0 || total === 0) return { cutoff, share: null, reached };
     let beyond = 0;
-    for (const { lag, v } of logs) if (lag > cutoff) beyond += 10 ** (v - top);
-    return { cutoff, share: beyond / total, reached: maxLag > cutoff };
+    for (let i = 0; i < c.count; i++) if (c.lags[i] > cutoff) beyond += terms[i];
+    return { cutoff, share: beyond / total, reached };
   });
 }
 
@@ -176,14 +209,10 @@ export function contributionChartModel(report: Report, maxPoints = MAX_SERIES_PO
   let maxLag = 0;
   let sourcePoints = 0;
   const series = report.layers.map((layer): ContributionSeries => {
-    const pts: XY[] = [];
-    for (const e of layer.lags) {
-      const v = log10Contribution(e);
-      if (v !== null) pts.push({ x: e.lag, y: v });
-      if (e.lag > maxLag) maxLag = e.lag;
-    }
+    const logs = contributionLogs(layer);
+    if (logs.maxLag > maxLag) maxLag = logs.maxLag;
     sourcePoints += layer.lags.length;
-    return { layer: layer.layer, log10: decimateMinMax(pts, maxPoints), shares: longRangeShares(layer) };
+    return { layer: layer.layer, log10: decimateMinMaxArrays(logs.lags, logs.log10, logs.count, maxPoints), shares: sharesFromLogs(logs, LONG_RANGE_CUTOFFS) };
   });
   const { lo, hi } = extent(series.map((s) => s.log10));
   return { series, axis: log10Axis(lo, hi), maxLag, sourcePoints };

@@ -1,0 +1,496 @@
+// Browser test of the report panel front end, in Debian's Chromium driven by playwright-core.
+//
+// The page is built by the same buildWebviewHtml() the extension host uses (bundled here with esbuild), served
+// over HTTP with dist/webview.js and dist/webview.css (run `npm run build` first). A stub acquireVsCodeApi is
+// injected before the page script and records every posted message; reports from test/fixtures/reports are
+// posted into the page as the host would. The page's test hook (window.rnnGradientsTest, enabled only by
+// window.__RNN_GRADIENTS_TEST__, see webview/main.ts) exposes chart datasets and annotation labels.
+//
+// Run: node test/browser/webview.test.js   (prints "N passed, N failed"; exits non-zero on failure)
+'use strict';
+const crypto = require('crypto');
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+const esbuild = require('esbuild');
+const { chromium } = require('playwright-core');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const RESULTS = path.join(ROOT, 'test-results');
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'reports');
+const RENDER_BUDGET_MS = 300;
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+const THEMES = {
+  dark: {
+    bodyClass: 'vscode-dark',
+    vars: {
+      '--vscode-font-family': 'system-ui, -apple-system, "Segoe UI", Ubuntu, sans-serif',
+      '--vscode-font-size': '13px',
+      '--vscode-editor-font-family': 'monospace',
+      '--vscode-editor-foreground': '#cccccc',
+      '--vscode-editor-background': '#1f1f1f',
+      '--vscode-descriptionForeground': '#9d9d9d',
+      '--vscode-panel-border': '#2b2b2b',
+      '--vscode-widget-border': '#313131',
+      '--vscode-editorWidget-background': '#202020',
+      '--vscode-focusBorder': '#0078d4',
+      '--vscode-button-background': '#0078d4',
+      '--vscode-button-foreground': '#ffffff',
+      '--vscode-button-hoverBackground': '#026ec1',
+      '--vscode-button-secondaryBackground': '#313131',
+      '--vscode-button-secondaryForeground': '#cccccc',
+      '--vscode-button-secondaryHoverBackground': '#3c3c3c',
+      '--vscode-badge-background': '#616161',
+      '--vscode-badge-foreground': '#f8f8f8',
+      '--vscode-textLink-foreground': '#4daafc',
+      '--vscode-textCodeBlock-background': '#2b2b2b',
+      '--vscode-list-hoverBackground': '#2a2d2e',
+      '--vscode-errorForeground': '#f85149',
+      '--vscode-editorWarning-foreground': '#cca700',
+      '--vscode-editorInfo-foreground': '#3794ff',
+      '--vscode-progressBar-background': '#0078d4',
+      '--vscode-charts-foreground': '#cccccc',
+      '--vscode-charts-lines': 'rgba(204, 204, 204, 0.15)',
+      '--vscode-charts-blue': '#3794ff',
+      '--vscode-charts-orange': '#d18616',
+      '--vscode-charts-green': '#89d185',
+      '--vscode-charts-purple': '#b180d7',
+      '--vscode-charts-red': '#f14c4c',
+      '--vscode-charts-yellow': '#cca700',
+      '--vscode-dropdown-background': '#313131',
+      '--vscode-dropdown-foreground': '#cccccc',
+      '--vscode-dropdown-border': '#3c3c3c',
+    },
+  },
+  light: {
+    bodyClass: 'vscode-light',
+    vars: {
+      '--vscode-font-family': 'system-ui, -apple-system, "Segoe UI", Ubuntu, sans-serif',
+      '--vscode-font-size': '13px',
+      '--vscode-editor-font-family': 'monospace',
+      '--vscode-editor-foreground': '#3b3b3b',
+      '--vscode-editor-background': '#ffffff',
+      '--vscode-descriptionForeground': '#717171',
+      '--vscode-panel-border': '#e5e5e5',
+      '--vscode-widget-border': '#e5e5e5',
+      '--vscode-editorWidget-background': '#f8f8f8',
+      '--vscode-focusBorder': '#005fb8',
+      '--vscode-button-background': '#005fb8',
+      '--vscode-button-foreground': '#ffffff',
+      '--vscode-button-hoverBackground': '#0258a8',
+      '--vscode-button-secondaryBackground': '#e5e5e5',
+      '--vscode-button-secondaryForeground': '#3b3b3b',
+      '--vscode-button-secondaryHoverBackground': '#cccccc',
+      '--vscode-badge-background': '#cccccc',
+      '--vscode-badge-foreground': '#3b3b3b',
+      '--vscode-textLink-foreground': '#005fb8',
+      '--vscode-textCodeBlock-background': '#f2f2f2',
+      '--vscode-list-hoverBackground': '#f2f2f2',
+      '--vscode-errorForeground': '#e51400',
+      '--vscode-editorWarning-foreground': '#bf8803',
+      '--vscode-editorInfo-foreground': '#1a85ff',
+      '--vscode-progressBar-background': '#005fb8',
+      '--vscode-charts-foreground': '#616161',
+      '--vscode-charts-lines': 'rgba(97, 97, 97, 0.15)',
+      '--vscode-charts-blue': '#1a85ff',
+      '--vscode-charts-orange': '#d18616',
+      '--vscode-charts-green': '#388a34',
+      '--vscode-charts-purple': '#652d90',
+      '--vscode-charts-red': '#e51400',
+      '--vscode-charts-yellow': '#bf8803',
+      '--vscode-dropdown-background': '#ffffff',
+      '--vscode-dropdown-foreground': '#3b3b3b',
+      '--vscode-dropdown-border': '#cecece',
+    },
+  },
+};
+
+// ---- tiny harness ----
+
+const results = [];
+async function test(name, fn) {
+  const start = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`  ✓ ${name} (${Date.now() - start} ms)`);
+  } catch (error) {
+    results.push({ name, ok: false });
+    console.log(`  ✗ ${name}\n      ${(error && error.stack) || error}`);
+  }
+}
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+// ---- page construction ----
+
+/** Bundles src/shared/webviewHtml.ts (the host's HTML builder) into a temporary CommonJS module and loads it. */
+async function loadHtmlBuilder() {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-webview-')), 'webviewHtml.js');
+  await esbuild.build({ entryPoints: [path.join(ROOT, 'src/shared/webviewHtml.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: out, logLevel: 'error' });
+  return require(out);
+}
+
+function serve(buildHtml) {
+  const dist = path.join(ROOT, 'dist');
+  const types = { '.js': 'text/javascript', '.css': 'text/css' };
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    if (url.pathname === '/' || url.pathname === '/panel.html') {
+      const origin = `http://127.0.0.1:${server.address().port}`;
+      const html = buildHtml({
+        cspSource: origin,
+        nonce: crypto.randomBytes(24).toString('base64url'),
+        scriptUri: `${origin}/dist/webview.js`,
+        styleUri: `${origin}/dist/webview.css`,
+      });
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(html);
+      return;
+    }
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    const m = /^\/dist\/(webview\.(?:js|css))$/.exec(url.pathname);
+    if (m) {
+      res.writeHead(200, { 'content-type': types[path.extname(m[1])] });
+      res.end(fs.readFileSync(path.join(dist, m[1])));
+      return;
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** Runs in the page before its script: the stub VS Code API, the test-hook switch, CSP and dialog tripwires. */
+function initScript({ savedState }) {
+  window.__RNN_GRADIENTS_TEST__ = true;
+  window.__posted = [];
+  window.__violations = [];
+  window.__state = savedState;
+  document.addEventListener('securitypolicyviolation', (e) => window.__violations.push({ directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample }));
+  window.alert = () => {
+    window.__alerted = true;
+  };
+  let acquired = false;
+  window.acquireVsCodeApi = () => {
+    if (acquired) throw new Error('acquireVsCodeApi called twice');
+    acquired = true;
+    return {
+      postMessage: (m) => window.__posted.push({ at: performance.now(), message: JSON.parse(JSON.stringify(m)) }),
+      getState: () => window.__state,
+      setState: (s) => {
+        window.__state = JSON.parse(JSON.stringify(s));
+      },
+    };
+  };
+}
+
+async function openPage(browser, origin, theme, savedState) {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 900 }, deviceScaleFactor: 1 });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  page.on('console', (m) => {
+    // CSP reports of the deliberately injected inline script are checked by their own test.
+    if (m.type() === 'error' && !/Content Security Policy/.test(m.text())) errors.push(new Error(m.text()));
+  });
+  let dialogs = 0;
+  page.on('dialog', (d) => {
+    dialogs++;
+    void d.dismiss();
+  });
+  await page.addInitScript(initScript, { savedState: savedState ?? undefined });
+  await page.goto(`${origin}/panel.html`);
+  await page.waitForFunction(() => window.__posted.some((p) => p.message.type === 'ready'));
+  // As VS Code does: theme variables on <html style> and the theme class on <body> (the page re-themes on change).
+  await setTheme(page, theme);
+  return { page, errors, dialogs: () => dialogs };
+}
+
+async function setTheme(page, theme) {
+  await page.evaluate(({ vars, bodyClass }) => {
+    for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
+    document.body.classList.remove('vscode-light', 'vscode-dark', 'vscode-high-contrast', 'vscode-high-contrast-light');
+    document.body.classList.add(bodyClass);
+  }, THEMES[theme]);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
+/** Posts a report as the host would, and waits for `rendered` of that seq; returns the page-measured time. */
+async function postReport(page, reportHandle, seq, currentClipNorm = 100, documentUri = 'file:///work/examples/tanh.rnn.json') {
+  const ms = await page.evaluate(
+    ({ seq, currentClipNorm, documentUri }) =>
+      new Promise((resolve) => {
+        const t0 = performance.now();
+        const before = window.__posted.length;
+        window.postMessage({ type: 'report', documentUri, report: window.__reports[seq], currentClipNorm, seq }, '*');
+        const poll = () => {
+          const hit = window.__posted.slice(before).find((p) => p.message.type === 'rendered' && p.message.seq === seq);
+          if (hit) resolve(hit.at - t0);
+          else setTimeout(poll, 1);
+        };
+        poll();
+      }),
+    { seq, currentClipNorm, documentUri },
+  );
+  void reportHandle;
+  return ms;
+}
+
+async function stageReport(page, seq, report) {
+  await page.evaluate(
+    ({ seq, report }) => {
+      window.__reports = window.__reports || {};
+      window.__reports[seq] = report;
+    },
+    { seq, report },
+  );
+}
+
+async function posted(page, type) {
+  return page.evaluate((t) => window.__posted.filter((p) => p.message.type === t).map((p) => p.message), type);
+}
+
+/** For each chart section: how many pixels of its canvas are not transparent. */
+async function inkPerCanvas(page) {
+  return page.evaluate(() => {
+    const out = {};
+    for (const section of document.querySelectorAll('section[data-chart]')) {
+      const canvas = section.querySelector('.chart-box canvas');
+      if (!canvas || !canvas.width || !canvas.height || section.closest('details:not([open])')) continue;
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let ink = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i] > 0) ink++;
+      out[section.dataset.chart] = ink;
+    }
+    return out;
+  });
+}
+
+async function canvasDigest(page, id) {
+  return page.evaluate((id) => {
+    const c = document.querySelector(`section[data-chart="${id}"] .chart-box canvas`);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let h = 0;
+    for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]) >>> 0;
+    return h;
+  }, id);
+}
+
+// ---- the tests ----
+
+async function main() {
+  const distJs = path.join(ROOT, 'dist', 'webview.js');
+  if (!fs.existsSync(distJs)) throw new Error('dist/webview.js is missing: run `npm run build` first.');
+  const largePath = path.join(FIXTURES, 'large-10000.json');
+  if (!fs.existsSync(largePath)) require('./make-large-fixture').main();
+  const small = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'small.json'), 'utf8'));
+  const large = JSON.parse(fs.readFileSync(largePath, 'utf8'));
+  fs.mkdirSync(RESULTS, { recursive: true });
+
+  const { buildWebviewHtml } = await loadHtmlBuilder();
+  const server = await serve(buildWebviewHtml);
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--headless'],
+  });
+
+  try {
+    const { page, errors, dialogs } = await openPage(browser, origin, 'dark');
+    await stageReport(page, 1, small);
+
+    await test('the page loads under its CSP with no violation and says ready', async () => {
+      const violations = await page.evaluate(() => window.__violations);
+      assert(violations.length === 0, `unexpected CSP violations: ${JSON.stringify(violations)}`);
+      const csp = await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]').content);
+      assert(/default-src 'none'/.test(csp) && /script-src 'nonce-[A-Za-z0-9_-]{32}'/.test(csp), `CSP: ${csp}`);
+    });
+
+    await test('a small report renders four charts, each with ink on its canvas', async () => {
+      await postReport(page, null, 1);
+      const rendered = (await posted(page, 'rendered')).find((m) => m.seq === 1);
+      assert(rendered && rendered.charts === 4, `rendered: ${JSON.stringify(rendered)}`);
+      await page.waitForTimeout(400); // small series animate briefly
+      const ink = await inkPerCanvas(page);
+      for (const id of ['lags', 'contributions', 'clipping', 'pascanu']) assert(ink[id] > 2000, `${id} canvas looks blank (${ink[id]} px)`);
+    });
+
+    await test('threshold lines (reference-line plugin) carry their labels and the share of batches they clip', async () => {
+      const charts = await page.evaluate(() => window.rnnGradientsTest.charts());
+      const clipping = charts.find((c) => c.id === 'clipping');
+      assert(clipping, 'no clipping chart');
+      const labels = clipping.annotations.map((a) => a.label).join(' | ');
+      for (const expected of ['mean (Pascanu et al.)', 'median', 'AutoClip p10', 'current clip_norm']) assert(labels.includes(expected), `missing "${expected}" in ${labels}`);
+      assert(/current clip_norm: 100 · clips 0%/.test(labels), `current clip_norm label: ${labels}`);
+      assert(/AutoClip p10: 10\.99 · clips 50%/.test(labels), `autoclip label: ${labels}`);
+      const noteText = await page.locator('section[data-chart="clipping"] .notes').innerText();
+      assert(/current clip_norm\s+100\s+0%/.test(noteText), `threshold table: ${noteText}`);
+      const lags = charts.find((c) => c.id === 'lags');
+      assert(lags.datasets.some((d) => /measured rate/.test(d.label)), 'no decay-rate line on the lag chart');
+      const pascanu = charts.find((c) => c.id === 'pascanu');
+      assert(pascanu.annotations.some((a) => a.label === '1/γ = 1'), `1/γ line: ${JSON.stringify(pascanu.annotations)}`);
+    });
+
+    await test('user data from the report stays text: no <img>, no <b>, no alert', async () => {
+      const title = await page.locator('h1.model-name').textContent();
+      assert(title.includes('<img src=x onerror=alert(1)>'), `title: ${title}`);
+      const counts = await page.evaluate(() => ({ img: document.querySelectorAll('img').length, b: document.querySelectorAll('b').length, alerted: !!window.__alerted }));
+      assert(counts.img === 0 && counts.b === 0 && !counts.alerted && dialogs() === 0, JSON.stringify(counts));
+      const findingText = await page.locator('button.finding').first().innerText();
+      assert(findingText.includes('<img src=x onerror=alert(1)>'), `finding: ${findingText}`);
+    });
+
+    await test('the CSP blocks an injected inline script', async () => {
+      await page.evaluate(() => {
+        const s = document.createElement('script');
+        s.textContent = 'window.__pwned = true;';
+        document.body.appendChild(s);
+      });
+      await page.waitForTimeout(50);
+      const state = await page.evaluate(() => ({ pwned: window.__pwned === true, violations: window.__violations }));
+      assert(!state.pwned, 'the inline script ran');
+      assert(state.violations.some((v) => /script-src/.test(v.directive) && v.blocked === 'inline'), `no script-src violation: ${JSON.stringify(state.violations)}`);
+    });
+
+    await test('actions post typed messages: reveal, copy, apply, export', async () => {
+      await page.locator('button.finding').first().click();
+      const reveal = (await posted(page, 'revealPath')).pop();
+      assert(reveal && JSON.stringify(reveal.path) === '["weights","weight_hh_l0"]', `revealPath: ${JSON.stringify(reveal)}`);
+      await page.getByRole('button', { name: 'Copy: PyTorch, clip by norm' }).click();
+      await page.getByRole('button', { name: 'Copy: Keras optimizer, clip by value' }).click();
+      const copies = (await posted(page, 'copyText')).map((m) => m.text);
+      assert(copies.includes('torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=11.2)'), `copies: ${copies}`);
+      assert(copies.includes('clipvalue=0.5'), `copies: ${copies}`);
+      await page.getByRole('button', { name: 'Set training.clip_norm = 11.2 in the file' }).click();
+      const apply = (await posted(page, 'applyClip')).pop();
+      assert(apply && apply.key === 'clip_norm' && apply.value === 11.2, `applyClip: ${JSON.stringify(apply)}`);
+      await page.locator('section[data-chart="lags"]').getByRole('button', { name: 'Save PNG' }).click();
+      await page.getByRole('button', { name: 'Save lag table (CSV)' }).click();
+      await page.getByRole('button', { name: 'Save report (JSON)' }).click();
+      const exports = await posted(page, 'exportFile');
+      const png = exports.find((m) => m.kind === 'png');
+      const csv = exports.find((m) => m.kind === 'csv');
+      const json = exports.find((m) => m.kind === 'json');
+      assert(png && png.content.startsWith('data:image/png;base64,') && png.suggestedName.endsWith('-lags.png'), `png: ${png && png.suggestedName}`);
+      assert(csv && csv.content.startsWith('layer,lag,count,mean,min,max,contribution_mean,') && csv.content.split('\r\n').length === 14, 'csv content');
+      assert(json && JSON.parse(json.content).layers[0].lags.length === 12, 'json content');
+    });
+
+    await test('"Show as table" shows the same numbers, and every control is keyboard reachable with a visible focus ring', async () => {
+      const toggle = page.locator('section[data-chart="clipping"] button[aria-controls="section-clipping-table"]');
+      await toggle.focus();
+      await page.keyboard.press('Enter');
+      const tableText = await page.locator('#section-clipping-table').innerText();
+      assert(/1\s+10\.94/.test(tableText) && /2\s+11\.47/.test(tableText), `table: ${tableText}`);
+      assert((await toggle.getAttribute('aria-pressed')) === 'true', 'aria-pressed');
+      await page.keyboard.press('Enter');
+      // Tab through the page: every button must take focus and show an outline.
+      await page.evaluate(() => document.activeElement && document.activeElement.blur());
+      const focusable = await page.evaluate(() => document.querySelectorAll('button:not([hidden]), summary, select:not([hidden])').length);
+      const seen = new Set();
+      for (let i = 0; i < focusable + 12; i++) {
+        await page.keyboard.press('Tab');
+        const info = await page.evaluate(() => {
+          const a = document.activeElement;
+          if (!a || a === document.body) return null;
+          const s = getComputedStyle(a);
+          const index = Array.from(document.querySelectorAll('button, summary, select, [tabindex]')).indexOf(a);
+          return { key: `${index}:${a.tagName}:${(a.textContent || '').slice(0, 30)}`, outline: s.outlineStyle, width: s.outlineWidth };
+        });
+        if (!info) continue;
+        assert(info.outline !== 'none' && info.width !== '0px', `no focus ring on ${info.key}`);
+        seen.add(info.key);
+      }
+      const buttons = await page.evaluate(() => Array.from(document.querySelectorAll('button, summary, select')).filter((b) => b.checkVisibility()).length);
+      assert(seen.size >= buttons, `reached ${seen.size} of ${buttons} controls by Tab: ${[...seen].join(' | ')}`);
+      await page.keyboard.press('Escape');
+    });
+
+    await test('state is saved with vscode.setState (report, toggles) and a reloaded page restores from it', async () => {
+      await page.waitForTimeout(120);
+      const state = await page.evaluate(() => window.__state);
+      assert(state && state.documentUri === 'file:///work/examples/tanh.rnn.json' && state.report && state.report.layers.length === 1, 'state');
+      const restored = await openPage(browser, origin, 'dark', state);
+      await restored.page.waitForFunction(() => window.__posted.some((p) => p.message.type === 'rendered' && p.message.seq === 0));
+      const title = await restored.page.locator('h1.model-name').textContent();
+      assert(title.includes('tanh demo'), 'restored title');
+      assert(restored.errors.length === 0, `errors: ${restored.errors.join('; ')}`);
+      await restored.page.close();
+    });
+
+    await test(`a 10,000-lag report renders in under ${RENDER_BUDGET_MS} ms (report posted → rendered)`, async () => {
+      await stageReport(page, 2, large);
+      const ms = await postReport(page, null, 2, 2.5, 'file:///work/models/long.rnn.json');
+      const rendered = (await posted(page, 'rendered')).find((m) => m.seq === 2);
+      console.log(`      10,000 lags × 2 layers: ${ms.toFixed(1)} ms to rendered (${rendered.ms.toFixed(1)} ms inside render), ${rendered.charts} charts`);
+      assert(ms < RENDER_BUDGET_MS, `took ${ms.toFixed(1)} ms`);
+      const charts = await page.evaluate(() => window.rnnGradientsTest.charts());
+      const lags = charts.find((c) => c.id === 'lags');
+      assert(lags.datasets.every((d) => d.points <= 1000), `decimation: ${JSON.stringify(lags.datasets)}`);
+      const ink = await inkPerCanvas(page);
+      for (const id of ['lags', 'contributions', 'clipping', 'pascanu']) assert(ink[id] > 2000, `${id} canvas looks blank`);
+      const labels = lags.datasets.map((d) => d.label).join(', ');
+      assert(/Layer 1 mean/.test(labels), labels);
+    });
+
+    await test('opening the heatmap asks the host for it, and a report with heatmaps draws it', async () => {
+      await stageReport(page, 3, small);
+      await postReport(page, null, 3);
+      const before = (await posted(page, 'requestHeatmap')).length;
+      await page.locator('details.heatmap > summary').click();
+      await page.waitForFunction((n) => window.__posted.filter((p) => p.message.type === 'requestHeatmap').length > n, before);
+      const status = await page.locator('section[data-chart="heatmap"] .status').textContent();
+      assert(/Computing/.test(status), `status: ${status}`);
+      await stageReport(page, 4, large);
+      await postReport(page, null, 4, 2.5, 'file:///work/examples/tanh.rnn.json');
+      const rendered = (await posted(page, 'rendered')).find((m) => m.seq === 4);
+      assert(rendered.charts === 5, `charts: ${rendered.charts}`);
+      const ink = await inkPerCanvas(page);
+      assert(ink.heatmap > 20000, `heatmap ink ${ink.heatmap}`);
+      assert((await posted(page, 'requestHeatmap')).length === before + 1, 'requested more than once');
+    });
+
+    await test('screenshots in dark and light themes; a theme change recolours the charts', async () => {
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: path.join(RESULTS, 'panel-dark.png'), fullPage: true });
+      const before = await canvasDigest(page, 'pascanu');
+      await setTheme(page, 'light');
+      const after = await canvasDigest(page, 'pascanu');
+      assert(before !== after, 'the pascanu chart did not change with the theme');
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      assert(bg === 'rgb(255, 255, 255)', `light background: ${bg}`);
+      await page.screenshot({ path: path.join(RESULTS, 'panel-light.png'), fullPage: true });
+      await stageReport(page, 5, small);
+      await postReport(page, null, 5);
+      await page.waitForTimeout(400);
+      await page.screenshot({ path: path.join(RESULTS, 'panel-small-light.png'), fullPage: true });
+    });
+
+    await test('no page errors', async () => {
+      assert(errors.length === 0, errors.map((e) => e.message).join('; '));
+    });
+    await page.close();
+  } finally {
+    await browser.close();
+    server.close();
+  }
+
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((error) => {
+  console.error(error);
+  console.log(`${results.filter((r) => r.ok).length} passed, ${results.filter((r) => !r.ok).length + 1} failed`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,187 @@
+// AnalysisClient (src/worker/client.ts) with the built worker (dist/worker.js): results, wrong input,
+// progress, cancel, timeout, a terminated worker and dispose — and that the client recovers each time.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { AnalysisClient, AnalysisError } from '../../src/worker/client';
+import type { AnalyzeParams, AnalyzeResult, ProgressMessage } from '../../src/worker/protocol';
+import { REPO_ROOT, WORKER_JS, ensureBuilt } from './helpers/cli';
+import { nonFinitePaths } from './helpers/report';
+
+const SMALL = fs.readFileSync(path.join(REPO_ROOT, 'test/fixtures/golden/rnn-tanh.rnn.json'), 'utf8');
+
+/**
+ * An rnn whose lag table costs O(T²·H²): H = 128 and one sequence of T = 600 steps takes about 1 s on
+ * two shared cores; T = 1500 about 5 s (long enough to be cancelled, timed out or terminated mid-run).
+ */
+function longModel(hidden = 128, length = 1500): string {
+  return JSON.stringify({
+    cell: 'rnn',
+    input_size: 4,
+    hidden_size: hidden,
+    num_layers: 1,
+    init: { scheme: 'pytorch', seed: 1 },
+    data: { generate: { sequences: 1, length, distribution: 'normal', scale: 1, seed: 1 } },
+    loss: 'sum',
+  });
+}
+
+function params(text: string): AnalyzeParams {
+  return { text, filePath: path.join(REPO_ROOT, 'test.rnn.json'), rootDir: REPO_ROOT, displayPath: 'test.rnn.json' };
+}
+
+/** Awaits a rejection and returns its AnalysisError and when (Date.now()) it arrived. */
+async function rejection(p: Promise<AnalyzeResult>): Promise<{ error: AnalysisError; at: number }> {
+  try {
+    await p;
+  } catch (error) {
+    assert.ok(error instanceof AnalysisError, `not an AnalysisError: ${String(error)}`);
+    return { error, at: Date.now() };
+  }
+  assert.fail('the request resolved, but a rejection was expected');
+}
+
+/** An onProgress hook and a promise of the time its first progress message arrived. */
+function firstProgress(): { onProgress: (m: ProgressMessage) => void; seen: Promise<number> } {
+  let resolve!: (t: number) => void;
+  const seen = new Promise<number>((r) => (resolve = r));
+  return { onProgress: () => resolve(Date.now()), seen };
+}
+
+/** A small request resolves with a finite loss, within `withinMs` when given. */
+async function assertAnswers(client: AnalysisClient, withinMs?: number): Promise<void> {
+  const started = Date.now();
+  const r = await client.analyze(params(SMALL));
+  if (withinMs !== undefined) assert.ok(Date.now() - started <= withinMs, `answered after ${Date.now() - started} ms`);
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.problems));
+  assert.ok(typeof r.report.loss === 'number' && Number.isFinite(r.report.loss));
+}
+
+describe('AnalysisClient with dist/worker.js', function () {
+  this.timeout(60_000);
+  let client: AnalysisClient;
+  before(function () {
+    this.timeout(180_000);
+    ensureBuilt();
+  });
+  beforeEach(() => {
+    client = new AnalysisClient(WORKER_JS);
+  });
+  afterEach(() => client.dispose());
+
+  it('a request resolves with ok:true, a finite loss and the reference loss', async () => {
+    const r = await client.analyze(params(SMALL));
+    assert.ok(r.ok);
+    const ref = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'test/fixtures/golden/rnn-tanh.ref.json'), 'utf8')) as { loss: number };
+    assert.ok(r.report.loss !== null && Math.abs(r.report.loss - ref.loss) <= 1e-9 * Math.abs(ref.loss));
+    assert.strictEqual(r.report.file, 'test.rnn.json');
+    assert.deepStrictEqual(nonFinitePaths(r.report), []);
+    assert.strictEqual(client.inFlight, 0);
+  });
+
+  it('wrong input resolves with ok:false and problems naming the key', async () => {
+    const r = await client.analyze(params('{"cell": "lstn", "weights": {}, "data": {"inputs": [[[1]]]}}'));
+    assert.strictEqual(r.ok, false);
+    assert.ok(!r.ok && r.problems.length > 0);
+    if (!r.ok) {
+      const p = r.problems.find((x) => x.path[0] === 'cell');
+      assert.ok(p, JSON.stringify(r.problems));
+      assert.match(p.message, /unknown value "lstn"/);
+      assert.strictEqual(p.range.offset, '{"cell": '.length);
+    }
+    const syntax = await client.analyze(params('{"cell": '));
+    assert.strictEqual(syntax.ok, false);
+  });
+
+  it('requests on one client run one after another and each gets its own answer', async () => {
+    const [a, b] = await Promise.all([client.analyze(params(SMALL)), client.analyze({ ...params(SMALL), maxLag: 2 })]);
+    assert.ok(a.ok && b.ok);
+    if (a.ok && b.ok) {
+      assert.strictEqual(a.report.layers[0].lags.length, 12);
+      assert.strictEqual(b.report.layers[0].lags.length, 3);
+    }
+  });
+
+  it('a long run reports progress with increasing fractions in [0, 1]', async () => {
+    const fractions: number[] = [];
+    const phases = new Set<string>();
+    const r = await client.analyze(params(longModel(128, 600)), {
+      onProgress: (m) => {
+        fractions.push(m.fraction);
+        phases.add(m.phase);
+      },
+    });
+    assert.ok(r.ok);
+    assert.ok(fractions.length >= 3, `only ${fractions.length} progress messages`);
+    for (const f of fractions) assert.ok(f >= 0 && f <= 1, `fraction ${f}`);
+    for (let i = 1; i < fractions.length; i++) assert.ok(fractions[i] >= fractions[i - 1], `fractions not increasing: ${fractions.join(', ')}`);
+    assert.ok(fractions[fractions.length - 1] > fractions[0]);
+    assert.ok(phases.has('lags'), [...phases].join());
+  });
+
+  it('cancel rejects with "cancelled" within 200 ms, the worker stops, and the client answers again', async () => {
+    for (const wait of [0, 400]) {
+      const abort = new AbortController();
+      const progress = firstProgress();
+      const pending = client.analyze(params(longModel()), { signal: abort.signal, onProgress: progress.onProgress });
+      await progress.seen;
+      await new Promise((r) => setTimeout(r, wait));
+      const abortedAt = Date.now();
+      abort.abort();
+      const { error, at } = await rejection(pending);
+      assert.strictEqual(error.reason, 'cancelled');
+      assert.ok(at - abortedAt <= 200, `rejected ${at - abortedAt} ms after the abort`);
+      // The worker runs one analysis at a time, so the next request is answered only after the cancelled
+      // run has stopped: (answer time − its own elapsed_ms) bounds how long the worker kept running.
+      const next = await client.analyze(params(SMALL));
+      assert.ok(next.ok && next.report.loss !== null && Number.isFinite(next.report.loss));
+      const stoppedWithin = Date.now() - abortedAt - (next.report.elapsed_ms ?? 0);
+      assert.ok(stoppedWithin <= 200, `the worker kept running ${stoppedWithin} ms after the abort (wait ${wait} ms)`);
+    }
+    assert.strictEqual(client.inFlight, 0);
+  });
+
+  it('an already aborted signal rejects at once with "cancelled"', async () => {
+    const abort = new AbortController();
+    abort.abort();
+    const { error } = await rejection(client.analyze(params(SMALL), { signal: abort.signal }));
+    assert.strictEqual(error.reason, 'cancelled');
+  });
+
+  it('a timeout rejects with "timeout" and the client recovers', async () => {
+    const started = Date.now();
+    const { error, at } = await rejection(client.analyze(params(longModel()), { timeoutMs: 300 }));
+    assert.strictEqual(error.reason, 'timeout');
+    assert.ok(at - started >= 290 && at - started < 2000, `timed out after ${at - started} ms`);
+    // a fresh worker answers at once (the timed-out run, about 5 s long, would hold up the old one)
+    await assertAnswers(client, 3000);
+    // a generous timeout does not fire
+    const r = await client.analyze(params(SMALL), { timeoutMs: 30_000 });
+    assert.ok(r.ok);
+  });
+
+  it('terminateWorker() mid-run rejects the pending request with "worker-exit"; the next request works', async () => {
+    const progress = firstProgress();
+    const pending = client.analyze(params(longModel()), { onProgress: progress.onProgress });
+    const rejected = rejection(pending);
+    await progress.seen;
+    await client.terminateWorker();
+    const { error } = await rejected;
+    assert.strictEqual(error.reason, 'worker-exit');
+    assert.strictEqual(client.inFlight, 0);
+    await assertAnswers(client, 3000);
+  });
+
+  it('dispose() rejects pending requests with "disposed", and later requests too', async () => {
+    const progress = firstProgress();
+    const a = client.analyze(params(longModel()), { onProgress: progress.onProgress });
+    const b = client.analyze(params(SMALL));
+    await progress.seen;
+    client.dispose();
+    const [ea, eb] = await Promise.all([rejection(a), rejection(b)]);
+    assert.strictEqual(ea.error.reason, 'disposed');
+    assert.strictEqual(eb.error.reason, 'disposed');
+    const { error } = await rejection(client.analyze(params(SMALL)));
+    assert.strictEqual(error.reason, 'disposed');
+  });
+});

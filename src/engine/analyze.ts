@@ -2,6 +2,7 @@
 import type { Model } from './model/types';
 import type { Finding, HeatmapReport, LagEntry, LayerReport, ParamGradient, Report } from './report/types';
 import { buildCells } from './cells';
+import type { MatMul } from './matmul';
 import { LossFunction } from './loss';
 import { addScaled, backwardSequence, forwardSequence, gradArrays, zeroParamGrads, type ParamGrads } from './network';
 import { accumulateLags, HeatmapCollector, lagWork } from './lags';
@@ -31,6 +32,8 @@ export interface AnalyzeOptions {
   maxLag?: number | null;
   thresholds?: RegimeThresholds;
   heatmap?: { sequence: number; maxSize: number } | null;
+  /** The matrix product of the lag recursion (default: plain TypeScript). */
+  matmul?: MatMul;
   isCancelled?: () => boolean;
   onProgress?: (fraction: number, phase: string, partial?: Report) => void;
 }
@@ -46,6 +49,7 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
   const started = Date.now();
   const thresholds = { ...DEFAULT_THRESHOLDS, ...definedOnly(options.thresholds ?? {}) };
   const cells = buildCells(model);
+  const lagCells = options.matmul ? buildCells(model, options.matmul) : cells;
   const lossFn = new LossFunction(model);
   const B = model.sequences.length;
   const longest = Math.max(...model.sequences.map((s) => s.length));
@@ -115,7 +119,7 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
       addScaled(batchGrads, perSequence, 1 / (end - start));
       addScaled(total, perSequence, 1 / B);
       workDone += 2 * seq.length;
-      const nonFinite = accumulateLags(cells, fwd, maxLag, stats, { step: (rows) => checkpoint(rows, 'lags') }, hm?.sequence === b ? heatmap : null);
+      const nonFinite = accumulateLags(lagCells, fwd, maxLag, stats, { step: (rows) => checkpoint(rows, 'lags') }, hm?.sequence === b ? heatmap : null);
       lagNonFinite ||= nonFinite;
       workDone += lagWork(seq.length, maxLag);
     }

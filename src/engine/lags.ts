@@ -40,6 +40,7 @@ interface LayerBuffers {
   input: Float64Array;
   inputExp: Float64Array;
   contribution: Float64Array;
+  norms: Float64Array;
 }
 
 const TOO_BIG = 2 ** 200;
@@ -77,6 +78,7 @@ export function accumulateLags(
     input: new Float64Array(cap * c.inputSize),
     inputExp: new Float64Array(cap),
     contribution: new Float64Array(cap),
+    norms: new Float64Array(cap),
   }));
   let nonFinite = false;
   let rowsDone = 0;
@@ -99,10 +101,10 @@ export function accumulateLags(
         addAligned(G, b.curExp, S, above.input, above.inputExp, H, n);
       }
       cell.completeState(fwd.traces[k], j, G, n);
-      normalizeRows(G, b.curExp, S, n);
+      normalizeRows(G, b.curExp, S, n, b.norms);
       for (let r = 0; r < n; r++) {
         const lag = tTop - r - j;
-        const m = rowNorm(G, r * S, S);
+        const m = b.norms[r];
         if (!Number.isFinite(m)) {
           nonFinite = true;
           continue;
@@ -134,30 +136,38 @@ export function accumulateLags(
   return nonFinite;
 }
 
-/** Euclidean norm of G[off .. off+len) (rows are normalized, so no overflow guard is needed). */
-function rowNorm(G: Float64Array, off: number, len: number): number {
-  let s = 0;
-  for (let i = off; i < off + len; i++) s += G[i] * G[i];
-  return Math.sqrt(s);
-}
-
-/** Rescales rows whose largest entry left [2^−200, 2^200] to about 1, moving the scale to exp. */
-function normalizeRows(G: Float64Array, exp: Float64Array, width: number, rows: number): void {
+/**
+ * Rescales rows whose largest entry left [2^−200, 2^200] to about 1, moving the scale to exp, and
+ * writes each row's Euclidean norm (of the rescaled row) into norms. One pass for typical rows.
+ */
+function normalizeRows(G: Float64Array, exp: Float64Array, width: number, rows: number, norms: Float64Array): void {
   for (let r = 0; r < rows; r++) {
     const off = r * width;
     let max = 0;
+    let ss = 0;
     for (let i = off; i < off + width; i++) {
-      const a = Math.abs(G[i]);
+      const x = G[i];
+      ss += x * x;
+      const a = Math.abs(x);
       if (a > max) max = a;
     }
-    if (max === 0 || !Number.isFinite(max) || (max < TOO_BIG && max > TOO_SMALL)) continue;
+    if (max === 0 || !Number.isFinite(max) || (max < TOO_BIG && max > TOO_SMALL)) {
+      norms[r] = Math.sqrt(ss);
+      continue;
+    }
     const e = Math.floor(Math.log2(max));
     // Two factors, so that 2^−e never overflows for subnormal rows.
     const half = Math.trunc(e / 2);
     const f1 = 2 ** -half;
     const f2 = 2 ** (half - e);
-    for (let i = off; i < off + width; i++) G[i] = G[i] * f1 * f2;
+    ss = 0;
+    for (let i = off; i < off + width; i++) {
+      const x = G[i] * f1 * f2;
+      G[i] = x;
+      ss += x * x;
+    }
     exp[r] += e;
+    norms[r] = Math.sqrt(ss);
   }
 }
 

@@ -64,46 +64,6 @@ export function norm2(v: Float64Array, off = 0, len = v.length - off): number {
   return scale * Math.sqrt(s);
 }
 
-/** Eigenvalues of a symmetric n×n matrix (row-major; not modified) by cyclic Jacobi rotations. */
-export function symmetricEigenvalues(n: number, S: Float64Array): Float64Array {
-  const a = Float64Array.from(S);
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
-    if (off === 0) break;
-    let diag = 0;
-    for (let p = 0; p < n; p++) diag += a[p * n + p] * a[p * n + p];
-    if (off < 1e-34 * diag) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q];
-        if (apq === 0) continue;
-        const app = a[p * n + p];
-        const aqq = a[q * n + q];
-        const theta = (aqq - app) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let r = 0; r < n; r++) {
-          const arp = a[r * n + p];
-          const arq = a[r * n + q];
-          a[r * n + p] = c * arp - s * arq;
-          a[r * n + q] = s * arp + c * arq;
-        }
-        for (let r = 0; r < n; r++) {
-          const apr = a[p * n + r];
-          const aqr = a[q * n + r];
-          a[p * n + r] = c * apr - s * aqr;
-          a[q * n + r] = s * apr + c * aqr;
-        }
-      }
-    }
-  }
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = a[i * n + i];
-  return out;
-}
-
 /** Largest singular value of a rows×cols matrix: √λ_max(MᵀM). */
 export function largestSingularValue(rows: number, cols: number, M: Float64Array): number {
   if (rows === 0 || cols === 0) return 0;
@@ -117,9 +77,49 @@ export function largestSingularValue(rows: number, cols: number, M: Float64Array
     }
   }
   for (let i = 0; i < cols; i++) for (let j = 0; j < i; j++) g[i * cols + j] = g[j * cols + i];
-  let best = 0;
-  for (const lambda of symmetricEigenvalues(cols, g)) if (lambda > best) best = lambda;
-  return Math.sqrt(best);
+  return Math.sqrt(Math.max(0, largestSymmetricEigenvalue(cols, g)));
+}
+
+/**
+ * Largest eigenvalue of a symmetric n×n matrix (row-major; overwritten): Householder
+ * tridiagonalisation, then bisection on the Sturm sequence count to full double precision.
+ */
+export function largestSymmetricEigenvalue(n: number, S: Float64Array): number {
+  if (n === 1) return S[0];
+  toHessenberg(n, S);
+  const d = new Float64Array(n);
+  const e2 = new Float64Array(n); // e2[i] = squared off-diagonal between i−1 and i
+  for (let i = 0; i < n; i++) d[i] = S[i * n + i];
+  for (let i = 1; i < n; i++) {
+    const e = 0.5 * (S[i * n + i - 1] + S[(i - 1) * n + i]);
+    e2[i] = e * e;
+  }
+  // Gershgorin interval.
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const r = (i > 0 ? Math.sqrt(e2[i]) : 0) + (i + 1 < n ? Math.sqrt(e2[i + 1]) : 0);
+    lo = Math.min(lo, d[i] - r);
+    hi = Math.max(hi, d[i] + r);
+  }
+  // Number of eigenvalues below x (Sturm count through the LDLᵀ pivots of T − xI).
+  const below = (x: number): number => {
+    let count = 0;
+    let q = 1;
+    for (let i = 0; i < n; i++) {
+      q = d[i] - x - (i > 0 ? e2[i] / q : 0);
+      if (q === 0) q = -1e-300;
+      if (q < 0) count++;
+    }
+    return count;
+  };
+  for (let it = 0; it < 200; it++) {
+    const mid = 0.5 * (lo + hi);
+    if (mid <= lo || mid >= hi) break;
+    if (below(mid) === n) hi = mid;
+    else lo = mid;
+  }
+  return 0.5 * (lo + hi);
 }
 
 /**
@@ -128,7 +128,17 @@ export function largestSingularValue(rows: number, cols: number, M: Float64Array
  */
 export function eigenvalues(n: number, M: Float64Array): { re: Float64Array; im: Float64Array } {
   const h = Float64Array.from(M);
+  toHessenberg(n, h);
+  return hessenbergQr(n, h);
+}
+
+/**
+ * Householder reduction of a (row-major, n×n) matrix to upper Hessenberg form, in place, by orthogonal
+ * similarity transforms: eigenvalues are kept, and a symmetric matrix becomes tridiagonal.
+ */
+function toHessenberg(n: number, h: Float64Array): void {
   const at = (i: number, j: number): number => h[i * n + j];
+  const v = new Float64Array(n);
   // Householder reduction to Hessenberg form.
   for (let k = 0; k < n - 2; k++) {
     let alpha = 0;
@@ -136,7 +146,7 @@ export function eigenvalues(n: number, M: Float64Array): { re: Float64Array; im:
     alpha = Math.sqrt(alpha);
     if (alpha === 0) continue;
     if (at(k + 1, k) > 0) alpha = -alpha;
-    const v = new Float64Array(n);
+    v.fill(0);
     v[k + 1] = at(k + 1, k) - alpha;
     for (let i = k + 2; i < n; i++) v[i] = at(i, k);
     let vv = 0;
@@ -156,7 +166,6 @@ export function eigenvalues(n: number, M: Float64Array): { re: Float64Array; im:
       for (let j = k + 1; j < n; j++) h[i * n + j] -= s * v[j];
     }
   }
-  return hessenbergQr(n, h);
 }
 
 /** Francis double-shift QR on an upper Hessenberg matrix (in place); returns its eigenvalues. */

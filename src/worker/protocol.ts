@@ -19,6 +19,11 @@ export interface AnalyzeParams {
   maxLag?: number | null;
   /** Regime rule thresholds (defaults in the engine). */
   thresholds?: { vanishingLog10PerStep?: number; explodingLog10PerStep?: number };
+  /**
+   * Arithmetic of the lag recursion's matrix products: 'f64' (default, exact to 1e-9) or 'f32'
+   * (opt-in "fast": float32 products with float64 accumulation and per-row rescaling).
+   */
+  precision?: 'f64' | 'f32';
   /** Also compute a one-sequence (t, j) map, downsampled to at most this many cells a side. */
   heatmap?: { sequence: number; maxSize: number } | null;
 }

@@ -3,8 +3,11 @@ import type { AnalyzeParams, AnalyzeResult } from './protocol';
 import type { Report } from '../engine/report/types';
 import { loadModelFile } from '../io/loadModel';
 import { analyzeModel } from '../engine/analyze';
+import type { MatMul } from '../engine/matmul';
 
 export interface RunHooks {
+  /** The lag recursion's matrix product (the worker passes its GEMM kernel); default plain code. */
+  matmul?: MatMul;
   isCancelled: () => boolean;
   progress: (fraction: number, phase: string, partial?: Report) => void;
 }
@@ -19,6 +22,7 @@ export async function runAnalysis(params: AnalyzeParams, hooks: RunHooks): Promi
     maxLag: params.maxLag ?? null,
     thresholds: params.thresholds,
     heatmap: params.heatmap ?? null,
+    matmul: hooks.matmul,
     isCancelled: hooks.isCancelled,
     onProgress: hooks.progress,
   });

@@ -1,28 +1,55 @@
 // Worker entry: runs analyses off the caller's thread. Thin: parsing and numerics live in the engine.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { FromWorkerMessage, ToWorkerMessage } from './protocol';
+import * as os from 'node:os';
+import type { AnalyzeParams, FromWorkerMessage, ToWorkerMessage } from './protocol';
 import { runAnalysis } from './runAnalysis';
+import { KernelMatMul } from '../engine/matmul';
+import { createGemmKernel } from '../engine/kernels';
+
+/** Threads the GEMM kernel may use (this worker plus helpers). */
+const KERNEL_THREADS = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
+
+/** The worker's GEMM kernels, one per precision, created on first use and kept for later runs. */
+class Kernels {
+  private readonly byPrecision = new Map<'f64' | 'f32', KernelMatMul>();
+
+  get(precision: 'f64' | 'f32'): KernelMatMul {
+    let k = this.byPrecision.get(precision);
+    if (!k) {
+      k = new KernelMatMul(createGemmKernel({ precision, threads: KERNEL_THREADS }));
+      this.byPrecision.set(precision, k);
+    }
+    k.reset();
+    return k;
+  }
+}
 
 const control: Int32Array | undefined = (workerData as { control?: Int32Array } | undefined)?.control;
 const port = parentPort;
+const kernels = new Kernels();
 
 function send(message: FromWorkerMessage): void {
   port?.postMessage(message);
 }
 
+function analyze(id: number, params: AnalyzeParams): void {
+  runAnalysis(params, {
+    matmul: kernels.get(params.precision ?? 'f64'),
+    isCancelled: () => control !== undefined && Atomics.load(control, 0) === id,
+    progress: (fraction, phase, partial) => send({ type: 'progress', id, fraction, phase, partial }),
+  }).then(
+    (result) => send({ type: 'result', id, result }),
+    (error: unknown) => {
+      const cancelled = error instanceof Error && error.name === 'CancelledError';
+      send({ type: 'error', id, cancelled, message: error instanceof Error ? error.message : String(error) });
+    },
+  );
+}
+
 port?.on('message', (message: ToWorkerMessage) => {
   switch (message.type) {
     case 'analyze':
-      runAnalysis(message.params, {
-        isCancelled: () => control !== undefined && Atomics.load(control, 0) === message.id,
-        progress: (fraction, phase, partial) => send({ type: 'progress', id: message.id, fraction, phase, partial }),
-      }).then(
-        (result) => send({ type: 'result', id: message.id, result }),
-        (error: unknown) => {
-          const cancelled = error instanceof Error && error.name === 'CancelledError';
-          send({ type: 'error', id: message.id, cancelled, message: error instanceof Error ? error.message : String(error) });
-        },
-      );
+      analyze(message.id, message.params);
       return;
     case 'cancel':
       // The client also sets the shared cancel slot, which the running analysis polls.

@@ -3,7 +3,8 @@
 //   n = tanh(W_in u + b_in + r ⊙ (W_hn h_{t−1} + b_hn)),  h_t = (1 − z) ⊙ n + z ⊙ h_{t−1};  s_t = y_t = h_t.
 import type { LayerWeights } from '../model/types';
 import { sigm } from '../activation';
-import { gemm, matVec, norm2 } from '../linalg';
+import { matVec, norm2 } from '../linalg';
+import { plainMatMul, type MatMul } from '../matmul';
 import type { BackStepOut, Cell, Trace } from './cell';
 import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
 
@@ -21,7 +22,10 @@ export class GruCell implements Cell<GruTrace> {
   private dU: Float64Array = new Float64Array(0);
   private dI: Float64Array = new Float64Array(0);
 
-  constructor(private readonly w: LayerWeights) {
+  constructor(
+    private readonly w: LayerWeights,
+    private readonly mm: MatMul = plainMatMul,
+  ) {
     this.hiddenSize = w.weightHh.cols;
     this.inputSize = w.weightIh.cols;
     this.stateSize = this.hiddenSize;
@@ -96,13 +100,13 @@ export class GruCell implements Cell<GruTrace> {
     if (out.contribution) rowNorms(dU, rows, G3, j > 0 ? norm2(trace.output, hPrevOff, H) : 0, out.contribution);
     if (out.prev && j > 0) {
       const n = rows - out.prevFrom;
-      gemm(n, H, G3, dU, out.prevFrom * G3, this.w.weightHh.data, 0, out.prev, 0, false);
+      this.mm.multiply(n, H, G3, dU, out.prevFrom * G3, this.w.weightHh.data, out.prev, 0, false);
       for (let r = 0; r < n; r++) {
         const src = (r + out.prevFrom) * H;
         for (let k = 0; k < H; k++) out.prev[r * H + k] += G[src + k] * trace.gates[go + H + k];
       }
     }
-    if (out.input) gemm(rows, I, G3, dI, 0, this.w.weightIh.data, 0, out.input, 0, false);
+    if (out.input) this.mm.multiply(rows, I, G3, dI, 0, this.w.weightIh.data, out.input, 0, false);
     if (out.grads) {
       if (j > 0) addOuter(out.grads.weightHh, dU, rows, G3, trace.output, hPrevOff, H);
       addRows(out.grads.biasHh, dU, rows, G3);

@@ -1,20 +1,21 @@
 // Builds the cell of each layer of a model.
 import type { Model } from '../model/types';
 import type { Cell } from './cell';
+import { plainMatMul, type MatMul } from '../matmul';
 import { GruCell } from './gru';
 import { LstmCell } from './lstm';
 import { RnnCell } from './rnn';
 
 /** One cell per layer, bottom first. */
-export function buildCells(model: Model): Cell[] {
+export function buildCells(model: Model, mm: MatMul = plainMatMul): Cell[] {
   return model.layers.map((w): Cell => {
     switch (model.cell) {
       case 'rnn':
-        return new RnnCell(w, model.nonlinearity, model.form) as Cell;
+        return new RnnCell(w, model.nonlinearity, model.form, mm) as Cell;
       case 'lstm':
-        return new LstmCell(w) as unknown as Cell;
+        return new LstmCell(w, mm) as unknown as Cell;
       case 'gru':
-        return new GruCell(w) as unknown as Cell;
+        return new GruCell(w, mm) as unknown as Cell;
     }
   });
 }

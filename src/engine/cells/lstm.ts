@@ -5,7 +5,8 @@
 // the c-part includes the path c_j → h_j, added by completeState.
 import type { LayerWeights } from '../model/types';
 import { sigm } from '../activation';
-import { gemm, matVec, norm2 } from '../linalg';
+import { matVec, norm2 } from '../linalg';
+import { plainMatMul, type MatMul } from '../matmul';
 import type { BackStepOut, Cell, Trace } from './cell';
 import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
 
@@ -28,7 +29,10 @@ export class LstmCell implements Cell<LstmTrace> {
   private dZ: Float64Array = new Float64Array(0);
   private hPart: Float64Array = new Float64Array(0);
 
-  constructor(private readonly w: LayerWeights) {
+  constructor(
+    private readonly w: LayerWeights,
+    private readonly mm: MatMul = plainMatMul,
+  ) {
     this.hiddenSize = w.weightHh.cols;
     this.inputSize = w.weightIh.cols;
     this.stateSize = 2 * this.hiddenSize;
@@ -112,7 +116,7 @@ export class LstmCell implements Cell<LstmTrace> {
     if (out.prev && j > 0) {
       const n = rows - out.prevFrom;
       this.hPart = ensureSize(this.hPart, n * H);
-      gemm(n, H, G4, dZ, out.prevFrom * G4, this.w.weightHh.data, 0, this.hPart, 0, false);
+      this.mm.multiply(n, H, G4, dZ, out.prevFrom * G4, this.w.weightHh.data, this.hPart, 0, false);
       for (let r = 0; r < n; r++) {
         const src = (r + out.prevFrom) * S;
         const dst = r * S;
@@ -122,7 +126,7 @@ export class LstmCell implements Cell<LstmTrace> {
         }
       }
     }
-    if (out.input) gemm(rows, I, G4, dZ, 0, this.w.weightIh.data, 0, out.input, 0, false);
+    if (out.input) this.mm.multiply(rows, I, G4, dZ, 0, this.w.weightIh.data, out.input, 0, false);
     if (out.grads) {
       if (j > 0) addOuter(out.grads.weightHh, dZ, rows, G4, trace.output, hPrevOff, H);
       addOuter(out.grads.weightIh, dZ, rows, G4, trace.input, j * I, I);

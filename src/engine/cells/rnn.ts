@@ -3,7 +3,8 @@
 //   pascanu (Pascanu et al., eq. 1): x_t = W_hh σ(x_{t−1}) + W_ih u_t + b_ih + b_hh,  s_t = y_t = x_t
 import type { LayerWeights, Nonlinearity, RnnForm } from '../model/types';
 import { ACTIVATIONS, type Activation } from '../activation';
-import { gemm, matVec, norm2 } from '../linalg';
+import { matVec, norm2 } from '../linalg';
+import { plainMatMul, type MatMul } from '../matmul';
 import type { BackStepOut, Cell, Trace } from './cell';
 import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
 
@@ -23,11 +24,14 @@ export class RnnCell implements Cell<RnnTrace> {
   /** σ(0) repeated: what W_hh multiplies at t = 0 in the pascanu form. */
   private readonly sigmaZero: Float64Array;
   private scratch: Float64Array = new Float64Array(0);
+  /** σ′ at the current step. */
+  private readonly deriv: Float64Array;
 
   constructor(
     private readonly w: LayerWeights,
     nonlinearity: Nonlinearity,
     private readonly form: RnnForm,
+    private readonly mm: MatMul = plainMatMul,
   ) {
     this.hiddenSize = w.weightHh.cols;
     this.inputSize = w.weightIh.cols;
@@ -37,6 +41,7 @@ export class RnnCell implements Cell<RnnTrace> {
     this.bias = new Float64Array(this.hiddenSize);
     for (let i = 0; i < this.hiddenSize; i++) this.bias[i] = w.biasIh[i] + w.biasHh[i];
     this.sigmaZero = new Float64Array(this.hiddenSize).fill(this.act.f(0));
+    this.deriv = new Float64Array(this.hiddenSize);
   }
 
   forward(input: Float64Array, length: number): RnnTrace {
@@ -72,38 +77,49 @@ export class RnnCell implements Cell<RnnTrace> {
     const H = this.hiddenSize;
     const I = this.inputSize;
     const o = j * H;
-    let dA: Float64Array;
-    if (this.form === 'elman') {
-      // ∂ε/∂a_j = G ⊙ σ′(a_j); a_j receives W_hh h_{j−1}.
-      this.scratch = ensureSize(this.scratch, rows * H);
-      dA = this.scratch;
-      for (let r = 0; r < rows; r++) {
-        const rr = r * H;
-        for (let i = 0; i < H; i++) dA[rr + i] = G[rr + i] * this.act.df(trace.aux[o + i], trace.output[o + i]);
-      }
-    } else {
-      dA = G; // x_j receives W_hh σ(x_{j−1}) directly.
-    }
     // v_{j−1}: what W_hh multiplies at step j.
     const prevState = this.form === 'elman' ? trace.output : trace.aux;
     const v = j > 0 ? prevState : this.form === 'pascanu' ? this.sigmaZero : null;
     const vOff = j > 0 ? o - H : 0;
-    if (out.contribution) {
-      rowNorms(dA, rows, H, v ? norm2(v, vOff, H) : 0, out.contribution);
+    const vNorm = v ? norm2(v, vOff, H) : 0;
+    let dA: Float64Array;
+    if (this.form === 'elman') {
+      // ∂ε/∂a_j = G ⊙ σ′(a_j); a_j receives W_hh h_{j−1}. Its row norms give the contributions.
+      const { df } = this.act;
+      const d = this.deriv;
+      for (let i = 0; i < H; i++) d[i] = df(trace.aux[o + i], trace.output[o + i]);
+      this.scratch = ensureSize(this.scratch, rows * H);
+      dA = this.scratch;
+      const contribution = out.contribution;
+      for (let r = 0; r < rows; r++) {
+        const rr = r * H;
+        let ss = 0;
+        for (let i = 0; i < H; i++) {
+          const x = G[rr + i] * d[i];
+          dA[rr + i] = x;
+          ss += x * x;
+        }
+        if (contribution) contribution[r] = Math.sqrt(ss) * vNorm;
+      }
+    } else {
+      dA = G; // x_j receives W_hh σ(x_{j−1}) directly.
+      if (out.contribution) rowNorms(dA, rows, H, vNorm, out.contribution);
     }
     if (out.prev && j > 0) {
       const n = rows - out.prevFrom;
-      gemm(n, H, H, dA, out.prevFrom * H, this.w.weightHh.data, 0, out.prev, 0, false);
+      this.mm.multiply(n, H, H, dA, out.prevFrom * H, this.w.weightHh.data, out.prev, 0, false);
       if (this.form === 'pascanu') {
         // ∂x_j/∂x_{j−1} = W_hh diag(σ′(x_{j−1})).
         const { df } = this.act;
+        const d = this.deriv;
+        for (let i = 0; i < H; i++) d[i] = df(trace.output[o - H + i], trace.aux[o - H + i]);
         for (let r = 0; r < n; r++) {
           const rr = r * H;
-          for (let i = 0; i < H; i++) out.prev[rr + i] *= df(trace.output[o - H + i], trace.aux[o - H + i]);
+          for (let i = 0; i < H; i++) out.prev[rr + i] *= d[i];
         }
       }
     }
-    if (out.input) gemm(rows, I, H, dA, 0, this.w.weightIh.data, 0, out.input, 0, false);
+    if (out.input) this.mm.multiply(rows, I, H, dA, 0, this.w.weightIh.data, out.input, 0, false);
     if (out.grads) {
       if (v) addOuter(out.grads.weightHh, dA, rows, H, v, vOff, H);
       addOuter(out.grads.weightIh, dA, rows, H, trace.input, j * I, I);

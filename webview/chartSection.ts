@@ -23,6 +23,7 @@ export class ChartSection {
   private readonly tableBox: HTMLElement;
   private readonly tableButton: HTMLButtonElement;
   private showTable = false;
+  private available = true;
   private tableDirty = true;
   private buildTable: (() => HTMLElement) | null = null;
 
@@ -65,10 +66,18 @@ export class ChartSection {
     this.showTable = on;
     this.tableButton.textContent = on ? 'Show as chart' : 'Show as table';
     this.tableButton.setAttribute('aria-pressed', String(on));
-    this.chartBox.hidden = on;
-    this.tableBox.hidden = !on;
+    this.chartBox.hidden = on || !this.available;
+    this.tableBox.hidden = !on || !this.available;
     if (on) this.refreshTable();
     if (fromUser) this.host.tableToggled(this.id, on);
+  }
+
+  /** Hides chart, table and toolbar while there is nothing to show (the heatmap before it is computed). */
+  setAvailable(on: boolean): void {
+    this.available = on;
+    this.toolbar.hidden = !on;
+    this.chartBox.hidden = this.showTable || !on;
+    this.tableBox.hidden = !this.showTable || !on;
   }
 
   /** Gives the section a new table builder (new report); rebuilt now if the table is shown, else on demand. */

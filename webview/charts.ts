@@ -272,6 +272,7 @@ export function clippingChartConfig(m: ClippingChartModel, theme: Theme): ChartC
           backgroundColor: withAlpha(theme.series[0], theme.kind.startsWith('high') ? 0.9 : 0.6),
           borderColor: theme.series[0],
           borderWidth: 0,
+          base: m.logScale ? m.yMin : 0,
           barPercentage: 0.9,
           categoryPercentage: 1,
           minBarLength: 1,
@@ -285,7 +286,7 @@ export function clippingChartConfig(m: ClippingChartModel, theme: Theme): ChartC
       parsing: false,
       normalized: true,
       scales: {
-        x: linearScale(theme, 'batch', { min: 0.5, max: Math.max(1, m.sourcePoints + m.overflowed) + 0.5, ticks: { precision: 0 } }),
+        x: linearScale(theme, 'batch', { min: 0, max: m.sourcePoints + m.overflowed + 1, ticks: { precision: 0, includeBounds: false } }),
         y: yScale,
       },
       plugins: {

@@ -62,6 +62,7 @@ export class ReportPanelView {
   private readonly heatmapLegendMin = el('span', { className: 'legend-label' });
   private readonly heatmapLegendMax = el('span', { className: 'legend-label' });
   private readonly heatmapHover = el('p', { className: 'hover-readout', attrs: { 'aria-live': 'polite' } });
+  private readonly heatmapLegendRow = el('div', { className: 'colour-legend-row' });
   /** The heatmap's pixels at one pixel per cell; the chart plugin scales it into the plot area. */
   private readonly heatmapImage = document.createElement('canvas');
   private heatmapShown: HeatmapModel | null = null;
@@ -132,9 +133,10 @@ export class ReportPanelView {
     this.heatmapSection.toolbar.prepend(this.heatmapLayerSelect);
     this.heatmapSection.notes.append(
       this.heatmapStatus,
-      el('div', { className: 'colour-legend-row' }, [this.heatmapLegendMin, this.heatmapLegend, this.heatmapLegendMax]),
+      this.heatmapLegendRow,
       this.heatmapHover,
     );
+    this.heatmapLegendRow.append(this.heatmapLegendMin, this.heatmapLegend, this.heatmapLegendMax);
     this.heatmapSection.canvas.addEventListener('mousemove', (e) => this.describeHeatmapCell(e));
     this.heatmapDetails = el('details', { className: 'heatmap' }, [el('summary', { text: 'Heatmap of one sequence (t, j)' }), this.heatmapSection.root]);
     this.heatmapDetails.open = heatmapOpen;
@@ -455,10 +457,18 @@ export class ReportPanelView {
     if (!this.shown || !this.heatmapDetails.open) return;
     const maps = this.shown.report.heatmaps ?? [];
     const section = this.heatmapSection;
+    const showMap = (on: boolean): void => {
+      section.setAvailable(on);
+      this.heatmapLegendRow.hidden = !on;
+      this.heatmapHover.hidden = !on;
+      if (!on) {
+        section.chart?.destroy();
+        section.chart = undefined;
+        this.heatmapShown = null;
+      }
+    };
     if (!maps.length) {
-      section.chart?.destroy();
-      section.chart = undefined;
-      this.heatmapShown = null;
+      showMap(false);
       this.heatmapLayerSelect.hidden = true;
       if (this.heatmapFailedMessage !== null) {
         this.heatmapStatus.replaceChildren(
@@ -481,10 +491,10 @@ export class ReportPanelView {
     this.heatmapShown = model;
     if (!model) {
       this.heatmapStatus.textContent = 'This heatmap holds no gradient (every cell is empty or zero).';
-      section.chart?.destroy();
-      section.chart = undefined;
+      showMap(false);
       return;
     }
+    showMap(true);
     this.heatmapStatus.textContent = `Layer ${model.layer}, sequence ${model.sequence + 1} of length ${model.length}; each cell covers ${model.bin}×${model.bin} steps and holds its largest norm.`;
     this.heatmapImage.width = model.size;
     this.heatmapImage.height = model.size;

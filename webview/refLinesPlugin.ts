@@ -45,6 +45,32 @@ export function refLinesOf(chart: Chart): readonly RefLine[] {
 
 const PAD = 3;
 
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+function overlaps(a: Box, b: Box): boolean {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+/** Moves a label box along the line's cross axis until it clears the labels already placed (a few tries). */
+function place(box: Box, placed: Box[], horizontal: boolean, area: { top: number; bottom: number; left: number; right: number }): Box {
+  const step = horizontal ? box.h + 2 : box.w + 2;
+  for (let k = 0; k < 12; k++) {
+    // 0, −1, +1, −2, +2, …: try above/left first, then below/right.
+    const shift = (k % 2 === 1 ? -1 : 1) * Math.ceil(k / 2) * step;
+    const candidate = horizontal ? { ...box, y: box.y + shift } : { ...box, x: box.x + shift };
+    const inside = horizontal
+      ? candidate.y >= area.top - 1 && candidate.y + candidate.h <= area.bottom + 1
+      : candidate.x >= area.left - 1 && candidate.x + candidate.w <= area.right + 1;
+    if (inside && !placed.some((b) => overlaps(b, candidate))) return candidate;
+  }
+  return box;
+}
+
 /** Draws every configured line after the datasets, with its label in a filled box. */
 export const refLinesPlugin: Plugin<ChartType> = {
   id: 'refLines',
@@ -57,6 +83,7 @@ export const refLinesPlugin: Plugin<ChartType> = {
     ctx.save();
     ctx.font = `${size}px ${typeof font.family === 'string' ? font.family : 'sans-serif'}`;
     ctx.textBaseline = 'middle';
+    const placed: Box[] = [];
     for (const line of lines) {
       const scale = chart.scales[line.axis];
       if (!scale) continue;
@@ -88,13 +115,15 @@ export const refLinesPlugin: Plugin<ChartType> = {
         x = p + 4 + w <= area.right ? p + 4 : p - 4 - w;
         y = line.position === 'start' ? area.top + 2 : line.position === 'end' ? area.bottom - h - 2 : (area.top + area.bottom - h) / 2;
       }
+      const box = place({ x, y, w, h }, placed, horizontal, area);
+      placed.push(box);
       ctx.fillStyle = line.labelBackground;
-      ctx.fillRect(x, y, w, h);
+      ctx.fillRect(box.x, box.y, w, h);
       ctx.lineWidth = 1;
       ctx.strokeStyle = line.colour;
-      ctx.strokeRect(x + 0.5, y + 0.5, w - 1, h - 1);
+      ctx.strokeRect(box.x + 0.5, box.y + 0.5, w - 1, h - 1);
       ctx.fillStyle = line.labelColour;
-      ctx.fillText(line.label, x + PAD, y + h / 2);
+      ctx.fillText(line.label, box.x + PAD, box.y + h / 2);
     }
     ctx.restore();
   },

@@ -287,7 +287,10 @@ export interface ClippingChartModel {
   sourcePoints: number;
 }
 
-/** Shapes batch norms into bars (batch numbers from 1) and thresholds; a log axis when they span over 100×. */
+/** Batch norms and thresholds spanning more than this ratio are drawn on a log axis. */
+export const CLIP_LOG_AXIS_RATIO = 20;
+
+/** Shapes batch norms into bars (batch numbers from 1) and thresholds; a log axis when they span over CLIP_LOG_AXIS_RATIO. */
 export function clippingChartModel(report: Report, currentClipNorm: number | null, maxPoints = MAX_SERIES_POINTS): ClippingChartModel {
   const thresholds = clipThresholds(report, currentClipNorm);
   const values: number[] = [];
@@ -302,7 +305,7 @@ export function clippingChartModel(report: Report, currentClipNorm: number | nul
   const positive = values.filter((v) => v > 0);
   const lo = positive.length ? Math.min(...positive) : 1;
   const hi = values.length ? Math.max(...values) : 1;
-  const logScale = positive.length > 0 && hi / lo > 100;
+  const logScale = positive.length > 0 && hi / lo > CLIP_LOG_AXIS_RATIO;
   const tf = (v: number): number => (logScale ? (v > 0 ? Math.log10(v) : Math.log10(lo) - 1) : v);
   const bars = decimateMinMax(
     raw.map((p) => ({ x: p.x, y: tf(p.y) })),
@@ -316,7 +319,7 @@ export function clippingChartModel(report: Report, currentClipNorm: number | nul
     yMax = axis.max;
   } else {
     yMin = 0;
-    yMax = hi > 0 ? hi * 1.1 : 1;
+    yMax = hi > 0 ? niceCeiling(hi * 1.05) : 1;
   }
   return {
     bars,
@@ -327,6 +330,14 @@ export function clippingChartModel(report: Report, currentClipNorm: number | nul
     overflowed,
     sourcePoints: raw.length,
   };
+}
+
+/** The smallest 1, 2, 2.5 or 5 × 10^k at or above x (a round axis maximum). */
+export function niceCeiling(x: number): number {
+  if (!(x > 0) || !Number.isFinite(x)) return 1;
+  const p = 10 ** Math.floor(Math.log10(x));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= x * (1 - 1e-12)) return m * p;
+  return 10 * p;
 }
 
 // ---- 4. Pascanu's condition ----

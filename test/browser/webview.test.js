@@ -468,6 +468,9 @@ async function main() {
       const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       assert(bg === 'rgb(255, 255, 255)', `light background: ${bg}`);
       await page.screenshot({ path: path.join(RESULTS, 'panel-light.png'), fullPage: true });
+      for (const id of ['lags', 'contributions', 'clipping', 'pascanu', 'heatmap']) {
+        await page.locator(`section[data-chart="${id}"]`).screenshot({ path: path.join(RESULTS, `chart-${id}-light.png`) });
+      }
       await stageReport(page, 5, small);
       await postReport(page, null, 5);
       await page.waitForTimeout(400);

@@ -88,7 +88,7 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
     for (let b = start; b < end; b++) {
       const seq = model.sequences[b];
       checkpoint(0, 'forward');
-      const fwd = forwardSequence(model, cells, lossFn, seq);
+      const fwd = forwardSequence(model, cells, lossFn, seq, () => checkpoint(0, 'forward'));
       if (fwd.nonFinite) {
         lossFinite = false;
         batchFinite = false;
@@ -105,7 +105,7 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
       }
       loss += fwd.loss / B;
       clear(perSequence);
-      const bad = backwardSequence(model, cells, fwd, perSequence);
+      const bad = backwardSequence(model, cells, fwd, perSequence, () => checkpoint(seq.length, 'gradients'));
       if (bad) {
         batchFinite = false;
         findings.push({

@@ -129,6 +129,7 @@ export function accumulateLags(
         [b.cur, b.nxt] = [b.nxt, b.cur];
         [b.curExp, b.nxtExp] = [b.nxtExp, b.curExp];
       }
+      if (k > 0) hooks.step(rowsDone + n * ((top - k + 1) / (top + 1)));
     }
     rowsDone += n;
     hooks.step(rowsDone);

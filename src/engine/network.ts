@@ -55,12 +55,19 @@ function firstNonFinite(values: Float64Array, width: number): number {
 }
 
 /** Runs the stack and the loss over one sequence. */
-export function forwardSequence(model: Model, cells: Cell[], loss: LossFunction, seq: Sequence): SequenceForward {
+export function forwardSequence(
+  model: Model,
+  cells: Cell[],
+  loss: LossFunction,
+  seq: Sequence,
+  tick: () => void = () => undefined,
+): SequenceForward {
   const traces: Trace[] = [];
   let input = seq.inputs;
   let nonFinite: { step: number; layer: number } | null = null;
   for (let k = 0; k < cells.length; k++) {
-    const trace = cells[k].forward(input, seq.length);
+    tick();
+    const trace = cells[k].forward(input, seq.length, tick);
     traces.push(trace);
     const bad = firstNonFinite(trace.output, cells[k].hiddenSize);
     if (bad >= 0 && (!nonFinite || bad < nonFinite.step)) nonFinite = { step: bad, layer: k };
@@ -73,7 +80,9 @@ export function forwardSequence(model: Model, cells: Cell[], loss: LossFunction,
   const outputGrads = new Float64Array(seq.length * D);
   const dO = new Float64Array(D);
   let total = 0;
+  tick();
   for (let t = 0; t < seq.length; t++) {
+    if ((t & 255) === 255) tick();
     const o = loss.output(top, t);
     const e = loss.stepLoss(o, t, seq.targets, dO);
     if (!Number.isFinite(e) && !nonFinite) nonFinite = { step: t, layer: cells.length };
@@ -93,6 +102,7 @@ export function backwardSequence(
   cells: Cell[],
   fwd: SequenceForward,
   grads: ParamGrads,
+  tick: () => void = () => undefined,
 ): { step: number; layer: number } | null {
   const T = fwd.traces[0].length;
   const H = model.hiddenSize;
@@ -102,6 +112,7 @@ export function backwardSequence(
   const inputs = cells.map((c) => new Float64Array(c.inputSize));
   let nonFinite: { step: number; layer: number } | null = null;
   for (let j = T - 1; j >= 0; j--) {
+    if ((j & 15) === 0 || j === T - 1) tick();
     for (let k = top; k >= 0; k--) {
       const G = cur[k];
       const from = k === top ? fwd.seeds : inputs[k + 1];

@@ -50,8 +50,8 @@ export interface Cell<T extends Trace = Trace> {
   readonly stateSize: number;
   /** Rows of the recurrent matrix: G·H. */
   readonly gateRows: number;
-  /** Runs one sequence (input T×I row-major). */
-  forward(input: Float64Array, length: number): T;
+  /** Runs one sequence (input T×I row-major); calls tick every few steps (progress, cancellation). */
+  forward(input: Float64Array, length: number, tick?: () => void): T;
   /**
    * Completes state gradients at step j after the y-part received its gradients from the loss and the
    * layer above (lstm adds the path c_j → h_j to the c-part). Rows × stateSize, in place.

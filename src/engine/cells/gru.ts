@@ -32,7 +32,7 @@ export class GruCell implements Cell<GruTrace> {
     this.gateRows = 3 * this.hiddenSize;
   }
 
-  forward(input: Float64Array, length: number): GruTrace {
+  forward(input: Float64Array, length: number, tick: () => void = () => undefined): GruTrace {
     const H = this.hiddenSize;
     const I = this.inputSize;
     const G3 = this.gateRows;
@@ -41,6 +41,7 @@ export class GruCell implements Cell<GruTrace> {
     const gi = new Float64Array(G3);
     const gh = new Float64Array(G3);
     for (let t = 0; t < length; t++) {
+      if ((t & 31) === 31) tick();
       matVec(G3, I, this.w.weightIh.data, input, t * I, gi, 0, false);
       for (let k = 0; k < G3; k++) gi[k] += this.w.biasIh[k];
       if (t > 0) matVec(G3, H, this.w.weightHh.data, output, (t - 1) * H, gh, 0, false);

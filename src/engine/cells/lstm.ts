@@ -41,7 +41,7 @@ export class LstmCell implements Cell<LstmTrace> {
     for (let i = 0; i < this.gateRows; i++) this.bias[i] = w.biasIh[i] + w.biasHh[i];
   }
 
-  forward(input: Float64Array, length: number): LstmTrace {
+  forward(input: Float64Array, length: number, tick: () => void = () => undefined): LstmTrace {
     const H = this.hiddenSize;
     const I = this.inputSize;
     const G4 = this.gateRows;
@@ -50,6 +50,7 @@ export class LstmCell implements Cell<LstmTrace> {
     const cells = new Float64Array(length * H);
     const tanhCells = new Float64Array(length * H);
     for (let t = 0; t < length; t++) {
+      if ((t & 31) === 31) tick();
       const go = t * G4;
       matVec(G4, I, this.w.weightIh.data, input, t * I, gates, go, false);
       if (t > 0) matVec(G4, H, this.w.weightHh.data, output, (t - 1) * H, gates, go, true);

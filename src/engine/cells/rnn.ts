@@ -44,13 +44,14 @@ export class RnnCell implements Cell<RnnTrace> {
     this.deriv = new Float64Array(this.hiddenSize);
   }
 
-  forward(input: Float64Array, length: number): RnnTrace {
+  forward(input: Float64Array, length: number, tick: () => void = () => undefined): RnnTrace {
     const H = this.hiddenSize;
     const I = this.inputSize;
     const output = new Float64Array(length * H);
     const aux = new Float64Array(length * H);
     const { f } = this.act;
     for (let t = 0; t < length; t++) {
+      if ((t & 31) === 31) tick();
       const o = t * H;
       matVec(H, I, this.w.weightIh.data, input, t * I, output, o, false);
       for (let i = 0; i < H; i++) output[o + i] += this.bias[i];

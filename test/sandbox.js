@@ -20,7 +20,9 @@ async function main() {
   const extDir = path.join(tmpDir, 'extensions');
   fs.mkdirSync(extDir, { recursive: true });
   let server;
+  let stopping = false;
   harness.installCleanupHandlers(async () => {
+    stopping = true;
     if (server) await server.stop();
     await harness.killAllDescendants();
     fs.rmSync(tmpDir, { recursive: true, force: true });
@@ -37,7 +39,8 @@ async function main() {
   console.log(`Open the URL in a browser on this machine (or forward port ${server.port}). Ctrl+C stops the server.`);
   console.log(`Server log: ${server.logFile}`);
   await new Promise((resolve) => server.proc.on('exit', resolve));
-  harness.note('code-server exited');
+  if (stopping) return;
+  harness.note('code-server exited by itself');
   process.exit(1);
 }
 

@@ -1,0 +1,201 @@
+// `npm run bench`: time, achieved GFLOP/s and peak RSS of the full analysis (`rnn-gradients analyze
+// --json`, worker + WebAssembly kernels) for rnn tanh, lstm and gru, H ∈ {64, 128, 256},
+// T ∈ {250, 1000}; the ratio to the project's plain reference path; and, where /usr/bin/python3 has
+// torch, the ratio to the hand-batched PyTorch recursion (tools/bench/torch_lags.py) run in the same
+// bench. Options: --quick (H=256, T=1000 rnn only), --only cell:H:T[,…], --no-torch, --no-ref.
+// Internal: `--ref FILE MAXLAG` runs the plain reference path in this process and prints JSON.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parseModel } from '../../src/engine/model/parse';
+import { analyzeModel } from '../../src/engine/analyze';
+import { lagWork } from '../../src/engine/lags';
+import { GATES, type CellType } from '../../src/engine/model/types';
+import type { Report } from '../../src/engine/report/types';
+
+interface Config {
+  cell: CellType;
+  hidden: number;
+  steps: number;
+}
+
+const INPUT_SIZE = 8;
+/** The reference path is run with a lag cap so that it takes about this long, then scaled up. */
+const REF_BUDGET_FLOPS = 1e9;
+
+function modelText(c: Config): string {
+  return JSON.stringify({
+    name: `bench ${c.cell} H=${c.hidden} T=${c.steps}`,
+    cell: c.cell,
+    input_size: INPUT_SIZE,
+    hidden_size: c.hidden,
+    num_layers: 1,
+    init: { scheme: 'pytorch', seed: 1 },
+    data: { generate: { sequences: 1, length: c.steps, distribution: 'normal', seed: 2 } },
+    loss: 'sum',
+  });
+}
+
+/** Multiply-adds ×2 of the recursion's matrix products (W_hh only: one layer has no input product). */
+function lagFlops(c: Config, maxLag: number): number {
+  return 2 * GATES[c.cell] * c.hidden * c.hidden * lagWork(c.steps, maxLag);
+}
+
+function runRef(file: string, maxLag: number): void {
+  const model = parseModel(fs.readFileSync(file, 'utf8')).model;
+  if (!model) throw new Error('bench model did not parse');
+  const t0 = process.hrtime.bigint();
+  const report = analyzeModel(model, { file, maxLag });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  process.stdout.write(JSON.stringify({ seconds, means: report.layers[0].lags.map((l) => l.log10_mean) }) + '\n');
+}
+
+interface Row {
+  config: string;
+  seconds: number;
+  gflops: number;
+  peak_rss_mb: number;
+  ref_seconds: number | null;
+  ref_note: string;
+  ref_ratio: number | null;
+  max_rel_diff_vs_ref: number | null;
+  torch_seconds: number | null;
+  torch_peak_rss_mb: number | null;
+  torch_ratio: number | null;
+  torch_zero_lags: number | null;
+  our_smallest_log10: number | null;
+}
+
+function hasTorch(): boolean {
+  if (!fs.existsSync('/usr/bin/python3')) return false;
+  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+
+function main(): void {
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--ref') {
+    runRef(argv[1], Number(argv[2]));
+    return;
+  }
+  const root = path.resolve(__dirname, '..');
+  const cli = path.join(root, 'dist', 'cli.js');
+  const self = path.join(root, 'dist', 'bench.js');
+  const torchScript = path.join(root, 'tools', 'bench', 'torch_lags.py');
+  const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : argv.includes('--quick') ? 'rnn:256:1000' : '';
+  const configs: Config[] = only
+    ? only.split(',').map((s) => {
+        const [cell, h, t] = s.split(':');
+        return { cell: cell as CellType, hidden: Number(h), steps: Number(t) };
+      })
+    : (['rnn', 'lstm', 'gru'] as CellType[]).flatMap((cell) =>
+        [64, 128, 256].flatMap((hidden) => [250, 1000].map((steps) => ({ cell, hidden, steps }))),
+      );
+  const torch = !argv.includes('--no-torch') && hasTorch();
+  const withRef = !argv.includes('--no-ref');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-bench-'));
+  const rssHook = path.join(tmp, 'rss.js');
+  fs.writeFileSync(rssHook, "process.on('exit', () => require('fs').writeFileSync(process.env.RNN_BENCH_RSS, String(process.resourceUsage().maxRSS)));\n");
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`rnn-gradients bench: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`);
+  console.log(`PyTorch baseline: ${torch ? 'tools/bench/torch_lags.py (hand-batched GEMM recursion, float64, 2 threads)' : 'not available (/usr/bin/python3 without torch)'}`);
+  const rows: Row[] = [];
+  for (const c of configs) {
+    const name = `${c.cell} H=${c.hidden} T=${c.steps}`;
+    const file = path.join(tmp, `${c.cell}-${c.hidden}-${c.steps}.rnn.json`);
+    fs.writeFileSync(file, modelText(c));
+    const rssFile = path.join(tmp, 'rss.txt');
+    const t0 = process.hrtime.bigint();
+    const run = spawnSync(process.execPath, ['--require', rssHook, cli, 'analyze', file, '--json'], {
+      cwd: tmp,
+      env: { ...process.env, RNN_BENCH_RSS: rssFile },
+      maxBuffer: 1 << 30,
+      encoding: 'utf8',
+    });
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (run.status !== 0) throw new Error(`${name}: the CLI failed: ${run.stderr}`);
+    const report = JSON.parse(run.stdout) as Report;
+    const lags = report.layers[0].lags;
+    const peak = Number(fs.readFileSync(rssFile, 'utf8')) / 1024;
+    const flops = lagFlops(c, c.steps - 1);
+    const row: Row = {
+      config: name,
+      seconds,
+      gflops: flops / seconds / 1e9,
+      peak_rss_mb: peak,
+      ref_seconds: null,
+      ref_note: '',
+      ref_ratio: null,
+      max_rel_diff_vs_ref: null,
+      torch_seconds: null,
+      torch_peak_rss_mb: null,
+      torch_ratio: null,
+      torch_zero_lags: null,
+      our_smallest_log10: Math.min(...lags.map((l) => l.log10_mean ?? Infinity)),
+    };
+    if (withRef) {
+      let cap = c.steps - 1;
+      while (cap > 8 && lagFlops(c, cap) > REF_BUDGET_FLOPS) cap = Math.floor(cap / 2);
+      const runRefChild = (maxLag: number): { seconds: number; means: (number | null)[] } | null => {
+        const ref = spawnSync(process.execPath, [self, '--ref', file, String(maxLag)], { encoding: 'utf8', maxBuffer: 1 << 28 });
+        return ref.status === 0 ? (JSON.parse(ref.stdout) as { seconds: number; means: (number | null)[] }) : null;
+      };
+      const r = runRefChild(cap);
+      // Capped: time = fixed + per-work × work; the fixed part (forward, gradients, spectra) is measured
+      // with lag 0 only, and the lag part is scaled up by work.
+      const fixed = cap < c.steps - 1 ? runRefChild(0) : null;
+      if (r) {
+        const scale = lagFlops(c, c.steps - 1) / lagFlops(c, cap);
+        const base = fixed ? Math.min(fixed.seconds, r.seconds) : 0;
+        row.ref_seconds = fixed ? base + (r.seconds - base) * scale : r.seconds;
+        row.ref_note = fixed ? `lags 0..${cap} timed, lag part scaled ×${scale.toFixed(1)} by work` : 'full';
+        row.ref_ratio = row.ref_seconds / seconds;
+        let worst = 0;
+        r.means.forEach((m, i) => {
+          const ours = lags[i]?.log10_mean;
+          if (m !== null && ours !== null && ours !== undefined) worst = Math.max(worst, Math.abs(10 ** (ours - m) - 1));
+        });
+        row.max_rel_diff_vs_ref = worst;
+      }
+    }
+    if (torch) {
+      const env = { ...process.env };
+      delete env.OPENBLAS_CORETYPE;
+      const t = spawnSync('/usr/bin/python3', [torchScript, '--cell', c.cell, '--hidden', String(c.hidden), '--steps', String(c.steps), '--threads', '2'], {
+        env,
+        encoding: 'utf8',
+      });
+      const line = t.stdout.trim().split('\n').pop();
+      if (t.status === 0 && line) {
+        const j = JSON.parse(line) as { seconds: number; peak_rss_mb: number; lag_mean_last: number[] };
+        row.torch_seconds = j.seconds;
+        row.torch_peak_rss_mb = j.peak_rss_mb;
+        row.torch_ratio = j.seconds / seconds;
+        row.torch_zero_lags = j.lag_mean_last.filter((x) => x === 0).length;
+      } else {
+        row.ref_note += ` (torch failed: ${t.stderr.trim().split('\n').pop() ?? ''})`;
+      }
+    }
+    rows.push(row);
+    printRow(row);
+  }
+  const out = path.join(root, 'test-results');
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, 'bench.json'), JSON.stringify({ machine: { cpus: os.cpus().length, cpu, node: process.version }, rows }, null, 2));
+  console.log(`\nwritten: test-results/bench.json`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+function printRow(r: Row): void {
+  const f = (x: number | null, d = 2): string => (x === null ? '—' : x.toFixed(d));
+  console.log(
+    `${r.config.padEnd(22)} ${f(r.seconds)} s  ${f(r.gflops, 1)} GFLOP/s  ${f(r.peak_rss_mb, 0)} MB peak` +
+      `  | plain ref ${f(r.ref_seconds)} s (×${f(r.ref_ratio, 1)} slower; ${r.ref_note}; lag means within ${r.max_rel_diff_vs_ref === null ? '—' : r.max_rel_diff_vs_ref.toExponential(1)})` +
+      (r.torch_seconds !== null
+        ? `  | PyTorch ${f(r.torch_seconds)} s, ${f(r.torch_peak_rss_mb, 0)} MB: ours ${r.torch_ratio! >= 1 ? `${f(r.torch_ratio)}× faster` : `${f(1 / r.torch_ratio!)}× slower`}` +
+          (r.torch_zero_lags ? `; PyTorch's last ${r.torch_zero_lags} lag means are 0, ours reach 1e${Math.floor(r.our_smallest_log10 ?? 0)}` : '')
+        : ''),
+  );
+}
+
+main();

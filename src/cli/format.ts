@@ -90,3 +90,15 @@ export function formatSummary(r: Report): string {
   for (const f of r.findings) lines.push(`  ${f.severity}: [${f.code}] ${f.path.join('.')}: ${f.message}`);
   return lines.join('\n') + '\n';
 }
+
+/** The quick first result of a long run: each layer's short-lag trend, shown while the rest computes. */
+export function formatPartial(r: Report): string {
+  const lines = [`Short lags (0–${r.max_lag ?? '?'}) while the full lag table computes:`];
+  for (const l of r.layers) {
+    const shown = summaryLags(l.lags.length - 1)
+      .filter((lag) => l.lags[lag])
+      .map((lag) => `${lag}: ${formatNorm(l.lags[lag].mean, l.lags[lag].log10_mean)}`);
+    lines.push(`  layer ${l.layer} ${l.regime} so far; mean norm by lag ${shown.join(', ')}`);
+  }
+  return lines.join('\n') + '\n';
+}

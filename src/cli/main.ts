@@ -6,7 +6,7 @@ import { AnalysisClient, AnalysisError } from '../worker/client';
 import type { Report } from '../engine/report/types';
 import { formatProblem } from '../io/position';
 import { parseArgs, USAGE, type AnalyzeArgs, type FailOn } from './args';
-import { formatSummary } from './format';
+import { formatPartial, formatSummary } from './format';
 
 const EXIT_OK = 0;
 const EXIT_FAIL_ON = 1;
@@ -64,7 +64,13 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
       {
         signal: abort.signal,
         onProgress: (p) => {
-          if (!tty || Date.now() - started < 1000) return;
+          if (!tty) return;
+          if (p.partial) {
+            // The short-lag part of the table, while the full table computes.
+            process.stderr.write('\r\x1b[K' + formatPartial(p.partial));
+            progressShown = true;
+          }
+          if (Date.now() - started < 1000) return;
           progressShown = true;
           process.stderr.write(`\ranalyzing ${file}: ${p.phase} ${Math.round(100 * p.fraction)}%   `);
         },

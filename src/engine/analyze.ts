@@ -41,6 +41,12 @@ export interface AnalyzeOptions {
 /** How often progress is reported, at most (ms). */
 const PROGRESS_INTERVAL_MS = 50;
 
+/** Lags of the quick first pass of a long run (sent as a partial report). */
+const SHORT_LAGS = 32;
+
+/** Lag-table work (flops) above which a run takes the two-pass route with a partial report. */
+const PARTIAL_MIN_FLOPS = 4e9;
+
 /** Mean forget-gate bias below which an lstm layer gets a finding (Jozefowicz et al. 2015 use 1). */
 const FORGET_BIAS_LOW = 0.5;
 
@@ -54,7 +60,13 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
   const B = model.sequences.length;
   const longest = Math.max(...model.sequences.map((s) => s.length));
   const maxLag = Math.min(options.maxLag ?? longest - 1, longest - 1);
-  const stats = model.layers.map(() => new LagStats(maxLag + 1));
+  // Long runs take two passes: everything with the short lags first (sent as a partial report), then
+  // the full lag table.
+  const flopsPerRow = 2 * model.layers.reduce((a, w) => a + w.weightHh.data.length, 0);
+  const lagFlops = model.sequences.reduce((a, s) => a + lagWork(s.length, maxLag), 0) * flopsPerRow;
+  const twoPass = options.onProgress !== undefined && maxLag > SHORT_LAGS && lagFlops > PARTIAL_MIN_FLOPS;
+  const firstLag = twoPass ? SHORT_LAGS : maxLag;
+  const stats = model.layers.map(() => new LagStats(firstLag + 1));
   const total = zeroParamGrads(model);
   const perSequence = zeroParamGrads(model);
   const batchGrads = zeroParamGrads(model);
@@ -62,8 +74,9 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
   const hm = options.heatmap && options.heatmap.sequence < B ? options.heatmap : null;
   const heatmap = hm ? new HeatmapCollector(model.sequences[hm.sequence].length, model.layers.length, hm.maxSize) : null;
 
-  const costOf = (T: number): number => lagWork(T, maxLag) + 2 * T;
-  const totalWork = model.sequences.reduce((a, s) => a + costOf(s.length), 0);
+  const costOf = (T: number): number => lagWork(T, firstLag) + 2 * T;
+  const secondCost = (T: number): number => (twoPass ? lagWork(T, maxLag) + T : 0);
+  const totalWork = model.sequences.reduce((a, s) => a + costOf(s.length) + secondCost(s.length), 0);
   let workDone = 0;
   let lastReport = Date.now();
   const checkpoint = (extra: number, phase: string): void => {
@@ -119,9 +132,9 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
       addScaled(batchGrads, perSequence, 1 / (end - start));
       addScaled(total, perSequence, 1 / B);
       workDone += 2 * seq.length;
-      const nonFinite = accumulateLags(lagCells, fwd, maxLag, stats, { step: (rows) => checkpoint(rows, 'lags') }, hm?.sequence === b ? heatmap : null);
+      const nonFinite = accumulateLags(lagCells, fwd, firstLag, stats, { step: (rows) => checkpoint(rows, twoPass ? 'short lags' : 'lags') }, !twoPass && hm?.sequence === b ? heatmap : null);
       lagNonFinite ||= nonFinite;
-      workDone += lagWork(seq.length, maxLag);
+      workDone += lagWork(seq.length, firstLag);
     }
     const norm = batchFinite ? globalNorm(model, batchGrads) : null;
     batchNorms.push(norm !== null && Number.isFinite(norm) ? norm : null);
@@ -137,29 +150,25 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
     });
   }
 
-  const layers = model.layers.map((w, k): LayerReport => {
-    const sigmaMax = largestSingularValue(w.weightHh.rows, w.weightHh.cols, w.weightHh.data);
-    const isRnn = model.cell === 'rnn';
-    const gamma = isRnn ? ACTIVATIONS[model.nonlinearity].gamma : null;
-    const lags = lagEntries(stats[k]);
-    const { regime, evidence } = classifyRegime(lags, sigmaMax, gamma, thresholds);
-    return {
-      layer: k,
-      sigma_max: sigmaMax,
-      spectral_radius: isRnn ? spectralRadius(w.weightHh.cols, w.weightHh.data) : null,
-      gamma,
-      regime,
-      evidence,
-      lags,
-    };
-  });
-
+  const isRnn = model.cell === 'rnn';
+  const gamma = isRnn ? ACTIVATIONS[model.nonlinearity].gamma : null;
+  const spectra = model.layers.map((w) => ({
+    sigmaMax: largestSingularValue(w.weightHh.rows, w.weightHh.cols, w.weightHh.data),
+    radius: isRnn ? spectralRadius(w.weightHh.cols, w.weightHh.data) : null,
+  }));
   const gradients = reportGradients(model, total, options.gradientValues ?? false);
   const gradNorm = globalNorm(model, total);
   const clipping = suggestClipping(batchNorms, batchMaxAbs);
-  findings.push(...overflowFindings(layers), ...regimeFindings(model, layers), ...clipFindings(model, clipping.batch_norms, clipping.recommended.clip_norm), ...forgetBiasFindings(model));
+  const settingFindings = [...clipFindings(model, clipping.batch_norms, clipping.recommended.clip_norm), ...forgetBiasFindings(model)];
 
-  const report: Report = {
+  /** The report for a lag table (the short one of a partial report, or the full one). */
+  const buildReport = (lagStats: LagStats[], lagCap: number | null, partial: boolean): Report => {
+    const layers = model.layers.map((_, k): LayerReport => {
+      const lags = lagEntries(lagStats[k]);
+      const { regime, evidence } = classifyRegime(lags, spectra[k].sigmaMax, gamma, thresholds);
+      return { layer: k, sigma_max: spectra[k].sigmaMax, spectral_radius: spectra[k].radius, gamma, regime, evidence, lags };
+    });
+    return {
     report_version: 1,
     file: options.file,
     model: {
@@ -179,10 +188,32 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
     gradients,
     layers,
     clipping,
-    findings,
-    max_lag: options.maxLag ?? null,
+    findings: [...findings, ...overflowFindings(layers), ...regimeFindings(model, layers), ...settingFindings],
+    max_lag: lagCap,
+    ...(partial ? { partial: true } : {}),
     elapsed_ms: Date.now() - started,
+    };
   };
+
+  if (!twoPass) {
+    const report = buildReport(stats, options.maxLag ?? null, false);
+    if (heatmap && hm) report.heatmaps = heatmapReports(heatmap, hm.sequence);
+    return report;
+  }
+  options.onProgress?.(Math.min(1, workDone / totalWork), 'short lags done', buildReport(stats, firstLag, true));
+  const fullStats = model.layers.map(() => new LagStats(maxLag + 1));
+  for (let b = 0; b < B; b++) {
+    const seq = model.sequences[b];
+    const fwd = forwardSequence(model, cells, lossFn, seq, () => checkpoint(0, 'lags'));
+    workDone += seq.length;
+    if (fwd.nonFinite) {
+      workDone += lagWork(seq.length, maxLag);
+      continue;
+    }
+    accumulateLags(lagCells, fwd, maxLag, fullStats, { step: (rows) => checkpoint(rows, 'lags') }, hm?.sequence === b ? heatmap : null);
+    workDone += lagWork(seq.length, maxLag);
+  }
+  const report = buildReport(fullStats, options.maxLag ?? null, false);
   if (heatmap && hm) report.heatmaps = heatmapReports(heatmap, hm.sequence);
   return report;
 }

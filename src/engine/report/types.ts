@@ -125,6 +125,8 @@ export interface Report {
   findings: Finding[];
   /** Extra: per-layer (t, j) maps of one sequence, when requested. */
   heatmaps?: HeatmapReport[];
+  /** Extra: true on the quick first report of a long run (short lags only; the full one follows). */
+  partial?: boolean;
   /** Extra: the lag cap in force, if any. */
   max_lag?: number | null;
   /** Extra: wall time of the analysis in milliseconds. */

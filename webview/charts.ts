@@ -29,6 +29,7 @@ import {
   type Log10Axis,
   type PascanuRow,
 } from '../src/shared/reportView';
+import type { BandLayer } from './bandLayer';
 import { refLinesPlugin, type RefLine } from './refLinesPlugin';
 import { withAlpha, type Theme } from './theme';
 
@@ -126,22 +127,21 @@ function lineDataset(label: string, data: XY[], colour: string, theme: Theme, ex
   };
 }
 
-/** Chart 1: mean gradient norm per lag (log10), the min–max band and the measured decay-rate line, per layer. */
-export function lagChartConfig(m: LagChartModel, theme: Theme): ChartConfiguration<'line'> {
+/**
+ * Chart 1: mean gradient norm per lag (log10), the min–max band and the measured decay-rate line, per layer.
+ * The bands go into `bands` (drawn by its plugin, which the chart must carry from creation); each band has an
+ * empty dataset only for its legend entry.
+ */
+export function lagChartConfig(m: LagChartModel, theme: Theme, bands: BandLayer): ChartConfiguration<'line'> {
   const datasets: ChartDataset<'line'>[] = [];
   const hidden = new Set<number>();
+  bands.bands = [];
   m.series.forEach((s, i) => {
     const colour = theme.series[i % theme.series.length];
+    const fill = withAlpha(colour, theme.kind.startsWith('high') ? 0.35 : 0.18);
+    bands.bands.push({ upper: s.upper, lower: s.lower, fill });
     hidden.add(datasets.length);
-    datasets.push(lineDataset(`Layer ${s.layer} min`, s.lower, 'transparent', theme, { borderWidth: 0, pointRadius: 0 }));
-    datasets.push(
-      lineDataset(`Layer ${s.layer} min–max`, s.upper, 'transparent', theme, {
-        borderWidth: 0,
-        pointRadius: 0,
-        fill: '-1',
-        backgroundColor: withAlpha(colour, theme.kind.startsWith('high') ? 0.35 : 0.18),
-      }),
-    );
+    datasets.push(lineDataset(`Layer ${s.layer} min–max`, [], fill, theme, { borderWidth: 0, pointRadius: 0, backgroundColor: fill }));
     datasets.push(lineDataset(`Layer ${s.layer} mean`, s.mean, colour, theme));
     if (s.rate) {
       const perStep = s.ratePerStep === null ? '' : ` (${s.ratePerStep >= 0 ? '+' : ''}${s.ratePerStep.toPrecision(3)} decades/step)`;
@@ -151,6 +151,7 @@ export function lagChartConfig(m: LagChartModel, theme: Theme): ChartConfigurati
   return {
     type: 'line',
     data: { datasets },
+    plugins: [bands.plugin],
     options: {
       responsive: true,
       maintainAspectRatio: false,
@@ -163,7 +164,7 @@ export function lagChartConfig(m: LagChartModel, theme: Theme): ChartConfigurati
         y: log10Scale(m.axis, theme, 'mean ‖∂ε_t/∂s_{t−ℓ}‖'),
       },
       plugins: {
-        legend: legend(theme, hidden),
+        legend: legend(theme, new Set()),
         tooltip: {
           filter: (item: TooltipItem<'line'>) => !hidden.has(item.datasetIndex),
           callbacks: {

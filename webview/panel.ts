@@ -30,6 +30,7 @@ import {
   type Chart,
   type ChartId,
 } from './charts';
+import { BandLayer } from './bandLayer';
 import { ChartSection } from './chartSection';
 import { button, el, table } from './dom';
 import { readTheme, type Theme } from './theme';
@@ -69,7 +70,9 @@ export class ReportPanelView {
   private heatmapPending = false;
   private heatmapFailedMessage: string | null = null;
   private heatmapLayer = 0;
-  private built = false;
+  /** The lag chart's min–max bands (its plugin is attached once, at creation). */
+  private readonly lagBands = new BandLayer();
+  private readonly waiting = el('p', { className: 'placeholder waiting', text: 'Waiting for an analysis…', attrs: { role: 'status' } });
   private saveTimer: number | undefined;
 
   constructor(
@@ -147,6 +150,8 @@ export class ReportPanelView {
         this.renderHeatmap();
       }
     });
+    this.build();
+    this.prepareCharts();
     for (const [id, section] of Object.entries(this.sections)) if (this.tables.has(id)) section.setTable(true);
     if (this.tables.has('heatmap')) this.heatmapSection.setTable(true);
   }
@@ -163,7 +168,7 @@ export class ReportPanelView {
     this.progressBar.setAttribute('aria-valuenow', String(pct));
     const fill = this.progressBar.firstElementChild as HTMLElement | null;
     if (fill) fill.style.width = `${pct}%`;
-    if (!this.shown) this.app.replaceChildren(el('p', { className: 'placeholder', text: `Analyzing… ${pct}%` }));
+    if (!this.shown) this.waiting.textContent = pct >= 100 ? 'Waiting for an analysis…' : `Analyzing… ${pct}%`;
   }
 
   /** The host could not compute the heatmap. */
@@ -184,7 +189,7 @@ export class ReportPanelView {
     }
     if (report.heatmaps?.length) this.heatmapPending = false;
     const focusKey = (document.activeElement as HTMLElement | null)?.dataset?.focusKey;
-    if (!this.built) this.build();
+    this.app.classList.remove('awaiting');
     this.renderHeader();
     this.renderSummary();
     this.renderFindings();
@@ -240,10 +245,16 @@ export class ReportPanelView {
     }, 50);
   }
 
+  /**
+   * Builds the page and its (empty) charts while the host is still analyzing, before `ready`: the first report
+   * then only fills in data, instead of paying for the first layout and Chart.js set-up. The page stays
+   * invisible (`awaiting`) behind a "Waiting for an analysis" line until a report arrives.
+   */
   private build(): void {
-    this.built = true;
     const s = this.sections;
+    this.app.classList.add('awaiting');
     this.app.replaceChildren(
+      this.waiting,
       this.header,
       this.summary,
       this.findings,
@@ -253,6 +264,27 @@ export class ReportPanelView {
       s.pascanu.root,
       this.heatmapDetails,
     );
+  }
+
+  private prepareCharts(): void {
+    const empty: Report = {
+      report_version: 1,
+      file: '',
+      model: { cell: 'rnn', form: 'elman', nonlinearity: 'tanh', input_size: 0, hidden_size: 0, num_layers: 0, output_size: 0 },
+      sequences: 0,
+      steps: 0,
+      loss: null,
+      grad_norm: null,
+      gradients: {},
+      layers: [],
+      clipping: { batch_norms: [], suggestions: [], recommended: { clip_norm: null, clip_value: null, method: '', rationale: '' } },
+      findings: [],
+    };
+    const s = this.sections;
+    s.lags.chart = upsertChart(undefined, s.lags.canvas, lagChartConfig(lagChartModel(empty), this.theme, this.lagBands));
+    s.contributions.chart = upsertChart(undefined, s.contributions.canvas, contributionChartConfig(contributionChartModel(empty), this.theme));
+    s.clipping.chart = upsertChart(undefined, s.clipping.canvas, clippingChartConfig(clippingChartModel(empty, null), this.theme));
+    s.pascanu.chart = upsertChart(undefined, s.pascanu.canvas, pascanuChartConfig(pascanuRows(empty), this.theme));
   }
 
   // ---- header, summary, findings ----
@@ -382,7 +414,7 @@ export class ReportPanelView {
     const s = this.sections;
 
     const lags = lagChartModel(report);
-    s.lags.chart = upsertChart(s.lags.chart, s.lags.canvas, lagChartConfig(lags, theme));
+    s.lags.chart = upsertChart(s.lags.chart, s.lags.canvas, lagChartConfig(lags, theme, this.lagBands));
     s.lags.setTableBuilder(() =>
       table(
         'Gradient norm per lag',

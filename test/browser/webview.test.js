@@ -20,6 +20,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const RESULTS = path.join(ROOT, 'test-results');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'reports');
 const RENDER_BUDGET_MS = 300;
+const TRIALS = 3;
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 const THEMES = {
@@ -223,13 +224,14 @@ async function setTheme(page, theme) {
 }
 
 /** Posts a report as the host would, and waits for `rendered` of that seq; returns the page-measured time. */
-async function postReport(page, reportHandle, seq, currentClipNorm = 100, documentUri = 'file:///work/examples/tanh.rnn.json') {
+async function postReport(page, key, seq, currentClipNorm = 100, documentUri = 'file:///work/examples/tanh.rnn.json') {
   const ms = await page.evaluate(
-    ({ seq, currentClipNorm, documentUri }) =>
+    ({ key, seq, currentClipNorm, documentUri }) =>
       new Promise((resolve) => {
+        if (typeof window.gc === 'function') window.gc();
         const t0 = performance.now();
         const before = window.__posted.length;
-        window.postMessage({ type: 'report', documentUri, report: window.__reports[seq], currentClipNorm, seq }, '*');
+        window.postMessage({ type: 'report', documentUri, report: window.__reports[key], currentClipNorm, seq }, '*');
         const poll = () => {
           const hit = window.__posted.slice(before).find((p) => p.message.type === 'rendered' && p.message.seq === seq);
           if (hit) resolve(hit.at - t0);
@@ -237,20 +239,35 @@ async function postReport(page, reportHandle, seq, currentClipNorm = 100, docume
         };
         poll();
       }),
-    { seq, currentClipNorm, documentUri },
+    { key, seq, currentClipNorm, documentUri },
   );
-  void reportHandle;
   return ms;
 }
 
-async function stageReport(page, seq, report) {
+/** Puts a report into the page under a key, ahead of the timed postMessage (CDP transfer is not timed). */
+async function stageReport(page, key, report) {
   await page.evaluate(
-    ({ seq, report }) => {
+    ({ key, report }) => {
       window.__reports = window.__reports || {};
-      window.__reports[seq] = report;
+      window.__reports[key] = report;
     },
-    { seq, report },
+    { key, report },
   );
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Posts the staged report `key` TRIALS times (new seq each) and returns the times, waiting for idle between. */
+async function timeRenders(page, key, firstSeq, trials) {
+  const times = [];
+  for (let k = 0; k < trials; k++) {
+    times.push(await postReport(page, key, firstSeq + k, 2.5, 'file:///work/models/long.rnn.json'));
+    await page.waitForTimeout(300);
+  }
+  return times;
 }
 
 async function posted(page, type) {
@@ -300,12 +317,13 @@ async function main() {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--headless'],
+    // --expose-gc: the timed runs first collect the garbage the test's own staging (CDP transfer) left behind.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--headless', '--js-flags=--expose-gc'],
   });
 
   try {
     const { page, errors, dialogs } = await openPage(browser, origin, 'dark');
-    await stageReport(page, 1, small);
+    await stageReport(page, 'small', small);
 
     await test('the page loads under its CSP with no violation and says ready', async () => {
       const violations = await page.evaluate(() => window.__violations);
@@ -315,7 +333,7 @@ async function main() {
     });
 
     await test('a small report renders four charts, each with ink on its canvas', async () => {
-      await postReport(page, null, 1);
+      await postReport(page, 'small', 1);
       const rendered = (await posted(page, 'rendered')).find((m) => m.seq === 1);
       assert(rendered && rendered.charts === 4, `rendered: ${JSON.stringify(rendered)}`);
       await page.waitForTimeout(400); // small series animate briefly
@@ -426,32 +444,47 @@ async function main() {
       await restored.page.close();
     });
 
-    await test(`a 10,000-lag report renders in under ${RENDER_BUDGET_MS} ms (report posted → rendered)`, async () => {
-      await stageReport(page, 2, large);
-      const ms = await postReport(page, null, 2, 2.5, 'file:///work/models/long.rnn.json');
-      const rendered = (await posted(page, 'rendered')).find((m) => m.seq === 2);
-      console.log(`      10,000 lags × 2 layers: ${ms.toFixed(1)} ms to rendered (${rendered.ms.toFixed(1)} ms inside render), ${rendered.charts} charts`);
-      assert(ms < RENDER_BUDGET_MS, `took ${ms.toFixed(1)} ms`);
+    // Timing on a shared machine is noisy: each figure is the median of TRIALS posts, and every post is printed.
+    await test(`a 10,000-lag report renders in under ${RENDER_BUDGET_MS} ms (report posted → rendered; live update of an open panel)`, async () => {
+      await stageReport(page, 'large', large);
+      const times = await timeRenders(page, 'large', 20, TRIALS);
+      const inside = (await posted(page, 'rendered')).filter((m) => m.seq >= 20).map((m) => m.ms);
+      console.log(`      10,000 lags × 2 layers: ${times.map((t) => t.toFixed(0)).join(', ')} ms to rendered (inside render ${inside.map((t) => t.toFixed(0)).join(', ')} ms)`);
+      assert(median(times) < RENDER_BUDGET_MS, `median ${median(times).toFixed(1)} ms`);
       const charts = await page.evaluate(() => window.rnnGradientsTest.charts());
       const lags = charts.find((c) => c.id === 'lags');
       assert(lags.datasets.every((d) => d.points <= 1000), `decimation: ${JSON.stringify(lags.datasets)}`);
       const ink = await inkPerCanvas(page);
       for (const id of ['lags', 'contributions', 'clipping', 'pascanu']) assert(ink[id] > 2000, `${id} canvas looks blank`);
       const labels = lags.datasets.map((d) => d.label).join(', ');
-      assert(/Layer 1 mean/.test(labels), labels);
+      assert(/Layer 1 mean/.test(labels) && /Layer 1 min–max/.test(labels), labels);
+    });
+
+    await test(`a 10,000-lag report as the first report of a fresh page also renders in under ${RENDER_BUDGET_MS} ms`, async () => {
+      const times = [];
+      const inside = [];
+      for (let k = 0; k < TRIALS; k++) {
+        const fresh = await openPage(browser, origin, 'dark');
+        await stageReport(fresh.page, 'large', large);
+        times.push(await postReport(fresh.page, 'large', 1, 2.5, 'file:///work/models/long.rnn.json'));
+        inside.push((await posted(fresh.page, 'rendered')).find((m) => m.seq === 1).ms);
+        const ink = await inkPerCanvas(fresh.page);
+        await fresh.page.close();
+        for (const id of ['lags', 'contributions', 'clipping', 'pascanu']) assert(ink[id] > 2000, `${id} canvas looks blank`);
+      }
+      console.log(`      fresh pages: ${times.map((t) => t.toFixed(0)).join(', ')} ms to rendered (inside render ${inside.map((t) => t.toFixed(0)).join(', ')} ms)`);
+      assert(median(times) < RENDER_BUDGET_MS, `median ${median(times).toFixed(1)} ms`);
     });
 
     await test('opening the heatmap asks the host for it, and a report with heatmaps draws it', async () => {
-      await stageReport(page, 3, small);
-      await postReport(page, null, 3);
+      await postReport(page, 'small', 30);
       const before = (await posted(page, 'requestHeatmap')).length;
       await page.locator('details.heatmap > summary').click();
       await page.waitForFunction((n) => window.__posted.filter((p) => p.message.type === 'requestHeatmap').length > n, before);
       const status = await page.locator('section[data-chart="heatmap"] .status').textContent();
       assert(/Computing/.test(status), `status: ${status}`);
-      await stageReport(page, 4, large);
-      await postReport(page, null, 4, 2.5, 'file:///work/examples/tanh.rnn.json');
-      const rendered = (await posted(page, 'rendered')).find((m) => m.seq === 4);
+      await postReport(page, 'large', 31, 2.5, 'file:///work/examples/tanh.rnn.json');
+      const rendered = (await posted(page, 'rendered')).find((m) => m.seq === 31);
       assert(rendered.charts === 5, `charts: ${rendered.charts}`);
       const ink = await inkPerCanvas(page);
       assert(ink.heatmap > 20000, `heatmap ink ${ink.heatmap}`);
@@ -471,8 +504,7 @@ async function main() {
       for (const id of ['lags', 'contributions', 'clipping', 'pascanu', 'heatmap']) {
         await page.locator(`section[data-chart="${id}"]`).screenshot({ path: path.join(RESULTS, `chart-${id}-light.png`) });
       }
-      await stageReport(page, 5, small);
-      await postReport(page, null, 5);
+      await postReport(page, 'small', 40);
       await page.waitForTimeout(400);
       await page.screenshot({ path: path.join(RESULTS, 'panel-small-light.png'), fullPage: true });
     });

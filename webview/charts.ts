@@ -21,7 +21,6 @@ import {
 import type { XY } from '../src/shared/decimate';
 import { formatFromLog10, formatNumber, formatPowerOfTen, formatShare } from '../src/shared/format';
 import {
-  ANIMATION_POINT_LIMIT,
   type ClippingChartModel,
   type ContributionChartModel,
   type HeatmapModel,
@@ -57,7 +56,6 @@ export type AnyChartConfig = ChartConfiguration<'line'> | ChartConfiguration<'ba
 /** Options of one cartesian axis, as the chart options accept them (deeply partial). */
 type AxisOptions = NonNullable<ChartOptions<'line'>['scales']>[string];
 
-const reducedMotion = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
 
 /** Sets Chart.js's global font and colour from the theme. */
 export function applyThemeDefaults(theme: Theme): void {
@@ -67,9 +65,11 @@ export function applyThemeDefaults(theme: Theme): void {
   Chart.defaults.borderColor = theme.grid;
 }
 
-function animation(sourcePoints: number): false | { duration: number } {
-  return sourcePoints > ANIMATION_POINT_LIMIT || reducedMotion ? false : { duration: 250 };
-}
+/**
+ * Charts never animate: reports arrive as live updates (re-analysis, partial reports) where motion distracts,
+ * and a 10,000-lag report must draw at once.
+ */
+const NO_ANIMATION = false;
 
 function axisTitle(text: string, theme: Theme): { display: true; text: string; color: string } {
   return { display: true, text, color: theme.muted };
@@ -155,7 +155,7 @@ export function lagChartConfig(m: LagChartModel, theme: Theme, bands: BandLayer)
     options: {
       responsive: true,
       maintainAspectRatio: false,
-      animation: animation(m.sourcePoints),
+      animation: NO_ANIMATION,
       parsing: false,
       normalized: true,
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
@@ -204,7 +204,7 @@ export function contributionChartConfig(m: ContributionChartModel, theme: Theme)
     options: {
       responsive: true,
       maintainAspectRatio: false,
-      animation: animation(m.sourcePoints),
+      animation: NO_ANIMATION,
       parsing: false,
       normalized: true,
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
@@ -283,7 +283,7 @@ export function clippingChartConfig(m: ClippingChartModel, theme: Theme): ChartC
     options: {
       responsive: true,
       maintainAspectRatio: false,
-      animation: animation(m.sourcePoints),
+      animation: NO_ANIMATION,
       parsing: false,
       normalized: true,
       scales: {
@@ -336,7 +336,7 @@ export function pascanuChartConfig(rows: PascanuRow[], theme: Theme): ChartConfi
     options: {
       responsive: true,
       maintainAspectRatio: false,
-      animation: animation(0),
+      animation: NO_ANIMATION,
       scales: {
         x: { type: 'category', grid: { color: theme.grid }, border: { color: theme.border }, ticks: { color: theme.foreground } },
         y: linearScale(theme, 'singular value / |eigenvalue|', { min: 0, suggestedMax: top * 1.15 }),

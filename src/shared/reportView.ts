@@ -7,8 +7,6 @@ import { roundForConfig } from './format';
 
 /** Above this many points a series is decimated (min/max kept per bucket): about two per pixel column of a panel. */
 export const MAX_SERIES_POINTS = 600;
-/** Above this many source points in a chart, animation is switched off. */
-export const ANIMATION_POINT_LIMIT = 500;
 /** The lag cut-offs of the "long-range" contribution shares. */
 export const LONG_RANGE_CUTOFFS: readonly number[] = [10, 50, 100];
 
@@ -69,7 +67,7 @@ export interface LagChartModel {
   series: LagSeries[];
   axis: Log10Axis;
   maxLag: number;
-  /** Lag rows before decimation (decides animation). */
+  /** Lag rows before decimation. */
   sourcePoints: number;
 }
 

@@ -336,7 +336,7 @@ async function main() {
       await postReport(page, 'small', 1);
       const rendered = (await posted(page, 'rendered')).find((m) => m.seq === 1);
       assert(rendered && rendered.charts === 4, `rendered: ${JSON.stringify(rendered)}`);
-      await page.waitForTimeout(400); // small series animate briefly
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
       const ink = await inkPerCanvas(page);
       for (const id of ['lags', 'contributions', 'clipping', 'pascanu']) assert(ink[id] > 2000, `${id} canvas looks blank (${ink[id]} px)`);
     });
@@ -505,7 +505,7 @@ async function main() {
         await page.locator(`section[data-chart="${id}"]`).screenshot({ path: path.join(RESULTS, `chart-${id}-light.png`) });
       }
       await postReport(page, 'small', 40);
-      await page.waitForTimeout(400);
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
       await page.screenshot({ path: path.join(RESULTS, 'panel-small-light.png'), fullPage: true });
     });
 

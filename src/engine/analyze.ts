@@ -153,8 +153,8 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
   const isRnn = model.cell === 'rnn';
   const gamma = isRnn ? ACTIVATIONS[model.nonlinearity].gamma : null;
   const spectra = model.layers.map((w) => ({
-    sigmaMax: largestSingularValue(w.weightHh.rows, w.weightHh.cols, w.weightHh.data),
-    radius: isRnn ? spectralRadius(w.weightHh.cols, w.weightHh.data) : null,
+    sigmaMax: largestSingularValue(w.weightHh.rows, w.weightHh.cols, w.weightHh.data, () => checkpoint(0, 'spectra')),
+    radius: isRnn ? spectralRadius(w.weightHh.cols, w.weightHh.data, () => checkpoint(0, 'spectra')) : null,
   }));
   const gradients = reportGradients(model, total, options.gradientValues ?? false);
   const gradNorm = globalNorm(model, total);

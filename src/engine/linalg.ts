@@ -64,29 +64,36 @@ export function norm2(v: Float64Array, off = 0, len = v.length - off): number {
   return scale * Math.sqrt(s);
 }
 
-/** Largest singular value of a rows×cols matrix: √λ_max(MᵀM). */
-export function largestSingularValue(rows: number, cols: number, M: Float64Array): number {
+/**
+ * Largest singular value of a rows×cols matrix: √λ_max(MᵀM), computed on M scaled to max |entry| 1 so
+ * that MᵀM cannot overflow. `tick` is called now and then (cancellation).
+ */
+export function largestSingularValue(rows: number, cols: number, M: Float64Array, tick: () => void = () => undefined): number {
   if (rows === 0 || cols === 0) return 0;
+  let scale = 0;
+  for (const x of M) scale = Math.max(scale, Math.abs(x));
+  if (scale === 0 || !Number.isFinite(scale)) return scale;
   const g = new Float64Array(cols * cols);
   for (let r = 0; r < rows; r++) {
+    if ((r & 63) === 0) tick();
     const mr = r * cols;
     for (let i = 0; i < cols; i++) {
-      const a = M[mr + i];
+      const a = M[mr + i] / scale;
       if (a === 0) continue;
-      for (let j = i; j < cols; j++) g[i * cols + j] += a * M[mr + j];
+      for (let j = i; j < cols; j++) g[i * cols + j] += (a * M[mr + j]) / scale;
     }
   }
   for (let i = 0; i < cols; i++) for (let j = 0; j < i; j++) g[i * cols + j] = g[j * cols + i];
-  return Math.sqrt(Math.max(0, largestSymmetricEigenvalue(cols, g)));
+  return scale * Math.sqrt(Math.max(0, largestSymmetricEigenvalue(cols, g, tick)));
 }
 
 /**
  * Largest eigenvalue of a symmetric n×n matrix (row-major; overwritten): Householder
  * tridiagonalisation, then bisection on the Sturm sequence count to full double precision.
  */
-export function largestSymmetricEigenvalue(n: number, S: Float64Array): number {
+export function largestSymmetricEigenvalue(n: number, S: Float64Array, tick: () => void = () => undefined): number {
   if (n === 1) return S[0];
-  toHessenberg(n, S);
+  toHessenberg(n, S, tick);
   const d = new Float64Array(n);
   const e2 = new Float64Array(n); // e2[i] = squared off-diagonal between i−1 and i
   for (let i = 0; i < n; i++) d[i] = S[i * n + i];
@@ -126,21 +133,23 @@ export function largestSymmetricEigenvalue(n: number, S: Float64Array): number {
  * Eigenvalues (real and imaginary parts) of a general real n×n matrix: Householder reduction to
  * upper Hessenberg form, then the implicitly shifted (Francis double-shift) QR algorithm.
  */
-export function eigenvalues(n: number, M: Float64Array): { re: Float64Array; im: Float64Array } {
+export function eigenvalues(n: number, M: Float64Array, tick: () => void = () => undefined): { re: Float64Array; im: Float64Array } {
   const h = Float64Array.from(M);
-  toHessenberg(n, h);
-  return hessenbergQr(n, h);
+  toHessenberg(n, h, tick);
+  return hessenbergQr(n, h, tick);
 }
 
 /**
  * Householder reduction of a (row-major, n×n) matrix to upper Hessenberg form, in place, by orthogonal
  * similarity transforms: eigenvalues are kept, and a symmetric matrix becomes tridiagonal.
  */
-function toHessenberg(n: number, h: Float64Array): void {
+function toHessenberg(n: number, h: Float64Array, tick: () => void = () => undefined): void {
   const at = (i: number, j: number): number => h[i * n + j];
   const v = new Float64Array(n);
+  const w = new Float64Array(n);
   // Householder reduction to Hessenberg form.
   for (let k = 0; k < n - 2; k++) {
+    if ((k & 15) === 0) tick();
     let alpha = 0;
     for (let i = k + 1; i < n; i++) alpha += at(i, k) * at(i, k);
     alpha = Math.sqrt(alpha);
@@ -153,11 +162,19 @@ function toHessenberg(n: number, h: Float64Array): void {
     for (let i = k + 1; i < n; i++) vv += v[i] * v[i];
     if (vv === 0) continue;
     // H = (I - 2vvᵀ/vᵀv) H (I - 2vvᵀ/vᵀv)
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let i = k + 1; i < n; i++) s += v[i] * h[i * n + j];
-      s = (2 * s) / vv;
-      for (let i = k + 1; i < n; i++) h[i * n + j] -= s * v[i];
+    // Left: w = vᵀH (row by row, for cache locality), then H −= (2/vᵀv) v wᵀ.
+    w.fill(0);
+    for (let i = k + 1; i < n; i++) {
+      const vi = v[i];
+      if (vi === 0) continue;
+      const row = i * n;
+      for (let j = 0; j < n; j++) w[j] += vi * h[row + j];
+    }
+    for (let i = k + 1; i < n; i++) {
+      const f = (2 * v[i]) / vv;
+      if (f === 0) continue;
+      const row = i * n;
+      for (let j = 0; j < n; j++) h[row + j] -= f * w[j];
     }
     for (let i = 0; i < n; i++) {
       let s = 0;
@@ -169,7 +186,7 @@ function toHessenberg(n: number, h: Float64Array): void {
 }
 
 /** Francis double-shift QR on an upper Hessenberg matrix (in place); returns its eigenvalues. */
-function hessenbergQr(n: number, a: Float64Array): { re: Float64Array; im: Float64Array } {
+function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float64Array; im: Float64Array } {
   const wr = new Float64Array(n);
   const wi = new Float64Array(n);
   const A = (i: number, j: number): number => a[i * n + j];
@@ -184,6 +201,7 @@ function hessenbergQr(n: number, a: Float64Array): { re: Float64Array; im: Float
     let its = 0;
     let l: number;
     do {
+      tick();
       for (l = nn; l >= 1; l--) {
         const s = Math.abs(A(l - 1, l - 1)) + Math.abs(A(l, l));
         const scale = s === 0 ? anorm : s;
@@ -317,9 +335,9 @@ function hessenbergQr(n: number, a: Float64Array): { re: Float64Array; im: Float
 }
 
 /** Largest |eigenvalue| of a square n×n matrix. */
-export function spectralRadius(n: number, M: Float64Array): number {
+export function spectralRadius(n: number, M: Float64Array, tick: () => void = () => undefined): number {
   if (n === 0) return 0;
-  const { re, im } = eigenvalues(n, M);
+  const { re, im } = eigenvalues(n, M, tick);
   let best = 0;
   for (let i = 0; i < n; i++) best = Math.max(best, Math.hypot(re[i], im[i]));
   return best;

@@ -230,10 +230,8 @@ describe('a forward pass that overflows', () => {
     });
   }
 
-  // Engine bug (src/engine/linalg.ts largestSingularValue): it takes the eigenvalues of the Gram matrix
-  // MᵀM, which overflows once entries pass ~1.3e154, so sigma_max (and evidence.pascanu_bound) become
-  // Infinity in the report (null in JSON). Unskip when linalg scales M before forming MᵀM.
-  it.skip('sigma_max stays finite for W_hh = 1e200·I (engine bug: Gram matrix overflow)', () => {
+  // The Gram matrix MᵀM would overflow past entries of ~1.3e154: linalg scales M first.
+  it('sigma_max stays finite for W_hh = 1e200·I (no Gram matrix overflow)', () => {
     const eye = Array.from({ length: H }, (_, i) => Array.from({ length: H }, (_, j) => (i === j ? 1e200 : 0)));
     const r = analyze(linearModel({ c: 1, T: 4, B: 1, weightHh: eye, inputScale: 0 }));
     assert.ok(Math.abs(r.layers[0].sigma_max / 1e200 - 1) < 1e-12, String(r.layers[0].sigma_max));

@@ -19,7 +19,7 @@ const resultMarker = 'RNN_GRADIENTS_INTEGRATION_RESULT';
 const reporterLinePrefix = '[rnn-gradients-test] ';
 /** Whole-run limit (ms); the page never calls back when the extension host fails to start. */
 const overallTimeoutMs = Number(process.env.RNN_GRADIENTS_INTEGRATION_TIMEOUT_MS || 5 * 60 * 1000);
-/** How long the extension host may stay silent after the page loads before we call it "never started". */
+/** How long after the page loads the suite's first mocha line may take before the host counts as "never started". */
 const startTimeoutMs = Number(process.env.RNN_GRADIENTS_HOST_START_TIMEOUT_MS || 120 * 1000);
 
 /** Collects the counts line from the forwarded mocha output. */
@@ -122,12 +122,14 @@ async function runOffline(tmpDir, workspace) {
     browser = await harness.launchChromium(paths);
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 
-    let lastHostMessage = 0;
+    /** Set by the first line from the suite's run() in the extension host. */
+    let hostStarted = false;
     let exitResolve;
     const exited = new Promise((resolve) => (exitResolve = resolve));
     let buffered = '';
     const debug = Boolean(process.env.RNN_GRADIENTS_DEBUG);
     const showLine = (line) => {
+      if (line.includes(reporterLinePrefix) || line.includes(resultMarker)) hostStarted = true;
       if (!collector.take(line)) return;
       const at = line.indexOf(reporterLinePrefix);
       if (at >= 0) process.stdout.write(`${line.slice(at + reporterLinePrefix.length)}\n`);
@@ -137,7 +139,6 @@ async function runOffline(tmpDir, workspace) {
     // Everything the workbench logs arrives here, the extension host's console included: mocha's
     // prefixed lines go to stdout, the rest to workbench-console.log (printed on failure).
     await page.exposeFunction('codeAutomationLog', (type, args) => {
-      lastHostMessage = Date.now();
       buffered += formatLog(args) + '\n';
       const lines = buffered.split('\n');
       buffered = lines.pop();
@@ -166,8 +167,8 @@ async function runOffline(tmpDir, workspace) {
         const now = Date.now();
         if (server.exited()) resolve({ reason: 'code-server exited during the run' });
         else if (now - t0 > overallTimeoutMs) resolve({ reason: `timed out after ${overallTimeoutMs / 1000} s` });
-        else if (!lastHostMessage && now - pageLoaded > startTimeoutMs) {
-          resolve({ reason: `the extension host never started (no output within ${startTimeoutMs / 1000} s)` });
+        else if (!hostStarted && now - pageLoaded > startTimeoutMs) {
+          resolve({ reason: `the extension host never started the suite (no mocha output within ${startTimeoutMs / 1000} s)` });
         }
       }, 500);
     });
@@ -211,6 +212,7 @@ async function main() {
     process.stderr.write(`${e instanceof harness.HarnessError ? e.message : (e && e.stack) || e}\n`);
     result = { exitCode: 2, counts: null };
   }
+  if (harness.wasInterrupted()) return;
   const { exitCode, counts } = result;
   const passed = counts ? counts.passed : 0;
   const failed = counts ? counts.failed : 0;

@@ -513,9 +513,17 @@ async function killAllDescendants() {
  * Installs SIGINT/SIGTERM/SIGHUP handlers that run `cleanup` (bounded in time) and exit, and an exit
  * handler that SIGKILLs any process still left.
  */
+let interrupted = false;
+
+/** Whether a signal asked this process to stop (the run's results are then meaningless). */
+function wasInterrupted() {
+  return interrupted;
+}
+
 function installCleanupHandlers(cleanup) {
   let cleaning = false;
   const onSignal = (signal, code) => {
+    interrupted = true;
     if (cleaning) {
       killEverythingSync();
       process.exit(code);
@@ -607,6 +615,7 @@ module.exports = {
   killTree,
   killAllDescendants,
   installCleanupHandlers,
+  wasInterrupted,
   printLogTails,
   exampleFolder,
   sleep,

@@ -72,7 +72,7 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
           }
           if (Date.now() - started < 1000) return;
           progressShown = true;
-          process.stderr.write(`\ranalyzing ${file}: ${p.phase} ${Math.round(100 * p.fraction)}%   `);
+          process.stderr.write(`\r\x1b[Kanalyzing ${file}: ${p.phase} ${Math.round(100 * p.fraction)}%`);
         },
       },
     );

@@ -189,12 +189,8 @@ function toHessenberg(n: number, h: Float64Array, tick: () => void = () => undef
 function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float64Array; im: Float64Array } {
   const wr = new Float64Array(n);
   const wi = new Float64Array(n);
-  const A = (i: number, j: number): number => a[i * n + j];
-  const set = (i: number, j: number, v: number): void => {
-    a[i * n + j] = v;
-  };
   let anorm = 0;
-  for (let i = 0; i < n; i++) for (let j = Math.max(i - 1, 0); j < n; j++) anorm += Math.abs(A(i, j));
+  for (let i = 0; i < n; i++) for (let j = Math.max(i - 1, 0); j < n; j++) anorm += Math.abs(a[(i) * n + (j)]);
   let nn = n - 1;
   let t = 0;
   while (nn >= 0) {
@@ -203,21 +199,21 @@ function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float
     do {
       tick();
       for (l = nn; l >= 1; l--) {
-        const s = Math.abs(A(l - 1, l - 1)) + Math.abs(A(l, l));
+        const s = Math.abs(a[(l - 1) * n + (l - 1)]) + Math.abs(a[(l) * n + (l)]);
         const scale = s === 0 ? anorm : s;
-        if (Math.abs(A(l, l - 1)) + scale === scale) {
-          set(l, l - 1, 0);
+        if (Math.abs(a[(l) * n + (l - 1)]) + scale === scale) {
+          a[(l) * n + (l - 1)] = 0;
           break;
         }
       }
-      const x = A(nn, nn);
+      const x = a[(nn) * n + (nn)];
       if (l === nn) {
         wr[nn] = x + t;
         wi[nn] = 0;
         nn--;
       } else {
-        const y = A(nn - 1, nn - 1);
-        const w = A(nn, nn - 1) * A(nn - 1, nn);
+        const y = a[(nn - 1) * n + (nn - 1)];
+        const w = a[(nn) * n + (nn - 1)] * a[(nn - 1) * n + (nn)];
         if (l === nn - 1) {
           const p = 0.5 * (y - x);
           const q = p * p + w;
@@ -238,7 +234,7 @@ function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float
           if (its === 60) {
             // No convergence: fall back to the diagonal for the rest (never happens on sane input).
             for (let i = 0; i <= nn; i++) {
-              wr[i] = A(i, i) + t;
+              wr[i] = a[(i) * n + (i)] + t;
               wi[i] = 0;
             }
             nn = -1;
@@ -249,8 +245,8 @@ function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float
           let ws = w;
           if (its === 10 || its === 20) {
             t += xs;
-            for (let i = 0; i <= nn; i++) set(i, i, A(i, i) - xs);
-            const s = Math.abs(A(nn, nn - 1)) + Math.abs(A(nn - 1, nn - 2));
+            for (let i = 0; i <= nn; i++) a[(i) * n + (i)] = a[(i) * n + (i)] - xs;
+            const s = Math.abs(a[(nn) * n + (nn - 1)]) + Math.abs(a[(nn - 1) * n + (nn - 2)]);
             xs = ys = 0.75 * s;
             ws = -0.4375 * s * s;
           }
@@ -261,31 +257,31 @@ function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float
           let r = 0;
           let z = 0;
           for (m = nn - 2; m >= l; m--) {
-            z = A(m, m);
+            z = a[(m) * n + (m)];
             const rr = xs - z;
             const ss = ys - z;
-            p = (rr * ss - ws) / A(m + 1, m) + A(m, m + 1);
-            q = A(m + 1, m + 1) - z - rr - ss;
-            r = A(m + 2, m + 1);
+            p = (rr * ss - ws) / a[(m + 1) * n + (m)] + a[(m) * n + (m + 1)];
+            q = a[(m + 1) * n + (m + 1)] - z - rr - ss;
+            r = a[(m + 2) * n + (m + 1)];
             const s = Math.abs(p) + Math.abs(q) + Math.abs(r);
             p /= s;
             q /= s;
             r /= s;
             if (m === l) break;
-            const u = Math.abs(A(m, m - 1)) * (Math.abs(q) + Math.abs(r));
-            const v = Math.abs(p) * (Math.abs(A(m - 1, m - 1)) + Math.abs(z) + Math.abs(A(m + 1, m + 1)));
+            const u = Math.abs(a[(m) * n + (m - 1)]) * (Math.abs(q) + Math.abs(r));
+            const v = Math.abs(p) * (Math.abs(a[(m - 1) * n + (m - 1)]) + Math.abs(z) + Math.abs(a[(m + 1) * n + (m + 1)]));
             if (u + v === v) break;
           }
           for (let i = m + 2; i <= nn; i++) {
-            set(i, i - 2, 0);
-            if (i !== m + 2) set(i, i - 3, 0);
+            a[(i) * n + (i - 2)] = 0;
+            if (i !== m + 2) a[(i) * n + (i - 3)] = 0;
           }
           for (let k = m; k <= nn - 1; k++) {
             let xnorm = 0;
             if (k !== m) {
-              p = A(k, k - 1);
-              q = A(k + 1, k - 1);
-              r = k !== nn - 1 ? A(k + 2, k - 1) : 0;
+              p = a[(k) * n + (k - 1)];
+              q = a[(k + 1) * n + (k - 1)];
+              r = k !== nn - 1 ? a[(k + 2) * n + (k - 1)] : 0;
               xnorm = Math.abs(p) + Math.abs(q) + Math.abs(r);
               if (xnorm !== 0) {
                 p /= xnorm;
@@ -297,9 +293,9 @@ function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float
             const s = p >= 0 ? mag : -mag;
             if (s === 0) continue;
             if (k === m) {
-              if (l !== m) set(k, k - 1, -A(k, k - 1));
+              if (l !== m) a[(k) * n + (k - 1)] = -a[(k) * n + (k - 1)];
             } else {
-              set(k, k - 1, -s * xnorm);
+              a[(k) * n + (k - 1)] = -s * xnorm;
             }
             p += s;
             const xr = p / s;
@@ -308,23 +304,23 @@ function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float
             q /= p;
             r /= p;
             for (let j = k; j <= nn; j++) {
-              let pp = A(k, j) + q * A(k + 1, j);
+              let pp = a[(k) * n + (j)] + q * a[(k + 1) * n + (j)];
               if (k !== nn - 1) {
-                pp += r * A(k + 2, j);
-                set(k + 2, j, A(k + 2, j) - pp * zr);
+                pp += r * a[(k + 2) * n + (j)];
+                a[(k + 2) * n + (j)] = a[(k + 2) * n + (j)] - pp * zr;
               }
-              set(k + 1, j, A(k + 1, j) - pp * yr);
-              set(k, j, A(k, j) - pp * xr);
+              a[(k + 1) * n + (j)] = a[(k + 1) * n + (j)] - pp * yr;
+              a[(k) * n + (j)] = a[(k) * n + (j)] - pp * xr;
             }
             const mmin = nn < k + 3 ? nn : k + 3;
             for (let i = l; i <= mmin; i++) {
-              let pp = xr * A(i, k) + yr * A(i, k + 1);
+              let pp = xr * a[(i) * n + (k)] + yr * a[(i) * n + (k + 1)];
               if (k !== nn - 1) {
-                pp += zr * A(i, k + 2);
-                set(i, k + 2, A(i, k + 2) - pp * r);
+                pp += zr * a[(i) * n + (k + 2)];
+                a[(i) * n + (k + 2)] = a[(i) * n + (k + 2)] - pp * r;
               }
-              set(i, k + 1, A(i, k + 1) - pp * q);
-              set(i, k, A(i, k) - pp);
+              a[(i) * n + (k + 1)] = a[(i) * n + (k + 1)] - pp * q;
+              a[(i) * n + (k)] = a[(i) * n + (k)] - pp;
             }
           }
         }

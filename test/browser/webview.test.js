@@ -20,7 +20,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const RESULTS = path.join(ROOT, 'test-results');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'reports');
 const RENDER_BUDGET_MS = 300;
-const TRIALS = 3;
+const TRIALS = 5;
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 const THEMES = {

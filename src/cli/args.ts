@@ -9,11 +9,12 @@ export interface AnalyzeArgs {
   gradients: boolean;
   maxLag: number | null;
   failOn: FailOn | null;
+  precision: 'f64' | 'f32';
 }
 
 export type CliArgs = AnalyzeArgs | { command: 'help' } | { command: 'version' };
 
-export const USAGE = `Usage: rnn-gradients analyze FILE [--json] [--gradients] [--max-lag N] [--fail-on exploding|vanishing|any]
+export const USAGE = `Usage: rnn-gradients analyze FILE [--json] [--gradients] [--max-lag N] [--fail-on exploding|vanishing|any] [--precision f64|f32]
 
 Analyzes the gradients of the recurrent network described by FILE (*.rnn.json):
 how far gradient signal survives back through time, which layer vanishes or
@@ -24,6 +25,8 @@ Options:
   --gradients       include every gradient value in the JSON report
   --max-lag N       compute lags 0..N only (cost O(T·N·H²) instead of O(T²·H²))
   --fail-on KIND    exit 1 when a layer is exploding, vanishing, or either (any)
+  --precision P     f64 (default: exact to about 1e-12) or f32 (faster lag products with float64
+                    accumulation; lag figures within about 1e-4 relative)
   -h, --help        show this help
   --version         show the version
 
@@ -35,7 +38,7 @@ export function parseArgs(argv: string[]): CliArgs | { error: string } {
   if (argv.length === 0 || argv.includes('-h') || argv.includes('--help') || argv[0] === 'help') return { command: 'help' };
   if (argv[0] === '--version' || argv[0] === 'version') return { command: 'version' };
   if (argv[0] !== 'analyze') return { error: `unknown command "${argv[0]}" (expected "analyze")` };
-  const out: AnalyzeArgs = { command: 'analyze', file: '', json: false, gradients: false, maxLag: null, failOn: null };
+  const out: AnalyzeArgs = { command: 'analyze', file: '', json: false, gradients: false, maxLag: null, failOn: null, precision: 'f64' };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -57,6 +60,12 @@ export function parseArgs(argv: string[]): CliArgs | { error: string } {
         const v = value();
         if (v !== 'exploding' && v !== 'vanishing' && v !== 'any') return { error: `--fail-on takes exploding, vanishing or any, got ${v === undefined ? 'nothing' : `"${v}"`}` };
         out.failOn = v;
+        break;
+      }
+      case '--precision': {
+        const v = value();
+        if (v !== 'f64' && v !== 'f32') return { error: `--precision takes f64 or f32, got ${v === undefined ? 'nothing' : `"${v}"`}` };
+        out.precision = v;
         break;
       }
       default:

@@ -60,6 +60,7 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
         displayPath: file,
         gradients: args.gradients,
         maxLag: args.maxLag,
+        precision: args.precision,
       },
       {
         signal: abort.signal,

@@ -56,6 +56,7 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
   const thresholds = { ...DEFAULT_THRESHOLDS, ...definedOnly(options.thresholds ?? {}) };
   const cells = buildCells(model);
   const lagCells = options.matmul ? buildCells(model, options.matmul) : cells;
+  const safeExponent = options.matmul?.safeExponent ?? 200;
   const lossFn = new LossFunction(model);
   const B = model.sequences.length;
   const longest = Math.max(...model.sequences.map((s) => s.length));
@@ -132,7 +133,7 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
       addScaled(batchGrads, perSequence, 1 / (end - start));
       addScaled(total, perSequence, 1 / B);
       workDone += 2 * seq.length;
-      const nonFinite = accumulateLags(lagCells, fwd, firstLag, stats, { step: (rows) => checkpoint(rows, twoPass ? 'short lags' : 'lags') }, !twoPass && hm?.sequence === b ? heatmap : null);
+      const nonFinite = accumulateLags(lagCells, fwd, firstLag, stats, { step: (rows) => checkpoint(rows, twoPass ? 'short lags' : 'lags') }, !twoPass && hm?.sequence === b ? heatmap : null, safeExponent);
       lagNonFinite ||= nonFinite;
       workDone += lagWork(seq.length, firstLag);
     }
@@ -210,7 +211,7 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
       workDone += lagWork(seq.length, maxLag);
       continue;
     }
-    accumulateLags(lagCells, fwd, maxLag, fullStats, { step: (rows) => checkpoint(rows, 'lags') }, hm?.sequence === b ? heatmap : null);
+    accumulateLags(lagCells, fwd, maxLag, fullStats, { step: (rows) => checkpoint(rows, 'lags') }, hm?.sequence === b ? heatmap : null, safeExponent);
     workDone += lagWork(seq.length, maxLag);
   }
   const report = buildReport(fullStats, options.maxLag ?? null, false);

@@ -43,8 +43,6 @@ interface LayerBuffers {
   norms: Float64Array;
 }
 
-const TOO_BIG = 2 ** 200;
-const TOO_SMALL = 2 ** -200;
 
 /** Number of row-steps the recursion takes for a sequence of this length: Σ_j (rows at j) per layer. */
 export function lagWork(length: number, maxLag: number): number {
@@ -64,7 +62,9 @@ export function accumulateLags(
   stats: LagStats[],
   hooks: LagHooks,
   heatmap: HeatmapCollector | null,
+  safeExponent = 200,
 ): boolean {
+  const range = { big: 2 ** safeExponent, small: 2 ** -safeExponent };
   const T = fwd.traces[0].length;
   const L = Math.min(maxLag, T - 1);
   const top = cells.length - 1;
@@ -101,7 +101,7 @@ export function accumulateLags(
         addAligned(G, b.curExp, S, above.input, above.inputExp, H, n);
       }
       cell.completeState(fwd.traces[k], j, G, n);
-      normalizeRows(G, b.curExp, S, n, b.norms);
+      normalizeRows(G, b.curExp, S, n, b.norms, range);
       for (let r = 0; r < n; r++) {
         const lag = tTop - r - j;
         const m = b.norms[r];
@@ -138,10 +138,17 @@ export function accumulateLags(
 }
 
 /**
- * Rescales rows whose largest entry left [2^−200, 2^200] to about 1, moving the scale to exp, and
+ * Rescales rows whose largest entry left [range.small, range.big] to about 1, moving the scale to exp, and
  * writes each row's Euclidean norm (of the rescaled row) into norms. One pass for typical rows.
  */
-function normalizeRows(G: Float64Array, exp: Float64Array, width: number, rows: number, norms: Float64Array): void {
+function normalizeRows(
+  G: Float64Array,
+  exp: Float64Array,
+  width: number,
+  rows: number,
+  norms: Float64Array,
+  range: { big: number; small: number },
+): void {
   for (let r = 0; r < rows; r++) {
     const off = r * width;
     let max = 0;
@@ -152,7 +159,7 @@ function normalizeRows(G: Float64Array, exp: Float64Array, width: number, rows: 
       const a = Math.abs(x);
       if (a > max) max = a;
     }
-    if (max === 0 || !Number.isFinite(max) || (max < TOO_BIG && max > TOO_SMALL)) {
+    if (max === 0 || !Number.isFinite(max) || (max < range.big && max > range.small)) {
       norms[r] = Math.sqrt(ss);
       continue;
     }

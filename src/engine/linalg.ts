@@ -1,33 +1,7 @@
 // Dense float64 linear algebra for the engine: matrix products, singular values, eigenvalues.
 
-/**
- * C (m×n, at cOff) = A (m×k, at aOff) · B (k×n, at bOff), all row-major and contiguous.
- * With `accumulate`, adds the product to C instead of overwriting it.
- */
-export function gemm(
-  m: number,
-  n: number,
-  k: number,
-  A: Float64Array,
-  aOff: number,
-  B: Float64Array,
-  bOff: number,
-  C: Float64Array,
-  cOff: number,
-  accumulate: boolean,
-): void {
-  for (let i = 0; i < m; i++) {
-    const ci = cOff + i * n;
-    if (!accumulate) C.fill(0, ci, ci + n);
-    const ai = aOff + i * k;
-    for (let p = 0; p < k; p++) {
-      const a = A[ai + p];
-      if (a === 0) continue;
-      const bp = bOff + p * n;
-      for (let j = 0; j < n; j++) C[ci + j] += a * B[bp + j];
-    }
-  }
-}
+/** C (m×n) (+)= A (m×k) · B (k×n), row-major: the plain reference product (one implementation). */
+export { gemmRef as gemm } from './kernels/gemm';
 
 /** y (rows) = M (rows×cols, row-major) · x (cols), added to y when `accumulate`. */
 export function matVec(

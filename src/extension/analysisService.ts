@@ -10,6 +10,11 @@ import { paramsOf } from './modelFiles';
 
 /** Heap bound of the analysis worker: a huge or hostile model file ends the worker, not the extension host. */
 const workerHeapMb = 2048;
+/**
+ * Nice value of the analysis threads: the worker computes at a lower priority than the extension host, whose event
+ * loop then gets a core first even when the analysis (worker + GEMM helpers) keeps every core busy.
+ */
+const workerNiceness = 10;
 /** Runs shorter than this show no progress UI. */
 const progressDelayMs = 500;
 /** The one-sequence (t, j) map the panel asks for. */
@@ -25,7 +30,10 @@ export interface AnalyzeDocumentOptions {
   progress?: ProgressStyle;
   /** Cancels the run. */
   token?: vscode.CancellationToken;
-  /** Include the heatmap in this and every later analysis of the document (the panel asked for it). */
+  /**
+   * Include the one-sequence heatmap. Default: when the heatmap policy (the report panel, see setHeatmapPolicy)
+   * wants one for this document, so the normal re-analyses of the document the panel shows carry the map.
+   */
   heatmap?: boolean;
 }
 
@@ -47,7 +55,6 @@ interface DocumentState {
   generation: number;
   running?: RunningAnalysis;
   last?: { key: string; version: number; result: AnalyzeResult };
-  heatmap: boolean;
 }
 
 /** Runs analyses of documents on the worker and publishes current results. */
@@ -58,6 +65,7 @@ export class AnalysisService implements vscode.Disposable {
   private readonly runningEmitter = new vscode.EventEmitter<vscode.Uri>();
   private readonly progressEmitter = new vscode.EventEmitter<{ uri: vscode.Uri; fraction: number; partial?: Report }>();
   private failureShown = false;
+  private heatmapPolicy: (uri: vscode.Uri) => boolean = () => false;
 
   /** Fires with each current result (stale ones are dropped). */
   readonly onDidAnalyze = this.analyzedEmitter.event;
@@ -74,9 +82,14 @@ export class AnalysisService implements vscode.Disposable {
   /** The worker client, started on first use. */
   get client(): AnalysisClient {
     if (!this.clientInstance) {
-      this.clientInstance = new AnalysisClient(this.workerPath, { maxOldGenerationSizeMb: workerHeapMb });
+      this.clientInstance = new AnalysisClient(this.workerPath, { maxOldGenerationSizeMb: workerHeapMb }, { niceness: workerNiceness });
     }
     return this.clientInstance;
+  }
+
+  /** Decides which documents' analyses include the heatmap by default (the report panel sets it). */
+  setHeatmapPolicy(policy: (uri: vscode.Uri) => boolean): void {
+    this.heatmapPolicy = policy;
   }
 
   /** The last current result of a document, if any. */
@@ -108,14 +121,13 @@ export class AnalysisService implements vscode.Disposable {
     const uriKey = document.uri.toString();
     let state = this.states.get(uriKey);
     if (!state) {
-      state = { generation: 0, heatmap: false };
+      state = { generation: 0 };
       this.states.set(uriKey, state);
     }
-    if (options.heatmap) state.heatmap = true;
     const params = paramsOf(document, readSettings(document.uri));
-    params.heatmap = state.heatmap ? heatmapRequest : null;
+    params.heatmap = (options.heatmap ?? this.heatmapPolicy(document.uri)) ? heatmapRequest : null;
     const key = `${document.version}\u0000${JSON.stringify({ ...params, text: undefined })}`;
-    const forced = options.force === true || options.heatmap === true;
+    const forced = options.force === true;
     if (!forced && state.last?.key === key) return Promise.resolve(state.last.result);
     if (state.running?.key === key) {
       const joined = state.running;
@@ -129,12 +141,15 @@ export class AnalysisService implements vscode.Disposable {
     const timeoutMs = readSettings(document.uri).timeoutMs;
     const listeners = new Set<(fraction: number, phase: string) => void>();
     let latest = { fraction: 0, phase: 'starting' };
+    const version = document.version;
     const raw = this.client.analyze(params, {
       signal: abort.signal,
       timeoutMs,
       onProgress: (message) => {
         latest = { fraction: message.fraction, phase: message.phase };
-        this.progressEmitter.fire({ uri: document.uri, fraction: message.fraction, partial: message.partial });
+        // A partial report of a text that has changed since (its run is about to be superseded) is not shown.
+        const partial = message.partial && document.version === version ? message.partial : undefined;
+        this.progressEmitter.fire({ uri: document.uri, fraction: message.fraction, partial });
         for (const listener of listeners) listener(message.fraction, message.phase);
       },
     });
@@ -145,10 +160,10 @@ export class AnalysisService implements vscode.Disposable {
         if (this.states.get(uriKey) !== owner || owner.generation !== generation) {
           throw new AnalysisError('Superseded by a newer analysis of the same document.', 'cancelled');
         }
-        owner.last = { key, version: document.version, result };
+        owner.last = { key, version, result };
         this.failureShown = false;
         this.logResult(params, result, Date.now() - started);
-        this.analyzedEmitter.fire({ uri: document.uri, version: document.version, result });
+        this.analyzedEmitter.fire({ uri: document.uri, version, result });
         return result;
       },
       (error: unknown) => {

@@ -40,18 +40,36 @@ async function analyze(context: CommandContext, argument?: unknown): Promise<Ana
   const uri = await pickModelFile(argument);
   if (!uri) return undefined;
   const document = await vscode.workspace.openTextDocument(uri);
+  const { service, panel } = context;
+  // A long run sends a partial report (short lags) first: show it in the panel at once; the final report replaces it.
+  let openedForPartial = false;
+  const partials = service.onProgress((event) => {
+    if (!event.partial || event.uri.toString() !== uri.toString() || panel.currentDocument?.toString() === uri.toString()) return;
+    panel.show(uri, event.partial, currentClipNorm(document), true);
+    openedForPartial = true;
+  });
   let result: AnalyzeResult;
   try {
-    result = await context.service.analyzeDocument(document, { force: true, progress: 'notification' });
+    // With the panel's heatmap section open, this run computes the map too (no second run when the report arrives).
+    result = await service.analyzeDocument(document, { force: true, progress: 'notification', heatmap: panel.wantsHeatmap });
   } catch (error) {
+    // A panel this run opened for its partial report does not outlive the run, unless a newer analysis of the
+    // document (which superseded this one) goes on to update it. Checked once the service has settled the run.
+    if (openedForPartial) {
+      setTimeout(() => {
+        if (!service.isRunning(uri) && panel.shownReport?.partial && panel.currentDocument?.toString() === uri.toString()) panel.close();
+      }, 0);
+    }
     if (error instanceof AnalysisError && (error.reason === 'cancelled' || error.reason === 'disposed')) return undefined;
     if (!(error instanceof AnalysisError)) {
       void vscode.window.showErrorMessage(`RNN Gradients: ${error instanceof Error ? error.message : String(error)}`);
     }
     return undefined;
+  } finally {
+    partials.dispose();
   }
   if (result.ok) {
-    context.panel.show(uri, result.report, currentClipNorm(document));
+    panel.show(uri, result.report, currentClipNorm(document));
   } else {
     const first = result.problems[0];
     // Not awaited: the command returns while the message waits for the user.

@@ -1,5 +1,5 @@
 // Wires the report panel to the analyses: its actions (apply a clip, reveal a key, ask for the heatmap), and
-// re-analyses and progress of the document it shows.
+// re-analyses and progress (with partial reports) of the document it shows.
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
 import { applyClip, revealPath } from './documentEdits';
@@ -11,6 +11,11 @@ export function currentClipNorm(document: vscode.TextDocument): number | null {
   return numberAt(document.getText(), ['training', 'clip_norm']);
 }
 
+/** The open document with this URI, if any. */
+function openDocument(uri: vscode.Uri): vscode.TextDocument | undefined {
+  return vscode.workspace.textDocuments.find((candidate) => candidate.uri.toString() === uri.toString());
+}
+
 /** Creates the panel manager; its subscriptions to the service are returned for disposal. */
 export function createReportPanel(extensionUri: vscode.Uri, service: AnalysisService): { panel: ReportPanelManager; disposables: vscode.Disposable[] } {
   const actions: ReportPanelActions = {
@@ -18,22 +23,33 @@ export function createReportPanel(extensionUri: vscode.Uri, service: AnalysisSer
     revealPath,
     requestHeatmap: async (documentUri) => {
       const document = await vscode.workspace.openTextDocument(documentUri);
-      // The panel is updated through onDidAnalyze below.
-      await service.analyzeDocument(document, { heatmap: true, progress: 'notification' });
+      // The panel now wants the map, so this is the document's normal analysis with the heatmap: it joins a running
+      // one that already includes it, or returns the last result when that has it; a new result reaches the panel
+      // through onDidAnalyze below.
+      const result = await service.analyzeDocument(document, { heatmap: true, progress: 'notification' });
+      if (result.ok && result.report.heatmaps?.length && !panel.shownReport?.partial && !panel.shownReport?.report.heatmaps?.length) {
+        panel.update(documentUri, result.report, currentClipNorm(document));
+      }
     },
   };
   const panel = new ReportPanelManager(extensionUri, actions);
   const shows = (uri: vscode.Uri): boolean => panel.currentDocument?.toString() === uri.toString();
+  // Re-analyses of the document the panel shows (edits, saves, the command) include the heatmap once the panel
+  // asked for it, instead of a second analysis for the map after each report.
+  service.setHeatmapPolicy((uri) => panel.wantsHeatmap && shows(uri));
   const disposables = [
     service.onDidAnalyze((event) => {
       if (!shows(event.uri) || !event.result.ok) return;
-      const document = vscode.workspace.textDocuments.find((candidate) => candidate.uri.toString() === event.uri.toString());
+      const document = openDocument(event.uri);
       panel.update(event.uri, event.result.report, document ? currentClipNorm(document) : null);
     }),
     service.onProgress((event) => {
-      if (shows(event.uri)) panel.progress(event.uri, event.fraction, event.partial);
+      if (!shows(event.uri)) return;
+      const document = event.partial ? openDocument(event.uri) : undefined;
+      panel.progress(event.uri, event.fraction, event.partial, document ? currentClipNorm(document) : undefined);
     }),
     panel.registerSerializer(),
+    { dispose: () => service.setHeatmapPolicy(() => false) },
   ];
   return { panel, disposables };
 }

@@ -30,6 +30,17 @@ interface RenderWaiter {
   reject(error: Error): void;
 }
 
+/** The report the panel shows now (for tests): the last one posted, partial or final. */
+export interface ShownReport {
+  documentUri: string;
+  report: Report;
+  currentClipNorm: number | null;
+  /** Increases with every report posted. */
+  seq: number;
+  /** True for the partial report of a running analysis (short lags only). */
+  partial: boolean;
+}
+
 const EXPORT_FILTERS: Record<'png' | 'csv' | 'json', Record<string, string[]>> = {
   png: { 'PNG image': ['png'] },
   csv: { 'CSV table': ['csv'] },
@@ -63,13 +74,27 @@ export class ReportPanelManager implements vscode.Disposable {
     return this.panel ? this.document : undefined;
   }
 
-  /** True once the panel's heatmap section asked for a map: re-analyses for this document should include one. */
+  /**
+   * True once the panel's heatmap section asked for a map (and while the panel is open): analyses of the document
+   * it shows, and of a document the command is about to show in it, should include one. The webview keeps its
+   * heatmap section open across documents, so this survives a change of document.
+   */
   get wantsHeatmap(): boolean {
     return this.panel !== undefined && this.heatmapWanted;
   }
 
-  /** Opens (or reveals) the panel beside the editor for this model file and shows the report. */
-  show(documentUri: vscode.Uri, report: Report, currentClipNorm: number | null): void {
+  /** The report shown now (the last posted, partial or final), if the panel is open. */
+  get shownReport(): ShownReport | undefined {
+    const last = this.panel ? this.lastReport : undefined;
+    if (!last) return undefined;
+    return { documentUri: last.documentUri, report: last.report, currentClipNorm: last.currentClipNorm, seq: last.seq, partial: last.partial === true };
+  }
+
+  /**
+   * Opens (or reveals) the panel beside the editor for this model file and shows the report (`partial`: the quick
+   * short-lag report of a run still going; the final one follows through update()).
+   */
+  show(documentUri: vscode.Uri, report: Report, currentClipNorm: number | null, partial = false): void {
     if (!this.panel) {
       const panel = vscode.window.createWebviewPanel(
         ReportPanelManager.viewType,
@@ -81,8 +106,11 @@ export class ReportPanelManager implements vscode.Disposable {
     } else {
       this.panel.reveal(undefined, true);
     }
+    const already = this.shows(documentUri) && this.lastReport?.report === report && this.lastReport.partial !== true;
     this.setDocument(documentUri);
-    this.postReport(report, currentClipNorm, false);
+    // A live update (onDidAnalyze) may have posted this very report a moment ago: do not render it twice.
+    if (already && this.lastReport?.currentClipNorm === currentClipNorm) return;
+    this.postReport(report, currentClipNorm, partial);
   }
 
   /** Updates the panel if it shows this document (live re-analysis); no-op otherwise. */
@@ -91,12 +119,21 @@ export class ReportPanelManager implements vscode.Disposable {
     this.postReport(report, currentClipNorm, false);
   }
 
-  /** Shows progress (and, when given, a partial report) while an analysis of the shown document runs. */
-  progress(documentUri: vscode.Uri, fraction: number, partial?: Report): void {
+  /**
+   * Shows progress (and, when given, a partial report) while an analysis of the shown document runs. Partial
+   * reports only reach the panel: diagnostics, the status bar and hovers wait for the final report.
+   */
+  progress(documentUri: vscode.Uri, fraction: number, partial?: Report, currentClipNorm?: number | null): void {
     if (!this.shows(documentUri)) return;
-    if (partial) this.postReport(partial, this.lastReport?.currentClipNorm ?? null, true);
+    if (partial) this.postReport(partial, currentClipNorm !== undefined ? currentClipNorm : (this.lastReport?.currentClipNorm ?? null), true);
     this.lastProgress = { type: 'progress', fraction };
     this.post(this.lastProgress);
+  }
+
+  /** Closes the panel (the manager stays usable: show() opens a new one). */
+  close(): void {
+    this.panel?.dispose();
+    this.releasePanel();
   }
 
   /** Registers the WebviewPanelSerializer; returns its disposable. */
@@ -126,8 +163,7 @@ export class ReportPanelManager implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.panel?.dispose();
-    this.releasePanel();
+    this.close();
   }
 
   // ---- internals ----
@@ -149,10 +185,7 @@ export class ReportPanelManager implements vscode.Disposable {
   }
 
   private setDocument(uri: vscode.Uri): void {
-    if (this.document?.toString() !== uri.toString()) {
-      this.heatmapWanted = false;
-      this.lastProgress = undefined;
-    }
+    if (this.document?.toString() !== uri.toString()) this.lastProgress = undefined;
     this.document = uri;
     if (this.panel) this.panel.title = this.titleFor(uri);
   }

@@ -32,6 +32,16 @@ interface Pending {
   onAbort?: () => void;
 }
 
+/** How the worker thread runs. */
+export interface WorkerOptions {
+  /**
+   * Nice value (0..19) of the worker thread and the GEMM helper threads it starts (Linux nice values are per
+   * thread and inherited): the extension host runs analyses below its own priority, so on a busy machine its event
+   * loop gets a core first. 0 or undefined: unchanged.
+   */
+  niceness?: number;
+}
+
 /** Index in the shared control block: the id of the request to cancel. */
 const CANCEL_SLOT = 0;
 
@@ -47,6 +57,7 @@ export class AnalysisClient {
   constructor(
     private readonly workerPath: string,
     private readonly resourceLimits?: { maxOldGenerationSizeMb?: number },
+    private readonly workerOptions: WorkerOptions = {},
   ) {}
 
   /** Runs one analysis. Rejects with AnalysisError when cancelled, timed out, or the worker dies. */
@@ -108,7 +119,7 @@ export class AnalysisClient {
     if (this.worker) return this.worker;
     const control = new Int32Array(new SharedArrayBuffer(4 * 4));
     const worker = new Worker(this.workerPath, {
-      workerData: { control },
+      workerData: { control, niceness: this.workerOptions.niceness ?? 0 },
       resourceLimits: this.resourceLimits,
       stdout: false,
       stderr: false,

@@ -24,7 +24,17 @@ class Kernels {
   }
 }
 
-const control: Int32Array | undefined = (workerData as { control?: Int32Array } | undefined)?.control;
+const data = workerData as { control?: Int32Array; niceness?: number } | undefined;
+const control: Int32Array | undefined = data?.control;
+
+// A lower priority for this thread (and the GEMM helpers it starts later, which inherit it): see WorkerOptions.
+if (typeof data?.niceness === 'number' && data.niceness > 0) {
+  try {
+    os.setPriority(Math.min(19, Math.round(data.niceness)));
+  } catch {
+    // Not permitted or not supported: run at the normal priority.
+  }
+}
 const port = parentPort;
 const kernels = new Kernels();
 

@@ -184,4 +184,24 @@ describe('AnalysisClient with dist/worker.js', function () {
     const { error } = await rejection(client.analyze(params(SMALL)));
     assert.strictEqual(error.reason, 'disposed');
   });
+
+  it('niceness lowers the priority of the worker thread only (Linux: nice values are per thread)', async function () {
+    if (process.platform !== 'linux') this.skip();
+    /** Nice value (field 19 of /proc/<pid>/task/<tid>/stat) of each thread of this process. */
+    const niceValues = (): number[] =>
+      fs.readdirSync('/proc/self/task').map((tid) => {
+        const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      });
+    const before = niceValues().filter((nice) => nice === 10).length;
+    const low = new AnalysisClient(WORKER_JS, undefined, { niceness: 10 });
+    try {
+      const r = await low.analyze(params(SMALL));
+      assert.ok(r.ok);
+      assert.ok(niceValues().filter((nice) => nice === 10).length > before, 'no thread runs at nice 10');
+      assert.strictEqual(niceValues()[0], 0, 'the main thread lost its priority');
+    } finally {
+      low.dispose();
+    }
+  });
 });

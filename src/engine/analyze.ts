@@ -41,6 +41,9 @@ export interface AnalyzeOptions {
 /** How often progress is reported, at most (ms). */
 const PROGRESS_INTERVAL_MS = 50;
 
+/** Largest side of the (t, j) map, in cells. */
+const MAX_HEATMAP_SIZE = 1024;
+
 /** Lags of the quick first pass of a long run (sent as a partial report). */
 const SHORT_LAGS = 32;
 
@@ -73,7 +76,7 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
   const batchGrads = zeroParamGrads(model);
   const batchSize = model.training.batchSize ?? B;
   const hm = options.heatmap && options.heatmap.sequence < B ? options.heatmap : null;
-  const heatmap = hm ? new HeatmapCollector(model.sequences[hm.sequence].length, model.layers.length, hm.maxSize) : null;
+  const heatmap = hm ? new HeatmapCollector(model.sequences[hm.sequence].length, model.layers.length, Math.min(hm.maxSize, MAX_HEATMAP_SIZE)) : null;
 
   const costOf = (T: number): number => lagWork(T, firstLag) + 2 * T;
   const secondCost = (T: number): number => (twoPass ? lagWork(T, maxLag) + T : 0);

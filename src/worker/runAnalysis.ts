@@ -4,6 +4,8 @@ import type { Report } from '../engine/report/types';
 import { loadModelFile } from '../io/loadModel';
 import { analyzeModel } from '../engine/analyze';
 import type { MatMul } from '../engine/matmul';
+import { tooLargeMessage } from '../engine/memory';
+import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 
 export interface RunHooks {
   /** The lag recursion's matrix product (the worker passes its GEMM kernel); default plain code. */
@@ -16,6 +18,15 @@ export interface RunHooks {
 export async function runAnalysis(params: AnalyzeParams, hooks: RunHooks): Promise<AnalyzeResult> {
   const parsed = loadModelFile(params.text, params.filePath, params.rootDir);
   if (!parsed.model) return { ok: false, problems: parsed.problems };
+  const tooLarge = tooLargeMessage(parsed.model, params.maxLag ?? null);
+  if (tooLarge) {
+    // Sits on `data` (its key), where the sequences are given.
+    const root = parseTree(params.text, [], { allowTrailingComma: true });
+    const node = root ? findNodeAtLocation(root, ['data']) : undefined;
+    const key = node?.parent?.children?.[0];
+    const range = key ? { offset: key.offset, length: key.length } : { offset: 0, length: 0 };
+    return { ok: false, problems: [{ severity: 'error', message: `data: ${tooLarge}`, path: ['data'], range }] };
+  }
   const report = analyzeModel(parsed.model, {
     file: params.displayPath,
     gradientValues: params.gradients ?? false,

@@ -1,0 +1,40 @@
+// The analysis refuses, with a message on `data`, a model whose backpropagation would not fit in memory.
+import * as assert from 'assert';
+import { runAnalysis } from '../../src/worker/runAnalysis';
+import { estimateAnalysisBytes, MAX_ANALYSIS_BYTES } from '../../src/engine/memory';
+import { parseModel } from '../../src/engine/model/parse';
+
+const hooks = { isCancelled: () => false, progress: () => undefined };
+
+function modelText(length: number, hidden: number): string {
+  return `{
+  "cell": "lstm", "input_size": 1, "hidden_size": ${hidden}, "num_layers": 2,
+  "init": { "scheme": "pytorch", "seed": 1 },
+  "data": { "generate": { "sequences": 1, "length": ${length}, "seed": 2 } }
+}`;
+}
+
+describe('memory bound', () => {
+  it('refuses a model whose BPTT needs more than the limit, naming data, before allocating it', async () => {
+    const text = modelText(2_000_000, 512);
+    const result = await runAnalysis({ text, filePath: '/tmp/x.rnn.json', rootDir: '/tmp', displayPath: 'x.rnn.json' }, hooks);
+    assert.strictEqual(result.ok, false);
+    if (result.ok) return;
+    assert.strictEqual(result.problems.length, 1);
+    const p = result.problems[0];
+    assert.deepStrictEqual(p.path, ['data']);
+    assert.match(p.message, /^data: the longest sequence \(2000000 steps.*GB limit/);
+    assert.strictEqual(text.slice(p.range.offset, p.range.offset + p.range.length), '"data"');
+  });
+
+  it('estimates grow with the sequence length and stay under the limit for ordinary models', () => {
+    const small = parseModel(modelText(1000, 64)).model;
+    const large = parseModel(modelText(100000, 64)).model;
+    assert.ok(small && large);
+    const a = estimateAnalysisBytes(small, null);
+    const b = estimateAnalysisBytes(large, null);
+    assert.ok(a < MAX_ANALYSIS_BYTES && a > 1000 * 64 * 8, String(a));
+    assert.ok(b > 50 * a, `${a} ${b}`);
+    assert.ok(estimateAnalysisBytes(large, 10) < b, 'a lag cap lowers the estimate');
+  });
+});

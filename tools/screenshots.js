@@ -1,0 +1,266 @@
+#!/usr/bin/env node
+// Takes the README's screenshots in the real VS Code workbench (code-server + Chromium through the offline test
+// harness, the extension loaded from this checkout as a development extension, a copy of examples/ open):
+//
+//   media/screenshots/diagnostics-problems.png  exploding-tanh.rnn.json: the warning squiggle and the Problems panel
+//   media/screenshots/hover-weight-hh.png       the hover on "weight_hh_l0": σ_max, Pascanu's condition, the regime
+//   media/screenshots/report-panel-dark.png     the report panel beside the model file, Dark Modern theme
+//   media/screenshots/report-panel-light.png    the same in the Light Modern theme
+//
+// Usage: npm run build && node tools/screenshots.js [--out DIR]   (DIR defaults to media/screenshots)
+// The harness installs itself into .harness/ on first use (docs/testing.md). The PNGs are not packaged:
+// .vscodeignore lets only media/report.svg into the .vsix.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const harness = require('../test/harness/harness');
+
+const repoRoot = harness.repoRoot;
+const model = 'exploding-tanh.rnn.json';
+const viewport = { width: 1280, height: 760 };
+/** A PNG above this size makes the README heavy; the script warns. */
+const maxBytes = 300 * 1024;
+
+/** User settings: a quiet workbench (no minimap, tips, chat or welcome page) in the given colour theme. */
+function userSettings(theme) {
+  return {
+    'workbench.colorTheme': theme,
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'workbench.layoutControl.enabled': false,
+    'window.commandCenter': false,
+    'chat.disableAIFeatures': true,
+    'chat.commandCenter.enabled': false,
+    'editor.minimap.enabled': false,
+    'editor.fontSize': 13,
+    'editor.hover.delay': 100,
+    'editor.hover.above': false,
+    'extensions.ignoreRecommendations': true,
+    'telemetry.telemetryLevel': 'off',
+    'update.mode': 'none',
+    'git.enabled': false,
+  };
+}
+
+function writeSettings(dataDir, theme) {
+  const dir = path.join(dataDir, 'User');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'settings.json'), `${JSON.stringify(userSettings(theme), null, 2)}\n`);
+}
+
+function parseArgs(argv) {
+  const out = { dir: path.join(repoRoot, 'media', 'screenshots') };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--out' && argv[i + 1]) out.dir = path.resolve(argv[++i]);
+    else throw new Error(`unknown argument ${argv[i]} (usage: node tools/screenshots.js [--out DIR])`);
+  }
+  return out;
+}
+
+/** Polls `check` (async, returns a truthy value when done) until it succeeds or `timeoutMs` passes. */
+async function until(what, check, timeoutMs = 60000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await harness.sleep(250);
+  }
+}
+
+/** Runs a command from the F1 palette: the row whose label is exactly `label` (`opensPick`: it shows a pick of its own). */
+async function runCommand(page, label, opensPick = false) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 30000 });
+  await page.keyboard.type(label);
+  const exact = new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) }).first();
+  await row.waitFor({ state: 'visible', timeout: 30000 });
+  await row.click();
+  if (!opensPick) await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 30000 });
+}
+
+/** Scrolls the report webview so its first chart's section is at the top (the summary cards are above it). */
+async function scrollReportToCharts(page) {
+  for (const frame of page.frames()) {
+    if (!frame.url().includes('webview')) continue;
+    const done = await frame
+      .evaluate(() => {
+        const canvas = document.querySelector('canvas');
+        if (!canvas) return false;
+        const section = canvas.closest('section, details') || canvas;
+        section.scrollIntoView({ block: 'start' });
+        return true;
+      })
+      .catch(() => false);
+    if (done) return true;
+  }
+  return false;
+}
+
+/** Whether every visible canvas of the report webview has painted pixels (and there is at least one). */
+async function reportPainted(page) {
+  for (const frame of page.frames()) {
+    if (!frame.url().includes('webview')) continue;
+    const state = await frame
+      .evaluate(() => {
+        const canvases = Array.from(document.querySelectorAll('canvas')).filter((canvas) => {
+          const box = canvas.getBoundingClientRect();
+          const shown = typeof canvas.checkVisibility === 'function' ? canvas.checkVisibility({ visibilityProperty: true }) : true;
+          return shown && box.width > 0 && box.height > 0;
+        });
+        if (!canvases.length || document.querySelector('.awaiting')) return null; // before the first report
+        const painted = canvases.every((canvas) => {
+          const data = canvas.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data;
+          if (!data) return false;
+          for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) return true;
+          return false;
+        });
+        return painted ? { canvases: canvases.length, light: document.body.classList.contains('vscode-light') } : null;
+      })
+      .catch(() => null);
+    if (state) return state;
+  }
+  if (process.env.SCREENSHOTS_DEBUG) {
+    for (const frame of page.frames()) {
+      const info = await frame.evaluate(() => ({ canvases: document.querySelectorAll('canvas').length, awaiting: Boolean(document.querySelector('.awaiting')), light: document.body.className })).catch((e) => String(e));
+      harness.note(`frame ${frame.url().slice(0, 100)}: ${JSON.stringify(info)}`);
+    }
+  }
+  return null;
+}
+
+async function save(page, dir, name) {
+  const file = path.join(dir, name);
+  await page.screenshot({ path: file });
+  const size = fs.statSync(file).size;
+  harness.note(`${path.relative(repoRoot, file)}: ${(size / 1024).toFixed(0)} KB${size > maxBytes ? ' (above 300 KB!)' : ''}`);
+  return file;
+}
+
+async function main() {
+  const { dir } = parseArgs(process.argv.slice(2));
+  if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js'))) throw new Error('dist/extension.js is missing: run `npm run build` first');
+  const paths = await harness.ensureHarness();
+  const tmpDir = harness.makeTempDir('screenshots');
+  const dataDir = path.join(tmpDir, 'data');
+  const extDir = path.join(tmpDir, 'extensions');
+  fs.mkdirSync(extDir, { recursive: true });
+  const workspace = harness.copyFolder(path.join(repoRoot, 'examples'), path.join(tmpDir, 'examples'));
+  writeSettings(dataDir, 'Default Dark Modern');
+  fs.mkdirSync(dir, { recursive: true });
+
+  let server;
+  let browser;
+  const cleanup = async () => {
+    await harness.closeBrowser(browser);
+    browser = undefined;
+    if (server) await server.stop();
+    server = undefined;
+    await harness.killAllDescendants();
+  };
+  harness.installCleanupHandlers(cleanup);
+  try {
+    server = await harness.startCodeServer(paths, { tmpDir, dataDir, extDir });
+    browser = await harness.launchChromium(paths);
+    const page = await browser.newPage({ viewport, deviceScaleFactor: 1 });
+    const url = harness.workbenchUrl(server, workspace, [
+      ['extensionDevelopmentPath', harness.remoteUri(server.port, repoRoot)],
+      ['skipWelcome', 'true'],
+    ]);
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60000 });
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90000 });
+
+    // (a) The model from the Explorer, its warning squiggle, and the Problems panel.
+    const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label*="${model}"]`).first();
+    await row.waitFor({ state: 'visible', timeout: 90000 });
+    await row.click();
+    await page.locator(`.tabs-container .tab[aria-label*="${model}"]`).first().waitFor({ state: 'visible', timeout: 30000 });
+    await page.locator('.editor-instance .monaco-editor .squiggly-warning').first().waitFor({ state: 'attached', timeout: 60000 });
+    await page.locator('.editor-instance .monaco-editor').first().click({ position: { x: 400, y: 10 } });
+    await page.keyboard.press('Control+Shift+M');
+    await until('our problems in the Problems panel', async () => {
+      const sources = await page.locator('.markers-panel .monaco-list-row .marker-source').allInnerTexts();
+      return sources.filter((s) => s.includes('rnn-gradients')).length >= 2;
+    });
+    await page.mouse.move(viewport.width - 5, viewport.height / 2);
+    await harness.sleep(800);
+    await save(page, dir, 'diagnostics-problems.png');
+
+    // (b) The hover on "weight_hh_l0".
+    await page.keyboard.press('Control+J'); // hide the panel: more of the file and room for the hover
+    const key = page.locator('.editor-instance .monaco-editor .view-line span', { hasText: '"weight_hh_l0"' }).last();
+    await key.waitFor({ state: 'visible', timeout: 30000 });
+    await until('the hover with σ_max and the regime', async () => {
+      await page.mouse.move(10, 10);
+      await key.hover();
+      const hover = page.locator('.monaco-hover:visible').first();
+      await hover.waitFor({ state: 'visible', timeout: 3000 });
+      const text = await hover.innerText();
+      return /σ_max/.test(text) && /Regime/.test(text);
+    });
+    // The hover is as tall as VS Code allows and scrolls: move into it and scroll its content down past the
+    // diagnostic's message so the table, Pascanu's condition, the measurement and the regime line are all in view.
+    const hover = page.locator('.monaco-hover:visible').first();
+    const box = await hover.boundingBox();
+    if (box) {
+      await page.mouse.move(box.x + box.width / 2, box.y + 10, { steps: 4 });
+      await page.mouse.wheel(0, 90);
+    }
+    await harness.sleep(700);
+    await save(page, dir, 'hover-weight-hh.png');
+
+    // (c) The report panel beside the model file (dark).
+    await page.mouse.move(viewport.width - 5, viewport.height - 5);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+B'); // hide the side bar: room for the editor and the panel
+    await runCommand(page, 'RNN Gradients: Analyze RNN gradients');
+    await until('the report panel drawn in the dark theme', async () => {
+      const state = await reportPainted(page);
+      return state && !state.light;
+    });
+    await scrollReportToCharts(page);
+    await page.mouse.move(viewport.width / 2, viewport.height - 3);
+    await harness.sleep(1500);
+    await save(page, dir, 'report-panel-dark.png');
+
+    // (d) The same in the light theme, picked as a person would (the charts follow the workbench's theme).
+    await runCommand(page, 'Preferences: Color Theme', true);
+    await page.locator('.quick-input-list .monaco-list-row[aria-label*="Dark Modern"]').first().waitFor({ state: 'visible', timeout: 30000 });
+    await page.keyboard.type('Light Modern');
+    await page.locator('.quick-input-list .monaco-list-row[aria-label*="Light Modern"]').first().waitFor({ state: 'visible', timeout: 30000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 30000 });
+    await until('the light theme', () => page.locator('.monaco-workbench.vs').count().then((n) => n > 0), 30000);
+    await until('the report panel redrawn in the light theme', async () => {
+      const state = await reportPainted(page);
+      return state && state.light;
+    });
+    await scrollReportToCharts(page);
+    await harness.sleep(1500);
+    await save(page, dir, 'report-panel-light.png');
+  } catch (error) {
+    const pages = browser ? browser.contexts().flatMap((context) => context.pages()) : [];
+    if (pages[0]) {
+      const file = path.join(repoRoot, 'test-results', 'screenshots-failed.png');
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      await pages[0].screenshot({ path: file }).catch(() => undefined);
+      harness.note(`the page at the failure: ${path.relative(repoRoot, file)}`);
+    }
+    throw error;
+  } finally {
+    await cleanup();
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`[screenshots] ${error instanceof harness.HarnessError ? error.message : (error && error.stack) || error}\n`);
+    process.exit(1);
+  },
+);

@@ -61,6 +61,7 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
         gradients: args.gradients,
         maxLag: args.maxLag,
         precision: args.precision,
+        partial: tty,
       },
       {
         signal: abort.signal,

@@ -34,6 +34,8 @@ export interface AnalyzeOptions {
   heatmap?: { sequence: number; maxSize: number } | null;
   /** The matrix product of the lag recursion (default: plain TypeScript). */
   matmul?: MatMul;
+  /** With onProgress: send a partial report of the short lags first on long runs (default true). */
+  partial?: boolean;
   isCancelled?: () => boolean;
   onProgress?: (fraction: number, phase: string, partial?: Report) => void;
 }
@@ -68,7 +70,7 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
   // the full lag table.
   const flopsPerRow = 2 * model.layers.reduce((a, w) => a + w.weightHh.data.length, 0);
   const lagFlops = model.sequences.reduce((a, s) => a + lagWork(s.length, maxLag), 0) * flopsPerRow;
-  const twoPass = options.onProgress !== undefined && maxLag > SHORT_LAGS && lagFlops > PARTIAL_MIN_FLOPS;
+  const twoPass = options.onProgress !== undefined && (options.partial ?? true) && maxLag > SHORT_LAGS && lagFlops > PARTIAL_MIN_FLOPS;
   const firstLag = twoPass ? SHORT_LAGS : maxLag;
   const stats = model.layers.map(() => new LagStats(firstLag + 1));
   const total = zeroParamGrads(model);

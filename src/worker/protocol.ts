@@ -24,6 +24,11 @@ export interface AnalyzeParams {
    * (opt-in "fast": float32 products with float64 accumulation and per-row rescaling).
    */
   precision?: 'f64' | 'f32';
+  /**
+   * Long runs first send a partial report (short lags) with their progress, at the cost of a quick
+   * extra pass. Default true; the CLI turns it off when nobody watches a terminal.
+   */
+  partial?: boolean;
   /** Also compute a one-sequence (t, j) map, downsampled to at most this many cells a side. */
   heatmap?: { sequence: number; maxSize: number } | null;
 }

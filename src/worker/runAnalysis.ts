@@ -33,6 +33,7 @@ export async function runAnalysis(params: AnalyzeParams, hooks: RunHooks): Promi
     maxLag: params.maxLag ?? null,
     thresholds: params.thresholds,
     heatmap: params.heatmap ?? null,
+    partial: params.partial ?? true,
     matmul: hooks.matmul,
     isCancelled: hooks.isCancelled,
     onProgress: hooks.progress,

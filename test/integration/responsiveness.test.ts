@@ -2,15 +2,11 @@
 // worker computes (measured with perf_hooks.monitorEventLoopDelay), and the report panel shows the partial report
 // (short lags) before the full one, while diagnostics and the status bar wait for the final report.
 import * as assert from 'assert';
-import * as fs from 'fs';
-import * as path from 'path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'perf_hooks';
 import * as vscode from 'vscode';
-import type { RnnGradientsApi } from '../../src/extension/api';
+import { api, fixture, sleep, waitFor } from './helpers';
 import { reporterLinePrefix } from './index';
 
-const extensionId = 'rnn-gradients.rnn-gradients';
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
 /** Several seconds of analysis: one LSTM layer of 128 units, 2 sequences of 800 steps (init + data.generate). */
 const longModel = 'responsiveness.rnn.json';
 /** The same size (another seed), for the panel test. */
@@ -18,35 +14,6 @@ const panelModel = 'responsiveness-panel.rnn.json';
 /** Event-loop delay budget (ms) for the 99th percentile of the samples taken during a long run. */
 const delayBudgetMs = 50;
 
-/** A file of test/fixtures/workspace: the copy inside the opened workspace when there is one. */
-function fixture(name: string): vscode.Uri {
-  for (const folder of vscode.workspace.workspaceFolders ?? []) {
-    for (const candidate of [path.join('workspace', name), name]) {
-      const file = path.join(folder.uri.fsPath, candidate);
-      if (fs.existsSync(file)) return vscode.Uri.file(file);
-    }
-  }
-  return vscode.Uri.file(path.join(repoRoot, 'test', 'fixtures', 'workspace', name));
-}
-
-async function api(): Promise<RnnGradientsApi> {
-  const extension = vscode.extensions.getExtension<RnnGradientsApi>(extensionId);
-  assert.ok(extension, `${extensionId} is not installed in the extension host`);
-  return extension.isActive ? extension.exports : extension.activate();
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `check` returns a value (not undefined) or the time is up. */
-async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 30000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** A line in the launcher's output (it prints the suite's prefixed lines). */
 function print(line: string): void {

@@ -23,6 +23,14 @@ export class HeatmapCollector {
     const idx = Math.floor(t / this.bin) * this.size + Math.floor(j / this.bin);
     if (log10 > this.cells[layer][idx]) this.cells[layer][idx] = log10;
   }
+
+  /** Takes the larger value of every cell from another collector's cells (other columns of the map). */
+  merge(cells: readonly Float64Array[]): void {
+    this.cells.forEach((mine, layer) => {
+      const theirs = cells[layer];
+      for (let i = 0; i < mine.length; i++) if (theirs[i] > mine[i]) mine[i] = theirs[i];
+    });
+  }
 }
 
 /** Progress and cancellation hooks of the recursion. */
@@ -52,8 +60,34 @@ export function lagWork(length: number, maxLag: number): number {
 }
 
 /**
- * Adds one sequence's pairs to `stats` (one LagStats per layer). Returns true when some norm was not
- * finite (those pairs are left out).
+ * A subset of the loss terms (columns t) of the lag table: the t with (t − offset) mod stride < width
+ * (width 1 when not given). Columns are independent (each only reads the forward trace), so threads can
+ * run the recursion for disjoint subsets and merge their statistics; interleaving t balances the work.
+ */
+export interface ColumnSubset {
+  stride: number;
+  offset: number;
+  width?: number;
+}
+
+/** Whether column t belongs to the subset. */
+export function inSubset(t: number, subset: ColumnSubset | undefined): boolean {
+  if (!subset) return true;
+  return (((t - subset.offset) % subset.stride) + subset.stride) % subset.stride < (subset.width ?? 1);
+}
+
+/** Row-steps of a subset's columns: column t takes min(t, L) + 1 steps (j = t − L … t). */
+export function lagWorkOf(length: number, maxLag: number, subset?: ColumnSubset): number {
+  if (!subset) return lagWork(length, maxLag);
+  const L = Math.min(maxLag, length - 1);
+  let work = 0;
+  for (let t = 0; t < length; t++) if (inSubset(t, subset)) work += Math.min(t, L) + 1;
+  return work;
+}
+
+/**
+ * Adds one sequence's pairs to `stats` (one LagStats per layer), for the columns t of `subset` (all by
+ * default). Returns true when some norm was not finite (those pairs are left out).
  */
 export function accumulateLags(
   cells: Cell[],
@@ -63,13 +97,24 @@ export function accumulateLags(
   hooks: LagHooks,
   heatmap: HeatmapCollector | null,
   safeExponent = 200,
+  subset?: ColumnSubset,
 ): boolean {
   const range = { big: 2 ** safeExponent, small: 2 ** -safeExponent };
   const T = fwd.traces[0].length;
   const L = Math.min(maxLag, T - 1);
   const top = cells.length - 1;
   const H = cells[0].hiddenSize;
-  const cap = L + 1;
+  // The most rows at once: the subset's columns within any window t ∈ [j, j + L].
+  let cap = L + 1;
+  if (subset) {
+    cap = 0;
+    let inWindow = 0;
+    for (let j = T - 1; j >= 0; j--) {
+      if (inSubset(j, subset)) inWindow++;
+      if (j + L + 1 < T && inSubset(j + L + 1, subset)) inWindow--;
+      cap = Math.max(cap, inWindow);
+    }
+  }
   const buffers: LayerBuffers[] = cells.map((c) => ({
     cur: new Float64Array(cap * c.stateSize),
     nxt: new Float64Array(cap * c.stateSize),
@@ -80,22 +125,33 @@ export function accumulateLags(
     contribution: new Float64Array(cap),
     norms: new Float64Array(cap),
   }));
+  // The t of each row (rows in descending t; the new column t = j, when in the subset, is the last row).
+  let rowT = new Int32Array(cap);
+  let nextRowT = new Int32Array(cap);
+  let carried = 0;
   let nonFinite = false;
   let rowsDone = 0;
   for (let j = T - 1; j >= 0; j--) {
-    const tTop = Math.min(T - 1, j + L);
-    const n = tTop - j + 1;
-    const prevFrom = tTop === j + L && j > 0 ? 1 : 0;
+    let n = carried;
+    if (inSubset(j, subset)) rowT[n++] = j;
+    if (n === 0) {
+      hooks.step(rowsDone);
+      continue;
+    }
+    // The first row (largest t) leaves the table when its lag would exceed L one step back.
+    const prevFrom = j > 0 && rowT[0] - (j - 1) > L ? 1 : 0;
     for (let k = top; k >= 0; k--) {
       const cell = cells[k];
       const S = cell.stateSize;
       const b = buffers[k];
       const G = b.cur;
-      // Row n−1 is the new column t = j.
-      G.fill(0, (n - 1) * S, n * S);
-      b.curExp[n - 1] = 0;
+      // Row n−1 is the newest column (t = j when in the subset).
+      if (rowT[n - 1] === j) {
+        G.fill(0, (n - 1) * S, n * S);
+        b.curExp[n - 1] = 0;
+      }
       if (k === top) {
-        for (let h = 0; h < H; h++) G[(n - 1) * S + h] = fwd.seeds[j * H + h];
+        if (rowT[n - 1] === j) for (let h = 0; h < H; h++) G[(n - 1) * S + h] = fwd.seeds[j * H + h];
       } else {
         const above = buffers[k + 1];
         addAligned(G, b.curExp, S, above.input, above.inputExp, H, n);
@@ -103,14 +159,14 @@ export function accumulateLags(
       cell.completeState(fwd.traces[k], j, G, n);
       normalizeRows(G, b.curExp, S, n, b.norms, range);
       for (let r = 0; r < n; r++) {
-        const lag = tTop - r - j;
+        const lag = rowT[r] - j;
         const m = b.norms[r];
         if (!Number.isFinite(m)) {
           nonFinite = true;
           continue;
         }
         stats[k].add(lag, m, b.curExp[r]);
-        if (heatmap) heatmap.add(k, tTop - r, j, log10Of(m, b.curExp[r]));
+        if (heatmap) heatmap.add(k, rowT[r], j, log10Of(m, b.curExp[r]));
       }
       cell.backStep(fwd.traces[k], j, G, n, {
         prev: j > 0 ? b.nxt : null,
@@ -121,7 +177,7 @@ export function accumulateLags(
       });
       for (let r = 0; r < n; r++) {
         const c = b.contribution[r];
-        if (Number.isFinite(c)) stats[k].addContribution(tTop - r - j, c, b.curExp[r]);
+        if (Number.isFinite(c)) stats[k].addContribution(rowT[r] - j, c, b.curExp[r]);
       }
       if (k > 0) b.inputExp.set(b.curExp.subarray(0, n));
       if (j > 0) {
@@ -131,6 +187,9 @@ export function accumulateLags(
       }
       if (k > 0) hooks.step(rowsDone + n * ((top - k + 1) / (top + 1)));
     }
+    carried = n - prevFrom;
+    nextRowT.set(rowT.subarray(prevFrom, n));
+    [rowT, nextRowT] = [nextRowT, rowT];
     rowsDone += n;
     hooks.step(rowsDone);
   }

@@ -95,6 +95,71 @@ export class LagStats {
     this.contributions[lag].add(m, e);
   }
 
+  /** Doubles per lag in the packed form (see pack). */
+  static readonly PACKED_PER_LAG = 9;
+
+  /**
+   * The statistics as doubles (for another thread): per lag count, sum m, sum e, contribution m,
+   * contribution e, min m, min e, max m, max e. Written into `out` at `offset` when given.
+   */
+  pack(out: Float64Array<ArrayBufferLike> = new Float64Array(this.lags * LagStats.PACKED_PER_LAG), offset = 0): Float64Array<ArrayBufferLike> {
+    for (let lag = 0; lag < this.lags; lag++) {
+      const o = offset + lag * LagStats.PACKED_PER_LAG;
+      out[o] = this.count[lag];
+      out[o + 1] = this.sums[lag].m;
+      out[o + 2] = this.sums[lag].e;
+      out[o + 3] = this.contributions[lag].m;
+      out[o + 4] = this.contributions[lag].e;
+      out[o + 5] = this.minM[lag];
+      out[o + 6] = this.minE[lag];
+      out[o + 7] = this.maxM[lag];
+      out[o + 8] = this.maxE[lag];
+    }
+    return out;
+  }
+
+  /** The statistics packed by pack(). */
+  static unpack(lags: number, data: Float64Array<ArrayBufferLike>, offset = 0): LagStats {
+    const s = new LagStats(lags);
+    for (let lag = 0; lag < lags; lag++) {
+      const o = offset + lag * LagStats.PACKED_PER_LAG;
+      s.count[lag] = data[o];
+      s.sums[lag].m = data[o + 1];
+      s.sums[lag].e = data[o + 2];
+      s.contributions[lag].m = data[o + 3];
+      s.contributions[lag].e = data[o + 4];
+      s.minM[lag] = data[o + 5];
+      s.minE[lag] = data[o + 6];
+      s.maxM[lag] = data[o + 7];
+      s.maxE[lag] = data[o + 8];
+    }
+    return s;
+  }
+
+  /** Adds another set of pairs (the same lags, e.g. other columns of the table) to these statistics. */
+  merge(other: LagStats): void {
+    const lags = Math.min(this.lags, other.lags);
+    for (let lag = 0; lag < lags; lag++) {
+      if (other.count[lag] === 0) {
+        this.contributions[lag].add(other.contributions[lag].m, other.contributions[lag].e);
+        continue;
+      }
+      this.count[lag] += other.count[lag];
+      this.sums[lag].add(other.sums[lag].m, other.sums[lag].e);
+      this.contributions[lag].add(other.contributions[lag].m, other.contributions[lag].e);
+      const oMin = log2Of(other.minM[lag], other.minE[lag]);
+      if (this.minM[lag] === Infinity || oMin < log2Of(this.minM[lag], this.minE[lag])) {
+        this.minM[lag] = other.minM[lag];
+        this.minE[lag] = other.minE[lag];
+      }
+      const oMax = log2Of(other.maxM[lag], other.maxE[lag]);
+      if (this.maxM[lag] < 0 || oMax > log2Of(this.maxM[lag], this.maxE[lag])) {
+        this.maxM[lag] = other.maxM[lag];
+        this.maxE[lag] = other.maxE[lag];
+      }
+    }
+  }
+
   /** Lags up to the last one with any pair. */
   get measuredLags(): number {
     let n = this.lags;

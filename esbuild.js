@@ -23,6 +23,8 @@ const builds = [
   { ...nodeCommon, entryPoints: ['src/worker/workerMain.ts'], outfile: 'dist/worker.js' },
   // GEMM helper threads (src/engine/kernels/parallelGemm.ts looks for dist/gemm-helper.js next to the bundle)
   { ...nodeCommon, entryPoints: ['src/engine/kernels/gemmHelperWorker.ts'], outfile: 'dist/gemm-helper.js' },
+  // Lag threads of the analysis worker (src/worker/lagPool.ts looks for dist/lag-worker.js next to the bundle)
+  { ...nodeCommon, entryPoints: ['src/worker/lagWorker.ts'], outfile: 'dist/lag-worker.js' },
   { ...nodeCommon, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
 ];

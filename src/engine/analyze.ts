@@ -1,11 +1,13 @@
 // The whole analysis: forward and backward passes, lag tables, spectra, clipping and findings -> Report.
-import type { Model } from './model/types';
+import { GATES, type Model } from './model/types';
 import type { Finding, HeatmapReport, LagEntry, LayerReport, ParamGradient, Report } from './report/types';
 import { buildCells } from './cells';
 import type { MatMul } from './matmul';
 import { LossFunction } from './loss';
 import { addScaled, backwardSequence, forwardSequence, gradArrays, zeroParamGrads, type ParamGrads } from './network';
-import { accumulateLags, HeatmapCollector, lagWork } from './lags';
+import { accumulateLags, lagWork, lagWorkOf, type ColumnSubset, type HeatmapCollector } from './lags';
+import { columnShares, heatmapCollectorFor, SPLIT_MIN_FLOPS, type LagPartial, type LagSplitter } from './lagShare';
+import { estimateAnalysisBytes, MAX_ANALYSIS_BYTES } from './memory';
 import { LagStats } from './logscale';
 import { largestSingularValue, spectralRadius } from './linalg';
 import { ACTIVATIONS } from './activation';
@@ -34,6 +36,11 @@ export interface AnalyzeOptions {
   heatmap?: { sequence: number; maxSize: number } | null;
   /** The matrix product of the lag recursion (default: plain TypeScript). */
   matmul?: MatMul;
+  /**
+   * Other threads that can take columns of the full lag table (see lagShare.ts). Used when the table
+   * is large enough to pay for it; the caller's own columns then use `lagSplit.matmul`.
+   */
+  lagSplit?: LagSplitter;
   /** With onProgress: send a partial report of the short lags first on long runs (default true). */
   partial?: boolean;
   isCancelled?: () => boolean;
@@ -42,9 +49,6 @@ export interface AnalyzeOptions {
 
 /** How often progress is reported, at most (ms). */
 const PROGRESS_INTERVAL_MS = 50;
-
-/** Largest side of the (t, j) map, in cells. */
-const MAX_HEATMAP_SIZE = 1024;
 
 /** Lags of the quick first pass of a long run (sent as a partial report). */
 const SHORT_LAGS = 32;
@@ -55,13 +59,27 @@ const PARTIAL_MIN_FLOPS = 4e9;
 /** Mean forget-gate bias below which an lstm layer gets a finding (Jozefowicz et al. 2015 use 1). */
 const FORGET_BIAS_LOW = 0.5;
 
+/** Row-steps of the lag recursion that the caller's backward pass costs per time step, about (measured). */
+const BACKWARD_ROWS_PER_STEP = { rnn: 40, other: 30 };
+
+/** Row-steps that the spectra of one layer cost per unit of H / gates (rnn: σ_max and the radius), about. */
+const SPECTRA_ROWS = { rnn: 245, other: 100 };
+
 /** Analyzes a validated model. Throws CancelledError when cancelled; never returns NaN in the report. */
 export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
+  const splitter = options.lagSplit;
+  try {
+    return analyze(model, options);
+  } catch (e) {
+    splitter?.abort();
+    throw e;
+  }
+}
+
+function analyze(model: Model, options: AnalyzeOptions): Report {
   const started = Date.now();
   const thresholds = { ...DEFAULT_THRESHOLDS, ...definedOnly(options.thresholds ?? {}) };
   const cells = buildCells(model);
-  const lagCells = options.matmul ? buildCells(model, options.matmul) : cells;
-  const safeExponent = options.matmul?.safeExponent ?? 200;
   const lossFn = new LossFunction(model);
   const B = model.sequences.length;
   const longest = Math.max(...model.sequences.map((s) => s.length));
@@ -72,13 +90,36 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
   const lagFlops = model.sequences.reduce((a, s) => a + lagWork(s.length, maxLag), 0) * flopsPerRow;
   const twoPass = options.onProgress !== undefined && (options.partial ?? true) && maxLag > SHORT_LAGS && lagFlops > PARTIAL_MIN_FLOPS;
   const firstLag = twoPass ? SHORT_LAGS : maxLag;
+  // Split the columns of the full table across threads when it is large, and every thread's copy of
+  // the forward traces fits in memory.
+  const splitter = options.lagSplit;
+  const split =
+    splitter !== undefined &&
+    splitter.threads > 1 &&
+    lagFlops >= (splitter.minFlops ?? SPLIT_MIN_FLOPS) &&
+    splitter.threads * estimateAnalysisBytes(model, maxLag) <= MAX_ANALYSIS_BYTES;
+  const matmul = split ? splitter.matmul : options.matmul;
+  const lagCells = matmul ? buildCells(model, matmul) : cells;
+  const safeExponent = matmul?.safeExponent ?? 200;
+  let own: ColumnSubset | undefined;
+  if (split) {
+    const steps = model.sequences.reduce((a, s) => a + s.length, 0);
+    const shortRows = twoPass ? model.sequences.reduce((a, s) => a + lagWork(s.length, firstLag), 0) : 0;
+    const kind = model.cell === 'rnn' ? 'rnn' : 'other';
+    const spectraRows = model.layers.length * (model.hiddenSize / GATES[model.cell]) * SPECTRA_ROWS[kind];
+    const callerExtra = BACKWARD_ROWS_PER_STEP[kind] * steps + spectraRows + shortRows;
+    const shares = columnShares(splitter.threads, model.sequences.map((s) => s.length), maxLag, callerExtra);
+    own = shares[0];
+    splitter.start(shares.slice(1).map((share) => ({ maxLag, heatmap: options.heatmap ?? null, share })));
+  }
+  const othersDone = (): number => (split ? splitter.progress() : 0);
   const stats = model.layers.map(() => new LagStats(firstLag + 1));
   const total = zeroParamGrads(model);
   const perSequence = zeroParamGrads(model);
   const batchGrads = zeroParamGrads(model);
   const batchSize = model.training.batchSize ?? B;
   const hm = options.heatmap && options.heatmap.sequence < B ? options.heatmap : null;
-  const heatmap = hm ? new HeatmapCollector(model.sequences[hm.sequence].length, model.layers.length, Math.min(hm.maxSize, MAX_HEATMAP_SIZE)) : null;
+  const heatmap = heatmapCollectorFor(model, hm);
 
   const costOf = (T: number): number => lagWork(T, firstLag) + 2 * T;
   const secondCost = (T: number): number => (twoPass ? lagWork(T, maxLag) + T : 0);
@@ -90,7 +131,7 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
     const now = Date.now();
     if (options.onProgress && now - lastReport >= PROGRESS_INTERVAL_MS) {
       lastReport = now;
-      options.onProgress(Math.min(1, (workDone + extra) / totalWork), phase);
+      options.onProgress(Math.min(1, (workDone + extra + othersDone()) / totalWork), phase);
     }
   };
 
@@ -138,15 +179,37 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
       addScaled(batchGrads, perSequence, 1 / (end - start));
       addScaled(total, perSequence, 1 / B);
       workDone += 2 * seq.length;
-      const nonFinite = accumulateLags(lagCells, fwd, firstLag, stats, { step: (rows) => checkpoint(rows, twoPass ? 'short lags' : 'lags') }, !twoPass && hm?.sequence === b ? heatmap : null, safeExponent);
+      const ownFirst = twoPass ? undefined : own;
+      const nonFinite = accumulateLags(lagCells, fwd, firstLag, stats, { step: (rows) => checkpoint(rows, twoPass ? 'short lags' : 'lags') }, !twoPass && hm?.sequence === b ? heatmap : null, safeExponent, ownFirst);
       lagNonFinite ||= nonFinite;
-      workDone += lagWork(seq.length, firstLag);
+      workDone += lagWorkOf(seq.length, firstLag, ownFirst);
     }
     const norm = batchFinite ? globalNorm(model, batchGrads) : null;
     batchNorms.push(norm !== null && Number.isFinite(norm) ? norm : null);
     const maxAbs = batchFinite ? globalMaxAbs(model, batchGrads) : null;
     batchMaxAbs.push(maxAbs !== null && Number.isFinite(maxAbs) ? maxAbs : null);
   }
+
+  const isRnn = model.cell === 'rnn';
+  const gamma = isRnn ? ACTIVATIONS[model.nonlinearity].gamma : null;
+  // With a split table the spectra run while the other threads finish their columns.
+  const spectra = model.layers.map((w) => ({
+    sigmaMax: largestSingularValue(w.weightHh.rows, w.weightHh.cols, w.weightHh.data, () => checkpoint(0, 'spectra')),
+    radius: isRnn ? spectralRadius(w.weightHh.cols, w.weightHh.data, () => checkpoint(0, 'spectra')) : null,
+  }));
+  /** Merges the other threads' columns into the caller's statistics (and map). */
+  const mergeOthers = (into: LagStats[], phase: string): boolean => {
+    if (!split) return false;
+    const partials: LagPartial[] = splitter.finish(() => checkpoint(0, phase));
+    let nonFinite = false;
+    for (const p of partials) {
+      into.forEach((s, k) => s.merge(p.stats[k]));
+      if (heatmap && p.heatmap) heatmap.merge(p.heatmap);
+      nonFinite ||= p.nonFinite;
+    }
+    return nonFinite;
+  };
+  if (!twoPass) lagNonFinite = mergeOthers(stats, 'lags') || lagNonFinite;
   if (lagNonFinite) {
     findings.push({
       severity: 'warning',
@@ -156,12 +219,6 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
     });
   }
 
-  const isRnn = model.cell === 'rnn';
-  const gamma = isRnn ? ACTIVATIONS[model.nonlinearity].gamma : null;
-  const spectra = model.layers.map((w) => ({
-    sigmaMax: largestSingularValue(w.weightHh.rows, w.weightHh.cols, w.weightHh.data, () => checkpoint(0, 'spectra')),
-    radius: isRnn ? spectralRadius(w.weightHh.cols, w.weightHh.data, () => checkpoint(0, 'spectra')) : null,
-  }));
   const gradients = reportGradients(model, total, options.gradientValues ?? false);
   const gradNorm = globalNorm(model, total);
   const clipping = suggestClipping(batchNorms, batchMaxAbs);
@@ -206,7 +263,7 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
     if (heatmap && hm) report.heatmaps = heatmapReports(heatmap, hm.sequence);
     return report;
   }
-  options.onProgress?.(Math.min(1, workDone / totalWork), 'short lags done', buildReport(stats, firstLag, true));
+  options.onProgress?.(Math.min(1, (workDone + othersDone()) / totalWork), 'short lags done', buildReport(stats, firstLag, true));
   const fullStats = model.layers.map(() => new LagStats(maxLag + 1));
   for (let b = 0; b < B; b++) {
     const seq = model.sequences[b];
@@ -216,9 +273,10 @@ export function analyzeModel(model: Model, options: AnalyzeOptions): Report {
       workDone += lagWork(seq.length, maxLag);
       continue;
     }
-    accumulateLags(lagCells, fwd, maxLag, fullStats, { step: (rows) => checkpoint(rows, 'lags') }, hm?.sequence === b ? heatmap : null, safeExponent);
-    workDone += lagWork(seq.length, maxLag);
+    accumulateLags(lagCells, fwd, maxLag, fullStats, { step: (rows) => checkpoint(rows, 'lags') }, hm?.sequence === b ? heatmap : null, safeExponent, own);
+    workDone += lagWorkOf(seq.length, maxLag, own);
   }
+  mergeOthers(fullStats, 'lags');
   const report = buildReport(fullStats, options.maxLag ?? null, false);
   if (heatmap && hm) report.heatmaps = heatmapReports(heatmap, hm.sequence);
   return report;

@@ -4,12 +4,16 @@ import type { Report } from '../engine/report/types';
 import { loadModelFile } from '../io/loadModel';
 import { analyzeModel } from '../engine/analyze';
 import type { MatMul } from '../engine/matmul';
+import type { LagSplitter } from '../engine/lagShare';
+import type { Model } from '../engine/model/types';
 import { tooLargeMessage } from '../engine/memory';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 
 export interface RunHooks {
   /** The lag recursion's matrix product (the worker passes its GEMM kernel); default plain code. */
   matmul?: MatMul;
+  /** Other threads for the lag table's columns (the worker's lag threads), for the parsed model. */
+  lagSplit?: (model: Model) => LagSplitter | undefined;
   isCancelled: () => boolean;
   progress: (fraction: number, phase: string, partial?: Report) => void;
 }
@@ -35,6 +39,7 @@ export async function runAnalysis(params: AnalyzeParams, hooks: RunHooks): Promi
     heatmap: params.heatmap ?? null,
     partial: params.partial ?? true,
     matmul: hooks.matmul,
+    lagSplit: hooks.lagSplit?.(parsed.model),
     isCancelled: hooks.isCancelled,
     onProgress: hooks.progress,
   });

@@ -6,6 +6,7 @@ import type { AnalyzeParams, FromWorkerMessage, ToWorkerMessage } from './protoc
 import { runAnalysis } from './runAnalysis';
 import { KernelMatMul } from '../engine/matmul';
 import { createGemmKernel } from '../engine/kernels';
+import { defaultLagWorkerScript, LagPool } from './lagPool';
 
 /**
  * Node 20's V8 (11.3) keeps WebAssembly relaxed SIMD, whose fused multiply-add makes the lag products
@@ -26,15 +27,19 @@ enableRelaxedSimd();
 /** Threads the GEMM kernel may use (this worker plus helpers). */
 const KERNEL_THREADS = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
 
-/** The worker's GEMM kernels, one per precision, created on first use and kept for later runs. */
+/**
+ * The worker's GEMM kernels, one per precision and thread count (KERNEL_THREADS when the products are
+ * split across threads, 1 when the lag table's columns are), created on first use and kept.
+ */
 class Kernels {
-  private readonly byPrecision = new Map<'f64' | 'f32', KernelMatMul>();
+  private readonly byKey = new Map<string, KernelMatMul>();
 
-  get(precision: 'f64' | 'f32'): KernelMatMul {
-    let k = this.byPrecision.get(precision);
+  get(precision: 'f64' | 'f32', threads = KERNEL_THREADS): KernelMatMul {
+    const key = `${precision}x${threads}`;
+    let k = this.byKey.get(key);
     if (!k) {
-      k = new KernelMatMul(createGemmKernel({ precision, threads: KERNEL_THREADS }));
-      this.byPrecision.set(precision, k);
+      k = new KernelMatMul(createGemmKernel({ precision, threads }));
+      this.byKey.set(key, k);
     }
     k.reset();
     return k;
@@ -55,6 +60,19 @@ if (typeof data?.niceness === 'number' && data.niceness > 0) {
 const port = parentPort;
 const kernels = new Kernels();
 
+/**
+ * Lag threads (KERNEL_THREADS − 1, dist/lag-worker.js), started on the first run whose lag table is split
+ * across threads and reused. They run at this worker's priority.
+ */
+let lagPool: LagPool | null | undefined;
+function lagThreads(): LagPool | null {
+  if (lagPool === undefined) {
+    const script = defaultLagWorkerScript();
+    lagPool = KERNEL_THREADS > 1 && script ? new LagPool({ helpers: KERNEL_THREADS - 1, script, cancelControl: control, niceness: data?.niceness }) : null;
+  }
+  return lagPool;
+}
+
 function send(message: FromWorkerMessage): void {
   port?.postMessage(message);
 }
@@ -62,6 +80,16 @@ function send(message: FromWorkerMessage): void {
 function analyze(id: number, params: AnalyzeParams): void {
   runAnalysis(params, {
     matmul: kernels.get(params.precision ?? 'f64'),
+    lagSplit: (model) =>
+      lagThreads()?.splitter({
+        requestId: id,
+        text: params.text,
+        filePath: params.filePath,
+        rootDir: params.rootDir,
+        precision: params.precision ?? 'f64',
+        model,
+        matmul: () => kernels.get(params.precision ?? 'f64', 1),
+      }),
     isCancelled: () => control !== undefined && Atomics.load(control, 0) === id,
     progress: (fraction, phase, partial) => send({ type: 'progress', id, fraction, phase, partial }),
   }).then(

@@ -3,23 +3,13 @@
 // single-threaded GEMM kernel, and hands the statistics back through shared memory (see lagProtocol.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import * as os from 'node:os';
-import * as v8 from 'node:v8';
+import { enableRelaxedSimd } from './relaxedSimd';
 import { loadModelFile } from '../io/loadModel';
 import { computeLagShare, lagPartialLength, packLagPartial } from '../engine/lagShare';
 import { KernelMatMul } from '../engine/matmul';
 import { createGemmKernel } from '../engine/kernels';
 import { LagCtrl, LagStatus, type LagErrorMessage, type LagJobMessage, type LagWorkerData } from './lagProtocol';
 
-/** As in workerMain.ts: relaxed SIMD (fused multiply-add) on Node 20's V8, before the first kernel. */
-function enableRelaxedSimd(): void {
-  const [major, minor] = process.versions.v8.split('.').map(Number);
-  if (major !== 11 || minor >= 4) return;
-  try {
-    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-  } catch {
-    // Without it the kernel uses separate multiplies and adds.
-  }
-}
 
 class Cancelled extends Error {
   constructor() {

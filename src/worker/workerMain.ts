@@ -1,6 +1,6 @@
 // Worker entry: runs analyses off the caller's thread. Thin: parsing and numerics live in the engine.
 import { parentPort, workerData } from 'node:worker_threads';
-import * as v8 from 'node:v8';
+import { enableRelaxedSimd } from './relaxedSimd';
 import * as os from 'node:os';
 import type { AnalyzeParams, FromWorkerMessage, ToWorkerMessage } from './protocol';
 import { runAnalysis } from './runAnalysis';
@@ -8,20 +8,6 @@ import { KernelMatMul } from '../engine/matmul';
 import { createGemmKernel } from '../engine/kernels';
 import { defaultLagWorkerScript, LagPool } from './lagPool';
 
-/**
- * Node 20's V8 (11.3) keeps WebAssembly relaxed SIMD, whose fused multiply-add makes the lag products
- * about 15% faster, behind a flag that later V8 versions ship enabled. Set it before the first kernel
- * is compiled; the kernel checks by validation whether it took effect and falls back otherwise.
- */
-function enableRelaxedSimd(): void {
-  const [major, minor] = process.versions.v8.split('.').map(Number);
-  if (major !== 11 || minor >= 4) return;
-  try {
-    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-  } catch {
-    // Without it the kernel uses separate multiplies and adds.
-  }
-}
 enableRelaxedSimd();
 
 /** Threads the GEMM kernel may use (this worker plus helpers). */

@@ -6,17 +6,8 @@ import { KernelMatMul } from '../../src/engine/matmul';
 import { createGemmKernel } from '../../src/engine/kernels';
 import { parseModel } from '../../src/engine/model/parse';
 import type { Report } from '../../src/engine/report/types';
+import { generatedModelText as model } from './helpers/models';
 
-function model(cell: string, hidden: number, layers: number, steps: number): string {
-  return JSON.stringify({
-    cell,
-    input_size: 5,
-    hidden_size: hidden,
-    num_layers: layers,
-    init: { scheme: 'pytorch', seed: 3 },
-    data: { generate: { sequences: 2, length: steps, seed: 4 } },
-  });
-}
 
 function run(text: string, matmul?: KernelMatMul): Report {
   const parsed = parseModel(text);

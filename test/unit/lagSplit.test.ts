@@ -21,17 +21,8 @@ import type { AnalyzeParams } from '../../src/worker/protocol';
 import { LagPool } from '../../src/worker/lagPool';
 import * as os from 'os';
 import { REPO_ROOT, WORKER_JS } from './helpers/cli';
+import { generatedModelText as modelText } from './helpers/models';
 
-function modelText(cell: string, hidden: number, layers: number, steps: number, sequences = 2): string {
-  return JSON.stringify({
-    cell,
-    input_size: 5,
-    hidden_size: hidden,
-    num_layers: layers,
-    init: { scheme: 'pytorch', seed: 3 },
-    data: { generate: { sequences, length: steps, seed: 4 } },
-  });
-}
 
 function parse(text: string): Model {
   const parsed = parseModel(text);

@@ -1,0 +1,13 @@
+// Model files for tests: a seeded model built by `init` with synthetic data (`data.generate`).
+
+/** JSON text of a model with PyTorch-default init (seed 3) and generated inputs (seed 4), 5 inputs. */
+export function generatedModelText(cell: string, hidden: number, layers: number, steps: number, sequences = 2): string {
+  return JSON.stringify({
+    cell,
+    input_size: 5,
+    hidden_size: hidden,
+    num_layers: layers,
+    init: { scheme: 'pytorch', seed: 3 },
+    data: { generate: { sequences, length: steps, seed: 4 } },
+  });
+}

@@ -152,25 +152,42 @@ export function lagChartConfig(m: LagChartModel, theme: Theme, bands: BandLayer)
     type: 'line',
     data: { datasets },
     plugins: [bands.plugin],
-    options: {
-      responsive: true,
-      maintainAspectRatio: false,
-      animation: NO_ANIMATION,
-      parsing: false,
-      normalized: true,
-      interaction: { mode: 'nearest', axis: 'x', intersect: false },
-      scales: {
-        x: linearScale(theme, 'lag ℓ (steps)', { min: 0, max: Math.max(1, m.maxLag) }),
-        y: log10Scale(m.axis, theme, 'mean ‖∂ε_t/∂s_{t−ℓ}‖'),
-      },
-      plugins: {
-        legend: legend(theme, new Set()),
-        tooltip: {
-          filter: (item: TooltipItem<'line'>) => !hidden.has(item.datasetIndex),
-          callbacks: {
-            title: (items) => (items.length ? `lag ${items[0].parsed.x}` : ''),
-            label: (item) => `${item.dataset.label ?? ''}: ${formatFromLog10(item.parsed.y)}`,
-          },
+    options: lagLineOptions(m.axis, m.maxLag, theme, 'mean ‖∂ε_t/∂s_{t−ℓ}‖', {}, (item) => !hidden.has(item.datasetIndex)),
+  };
+}
+
+/**
+ * Options shared by the two per-lag line charts: lag on x, a log10 axis on y, no animation, pre-parsed
+ * data, and tooltips that print the lag and the figure from its log10. `plugins` adds chart-specific
+ * plugin options; `filter` hides tooltip items (e.g. the band's placeholder datasets).
+ */
+function lagLineOptions(
+  axis: Parameters<typeof log10Scale>[0],
+  maxLag: number,
+  theme: Theme,
+  yLabel: string,
+  plugins: Record<string, unknown>,
+  filter?: (item: TooltipItem<'line'>) => boolean,
+): ChartConfiguration<'line'>['options'] {
+  return {
+    responsive: true,
+    maintainAspectRatio: false,
+    animation: NO_ANIMATION,
+    parsing: false,
+    normalized: true,
+    interaction: { mode: 'nearest', axis: 'x', intersect: false },
+    scales: {
+      x: linearScale(theme, 'lag ℓ (steps)', { min: 0, max: Math.max(1, maxLag) }),
+      y: log10Scale(axis, theme, yLabel),
+    },
+    plugins: {
+      legend: legend(theme, new Set()),
+      ...plugins,
+      tooltip: {
+        ...(filter ? { filter } : {}),
+        callbacks: {
+          title: (items) => (items.length ? `lag ${items[0].parsed.x}` : ''),
+          label: (item) => `${item.dataset.label ?? ''}: ${formatFromLog10(item.parsed.y)}`,
         },
       },
     },
@@ -201,28 +218,7 @@ export function contributionChartConfig(m: ContributionChartModel, theme: Theme)
   return {
     type: 'line',
     data: { datasets },
-    options: {
-      responsive: true,
-      maintainAspectRatio: false,
-      animation: NO_ANIMATION,
-      parsing: false,
-      normalized: true,
-      interaction: { mode: 'nearest', axis: 'x', intersect: false },
-      scales: {
-        x: linearScale(theme, 'lag ℓ (steps)', { min: 0, max: Math.max(1, m.maxLag) }),
-        y: log10Scale(m.axis, theme, 'mean ‖temporal contribution‖'),
-      },
-      plugins: {
-        legend: legend(theme, new Set()),
-        refLines: { lines },
-        tooltip: {
-          callbacks: {
-            title: (items) => (items.length ? `lag ${items[0].parsed.x}` : ''),
-            label: (item) => `${item.dataset.label ?? ''}: ${formatFromLog10(item.parsed.y)}`,
-          },
-        },
-      },
-    },
+    options: lagLineOptions(m.axis, m.maxLag, theme, 'mean ‖temporal contribution‖', { refLines: { lines } }),
   };
 }
 

@@ -893,6 +893,9 @@ def build_report(m, v2=False, per_pair=None, selfcheck=True):
             sg["clipped_share_expected"] = sum(1 for n in finite if n > sg["clip_norm"]) / len(finite)
         clipping["batch_max_abs"] = [a for _, a in bg]
         clipping["batch_sizes"] = [len(g) for g in groups]
+        clip = m["training"].get("clip_norm")
+        if is_number(clip):
+            clipping["training_clipped_share_expected"] = sum(1 for n in finite if n > clip) / len(finite)
 
     if not v2:
         return {"model": {"cell": m["cell"], "form": m["form"], "nonlinearity": m["nonlinearity"],

@@ -1,10 +1,9 @@
 """Readers for the checkpoint and data files a version-2 model file may name
 (shared/spec/checkpoints.md sections 1, 2 and 4), for the reference generator only.
 
-They use the Python ecosystem's own readers: torch.load(weights_only=True) (PyTorch's
-restricted unpickler: tensors, storages and plain containers only, never an arbitrary
-global), numpy for .npy/.npz, h5py for tf.keras legacy HDF5, and a few lines for
-safetensors. They exist to reproduce shared/golden-v2 (which uses .pt, .h5 and .npy
+PyTorch files are read without torch.load, by an allow-list unpickler (torch_load below:
+no global outside the spec's allow-list is ever resolved or called); numpy reads .npy/.npz
+(allow_pickle=False), h5py tf.keras legacy HDF5, and a few lines read safetensors. They exist to reproduce shared/golden-v2 (which uses .pt, .h5 and .npy
 files) and to let fixtures carry data files; the engine has its own readers.
 
 ONNX and Keras 3 `.keras` weights are not read here (Unsupported).
@@ -73,18 +72,93 @@ def read_safetensors(path):
 
 # ------------------------------------------------------------- PyTorch -------
 
+_STORAGE_DTYPES = {"DoubleStorage": "<f8", "FloatStorage": "<f4", "HalfStorage": "<f2", "BFloat16Storage": "bf16",
+                   "LongStorage": "<i8", "IntStorage": "<i4", "ShortStorage": "<i2", "CharStorage": "i1",
+                   "ByteStorage": "u1", "BoolStorage": "?"}
+
+
+class _StorageType:
+    def __init__(self, name):
+        self.name = name
+
+
+def _rebuild_tensor_v2(storage, offset, size, stride, *_):
+    """A numpy copy of the view (offset, size, stride) of a storage (a 1-d array)."""
+    size, stride = tuple(size), tuple(stride)
+    if not size:
+        return storage[offset:offset + 1].reshape(()).copy()
+    need = offset + 1 + sum((n - 1) * st for n, st in zip(size, stride) if n > 0)
+    if any(n == 0 for n in size):
+        return np.zeros(size, dtype=storage.dtype)
+    if need > storage.shape[0] or offset < 0 or min(stride) < 0:
+        raise ReaderError("tensor view beyond its storage")
+    item = storage.dtype.itemsize
+    view = np.lib.stride_tricks.as_strided(storage[offset:], shape=size, strides=[st * item for st in stride])
+    return view.copy()
+
+
+def _rebuild_parameter(data, *_):
+    return data
+
+
 def torch_load(path):
-    import torch
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - the restricted unpickler refuses whole modules etc.
-        raise ReaderUnsupported("%s: not a plain tensor/state_dict pickle (%s)" % (path, str(e).splitlines()[0]))
+    """Reads PyTorch's zip serialization without torch.load: the pickle is interpreted by an
+    Unpickler that resolves only the allow-list of checkpoints.md section 1 (OrderedDict,
+    _rebuild_tensor_v2, _rebuild_parameter, the storage types) and refuses every other
+    global; storages are read from the archive's data/ entries. Tensors come back as
+    numpy arrays. (torch.load(weights_only=True) in torch 1.13 refuses plain floats, and
+    with weights_only=False it ignores a custom pickle_module, so neither is used.)"""
+    import collections
+    import pickle
+    import zipfile
+    if not zipfile.is_zipfile(path):
+        raise ReaderUnsupported("%s: not PyTorch's zip serialization (legacy or TorchScript?); re-save with "
+                                "torch.save(model.state_dict(), PATH)" % path)
+    with zipfile.ZipFile(path) as z:
+        pkls = [n for n in z.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
+        if len(pkls) != 1:
+            raise ReaderUnsupported("%s: no single <name>/data.pkl in the archive" % path)
+        prefix = pkls[0][:-len("data.pkl")]
+        if prefix + "constants.pkl" in z.namelist():
+            raise ReaderUnsupported("%s: a TorchScript archive; save the state_dict instead" % path)
+        order = "little"
+        if prefix + "byteorder" in z.namelist():
+            order = z.read(prefix + "byteorder").decode().strip()
+        if order != "little":
+            raise ReaderUnsupported("%s: big-endian storages" % path)
+        cache = {}
+
+        class Unpickler(pickle.Unpickler):
+            def find_class(self, module, name):
+                if (module, name) == ("collections", "OrderedDict"):
+                    return collections.OrderedDict
+                if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
+                    return _rebuild_tensor_v2
+                if (module, name) == ("torch._utils", "_rebuild_parameter"):
+                    return _rebuild_parameter
+                if module == "torch" and name in _STORAGE_DTYPES:
+                    return _StorageType(name)
+                raise ReaderUnsupported("%s: pickle global %s.%s is not on the allow-list" % (path, module, name))
+
+            def persistent_load(self, pid):
+                if not (isinstance(pid, tuple) and pid and pid[0] == "storage"):
+                    raise ReaderError("%s: unknown persistent id %r" % (path, pid))
+                typ, key = pid[1], str(pid[2])
+                if key not in cache:
+                    raw = z.read(prefix + "data/" + key)
+                    dt = _STORAGE_DTYPES[typ.name]
+                    if dt == "bf16":
+                        arr = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+                    else:
+                        arr = np.frombuffer(raw, dtype=dt)
+                    cache[key] = arr
+                return cache[key]
+
+        with z.open(pkls[0]) as f:
+            return Unpickler(f).load()
 
 
 def to_numpy(v):
-    import torch
-    if isinstance(v, torch.Tensor):
-        return v.detach().cpu().numpy()
     return np.asarray(v)
 
 

@@ -16,6 +16,11 @@ differences as the report's `selfcheck`:
   a zero perturbation δ_j added to W_hh at step j only (W_hh + δ_j), not from u_j. Gate
   activations are recomputed from the step's inputs with F.linear and chunk, and checked
   against the kernel's output.
+* **ONNX reference GRU** (gru, both reset variants): the numpy GRU that ONNX ships to make its
+  backend test data (onnx.backend.test.case.node.gru.GRU_Helper; `linear_before_reset` 0 is
+  reset-before, 1 is reset-after), on weights converted to ONNX's (z, r, h) gate order, run
+  per sequence and direction on the layer inputs of gen_reference.py: the largest |difference|
+  of every layer's outputs. This is the only third-party check of the reset-before forward.
 * **nn modules** (lstm with or without projections, gru reset-after, elman tanh/relu rnn):
   nn.LSTM/GRU/RNN(num_layers, bidirectional, proj_size) with nn.Embedding and nn.Linear
   readout on pack_padded_sequence input: loss, gradients, grad_norm and batch norms.
@@ -314,6 +319,45 @@ def nn_run(m, ids):
     return float(total), grads
 
 
+# ------------------------------------------------------- ONNX reference ------
+
+def onnx_gru_check(m):
+    """Largest |difference| between gen_reference's GRU layer outputs and ONNX's numpy GRU."""
+    from onnx.backend.test.case.node.gru import GRU_Helper
+    H = m["H"]
+
+    def zrh(a):  # PyTorch (r, z, n) blocks -> ONNX (z, r, h)
+        return np.concatenate([a[H:2 * H], a[0:H], a[2 * H:3 * H]], axis=0)
+    lbr = 1 if m["gru_reset"] == "after" else 0
+    params = G.make_params(m)
+    worst = 0.0
+    with torch.no_grad():
+        for b in range(G.seq_count(m)):
+            _, _, records = G.run_sequence(m, params, b, G.target_of(m, b))
+            xin = np.stack([x.numpy() for x in G.layer_input(m, params, b)])
+            for k in range(m["L"]):
+                outs = []
+                for s in m["sfxs"]:
+                    W = m["W"]
+                    Bv = np.concatenate([zrh(W["bias_ih_l%d%s" % (k, s)].numpy()) if "bias_ih_l%d%s" % (k, s) in W
+                                         else np.zeros(3 * H),
+                                         zrh(W["bias_hh_l%d%s" % (k, s)].numpy()) if "bias_hh_l%d%s" % (k, s) in W
+                                         else np.zeros(3 * H)])
+                    X = xin if s == "" else xin[::-1]
+                    Y, _ = GRU_Helper(X=X[:, None, :].copy(), W=zrh(W["weight_ih_l%d%s" % (k, s)].numpy())[None],
+                                      R=zrh(W["weight_hh_l%d%s" % (k, s)].numpy())[None], B=Bv[None],
+                                      linear_before_reset=lbr).step()
+                    y = Y[:, 0, 0, :]
+                    if s:
+                        y = y[::-1]
+                    rec = next(r for r in records if r["layer"] == k and r["sfx"] == s)
+                    ours = np.stack([st[0].numpy() for st in rec["states"]])
+                    worst = max(worst, float(np.abs(ours - y).max()))
+                    outs.append(ours)
+                xin = np.concatenate(outs, axis=1)
+    return worst
+
+
 # -------------------------------------------------------------- compare ------
 
 def selfcheck(m, report):
@@ -377,5 +421,8 @@ def selfcheck(m, report):
         if "spectral_radius" in entry:
             sp = max(sp, rel(entry["spectral_radius"], float(np.abs(np.linalg.eigvals(Wn)).max())))
     out["spectra_vs_numpy"] = sp
+    if m["cell"] == "gru":
+        out["onnx_reference_gru_outputs"] = onnx_gru_check(m)
+        mx = max(mx, out["onnx_reference_gru_outputs"])
     out["max"] = max(mx, sp)
     return out

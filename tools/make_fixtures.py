@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""make_fixtures.py [--out DIR] [--only NAME...]
+"""make_fixtures.py [--out DIR] [--only NAME...] [--check [--strict]]
 
 Writes small, seeded, deterministic model files and their PyTorch references:
 DIR/NAME.rnn.json and DIR/NAME.ref.json (default DIR: test/fixtures/generated),
@@ -182,28 +182,42 @@ def to_text(model, jsonc):
     return "\n".join(lines) + "\n"
 
 
+def generate(out, only=None, quiet=False):
+    os.makedirs(out, exist_ok=True)
+    index = {}
+    for s in FIXTURES:
+        index[s.name] = s.covers
+        if only and s.name not in only:
+            continue
+        path = os.path.join(out, s.name + ".rnn.json")
+        with open(path, "w") as f:
+            f.write(to_text(build_model(s), s.jsonc))
+        rc = gen_reference.main([path, "-o", os.path.join(out, s.name + ".ref.json")])
+        if rc:
+            sys.exit("make_fixtures: gen_reference failed on %s" % path)
+        if not quiet:
+            print("wrote %s (+ .ref.json)" % path)
+    with open(os.path.join(out, "index.json"), "w") as f:
+        json.dump(index, f, indent=1)
+        f.write("\n")
+    return []
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.path.join(HERE, "..", "test", "fixtures", "generated"))
     ap.add_argument("--only", nargs="*", help="fixture names to regenerate")
+    ap.add_argument("--check", action="store_true",
+                    help="regenerate into a temp folder and compare with --out (see make_fixtures_v2.py --check)")
+    ap.add_argument("--strict", action="store_true", help="with --check: any byte difference fails")
     args = ap.parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
-    index = {}
-    for s in FIXTURES:
-        index[s.name] = s.covers
-        if args.only and s.name not in args.only:
-            continue
-        path = os.path.join(args.out, s.name + ".rnn.json")
-        with open(path, "w") as f:
-            f.write(to_text(build_model(s), s.jsonc))
-        rc = gen_reference.main([path, "-o", os.path.join(args.out, s.name + ".ref.json")])
-        if rc:
-            sys.exit("make_fixtures: gen_reference failed on %s" % path)
-        print("wrote %s (+ .ref.json)" % path)
-    with open(os.path.join(args.out, "index.json"), "w") as f:
-        json.dump(index, f, indent=1)
-        f.write("\n")
+    if args.check:
+        import make_fixtures_v2
+        return make_fixtures_v2.check(os.path.abspath(args.out), args.strict,
+                                      lambda d: generate(d, quiet=True))
+    generate(args.out, args.only)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -770,7 +770,16 @@ def gate_unit_stats(m, runs, grads, k, s, ri):
                     "saturated_high": int((vals > SAT_HI).sum()) / n,
                     "weight_hh_grad_norm": float(torch.linalg.norm(grads["weight_hh_l%d%s" % (k, s)][rows])),
                     "weight_ih_grad_norm": float(torch.linalg.norm(grads["weight_ih_l%d%s" % (k, s)][rows]))}
-    U = torch.cat([torch.stack(rec["units"]) for rec in recs])  # [Σ T_b][H]
+    units = unit_stats(m, torch.cat([torch.stack(rec["units"]) for rec in recs]))  # [Σ T_b][H]
+    if m["P"]:
+        # the other reading of "h_t for lstm" with projections: the P-wide projected h_t
+        projected = unit_stats(m, torch.cat([torch.stack([st[0].detach() for st in rec["states"]]) for rec in recs]))
+        return gates, units, projected
+    return gates, units, None
+
+
+def unit_stats(m, U):
+    """saturated_share, dead_units, mean_abs of unit values U [unit-steps][units]."""
     n = U.numel()
     if m["cell"] == "rnn" and m["nonlinearity"] in ("relu", "linear"):
         sat = 0.0
@@ -778,10 +787,9 @@ def gate_unit_stats(m, runs, grads, k, s, ri):
         sat = int(((U > SAT_HI) | (U < SAT_LO)).sum()) / n
     else:
         sat = int((U.abs() > SAT_HI).sum()) / n
-    units = {"saturated_share": sat,
-             "dead_units": int((U == 0).all(dim=0).sum()),
-             "mean_abs": float(U.abs().sum()) / n}
-    return gates, units
+    return {"saturated_share": sat,
+            "dead_units": int((U == 0).all(dim=0).sum()),
+            "mean_abs": float(U.abs().sum()) / n}
 
 
 def stat_margin(m, runs):
@@ -875,7 +883,9 @@ def build_report(m, v2=False, per_pair=None, selfcheck=True):
                 entry["gamma"] = GAMMA[m["nonlinearity"]]
             entry["lags"] = lags[ri]
             if v2:
-                entry["gates"], entry["units"] = gate_unit_stats(m, runs, grads, k, s, ri)
+                entry["gates"], entry["units"], projected = gate_unit_stats(m, runs, grads, k, s, ri)
+                if projected is not None:
+                    entry["units_projected_h"] = projected
             layers_out.append(entry)
             ri += 1
 

@@ -487,6 +487,12 @@ def findings_of(ref):
         if u["saturated_share"] > 0.5:
             out.append({"code": "units-saturated", "layer": k, "direction": L["direction"],
                         "figure": u["saturated_share"], "path": ["weights", "weight_hh" + sfx]})
+        alt = L.get("units_projected_h")
+        if alt is not None:  # the other reading of lstm units with projections must agree on the findings
+            margin = min(margin, abs(alt["saturated_share"] - 0.5))
+            if (alt["saturated_share"] > 0.5) != (u["saturated_share"] > 0.5) or \
+                    (alt["dead_units"] > 0) != (u["dead_units"] > 0):
+                margin = -1.0
         if u["dead_units"] > 0:
             out.append({"code": "dead-units", "layer": k, "direction": L["direction"], "figure": u["dead_units"],
                         "path": ["weights", "weight_hh" + sfx]})

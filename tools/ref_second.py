@@ -186,6 +186,17 @@ def run_batch(m, ids):
     return p, eps, total, lens, records, max(check) if check else 0.0
 
 
+def _units(m, U):
+    if m["cell"] == "rnn" and m["nonlinearity"] in ("relu", "linear"):
+        sat = 0.0
+    elif m["cell"] == "rnn" and m["nonlinearity"] == "sigmoid":
+        sat = float(((U - 0.5).abs() > 0.45).double().mean())
+    else:
+        sat = float((U.abs() > 0.95).double().mean())
+    return {"saturated_share": sat, "dead_units": int((U.abs().max(dim=0).values == 0).sum()),
+            "mean_abs": float(U.abs().mean())}
+
+
 def second_formulation(m):
     B = G.seq_count(m)
     ids = list(range(B))
@@ -231,16 +242,11 @@ def second_formulation(m):
                         "saturated_high": float((vals > 0.95).double().mean()),
                         "weight_hh_grad_norm": float(grads["weight_hh_l%d%s" % (k, s)][sl].norm()),
                         "weight_ih_grad_norm": float(grads["weight_ih_l%d%s" % (k, s)][sl].norm())}
-        U = torch.cat([rec["units"][t][sel] for t, sel in real])
-        if m["cell"] == "rnn" and m["nonlinearity"] in ("relu", "linear"):
-            sat = 0.0
-        elif m["cell"] == "rnn" and m["nonlinearity"] == "sigmoid":
-            sat = float(((U - 0.5).abs() > 0.45).double().mean())
-        else:
-            sat = float((U.abs() > 0.95).double().mean())
-        units = {"saturated_share": sat, "dead_units": int((U.abs().max(dim=0).values == 0).sum()),
-                 "mean_abs": float(U.abs().mean())}
-        stats.append((gates, units))
+        units = _units(m, torch.cat([rec["units"][t][sel] for t, sel in real]))
+        projected = None
+        if m["P"]:
+            projected = _units(m, torch.cat([rec["states"][t][0].detach()[sel] for t, sel in real]))
+        stats.append((gates, units, projected))
 
     batch_norms = []
     for g in G.batches(m):
@@ -384,12 +390,16 @@ def selfcheck(m, report):
             cw = max(cw, rel(r["contribution_mean"], q["contribution_mean"]))
     d["lags"], d["contributions"] = lw, cw
     gw = uw = 0.0
-    for entry, (gates, units) in zip(report["layers"], s2["stats"]):
+    for entry, (gates, units, projected) in zip(report["layers"], s2["stats"]):
         for g, st in gates.items():
             for key, v in st.items():
                 gw = max(gw, rel(entry["gates"][g][key], v))
         for key, v in units.items():
             uw = max(uw, rel(entry["units"][key], v))
+        if (projected is None) != ("units_projected_h" not in entry):
+            uw = math.inf
+        for key, v in (projected or {}).items():
+            uw = max(uw, rel(entry["units_projected_h"][key], v))
     d["gates"], d["units"] = gw, uw
     d["kernel_vs_recomputed_gates"] = s2["kernel_check"]
     out = {"second_formulation": d}

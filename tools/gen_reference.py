@@ -154,7 +154,7 @@ def load_weights(d, base_dir):
     return W, flat, {}, {"format": fmt, "path": w, "module": module}
 
 
-def from_prefix(flat, prefix, key, need_bias=False):
+def from_prefix(flat, prefix, key):
     if flat is None:
         raise BadModel("%s: a prefix needs weights from a PyTorch, safetensors or npz checkpoint" % key)
     out = {}

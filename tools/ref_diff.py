@@ -11,7 +11,6 @@ ignored, so it compares a generated reference with a golden one or an engine rep
 """
 import argparse
 import json
-import math
 import sys
 
 

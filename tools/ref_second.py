@@ -48,14 +48,6 @@ def _act(name, z):
     return {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}.get(name, lambda x: x)(z)
 
 
-def _opt(p, key):
-    return p.get(key)
-
-
-def fresh_params(m):
-    return G.make_params(m)
-
-
 def padded_inputs(m, p, ids):
     lens = [G.seq_len(m, b) for b in ids]
     Tm = max(lens)
@@ -78,7 +70,7 @@ def step2(m, p, k, s, x, h, c, delta, check):
     """One batched step; returns (h_new, c_new, gates dict, unit values)."""
     H, cell = m["H"], m["cell"]
     Wih, Whh = p["weight_ih_l%d%s" % (k, s)], p["weight_hh_l%d%s" % (k, s)]
-    bih, bhh = _opt(p, "bias_ih_l%d%s" % (k, s)), _opt(p, "bias_hh_l%d%s" % (k, s))
+    bih, bhh = p.get("bias_ih_l%d%s" % (k, s)), p.get("bias_hh_l%d%s" % (k, s))
     Wt = Whh + delta
     gates = {}
     c_new = None
@@ -136,7 +128,7 @@ def step2(m, p, k, s, x, h, c, delta, check):
 def run_batch(m, ids):
     """Forward of the sequences `ids` as one padded batch. Returns (params, per-step losses
     [Tm] of [B] (zero at padding), total loss, lengths, records per layer and direction)."""
-    p = fresh_params(m)
+    p = G.make_params(m)
     X, mask, lens = padded_inputs(m, p, ids)
     Bs, Tm = mask.shape
     seq_in = [X[:, t] for t in range(Tm)]

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""make_fixtures_v2.py [--out DIR] [--only NAME...] [--check] [--list]
+"""make_fixtures_v2.py [--out DIR] [--only NAME...] [--check [--strict]] [--list] [--table]
 
 Writes the seeded version-2 fixtures and their PyTorch references:
 DIR/NAME.rnn.json + DIR/NAME.ref.json (default DIR: test/fixtures/generated-v2), a few
@@ -598,6 +598,29 @@ def generate(out_dir, only=None, quiet=False):
     return failed
 
 
+README = os.path.join(HERE, "README.md")
+TABLE_BEGIN, TABLE_END = "<!-- cases:begin (make_fixtures_v2.py --table) -->", "<!-- cases:end -->"
+
+
+def case_table(index):
+    rows = ["| case | covers | gate/unit findings |", "|---|---|---|"]
+    for c in CASES:
+        e = index["cases"][c.name]
+        f = ", ".join("%s (l%d %s)" % (x["code"], x["layer"], x["direction"]) for x in e["findings"]["expected"])
+        rows.append("| %s | %s | %s |" % (c.name, c.covers.replace("|", "/"), f or "—"))
+    return "\n".join(rows) + "\n"
+
+
+def readme_table_current(out_dir):
+    with open(os.path.join(out_dir, "index.json")) as f:
+        table = case_table(json.load(f))
+    with open(README) as f:
+        text = f.read()
+    if TABLE_BEGIN not in text or TABLE_END not in text:
+        return False
+    return text.split(TABLE_BEGIN, 1)[1].split(TABLE_END, 1)[0].strip("\n") == table.strip("\n")
+
+
 def check(out_dir, strict, generate_fn=None):
     """Regenerate into a temporary folder with generate_fn(dir) (returns failed names) and
     compare with out_dir; returns the exit status."""
@@ -648,6 +671,8 @@ def main(argv=None):
     ap.add_argument("--check", action="store_true", help="regenerate into a temp folder and compare with --out")
     ap.add_argument("--strict", action="store_true", help="with --check: any byte difference fails")
     ap.add_argument("--list", action="store_true", help="list the case names")
+    ap.add_argument("--table", action="store_true",
+                    help="print the README's case table (from index.json) and rewrite it in tools/README.md")
     args = ap.parse_args(argv)
     import torch
     torch.set_num_threads(1)
@@ -655,8 +680,23 @@ def main(argv=None):
         for c in CASES:
             print(c.name)
         return 0
+    if args.table:
+        with open(os.path.join(args.out, "index.json")) as f:
+            table = case_table(json.load(f))
+        with open(README) as f:
+            text = f.read()
+        head, rest = text.split(TABLE_BEGIN, 1)
+        tail = rest.split(TABLE_END, 1)[1]
+        with open(README, "w") as f:
+            f.write(head + TABLE_BEGIN + "\n" + table + TABLE_END + tail)
+        print(table, end="")
+        return 0
     if args.check:
-        return check(os.path.abspath(args.out), args.strict)
+        rc = check(os.path.abspath(args.out), args.strict)
+        if os.path.abspath(args.out) == os.path.abspath(DEFAULT_OUT) and not readme_table_current(args.out):
+            print("check: the case table in tools/README.md is out of date: run make_fixtures_v2.py --table")
+            rc = 1
+        return rc
     failed = generate(os.path.abspath(args.out), args.only)
     if failed:
         print("make_fixtures_v2: %d case(s) failed validation: %s" % (len(failed), ", ".join(failed)), file=sys.stderr)

@@ -29,7 +29,7 @@ export interface Trace {
 }
 
 /** Outputs of one batched backward step; every buffer holds `rows` rows. */
-export interface BackStepOut<> {
+export interface BackStepOut {
   /** Gradient w.r.t. s_{j−1} (rows × stateSize), for rows [prevFrom, rows) only; null to skip. */
   prev: Float64Array | null;
   /** First row for which `prev` is computed (rows before it are dropped); written at prev row 0. */

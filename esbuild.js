@@ -26,7 +26,14 @@ const builds = [
   // Lag threads of the analysis worker (src/worker/lagPool.ts looks for dist/lag-worker.js next to the bundle)
   { ...nodeCommon, entryPoints: ['src/worker/lagWorker.ts'], outfile: 'dist/lag-worker.js' },
   { ...nodeCommon, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
-  { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
+  {
+    ...common,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    entryPoints: ['webview/main.ts'],
+    outfile: 'dist/webview.js',
+  },
 ];
 if (fs.existsSync(path.join(__dirname, 'tools/bench/bench.ts'))) {
   builds.push({ ...nodeCommon, entryPoints: ['tools/bench/bench.ts'], outfile: 'dist/bench.js' });

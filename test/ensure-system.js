@@ -11,7 +11,9 @@ function main() {
   const command = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!root || process.platform !== 'linux') {
-    process.stderr.write(`The tests need these Debian packages: ${missing.join(', ')}. Install them with:\n  sudo ${command}\n`);
+    process.stderr.write(
+      `The tests need these Debian packages: ${missing.join(', ')}. Install them with:\n  sudo ${command}\n`,
+    );
     return 1;
   }
   process.stdout.write(`installing Debian packages for the tests: ${missing.join(' ')}\n`);

@@ -42,7 +42,8 @@ class ResultCollector {
 
 function checkBuilt() {
   const missing = [];
-  if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js'))) missing.push('dist/extension.js (run `npm run build`)');
+  if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js')))
+    missing.push('dist/extension.js (run `npm run build`)');
   if (!fs.existsSync(extensionTestsPath)) missing.push('out/test/integration/index.js (run `npm run compile-tests`)');
   if (missing.length) {
     process.stderr.write(`[integration] missing build output:\n  ${missing.join('\n  ')}\n`);
@@ -168,7 +169,9 @@ async function runOffline(tmpDir, workspace) {
         if (server.exited()) resolve({ reason: 'code-server exited during the run' });
         else if (now - t0 > overallTimeoutMs) resolve({ reason: `timed out after ${overallTimeoutMs / 1000} s` });
         else if (!hostStarted && now - pageLoaded > startTimeoutMs) {
-          resolve({ reason: `the extension host never started the suite (no mocha output within ${startTimeoutMs / 1000} s)` });
+          resolve({
+            reason: `the extension host never started the suite (no mocha output within ${startTimeoutMs / 1000} s)`,
+          });
         }
       }, 500);
     });
@@ -177,7 +180,9 @@ async function runOffline(tmpDir, workspace) {
     if (buffered) showLine(buffered);
     if ('code' in outcome) {
       exitCode = outcome.code;
-      harness.note(`extension host finished with exit code ${exitCode} (${((Date.now() - t0) / 1000).toFixed(1)} s after start)`);
+      harness.note(
+        `extension host finished with exit code ${exitCode} (${((Date.now() - t0) / 1000).toFixed(1)} s after start)`,
+      );
     } else {
       failure = outcome.reason;
     }
@@ -186,7 +191,9 @@ async function runOffline(tmpDir, workspace) {
   }
   if (failure) process.stderr.write(`[integration] ${failure}\n`);
   if (failure || exitCode !== 0 || !collector.counts || collector.counts.failed > 0) {
-    process.stderr.write(`----- workbench console, extension host included (last 40 lines; full: ${consoleLog}) -----\n`);
+    process.stderr.write(
+      `----- workbench console, extension host included (last 40 lines; full: ${consoleLog}) -----\n`,
+    );
     process.stderr.write(`${harness.tailFile(consoleLog, 40)}\n`);
     harness.printLogTails(server, dataDir);
   }

@@ -13,7 +13,10 @@ async function main() {
   const paths = await harness.ensureHarness();
   if (!fs.existsSync(path.join(harness.repoRoot, 'dist', 'extension.js'))) {
     harness.note('building the extension (npm run build)');
-    childProcess.execFileSync(process.execPath, [path.join(harness.repoRoot, 'esbuild.js')], { cwd: harness.repoRoot, stdio: 'inherit' });
+    childProcess.execFileSync(process.execPath, [path.join(harness.repoRoot, 'esbuild.js')], {
+      cwd: harness.repoRoot,
+      stdio: 'inherit',
+    });
   }
   const tmpDir = harness.makeTempDir('sandbox');
   const dataDir = path.join(tmpDir, 'data');

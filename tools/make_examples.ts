@@ -37,7 +37,9 @@ function scaledOrthogonal(rng: SeededRandom, n: number, gain: number): number[][
 
 /** B sequences of T steps of I normal numbers with standard deviation `scale`. */
 function normalInputs(rng: SeededRandom, B: number, T: number, I: number, scale: number): number[][][] {
-  return Array.from({ length: B }, () => Array.from({ length: T }, () => Array.from({ length: I }, () => round(scale * rng.normal()))));
+  return Array.from({ length: B }, () =>
+    Array.from({ length: T }, () => Array.from({ length: I }, () => round(scale * rng.normal()))),
+  );
 }
 
 /** JSON with objects indented and arrays of numbers kept on one line (one matrix row per line). */
@@ -50,7 +52,13 @@ function format(value: Json, indent = ''): string {
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value);
     if (entries.length === 0) return '{}';
-    return '{\n' + entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${format(v, inner)}`).join(',\n') + '\n' + indent + '}';
+    return (
+      '{\n' +
+      entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${format(v, inner)}`).join(',\n') +
+      '\n' +
+      indent +
+      '}'
+    );
   }
   return JSON.stringify(value);
 }
@@ -164,7 +172,10 @@ fs.mkdirSync(OUT, { recursive: true });
     { name: 'bias_ih_l0', dtype: 'F32', shape: [3 * H], data: uniformVec(rng, 3 * H, k) },
     { name: 'bias_hh_l0', dtype: 'F32', shape: [3 * H], data: uniformVec(rng, 3 * H, k) },
   ];
-  fs.writeFileSync(path.join(OUT, 'gru-safetensors.safetensors'), writeSafetensors(tensors, { format: 'pt', source: 'tools/make_examples.ts' }));
+  fs.writeFileSync(
+    path.join(OUT, 'gru-safetensors.safetensors'),
+    writeSafetensors(tensors, { format: 'pt', source: 'tools/make_examples.ts' }),
+  );
   console.log(`wrote ${path.join(path.relative(process.cwd(), OUT), 'gru-safetensors.safetensors')}`);
   write('gru-safetensors.rnn.json', {
     name: 'gru with weights in a safetensors file',

@@ -77,7 +77,10 @@ async function runCommand(page, label, opensPick = false) {
   await input.waitFor({ state: 'visible', timeout: 30000 });
   await page.keyboard.type(label);
   const exact = new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) }).first();
+  const row = page
+    .locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exact }) })
+    .first();
   await row.waitFor({ state: 'visible', timeout: 30000 });
   await row.click();
   if (!opensPick) await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 30000 });
@@ -109,7 +112,8 @@ async function reportPainted(page) {
       .evaluate(() => {
         const canvases = Array.from(document.querySelectorAll('canvas')).filter((canvas) => {
           const box = canvas.getBoundingClientRect();
-          const shown = typeof canvas.checkVisibility === 'function' ? canvas.checkVisibility({ visibilityProperty: true }) : true;
+          const shown =
+            typeof canvas.checkVisibility === 'function' ? canvas.checkVisibility({ visibilityProperty: true }) : true;
           return shown && box.width > 0 && box.height > 0;
         });
         if (!canvases.length || document.querySelector('.awaiting')) return null; // before the first report
@@ -126,7 +130,13 @@ async function reportPainted(page) {
   }
   if (process.env.SCREENSHOTS_DEBUG) {
     for (const frame of page.frames()) {
-      const info = await frame.evaluate(() => ({ canvases: document.querySelectorAll('canvas').length, awaiting: Boolean(document.querySelector('.awaiting')), light: document.body.className })).catch((e) => String(e));
+      const info = await frame
+        .evaluate(() => ({
+          canvases: document.querySelectorAll('canvas').length,
+          awaiting: Boolean(document.querySelector('.awaiting')),
+          light: document.body.className,
+        }))
+        .catch((e) => String(e));
       harness.note(`frame ${frame.url().slice(0, 100)}: ${JSON.stringify(info)}`);
     }
   }
@@ -137,13 +147,16 @@ async function save(page, dir, name) {
   const file = path.join(dir, name);
   await page.screenshot({ path: file });
   const size = fs.statSync(file).size;
-  harness.note(`${path.relative(repoRoot, file)}: ${(size / 1024).toFixed(0)} KB${size > maxBytes ? ' (above 300 KB!)' : ''}`);
+  harness.note(
+    `${path.relative(repoRoot, file)}: ${(size / 1024).toFixed(0)} KB${size > maxBytes ? ' (above 300 KB!)' : ''}`,
+  );
   return file;
 }
 
 async function main() {
   const { dir } = parseArgs(process.argv.slice(2));
-  if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js'))) throw new Error('dist/extension.js is missing: run `npm run build` first');
+  if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js')))
+    throw new Error('dist/extension.js is missing: run `npm run build` first');
   const paths = await harness.ensureHarness();
   const tmpDir = harness.makeTempDir('screenshots');
   const dataDir = path.join(tmpDir, 'data');
@@ -178,9 +191,18 @@ async function main() {
     const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label*="${model}"]`).first();
     await row.waitFor({ state: 'visible', timeout: 90000 });
     await row.click();
-    await page.locator(`.tabs-container .tab[aria-label*="${model}"]`).first().waitFor({ state: 'visible', timeout: 30000 });
-    await page.locator('.editor-instance .monaco-editor .squiggly-warning').first().waitFor({ state: 'attached', timeout: 60000 });
-    await page.locator('.editor-instance .monaco-editor').first().click({ position: { x: 400, y: 10 } });
+    await page
+      .locator(`.tabs-container .tab[aria-label*="${model}"]`)
+      .first()
+      .waitFor({ state: 'visible', timeout: 30000 });
+    await page
+      .locator('.editor-instance .monaco-editor .squiggly-warning')
+      .first()
+      .waitFor({ state: 'attached', timeout: 60000 });
+    await page
+      .locator('.editor-instance .monaco-editor')
+      .first()
+      .click({ position: { x: 400, y: 10 } });
     await page.keyboard.press('Control+Shift+M');
     await until('our problems in the Problems panel', async () => {
       const sources = await page.locator('.markers-panel .monaco-list-row .marker-source').allInnerTexts();
@@ -229,12 +251,26 @@ async function main() {
 
     // (d) The same in the light theme, picked as a person would (the charts follow the workbench's theme).
     await runCommand(page, 'Preferences: Color Theme', true);
-    await page.locator('.quick-input-list .monaco-list-row[aria-label*="Dark Modern"]').first().waitFor({ state: 'visible', timeout: 30000 });
+    await page
+      .locator('.quick-input-list .monaco-list-row[aria-label*="Dark Modern"]')
+      .first()
+      .waitFor({ state: 'visible', timeout: 30000 });
     await page.keyboard.type('Light Modern');
-    await page.locator('.quick-input-list .monaco-list-row[aria-label*="Light Modern"]').first().waitFor({ state: 'visible', timeout: 30000 });
+    await page
+      .locator('.quick-input-list .monaco-list-row[aria-label*="Light Modern"]')
+      .first()
+      .waitFor({ state: 'visible', timeout: 30000 });
     await page.keyboard.press('Enter');
     await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 30000 });
-    await until('the light theme', () => page.locator('.monaco-workbench.vs').count().then((n) => n > 0), 30000);
+    await until(
+      'the light theme',
+      () =>
+        page
+          .locator('.monaco-workbench.vs')
+          .count()
+          .then((n) => n > 0),
+      30000,
+    );
     await until('the report panel redrawn in the light theme', async () => {
       const state = await reportPainted(page);
       return state && state.light;
@@ -260,7 +296,9 @@ async function main() {
 main().then(
   () => process.exit(0),
   (error) => {
-    process.stderr.write(`[screenshots] ${error instanceof harness.HarnessError ? error.message : (error && error.stack) || error}\n`);
+    process.stderr.write(
+      `[screenshots] ${error instanceof harness.HarnessError ? error.message : (error && error.stack) || error}\n`,
+    );
     process.exit(1);
   },
 );

@@ -32,8 +32,10 @@ export class BandLayer {
       if (!band.upper.length || band.upper.length !== band.lower.length) continue;
       ctx.beginPath();
       ctx.moveTo(x.getPixelForValue(band.upper[0].x), y.getPixelForValue(band.upper[0].y));
-      for (let i = 1; i < band.upper.length; i++) ctx.lineTo(x.getPixelForValue(band.upper[i].x), y.getPixelForValue(band.upper[i].y));
-      for (let i = band.lower.length - 1; i >= 0; i--) ctx.lineTo(x.getPixelForValue(band.lower[i].x), y.getPixelForValue(band.lower[i].y));
+      for (let i = 1; i < band.upper.length; i++)
+        ctx.lineTo(x.getPixelForValue(band.upper[i].x), y.getPixelForValue(band.upper[i].y));
+      for (let i = band.lower.length - 1; i >= 0; i--)
+        ctx.lineTo(x.getPixelForValue(band.lower[i].x), y.getPixelForValue(band.lower[i].y));
       ctx.closePath();
       ctx.fillStyle = band.fill;
       ctx.fill();

@@ -35,25 +35,40 @@ export class ChartSection {
     headingLevel: 'h2' | 'h3' = 'h2',
   ) {
     const headingId = `section-${id}-title`;
-    this.canvas = el('canvas', { attrs: { role: 'img', 'aria-label': `${title} chart; use "Show as table" for the numbers` } });
+    this.canvas = el('canvas', {
+      attrs: { role: 'img', 'aria-label': `${title} chart; use "Show as table" for the numbers` },
+    });
     this.chartBox = el('div', { className: 'chart-box' }, [this.canvas]);
-    this.tableBox = el('div', { className: 'table-box', attrs: { tabindex: '0', role: 'region', 'aria-label': `${title} table` } });
+    this.tableBox = el('div', {
+      className: 'table-box',
+      attrs: { tabindex: '0', role: 'region', 'aria-label': `${title} table` },
+    });
     this.tableBox.hidden = true;
     this.tableButton = button('Show as table', () => this.setTable(!this.showTable, true), {
       className: 'secondary',
       attrs: { 'aria-pressed': 'false', 'aria-controls': `section-${id}-table` },
     });
     this.tableBox.id = `section-${id}-table`;
-    const png = button('Save PNG', () => this.host.exportPng(this.id, this.canvas), { className: 'secondary', attrs: { 'data-focus-key': `png-${id}` } });
+    const png = button('Save PNG', () => this.host.exportPng(this.id, this.canvas), {
+      className: 'secondary',
+      attrs: { 'data-focus-key': `png-${id}` },
+    });
     this.toolbar = el('div', { className: 'toolbar' }, [this.tableButton, png]);
     this.notes = el('div', { className: 'notes' });
-    this.root = el('section', { className: 'chart-section', attrs: { 'aria-labelledby': headingId, 'data-chart': id } }, [
-      el('div', { className: 'section-head' }, [el(headingLevel, { text: title, attrs: { id: headingId } }), this.toolbar]),
-      el('p', { className: 'intro', text: intro }),
-      this.notes,
-      this.chartBox,
-      this.tableBox,
-    ]);
+    this.root = el(
+      'section',
+      { className: 'chart-section', attrs: { 'aria-labelledby': headingId, 'data-chart': id } },
+      [
+        el('div', { className: 'section-head' }, [
+          el(headingLevel, { text: title, attrs: { id: headingId } }),
+          this.toolbar,
+        ]),
+        el('p', { className: 'intro', text: intro }),
+        this.notes,
+        this.chartBox,
+        this.tableBox,
+      ],
+    );
   }
 
   /** Whether the table view is on. */

@@ -51,11 +51,14 @@ Chart.register(
 export type ChartId = 'lags' | 'contributions' | 'clipping' | 'pascanu' | 'heatmap';
 
 /** Any of our chart configurations. */
-export type AnyChartConfig = ChartConfiguration<'line'> | ChartConfiguration<'bar', XY[]> | ChartConfiguration<'bar'> | ChartConfiguration<'scatter'>;
+export type AnyChartConfig =
+  | ChartConfiguration<'line'>
+  | ChartConfiguration<'bar', XY[]>
+  | ChartConfiguration<'bar'>
+  | ChartConfiguration<'scatter'>;
 
 /** Options of one cartesian axis, as the chart options accept them (deeply partial). */
 type AxisOptions = NonNullable<ChartOptions<'line'>['scales']>[string];
-
 
 /** Sets Chart.js's global font and colour from the theme. */
 export function applyThemeDefaults(theme: Theme): void {
@@ -108,11 +111,21 @@ function legend(theme: Theme, hidden: ReadonlySet<number>): object {
   return {
     display: true,
     position: 'bottom',
-    labels: { color: theme.foreground, boxWidth: 14, filter: (item: { datasetIndex?: number }) => !hidden.has(item.datasetIndex ?? -1) },
+    labels: {
+      color: theme.foreground,
+      boxWidth: 14,
+      filter: (item: { datasetIndex?: number }) => !hidden.has(item.datasetIndex ?? -1),
+    },
   };
 }
 
-function lineDataset(label: string, data: XY[], colour: string, theme: Theme, extra: Partial<ChartDataset<'line'>> = {}): ChartDataset<'line'> {
+function lineDataset(
+  label: string,
+  data: XY[],
+  colour: string,
+  theme: Theme,
+  extra: Partial<ChartDataset<'line'>> = {},
+): ChartDataset<'line'> {
   return {
     label,
     data,
@@ -141,18 +154,38 @@ export function lagChartConfig(m: LagChartModel, theme: Theme, bands: BandLayer)
     const fill = withAlpha(colour, theme.kind.startsWith('high') ? 0.35 : 0.18);
     bands.bands.push({ upper: s.upper, lower: s.lower, fill });
     hidden.add(datasets.length);
-    datasets.push(lineDataset(`Layer ${s.layer} min–max`, [], fill, theme, { borderWidth: 0, pointRadius: 0, backgroundColor: fill }));
+    datasets.push(
+      lineDataset(`Layer ${s.layer} min–max`, [], fill, theme, {
+        borderWidth: 0,
+        pointRadius: 0,
+        backgroundColor: fill,
+      }),
+    );
     datasets.push(lineDataset(`Layer ${s.layer} mean`, s.mean, colour, theme));
     if (s.rate) {
-      const perStep = s.ratePerStep === null ? '' : ` (${s.ratePerStep >= 0 ? '+' : ''}${s.ratePerStep.toPrecision(3)} decades/step)`;
-      datasets.push(lineDataset(`Layer ${s.layer} measured rate${perStep}`, s.rate, colour, theme, { borderDash: [6, 4], pointRadius: 0, borderWidth: 1 }));
+      const perStep =
+        s.ratePerStep === null ? '' : ` (${s.ratePerStep >= 0 ? '+' : ''}${s.ratePerStep.toPrecision(3)} decades/step)`;
+      datasets.push(
+        lineDataset(`Layer ${s.layer} measured rate${perStep}`, s.rate, colour, theme, {
+          borderDash: [6, 4],
+          pointRadius: 0,
+          borderWidth: 1,
+        }),
+      );
     }
   });
   return {
     type: 'line',
     data: { datasets },
     plugins: [bands.plugin],
-    options: lagLineOptions(m.axis, m.maxLag, theme, 'mean ‖∂ε_t/∂s_{t−ℓ}‖', {}, (item) => !hidden.has(item.datasetIndex)),
+    options: lagLineOptions(
+      m.axis,
+      m.maxLag,
+      theme,
+      'mean ‖∂ε_t/∂s_{t−ℓ}‖',
+      {},
+      (item) => !hidden.has(item.datasetIndex),
+    ),
   };
 }
 
@@ -196,12 +229,16 @@ function lagLineOptions(
 
 /** Chart 2: contribution_mean per lag (log10), with markers at the long-range cut-offs and their shares. */
 export function contributionChartConfig(m: ContributionChartModel, theme: Theme): ChartConfiguration<'line'> {
-  const datasets = m.series.map((s, i) => lineDataset(`Layer ${s.layer} contribution`, s.log10, theme.series[i % theme.series.length], theme));
+  const datasets = m.series.map((s, i) =>
+    lineDataset(`Layer ${s.layer} contribution`, s.log10, theme.series[i % theme.series.length], theme),
+  );
   const lines: RefLine[] = [];
   const cutoffs = m.series[0]?.shares.map((s) => s.cutoff) ?? [];
   cutoffs.forEach((cutoff, k) => {
     if (cutoff > m.maxLag) return;
-    const shares = m.series.map((s) => (m.series.length > 1 ? `L${s.layer} ` : '') + formatShare(s.shares[k]?.share ?? null)).join(', ');
+    const shares = m.series
+      .map((s) => (m.series.length > 1 ? `L${s.layer} ` : '') + formatShare(s.shares[k]?.share ?? null))
+      .join(', ');
     lines.push({
       id: `cutoff-${cutoff}`,
       axis: 'x',
@@ -283,7 +320,11 @@ export function clippingChartConfig(m: ClippingChartModel, theme: Theme): ChartC
       parsing: false,
       normalized: true,
       scales: {
-        x: linearScale(theme, 'batch', { min: 0, max: m.sourcePoints + m.overflowed + 1, ticks: { precision: 0, includeBounds: false } }),
+        x: linearScale(theme, 'batch', {
+          min: 0,
+          max: m.sourcePoints + m.overflowed + 1,
+          ticks: { precision: 0, includeBounds: false },
+        }),
         y: yScale,
       },
       plugins: {
@@ -304,10 +345,20 @@ export function clippingChartConfig(m: ClippingChartModel, theme: Theme): ChartC
 export function pascanuChartConfig(rows: PascanuRow[], theme: Theme): ChartConfiguration<'bar'> {
   const labels = rows.map((r) => `Layer ${r.layer}`);
   const datasets: ChartDataset<'bar'>[] = [
-    { label: 'σ_max (largest singular value)', data: rows.map((r) => r.sigmaMax), backgroundColor: theme.series[0], borderWidth: 0 },
+    {
+      label: 'σ_max (largest singular value)',
+      data: rows.map((r) => r.sigmaMax),
+      backgroundColor: theme.series[0],
+      borderWidth: 0,
+    },
   ];
   if (rows.some((r) => r.spectralRadius !== null)) {
-    datasets.push({ label: 'spectral radius', data: rows.map((r) => r.spectralRadius), backgroundColor: theme.series[2], borderWidth: 0 });
+    datasets.push({
+      label: 'spectral radius',
+      data: rows.map((r) => r.spectralRadius),
+      backgroundColor: theme.series[2],
+      borderWidth: 0,
+    });
   }
   const lines: RefLine[] = [];
   const thresholds = [...new Set(rows.map((r) => r.threshold).filter((t): t is number => t !== null))];
@@ -334,7 +385,12 @@ export function pascanuChartConfig(rows: PascanuRow[], theme: Theme): ChartConfi
       maintainAspectRatio: false,
       animation: NO_ANIMATION,
       scales: {
-        x: { type: 'category', grid: { color: theme.grid }, border: { color: theme.border }, ticks: { color: theme.foreground } },
+        x: {
+          type: 'category',
+          grid: { color: theme.grid },
+          border: { color: theme.border },
+          ticks: { color: theme.foreground },
+        },
         y: linearScale(theme, 'singular value / |eigenvalue|', { min: 0, suggestedMax: top * 1.15 }),
       },
       plugins: {
@@ -347,7 +403,11 @@ export function pascanuChartConfig(rows: PascanuRow[], theme: Theme): ChartConfi
 }
 
 /** Chart 5: one sequence's (t, j) map of log10 ‖∂ε_t/∂s_j‖, painted as an image inside Chart.js axes. */
-export function heatmapChartConfig(m: HeatmapModel, image: HTMLCanvasElement, theme: Theme): ChartConfiguration<'scatter'> {
+export function heatmapChartConfig(
+  m: HeatmapModel,
+  image: HTMLCanvasElement,
+  theme: Theme,
+): ChartConfiguration<'scatter'> {
   const extentSteps = m.size * m.bin;
   const paint: Plugin<'scatter'> = {
     id: 'heatmapImage',
@@ -372,7 +432,12 @@ export function heatmapChartConfig(m: HeatmapModel, image: HTMLCanvasElement, th
       events: [],
       scales: {
         x: linearScale(theme, 'j: step of the state s_j', { min: 0, max: extentSteps, grid: { display: false } }),
-        y: linearScale(theme, 't: step of the loss ε_t', { min: 0, max: extentSteps, reverse: true, grid: { display: false } }),
+        y: linearScale(theme, 't: step of the loss ε_t', {
+          min: 0,
+          max: extentSteps,
+          reverse: true,
+          grid: { display: false },
+        }),
       },
       plugins: { legend: { display: false }, tooltip: { enabled: false } },
     },

@@ -30,7 +30,13 @@ export function button(label: string, onClick: () => void, props: ElementProps =
 
 /** A table with a caption, header row and body rows (cells as text). */
 export function table(caption: string, headers: string[], rows: Iterable<(string | number)[]>): HTMLTableElement {
-  const thead = el('thead', {}, [el('tr', {}, headers.map((h) => el('th', { text: h, attrs: { scope: 'col' } })))]);
+  const thead = el('thead', {}, [
+    el(
+      'tr',
+      {},
+      headers.map((h) => el('th', { text: h, attrs: { scope: 'col' } })),
+    ),
+  ]);
   const tbody = el('tbody');
   const frag = document.createDocumentFragment();
   for (const row of rows) {

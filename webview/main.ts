@@ -38,7 +38,13 @@ function start(): void {
     switch (message.type) {
       case 'report': {
         const t0 = performance.now();
-        const charts = view.render(message.documentUri, message.report, message.currentClipNorm, message.seq, message.partial === true);
+        const charts = view.render(
+          message.documentUri,
+          message.report,
+          message.currentClipNorm,
+          message.seq,
+          message.partial === true,
+        );
         host.post({ type: 'rendered', seq: message.seq, charts, ms: performance.now() - t0 });
         break;
       }

@@ -59,7 +59,10 @@ export class ReportPanelView {
   private readonly heatmapDetails: HTMLDetailsElement;
   private readonly heatmapStatus = el('p', { className: 'status', attrs: { role: 'status' } });
   private readonly heatmapLayerSelect = el('select', { attrs: { 'aria-label': 'Layer of the heatmap' } });
-  private readonly heatmapLegend = el('canvas', { className: 'colour-legend', attrs: { width: '240', height: '12', role: 'img' } });
+  private readonly heatmapLegend = el('canvas', {
+    className: 'colour-legend',
+    attrs: { width: '240', height: '12', role: 'img' },
+  });
   private readonly heatmapLegendMin = el('span', { className: 'legend-label' });
   private readonly heatmapLegendMax = el('span', { className: 'legend-label' });
   private readonly heatmapHover = el('p', { className: 'hover-readout', attrs: { 'aria-live': 'polite' } });
@@ -72,7 +75,11 @@ export class ReportPanelView {
   private heatmapLayer = 0;
   /** The lag chart's min–max bands (its plugin is attached once, at creation). */
   private readonly lagBands = new BandLayer();
-  private readonly waiting = el('p', { className: 'placeholder waiting', text: 'Waiting for an analysis…', attrs: { role: 'status' } });
+  private readonly waiting = el('p', {
+    className: 'placeholder waiting',
+    text: 'Waiting for an analysis…',
+    attrs: { role: 'status' },
+  });
   private saveTimer: number | undefined;
 
   constructor(
@@ -119,7 +126,10 @@ export class ReportPanelView {
         sectionHost,
       ),
     };
-    const csv = button('Save lag table (CSV)', () => this.exportCsv(), { className: 'secondary', attrs: { 'data-focus-key': 'csv' } });
+    const csv = button('Save lag table (CSV)', () => this.exportCsv(), {
+      className: 'secondary',
+      attrs: { 'data-focus-key': 'csv' },
+    });
     this.sections.lags.toolbar.appendChild(csv);
     this.heatmapSection = new ChartSection(
       'heatmap',
@@ -134,14 +144,13 @@ export class ReportPanelView {
       this.scheduleSave();
     });
     this.heatmapSection.toolbar.prepend(this.heatmapLayerSelect);
-    this.heatmapSection.notes.append(
-      this.heatmapStatus,
-      this.heatmapLegendRow,
-      this.heatmapHover,
-    );
+    this.heatmapSection.notes.append(this.heatmapStatus, this.heatmapLegendRow, this.heatmapHover);
     this.heatmapLegendRow.append(this.heatmapLegendMin, this.heatmapLegend, this.heatmapLegendMax);
     this.heatmapSection.canvas.addEventListener('mousemove', (e) => this.describeHeatmapCell(e));
-    this.heatmapDetails = el('details', { className: 'heatmap' }, [el('summary', { text: 'Heatmap of one sequence (t, j)' }), this.heatmapSection.root]);
+    this.heatmapDetails = el('details', { className: 'heatmap' }, [
+      el('summary', { text: 'Heatmap of one sequence (t, j)' }),
+      this.heatmapSection.root,
+    ]);
     this.heatmapDetails.open = heatmapOpen;
     this.heatmapDetails.addEventListener('toggle', () => {
       this.scheduleSave();
@@ -270,20 +279,44 @@ export class ReportPanelView {
     const empty: Report = {
       report_version: 1,
       file: '',
-      model: { cell: 'rnn', form: 'elman', nonlinearity: 'tanh', input_size: 0, hidden_size: 0, num_layers: 0, output_size: 0 },
+      model: {
+        cell: 'rnn',
+        form: 'elman',
+        nonlinearity: 'tanh',
+        input_size: 0,
+        hidden_size: 0,
+        num_layers: 0,
+        output_size: 0,
+      },
       sequences: 0,
       steps: 0,
       loss: null,
       grad_norm: null,
       gradients: {},
       layers: [],
-      clipping: { batch_norms: [], suggestions: [], recommended: { clip_norm: null, clip_value: null, method: '', rationale: '' } },
+      clipping: {
+        batch_norms: [],
+        suggestions: [],
+        recommended: { clip_norm: null, clip_value: null, method: '', rationale: '' },
+      },
       findings: [],
     };
     const s = this.sections;
-    s.lags.chart = upsertChart(undefined, s.lags.canvas, lagChartConfig(lagChartModel(empty), this.theme, this.lagBands));
-    s.contributions.chart = upsertChart(undefined, s.contributions.canvas, contributionChartConfig(contributionChartModel(empty), this.theme));
-    s.clipping.chart = upsertChart(undefined, s.clipping.canvas, clippingChartConfig(clippingChartModel(empty, null), this.theme));
+    s.lags.chart = upsertChart(
+      undefined,
+      s.lags.canvas,
+      lagChartConfig(lagChartModel(empty), this.theme, this.lagBands),
+    );
+    s.contributions.chart = upsertChart(
+      undefined,
+      s.contributions.canvas,
+      contributionChartConfig(contributionChartModel(empty), this.theme),
+    );
+    s.clipping.chart = upsertChart(
+      undefined,
+      s.clipping.canvas,
+      clippingChartConfig(clippingChartModel(empty, null), this.theme),
+    );
     s.pascanu.chart = upsertChart(undefined, s.pascanu.canvas, pascanuChartConfig(pascanuRows(empty), this.theme));
   }
 
@@ -307,7 +340,10 @@ export class ReportPanelView {
     const dl = el('dl', { className: 'facts' });
     for (const [k, v] of facts) dl.append(el('div', {}, [el('dt', { text: k }), el('dd', { text: v })]));
     const actions = el('div', { className: 'toolbar' }, [
-      button('Save report (JSON)', () => this.exportJson(), { className: 'secondary', attrs: { 'data-focus-key': 'json' } }),
+      button('Save report (JSON)', () => this.exportJson(), {
+        className: 'secondary',
+        attrs: { 'data-focus-key': 'json' },
+      }),
     ]);
     this.header.replaceChildren(
       el('div', { className: 'title-row' }, [
@@ -329,14 +365,25 @@ export class ReportPanelView {
         facts.append(el('li', {}, [el('span', { text: `${f.label}: ` }), el('strong', { text: value })]));
       }
       cards.append(
-        el('article', { className: `card regime-${c.regime}`, attrs: { 'aria-label': `Layer ${c.layer}: ${c.regime}` } }, [
-          el('h3', {}, [el('span', { text: `Layer ${c.layer} ` }), el('span', { className: `regime regime-${c.regime}`, text: c.regime })]),
-          el('p', { className: 'rule', text: c.rule }),
-          facts,
-        ]),
+        el(
+          'article',
+          { className: `card regime-${c.regime}`, attrs: { 'aria-label': `Layer ${c.layer}: ${c.regime}` } },
+          [
+            el('h3', {}, [
+              el('span', { text: `Layer ${c.layer} ` }),
+              el('span', { className: `regime regime-${c.regime}`, text: c.regime }),
+            ]),
+            el('p', { className: 'rule', text: c.rule }),
+            facts,
+          ],
+        ),
       );
     }
-    this.summary.replaceChildren(el('h2', { text: 'Summary', attrs: { id: 'summary-title' } }), cards, this.renderRecommendation(report));
+    this.summary.replaceChildren(
+      el('h2', { text: 'Summary', attrs: { id: 'summary-title' } }),
+      cards,
+      this.renderRecommendation(report),
+    );
   }
 
   private renderRecommendation(report: Report): HTMLElement {
@@ -345,8 +392,14 @@ export class ReportPanelView {
     box.append(el('h3', { text: 'Recommended clipping' }));
     const values = el('dl', { className: 'facts' });
     values.append(
-      el('div', {}, [el('dt', { text: 'clip_norm' }), el('dd', { text: rec.clip_norm === null ? '—' : String(roundForConfig(rec.clip_norm)) })]),
-      el('div', {}, [el('dt', { text: 'clip_value' }), el('dd', { text: rec.clip_value === null ? '—' : String(roundForConfig(rec.clip_value)) })]),
+      el('div', {}, [
+        el('dt', { text: 'clip_norm' }),
+        el('dd', { text: rec.clip_norm === null ? '—' : String(roundForConfig(rec.clip_norm)) }),
+      ]),
+      el('div', {}, [
+        el('dt', { text: 'clip_value' }),
+        el('dd', { text: rec.clip_value === null ? '—' : String(roundForConfig(rec.clip_value)) }),
+      ]),
       el('div', {}, [el('dt', { text: 'method' }), el('dd', { text: rec.method })]),
     );
     box.append(values);
@@ -403,7 +456,10 @@ export class ReportPanelView {
       );
     });
     const heading = el('h2', { text: `Findings (${report.findings.length})`, attrs: { id: 'findings-title' } });
-    this.findings.replaceChildren(heading, report.findings.length ? list : el('p', { className: 'placeholder', text: 'No findings.' }));
+    this.findings.replaceChildren(
+      heading,
+      report.findings.length ? list : el('p', { className: 'placeholder', text: 'No findings.' }),
+    );
   }
 
   // ---- charts ----
@@ -421,7 +477,15 @@ export class ReportPanelView {
         ['layer', 'lag', 'pairs', 'mean', 'min', 'max'],
         (function* () {
           for (const l of report.layers)
-            for (const e of l.lags) yield [l.layer, e.lag, e.count, formatFromLog10(e.log10_mean), formatFromLog10(e.log10_min), formatFromLog10(e.log10_max)];
+            for (const e of l.lags)
+              yield [
+                l.layer,
+                e.lag,
+                e.count,
+                formatFromLog10(e.log10_mean),
+                formatFromLog10(e.log10_min),
+                formatFromLog10(e.log10_max),
+              ];
         })(),
       ),
     );
@@ -434,19 +498,26 @@ export class ReportPanelView {
     );
 
     const contributions = contributionChartModel(report);
-    s.contributions.chart = upsertChart(s.contributions.chart, s.contributions.canvas, contributionChartConfig(contributions, theme));
+    s.contributions.chart = upsertChart(
+      s.contributions.chart,
+      s.contributions.canvas,
+      contributionChartConfig(contributions, theme),
+    );
     const shareRows = contributions.series.map((x) => [
       `Layer ${x.layer}`,
       ...x.shares.map((sh) => (sh.reached ? formatShare(sh.share) : `— (no lag > ${sh.cutoff})`)),
     ]);
     const cutoffs = contributions.series[0]?.shares.map((sh) => `ℓ > ${sh.cutoff}`) ?? [];
-    s.contributions.notes.replaceChildren(table('Share of the summed contribution from long lags', ['layer', ...cutoffs], shareRows));
+    s.contributions.notes.replaceChildren(
+      table('Share of the summed contribution from long lags', ['layer', ...cutoffs], shareRows),
+    );
     s.contributions.setTableBuilder(() =>
       table(
         'Contribution per lag',
         ['layer', 'lag', 'contribution_mean'],
         (function* () {
-          for (const l of report.layers) for (const e of l.lags) yield [l.layer, e.lag, formatFromLog10(log10Contribution(e))];
+          for (const l of report.layers)
+            for (const e of l.lags) yield [l.layer, e.lag, formatFromLog10(log10Contribution(e))];
         })(),
       ),
     );
@@ -458,9 +529,20 @@ export class ReportPanelView {
       table(
         'Thresholds and the share of batches each would clip',
         ['threshold', 'clip_norm', 'batches clipped'],
-        thresholds.map((t) => [t.label + (t.recommended ? ' (recommended)' : ''), formatNumber(t.value), formatShare(t.share)]),
+        thresholds.map((t) => [
+          t.label + (t.recommended ? ' (recommended)' : ''),
+          formatNumber(t.value),
+          formatShare(t.share),
+        ]),
       ),
-      ...(clip.overflowed ? [el('p', { className: 'warning', text: `${clip.overflowed} batch norm(s) overflowed (null) and always clip; they are not drawn.` })] : []),
+      ...(clip.overflowed
+        ? [
+            el('p', {
+              className: 'warning',
+              text: `${clip.overflowed} batch norm(s) overflowed (null) and always clip; they are not drawn.`,
+            }),
+          ]
+        : []),
       ...(currentClipNorm === null ? [el('p', { text: 'The file sets no training.clip_norm.' })] : []),
     );
     s.clipping.setTableBuilder(() =>
@@ -478,7 +560,14 @@ export class ReportPanelView {
       table(
         'Pascanu’s condition per layer',
         ['layer', 'σ_max', 'spectral radius', 'γ', '1/γ', 'σ_max·γ'],
-        rows.map((r) => [r.layer, formatNumber(r.sigmaMax), formatNumber(r.spectralRadius), formatNumber(r.gamma), formatNumber(r.threshold), formatNumber(r.bound)]),
+        rows.map((r) => [
+          r.layer,
+          formatNumber(r.sigmaMax),
+          formatNumber(r.spectralRadius),
+          formatNumber(r.gamma),
+          formatNumber(r.threshold),
+          formatNumber(r.bound),
+        ]),
       ),
     );
   }
@@ -514,7 +603,9 @@ export class ReportPanelView {
       return;
     }
     this.heatmapFailedMessage = null;
-    const options = maps.map((m, i) => el('option', { text: `Layer ${m.layer}, sequence ${m.sequence + 1}`, attrs: { value: String(i) } }));
+    const options = maps.map((m, i) =>
+      el('option', { text: `Layer ${m.layer}, sequence ${m.sequence + 1}`, attrs: { value: String(i) } }),
+    );
     this.heatmapLayerSelect.replaceChildren(...options);
     this.heatmapLayer = Math.min(this.heatmapLayer, maps.length - 1);
     this.heatmapLayerSelect.value = String(this.heatmapLayer);
@@ -605,12 +696,22 @@ export class ReportPanelView {
     ctx.fillStyle = this.theme.background;
     ctx.fillRect(0, 0, out.width, out.height);
     ctx.drawImage(canvas, 0, 0);
-    this.host.post({ type: 'exportFile', kind: 'png', suggestedName: `${exportStem(this.shown.report)}-${id}.png`, content: out.toDataURL('image/png') });
+    this.host.post({
+      type: 'exportFile',
+      kind: 'png',
+      suggestedName: `${exportStem(this.shown.report)}-${id}.png`,
+      content: out.toDataURL('image/png'),
+    });
   }
 
   private exportCsv(): void {
     if (!this.shown) return;
-    this.host.post({ type: 'exportFile', kind: 'csv', suggestedName: `${exportStem(this.shown.report)}-lags.csv`, content: lagTableCsv(this.shown.report) });
+    this.host.post({
+      type: 'exportFile',
+      kind: 'csv',
+      suggestedName: `${exportStem(this.shown.report)}-lags.csv`,
+      content: lagTableCsv(this.shown.report),
+    });
   }
 
   private exportJson(): void {

@@ -57,7 +57,12 @@ function overlaps(a: Box, b: Box): boolean {
 }
 
 /** Moves a label box along the line's cross axis until it clears the labels already placed (a few tries). */
-function place(box: Box, placed: Box[], horizontal: boolean, area: { top: number; bottom: number; left: number; right: number }): Box {
+function place(
+  box: Box,
+  placed: Box[],
+  horizontal: boolean,
+  area: { top: number; bottom: number; left: number; right: number },
+): Box {
   const step = horizontal ? box.h + 2 : box.w + 2;
   for (let k = 0; k < 12; k++) {
     // 0, −1, +1, −2, +2, …: try above/left first, then below/right.
@@ -89,7 +94,11 @@ export const refLinesPlugin: Plugin<ChartType> = {
       if (!scale) continue;
       const p = scale.getPixelForValue(line.value);
       const horizontal = line.axis === 'y';
-      if (!Number.isFinite(p) || (horizontal ? p < area.top - 0.5 || p > area.bottom + 0.5 : p < area.left - 0.5 || p > area.right + 0.5)) continue;
+      if (
+        !Number.isFinite(p) ||
+        (horizontal ? p < area.top - 0.5 || p > area.bottom + 0.5 : p < area.left - 0.5 || p > area.right + 0.5)
+      )
+        continue;
       ctx.beginPath();
       ctx.setLineDash(line.dash);
       ctx.lineWidth = line.width;
@@ -109,11 +118,21 @@ export const refLinesPlugin: Plugin<ChartType> = {
       let x: number;
       let y: number;
       if (horizontal) {
-        x = line.position === 'start' ? area.left + 4 : line.position === 'end' ? area.right - 4 - w : (area.left + area.right - w) / 2;
+        x =
+          line.position === 'start'
+            ? area.left + 4
+            : line.position === 'end'
+              ? area.right - 4 - w
+              : (area.left + area.right - w) / 2;
         y = p - h - 2 >= area.top ? p - h - 2 : p + 2;
       } else {
         x = p + 4 + w <= area.right ? p + 4 : p - 4 - w;
-        y = line.position === 'start' ? area.top + 2 : line.position === 'end' ? area.bottom - h - 2 : (area.top + area.bottom - h) / 2;
+        y =
+          line.position === 'start'
+            ? area.top + 2
+            : line.position === 'end'
+              ? area.bottom - h - 2
+              : (area.top + area.bottom - h) / 2;
       }
       const box = place({ x, y, w, h }, placed, horizontal, area);
       placed.push(box);

@@ -52,7 +52,9 @@ export function readTheme(): Theme {
     foreground,
     background,
     muted: cssVar(style, '--vscode-descriptionForeground', foreground),
-    grid: hc ? cssVar(style, '--vscode-contrastBorder', foreground) : cssVar(style, '--vscode-charts-lines', light ? 'rgba(0,0,0,0.12)' : 'rgba(255,255,255,0.12)'),
+    grid: hc
+      ? cssVar(style, '--vscode-contrastBorder', foreground)
+      : cssVar(style, '--vscode-charts-lines', light ? 'rgba(0,0,0,0.12)' : 'rgba(255,255,255,0.12)'),
     border: cssVar(style, '--vscode-panel-border', foreground),
     fontFamily: cssVar(style, '--vscode-font-family', 'system-ui, sans-serif'),
     fontSize: Math.max(11, Math.min(14, fontSize - 1)),

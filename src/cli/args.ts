@@ -35,13 +35,25 @@ Exit codes: 0 analysis done; 1 --fail-on matched; 2 wrong model file or usage; 3
 
 /** Parses argv (without node and the script); returns the arguments or a usage error message. */
 export function parseArgs(argv: string[]): CliArgs | { error: string } {
-  if (argv.length === 0 || argv.includes('-h') || argv.includes('--help') || argv[0] === 'help') return { command: 'help' };
+  if (argv.length === 0 || argv.includes('-h') || argv.includes('--help') || argv[0] === 'help')
+    return { command: 'help' };
   if (argv[0] === '--version' || argv[0] === 'version') return { command: 'version' };
   if (argv[0] !== 'analyze') return { error: `unknown command "${argv[0]}" (expected "analyze")` };
-  const out: AnalyzeArgs = { command: 'analyze', file: '', json: false, gradients: false, maxLag: null, failOn: null, precision: 'f64' };
+  const out: AnalyzeArgs = {
+    command: 'analyze',
+    file: '',
+    json: false,
+    gradients: false,
+    maxLag: null,
+    failOn: null,
+    precision: 'f64',
+  };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [flag, inline] =
+      a.startsWith('--') && a.includes('=')
+        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+        : [a, undefined];
     const value = (): string | undefined => (inline !== undefined ? inline : argv[++i]);
     switch (flag) {
       case '--json':
@@ -52,19 +64,26 @@ export function parseArgs(argv: string[]): CliArgs | { error: string } {
         break;
       case '--max-lag': {
         const v = value();
-        if (v === undefined || !/^\d+$/.test(v)) return { error: `--max-lag needs a non-negative whole number, got ${v === undefined ? 'nothing' : `"${v}"`}` };
+        if (v === undefined || !/^\d+$/.test(v))
+          return {
+            error: `--max-lag needs a non-negative whole number, got ${v === undefined ? 'nothing' : `"${v}"`}`,
+          };
         out.maxLag = Number(v);
         break;
       }
       case '--fail-on': {
         const v = value();
-        if (v !== 'exploding' && v !== 'vanishing' && v !== 'any') return { error: `--fail-on takes exploding, vanishing or any, got ${v === undefined ? 'nothing' : `"${v}"`}` };
+        if (v !== 'exploding' && v !== 'vanishing' && v !== 'any')
+          return {
+            error: `--fail-on takes exploding, vanishing or any, got ${v === undefined ? 'nothing' : `"${v}"`}`,
+          };
         out.failOn = v;
         break;
       }
       case '--precision': {
         const v = value();
-        if (v !== 'f64' && v !== 'f32') return { error: `--precision takes f64 or f32, got ${v === undefined ? 'nothing' : `"${v}"`}` };
+        if (v !== 'f64' && v !== 'f32')
+          return { error: `--precision takes f64 or f32, got ${v === undefined ? 'nothing' : `"${v}"`}` };
         out.precision = v;
         break;
       }

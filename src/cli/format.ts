@@ -44,7 +44,11 @@ function layerBlock(l: LayerReport): string[] {
   const lines: string[] = [];
   const spectra = [`σ_max ${fmt(l.sigma_max)}`];
   if (l.spectral_radius !== null) spectra.push(`spectral radius ${fmt(l.spectral_radius)}`);
-  if (l.gamma !== null) spectra.push(`γ ${fmt(l.gamma)}`, `σ_max·γ ${fmt(l.sigma_max * l.gamma)} ${l.sigma_max * l.gamma < 1 ? '< 1' : '≥ 1'}`);
+  if (l.gamma !== null)
+    spectra.push(
+      `γ ${fmt(l.gamma)}`,
+      `σ_max·γ ${fmt(l.sigma_max * l.gamma)} ${l.sigma_max * l.gamma < 1 ? '< 1' : '≥ 1'}`,
+    );
   lines.push(`Layer ${l.layer}  ${l.regime.toUpperCase()}   ${spectra.join(', ')}`);
   if (l.evidence) lines.push(`  ${l.evidence.rule}`);
   lines.push('    ' + pad('lag', 8) + pad('mean', 12) + pad('min', 12) + pad('max', 12) + 'contribution');
@@ -63,7 +67,9 @@ export function formatSummary(r: Report): string {
     `Model   ${kind}, input ${m.input_size}, hidden ${m.hidden_size}, ${m.num_layers} layer${m.num_layers === 1 ? '' : 's'}, output ${m.output_size}`,
   );
   lines.push(`Data    ${r.sequences} sequence${r.sequences === 1 ? '' : 's'}, ${r.steps} steps`);
-  lines.push(`Loss    ${r.loss === null ? 'non-finite' : fmt(r.loss)}    grad norm ${r.grad_norm === null ? 'non-finite' : fmt(r.grad_norm)}`);
+  lines.push(
+    `Loss    ${r.loss === null ? 'non-finite' : fmt(r.loss)}    grad norm ${r.grad_norm === null ? 'non-finite' : fmt(r.grad_norm)}`,
+  );
   lines.push('');
   for (const l of r.layers) lines.push(...layerBlock(l), '');
   const c = r.clipping;

@@ -27,7 +27,8 @@ function version(): string {
 
 /** Whether the report matches --fail-on. */
 export function failOnMatches(report: Report, failOn: FailOn): boolean {
-  const exploding = report.layers.some((l) => l.regime === 'exploding') || report.findings.some((f) => f.code === 'non-finite');
+  const exploding =
+    report.layers.some((l) => l.regime === 'exploding') || report.findings.some((f) => f.code === 'non-finite');
   const vanishing = report.layers.some((l) => l.regime === 'vanishing');
   return failOn === 'exploding' ? exploding : failOn === 'vanishing' ? vanishing : exploding || vanishing;
 }
@@ -41,7 +42,9 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
     if (stat.size > MAX_MODEL_FILE_BYTES) throw new Error(`larger than ${MAX_MODEL_FILE_BYTES} bytes`);
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    process.stderr.write(`${file}:1:1: cannot read the model file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})\n`);
+    process.stderr.write(
+      `${file}:1:1: cannot read the model file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})\n`,
+    );
     return EXIT_INPUT;
   }
   const client = new AnalysisClient(path.join(__dirname, 'worker.js'));

@@ -88,7 +88,11 @@ function analyze(model: Model, options: AnalyzeOptions): Report {
   // the full lag table.
   const flopsPerRow = 2 * model.layers.reduce((a, w) => a + w.weightHh.data.length, 0);
   const lagFlops = model.sequences.reduce((a, s) => a + lagWork(s.length, maxLag), 0) * flopsPerRow;
-  const twoPass = options.onProgress !== undefined && (options.partial ?? true) && maxLag > SHORT_LAGS && lagFlops > PARTIAL_MIN_FLOPS;
+  const twoPass =
+    options.onProgress !== undefined &&
+    (options.partial ?? true) &&
+    maxLag > SHORT_LAGS &&
+    lagFlops > PARTIAL_MIN_FLOPS;
   const firstLag = twoPass ? SHORT_LAGS : maxLag;
   // Split the columns of the full table across threads when it is large, and every thread's copy of
   // the forward traces fits in memory.
@@ -108,7 +112,12 @@ function analyze(model: Model, options: AnalyzeOptions): Report {
     const kind = model.cell === 'rnn' ? 'rnn' : 'other';
     const spectraRows = model.layers.length * (model.hiddenSize / GATES[model.cell]) * SPECTRA_ROWS[kind];
     const callerExtra = BACKWARD_ROWS_PER_STEP[kind] * steps + spectraRows + shortRows;
-    const shares = columnShares(splitter.threads, model.sequences.map((s) => s.length), maxLag, callerExtra);
+    const shares = columnShares(
+      splitter.threads,
+      model.sequences.map((s) => s.length),
+      maxLag,
+      callerExtra,
+    );
     own = shares[0];
     splitter.start(shares.slice(1).map((share) => ({ maxLag, heatmap: options.heatmap ?? null, share })));
   }
@@ -152,7 +161,8 @@ function analyze(model: Model, options: AnalyzeOptions): Report {
       if (fwd.nonFinite) {
         lossFinite = false;
         batchFinite = false;
-        const where = fwd.nonFinite.layer < model.numLayers ? `the activations of layer ${fwd.nonFinite.layer}` : 'the loss';
+        const where =
+          fwd.nonFinite.layer < model.numLayers ? `the activations of layer ${fwd.nonFinite.layer}` : 'the loss';
         findings.push({
           severity: 'error',
           code: 'non-finite',
@@ -180,7 +190,16 @@ function analyze(model: Model, options: AnalyzeOptions): Report {
       addScaled(total, perSequence, 1 / B);
       workDone += 2 * seq.length;
       const ownFirst = twoPass ? undefined : own;
-      const nonFinite = accumulateLags(lagCells, fwd, firstLag, stats, { step: (rows) => checkpoint(rows, twoPass ? 'short lags' : 'lags') }, !twoPass && hm?.sequence === b ? heatmap : null, safeExponent, ownFirst);
+      const nonFinite = accumulateLags(
+        lagCells,
+        fwd,
+        firstLag,
+        stats,
+        { step: (rows) => checkpoint(rows, twoPass ? 'short lags' : 'lags') },
+        !twoPass && hm?.sequence === b ? heatmap : null,
+        safeExponent,
+        ownFirst,
+      );
       lagNonFinite ||= nonFinite;
       workDone += lagWorkOf(seq.length, firstLag, ownFirst);
     }
@@ -222,39 +241,50 @@ function analyze(model: Model, options: AnalyzeOptions): Report {
   const gradients = reportGradients(model, total, options.gradientValues ?? false);
   const gradNorm = globalNorm(model, total);
   const clipping = suggestClipping(batchNorms, batchMaxAbs);
-  const settingFindings = [...clipFindings(model, clipping.batch_norms, clipping.recommended.clip_norm), ...forgetBiasFindings(model)];
+  const settingFindings = [
+    ...clipFindings(model, clipping.batch_norms, clipping.recommended.clip_norm),
+    ...forgetBiasFindings(model),
+  ];
 
   /** The report for a lag table (the short one of a partial report, or the full one). */
   const buildReport = (lagStats: LagStats[], lagCap: number | null, partial: boolean): Report => {
     const layers = model.layers.map((_, k): LayerReport => {
       const lags = lagEntries(lagStats[k]);
       const { regime, evidence } = classifyRegime(lags, spectra[k].sigmaMax, gamma, thresholds);
-      return { layer: k, sigma_max: spectra[k].sigmaMax, spectral_radius: spectra[k].radius, gamma, regime, evidence, lags };
+      return {
+        layer: k,
+        sigma_max: spectra[k].sigmaMax,
+        spectral_radius: spectra[k].radius,
+        gamma,
+        regime,
+        evidence,
+        lags,
+      };
     });
     return {
-    report_version: 1,
-    file: options.file,
-    model: {
-      cell: model.cell,
-      form: model.form,
-      nonlinearity: model.nonlinearity,
-      input_size: model.inputSize,
-      hidden_size: model.hiddenSize,
-      num_layers: model.numLayers,
-      output_size: model.outputSize,
-      ...(model.name !== undefined ? { name: model.name } : {}),
-    },
-    sequences: B,
-    steps: model.sequences.reduce((a, s) => a + s.length, 0),
-    loss: lossFinite && Number.isFinite(loss) ? loss : null,
-    grad_norm: Number.isFinite(gradNorm) && lossFinite ? gradNorm : null,
-    gradients,
-    layers,
-    clipping,
-    findings: [...findings, ...overflowFindings(layers), ...regimeFindings(model, layers), ...settingFindings],
-    max_lag: lagCap,
-    ...(partial ? { partial: true } : {}),
-    elapsed_ms: Date.now() - started,
+      report_version: 1,
+      file: options.file,
+      model: {
+        cell: model.cell,
+        form: model.form,
+        nonlinearity: model.nonlinearity,
+        input_size: model.inputSize,
+        hidden_size: model.hiddenSize,
+        num_layers: model.numLayers,
+        output_size: model.outputSize,
+        ...(model.name !== undefined ? { name: model.name } : {}),
+      },
+      sequences: B,
+      steps: model.sequences.reduce((a, s) => a + s.length, 0),
+      loss: lossFinite && Number.isFinite(loss) ? loss : null,
+      grad_norm: Number.isFinite(gradNorm) && lossFinite ? gradNorm : null,
+      gradients,
+      layers,
+      clipping,
+      findings: [...findings, ...overflowFindings(layers), ...regimeFindings(model, layers), ...settingFindings],
+      max_lag: lagCap,
+      ...(partial ? { partial: true } : {}),
+      elapsed_ms: Date.now() - started,
     };
   };
 
@@ -263,7 +293,11 @@ function analyze(model: Model, options: AnalyzeOptions): Report {
     if (heatmap && hm) report.heatmaps = heatmapReports(heatmap, hm.sequence);
     return report;
   }
-  options.onProgress?.(Math.min(1, (workDone + othersDone()) / totalWork), 'short lags done', buildReport(stats, firstLag, true));
+  options.onProgress?.(
+    Math.min(1, (workDone + othersDone()) / totalWork),
+    'short lags done',
+    buildReport(stats, firstLag, true),
+  );
   const fullStats = model.layers.map(() => new LagStats(maxLag + 1));
   for (let b = 0; b < B; b++) {
     const seq = model.sequences[b];
@@ -273,7 +307,16 @@ function analyze(model: Model, options: AnalyzeOptions): Report {
       workDone += lagWork(seq.length, maxLag);
       continue;
     }
-    accumulateLags(lagCells, fwd, maxLag, fullStats, { step: (rows) => checkpoint(rows, 'lags') }, hm?.sequence === b ? heatmap : null, safeExponent, own);
+    accumulateLags(
+      lagCells,
+      fwd,
+      maxLag,
+      fullStats,
+      { step: (rows) => checkpoint(rows, 'lags') },
+      hm?.sequence === b ? heatmap : null,
+      safeExponent,
+      own,
+    );
     workDone += lagWorkOf(seq.length, maxLag, own);
   }
   mergeOthers(fullStats, 'lags');
@@ -294,17 +337,27 @@ function clear(g: ParamGrads): void {
 }
 
 /** The parameters PyTorch would have, with their gradient arrays and shapes. */
-function namedParams(model: Model, g: ParamGrads): { name: string; values: Float64Array; rows: number; cols: number | null }[] {
+function namedParams(
+  model: Model,
+  g: ParamGrads,
+): { name: string; values: Float64Array; rows: number; cols: number | null }[] {
   const out: { name: string; values: Float64Array; rows: number; cols: number | null }[] = [];
   model.layers.forEach((w, k) => {
     const lg = g.layers[k];
     out.push({ name: `weight_ih_l${k}`, values: lg.weightIh, rows: w.weightIh.rows, cols: w.weightIh.cols });
     out.push({ name: `weight_hh_l${k}`, values: lg.weightHh, rows: w.weightHh.rows, cols: w.weightHh.cols });
-    if (!w.omitted?.includes('biasIh')) out.push({ name: `bias_ih_l${k}`, values: lg.biasIh, rows: w.biasIh.length, cols: null });
-    if (!w.omitted?.includes('biasHh')) out.push({ name: `bias_hh_l${k}`, values: lg.biasHh, rows: w.biasHh.length, cols: null });
+    if (!w.omitted?.includes('biasIh'))
+      out.push({ name: `bias_ih_l${k}`, values: lg.biasIh, rows: w.biasIh.length, cols: null });
+    if (!w.omitted?.includes('biasHh'))
+      out.push({ name: `bias_hh_l${k}`, values: lg.biasHh, rows: w.biasHh.length, cols: null });
   });
   if (model.readout && g.readoutWeight && g.readoutBias) {
-    out.push({ name: 'readout.weight', values: g.readoutWeight, rows: model.readout.weight.rows, cols: model.readout.weight.cols });
+    out.push({
+      name: 'readout.weight',
+      values: g.readoutWeight,
+      rows: model.readout.weight.rows,
+      cols: model.readout.weight.cols,
+    });
     out.push({ name: 'readout.bias', values: g.readoutBias, rows: model.readout.bias.length, cols: null });
   }
   return out;
@@ -345,7 +398,10 @@ function reportGradients(model: Model, g: ParamGrads, withValues: boolean): Reco
     const entry: ParamGradient = { norm: finiteOrNull(norm), max_abs: finiteOrNull(maxAbs) };
     if (withValues) {
       const plain = Array.from(p.values, (v) => (Number.isFinite(v) ? v : (null as unknown as number)));
-      entry.values = p.cols === null ? plain : Array.from({ length: p.rows }, (_, r) => plain.slice(r * (p.cols as number), (r + 1) * (p.cols as number)));
+      entry.values =
+        p.cols === null
+          ? plain
+          : Array.from({ length: p.rows }, (_, r) => plain.slice(r * (p.cols as number), (r + 1) * (p.cols as number)));
     }
     out[p.name] = entry;
   }
@@ -371,7 +427,6 @@ function lagEntries(stats: LagStats): LagEntry[] {
   }
   return out;
 }
-
 
 /** Lag figures above the double range are null in the report; say so and where. */
 function overflowFindings(layers: LayerReport[]): Finding[] {
@@ -402,7 +457,7 @@ function regimeFindings(model: Model, layers: LayerReport[]): Finding[] {
         : `; σ_max(W_hh) = ${fmt(l.sigma_max)}`;
     const trend =
       ev.log10_ratio === null
-        ? 'the sequences are too short to measure the trend, but Pascanu\'s sufficient condition holds'
+        ? "the sequences are too short to measure the trend, but Pascanu's sufficient condition holds"
         : `mean gradient norm ${l.regime === 'vanishing' ? 'falls' : 'grows'} to ${fmtPow(ev.log10_ratio)} of its lag-0 value within ${ev.measured_lag} steps`;
     const cure =
       model.cell === 'rnn'

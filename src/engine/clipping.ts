@@ -44,7 +44,11 @@ export function suggestClipping(batchNorms: (number | null)[], batchMaxAbs: (num
     clip_norm: clipNorm,
     clipped_share: clippedShare(norms, clipNorm),
   });
-  const suggestions = [suggestion('mean', mean), suggestion('autoclip_p10', percentile(norms, 10)), suggestion('median', percentile(norms, 50))];
+  const suggestions = [
+    suggestion('mean', mean),
+    suggestion('autoclip_p10', percentile(norms, 10)),
+    suggestion('median', percentile(norms, 50)),
+  ];
   const clipValue = maxAbs.reduce((a, b) => a + b, 0) / maxAbs.length;
   const skipped = batchNorms.length - norms.length;
   return {

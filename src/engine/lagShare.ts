@@ -58,7 +58,11 @@ export interface LagSplitter {
 /** The map collector of a request, or null when there is none (or the sequence does not exist). */
 export function heatmapCollectorFor(model: Model, request: HeatmapRequest | null): HeatmapCollector | null {
   if (!request || request.sequence >= model.sequences.length) return null;
-  return new HeatmapCollector(model.sequences[request.sequence].length, model.layers.length, Math.min(request.maxSize, MAX_HEATMAP_SIZE));
+  return new HeatmapCollector(
+    model.sequences[request.sequence].length,
+    model.layers.length,
+    Math.min(request.maxSize, MAX_HEATMAP_SIZE),
+  );
 }
 
 /** Doubles a packed LagPartial takes: the statistics of every layer, the non-finite flag and the map. */
@@ -76,14 +80,19 @@ export function packLagPartial(partial: LagPartial, out: Float64Array<ArrayBuffe
     o += s.lags * LagStats.PACKED_PER_LAG;
   }
   out[o++] = partial.nonFinite ? 1 : 0;
-  if (partial.heatmap) for (const cells of partial.heatmap) {
-    out.set(cells, o);
-    o += cells.length;
-  }
+  if (partial.heatmap)
+    for (const cells of partial.heatmap) {
+      out.set(cells, o);
+      o += cells.length;
+    }
 }
 
 /** Reads a partial result written by packLagPartial (copies: `data` may be reused). */
-export function unpackLagPartial(model: Model, job: Pick<LagJob, 'maxLag' | 'heatmap'>, data: Float64Array<ArrayBufferLike>): LagPartial {
+export function unpackLagPartial(
+  model: Model,
+  job: Pick<LagJob, 'maxLag' | 'heatmap'>,
+  data: Float64Array<ArrayBufferLike>,
+): LagPartial {
   const lags = job.maxLag + 1;
   let o = 0;
   const stats = model.layers.map(() => {
@@ -145,7 +154,17 @@ export function computeLagShare(model: Model, job: LagJob, hooks: LagJobHooks): 
         reported = whole;
       }
     };
-    nonFinite = accumulateLags(lagCells, fwd, job.maxLag, stats, { step: onStep }, heatmap && job.heatmap?.sequence === b ? heatmap : null, safeExponent, job.share) || nonFinite;
+    nonFinite =
+      accumulateLags(
+        lagCells,
+        fwd,
+        job.maxLag,
+        stats,
+        { step: onStep },
+        heatmap && job.heatmap?.sequence === b ? heatmap : null,
+        safeExponent,
+        job.share,
+      ) || nonFinite;
     const total = lagWorkOf(seq.length, job.maxLag, job.share);
     if (total > reported) hooks.onRows(total - reported);
   });
@@ -162,7 +181,12 @@ export const SPLIT_MIN_FLOPS = 2e9;
  * Columns are dealt in blocks within a period of 64 per thread (interleaved, so every share gets short
  * and long columns alike); the block widths balance the exact row-steps.
  */
-export function columnShares(threads: number, lengths: readonly number[], maxLag: number, callerExtra: number): ColumnSubset[] {
+export function columnShares(
+  threads: number,
+  lengths: readonly number[],
+  maxLag: number,
+  callerExtra: number,
+): ColumnSubset[] {
   const stride = 64 * threads;
   // Row-steps of the columns of each residue t mod stride (column t takes min(t, L) + 1 steps).
   const residue = new Float64Array(stride);
@@ -193,6 +217,7 @@ export function columnShares(threads: number, lengths: readonly number[], maxLag
     if (cost < best.cost) best = { own, cost, bounds };
   }
   const shares: ColumnSubset[] = [{ stride, offset: 0, width: best.own }];
-  for (let i = 0; i + 1 < best.bounds.length; i++) shares.push({ stride, offset: best.bounds[i], width: best.bounds[i + 1] - best.bounds[i] });
+  for (let i = 0; i + 1 < best.bounds.length; i++)
+    shares.push({ stride, offset: best.bounds[i], width: best.bounds[i + 1] - best.bounds[i] });
   return shares;
 }

@@ -12,7 +12,11 @@ export class HeatmapCollector {
   readonly size: number;
   readonly cells: Float64Array[];
 
-  constructor(readonly length: number, layers: number, maxSize: number) {
+  constructor(
+    readonly length: number,
+    layers: number,
+    maxSize: number,
+  ) {
     this.bin = Math.max(1, Math.ceil(length / Math.max(1, maxSize)));
     this.size = Math.ceil(length / this.bin);
     this.cells = Array.from({ length: layers }, () => new Float64Array(this.size * this.size).fill(-Infinity));
@@ -50,7 +54,6 @@ interface LayerBuffers {
   contribution: Float64Array;
   norms: Float64Array;
 }
-
 
 /** Number of row-steps the recursion takes for a sequence of this length: Σ_j (rows at j) per layer. */
 export function lagWork(length: number, maxLag: number): number {

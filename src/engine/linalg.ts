@@ -42,7 +42,12 @@ export function norm2(v: Float64Array, off = 0, len = v.length - off): number {
  * Largest singular value of a rows×cols matrix: √λ_max(MᵀM), computed on M scaled to max |entry| 1 so
  * that MᵀM cannot overflow. `tick` is called now and then (cancellation).
  */
-export function largestSingularValue(rows: number, cols: number, M: Float64Array, tick: () => void = () => undefined): number {
+export function largestSingularValue(
+  rows: number,
+  cols: number,
+  M: Float64Array,
+  tick: () => void = () => undefined,
+): number {
   if (rows === 0 || cols === 0) return 0;
   let scale = 0;
   for (const x of M) scale = Math.max(scale, Math.abs(x));
@@ -107,7 +112,11 @@ export function largestSymmetricEigenvalue(n: number, S: Float64Array, tick: () 
  * Eigenvalues (real and imaginary parts) of a general real n×n matrix: Householder reduction to
  * upper Hessenberg form, then the implicitly shifted (Francis double-shift) QR algorithm.
  */
-export function eigenvalues(n: number, M: Float64Array, tick: () => void = () => undefined): { re: Float64Array; im: Float64Array } {
+export function eigenvalues(
+  n: number,
+  M: Float64Array,
+  tick: () => void = () => undefined,
+): { re: Float64Array; im: Float64Array } {
   const h = Float64Array.from(M);
   toHessenberg(n, h, tick);
   return hessenbergQr(n, h, tick);
@@ -164,7 +173,7 @@ function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float
   const wr = new Float64Array(n);
   const wi = new Float64Array(n);
   let anorm = 0;
-  for (let i = 0; i < n; i++) for (let j = Math.max(i - 1, 0); j < n; j++) anorm += Math.abs(a[(i) * n + (j)]);
+  for (let i = 0; i < n; i++) for (let j = Math.max(i - 1, 0); j < n; j++) anorm += Math.abs(a[i * n + j]);
   let nn = n - 1;
   let t = 0;
   while (nn >= 0) {
@@ -173,21 +182,21 @@ function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float
     do {
       tick();
       for (l = nn; l >= 1; l--) {
-        const s = Math.abs(a[(l - 1) * n + (l - 1)]) + Math.abs(a[(l) * n + (l)]);
+        const s = Math.abs(a[(l - 1) * n + (l - 1)]) + Math.abs(a[l * n + l]);
         const scale = s === 0 ? anorm : s;
-        if (Math.abs(a[(l) * n + (l - 1)]) + scale === scale) {
-          a[(l) * n + (l - 1)] = 0;
+        if (Math.abs(a[l * n + (l - 1)]) + scale === scale) {
+          a[l * n + (l - 1)] = 0;
           break;
         }
       }
-      const x = a[(nn) * n + (nn)];
+      const x = a[nn * n + nn];
       if (l === nn) {
         wr[nn] = x + t;
         wi[nn] = 0;
         nn--;
       } else {
         const y = a[(nn - 1) * n + (nn - 1)];
-        const w = a[(nn) * n + (nn - 1)] * a[(nn - 1) * n + (nn)];
+        const w = a[nn * n + (nn - 1)] * a[(nn - 1) * n + nn];
         if (l === nn - 1) {
           const p = 0.5 * (y - x);
           const q = p * p + w;
@@ -208,7 +217,7 @@ function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float
           if (its === 60) {
             // No convergence: fall back to the diagonal for the rest (never happens on sane input).
             for (let i = 0; i <= nn; i++) {
-              wr[i] = a[(i) * n + (i)] + t;
+              wr[i] = a[i * n + i] + t;
               wi[i] = 0;
             }
             nn = -1;
@@ -219,8 +228,8 @@ function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float
           let ws = w;
           if (its === 10 || its === 20) {
             t += xs;
-            for (let i = 0; i <= nn; i++) a[(i) * n + (i)] = a[(i) * n + (i)] - xs;
-            const s = Math.abs(a[(nn) * n + (nn - 1)]) + Math.abs(a[(nn - 1) * n + (nn - 2)]);
+            for (let i = 0; i <= nn; i++) a[i * n + i] = a[i * n + i] - xs;
+            const s = Math.abs(a[nn * n + (nn - 1)]) + Math.abs(a[(nn - 1) * n + (nn - 2)]);
             xs = ys = 0.75 * s;
             ws = -0.4375 * s * s;
           }
@@ -231,10 +240,10 @@ function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float
           let r = 0;
           let z = 0;
           for (m = nn - 2; m >= l; m--) {
-            z = a[(m) * n + (m)];
+            z = a[m * n + m];
             const rr = xs - z;
             const ss = ys - z;
-            p = (rr * ss - ws) / a[(m + 1) * n + (m)] + a[(m) * n + (m + 1)];
+            p = (rr * ss - ws) / a[(m + 1) * n + m] + a[m * n + (m + 1)];
             q = a[(m + 1) * n + (m + 1)] - z - rr - ss;
             r = a[(m + 2) * n + (m + 1)];
             const s = Math.abs(p) + Math.abs(q) + Math.abs(r);
@@ -242,18 +251,19 @@ function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float
             q /= s;
             r /= s;
             if (m === l) break;
-            const u = Math.abs(a[(m) * n + (m - 1)]) * (Math.abs(q) + Math.abs(r));
-            const v = Math.abs(p) * (Math.abs(a[(m - 1) * n + (m - 1)]) + Math.abs(z) + Math.abs(a[(m + 1) * n + (m + 1)]));
+            const u = Math.abs(a[m * n + (m - 1)]) * (Math.abs(q) + Math.abs(r));
+            const v =
+              Math.abs(p) * (Math.abs(a[(m - 1) * n + (m - 1)]) + Math.abs(z) + Math.abs(a[(m + 1) * n + (m + 1)]));
             if (u + v === v) break;
           }
           for (let i = m + 2; i <= nn; i++) {
-            a[(i) * n + (i - 2)] = 0;
-            if (i !== m + 2) a[(i) * n + (i - 3)] = 0;
+            a[i * n + (i - 2)] = 0;
+            if (i !== m + 2) a[i * n + (i - 3)] = 0;
           }
           for (let k = m; k <= nn - 1; k++) {
             let xnorm = 0;
             if (k !== m) {
-              p = a[(k) * n + (k - 1)];
+              p = a[k * n + (k - 1)];
               q = a[(k + 1) * n + (k - 1)];
               r = k !== nn - 1 ? a[(k + 2) * n + (k - 1)] : 0;
               xnorm = Math.abs(p) + Math.abs(q) + Math.abs(r);
@@ -267,9 +277,9 @@ function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float
             const s = p >= 0 ? mag : -mag;
             if (s === 0) continue;
             if (k === m) {
-              if (l !== m) a[(k) * n + (k - 1)] = -a[(k) * n + (k - 1)];
+              if (l !== m) a[k * n + (k - 1)] = -a[k * n + (k - 1)];
             } else {
-              a[(k) * n + (k - 1)] = -s * xnorm;
+              a[k * n + (k - 1)] = -s * xnorm;
             }
             p += s;
             const xr = p / s;
@@ -278,23 +288,23 @@ function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float
             q /= p;
             r /= p;
             for (let j = k; j <= nn; j++) {
-              let pp = a[(k) * n + (j)] + q * a[(k + 1) * n + (j)];
+              let pp = a[k * n + j] + q * a[(k + 1) * n + j];
               if (k !== nn - 1) {
-                pp += r * a[(k + 2) * n + (j)];
-                a[(k + 2) * n + (j)] = a[(k + 2) * n + (j)] - pp * zr;
+                pp += r * a[(k + 2) * n + j];
+                a[(k + 2) * n + j] = a[(k + 2) * n + j] - pp * zr;
               }
-              a[(k + 1) * n + (j)] = a[(k + 1) * n + (j)] - pp * yr;
-              a[(k) * n + (j)] = a[(k) * n + (j)] - pp * xr;
+              a[(k + 1) * n + j] = a[(k + 1) * n + j] - pp * yr;
+              a[k * n + j] = a[k * n + j] - pp * xr;
             }
             const mmin = nn < k + 3 ? nn : k + 3;
             for (let i = l; i <= mmin; i++) {
-              let pp = xr * a[(i) * n + (k)] + yr * a[(i) * n + (k + 1)];
+              let pp = xr * a[i * n + k] + yr * a[i * n + (k + 1)];
               if (k !== nn - 1) {
-                pp += zr * a[(i) * n + (k + 2)];
-                a[(i) * n + (k + 2)] = a[(i) * n + (k + 2)] - pp * r;
+                pp += zr * a[i * n + (k + 2)];
+                a[i * n + (k + 2)] = a[i * n + (k + 2)] - pp * r;
               }
-              a[(i) * n + (k + 1)] = a[(i) * n + (k + 1)] - pp * q;
-              a[(i) * n + (k)] = a[(i) * n + (k)] - pp;
+              a[i * n + (k + 1)] = a[i * n + (k + 1)] - pp * q;
+              a[i * n + k] = a[i * n + k] - pp;
             }
           }
         }

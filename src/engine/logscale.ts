@@ -102,7 +102,10 @@ export class LagStats {
    * The statistics as doubles (for another thread): per lag count, sum m, sum e, contribution m,
    * contribution e, min m, min e, max m, max e. Written into `out` at `offset` when given.
    */
-  pack(out: Float64Array<ArrayBufferLike> = new Float64Array(this.lags * LagStats.PACKED_PER_LAG), offset = 0): Float64Array<ArrayBufferLike> {
+  pack(
+    out: Float64Array<ArrayBufferLike> = new Float64Array(this.lags * LagStats.PACKED_PER_LAG),
+    offset = 0,
+  ): Float64Array<ArrayBufferLike> {
     for (let lag = 0; lag < this.lags; lag++) {
       const o = offset + lag * LagStats.PACKED_PER_LAG;
       out[o] = this.count[lag];

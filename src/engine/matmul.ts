@@ -11,7 +11,17 @@ export interface MatMul {
    */
   readonly safeExponent: number;
   /** C[cOff..] (m×n) = (or +=) A[aOff..] (m×k) · W (k×n), all row-major and contiguous. */
-  multiply(m: number, n: number, k: number, A: Float64Array, aOff: number, W: Float64Array, C: Float64Array, cOff: number, accumulate: boolean): void;
+  multiply(
+    m: number,
+    n: number,
+    k: number,
+    A: Float64Array,
+    aOff: number,
+    W: Float64Array,
+    C: Float64Array,
+    cOff: number,
+    accumulate: boolean,
+  ): void;
 }
 
 /** The reference product (plain TypeScript). */
@@ -35,7 +45,17 @@ export class KernelMatMul implements MatMul {
     this.safeExponent = kernel.name.includes('f32') ? 40 : 200;
   }
 
-  multiply(m: number, n: number, k: number, A: Float64Array, aOff: number, W: Float64Array, C: Float64Array, cOff: number, accumulate: boolean): void {
+  multiply(
+    m: number,
+    n: number,
+    k: number,
+    A: Float64Array,
+    aOff: number,
+    W: Float64Array,
+    C: Float64Array,
+    cOff: number,
+    accumulate: boolean,
+  ): void {
     if (m * n * k < KERNEL_MIN_WORK) {
       gemm(m, n, k, A, aOff, W, 0, C, cOff, accumulate);
       return;

@@ -52,7 +52,7 @@ export function classifyRegime(
         measured_lag: measuredLag,
         pascanu_bound: bound,
         rule: `The sequences are too short to measure a trend (fewer than 3 lags with enough pairs); ${
-          regime === 'vanishing' ? 'vanishing by Pascanu\'s sufficient condition.' : 'no evidence of a problem.'
+          regime === 'vanishing' ? "vanishing by Pascanu's sufficient condition." : 'no evidence of a problem.'
         }${pascanu}`,
       },
     };
@@ -73,7 +73,13 @@ export function classifyRegime(
   }
   return {
     regime,
-    evidence: { log10_rate_per_step: rate, log10_ratio: ratio, measured_lag: measuredLag, pascanu_bound: bound, rule: rule + pascanu },
+    evidence: {
+      log10_rate_per_step: rate,
+      log10_ratio: ratio,
+      measured_lag: measuredLag,
+      pascanu_bound: bound,
+      rule: rule + pascanu,
+    },
   };
 }
 

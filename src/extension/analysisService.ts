@@ -82,7 +82,11 @@ export class AnalysisService implements vscode.Disposable {
   /** The worker client, started on first use. */
   get client(): AnalysisClient {
     if (!this.clientInstance) {
-      this.clientInstance = new AnalysisClient(this.workerPath, { maxOldGenerationSizeMb: workerHeapMb }, { niceness: workerNiceness });
+      this.clientInstance = new AnalysisClient(
+        this.workerPath,
+        { maxOldGenerationSizeMb: workerHeapMb },
+        { niceness: workerNiceness },
+      );
     }
     return this.clientInstance;
   }
@@ -231,7 +235,11 @@ export class AnalysisService implements vscode.Disposable {
   }
 
   /** Aborts the run when the token is cancelled, until the run settles. */
-  private linkCancellation(token: vscode.CancellationToken | undefined, abort: AbortController, promise: Promise<unknown>): void {
+  private linkCancellation(
+    token: vscode.CancellationToken | undefined,
+    abort: AbortController,
+    promise: Promise<unknown>,
+  ): void {
     if (!token) return;
     if (token.isCancellationRequested) {
       abort.abort();
@@ -260,7 +268,11 @@ export class AnalysisService implements vscode.Disposable {
       const name = path.basename(uri.fsPath);
       const location = style === 'notification' ? vscode.ProgressLocation.Notification : vscode.ProgressLocation.Window;
       void vscode.window.withProgress(
-        { location, title: style === 'notification' ? `Analyzing ${name}` : `RNN gradients: ${name}`, cancellable: style === 'notification' },
+        {
+          location,
+          title: style === 'notification' ? `Analyzing ${name}` : `RNN gradients: ${name}`,
+          cancellable: style === 'notification',
+        },
         (progress, token) => {
           token.onCancellationRequested(() => abort.abort());
           let reported = 0;

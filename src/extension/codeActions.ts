@@ -17,11 +17,17 @@ function codeOf(diagnostic: vscode.Diagnostic): string | undefined {
 
 /** Offers "Set clip_norm/clip_value to X (suggested)" and "Set forget-gate bias to 1.0". */
 export class GradientQuickFixes implements vscode.CodeActionProvider {
-  static readonly metadata: vscode.CodeActionProviderMetadata = { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] };
+  static readonly metadata: vscode.CodeActionProviderMetadata = {
+    providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
+  };
 
   constructor(private readonly service: AnalysisService) {}
 
-  provideCodeActions(document: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): vscode.CodeAction[] {
+  provideCodeActions(
+    document: vscode.TextDocument,
+    _range: vscode.Range,
+    context: vscode.CodeActionContext,
+  ): vscode.CodeAction[] {
     const actions: vscode.CodeAction[] = [];
     const report = this.service.lastReport(document.uri);
     let clipOffered = false;
@@ -32,14 +38,20 @@ export class GradientQuickFixes implements vscode.CodeActionProvider {
         clipOffered = true;
         const suggested = clipSuggestions(report);
         if (suggested.clip_norm !== undefined) {
-          const action = new vscode.CodeAction(`Set clip_norm to ${suggested.clip_norm} (suggested)`, vscode.CodeActionKind.QuickFix);
+          const action = new vscode.CodeAction(
+            `Set clip_norm to ${suggested.clip_norm} (suggested)`,
+            vscode.CodeActionKind.QuickFix,
+          );
           action.edit = clipWorkspaceEdit(document, 'clip_norm', suggested.clip_norm);
           action.diagnostics = [diagnostic];
           action.isPreferred = true;
           actions.push(action);
         }
         if (suggested.clip_value !== undefined) {
-          const action = new vscode.CodeAction(`Set clip_value to ${suggested.clip_value} (suggested)`, vscode.CodeActionKind.QuickFix);
+          const action = new vscode.CodeAction(
+            `Set clip_value to ${suggested.clip_value} (suggested)`,
+            vscode.CodeActionKind.QuickFix,
+          );
           action.edit = clipWorkspaceEdit(document, 'clip_value', suggested.clip_value);
           action.diagnostics = [diagnostic];
           actions.push(action);
@@ -47,9 +59,13 @@ export class GradientQuickFixes implements vscode.CodeActionProvider {
       }
       if (code === 'forget-bias-low') {
         const layer = forgetBiasLayerOfKey(document.getText(diagnostic.range));
-        const edits = layer === undefined ? undefined : forgetBiasEdits(document.getText(), layer, formattingOf(document));
+        const edits =
+          layer === undefined ? undefined : forgetBiasEdits(document.getText(), layer, formattingOf(document));
         if (edits && edits.length > 0) {
-          const action = new vscode.CodeAction(`Set forget-gate bias to 1.0 (layer ${layer})`, vscode.CodeActionKind.QuickFix);
+          const action = new vscode.CodeAction(
+            `Set forget-gate bias to 1.0 (layer ${layer})`,
+            vscode.CodeActionKind.QuickFix,
+          );
           action.edit = toWorkspaceEdit(document, edits);
           action.diagnostics = [diagnostic];
           action.isPreferred = true;

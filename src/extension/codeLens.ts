@@ -15,12 +15,21 @@ export class AnalyzeCodeLens implements vscode.CodeLensProvider, vscode.Disposab
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
     const range = new vscode.Range(0, 0, 0, 0);
-    const lenses = [new vscode.CodeLens(range, { title: '$(graph-line) Analyze RNN gradients', command: 'rnnGradients.analyze', arguments: [document.uri] })];
+    const lenses = [
+      new vscode.CodeLens(range, {
+        title: '$(graph-line) Analyze RNN gradients',
+        command: 'rnnGradients.analyze',
+        arguments: [document.uri],
+      }),
+    ];
     const result = this.service.lastResult(document.uri);
     if (result?.ok) {
       const worst = worstLayer(result.report);
       if (worst) {
-        const title = result.report.layers.length > 1 ? `worst layer ${worst.layer}: ${worst.regime}` : `gradients: ${worst.regime}`;
+        const title =
+          result.report.layers.length > 1
+            ? `worst layer ${worst.layer}: ${worst.regime}`
+            : `gradients: ${worst.regime}`;
         lenses.push(new vscode.CodeLens(range, { title, command: 'rnnGradients.analyze', arguments: [document.uri] }));
       }
     }

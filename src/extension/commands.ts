@@ -31,7 +31,10 @@ async function pickModelFile(argument: unknown): Promise<vscode.Uri | undefined>
   const items = files
     .map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri, true), uri }))
     .sort((a, b) => a.description.localeCompare(b.description));
-  const picked = await vscode.window.showQuickPick(items, { title: 'Analyze RNN gradients', placeHolder: 'Which model file?' });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: 'Analyze RNN gradients',
+    placeHolder: 'Which model file?',
+  });
   return picked?.uri;
 }
 
@@ -44,23 +47,38 @@ async function analyze(context: CommandContext, argument?: unknown): Promise<Ana
   // A long run sends a partial report (short lags) first: show it in the panel at once; the final report replaces it.
   let openedForPartial = false;
   const partials = service.onProgress((event) => {
-    if (!event.partial || event.uri.toString() !== uri.toString() || panel.currentDocument?.toString() === uri.toString()) return;
+    if (
+      !event.partial ||
+      event.uri.toString() !== uri.toString() ||
+      panel.currentDocument?.toString() === uri.toString()
+    )
+      return;
     panel.show(uri, event.partial, currentClipNorm(document), true);
     openedForPartial = true;
   });
   let result: AnalyzeResult;
   try {
     // With the panel's heatmap section open, this run computes the map too (no second run when the report arrives).
-    result = await service.analyzeDocument(document, { force: true, progress: 'notification', heatmap: panel.wantsHeatmap });
+    result = await service.analyzeDocument(document, {
+      force: true,
+      progress: 'notification',
+      heatmap: panel.wantsHeatmap,
+    });
   } catch (error) {
     // A panel this run opened for its partial report does not outlive the run, unless a newer analysis of the
     // document (which superseded this one) goes on to update it. Checked once the service has settled the run.
     if (openedForPartial) {
       setTimeout(() => {
-        if (!service.isRunning(uri) && panel.shownReport?.partial && panel.currentDocument?.toString() === uri.toString()) panel.close();
+        if (
+          !service.isRunning(uri) &&
+          panel.shownReport?.partial &&
+          panel.currentDocument?.toString() === uri.toString()
+        )
+          panel.close();
       }, 0);
     }
-    if (error instanceof AnalysisError && (error.reason === 'cancelled' || error.reason === 'disposed')) return undefined;
+    if (error instanceof AnalysisError && (error.reason === 'cancelled' || error.reason === 'disposed'))
+      return undefined;
     if (!(error instanceof AnalysisError)) {
       void vscode.window.showErrorMessage(`RNN Gradients: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -92,5 +110,7 @@ const commands: Record<string, Command> = {
 
 /** Registers every command of the table. */
 export function registerCommands(context: CommandContext): vscode.Disposable[] {
-  return Object.entries(commands).map(([id, handler]) => vscode.commands.registerCommand(id, (...args: unknown[]) => handler(context, ...args)));
+  return Object.entries(commands).map(([id, handler]) =>
+    vscode.commands.registerCommand(id, (...args: unknown[]) => handler(context, ...args)),
+  );
 }

@@ -79,7 +79,9 @@ export class DiagnosticsManager implements vscode.Disposable {
     if (!document || document.isClosed) return;
     this.service.analyzeDocument(document, { progress: 'window' }).catch((error: unknown) => {
       if (error instanceof AnalysisError && error.reason === 'cancelled') return;
-      this.log.debug(`background analysis of ${document.uri.fsPath} failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.log.debug(
+        `background analysis of ${document.uri.fsPath} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     });
   }
 

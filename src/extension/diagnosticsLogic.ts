@@ -36,7 +36,10 @@ export function diagnosticSpecs(text: string, result: AnalyzeResult): Diagnostic
     code: finding.code,
     path: [...finding.path],
   }));
-  if (result.report.model.cell === 'lstm' && !result.report.findings.some((finding) => finding.code === 'forget-bias-low')) {
+  if (
+    result.report.model.cell === 'lstm' &&
+    !result.report.findings.some((finding) => finding.code === 'forget-bias-low')
+  ) {
     for (const info of lowForgetBiasLayers(text)) {
       const path = ['weights', `bias_ih_l${info.layer}`];
       specs.push({

@@ -39,6 +39,9 @@ export async function revealPath(uri: vscode.Uri, path: (string | number)[]): Pr
   const document = await vscode.workspace.openTextDocument(uri);
   const span = spanOfPath(document.getText(), path);
   const range = new vscode.Range(document.positionAt(span.offset), document.positionAt(span.offset + span.length));
-  const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, selection: range });
+  const editor = await vscode.window.showTextDocument(document, {
+    viewColumn: vscode.ViewColumn.One,
+    selection: range,
+  });
   editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
 }

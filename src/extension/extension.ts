@@ -37,7 +37,11 @@ export function activate(context: vscode.ExtensionContext): RnnGradientsApi {
       statusBar,
       codeLens,
       vscode.languages.registerCodeLensProvider(modelFileSelector, codeLens),
-      vscode.languages.registerCodeActionsProvider(modelFileSelector, new GradientQuickFixes(service), GradientQuickFixes.metadata),
+      vscode.languages.registerCodeActionsProvider(
+        modelFileSelector,
+        new GradientQuickFixes(service),
+        GradientQuickFixes.metadata,
+      ),
       vscode.languages.registerHoverProvider(modelFileSelector, new WeightHover(service)),
       ...registerCommands({ service, panel }),
     );

@@ -20,7 +20,9 @@ export class WeightHover implements vscode.HoverProvider {
     const markdown = weightHhHover(report, layer);
     if (!markdown) return undefined;
     const span = keySpanAt(text, path, root);
-    const range = span ? new vscode.Range(document.positionAt(span.offset), document.positionAt(span.offset + span.length)) : undefined;
+    const range = span
+      ? new vscode.Range(document.positionAt(span.offset), document.positionAt(span.offset + span.length))
+      : undefined;
     return new vscode.Hover(new vscode.MarkdownString(markdown), range);
   }
 }

@@ -30,7 +30,11 @@ export function spanOfPath(text: string, path: readonly (string | number)[], roo
 }
 
 /** The span of the property key at `path` only when that exact key exists. */
-export function keySpanAt(text: string, path: readonly (string | number)[], root = parseJsonc(text)): TextSpan | undefined {
+export function keySpanAt(
+  text: string,
+  path: readonly (string | number)[],
+  root = parseJsonc(text),
+): TextSpan | undefined {
   if (!root) return undefined;
   const node = findNodeAtLocation(root, path as (string | number)[]);
   const keyNode = node?.parent?.type === 'property' ? node.parent.children?.[0] : undefined;
@@ -48,7 +52,11 @@ export function numberAt(text: string, path: readonly (string | number)[], root 
  * The property (key path) whose key contains `offset`, if any: used by the hover to know which key the
  * pointer is on. Returns the path of the property's value, e.g. ["weights", "weight_hh_l0"].
  */
-export function keyPathAtOffset(text: string, offset: number, root = parseJsonc(text)): (string | number)[] | undefined {
+export function keyPathAtOffset(
+  text: string,
+  offset: number,
+  root = parseJsonc(text),
+): (string | number)[] | undefined {
   if (!root) return undefined;
   let node: Node | undefined = root;
   const path: (string | number)[] = [];

@@ -17,7 +17,10 @@ function openDocument(uri: vscode.Uri): vscode.TextDocument | undefined {
 }
 
 /** Creates the panel manager; its subscriptions to the service are returned for disposal. */
-export function createReportPanel(extensionUri: vscode.Uri, service: AnalysisService): { panel: ReportPanelManager; disposables: vscode.Disposable[] } {
+export function createReportPanel(
+  extensionUri: vscode.Uri,
+  service: AnalysisService,
+): { panel: ReportPanelManager; disposables: vscode.Disposable[] } {
   const actions: ReportPanelActions = {
     applyClip,
     revealPath,
@@ -27,7 +30,12 @@ export function createReportPanel(extensionUri: vscode.Uri, service: AnalysisSer
       // one that already includes it, or returns the last result when that has it; a new result reaches the panel
       // through onDidAnalyze below.
       const result = await service.analyzeDocument(document, { heatmap: true, progress: 'notification' });
-      if (result.ok && result.report.heatmaps?.length && !panel.shownReport?.partial && !panel.shownReport?.report.heatmaps?.length) {
+      if (
+        result.ok &&
+        result.report.heatmaps?.length &&
+        !panel.shownReport?.partial &&
+        !panel.shownReport?.report.heatmaps?.length
+      ) {
         panel.update(documentUri, result.report, currentClipNorm(document));
       }
     },

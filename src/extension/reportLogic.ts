@@ -10,7 +10,10 @@ export function findingAnchor(code: string): string {
 
 /** Documentation URL of a finding code: the repository's README section for it. */
 export function findingDocUrl(repositoryUrl: string, code: string): string {
-  const base = repositoryUrl.replace(/^git\+/, '').replace(/\.git$/, '').replace(/\/+$/, '');
+  const base = repositoryUrl
+    .replace(/^git\+/, '')
+    .replace(/\.git$/, '')
+    .replace(/\/+$/, '');
   return `${base}#${findingAnchor(code)}`;
 }
 
@@ -26,13 +29,21 @@ export function worstLayer(report: Report): LayerReport | undefined {
 }
 
 /** Codes whose quick fixes set a clipping threshold. */
-export const clipFixCodes: ReadonlySet<FindingCode | string> = new Set(['clip-never-triggers', 'clip-always-triggers', 'exploding-gradients']);
+export const clipFixCodes: ReadonlySet<FindingCode | string> = new Set([
+  'clip-never-triggers',
+  'clip-always-triggers',
+  'exploding-gradients',
+]);
 
 /** Suggested clip_norm / clip_value for a finding: the report's recommendation, else numbers in the finding's data. */
-export function clipSuggestions(report: Report | undefined, finding?: Pick<Finding, 'data'>): { clip_norm?: number; clip_value?: number } {
+export function clipSuggestions(
+  report: Report | undefined,
+  finding?: Pick<Finding, 'data'>,
+): { clip_norm?: number; clip_value?: number } {
   const pick = (...candidates: unknown[]): number | undefined => {
     for (const candidate of candidates) {
-      if (typeof candidate === 'number' && Number.isFinite(candidate) && candidate > 0) return roundSuggestion(candidate);
+      if (typeof candidate === 'number' && Number.isFinite(candidate) && candidate > 0)
+        return roundSuggestion(candidate);
     }
     return undefined;
   };
@@ -83,7 +94,9 @@ export function weightHhHover(report: Report, layerIndex: number): string | unde
   lines.push(`| | |`);
   lines.push(`|---|---|`);
   lines.push(`| σ_max (largest singular value) | ${formatNumber(layer.sigma_max)} |`);
-  lines.push(`| spectral radius | ${layer.spectral_radius === null ? 'n/a (gated cell)' : formatNumber(layer.spectral_radius)} |`);
+  lines.push(
+    `| spectral radius | ${layer.spectral_radius === null ? 'n/a (gated cell)' : formatNumber(layer.spectral_radius)} |`,
+  );
   lines.push(`| γ = sup σ′ | ${layer.gamma === null ? 'n/a (gated cell)' : formatNumber(layer.gamma)} |`);
   lines.push('');
   if (layer.gamma !== null && layer.gamma > 0) {
@@ -112,7 +125,9 @@ export function weightHhHover(report: Report, layerIndex: number): string | unde
     const verb = rate < 0 ? 'decays' : rate > 0 ? 'grows' : 'stays level';
     lines.push(
       `Measured: the mean gradient norm ${verb} by a factor ${formatPow10(rate)} per step (log10 ${formatNumber(rate)} per step)` +
-        (evidence.log10_ratio !== null ? `, ×${formatPow10(evidence.log10_ratio)} over ${evidence.measured_lag} steps.` : '.'),
+        (evidence.log10_ratio !== null
+          ? `, ×${formatPow10(evidence.log10_ratio)} over ${evidence.measured_lag} steps.`
+          : '.'),
     );
   } else {
     const lags = layer.lags;
@@ -120,7 +135,9 @@ export function weightHhHover(report: Report, layerIndex: number): string | unde
     const last = lags.length > 1 ? lags[lags.length - 1] : undefined;
     if (first !== null && first !== undefined && last && last.log10_mean !== null && last.lag > 0) {
       const rate = (last.log10_mean - first) / last.lag;
-      lines.push(`Measured: the mean gradient norm changes by a factor ${formatPow10(rate)} per step over ${last.lag} steps.`);
+      lines.push(
+        `Measured: the mean gradient norm changes by a factor ${formatPow10(rate)} per step over ${last.lag} steps.`,
+      );
     }
   }
   lines.push('');

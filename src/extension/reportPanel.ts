@@ -87,7 +87,13 @@ export class ReportPanelManager implements vscode.Disposable {
   get shownReport(): ShownReport | undefined {
     const last = this.panel ? this.lastReport : undefined;
     if (!last) return undefined;
-    return { documentUri: last.documentUri, report: last.report, currentClipNorm: last.currentClipNorm, seq: last.seq, partial: last.partial === true };
+    return {
+      documentUri: last.documentUri,
+      report: last.report,
+      currentClipNorm: last.currentClipNorm,
+      seq: last.seq,
+      partial: last.partial === true,
+    };
   }
 
   /**
@@ -125,7 +131,12 @@ export class ReportPanelManager implements vscode.Disposable {
    */
   progress(documentUri: vscode.Uri, fraction: number, partial?: Report, currentClipNorm?: number | null): void {
     if (!this.shows(documentUri)) return;
-    if (partial) this.postReport(partial, currentClipNorm !== undefined ? currentClipNorm : (this.lastReport?.currentClipNorm ?? null), true);
+    if (partial)
+      this.postReport(
+        partial,
+        currentClipNorm !== undefined ? currentClipNorm : (this.lastReport?.currentClipNorm ?? null),
+        true,
+      );
     this.lastProgress = { type: 'progress', fraction };
     this.post(this.lastProgress);
   }
@@ -157,7 +168,8 @@ export class ReportPanelManager implements vscode.Disposable {
 
   /** Resolves when the webview has rendered the latest report (the webview posts `rendered` with chart count). */
   whenRendered(): Promise<{ charts: number }> {
-    if (this.lastReport && this.renderedSeq >= this.lastReport.seq) return Promise.resolve({ charts: this.renderedCharts });
+    if (this.lastReport && this.renderedSeq >= this.lastReport.seq)
+      return Promise.resolve({ charts: this.renderedCharts });
     const seq = this.lastReport?.seq ?? this.seq + 1;
     return new Promise((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
   }
@@ -171,7 +183,10 @@ export class ReportPanelManager implements vscode.Disposable {
   private webviewOptions(): vscode.WebviewOptions & vscode.WebviewPanelOptions {
     return {
       enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+      localResourceRoots: [
+        vscode.Uri.joinPath(this.extensionUri, 'dist'),
+        vscode.Uri.joinPath(this.extensionUri, 'media'),
+      ],
     };
   }
 
@@ -225,7 +240,8 @@ export class ReportPanelManager implements vscode.Disposable {
   }
 
   private html(webview: vscode.Webview): string {
-    const asset = (name: string): string => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', name)).toString();
+    const asset = (name: string): string =>
+      webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', name)).toString();
     return buildWebviewHtml({
       cspSource: webview.cspSource,
       nonce: randomBytes(24).toString('base64url'),
@@ -314,7 +330,12 @@ export class ReportPanelManager implements vscode.Disposable {
     }
   }
 
-  private async exportFile(kind: 'png' | 'csv' | 'json', suggestedName: string, content: string, doc: vscode.Uri | undefined): Promise<void> {
+  private async exportFile(
+    kind: 'png' | 'csv' | 'json',
+    suggestedName: string,
+    content: string,
+    doc: vscode.Uri | undefined,
+  ): Promise<void> {
     const name = (suggestedName.split(/[\\/]/).pop() || `report.${kind}`).replace(/^\.+/, '');
     const folder = doc ? vscode.Uri.joinPath(doc, '..') : vscode.workspace.workspaceFolders?.[0]?.uri;
     const target = await vscode.window.showSaveDialog({

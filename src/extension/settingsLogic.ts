@@ -36,8 +36,10 @@ export function normalizeSettings(raw: RawSettings): ExtensionSettings {
   if (finite(raw.vanishingLog10PerStep)) thresholds.vanishingLog10PerStep = raw.vanishingLog10PerStep;
   if (finite(raw.explodingLog10PerStep)) thresholds.explodingLog10PerStep = raw.explodingLog10PerStep;
   const maxLag = finite(raw.maxLag) && raw.maxLag >= 0 ? Math.floor(raw.maxLag) : null;
-  const timeoutSeconds = finite(raw.timeoutSeconds) && raw.timeoutSeconds >= 0 ? raw.timeoutSeconds : defaultTimeoutSeconds;
-  const modelFiles = typeof raw.modelFiles === 'string' && raw.modelFiles.trim() !== '' ? raw.modelFiles.trim() : defaultModelFiles;
+  const timeoutSeconds =
+    finite(raw.timeoutSeconds) && raw.timeoutSeconds >= 0 ? raw.timeoutSeconds : defaultTimeoutSeconds;
+  const modelFiles =
+    typeof raw.modelFiles === 'string' && raw.modelFiles.trim() !== '' ? raw.modelFiles.trim() : defaultModelFiles;
   return {
     analyzeOnSave: typeof raw.analyzeOnSave === 'boolean' ? raw.analyzeOnSave : true,
     maxLag,

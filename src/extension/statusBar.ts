@@ -57,7 +57,8 @@ export class RegimeStatusBar implements vscode.Disposable {
         ? `Worst layer: ${worst.layer} (${regime}; σ_max ${worst.sigma_max.toPrecision(3)}). Click to open the gradient report.`
         : 'Click to open the gradient report.';
       if (regime === 'exploding') this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
-      else if (regime === 'vanishing') this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+      else if (regime === 'vanishing')
+        this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
     }
     this.item.show();
   }

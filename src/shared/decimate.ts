@@ -76,7 +76,8 @@ export function decimateEnvelope(
   maxPoints: number,
   n: number = xs.length,
 ): Envelope {
-  if (lower.length < n || upper.length < n || xs.length < n) throw new RangeError('decimateEnvelope: arrays shorter than n');
+  if (lower.length < n || upper.length < n || xs.length < n)
+    throw new RangeError('decimateEnvelope: arrays shorter than n');
   if (maxPoints < 2) throw new RangeError('decimateEnvelope: maxPoints must be at least 2');
   if (n <= maxPoints) {
     const lo: XY[] = new Array<XY>(n);

@@ -115,7 +115,14 @@ export function lagChartModel(report: Report, maxPoints = MAX_SERIES_POINTS): La
         { x: last.lag, y: first.log10_mean + ratePerStep * (last.lag - first.lag) },
       ];
     }
-    return { layer: layer.layer, mean: decimateMinMaxArrays(meanX, meanY, nMean, maxPoints), lower: band.lower, upper: band.upper, rate, ratePerStep };
+    return {
+      layer: layer.layer,
+      mean: decimateMinMaxArrays(meanX, meanY, nMean, maxPoints),
+      lower: band.lower,
+      upper: band.upper,
+      rate,
+      ratePerStep,
+    };
   });
   const { lo, hi } = extent(series.flatMap((s) => [s.mean, s.lower, s.upper, ...(s.rate ? [s.rate] : [])]));
   return { series, axis: log10Axis(lo, hi), maxLag, sourcePoints };
@@ -125,7 +132,8 @@ export function lagChartModel(report: Report, maxPoints = MAX_SERIES_POINTS): La
 
 /** log10 of a lag's contribution_mean: the exact extra key when present, else from the plain figure (null for 0). */
 export function log10Contribution(e: LagEntry): number | null {
-  if (e.log10_contribution_mean !== undefined) return present(e.log10_contribution_mean) ? e.log10_contribution_mean : null;
+  if (e.log10_contribution_mean !== undefined)
+    return present(e.log10_contribution_mean) ? e.log10_contribution_mean : null;
   const c = e.contribution_mean;
   return c !== null && c > 0 && Number.isFinite(c) ? Math.log10(c) : null;
 }
@@ -210,7 +218,11 @@ export function contributionChartModel(report: Report, maxPoints = MAX_SERIES_PO
     const logs = contributionLogs(layer);
     if (logs.maxLag > maxLag) maxLag = logs.maxLag;
     sourcePoints += layer.lags.length;
-    return { layer: layer.layer, log10: decimateMinMaxArrays(logs.lags, logs.log10, logs.count, maxPoints), shares: sharesFromLogs(logs, LONG_RANGE_CUTOFFS) };
+    return {
+      layer: layer.layer,
+      log10: decimateMinMaxArrays(logs.lags, logs.log10, logs.count, maxPoints),
+      shares: sharesFromLogs(logs, LONG_RANGE_CUTOFFS),
+    };
   });
   const { lo, hi } = extent(series.map((s) => s.log10));
   return { series, axis: log10Axis(lo, hi), maxLag, sourcePoints };
@@ -268,7 +280,13 @@ export function clipThresholds(report: Report, currentClipNorm: number | null): 
       recommended: s.method === rec.method,
     }));
   if (currentClipNorm !== null && Number.isFinite(currentClipNorm) && currentClipNorm > 0) {
-    out.push({ source: 'current', label: 'current clip_norm', value: currentClipNorm, share: clippedShare(norms, currentClipNorm), recommended: false });
+    out.push({
+      source: 'current',
+      label: 'current clip_norm',
+      value: currentClipNorm,
+      share: clippedShare(norms, currentClipNorm),
+      recommended: false,
+    });
   }
   return out;
 }
@@ -289,7 +307,11 @@ export interface ClippingChartModel {
 export const CLIP_LOG_AXIS_RATIO = 20;
 
 /** Shapes batch norms into bars (batch numbers from 1) and thresholds; a log axis when they span over CLIP_LOG_AXIS_RATIO. */
-export function clippingChartModel(report: Report, currentClipNorm: number | null, maxPoints = MAX_SERIES_POINTS): ClippingChartModel {
+export function clippingChartModel(
+  report: Report,
+  currentClipNorm: number | null,
+  maxPoints = MAX_SERIES_POINTS,
+): ClippingChartModel {
   const thresholds = clipThresholds(report, currentClipNorm);
   const values: number[] = [];
   const raw: XY[] = [];
@@ -359,10 +381,21 @@ export function pascanuRows(report: Report): PascanuRow[] {
     const threshold = l.gamma !== null && l.gamma > 0 ? 1 / l.gamma : null;
     const bound = l.gamma !== null ? l.sigma_max * l.gamma : null;
     let verdict: string;
-    if (threshold === null) verdict = `Pascanu's condition is for rnn cells; this is a ${report.model.cell} layer, so only σ_max is shown.`;
-    else if (l.sigma_max < threshold) verdict = `σ_max·γ = ${bound?.toPrecision(3)} < 1: long-range gradients must vanish.`;
-    else verdict = `σ_max·γ = ${bound?.toPrecision(3)} ≥ 1: exploding gradients are possible (necessary condition met).`;
-    return { layer: l.layer, sigmaMax: l.sigma_max, spectralRadius: l.spectral_radius, gamma: l.gamma, threshold, bound, verdict };
+    if (threshold === null)
+      verdict = `Pascanu's condition is for rnn cells; this is a ${report.model.cell} layer, so only σ_max is shown.`;
+    else if (l.sigma_max < threshold)
+      verdict = `σ_max·γ = ${bound?.toPrecision(3)} < 1: long-range gradients must vanish.`;
+    else
+      verdict = `σ_max·γ = ${bound?.toPrecision(3)} ≥ 1: exploding gradients are possible (necessary condition met).`;
+    return {
+      layer: l.layer,
+      sigmaMax: l.sigma_max,
+      spectralRadius: l.spectral_radius,
+      gamma: l.gamma,
+      threshold,
+      bound,
+      verdict,
+    };
   });
 }
 
@@ -392,7 +425,16 @@ export function heatmapModel(h: HeatmapReport): HeatmapModel | null {
   }
   if (min === Infinity) return null;
   if (max === min) max = min + 1;
-  return { layer: h.layer, sequence: h.sequence, size: h.size, bin: h.bin, length: h.length, values: h.log10_norm, min, max };
+  return {
+    layer: h.layer,
+    sequence: h.sequence,
+    size: h.size,
+    bin: h.bin,
+    length: h.length,
+    values: h.log10_norm,
+    min,
+    max,
+  };
 }
 
 const VIRIDIS: readonly [number, number, number][] = [
@@ -415,7 +457,11 @@ export function colourScale(t: number): [number, number, number] {
   const f = c - i;
   const a = VIRIDIS[i];
   const b = VIRIDIS[i + 1];
-  return [Math.round(a[0] + (b[0] - a[0]) * f), Math.round(a[1] + (b[1] - a[1]) * f), Math.round(a[2] + (b[2] - a[2]) * f)];
+  return [
+    Math.round(a[0] + (b[0] - a[0]) * f),
+    Math.round(a[1] + (b[1] - a[1]) * f),
+    Math.round(a[2] + (b[2] - a[2]) * f),
+  ];
 }
 
 /** RGBA pixels (size×size, row 0 = first t-bin) for a heatmap; transparent where there is no gradient. */
@@ -452,7 +498,11 @@ export function layerCards(report: Report): LayerCard[] {
     rule: l.evidence?.rule ?? 'The engine gave no rule for this verdict.',
     facts: [
       { label: 'log10 change per step', value: l.evidence?.log10_rate_per_step ?? null },
-      { label: `norm ratio at lag ${l.evidence?.measured_lag ?? '—'}`, value: l.evidence?.log10_ratio ?? null, log10: true },
+      {
+        label: `norm ratio at lag ${l.evidence?.measured_lag ?? '—'}`,
+        value: l.evidence?.log10_ratio ?? null,
+        log10: true,
+      },
       { label: 'σ_max', value: l.sigma_max },
     ],
   }));
@@ -471,12 +521,20 @@ export function clipSnippets(report: Report): ClipSnippet[] {
   const out: ClipSnippet[] = [];
   if (rec.clip_norm !== null && Number.isFinite(rec.clip_norm)) {
     const x = roundForConfig(rec.clip_norm);
-    out.push({ id: 'torch-norm', label: 'PyTorch, clip by norm', text: `torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=${x})` });
+    out.push({
+      id: 'torch-norm',
+      label: 'PyTorch, clip by norm',
+      text: `torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=${x})`,
+    });
     out.push({ id: 'keras-norm', label: 'Keras optimizer, clip by norm', text: `clipnorm=${x}` });
   }
   if (rec.clip_value !== null && Number.isFinite(rec.clip_value)) {
     const x = roundForConfig(rec.clip_value);
-    out.push({ id: 'torch-value', label: 'PyTorch, clip by value', text: `torch.nn.utils.clip_grad_value_(model.parameters(), clip_value=${x})` });
+    out.push({
+      id: 'torch-value',
+      label: 'PyTorch, clip by value',
+      text: `torch.nn.utils.clip_grad_value_(model.parameters(), clip_value=${x})`,
+    });
     out.push({ id: 'keras-value', label: 'Keras optimizer, clip by value', text: `clipvalue=${x}` });
   }
   return out;
@@ -511,7 +569,19 @@ export function lagTableCsv(report: Report): string {
   for (const l of report.layers) {
     for (const e of l.lags) {
       lines.push(
-        [l.layer, e.lag, e.count, e.mean, e.min, e.max, e.contribution_mean, e.log10_mean, e.log10_min, e.log10_max, e.log10_contribution_mean]
+        [
+          l.layer,
+          e.lag,
+          e.count,
+          e.mean,
+          e.min,
+          e.max,
+          e.contribution_mean,
+          e.log10_mean,
+          e.log10_min,
+          e.log10_max,
+          e.log10_contribution_mean,
+        ]
           .map(csvField)
           .join(','),
       );

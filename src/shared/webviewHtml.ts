@@ -33,7 +33,8 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
 
 /** Builds the panel's HTML document. */
 export function buildWebviewHtml(params: WebviewHtmlParams): string {
-  if (!NONCE_PATTERN.test(params.nonce)) throw new Error('buildWebviewHtml: the nonce must be at least 16 base64/alphanumeric characters');
+  if (!NONCE_PATTERN.test(params.nonce))
+    throw new Error('buildWebviewHtml: the nonce must be at least 16 base64/alphanumeric characters');
   const csp = escapeAttribute(contentSecurityPolicy(params.cspSource, params.nonce));
   const nonce = escapeAttribute(params.nonce);
   return `<!DOCTYPE html>

@@ -117,7 +117,11 @@ export function assertNever(value: never): never {
   throw new Error(`Unexpected message: ${JSON.stringify(value)}`);
 }
 
-const TO_WEBVIEW_TYPES: ReadonlySet<string> = new Set<ToWebviewMessage['type']>(['report', 'progress', 'heatmapFailed']);
+const TO_WEBVIEW_TYPES: ReadonlySet<string> = new Set<ToWebviewMessage['type']>([
+  'report',
+  'progress',
+  'heatmapFailed',
+]);
 const FROM_WEBVIEW_TYPES: ReadonlySet<string> = new Set<FromWebviewMessage['type']>([
   'ready',
   'rendered',
@@ -150,7 +154,12 @@ export function isFromWebviewMessage(value: unknown): value is FromWebviewMessag
     case 'rendered':
       return typeof m.seq === 'number' && typeof m.charts === 'number';
     case 'applyClip':
-      return (m.key === 'clip_norm' || m.key === 'clip_value') && typeof m.value === 'number' && Number.isFinite(m.value) && m.value > 0;
+      return (
+        (m.key === 'clip_norm' || m.key === 'clip_value') &&
+        typeof m.value === 'number' &&
+        Number.isFinite(m.value) &&
+        m.value > 0
+      );
     case 'revealPath':
       return Array.isArray(m.path) && m.path.every((k) => typeof k === 'string' || typeof k === 'number');
     case 'copyText':

@@ -9,7 +9,14 @@ import { MessageChannel, receiveMessageOnPort, resourceLimits, Worker, type Mess
 import type { Model } from '../engine/model/types';
 import { lagPartialLength, unpackLagPartial, type LagJob, type LagPartial, type LagSplitter } from '../engine/lagShare';
 import type { MatMul } from '../engine/matmul';
-import { LAG_CTRL_SLOTS, LagCtrl, LagStatus, type LagErrorMessage, type LagJobMessage, type LagWorkerData } from './lagProtocol';
+import {
+  LAG_CTRL_SLOTS,
+  LagCtrl,
+  LagStatus,
+  type LagErrorMessage,
+  type LagJobMessage,
+  type LagWorkerData,
+} from './lagProtocol';
 
 /** The lag worker script next to this bundle (dist/lag-worker.js), or the tsc output. */
 export function defaultLagWorkerScript(): string | undefined {
@@ -78,7 +85,9 @@ export class LagPool {
       workerData: data,
       transferList: [channel.port2],
       // The analysis worker's own heap limit, if it has one.
-      resourceLimits: resourceLimits.maxOldGenerationSizeMb ? { maxOldGenerationSizeMb: resourceLimits.maxOldGenerationSizeMb } : undefined,
+      resourceLimits: resourceLimits.maxOldGenerationSizeMb
+        ? { maxOldGenerationSizeMb: resourceLimits.maxOldGenerationSizeMb }
+        : undefined,
       stdout: false,
       stderr: false,
     });
@@ -133,7 +142,14 @@ export class LagPool {
             result,
           };
           thread.worker.postMessage(message);
-          return { thread, jobId, job, ctrl: new Int32Array(ctrl), progress: new BigInt64Array(progress), result: new Float64Array(result) };
+          return {
+            thread,
+            jobId,
+            job,
+            ctrl: new Int32Array(ctrl),
+            progress: new BigInt64Array(progress),
+            result: new Float64Array(result),
+          };
         });
       },
       progress(): number {
@@ -166,7 +182,9 @@ export class LagPool {
               lastChange = now;
             } else if (now - lastChange > stallMs || !r.thread.alive) {
               pool.retire(r.thread);
-              throw new Error(`A lag thread stopped responding (no progress for ${Math.round((now - lastChange) / 1000)} s).`);
+              throw new Error(
+                `A lag thread stopped responding (no progress for ${Math.round((now - lastChange) / 1000)} s).`,
+              );
             }
           }
           out.push(unpackLagPartial(req.model, r.job, r.result));

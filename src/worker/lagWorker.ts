@@ -10,7 +10,6 @@ import { KernelMatMul } from '../engine/matmul';
 import { createGemmKernel } from '../engine/kernels';
 import { LagCtrl, LagStatus, type LagErrorMessage, type LagJobMessage, type LagWorkerData } from './lagProtocol';
 
-
 class Cancelled extends Error {
   constructor() {
     super('Lag job cancelled.');
@@ -46,7 +45,8 @@ function main(data: LagWorkerData): void {
     const progress = new BigInt64Array(m.progress);
     const cancelControl = data.cancelControl;
     const isCancelled = (): boolean =>
-      Atomics.load(ctrl, LagCtrl.Abort) !== 0 || (cancelControl !== undefined && Atomics.load(cancelControl, 0) === m.requestId);
+      Atomics.load(ctrl, LagCtrl.Abort) !== 0 ||
+      (cancelControl !== undefined && Atomics.load(cancelControl, 0) === m.requestId);
     let status: number = LagStatus.Ok;
     try {
       if (isCancelled()) throw new Cancelled();

@@ -34,9 +34,7 @@ export interface AnalyzeParams {
 }
 
 /** The answer to an analysis: a report, or the problems that stopped it. */
-export type AnalyzeResult =
-  | { ok: true; report: Report }
-  | { ok: false; problems: ModelProblem[] };
+export type AnalyzeResult = { ok: true; report: Report } | { ok: false; problems: ModelProblem[] };
 
 /** Client → worker: start an analysis. */
 export interface AnalyzeRequest {

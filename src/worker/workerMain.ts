@@ -54,7 +54,10 @@ let lagPool: LagPool | null | undefined;
 function lagThreads(): LagPool | null {
   if (lagPool === undefined) {
     const script = defaultLagWorkerScript();
-    lagPool = KERNEL_THREADS > 1 && script ? new LagPool({ helpers: KERNEL_THREADS - 1, script, cancelControl: control, niceness: data?.niceness }) : null;
+    lagPool =
+      KERNEL_THREADS > 1 && script
+        ? new LagPool({ helpers: KERNEL_THREADS - 1, script, cancelControl: control, niceness: data?.niceness })
+        : null;
   }
   return lagPool;
 }

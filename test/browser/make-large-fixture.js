@@ -86,7 +86,8 @@ function main() {
     };
   });
   const batchNorms = [];
-  for (let b = 0; b < BATCHES; b++) batchNorms.push(round(2 * Math.exp((rand() - 0.5) * 1.5) + (b % 37 === 0 ? 40 : 0), 4));
+  for (let b = 0; b < BATCHES; b++)
+    batchNorms.push(round(2 * Math.exp((rand() - 0.5) * 1.5) + (b % 37 === 0 ? 40 : 0), 4));
   batchNorms[150] = null;
   const sorted = batchNorms.filter((x) => x !== null).sort((a, b) => a - b);
   const mean = sorted.reduce((s, x) => s + x, 0) / sorted.length;
@@ -103,7 +104,16 @@ function main() {
   const report = {
     report_version: 1,
     file: 'models/long.rnn.json',
-    model: { cell: 'rnn', form: 'elman', nonlinearity: 'tanh', input_size: 8, hidden_size: 32, num_layers: 2, output_size: 8, name: 'long-range synthetic (10,000 lags)' },
+    model: {
+      cell: 'rnn',
+      form: 'elman',
+      nonlinearity: 'tanh',
+      input_size: 8,
+      hidden_size: 32,
+      num_layers: 2,
+      output_size: 8,
+      name: 'long-range synthetic (10,000 lags)',
+    },
     sequences: 4,
     steps: 4 * LAGS,
     loss: 123.4,
@@ -113,7 +123,12 @@ function main() {
     clipping: {
       batch_norms: batchNorms,
       suggestions,
-      recommended: { clip_norm: suggestions[2].clip_norm, clip_value: 0.25, method: 'median', rationale: 'The median ignores the rare spikes.' },
+      recommended: {
+        clip_norm: suggestions[2].clip_norm,
+        clip_value: 0.25,
+        method: 'median',
+        rationale: 'The median ignores the rare spikes.',
+      },
     },
     findings: layers.map((l) => ({
       severity: 'warning',

@@ -131,7 +131,14 @@ function assert(cond, message) {
 /** Bundles src/shared/webviewHtml.ts (the host's HTML builder) into a temporary CommonJS module and loads it. */
 async function loadHtmlBuilder() {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-webview-')), 'webviewHtml.js');
-  await esbuild.build({ entryPoints: [path.join(ROOT, 'src/shared/webviewHtml.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: out, logLevel: 'error' });
+  await esbuild.build({
+    entryPoints: [path.join(ROOT, 'src/shared/webviewHtml.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    outfile: out,
+    logLevel: 'error',
+  });
   return require(out);
 }
 
@@ -175,7 +182,9 @@ function initScript({ savedState }) {
   window.__posted = [];
   window.__violations = [];
   window.__state = savedState;
-  document.addEventListener('securitypolicyviolation', (e) => window.__violations.push({ directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample }));
+  document.addEventListener('securitypolicyviolation', (e) =>
+    window.__violations.push({ directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample }),
+  );
   window.alert = () => {
     window.__alerted = true;
   };
@@ -318,7 +327,16 @@ async function main() {
     executablePath: CHROMIUM,
     headless: true,
     // --expose-gc: the timed runs first collect the garbage the test's own staging (CDP transfer) left behind.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--headless', '--js-flags=--expose-gc'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--headless',
+      '--js-flags=--expose-gc',
+    ],
   });
 
   try {
@@ -328,7 +346,9 @@ async function main() {
     await test('the page loads under its CSP with no violation and says ready', async () => {
       const violations = await page.evaluate(() => window.__violations);
       assert(violations.length === 0, `unexpected CSP violations: ${JSON.stringify(violations)}`);
-      const csp = await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]').content);
+      const csp = await page.evaluate(
+        () => document.querySelector('meta[http-equiv="Content-Security-Policy"]').content,
+      );
       assert(/default-src 'none'/.test(csp) && /script-src 'nonce-[A-Za-z0-9_-]{32}'/.test(csp), `CSP: ${csp}`);
     });
 
@@ -338,7 +358,8 @@ async function main() {
       assert(rendered && rendered.charts === 4, `rendered: ${JSON.stringify(rendered)}`);
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
       const ink = await inkPerCanvas(page);
-      for (const id of ['lags', 'contributions', 'clipping', 'pascanu']) assert(ink[id] > 2000, `${id} canvas looks blank (${ink[id]} px)`);
+      for (const id of ['lags', 'contributions', 'clipping', 'pascanu'])
+        assert(ink[id] > 2000, `${id} canvas looks blank (${ink[id]} px)`);
     });
 
     await test('threshold lines (reference-line plugin) carry their labels and the share of batches they clip', async () => {
@@ -346,21 +367,32 @@ async function main() {
       const clipping = charts.find((c) => c.id === 'clipping');
       assert(clipping, 'no clipping chart');
       const labels = clipping.annotations.map((a) => a.label).join(' | ');
-      for (const expected of ['mean (Pascanu et al.)', 'median', 'AutoClip p10', 'current clip_norm']) assert(labels.includes(expected), `missing "${expected}" in ${labels}`);
+      for (const expected of ['mean (Pascanu et al.)', 'median', 'AutoClip p10', 'current clip_norm'])
+        assert(labels.includes(expected), `missing "${expected}" in ${labels}`);
       assert(/current clip_norm: 100 · clips 0%/.test(labels), `current clip_norm label: ${labels}`);
       assert(/AutoClip p10: 10\.99 · clips 50%/.test(labels), `autoclip label: ${labels}`);
       const noteText = await page.locator('section[data-chart="clipping"] .notes').innerText();
       assert(/current clip_norm\s+100\s+0%/.test(noteText), `threshold table: ${noteText}`);
       const lags = charts.find((c) => c.id === 'lags');
-      assert(lags.datasets.some((d) => /measured rate/.test(d.label)), 'no decay-rate line on the lag chart');
+      assert(
+        lags.datasets.some((d) => /measured rate/.test(d.label)),
+        'no decay-rate line on the lag chart',
+      );
       const pascanu = charts.find((c) => c.id === 'pascanu');
-      assert(pascanu.annotations.some((a) => a.label === '1/γ = 1'), `1/γ line: ${JSON.stringify(pascanu.annotations)}`);
+      assert(
+        pascanu.annotations.some((a) => a.label === '1/γ = 1'),
+        `1/γ line: ${JSON.stringify(pascanu.annotations)}`,
+      );
     });
 
     await test('user data from the report stays text: no <img>, no <b>, no alert', async () => {
       const title = await page.locator('h1.model-name').textContent();
       assert(title.includes('<img src=x onerror=alert(1)>'), `title: ${title}`);
-      const counts = await page.evaluate(() => ({ img: document.querySelectorAll('img').length, b: document.querySelectorAll('b').length, alerted: !!window.__alerted }));
+      const counts = await page.evaluate(() => ({
+        img: document.querySelectorAll('img').length,
+        b: document.querySelectorAll('b').length,
+        alerted: !!window.__alerted,
+      }));
       assert(counts.img === 0 && counts.b === 0 && !counts.alerted && dialogs() === 0, JSON.stringify(counts));
       const findingText = await page.locator('button.finding').first().innerText();
       assert(findingText.includes('<img src=x onerror=alert(1)>'), `finding: ${findingText}`);
@@ -375,13 +407,19 @@ async function main() {
       await page.waitForTimeout(50);
       const state = await page.evaluate(() => ({ pwned: window.__pwned === true, violations: window.__violations }));
       assert(!state.pwned, 'the inline script ran');
-      assert(state.violations.some((v) => /script-src/.test(v.directive) && v.blocked === 'inline'), `no script-src violation: ${JSON.stringify(state.violations)}`);
+      assert(
+        state.violations.some((v) => /script-src/.test(v.directive) && v.blocked === 'inline'),
+        `no script-src violation: ${JSON.stringify(state.violations)}`,
+      );
     });
 
     await test('actions post typed messages: reveal, copy, apply, export', async () => {
       await page.locator('button.finding').first().click();
       const reveal = (await posted(page, 'revealPath')).pop();
-      assert(reveal && JSON.stringify(reveal.path) === '["weights","weight_hh_l0"]', `revealPath: ${JSON.stringify(reveal)}`);
+      assert(
+        reveal && JSON.stringify(reveal.path) === '["weights","weight_hh_l0"]',
+        `revealPath: ${JSON.stringify(reveal)}`,
+      );
       await page.getByRole('button', { name: 'Copy: PyTorch, clip by norm' }).click();
       await page.getByRole('button', { name: 'Copy: Keras optimizer, clip by value' }).click();
       const copies = (await posted(page, 'copyText')).map((m) => m.text);
@@ -397,8 +435,16 @@ async function main() {
       const png = exports.find((m) => m.kind === 'png');
       const csv = exports.find((m) => m.kind === 'csv');
       const json = exports.find((m) => m.kind === 'json');
-      assert(png && png.content.startsWith('data:image/png;base64,') && png.suggestedName.endsWith('-lags.png'), `png: ${png && png.suggestedName}`);
-      assert(csv && csv.content.startsWith('layer,lag,count,mean,min,max,contribution_mean,') && csv.content.split('\r\n').length === 14, 'csv content');
+      assert(
+        png && png.content.startsWith('data:image/png;base64,') && png.suggestedName.endsWith('-lags.png'),
+        `png: ${png && png.suggestedName}`,
+      );
+      assert(
+        csv &&
+          csv.content.startsWith('layer,lag,count,mean,min,max,contribution_mean,') &&
+          csv.content.split('\r\n').length === 14,
+        'csv content',
+      );
       assert(json && JSON.parse(json.content).layers[0].lags.length === 12, 'json content');
     });
 
@@ -412,7 +458,9 @@ async function main() {
       await page.keyboard.press('Enter');
       // Tab through the page: every button must take focus and show an outline.
       await page.evaluate(() => document.activeElement && document.activeElement.blur());
-      const focusable = await page.evaluate(() => document.querySelectorAll('button:not([hidden]), summary, select:not([hidden])').length);
+      const focusable = await page.evaluate(
+        () => document.querySelectorAll('button:not([hidden]), summary, select:not([hidden])').length,
+      );
       const seen = new Set();
       for (let i = 0; i < focusable + 12; i++) {
         await page.keyboard.press('Tab');
@@ -421,13 +469,20 @@ async function main() {
           if (!a || a === document.body) return null;
           const s = getComputedStyle(a);
           const index = Array.from(document.querySelectorAll('button, summary, select, [tabindex]')).indexOf(a);
-          return { key: `${index}:${a.tagName}:${(a.textContent || '').slice(0, 30)}`, outline: s.outlineStyle, width: s.outlineWidth };
+          return {
+            key: `${index}:${a.tagName}:${(a.textContent || '').slice(0, 30)}`,
+            outline: s.outlineStyle,
+            width: s.outlineWidth,
+          };
         });
         if (!info) continue;
         assert(info.outline !== 'none' && info.width !== '0px', `no focus ring on ${info.key}`);
         seen.add(info.key);
       }
-      const buttons = await page.evaluate(() => Array.from(document.querySelectorAll('button, summary, select')).filter((b) => b.checkVisibility()).length);
+      const buttons = await page.evaluate(
+        () =>
+          Array.from(document.querySelectorAll('button, summary, select')).filter((b) => b.checkVisibility()).length,
+      );
       assert(seen.size >= buttons, `reached ${seen.size} of ${buttons} controls by Tab: ${[...seen].join(' | ')}`);
       await page.keyboard.press('Escape');
     });
@@ -435,9 +490,17 @@ async function main() {
     await test('state is saved with vscode.setState (report, toggles) and a reloaded page restores from it', async () => {
       await page.waitForTimeout(120);
       const state = await page.evaluate(() => window.__state);
-      assert(state && state.documentUri === 'file:///work/examples/tanh.rnn.json' && state.report && state.report.layers.length === 1, 'state');
+      assert(
+        state &&
+          state.documentUri === 'file:///work/examples/tanh.rnn.json' &&
+          state.report &&
+          state.report.layers.length === 1,
+        'state',
+      );
       const restored = await openPage(browser, origin, 'dark', state);
-      await restored.page.waitForFunction(() => window.__posted.some((p) => p.message.type === 'rendered' && p.message.seq === 0));
+      await restored.page.waitForFunction(() =>
+        window.__posted.some((p) => p.message.type === 'rendered' && p.message.seq === 0),
+      );
       const title = await restored.page.locator('h1.model-name').textContent();
       assert(title.includes('tanh demo'), 'restored title');
       assert(restored.errors.length === 0, `errors: ${restored.errors.join('; ')}`);
@@ -449,13 +512,19 @@ async function main() {
       await stageReport(page, 'large', large);
       const times = await timeRenders(page, 'large', 20, TRIALS);
       const inside = (await posted(page, 'rendered')).filter((m) => m.seq >= 20).map((m) => m.ms);
-      console.log(`      10,000 lags × 2 layers: ${times.map((t) => t.toFixed(0)).join(', ')} ms to rendered (inside render ${inside.map((t) => t.toFixed(0)).join(', ')} ms)`);
+      console.log(
+        `      10,000 lags × 2 layers: ${times.map((t) => t.toFixed(0)).join(', ')} ms to rendered (inside render ${inside.map((t) => t.toFixed(0)).join(', ')} ms)`,
+      );
       assert(median(times) < RENDER_BUDGET_MS, `median ${median(times).toFixed(1)} ms`);
       const charts = await page.evaluate(() => window.rnnGradientsTest.charts());
       const lags = charts.find((c) => c.id === 'lags');
-      assert(lags.datasets.every((d) => d.points <= 1000), `decimation: ${JSON.stringify(lags.datasets)}`);
+      assert(
+        lags.datasets.every((d) => d.points <= 1000),
+        `decimation: ${JSON.stringify(lags.datasets)}`,
+      );
       const ink = await inkPerCanvas(page);
-      for (const id of ['lags', 'contributions', 'clipping', 'pascanu']) assert(ink[id] > 2000, `${id} canvas looks blank`);
+      for (const id of ['lags', 'contributions', 'clipping', 'pascanu'])
+        assert(ink[id] > 2000, `${id} canvas looks blank`);
       const labels = lags.datasets.map((d) => d.label).join(', ');
       assert(/Layer 1 mean/.test(labels) && /Layer 1 min–max/.test(labels), labels);
     });
@@ -470,9 +539,12 @@ async function main() {
         inside.push((await posted(fresh.page, 'rendered')).find((m) => m.seq === 1).ms);
         const ink = await inkPerCanvas(fresh.page);
         await fresh.page.close();
-        for (const id of ['lags', 'contributions', 'clipping', 'pascanu']) assert(ink[id] > 2000, `${id} canvas looks blank`);
+        for (const id of ['lags', 'contributions', 'clipping', 'pascanu'])
+          assert(ink[id] > 2000, `${id} canvas looks blank`);
       }
-      console.log(`      fresh pages: ${times.map((t) => t.toFixed(0)).join(', ')} ms to rendered (inside render ${inside.map((t) => t.toFixed(0)).join(', ')} ms)`);
+      console.log(
+        `      fresh pages: ${times.map((t) => t.toFixed(0)).join(', ')} ms to rendered (inside render ${inside.map((t) => t.toFixed(0)).join(', ')} ms)`,
+      );
       assert(median(times) < RENDER_BUDGET_MS, `median ${median(times).toFixed(1)} ms`);
     });
 
@@ -480,7 +552,10 @@ async function main() {
       await postReport(page, 'small', 30);
       const before = (await posted(page, 'requestHeatmap')).length;
       await page.locator('details.heatmap > summary').click();
-      await page.waitForFunction((n) => window.__posted.filter((p) => p.message.type === 'requestHeatmap').length > n, before);
+      await page.waitForFunction(
+        (n) => window.__posted.filter((p) => p.message.type === 'requestHeatmap').length > n,
+        before,
+      );
       const status = await page.locator('section[data-chart="heatmap"] .status').textContent();
       assert(/Computing/.test(status), `status: ${status}`);
       await postReport(page, 'large', 31, 2.5, 'file:///work/examples/tanh.rnn.json');
@@ -502,7 +577,9 @@ async function main() {
       assert(bg === 'rgb(255, 255, 255)', `light background: ${bg}`);
       await page.screenshot({ path: path.join(RESULTS, 'panel-light.png'), fullPage: true });
       for (const id of ['lags', 'contributions', 'clipping', 'pascanu', 'heatmap']) {
-        await page.locator(`section[data-chart="${id}"]`).screenshot({ path: path.join(RESULTS, `chart-${id}-light.png`) });
+        await page
+          .locator(`section[data-chart="${id}"]`)
+          .screenshot({ path: path.join(RESULTS, `chart-${id}-light.png`) });
       }
       await postReport(page, 'small', 40);
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));

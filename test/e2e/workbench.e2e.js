@@ -67,7 +67,9 @@ function packageExtension(outDir) {
     timeout: 180000,
   });
   if (r.status !== 0 || !fs.existsSync(built)) {
-    throw new Error(`npm run package failed (${r.signal || `exit ${r.status}`}):\n${harness.tailText(`${r.stdout}${r.stderr}`, 30)}`);
+    throw new Error(
+      `npm run package failed (${r.signal || `exit ${r.status}`}):\n${harness.tailText(`${r.stdout}${r.stderr}`, 30)}`,
+    );
   }
   fs.copyFileSync(built, vsix);
   return { vsix, error: '' };
@@ -88,7 +90,10 @@ async function openFromExplorer(name) {
   const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label*="${name}"]`).first();
   await row.waitFor({ state: 'visible', timeout: 60000 });
   await row.click();
-  await page.locator(`.tabs-container .tab[aria-label*="${name}"]`).first().waitFor({ state: 'visible', timeout: 30000 });
+  await page
+    .locator(`.tabs-container .tab[aria-label*="${name}"]`)
+    .first()
+    .waitFor({ state: 'visible', timeout: 30000 });
 }
 
 /**
@@ -102,7 +107,10 @@ async function notificationTexts() {
   const center = page.locator('.notifications-center');
   await center.waitFor({ state: 'visible', timeout: 10000 });
   const items = await page.locator('.notifications-center .notification-list-item').evaluateAll((els) =>
-    els.map((e) => ({ text: (e.textContent || '').replace(/\s+/g, ' ').trim(), error: Boolean(e.querySelector('.codicon-error')) })),
+    els.map((e) => ({
+      text: (e.textContent || '').replace(/\s+/g, ' ').trim(),
+      error: Boolean(e.querySelector('.codicon-error')),
+    })),
   );
   await bell.click({ timeout: 10000 });
   return items;
@@ -133,7 +141,8 @@ async function webviewCanvases() {
         Array.from(document.querySelectorAll('canvas')).map((canvas) => {
           const box = canvas.getBoundingClientRect();
           // checkVisibility also sees ancestors with display:none or content-visibility:hidden (a closed <details>).
-          const shown = typeof canvas.checkVisibility === 'function' ? canvas.checkVisibility({ visibilityProperty: true }) : true;
+          const shown =
+            typeof canvas.checkVisibility === 'function' ? canvas.checkVisibility({ visibilityProperty: true }) : true;
           const visible = shown && box.width > 0 && box.height > 0 && getComputedStyle(canvas).visibility !== 'hidden';
           let painted = 0;
           if (canvas.width > 0 && canvas.height > 0) {
@@ -143,7 +152,13 @@ async function webviewCanvases() {
               for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) painted++;
             }
           }
-          return { id: canvas.id || canvas.className || '(canvas)', width: canvas.width, height: canvas.height, visible, painted };
+          return {
+            id: canvas.id || canvas.className || '(canvas)',
+            width: canvas.width,
+            height: canvas.height,
+            visible,
+            painted,
+          };
         }),
       )
       .catch(() => []);
@@ -168,18 +183,34 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
     session.vsix = packaged.vsix;
     session.packageError = packaged.error;
     session.workspace = harness.copyFolder(harness.exampleFolder(), path.join(session.tmpDir, 'workspace'));
-    const models = fs.readdirSync(session.workspace).filter((f) => f.endsWith('.rnn.json')).sort();
+    const models = fs
+      .readdirSync(session.workspace)
+      .filter((f) => f.endsWith('.rnn.json'))
+      .sort();
     session.modelName = preferredModels.find((m) => models.includes(m)) || models[0];
     if (!session.modelName) throw new Error(`no *.rnn.json model at the top of ${session.workspace}`);
-    fs.writeFileSync(path.join(session.workspace, brokenModelName), '{ "cell": "banana", "weights": { "weight_hh_l0": "not a matrix" } }\n');
+    fs.writeFileSync(
+      path.join(session.workspace, brokenModelName),
+      '{ "cell": "banana", "weights": { "weight_hh_l0": "not a matrix" } }\n',
+    );
 
     harness.installVsix(paths, session.vsix, { dataDir: session.dataDir, extDir: session.extDir });
-    session.server = await harness.startCodeServer(paths, { tmpDir: session.tmpDir, dataDir: session.dataDir, extDir: session.extDir });
+    session.server = await harness.startCodeServer(paths, {
+      tmpDir: session.tmpDir,
+      dataDir: session.dataDir,
+      extDir: session.extDir,
+    });
     session.browser = await harness.launchChromium(paths);
     session.page = await session.browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await session.page.goto(harness.workbenchUrl(session.server, session.workspace), { waitUntil: 'domcontentloaded', timeout: 60000 });
+    await session.page.goto(harness.workbenchUrl(session.server, session.workspace), {
+      waitUntil: 'domcontentloaded',
+      timeout: 60000,
+    });
     await session.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90000 });
-    await session.page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible', timeout: 90000 });
+    await session.page
+      .locator('.explorer-folders-view .monaco-list-row')
+      .first()
+      .waitFor({ state: 'visible', timeout: 90000 });
   });
 
   afterEach(async function () {
@@ -201,7 +232,11 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
     assert.strictEqual(session.packageError, '', session.packageError);
     assert.ok(fs.existsSync(session.vsix) && fs.statSync(session.vsix).size > 0, `no .vsix at ${session.vsix}`);
     const installed = fs.readdirSync(session.extDir).filter((d) => d.toLowerCase().startsWith(`${extensionId}-`));
-    assert.strictEqual(installed.length, 1, `expected ${extensionId} in ${session.extDir}, found: ${fs.readdirSync(session.extDir).join(', ')}`);
+    assert.strictEqual(
+      installed.length,
+      1,
+      `expected ${extensionId} in ${session.extDir}, found: ${fs.readdirSync(session.extDir).join(', ')}`,
+    );
   });
 
   it('opens a model from the Explorer', async function () {
@@ -214,14 +249,19 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
       .slice(0, 40);
     const normalize = (t) => t.replace(/[\s\u00a0]+/g, ' ');
     const editorText = async () =>
-      normalize(await session.page.locator('.editor-instance .monaco-editor .view-lines').first().innerText({ timeout: 30000 }));
+      normalize(
+        await session.page.locator('.editor-instance .monaco-editor .view-lines').first().innerText({ timeout: 30000 }),
+      );
     const deadline = Date.now() + 20000;
     let text = await editorText();
     while (!text.includes(normalize(firstLine)) && Date.now() < deadline) {
       await harness.sleep(500);
       text = await editorText();
     }
-    assert.ok(text.includes(normalize(firstLine)), `the editor does not show ${session.modelName} (expected "${firstLine}", saw "${text.slice(0, 120)}")`);
+    assert.ok(
+      text.includes(normalize(firstLine)),
+      `the editor does not show ${session.modelName} (expected "${firstLine}", saw "${text.slice(0, 120)}")`,
+    );
   });
 
   it('opens the Problems panel with Ctrl+Shift+M and lists the broken model', async function () {
@@ -253,9 +293,17 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
     }
     const fileRows = await page.locator('.markers-panel .monaco-list-row[aria-level="1"]').allInnerTexts();
     console.log(`    Problems files: ${fileRows.map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ') || '(none)'}`);
-    console.log(`    Problems rows: ${rows.map((r) => `[${r.source}] ${r.message.slice(0, 100)}`).join(' | ') || '(none)'}`);
-    assert.ok(fileRows.some((t) => t.includes(brokenModelName)), `no Problems entry for ${brokenModelName}`);
-    assert.ok(rows.some((r) => r.source === 'rnn-gradients'), 'no problem from source rnn-gradients in the Problems panel');
+    console.log(
+      `    Problems rows: ${rows.map((r) => `[${r.source}] ${r.message.slice(0, 100)}`).join(' | ') || '(none)'}`,
+    );
+    assert.ok(
+      fileRows.some((t) => t.includes(brokenModelName)),
+      `no Problems entry for ${brokenModelName}`,
+    );
+    assert.ok(
+      rows.some((r) => r.source === 'rnn-gradients'),
+      'no problem from source rnn-gradients in the Problems panel',
+    );
   });
 
   it('runs "Analyze RNN gradients" from the F1 command palette', async function () {
@@ -275,12 +323,18 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
     while (Date.now() < deadline && !extensionHostLog().some(activated)) await harness.sleep(500);
     await harness.sleep(2000);
     const notifications = await notificationTexts();
-    console.log(`    notifications: ${notifications.map((n) => `${n.error ? '[error] ' : ''}${n.text.slice(0, 120)}`).join(' | ') || '(none)'}`);
+    console.log(
+      `    notifications: ${notifications.map((n) => `${n.error ? '[error] ' : ''}${n.text.slice(0, 120)}`).join(' | ') || '(none)'}`,
+    );
     await screenshot('e2e-after-analyze');
     const activation = extensionHostLog().filter(activated);
-    console.log(`    activation: ${activation.map((l) => l.replace(/^.*activationEvent: /, '')).join('; ') || '(none)'}`);
+    console.log(
+      `    activation: ${activation.map((l) => l.replace(/^.*activationEvent: /, '')).join('; ') || '(none)'}`,
+    );
     assert.ok(activation.length > 0, 'the extension host never activated rnn-gradients.rnn-gradients');
-    const errors = notifications.filter((n) => n.error || /command .* not found|failed/i.test(n.text)).map((n) => n.text);
+    const errors = notifications
+      .filter((n) => n.error || /command .* not found|failed/i.test(n.text))
+      .map((n) => n.text);
     assert.deepStrictEqual(errors, [], 'running the command showed an error');
   });
 
@@ -298,7 +352,9 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
       await harness.sleep(1000);
     }
     const file = await screenshot('e2e-report-panel');
-    console.log(`    canvases: ${JSON.stringify(canvases)}; screenshot: ${file ? path.relative(repoRoot, file) : '(none)'}`);
+    console.log(
+      `    canvases: ${JSON.stringify(canvases)}; screenshot: ${file ? path.relative(repoRoot, file) : '(none)'}`,
+    );
     const visible = canvases.filter((c) => c.visible);
     assert.ok(visible.length > 0, 'no visible canvas in any webview frame');
     const blank = visible.filter((c) => c.painted === 0);

@@ -144,7 +144,12 @@ function npmInstall(cwd, env, logFile, label) {
     child.on('exit', (code, signal) => {
       fs.closeSync(log);
       if (code === 0) resolve();
-      else reject(new HarnessError(`${label} failed (${signal || `exit ${code}`}); last lines of ${logFile}:\n${tailFile(logFile, 40)}`));
+      else
+        reject(
+          new HarnessError(
+            `${label} failed (${signal || `exit ${code}`}); last lines of ${logFile}:\n${tailFile(logFile, 40)}`,
+          ),
+        );
     });
   });
 }
@@ -169,7 +174,9 @@ async function ensureHarness() {
   try {
     if (isInstalled(paths, hash)) return paths;
     const started = Date.now();
-    note(`installing the offline VS Code harness into ${paths.dir} (first use: about 2-3 minutes; log: ${paths.installLog})`);
+    note(
+      `installing the offline VS Code harness into ${paths.dir} (first use: about 2-3 minutes; log: ${paths.installLog})`,
+    );
     fs.rmSync(paths.stampFile, { force: true });
 
     fs.mkdirSync(paths.runtimeDir, { recursive: true });
@@ -187,11 +194,19 @@ async function ensureHarness() {
       PATH: `${path.dirname(paths.nodeBin)}${path.delimiter}${process.env.PATH || ''}`,
       npm_config_nodedir: paths.nodePackageDir,
     };
-    note(`step 2/2: ${Object.entries(json.dependencies).map(([k, v]) => `${k}@${v}`).join(', ')} with Node ${version} (builds native modules)`);
+    note(
+      `step 2/2: ${Object.entries(json.dependencies)
+        .map(([k, v]) => `${k}@${v}`)
+        .join(', ')} with Node ${version} (builds native modules)`,
+    );
     await npmInstall(paths.dir, env, paths.installLog, 'install code-server and playwright-core');
-    if (!fs.existsSync(paths.codeServerEntry)) throw new HarnessError(`code-server installed without ${paths.codeServerEntry}`);
+    if (!fs.existsSync(paths.codeServerEntry))
+      throw new HarnessError(`code-server installed without ${paths.codeServerEntry}`);
 
-    fs.writeFileSync(paths.stampFile, JSON.stringify({ hash, node: version, installedAt: new Date().toISOString() }, null, 2) + '\n');
+    fs.writeFileSync(
+      paths.stampFile,
+      JSON.stringify({ hash, node: version, installedAt: new Date().toISOString() }, null, 2) + '\n',
+    );
     note(`harness installed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     return paths;
   } finally {
@@ -259,13 +274,15 @@ function tailText(text, n) {
 
 /** Extra code-server flags from the verified recipe. */
 const serverFlags = [
-  '--auth', 'none',
+  '--auth',
+  'none',
   '--disable-telemetry',
   '--disable-update-check',
   '--disable-workspace-trust',
   '--disable-getting-started-override',
   '--ignore-last-opened',
-  '--vscode-option', 'enable-smoke-test-driver',
+  '--vscode-option',
+  'enable-smoke-test-driver',
 ];
 
 /** Environment for code-server: Node 24 first on PATH. */
@@ -279,11 +296,25 @@ function serverEnv(paths) {
 
 /** Installs a .vsix into the given extensions folder with code-server's CLI (`--install-extension`). */
 function installVsix(paths, vsix, { dataDir, extDir }) {
-  const args = [paths.codeServerEntry, '--user-data-dir', dataDir, '--extensions-dir', extDir, '--install-extension', vsix];
-  const result = childProcess.spawnSync(paths.nodeBin, args, { env: serverEnv(paths), encoding: 'utf8', timeout: 120000 });
+  const args = [
+    paths.codeServerEntry,
+    '--user-data-dir',
+    dataDir,
+    '--extensions-dir',
+    extDir,
+    '--install-extension',
+    vsix,
+  ];
+  const result = childProcess.spawnSync(paths.nodeBin, args, {
+    env: serverEnv(paths),
+    encoding: 'utf8',
+    timeout: 120000,
+  });
   const output = `${result.stdout || ''}${result.stderr || ''}`;
   if (result.status !== 0) {
-    throw new HarnessError(`code-server --install-extension ${vsix} failed (${result.signal || `exit ${result.status}`}):\n${tailText(output, 30)}`);
+    throw new HarnessError(
+      `code-server --install-extension ${vsix} failed (${result.signal || `exit ${result.status}`}):\n${tailText(output, 30)}`,
+    );
   }
   return output;
 }
@@ -312,10 +343,14 @@ function startCodeServerOnPort(paths, { port, tmpDir, dataDir, extDir, timeoutMs
   fs.writeFileSync(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
   const args = [
     paths.codeServerEntry,
-    '--bind-addr', `127.0.0.1:${port}`,
-    '--config', config,
-    '--user-data-dir', dataDir,
-    '--extensions-dir', extDir,
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--config',
+    config,
+    '--user-data-dir',
+    dataDir,
+    '--extensions-dir',
+    extDir,
     ...serverFlags,
   ];
   const logFile = path.join(tmpDir, 'code-server.log');
@@ -365,7 +400,11 @@ function startCodeServerOnPort(paths, { port, tmpDir, dataDir, extDir, timeoutMs
 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      finish(new HarnessError(`code-server did not print "HTTP server listening on" within ${timeoutMs / 1000} s:\n${tailText(output, 30)}`));
+      finish(
+        new HarnessError(
+          `code-server did not print "HTTP server listening on" within ${timeoutMs / 1000} s:\n${tailText(output, 30)}`,
+        ),
+      );
     }, timeoutMs);
     const check = () => {
       if (/HTTP server listening on/.test(output)) finish();
@@ -384,7 +423,11 @@ function startCodeServerOnPort(paths, { port, tmpDir, dataDir, extDir, timeoutMs
       proc.stdout.off('data', check);
       proc.stderr.off('data', check);
       proc.off('exit', onExit);
-      if (error) server.stop().then(() => reject(error), () => reject(error));
+      if (error)
+        server.stop().then(
+          () => reject(error),
+          () => reject(error),
+        );
       else resolve(server);
     }
   });

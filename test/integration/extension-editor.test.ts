@@ -8,7 +8,6 @@ import { api, fixture, sleep, waitFor } from './helpers';
 
 const source = 'rnn-gradients';
 
-
 /** Our diagnostics of a document. */
 function ours(uri: vscode.Uri): vscode.Diagnostic[] {
   return vscode.languages.getDiagnostics(uri).filter((diagnostic) => diagnostic.source === source);
@@ -20,14 +19,23 @@ function codeOf(diagnostic: vscode.Diagnostic): string {
 }
 
 /** Opens a model file in an editor and waits until its analysis settled with a diagnostic of `code`. */
-async function openAndWait(name: string, code: string): Promise<{ editor: vscode.TextEditor; diagnostics: vscode.Diagnostic[] }> {
+async function openAndWait(
+  name: string,
+  code: string,
+): Promise<{ editor: vscode.TextEditor; diagnostics: vscode.Diagnostic[] }> {
   const extension = await api();
   const document = await vscode.workspace.openTextDocument(fixture(name));
   const editor = await vscode.window.showTextDocument(document);
-  const diagnostics = await waitFor(`a ${code} diagnostic on ${name}`, () => {
-    const found = ours(document.uri);
-    return !extension.isBusy(document.uri) && found.some((diagnostic) => codeOf(diagnostic) === code) ? found : undefined;
-  }, 60000);
+  const diagnostics = await waitFor(
+    `a ${code} diagnostic on ${name}`,
+    () => {
+      const found = ours(document.uri);
+      return !extension.isBusy(document.uri) && found.some((diagnostic) => codeOf(diagnostic) === code)
+        ? found
+        : undefined;
+    },
+    60000,
+  );
   return { editor, diagnostics };
 }
 
@@ -105,8 +113,15 @@ describe('RNN Gradients editor face', function () {
     assert.ok(Number.isFinite(suggested) && suggested > 0 && suggested < 1000000);
     assert.ok(await vscode.workspace.applyEdit(setNorm.edit));
     const edited = editor.document.getText();
-    assert.match(edited, new RegExp(`"clip_norm": ${suggested.toString().replace('.', '\\.')}, // effectively never clips`));
-    assert.strictEqual(edited.replace(/"clip_norm": [^,]+,/, ''), original.replace(/"clip_norm": [^,]+,/, ''), 'the rest of the text changed');
+    assert.match(
+      edited,
+      new RegExp(`"clip_norm": ${suggested.toString().replace('.', '\\.')}, // effectively never clips`),
+    );
+    assert.strictEqual(
+      edited.replace(/"clip_norm": [^,]+,/, ''),
+      original.replace(/"clip_norm": [^,]+,/, ''),
+      'the rest of the text changed',
+    );
 
     await vscode.window.showTextDocument(editor.document);
     await vscode.commands.executeCommand('undo');
@@ -117,8 +132,13 @@ describe('RNN Gradients editor face', function () {
   it('offers "Set forget-gate bias to 1.0" on a low LSTM forget bias and the fix clears the finding', async () => {
     const extension = await api();
     const { editor, diagnostics } = await openAndWait('lstm-forget-bias.rnn.json', 'forget-bias-low');
-    const low = diagnostics.find((diagnostic) => codeOf(diagnostic) === 'forget-bias-low' && textAt(editor, diagnostic) === '"bias_ih_l0"');
-    assert.ok(low, `no forget-bias-low on "bias_ih_l0": ${diagnostics.map((diagnostic) => `${codeOf(diagnostic)}@${textAt(editor, diagnostic)}`).join(', ')}`);
+    const low = diagnostics.find(
+      (diagnostic) => codeOf(diagnostic) === 'forget-bias-low' && textAt(editor, diagnostic) === '"bias_ih_l0"',
+    );
+    assert.ok(
+      low,
+      `no forget-bias-low on "bias_ih_l0": ${diagnostics.map((diagnostic) => `${codeOf(diagnostic)}@${textAt(editor, diagnostic)}`).join(', ')}`,
+    );
     const actions = (await vscode.commands.executeCommand(
       'vscode.executeCodeActionProvider',
       editor.document.uri,
@@ -131,7 +151,9 @@ describe('RNN Gradients editor face', function () {
     await waitFor('the re-analysis without layer 0 forget-bias-low', () => {
       if (extension.isBusy(editor.document.uri)) return undefined;
       const now = ours(editor.document.uri);
-      const stillLow = now.some((diagnostic) => codeOf(diagnostic) === 'forget-bias-low' && textAt(editor, diagnostic) === '"bias_ih_l0"');
+      const stillLow = now.some(
+        (diagnostic) => codeOf(diagnostic) === 'forget-bias-low' && textAt(editor, diagnostic) === '"bias_ih_l0"',
+      );
       return now.length > 0 && !stillLow ? true : undefined;
     });
   });
@@ -173,7 +195,12 @@ describe('RNN Gradients editor face', function () {
     const uri = fixture('vanishing.rnn.json');
     const text = fs.readFileSync(uri.fsPath, 'utf8');
     const next = Date.now();
-    const result = await extension.analyze({ text, filePath: uri.fsPath, rootDir: path.dirname(uri.fsPath), displayPath: 'vanishing.rnn.json' });
+    const result = await extension.analyze({
+      text,
+      filePath: uri.fsPath,
+      rootDir: path.dirname(uri.fsPath),
+      displayPath: 'vanishing.rnn.json',
+    });
     assert.strictEqual(result.ok, true);
     assert.ok(Date.now() - next < 5000, `the next analysis took ${Date.now() - next} ms`);
   });
@@ -196,7 +223,8 @@ describe('RNN Gradients editor face', function () {
     const { editor } = await openAndWait('edits.rnn.json', 'vanishing-gradients');
     const uri = editor.document.uri;
     // Count changes of our diagnostics only (the JSON language service publishes its own on every edit).
-    const snapshot = (): string => JSON.stringify(ours(uri).map((diagnostic) => [codeOf(diagnostic), diagnostic.message, diagnostic.range]));
+    const snapshot = (): string =>
+      JSON.stringify(ours(uri).map((diagnostic) => [codeOf(diagnostic), diagnostic.message, diagnostic.range]));
     let previous = snapshot();
     let changes = 0;
     const listener = vscode.languages.onDidChangeDiagnostics((event) => {
@@ -220,7 +248,10 @@ describe('RNN Gradients editor face', function () {
         const found = ours(uri);
         return found.some((diagnostic) => codeOf(diagnostic) === 'exploding-gradients') ? found : undefined;
       });
-      assert.ok(!final.some((diagnostic) => codeOf(diagnostic) === 'vanishing-gradients'), 'a stale vanishing diagnostic survived');
+      assert.ok(
+        !final.some((diagnostic) => codeOf(diagnostic) === 'vanishing-gradients'),
+        'a stale vanishing diagnostic survived',
+      );
       assert.strictEqual(editor.document.getText(final[0].range), '"weight_hh_l0"');
       await sleep(1000);
       assert.ok(changes <= 2, `diagnostics changed ${changes} times for ten quick edits`);

@@ -57,8 +57,7 @@ describe('RNN Gradients extension (in the extension host)', () => {
   it('answers an analysis request through the worker (extension API analyze())', async () => {
     const extension = ourExtension();
     const api = (extension.isActive ? extension.exports : await extension.activate()) as
-      | { analyze?: (params: unknown) => Promise<unknown> }
-      | undefined;
+      { analyze?: (params: unknown) => Promise<unknown> } | undefined;
     if (!api || typeof api.analyze !== 'function') {
       assert.fail('extension API analyze() missing: activate() must return an object with an analyze function');
     }
@@ -68,7 +67,11 @@ describe('RNN Gradients extension (in the extension host)', () => {
     // analyze(params: AnalyzeParams): raw parameters, answered by the worker (no diagnostics involved).
     const result = (await api.analyze(params)) as { ok?: unknown; report?: { loss?: unknown }; problems?: unknown };
     assert.ok(result && typeof result === 'object', 'analyze() returned no result object');
-    assert.strictEqual(result.ok, true, `analyze() did not succeed: ${JSON.stringify(result.problems ?? result).slice(0, 500)}`);
+    assert.strictEqual(
+      result.ok,
+      true,
+      `analyze() did not succeed: ${JSON.stringify(result.problems ?? result).slice(0, 500)}`,
+    );
     const loss = result.report?.loss;
     assert.ok(typeof loss === 'number' && Number.isFinite(loss), `report.loss is not a finite number: ${String(loss)}`);
   });

@@ -29,7 +29,12 @@ export async function api(): Promise<RnnGradientsApi> {
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls every `pollMs` until `check` returns a value (not undefined) or the time is up. */
-export async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 30000, pollMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined,
+  timeoutMs = 30000,
+  pollMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = check();

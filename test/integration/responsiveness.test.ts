@@ -14,7 +14,6 @@ const panelModel = 'responsiveness-panel.rnn.json';
 /** Event-loop delay budget (ms) for the 99th percentile of the samples taken during a long run. */
 const delayBudgetMs = 50;
 
-
 /** A line in the launcher's output (it prints the suite's prefixed lines). */
 function print(line: string): void {
   console.log(`${reporterLinePrefix}      ${line}`);
@@ -30,7 +29,12 @@ interface DelayFigures {
 
 function figures(histogram: IntervalHistogram): DelayFigures {
   const ms = (ns: number): number => ns / 1e6;
-  return { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), samples: histogram.count };
+  return {
+    p50: ms(histogram.percentile(50)),
+    p99: ms(histogram.percentile(99)),
+    max: ms(histogram.max),
+    samples: histogram.count,
+  };
 }
 
 function describeDelay(label: string, delay: DelayFigures, durationMs: number): string {
@@ -86,7 +90,10 @@ describe('RNN Gradients long runs (responsiveness, partial reports, live panel)'
     assert.ok(result.ok && !result.report.partial, 'the result is a partial report');
     assert.ok(durationMs > 1500, `the "long" analysis took only ${durationMs} ms: make the fixture longer`);
     assert.ok(delay.samples > 50, `only ${delay.samples} event-loop samples were taken`);
-    assert.ok(delay.p99 < delayBudgetMs, `event-loop delay p99 ${delay.p99.toFixed(1)} ms is not below ${delayBudgetMs} ms (max ${delay.max.toFixed(1)} ms)`);
+    assert.ok(
+      delay.p99 < delayBudgetMs,
+      `event-loop delay p99 ${delay.p99.toFixed(1)} ms is not below ${delayBudgetMs} ms (max ${delay.max.toFixed(1)} ms)`,
+    );
   });
 
   it('shows the partial report in the panel while the command runs; diagnostics and the status bar wait for the final report', async () => {
@@ -113,7 +120,10 @@ describe('RNN Gradients long runs (responsiveness, partial reports, live panel)'
       diagnosticsDuringPartial = ours(uri).length;
       statusDuringPartial = extension.statusText;
       assert.ok(partial.report.partial === true, 'the panel shows a partial report not marked partial');
-      assert.ok(partial.report.max_lag !== null && partial.report.max_lag !== undefined && partial.report.max_lag < 799, 'the partial report is not the short-lag one');
+      assert.ok(
+        partial.report.max_lag !== null && partial.report.max_lag !== undefined && partial.report.max_lag < 799,
+        'the partial report is not the short-lag one',
+      );
       await extension.panel.whenRendered();
       return command;
     });
@@ -121,9 +131,16 @@ describe('RNN Gradients long runs (responsiveness, partial reports, live panel)'
     print(describeDelay(`${panelModel} through the command, with the report panel`, delay, durationMs));
     assert.strictEqual(result?.ok, true, 'the command did not produce a report');
     assert.ok(partialSeenAt > 0);
-    assert.ok(delay.p99 < delayBudgetMs, `event-loop delay p99 ${delay.p99.toFixed(1)} ms is not below ${delayBudgetMs} ms (max ${delay.max.toFixed(1)} ms)`);
+    assert.ok(
+      delay.p99 < delayBudgetMs,
+      `event-loop delay p99 ${delay.p99.toFixed(1)} ms is not below ${delayBudgetMs} ms (max ${delay.max.toFixed(1)} ms)`,
+    );
     assert.strictEqual(diagnosticsDuringPartial, 0, 'diagnostics were published from the partial report');
-    assert.match(statusDuringPartial, /analyzing|sync~spin/, `the status bar showed "${statusDuringPartial}" while the analysis ran`);
+    assert.match(
+      statusDuringPartial,
+      /analyzing|sync~spin/,
+      `the status bar showed "${statusDuringPartial}" while the analysis ran`,
+    );
     const final = await waitFor('the final report in the panel', () => {
       const shown = extension.panel.shownReport;
       return shown && !shown.partial ? shown : undefined;

@@ -104,7 +104,10 @@ describe('CLI (dist/cli.js)', function () {
       assert.strictEqual(out.status, 0, out.stderr);
       const lines = out.stdout.split('\n');
       assert.ok(lines[0].startsWith(EXPLODING), lines[0]);
-      assert.ok(lines.some((l) => /^Model\s+rnn \(elman, tanh\), input 2, hidden 6, 1 layer, output 1$/.test(l)), out.stdout);
+      assert.ok(
+        lines.some((l) => /^Model\s+rnn \(elman, tanh\), input 2, hidden 6, 1 layer, output 1$/.test(l)),
+        out.stdout,
+      );
       assert.match(out.stdout, /^Data\s+4 sequences, 64 steps$/m);
       assert.match(out.stdout, /^Loss\s+[-\d.e]+\s+grad norm [\d.e]+$/m);
     });
@@ -124,7 +127,8 @@ describe('CLI (dist/cli.js)', function () {
       );
       // means grow with the lag (about 1.5× per step)
       const means = rows.map((m) => Number(m[2]));
-      for (let i = 1; i < means.length; i++) assert.ok(means[i] > means[i - 1], `mean at row ${i}: ${means.join(', ')}`);
+      for (let i = 1; i < means.length; i++)
+        assert.ok(means[i] > means[i - 1], `mean at row ${i}: ${means.join(', ')}`);
     });
 
     it('the lag rows agree with the JSON report', () => {
@@ -169,7 +173,14 @@ describe('CLI (dist/cli.js)', function () {
 
   describe('--json, --gradients, --max-lag', () => {
     it('--json prints one report that matches the contract, without gradient values', () => {
-      for (const file of [EXPLODING, VANISHING, HEALTHY, GRU_ST, 'examples/irnn-identity.rnn.json', 'examples/linear-orthogonal.rnn.json']) {
+      for (const file of [
+        EXPLODING,
+        VANISHING,
+        HEALTHY,
+        GRU_ST,
+        'examples/irnn-identity.rnn.json',
+        'examples/linear-orthogonal.rnn.json',
+      ]) {
         const run = runCli(['analyze', file, '--json']);
         const r = json(run);
         assert.deepStrictEqual(reportContractProblems(r), [], file);
@@ -177,7 +188,8 @@ describe('CLI (dist/cli.js)', function () {
         assert.strictEqual(r.file, file);
         assert.doesNotMatch(run.stdout, /NaN|Infinity/);
         assert.deepStrictEqual(nonFinitePaths(r), []);
-        for (const [name, g] of Object.entries(r.gradients as Record<string, Obj>)) assert.ok(!('values' in g), `${file}: ${name} has values`);
+        for (const [name, g] of Object.entries(r.gradients as Record<string, Obj>))
+          assert.ok(!('values' in g), `${file}: ${name} has values`);
       }
     });
 
@@ -203,7 +215,14 @@ describe('CLI (dist/cli.js)', function () {
       assert.ok(whh.every((row) => row.length === 6));
       assert.strictEqual((g.weight_ih_l0.values as number[][])[0].length, 2);
       assert.strictEqual((g.bias_hh_l0.values as number[]).length, 6);
-      assert.deepStrictEqual(Object.keys(g).sort(), ['bias_hh_l0', 'bias_ih_l0', 'readout.bias', 'readout.weight', 'weight_hh_l0', 'weight_ih_l0']);
+      assert.deepStrictEqual(Object.keys(g).sort(), [
+        'bias_hh_l0',
+        'bias_ih_l0',
+        'readout.bias',
+        'readout.weight',
+        'weight_hh_l0',
+        'weight_ih_l0',
+      ]);
       const flat = whh.flat();
       assert.ok(Math.abs(Math.hypot(...flat) / g.weight_hh_l0.norm - 1) < 1e-9);
       assert.ok(Math.abs(Math.max(...flat.map(Math.abs)) - g.weight_hh_l0.max_abs) < 1e-12 * g.weight_hh_l0.max_abs);
@@ -257,7 +276,10 @@ describe('CLI (dist/cli.js)', function () {
 
   describe('wrong model files', () => {
     const dir = 'test/fixtures/invalid';
-    const expected = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, dir, 'expected.json'), 'utf8')) as Record<string, { path: KeyPath; message_contains: string }>;
+    const expected = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, dir, 'expected.json'), 'utf8')) as Record<
+      string,
+      { path: KeyPath; message_contains: string }
+    >;
 
     it('expected.json covers every invalid fixture', () => {
       const files = fs.readdirSync(path.join(REPO_ROOT, dir)).filter((f) => f.endsWith('.rnn.json'));
@@ -276,7 +298,9 @@ describe('CLI (dist/cli.js)', function () {
         const re = new RegExp(`^${rel.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:(\\d+):(\\d+): (.*)$`);
         for (const l of lines) assert.match(l, re);
         const key = formatKeyPath(exp.path);
-        const hit = lines.map((l) => re.exec(l) as RegExpExecArray).find((m) => m[3].includes(exp.message_contains) && (key === '' || m[3].startsWith(`${key}: `)));
+        const hit = lines
+          .map((l) => re.exec(l) as RegExpExecArray)
+          .find((m) => m[3].includes(exp.message_contains) && (key === '' || m[3].startsWith(`${key}: `)));
         assert.ok(hit, `no line naming ${key || '(file)'} with "${exp.message_contains}":\n${run.stderr}`);
         const at = `${hit[1]}:${hit[2]}`;
         if (exp.path.length > 0) {
@@ -331,7 +355,8 @@ describe('CLI (dist/cli.js)', function () {
         { name: 'weight_ih_l0', dtype: 'F32' as const, shape: [H, 1], data: [0.5, -0.25] },
         { name: 'weight_hh_l0', dtype: 'F32' as const, shape: [H, H], data: [0.5, 0.1, -0.1, 0.5] },
       ];
-      const model = (weights: string): string => JSON.stringify({ cell: 'rnn', weights, data: { inputs: [[[1], [0.5], [-1]]] } }, null, 2);
+      const model = (weights: string): string =>
+        JSON.stringify({ cell: 'rnn', weights, data: { inputs: [[[1], [0.5], [-1]]] } }, null, 2);
 
       before(() => {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-cli-'));
@@ -360,7 +385,12 @@ describe('CLI (dist/cli.js)', function () {
         const m = /^escape\.rnn\.json:(\d+):(\d+): weights: (.*)$/m.exec(run.stderr);
         assert.ok(m, run.stderr);
         assert.match(m[3], /outside/);
-        assert.ok(candidateOffsets(text, ['weights']).map((o) => lineCol(text, o)).includes(`${m[1]}:${m[2]}`), run.stderr);
+        assert.ok(
+          candidateOffsets(text, ['weights'])
+            .map((o) => lineCol(text, o))
+            .includes(`${m[1]}:${m[2]}`),
+          run.stderr,
+        );
         assertNoStackTrace(run);
       });
 

@@ -72,7 +72,9 @@ describe('AnalysisClient with dist/worker.js', function () {
   it('a request resolves with ok:true, a finite loss and the reference loss', async () => {
     const r = await client.analyze(params(SMALL));
     assert.ok(r.ok);
-    const ref = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'test/fixtures/golden/rnn-tanh.ref.json'), 'utf8')) as { loss: number };
+    const ref = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'test/fixtures/golden/rnn-tanh.ref.json'), 'utf8')) as {
+      loss: number;
+    };
     assert.ok(r.report.loss !== null && Math.abs(r.report.loss - ref.loss) <= 1e-9 * Math.abs(ref.loss));
     assert.strictEqual(r.report.file, 'test.rnn.json');
     assert.deepStrictEqual(nonFinitePaths(r.report), []);
@@ -114,7 +116,8 @@ describe('AnalysisClient with dist/worker.js', function () {
     assert.ok(r.ok);
     assert.ok(fractions.length >= 3, `only ${fractions.length} progress messages`);
     for (const f of fractions) assert.ok(f >= 0 && f <= 1, `fraction ${f}`);
-    for (let i = 1; i < fractions.length; i++) assert.ok(fractions[i] >= fractions[i - 1], `fractions not increasing: ${fractions.join(', ')}`);
+    for (let i = 1; i < fractions.length; i++)
+      assert.ok(fractions[i] >= fractions[i - 1], `fractions not increasing: ${fractions.join(', ')}`);
     assert.ok(fractions[fractions.length - 1] > fractions[0]);
     assert.ok(phases.has('lags'), [...phases].join());
   });

@@ -27,7 +27,11 @@ describe('examples/', () => {
     assert.deepStrictEqual(files.sort(), Object.keys(EXPECTED_REGIME).sort());
     const readme = fs.readFileSync(path.join(EXAMPLES, 'README.md'), 'utf8');
     for (const [f, regime] of Object.entries(EXPECTED_REGIME)) {
-      assert.match(readme, new RegExp(`\\*\\*\`${f.replace(/\./g, '\\.')}\`[^*]*expect[^*]*\`${regime}\``), `README paragraph for ${f}`);
+      assert.match(
+        readme,
+        new RegExp(`\\*\\*\`${f.replace(/\./g, '\\.')}\`[^*]*expect[^*]*\`${regime}\``),
+        `README paragraph for ${f}`,
+      );
     }
   });
 
@@ -61,15 +65,29 @@ describe('examples/', () => {
     try {
       const bundle = path.join(tmp, 'make_examples.js');
       const esbuild = require.resolve('esbuild', { paths: [REPO_ROOT] });
-      const build = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(esbuild)}).buildSync({entryPoints:[${JSON.stringify(path.join(REPO_ROOT, 'tools/make_examples.ts'))}],bundle:true,platform:'node',outfile:${JSON.stringify(bundle)},logLevel:'error'})`], { encoding: 'utf8' });
+      const build = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `require(${JSON.stringify(esbuild)}).buildSync({entryPoints:[${JSON.stringify(path.join(REPO_ROOT, 'tools/make_examples.ts'))}],bundle:true,platform:'node',outfile:${JSON.stringify(bundle)},logLevel:'error'})`,
+        ],
+        { encoding: 'utf8' },
+      );
       assert.strictEqual(build.status, 0, build.stderr);
       const out = path.join(tmp, 'out');
       const run = spawnSync(process.execPath, [bundle, out], { cwd: REPO_ROOT, encoding: 'utf8' });
       assert.strictEqual(run.status, 0, run.stderr);
       const generated = fs.readdirSync(out).sort();
-      const committed = fs.readdirSync(EXAMPLES).filter((f) => f !== 'README.md').sort();
+      const committed = fs
+        .readdirSync(EXAMPLES)
+        .filter((f) => f !== 'README.md')
+        .sort();
       assert.deepStrictEqual(generated, committed);
-      for (const f of generated) assert.ok(fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(EXAMPLES, f))), `${f} differs from its regenerated version`);
+      for (const f of generated)
+        assert.ok(
+          fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(EXAMPLES, f))),
+          `${f} differs from its regenerated version`,
+        );
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }

@@ -1,7 +1,14 @@
 // Unit tests (plain Node) of the editor's pure logic: edits that keep formatting and comments, key ranges,
 // forget-gate bias detection, settings, debounce, hover text.
 import * as assert from 'assert';
-import { applyTextEdits, clipEdits, forgetBiasEdits, forgetBiases, lowForgetBiasLayers, roundSuggestion } from '../../src/extension/editLogic';
+import {
+  applyTextEdits,
+  clipEdits,
+  forgetBiasEdits,
+  forgetBiases,
+  lowForgetBiasLayers,
+  roundSuggestion,
+} from '../../src/extension/editLogic';
 import { keyPathAtOffset, numberAt, spanOfPath } from '../../src/extension/jsonLocationLogic';
 import { diagnosticSpecs, forgetBiasLayerOfKey } from '../../src/extension/diagnosticsLogic';
 import { KeyedDebouncer } from '../../src/extension/debounceLogic';
@@ -29,7 +36,10 @@ describe('extension edit logic', () => {
   });
 
   it('inserts clip_value next to the existing keys with the file indentation', () => {
-    const result = applyTextEdits(commented, clipEdits(commented, 'clip_value', 0.5, { insertSpaces: true, tabSize: 4, eol: '\n' }));
+    const result = applyTextEdits(
+      commented,
+      clipEdits(commented, 'clip_value', 0.5, { insertSpaces: true, tabSize: 4, eol: '\n' }),
+    );
     assert.ok(result.includes('// my model') && result.includes('/* inline */') && result.includes('// too high?'));
     assert.match(result, /\n {8}"clip_value": 0\.5/);
     assert.strictEqual(numberAt(result, ['training', 'clip_value']), 0.5);
@@ -61,7 +71,10 @@ describe('extension edit logic', () => {
 
   it('finds a low forget-gate bias from the f block (rows H..2H) of both biases', () => {
     const text = lstm('[0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.4, 0.4]', '[0, 0, 0.1, 0.1, 0, 0, 0, 0]');
-    assert.deepStrictEqual(forgetBiases(text).map((info) => ({ ...info, mean: Number(info.mean.toFixed(6)) })), [{ layer: 0, hiddenSize: 2, mean: 0.3 }]);
+    assert.deepStrictEqual(
+      forgetBiases(text).map((info) => ({ ...info, mean: Number(info.mean.toFixed(6)) })),
+      [{ layer: 0, hiddenSize: 2, mean: 0.3 }],
+    );
     assert.strictEqual(lowForgetBiasLayers(text).length, 1);
     const high = lstm('[0, 0, 1, 1, 0, 0, 0, 0]', undefined);
     assert.strictEqual(lowForgetBiasLayers(high).length, 0);
@@ -128,17 +141,43 @@ function report(overrides: Partial<Report> = {}): Report {
   return {
     report_version: 1,
     file: 'm.rnn.json',
-    model: { cell: 'rnn', form: 'elman', nonlinearity: 'tanh', input_size: 1, hidden_size: 4, num_layers: 2, output_size: 4 },
+    model: {
+      cell: 'rnn',
+      form: 'elman',
+      nonlinearity: 'tanh',
+      input_size: 1,
+      hidden_size: 4,
+      num_layers: 2,
+      output_size: 4,
+    },
     sequences: 1,
     steps: 40,
     loss: 1,
     grad_norm: 1,
     gradients: {},
     layers: [
-      { layer: 0, sigma_max: 0.05, spectral_radius: 0.05, gamma: 1, regime: 'vanishing', evidence: { log10_rate_per_step: -1.3, log10_ratio: -50.7, measured_lag: 39, pascanu_bound: 0.05, rule: 'decays' }, lags: [] },
+      {
+        layer: 0,
+        sigma_max: 0.05,
+        spectral_radius: 0.05,
+        gamma: 1,
+        regime: 'vanishing',
+        evidence: {
+          log10_rate_per_step: -1.3,
+          log10_ratio: -50.7,
+          measured_lag: 39,
+          pascanu_bound: 0.05,
+          rule: 'decays',
+        },
+        lags: [],
+      },
       { layer: 1, sigma_max: 1.08, spectral_radius: 1.08, gamma: 1, regime: 'exploding', lags: [] },
     ],
-    clipping: { batch_norms: [3, 5], suggestions: [], recommended: { clip_norm: 4.153, clip_value: 0.5, method: 'mean', rationale: '' } },
+    clipping: {
+      batch_norms: [3, 5],
+      suggestions: [],
+      recommended: { clip_norm: 4.153, clip_value: 0.5, method: 'mean', rationale: '' },
+    },
     findings: [
       { severity: 'warning', code: 'exploding-gradients', message: 'explodes', path: ['weights', 'weight_hh_l0'] },
       { severity: 'info', code: 'clip-never-triggers', message: 'never', path: ['training', 'clip_norm'] },
@@ -161,27 +200,43 @@ describe('extension report logic', () => {
       ok: false,
       problems: [{ severity: 'error', message: 'bad', path: ['cell'], range: { offset: 5, length: 3 } }],
     });
-    assert.deepStrictEqual(problems.map((spec) => [spec.code, spec.span]), [['invalid-model', { offset: 5, length: 3 }]]);
+    assert.deepStrictEqual(
+      problems.map((spec) => [spec.code, spec.span]),
+      [['invalid-model', { offset: 5, length: 3 }]],
+    );
   });
 
   it('adds a forget-bias-low diagnostic for LSTM files when the engine did not', () => {
-    const text = '{"cell":"lstm","weights":{"weight_hh_l0":[[0],[0],[0],[0]],"weight_ih_l0":[[0],[0],[0],[0]],"bias_ih_l0":[0,0,0,0]}}';
+    const text =
+      '{"cell":"lstm","weights":{"weight_hh_l0":[[0],[0],[0],[0]],"weight_ih_l0":[[0],[0],[0],[0]],"bias_ih_l0":[0,0,0,0]}}';
     const base = report();
-    const specs = diagnosticSpecs(text, { ok: true, report: { ...base, model: { ...base.model, cell: 'lstm' }, findings: [] } });
-    assert.deepStrictEqual(specs.map((spec) => [spec.code, text.substr(spec.span.offset, spec.span.length)]), [['forget-bias-low', '"bias_ih_l0"']]);
+    const specs = diagnosticSpecs(text, {
+      ok: true,
+      report: { ...base, model: { ...base.model, cell: 'lstm' }, findings: [] },
+    });
+    assert.deepStrictEqual(
+      specs.map((spec) => [spec.code, text.substr(spec.span.offset, spec.span.length)]),
+      [['forget-bias-low', '"bias_ih_l0"']],
+    );
     assert.strictEqual(forgetBiasLayerOfKey('"bias_ih_l3"'), 3);
     assert.strictEqual(forgetBiasLayerOfKey('"weight_ih_l2"'), 2);
   });
 
   it('links finding codes to README anchors', () => {
-    assert.strictEqual(findingDocUrl('https://example.invalid/rnn-gradients.git', 'exploding-gradients'), 'https://example.invalid/rnn-gradients#finding-exploding-gradients');
+    assert.strictEqual(
+      findingDocUrl('https://example.invalid/rnn-gradients.git', 'exploding-gradients'),
+      'https://example.invalid/rnn-gradients#finding-exploding-gradients',
+    );
   });
 
   it('picks the worst layer and rounded clip suggestions', () => {
     assert.strictEqual(worstLayer(report())?.layer, 1);
     assert.deepStrictEqual(clipSuggestions(report()), { clip_norm: 4.15, clip_value: 0.5 });
     const base = report();
-    const none = { ...base, clipping: { ...base.clipping, recommended: { ...base.clipping.recommended, clip_norm: null, clip_value: null } } };
+    const none = {
+      ...base,
+      clipping: { ...base.clipping, recommended: { ...base.clipping.recommended, clip_norm: null, clip_value: null } },
+    };
     assert.deepStrictEqual(clipSuggestions(none, { data: { suggested: 2 } }), { clip_norm: 2, clip_value: undefined });
   });
 
@@ -199,9 +254,27 @@ describe('extension report logic', () => {
 
 describe('extension settings and debounce', () => {
   it('normalizes settings, leaving thresholds to the engine by default', () => {
-    assert.deepStrictEqual(normalizeSettings({}), { analyzeOnSave: true, maxLag: null, thresholds: {}, modelFiles: '**/*.rnn.json', timeoutMs: 120000 });
-    const custom = normalizeSettings({ analyzeOnSave: false, maxLag: 10.7, vanishingLog10PerStep: -0.05, timeoutSeconds: 0, modelFiles: 'models/*.json' });
-    assert.deepStrictEqual(custom, { analyzeOnSave: false, maxLag: 10, thresholds: { vanishingLog10PerStep: -0.05 }, modelFiles: 'models/*.json', timeoutMs: 0 });
+    assert.deepStrictEqual(normalizeSettings({}), {
+      analyzeOnSave: true,
+      maxLag: null,
+      thresholds: {},
+      modelFiles: '**/*.rnn.json',
+      timeoutMs: 120000,
+    });
+    const custom = normalizeSettings({
+      analyzeOnSave: false,
+      maxLag: 10.7,
+      vanishingLog10PerStep: -0.05,
+      timeoutSeconds: 0,
+      modelFiles: 'models/*.json',
+    });
+    assert.deepStrictEqual(custom, {
+      analyzeOnSave: false,
+      maxLag: 10,
+      thresholds: { vanishingLog10PerStep: -0.05 },
+      modelFiles: 'models/*.json',
+      timeoutMs: 0,
+    });
     assert.strictEqual(normalizeSettings({ maxLag: -1, timeoutSeconds: 'x' }).maxLag, null);
   });
 

@@ -16,7 +16,11 @@ function fixtures(dir: string): { name: string; model: string; ref: string }[] {
     .readdirSync(abs)
     .filter((f) => f.endsWith('.rnn.json'))
     .sort()
-    .map((f) => ({ name: f.slice(0, -'.rnn.json'.length), model: path.join(dir, f), ref: path.join(dir, f.replace(/\.rnn\.json$/, '.ref.json')) }));
+    .map((f) => ({
+      name: f.slice(0, -'.rnn.json'.length),
+      model: path.join(dir, f),
+      ref: path.join(dir, f.replace(/\.rnn\.json$/, '.ref.json')),
+    }));
 }
 
 const GOLDEN = fixtures('test/fixtures/golden');
@@ -42,7 +46,8 @@ describe('golden references', () => {
   it('finds the fixtures (4 golden, every generated model has a reference)', () => {
     assert.strictEqual(GOLDEN.length, 4);
     assert.ok(GENERATED.length >= 20, `only ${GENERATED.length} generated fixtures`);
-    for (const f of [...GOLDEN, ...GENERATED]) assert.ok(fs.existsSync(path.join(REPO_ROOT, f.ref)), `${f.ref} missing`);
+    for (const f of [...GOLDEN, ...GENERATED])
+      assert.ok(fs.existsSync(path.join(REPO_ROOT, f.ref)), `${f.ref} missing`);
   });
 
   it('the comparison catches a wrong number, a missing lag and a missing gradient', () => {
@@ -54,13 +59,22 @@ describe('golden references', () => {
     lag.mean = (lag.mean as number) * (1 + 1e-7);
     perturbed.loss = (perturbed.loss as number) * (1 + 1e-8);
     const bad = compareWithReference(ref, perturbed);
-    assert.ok(bad.some((b) => b.startsWith('layers[0].lags[1].mean')), bad.join('\n'));
-    assert.ok(bad.some((b) => b.startsWith('loss')), bad.join('\n'));
+    assert.ok(
+      bad.some((b) => b.startsWith('layers[0].lags[1].mean')),
+      bad.join('\n'),
+    );
+    assert.ok(
+      bad.some((b) => b.startsWith('loss')),
+      bad.join('\n'),
+    );
     const truncated = JSON.parse(JSON.stringify(got)) as Obj;
     ((truncated.layers as Obj[])[0].lags as Obj[]).pop();
     delete (truncated.gradients as Obj).weight_hh_l0;
     const bad2 = compareWithReference(ref, truncated);
-    assert.ok(bad2.some((b) => b.includes('lags:')), bad2.join('\n'));
+    assert.ok(
+      bad2.some((b) => b.includes('lags:')),
+      bad2.join('\n'),
+    );
     assert.ok(bad2.includes('gradients.weight_hh_l0 missing'), bad2.join('\n'));
   });
 

@@ -37,7 +37,11 @@ function makeModel(c: Config, seed: number): Model {
   const I = 2;
   const G = GATES[c.cell];
   const D = c.readout ? 4 : H;
-  const mat = (rows: number, cols: number, scale: number) => ({ rows, cols, data: Float64Array.from({ length: rows * cols }, () => r() * scale) });
+  const mat = (rows: number, cols: number, scale: number) => ({
+    rows,
+    cols,
+    data: Float64Array.from({ length: rows * cols }, () => r() * scale),
+  });
   const vec = (n: number, scale: number) => Float64Array.from({ length: n }, () => r() * scale);
   const layers = Array.from({ length: c.layers }, (_, k) => ({
     weightIh: mat(G * H, k === 0 ? I : H, 1.6),
@@ -101,7 +105,10 @@ function flat(v: unknown): number[] {
 function check(c: Config, seed: number): void {
   const model = makeModel(c, seed);
   const report = analyzeModel(model, { file: 'gradcheck', gradientValues: true });
-  assert.ok(report.loss !== null && Math.abs(report.loss - lossOf(model)) < 1e-12 * Math.max(1, Math.abs(report.loss)), 'loss');
+  assert.ok(
+    report.loss !== null && Math.abs(report.loss - lossOf(model)) < 1e-12 * Math.max(1, Math.abs(report.loss)),
+    'loss',
+  );
   const h = 1e-6;
   let checked = 0;
   for (const [name, data] of params(model)) {
@@ -134,10 +141,12 @@ describe('finite-difference gradient check', () => {
     for (const nonlinearity of nonlinearities) {
       for (const loss of losses) {
         const s = seed++;
-        it(`rnn ${form} ${nonlinearity}, ${loss} loss, readout`, () => check({ cell: 'rnn', form, nonlinearity, loss, layers: 1, readout: true }, s));
+        it(`rnn ${form} ${nonlinearity}, ${loss} loss, readout`, () =>
+          check({ cell: 'rnn', form, nonlinearity, loss, layers: 1, readout: true }, s));
       }
       const s = seed++;
-      it(`rnn ${form} ${nonlinearity}, 2 layers, no readout, mse`, () => check({ cell: 'rnn', form, nonlinearity, loss: 'mse', layers: 2, readout: false }, s));
+      it(`rnn ${form} ${nonlinearity}, 2 layers, no readout, mse`, () =>
+        check({ cell: 'rnn', form, nonlinearity, loss: 'mse', layers: 2, readout: false }, s));
     }
   }
   for (const cell of ['lstm', 'gru'] as CellType[]) {
@@ -148,7 +157,8 @@ describe('finite-difference gradient check', () => {
     const s1 = seed++;
     it(`${cell}, 3 layers, no readout, sum`, () => check({ cell, loss: 'sum', layers: 3, readout: false }, s1));
     const s2 = seed++;
-    it(`${cell}, 2 layers, readout, cross_entropy, no biases`, () => check({ cell, loss: 'cross_entropy', layers: 2, readout: true, omitBias: true }, s2));
+    it(`${cell}, 2 layers, readout, cross_entropy, no biases`, () =>
+      check({ cell, loss: 'cross_entropy', layers: 2, readout: true, omitBias: true }, s2));
   }
   it('detects a wrong gradient (the check can fail)', () => {
     const model = makeModel({ cell: 'gru', loss: 'mse', layers: 1, readout: true }, 99);

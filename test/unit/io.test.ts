@@ -14,7 +14,18 @@ describe('loadModelFile', () => {
     { name: 'weight_ih_l0', dtype: 'F32', shape: [2, 2], data: [1, 0, 0, 1] },
     { name: 'weight_hh_l0', dtype: 'F32', shape: [2, 2], data: [0.5, 0, 0, 0.5] },
   ]);
-  const model = (p: string) => JSON.stringify({ weights: p, data: { inputs: [[[1, 2], [3, 4]]] } });
+  const model = (p: string) =>
+    JSON.stringify({
+      weights: p,
+      data: {
+        inputs: [
+          [
+            [1, 2],
+            [3, 4],
+          ],
+        ],
+      },
+    });
 
   before(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-io-'));
@@ -45,7 +56,10 @@ describe('loadModelFile', () => {
     assert.strictEqual(r.problems.length, 1);
     const p = r.problems[0];
     assert.deepStrictEqual(p.path, ['weights']);
-    assert.ok(p.message.startsWith('weights: path "../../outside.safetensors" is outside the workspace folder'), p.message);
+    assert.ok(
+      p.message.startsWith('weights: path "../../outside.safetensors" is outside the workspace folder'),
+      p.message,
+    );
     assert.strictEqual(text.slice(p.range.offset, p.range.offset + p.range.length), '"../../outside.safetensors"');
   });
 

@@ -25,8 +25,17 @@ function randArray(r: () => number, len: number): Float64Array {
 
 /** Checks |got - want| <= tol * (Σ_p |a||b| + |C0| when accumulating) element-wise. */
 function checkClose(
-  m: number, n: number, k: number, A: Float64Array, B: Float64Array, C0: Float64Array, accumulate: boolean,
-  want: Float64Array, got: Float64Array, tol: number, what: string,
+  m: number,
+  n: number,
+  k: number,
+  A: Float64Array,
+  B: Float64Array,
+  C0: Float64Array,
+  accumulate: boolean,
+  want: Float64Array,
+  got: Float64Array,
+  tol: number,
+  what: string,
 ): void {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -42,8 +51,20 @@ function checkClose(
 
 const EDGE_SIZES: Array<[number, number, number]> = [
   // [m, k, n]
-  [1, 1, 1], [1, 0, 1], [3, 0, 5], [1, 7, 1], [7, 1, 13], [4, 4, 4], [5, 3, 2], [17, 33, 9], [8, 16, 8],
-  [2, 257, 3], [13, 513, 6], [130, 65, 17], [129, 300, 31], [9, 12, 64],
+  [1, 1, 1],
+  [1, 0, 1],
+  [3, 0, 5],
+  [1, 7, 1],
+  [7, 1, 13],
+  [4, 4, 4],
+  [5, 3, 2],
+  [17, 33, 9],
+  [8, 16, 8],
+  [2, 257, 3],
+  [13, 513, 6],
+  [130, 65, 17],
+  [129, 300, 31],
+  [9, 12, 64],
 ];
 
 function runCases(make: () => GemmKernel, tol: number, seed: number): void {
@@ -51,7 +72,8 @@ function runCases(make: () => GemmKernel, tol: number, seed: number): void {
   const K = make();
   try {
     const sizes = EDGE_SIZES.slice();
-    for (let t = 0; t < 12; t++) sizes.push([1 + Math.floor(r() * 150), Math.floor(r() * 300), 1 + Math.floor(r() * 70)]);
+    for (let t = 0; t < 12; t++)
+      sizes.push([1 + Math.floor(r() * 150), Math.floor(r() * 300), 1 + Math.floor(r() * 70)]);
     for (const [m, k, n] of sizes) {
       for (const accumulate of [false, true]) {
         const A = randArray(r, m * k);
@@ -89,8 +111,17 @@ function runResident(make: () => GemmKernel, tol: number, seed: number, k: numbe
         for (let i = 0; i < cOff; i++) assert.equal(got[i], C[i], 'wrote before cOff');
         for (let i = cOff + m * n; i < got.length; i++) assert.equal(got[i], C[i], 'wrote past the end of C');
         checkClose(
-          m, n, k, A.subarray(aOff), B.subarray(3), C.subarray(cOff), accumulate,
-          want.subarray(cOff), got.subarray(cOff), tol, `${K.name} resident m=${m} acc=${accumulate}`,
+          m,
+          n,
+          k,
+          A.subarray(aOff),
+          B.subarray(3),
+          C.subarray(cOff),
+          accumulate,
+          want.subarray(cOff),
+          got.subarray(cOff),
+          tol,
+          `${K.name} resident m=${m} acc=${accumulate}`,
         );
       }
     }
@@ -111,7 +142,11 @@ describe('kernels: gemm', () => {
 
   it('gemmRef matches a naive triple loop (with offsets, k = 0, accumulate)', () => {
     const r = rng(1);
-    for (const [m, k, n] of [[3, 4, 5], [1, 0, 2], [6, 1, 1]]) {
+    for (const [m, k, n] of [
+      [3, 4, 5],
+      [1, 0, 2],
+      [6, 1, 1],
+    ]) {
       for (const accumulate of [false, true]) {
         const A = randArray(r, m * k + 1);
         const B = randArray(r, k * n + 2);

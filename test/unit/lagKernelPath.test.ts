@@ -8,7 +8,6 @@ import { parseModel } from '../../src/engine/model/parse';
 import type { Report } from '../../src/engine/report/types';
 import { generatedModelText as model } from './helpers/models';
 
-
 function run(text: string, matmul?: KernelMatMul): Report {
   const parsed = parseModel(text);
   assert.ok(parsed.model, JSON.stringify(parsed.problems));
@@ -17,7 +16,11 @@ function run(text: string, matmul?: KernelMatMul): Report {
 
 describe('lag recursion on the GEMM kernel', () => {
   for (const precision of ['f64', 'f32'] as const) {
-    for (const [cell, layers] of [['rnn', 1], ['lstm', 2], ['gru', 2]] as const) {
+    for (const [cell, layers] of [
+      ['rnn', 1],
+      ['lstm', 2],
+      ['gru', 2],
+    ] as const) {
       it(`${cell}, ${layers} layer(s), ${precision} kernel agrees with the plain path`, () => {
         const text = model(cell, 48, layers, 120);
         const reference = run(text);

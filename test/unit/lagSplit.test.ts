@@ -7,7 +7,16 @@ import * as path from 'path';
 import { analyzeModel } from '../../src/engine/analyze';
 import { buildCells } from '../../src/engine/cells';
 import { accumulateLags, HeatmapCollector, lagWork, lagWorkOf } from '../../src/engine/lags';
-import { computeLagShare, type LagJob, type LagPartial, type LagSplitter, packLagPartial, unpackLagPartial, lagPartialLength, columnShares } from '../../src/engine/lagShare';
+import {
+  computeLagShare,
+  type LagJob,
+  type LagPartial,
+  type LagSplitter,
+  packLagPartial,
+  unpackLagPartial,
+  lagPartialLength,
+  columnShares,
+} from '../../src/engine/lagShare';
 import { LagStats } from '../../src/engine/logscale';
 import { LossFunction } from '../../src/engine/loss';
 import { KernelMatMul, plainMatMul } from '../../src/engine/matmul';
@@ -22,7 +31,6 @@ import { LagPool } from '../../src/worker/lagPool';
 import * as os from 'os';
 import { REPO_ROOT, WORKER_JS } from './helpers/cli';
 import { generatedModelText as modelText } from './helpers/models';
-
 
 function parse(text: string): Model {
   const parsed = parseModel(text);
@@ -68,7 +76,11 @@ class InProcessSplitter implements LagSplitter {
   }
   finish(check: () => void): LagPartial[] {
     return this.jobs.map((job) => {
-      const p = computeLagShare(this.model, job, { isCancelled: () => false, cancelled: () => new Error('cancelled'), onRows: () => check() });
+      const p = computeLagShare(this.model, job, {
+        isCancelled: () => false,
+        cancelled: () => new Error('cancelled'),
+        onRows: () => check(),
+      });
       // Through the packed form, as the worker threads hand it over.
       const data = new Float64Array(new SharedArrayBuffer(8 * lagPartialLength(this.model, job)));
       packLagPartial(p, data);
@@ -81,7 +93,12 @@ class InProcessSplitter implements LagSplitter {
 }
 
 describe('lag table split by columns', () => {
-  for (const [cell, layers] of [['rnn', 1], ['lstm', 2], ['gru', 1], ['gru', 2]] as const) {
+  for (const [cell, layers] of [
+    ['rnn', 1],
+    ['lstm', 2],
+    ['gru', 1],
+    ['gru', 2],
+  ] as const) {
     it(`${cell}, ${layers} layer(s): columns {stride 3, offset 0..2} merged equal the whole table`, () => {
       const model = parse(modelText(cell, 12, layers, 40));
       const cells = buildCells(model);
@@ -155,11 +172,17 @@ describe('lag table split by columns', () => {
           assert.ok(Math.max(...work) <= 1.05 * Math.min(...work), `${threads} threads: ${work.join(', ')}`);
         }
       }
-      assert.ok((columnShares(threads, [1000], 999, 1e5)[0].width ?? 1) < (columnShares(threads, [1000], 999, 0)[0].width ?? 1));
+      assert.ok(
+        (columnShares(threads, [1000], 999, 1e5)[0].width ?? 1) < (columnShares(threads, [1000], 999, 0)[0].width ?? 1),
+      );
     }
   });
 
-  for (const [cell, layers, threads] of [['rnn', 1, 3], ['lstm', 2, 2], ['gru', 2, 4]] as const) {
+  for (const [cell, layers, threads] of [
+    ['rnn', 1, 3],
+    ['lstm', 2, 2],
+    ['gru', 2, 4],
+  ] as const) {
     it(`${cell}, ${layers} layer(s), ${threads} threads: the engine's split path equals the plain path`, () => {
       const text = modelText(cell, 16, layers, 150, 3);
       const model = parse(text);
@@ -172,7 +195,10 @@ describe('lag table split by columns', () => {
       assert.strictEqual(split.loss, plain.loss);
       assert.deepStrictEqual(split.heatmaps, plain.heatmaps);
       // Findings carry the fitted slopes: equal to rounding.
-      assert.deepStrictEqual(split.findings.map((f) => [f.code, f.message]), plain.findings.map((f) => [f.code, f.message]));
+      assert.deepStrictEqual(
+        split.findings.map((f) => [f.code, f.message]),
+        plain.findings.map((f) => [f.code, f.message]),
+      );
       assert.deepStrictEqual(split.clipping, plain.clipping);
     });
   }
@@ -207,41 +233,67 @@ describe('lag threads of the built worker (dist/worker.js, dist/lag-worker.js)',
   afterEach(() => client.dispose());
 
   function params(text: string): AnalyzeParams {
-    return { text, filePath: path.join(REPO_ROOT, 'split.rnn.json'), rootDir: REPO_ROOT, displayPath: 'split.rnn.json', heatmap: { sequence: 0, maxSize: 50 } };
+    return {
+      text,
+      filePath: path.join(REPO_ROOT, 'split.rnn.json'),
+      rootDir: REPO_ROOT,
+      displayPath: 'split.rnn.json',
+      heatmap: { sequence: 0, maxSize: 50 },
+    };
   }
 
   // lstm: large enough to split (2e9 flops); rnn: also to take two passes (4e9), against the unsplit
   // kernel path (which lagKernelPath.test.ts checks against the plain path) to keep the test short.
-  for (const [cell, layers, partial] of [['lstm', 2, false], ['rnn', 1, true]] as const) {
+  for (const [cell, layers, partial] of [
+    ['lstm', 2, false],
+    ['rnn', 1, true],
+  ] as const) {
     it(`${cell}, ${layers} layer(s)${partial ? ', with a partial report' : ''}: the same report as the in-process unsplit path`, async () => {
       const text = cell === 'rnn' ? modelText(cell, 128, layers, 500, 2) : modelText(cell, 48, layers, 300, 2);
       const kernel = cell === 'rnn' ? new KernelMatMul(createGemmKernel({ kind: 'wasm' })) : undefined;
-      const plain = analyzeModel(parse(text), { file: 'split.rnn.json', heatmap: { sequence: 0, maxSize: 50 }, matmul: kernel });
+      const plain = analyzeModel(parse(text), {
+        file: 'split.rnn.json',
+        heatmap: { sequence: 0, maxSize: 50 },
+        matmul: kernel,
+      });
       kernel?.dispose();
       const fractions: number[] = [];
       let partials = 0;
-      const r = await client.analyze({ ...params(text), partial }, {
-        onProgress: (m) => {
-          fractions.push(m.fraction);
-          if (m.partial) partials++;
+      const r = await client.analyze(
+        { ...params(text), partial },
+        {
+          onProgress: (m) => {
+            fractions.push(m.fraction);
+            if (m.partial) partials++;
+          },
         },
-      });
+      );
       assert.ok(r.ok, JSON.stringify(!r.ok && r.problems));
       // f64 kernel with fused multiply-adds: rounding only.
       assertSameLags(plain, r.report, 1e-9);
       assert.strictEqual(r.report.loss, plain.loss);
-      assert.deepStrictEqual(r.report.findings.map((f) => f.code), plain.findings.map((f) => f.code));
+      assert.deepStrictEqual(
+        r.report.findings.map((f) => f.code),
+        plain.findings.map((f) => f.code),
+      );
       assert.ok(r.report.heatmaps && plain.heatmaps);
       r.report.heatmaps.forEach((h, k) =>
         h.log10_norm.forEach((v, i) => {
           const w = plain.heatmaps![k].log10_norm[i];
-          assert.ok(v === w || (v !== null && w !== null && Math.abs(v - w) <= 1e-9), `map ${k} cell ${i}: ${v} vs ${w}`);
+          assert.ok(
+            v === w || (v !== null && w !== null && Math.abs(v - w) <= 1e-9),
+            `map ${k} cell ${i}: ${v} vs ${w}`,
+          );
         }),
       );
-      for (let i = 1; i < fractions.length; i++) assert.ok(fractions[i] >= fractions[i - 1], `fractions not increasing: ${fractions.join(', ')}`);
+      for (let i = 1; i < fractions.length; i++)
+        assert.ok(fractions[i] >= fractions[i - 1], `fractions not increasing: ${fractions.join(', ')}`);
       for (const f of fractions) assert.ok(f >= 0 && f <= 1);
       if (partial) assert.ok(partials >= 1, 'no partial report');
-      assert.ok(fractions.length === 0 || fractions[fractions.length - 1] > 0.5, `last fraction ${fractions[fractions.length - 1]}`);
+      assert.ok(
+        fractions.length === 0 || fractions[fractions.length - 1] > 0.5,
+        `last fraction ${fractions[fractions.length - 1]}`,
+      );
     });
   }
 
@@ -271,7 +323,7 @@ describe('lag threads of the built worker (dist/worker.js, dist/lag-worker.js)',
     }
   });
 
-  it('lag threads run at the analysis worker\'s lower priority (Linux)', async function () {
+  it("lag threads run at the analysis worker's lower priority (Linux)", async function () {
     if (process.platform !== 'linux') this.skip();
     const niceOf = (tid: string): number => {
       const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
@@ -286,7 +338,10 @@ describe('lag threads of the built worker (dist/worker.js, dist/lag-worker.js)',
       const before = niced();
       const r = await low.analyze({ ...params(modelText('rnn', 128, 1, 600, 1)), heatmap: null });
       assert.ok(r.ok);
-      assert.ok(niced() >= before + os.availableParallelism() - 1 || os.availableParallelism() === 1, `${niced() - before} more threads at nice 10`);
+      assert.ok(
+        niced() >= before + os.availableParallelism() - 1 || os.availableParallelism() === 1,
+        `${niced() - before} more threads at nice 10`,
+      );
       assert.strictEqual(niceOf(String(process.pid)), 0, 'the main thread lost its priority');
     } finally {
       low.dispose();
@@ -299,7 +354,15 @@ describe('lag threads that fail or die (LagPool)', function () {
   const model = parse(modelText('rnn', 8, 1, 30));
   const job = { maxLag: 29, heatmap: null, share: { stride: 2, offset: 1 } };
   function request(text: string) {
-    return { requestId: 1, text, filePath: path.join(REPO_ROOT, 'x.rnn.json'), rootDir: REPO_ROOT, precision: 'f64' as const, model, matmul: () => plainMatMul };
+    return {
+      requestId: 1,
+      text,
+      filePath: path.join(REPO_ROOT, 'x.rnn.json'),
+      rootDir: REPO_ROOT,
+      precision: 'f64' as const,
+      model,
+      matmul: () => plainMatMul,
+    };
   }
 
   it('a thread that dies rejects the run after the stall timeout, not a hang', () => {
@@ -329,7 +392,11 @@ describe('lag threads that fail or die (LagPool)', function () {
       const good = pool.splitter(request(modelText('rnn', 8, 1, 30)));
       good.start([job]);
       const [p] = good.finish(() => undefined);
-      const ref = computeLagShare(model, job, { isCancelled: () => false, cancelled: () => new Error(), onRows: () => undefined });
+      const ref = computeLagShare(model, job, {
+        isCancelled: () => false,
+        cancelled: () => new Error(),
+        onRows: () => undefined,
+      });
       p.stats.forEach((st, k) => assert.deepStrictEqual(st.pack(), ref.stats[k].pack()));
       // A cancel seen while waiting stops the wait at once.
       const big = parse(modelText('rnn', 64, 1, 2000, 1));
@@ -337,9 +404,13 @@ describe('lag threads that fail or die (LagPool)', function () {
       slow.start([{ maxLag: 1999, heatmap: null, share: { stride: 2, offset: 1 } }]);
       const t0 = Date.now();
       let polls = 0;
-      assert.throws(() => slow.finish(() => {
-        if (++polls > 3) throw new Error('cancelled here');
-      }), /cancelled here/);
+      assert.throws(
+        () =>
+          slow.finish(() => {
+            if (++polls > 3) throw new Error('cancelled here');
+          }),
+        /cancelled here/,
+      );
       assert.ok(Date.now() - t0 < 1000);
       slow.abort();
     } finally {

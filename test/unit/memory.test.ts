@@ -17,7 +17,10 @@ function modelText(length: number, hidden: number): string {
 describe('memory bound', () => {
   it('refuses a model whose BPTT needs more than the limit, naming data, before allocating it', async () => {
     const text = modelText(2_000_000, 512);
-    const result = await runAnalysis({ text, filePath: '/tmp/x.rnn.json', rootDir: '/tmp', displayPath: 'x.rnn.json' }, hooks);
+    const result = await runAnalysis(
+      { text, filePath: '/tmp/x.rnn.json', rootDir: '/tmp', displayPath: 'x.rnn.json' },
+      hooks,
+    );
     assert.strictEqual(result.ok, false);
     if (result.ok) return;
     assert.strictEqual(result.problems.length, 1);

@@ -21,8 +21,24 @@ function errors(result: ParseResult): ModelProblem[] {
 /** A small valid rnn: I=2, H=2. */
 function base(): Record<string, any> {
   return {
-    weights: { weight_ih_l0: [[0.1, 0.2], [0.3, 0.4]], weight_hh_l0: [[0.5, 0], [0, 0.5]] },
-    data: { inputs: [[[1, 2], [3, 4]]] },
+    weights: {
+      weight_ih_l0: [
+        [0.1, 0.2],
+        [0.3, 0.4],
+      ],
+      weight_hh_l0: [
+        [0.5, 0],
+        [0, 0.5],
+      ],
+    },
+    data: {
+      inputs: [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ],
+    },
   };
 }
 
@@ -48,10 +64,46 @@ function keyAndValueText(text: string, keyPath: (string | number)[]): string[] {
 
 describe('parseModel: golden models', () => {
   const expected: Record<string, object> = {
-    'rnn-tanh.rnn.json': { cell: 'rnn', form: 'elman', inputSize: 2, hiddenSize: 4, numLayers: 1, outputSize: 2, loss: 'mse', lengths: [12, 9] },
-    'rnn-pascanu.rnn.json': { cell: 'rnn', form: 'pascanu', inputSize: 2, hiddenSize: 4, numLayers: 1, outputSize: 4, loss: 'sum', lengths: [15] },
-    'lstm.rnn.json': { cell: 'lstm', form: 'elman', inputSize: 2, hiddenSize: 3, numLayers: 2, outputSize: 3, loss: 'cross_entropy', lengths: [10, 7] },
-    'gru.rnn.json': { cell: 'gru', form: 'elman', inputSize: 3, hiddenSize: 4, numLayers: 1, outputSize: 4, loss: 'mse', lengths: [11] },
+    'rnn-tanh.rnn.json': {
+      cell: 'rnn',
+      form: 'elman',
+      inputSize: 2,
+      hiddenSize: 4,
+      numLayers: 1,
+      outputSize: 2,
+      loss: 'mse',
+      lengths: [12, 9],
+    },
+    'rnn-pascanu.rnn.json': {
+      cell: 'rnn',
+      form: 'pascanu',
+      inputSize: 2,
+      hiddenSize: 4,
+      numLayers: 1,
+      outputSize: 4,
+      loss: 'sum',
+      lengths: [15],
+    },
+    'lstm.rnn.json': {
+      cell: 'lstm',
+      form: 'elman',
+      inputSize: 2,
+      hiddenSize: 3,
+      numLayers: 2,
+      outputSize: 3,
+      loss: 'cross_entropy',
+      lengths: [10, 7],
+    },
+    'gru.rnn.json': {
+      cell: 'gru',
+      form: 'elman',
+      inputSize: 3,
+      hiddenSize: 4,
+      numLayers: 1,
+      outputSize: 4,
+      loss: 'mse',
+      lengths: [11],
+    },
   };
   for (const [file, want] of Object.entries(expected)) {
     it(`${file} parses into the expected sizes`, () => {
@@ -60,7 +112,16 @@ describe('parseModel: golden models', () => {
       assert.deepStrictEqual(result.problems, []);
       const m = result.model!;
       assert.deepStrictEqual(
-        { cell: m.cell, form: m.form, inputSize: m.inputSize, hiddenSize: m.hiddenSize, numLayers: m.numLayers, outputSize: m.outputSize, loss: m.loss, lengths: m.sequences.map((s) => s.length) },
+        {
+          cell: m.cell,
+          form: m.form,
+          inputSize: m.inputSize,
+          hiddenSize: m.hiddenSize,
+          numLayers: m.numLayers,
+          outputSize: m.outputSize,
+          loss: m.loss,
+          lengths: m.sequences.map((s) => s.length),
+        },
         want,
       );
       const json = JSON.parse(text);
@@ -106,7 +167,11 @@ describe('parseModel: wrong input (test/fixtures/invalid)', () => {
         assert.ok(problem.range.offset >= 0 && problem.range.offset <= text.length);
       }
       // no cascade: one problem per fixture
-      assert.strictEqual(errors(result).length, file.startsWith('weight-name-typo') ? 2 : 1, JSON.stringify(result.problems));
+      assert.strictEqual(
+        errors(result).length,
+        file.startsWith('weight-name-typo') ? 2 : 1,
+        JSON.stringify(result.problems),
+      );
     });
   }
 });
@@ -114,15 +179,28 @@ describe('parseModel: wrong input (test/fixtures/invalid)', () => {
 describe('parseModel: specific wrong input', () => {
   it('reports the spec example message for a wrong weight_hh shape', () => {
     const m = base();
-    m.weights.weight_hh_l0 = [[0.5, 0, 0, 0, 0], [0, 0.5, 0, 0, 0], [0, 0, 0.5, 0, 0], [0, 0, 0, 0.5, 0]];
-    m.weights.weight_ih_l0 = [[1, 2], [1, 2], [1, 2], [1, 2]];
+    m.weights.weight_hh_l0 = [
+      [0.5, 0, 0, 0, 0],
+      [0, 0.5, 0, 0, 0],
+      [0, 0, 0.5, 0, 0],
+      [0, 0, 0, 0.5, 0],
+    ];
+    m.weights.weight_ih_l0 = [
+      [1, 2],
+      [1, 2],
+      [1, 2],
+      [1, 2],
+    ];
     m.hidden_size = 4;
     m.cell = 'rnn';
     const text = JSON.stringify(m);
     const p = errors(parseModel(text));
     const shape = p.find((x) => x.path.join('.') === 'weights.weight_hh_l0')!;
     assert.ok(shape, JSON.stringify(p));
-    assert.strictEqual(shape.message, 'weights.weight_hh_l0: expected shape [4][4] (G·H × H, G=1 for rnn, H=4), got [4][5]');
+    assert.strictEqual(
+      shape.message,
+      'weights.weight_hh_l0: expected shape [4][4] (G·H × H, G=1 for rnn, H=4), got [4][5]',
+    );
     assert.strictEqual(slice(text, shape), '"weight_hh_l0"');
   });
 
@@ -136,7 +214,8 @@ describe('parseModel: specific wrong input', () => {
   });
 
   it('accepts comments and trailing commas (JSONC)', () => {
-    const text = '// a model\n{ "weights": { "weight_ih_l0": [[1, 2],], "weight_hh_l0": [[0.5],], /* recurrent */ },\n "data": { "inputs": [[1, 2], [3, 4],], }, }';
+    const text =
+      '// a model\n{ "weights": { "weight_ih_l0": [[1, 2],], "weight_hh_l0": [[0.5],], /* recurrent */ },\n "data": { "inputs": [[1, 2], [3, 4],], }, }';
     const result = parseModel(text);
     assert.deepStrictEqual(result.problems, []);
     assert.strictEqual(result.model!.hiddenSize, 1);
@@ -153,7 +232,10 @@ describe('parseModel: specific wrong input', () => {
   it('reports non-finite numbers in data on the element', () => {
     const text = '{"weights": {"weight_ih_l0": [[1]], "weight_hh_l0": [[1]]}, "data": {"inputs": [[[1], [-1e999]]]}}';
     const p = errors(parseModel(text));
-    assert.deepStrictEqual(p.map((x) => x.path), [['data', 'inputs', 0, 1, 0]]);
+    assert.deepStrictEqual(
+      p.map((x) => x.path),
+      [['data', 'inputs', 0, 1, 0]],
+    );
     assert.strictEqual(slice(text, p[0]), '-1e999');
   });
 
@@ -173,7 +255,10 @@ describe('parseModel: specific wrong input', () => {
     m.weights = 'w.safetensors';
     const text = JSON.stringify(m);
     const p = errors(parseModel(text, { loadWeightsFile: () => ({ error: 'weights: nope' }) }));
-    assert.deepStrictEqual(p.map((x) => x.message), ['weights: nope']);
+    assert.deepStrictEqual(
+      p.map((x) => x.message),
+      ['weights: nope'],
+    );
   });
 
   it('limits the number of element problems inside one tensor', () => {
@@ -187,12 +272,21 @@ describe('parseModel: specific wrong input', () => {
   it('reports an empty weights object on its key', () => {
     const text = '{"weights": {}, "data": {"inputs": [[1]]}}';
     const p = errors(parseModel(text));
-    assert.deepStrictEqual(p.map((x) => x.path), [['weights']]);
+    assert.deepStrictEqual(
+      p.map((x) => x.path),
+      [['weights']],
+    );
     assert.strictEqual(slice(text, p[0]), '"weights"');
   });
 
   it('never returns neither a model nor an error', () => {
-    for (const text of ['', '{}', '{"data": {}}', '{"init": {}, "data": {"inputs": [[1]]}}', '{"weights": "x", "data": 1}']) {
+    for (const text of [
+      '',
+      '{}',
+      '{"data": {}}',
+      '{"init": {}, "data": {"inputs": [[1]]}}',
+      '{"weights": "x", "data": 1}',
+    ]) {
       const r = parseModel(text);
       assert.ok(r.model || errors(r).length > 0, text);
     }
@@ -206,7 +300,18 @@ describe('parseModel: specific wrong input', () => {
 describe('parseModel: data forms', () => {
   it('accepts a single sequence [T][I] (shorthand)', () => {
     const m = base();
-    m.data = { inputs: [[1, 2], [3, 4], [5, 6]], targets: [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]] };
+    m.data = {
+      inputs: [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      targets: [
+        [0.1, 0.2],
+        [0.3, 0.4],
+        [0.5, 0.6],
+      ],
+    };
     const model = parse(m).model!;
     assert.strictEqual(model.sequences.length, 1);
     assert.strictEqual(model.sequences[0].length, 3);
@@ -217,9 +322,21 @@ describe('parseModel: data forms', () => {
 
   it('accepts sequences of different lengths (ragged batch)', () => {
     const m = base();
-    m.data = { inputs: [[[1, 2]], [[3, 4], [5, 6], [7, 8]]] };
+    m.data = {
+      inputs: [
+        [[1, 2]],
+        [
+          [3, 4],
+          [5, 6],
+          [7, 8],
+        ],
+      ],
+    };
     const model = parse(m).model!;
-    assert.deepStrictEqual(model.sequences.map((s) => s.length), [1, 3]);
+    assert.deepStrictEqual(
+      model.sequences.map((s) => s.length),
+      [1, 3],
+    );
     assert.deepStrictEqual(Array.from(model.sequences[1].inputs), [3, 4, 5, 6, 7, 8]);
     assert.strictEqual(model.loss, 'sum');
   });
@@ -229,7 +346,15 @@ describe('parseModel: data forms', () => {
     // T=3, B=2, I=2: inputs[t][b] = [10t + b, -(10t + b)]
     const inputs = [0, 1, 2].map((t) => [0, 1].map((b) => [10 * t + b, -(10 * t + b)]));
     m.loss = 'cross_entropy';
-    m.data = { layout: 'time_first', inputs, targets: [[0, 1], [1, 1], [0, 0]] };
+    m.data = {
+      layout: 'time_first',
+      inputs,
+      targets: [
+        [0, 1],
+        [1, 1],
+        [0, 0],
+      ],
+    };
     const model = parse(m).model!;
     assert.strictEqual(model.sequences.length, 2);
     assert.deepStrictEqual(Array.from(model.sequences[1].inputs), [1, -1, 11, -11, 21, -21]);
@@ -239,17 +364,63 @@ describe('parseModel: data forms', () => {
 
   it('requires time_first targets to follow the layout', () => {
     const m = base();
-    m.data = { layout: 'time_first', inputs: [[[1, 2], [3, 4]], [[5, 6], [7, 8]], [[9, 0], [1, 2]]], targets: [[[0, 0], [0, 0], [0, 0]], [[0, 0], [0, 0], [0, 0]]] };
+    m.data = {
+      layout: 'time_first',
+      inputs: [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [5, 6],
+          [7, 8],
+        ],
+        [
+          [9, 0],
+          [1, 2],
+        ],
+      ],
+      targets: [
+        [
+          [0, 0],
+          [0, 0],
+          [0, 0],
+        ],
+        [
+          [0, 0],
+          [0, 0],
+          [0, 0],
+        ],
+      ],
+    };
     const p = errors(parse(m));
-    assert.deepStrictEqual(p.map((x) => x.path), [['data', 'targets']]);
+    assert.deepStrictEqual(
+      p.map((x) => x.path),
+      [['data', 'targets']],
+    );
     assert.ok(p[0].message.includes('2 time steps, but data.inputs has 3'));
   });
 
   it('accepts class indices bare or in one-element lists, D from the readout', () => {
     const m = base();
-    m.readout = { weight: [[1, 0], [0, 1], [1, 1]], bias: [0, 0, 0] };
+    m.readout = {
+      weight: [
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ],
+      bias: [0, 0, 0],
+    };
     m.loss = 'cross_entropy';
-    m.data = { inputs: [[[1, 2], [3, 4]]], targets: [[2, [1]]] };
+    m.data = {
+      inputs: [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ],
+      targets: [[2, [1]]],
+    };
     const model = parse(m).model!;
     assert.strictEqual(model.outputSize, 3);
     assert.deepStrictEqual(Array.from(model.sequences[0].targets!), [2, 1]);
@@ -260,7 +431,15 @@ describe('parseModel: data forms', () => {
   it('uses the readout size for mse targets and zeros for an absent readout bias', () => {
     const m = base();
     m.readout = { weight: [[1, 0]] };
-    m.data = { inputs: [[[1, 2], [3, 4]]], targets: [[[0.5], 0.25]] };
+    m.data = {
+      inputs: [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ],
+      targets: [[[0.5], 0.25]],
+    };
     const model = parse(m).model!;
     assert.strictEqual(model.outputSize, 1);
     assert.deepStrictEqual(Array.from(model.sequences[0].targets!), [0.5, 0.25]);
@@ -270,10 +449,18 @@ describe('parseModel: data forms', () => {
   it('warns that loss sum ignores targets', () => {
     const m = base();
     m.loss = 'sum';
-    m.data.targets = [[[0, 0], [0, 0]]];
+    m.data.targets = [
+      [
+        [0, 0],
+        [0, 0],
+      ],
+    ];
     const result = parse(m);
     assert.ok(result.model);
-    assert.deepStrictEqual(result.problems.map((p) => [p.severity, p.path.join('.')]), [['warning', 'data.targets']]);
+    assert.deepStrictEqual(
+      result.problems.map((p) => [p.severity, p.path.join('.')]),
+      [['warning', 'data.targets']],
+    );
   });
 
   it('reads training settings', () => {
@@ -287,10 +474,16 @@ describe('parseModel: data forms', () => {
   });
 
   it('infers cells from gate counts and fills absent biases with zeros', () => {
-    const lstm = parse({ weights: { weight_ih_l0: [[1], [1], [1], [1]], weight_hh_l0: [[1], [1], [1], [1]] }, data: { inputs: [[1]] } }).model!;
+    const lstm = parse({
+      weights: { weight_ih_l0: [[1], [1], [1], [1]], weight_hh_l0: [[1], [1], [1], [1]] },
+      data: { inputs: [[1]] },
+    }).model!;
     assert.strictEqual(lstm.cell, 'lstm');
     assert.deepStrictEqual(Array.from(lstm.layers[0].biasIh), [0, 0, 0, 0]);
-    const gru = parse({ weights: { weight_ih_l0: [[1], [1], [1]], weight_hh_l0: [[1], [1], [1]] }, data: { inputs: [[1]] } }).model!;
+    const gru = parse({
+      weights: { weight_ih_l0: [[1], [1], [1]], weight_hh_l0: [[1], [1], [1]] },
+      data: { inputs: [[1]] },
+    }).model!;
     assert.strictEqual(gru.cell, 'gru');
   });
 });

@@ -27,7 +27,14 @@ function orthogonalityError(data: Float64Array, offset: number, n: number, gain:
   return worst;
 }
 
-const data = { inputs: [[[1, 2], [3, 4]]] };
+const data = {
+  inputs: [
+    [
+      [1, 2],
+      [3, 4],
+    ],
+  ],
+};
 
 describe('SeededRandom', () => {
   it('is deterministic per seed and differs between seeds', () => {
@@ -35,8 +42,14 @@ describe('SeededRandom', () => {
     const b = new SeededRandom(42);
     const c = new SeededRandom(43);
     const xs = Array.from({ length: 5 }, () => a.nextUint32());
-    assert.deepStrictEqual(xs, Array.from({ length: 5 }, () => b.nextUint32()));
-    assert.notDeepStrictEqual(xs, Array.from({ length: 5 }, () => c.nextUint32()));
+    assert.deepStrictEqual(
+      xs,
+      Array.from({ length: 5 }, () => b.nextUint32()),
+    );
+    assert.notDeepStrictEqual(
+      xs,
+      Array.from({ length: 5 }, () => c.nextUint32()),
+    );
   });
 
   it('produces uniform [0,1) and roughly standard normals', () => {
@@ -86,7 +99,13 @@ describe('init', () => {
   });
 
   it('orthogonal: each gate block of weight_hh is gain·Q with QᵀQ = I; biases zero', () => {
-    const m = ok({ cell: 'gru', input_size: 3, hidden_size: 5, init: { scheme: 'orthogonal', gain: 2, seed: 3 }, data: { inputs: [[1, 2, 3]] } });
+    const m = ok({
+      cell: 'gru',
+      input_size: 3,
+      hidden_size: 5,
+      init: { scheme: 'orthogonal', gain: 2, seed: 3 },
+      data: { inputs: [[1, 2, 3]] },
+    });
     const w = m.layers[0].weightHh;
     assert.strictEqual(w.rows, 15);
     for (let g = 0; g < 3; g++) assert.ok(orthogonalityError(w.data, g * 25, 5, 2) < 1e-12);
@@ -95,7 +114,13 @@ describe('init', () => {
   });
 
   it('identity (IRNN): weight_hh = gain·I, biases 0, small normal weight_ih', () => {
-    const m = ok({ nonlinearity: 'relu', input_size: 2, hidden_size: 3, init: { scheme: 'identity', gain: 0.9 }, data });
+    const m = ok({
+      nonlinearity: 'relu',
+      input_size: 2,
+      hidden_size: 3,
+      init: { scheme: 'identity', gain: 0.9 },
+      data,
+    });
     const w = Array.from(m.layers[0].weightHh.data);
     assert.deepStrictEqual(w, [0.9, 0, 0, 0, 0.9, 0, 0, 0, 0.9]);
     assert.ok(m.layers[0].biasHh.every((v) => v === 0));
@@ -119,7 +144,17 @@ describe('init', () => {
 
   it('keeps given weights and initialises only the rest, independently of what is given', () => {
     const full = ok({ input_size: 2, hidden_size: 2, init: { seed: 1 }, data });
-    const partial = ok({ input_size: 2, init: { seed: 1 }, weights: { weight_hh_l0: [[1, 0], [0, 1]] }, data });
+    const partial = ok({
+      input_size: 2,
+      init: { seed: 1 },
+      weights: {
+        weight_hh_l0: [
+          [1, 0],
+          [0, 1],
+        ],
+      },
+      data,
+    });
     assert.deepStrictEqual(Array.from(partial.layers[0].weightHh.data), [1, 0, 0, 1]);
     assert.deepStrictEqual(partial.layers[0].weightIh.data, full.layers[0].weightIh.data);
     assert.deepStrictEqual(partial.layers[0].biasHh, full.layers[0].biasHh);
@@ -133,29 +168,56 @@ describe('init', () => {
 
   it('needs hidden_size when no weights give it', () => {
     const p = parse({ init: {}, data }).problems;
-    assert.deepStrictEqual(p.map((x) => x.path), [['init']]);
+    assert.deepStrictEqual(
+      p.map((x) => x.path),
+      [['init']],
+    );
   });
 
   it('refuses orthogonal initialisation beyond its work limit', () => {
-    const p = parse({ cell: 'lstm', hidden_size: 600, input_size: 1, init: { scheme: 'orthogonal' }, data: { inputs: [[1]] } }).problems;
-    assert.deepStrictEqual(p.map((x) => x.path), [['init']]);
+    const p = parse({
+      cell: 'lstm',
+      hidden_size: 600,
+      input_size: 1,
+      init: { scheme: 'orthogonal' },
+      data: { inputs: [[1]] },
+    }).problems;
+    assert.deepStrictEqual(
+      p.map((x) => x.path),
+      [['init']],
+    );
     assert.ok(p[0].message.includes('the limit is'));
   });
 
   it('rejects gain/std for schemes that do not use them', () => {
     const p = parse({ hidden_size: 2, init: { scheme: 'pytorch', gain: 2 }, data }).problems;
-    assert.deepStrictEqual(p.map((x) => x.path), [['init', 'gain']]);
+    assert.deepStrictEqual(
+      p.map((x) => x.path),
+      [['init', 'gain']],
+    );
   });
 });
 
 describe('data.generate', () => {
-  const weights = { weight_ih_l0: [[1, 0], [0, 1]], weight_hh_l0: [[0.5, 0], [0, 0.5]] };
+  const weights = {
+    weight_ih_l0: [
+      [1, 0],
+      [0, 1],
+    ],
+    weight_hh_l0: [
+      [0.5, 0],
+      [0, 0.5],
+    ],
+  };
 
   it('creates B sequences of T steps from the seed, reproducibly', () => {
     const a = ok({ weights, data: { generate: { sequences: 3, length: 5, seed: 9 } } });
     const b = ok({ weights, data: { generate: { sequences: 3, length: 5, seed: 9 } } });
     const c = ok({ weights, data: { generate: { sequences: 3, length: 5, seed: 10 } } });
-    assert.deepStrictEqual(a.sequences.map((s) => s.length), [5, 5, 5]);
+    assert.deepStrictEqual(
+      a.sequences.map((s) => s.length),
+      [5, 5, 5],
+    );
     assert.strictEqual(a.sequences[0].inputs.length, 10);
     assert.deepStrictEqual(a.sequences, b.sequences);
     assert.notDeepStrictEqual(a.sequences[0].inputs, c.sequences[0].inputs);
@@ -174,7 +236,17 @@ describe('data.generate', () => {
   });
 
   it('accepts targets mirroring the generated sequences', () => {
-    const m = ok({ weights, loss: 'cross_entropy', data: { generate: { sequences: 2, length: 2 }, targets: [[0, 1], [1, 0]] } });
+    const m = ok({
+      weights,
+      loss: 'cross_entropy',
+      data: {
+        generate: { sequences: 2, length: 2 },
+        targets: [
+          [0, 1],
+          [1, 0],
+        ],
+      },
+    });
     assert.deepStrictEqual(Array.from(m.sequences[1].targets!), [1, 0]);
   });
 });

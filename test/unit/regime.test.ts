@@ -50,19 +50,25 @@ function linearModel(o: LinearOpts): string {
   const rng = new SeededRandom(7);
   const B = o.B ?? 3;
   const scale = o.inputScale ?? 0.01;
-  const inputs = o.inputs ?? Array.from({ length: B }, () => Array.from({ length: o.T }, () => Array.from({ length: I }, () => scale * rng.normal())));
+  const inputs =
+    o.inputs ??
+    Array.from({ length: B }, () =>
+      Array.from({ length: o.T }, () => Array.from({ length: I }, () => scale * rng.normal())),
+    );
   const model: Record<string, unknown> = {
     cell: 'rnn',
     form: 'elman',
     nonlinearity: o.nonlinearity ?? 'linear',
     weights: {
-      weight_ih_l0: o.weightIh ?? Array.from({ length: H }, () => Array.from({ length: I }, () => rng.uniformIn(-0.3, 0.3))),
+      weight_ih_l0:
+        o.weightIh ?? Array.from({ length: H }, () => Array.from({ length: I }, () => rng.uniformIn(-0.3, 0.3))),
       weight_hh_l0: o.weightHh ?? scaled(o.c),
     },
     data: { inputs },
     loss: o.loss ?? 'sum',
   };
-  if (o.loss === 'mse') (model.data as Record<string, unknown>).targets = inputs.map((s) => s.map(() => new Array(H).fill(0.5)));
+  if (o.loss === 'mse')
+    (model.data as Record<string, unknown>).targets = inputs.map((s) => s.map(() => new Array(H).fill(0.5)));
   return JSON.stringify(model);
 }
 
@@ -122,7 +128,10 @@ describe('regime of linear rnns with W_hh = c·Q', () => {
       it('exactly Q is stable, with no regime finding', () => {
         const r = analyze(linearModel({ c: 1, T: 60, loss }));
         assert.strictEqual(r.layers[0].regime, 'stable');
-        assert.ok(!codes(r).includes('exploding-gradients') && !codes(r).includes('vanishing-gradients'), codes(r).join());
+        assert.ok(
+          !codes(r).includes('exploding-gradients') && !codes(r).includes('vanishing-gradients'),
+          codes(r).join(),
+        );
         assertRate(r, 0, loss);
       });
     });
@@ -165,7 +174,8 @@ describe('lag figures beyond the double range', () => {
     assert.strictEqual(last.min, 0);
     assert.strictEqual(last.max, 0);
     // every lag on the way: log10_mean(ℓ) = log10_mean(0) − 2ℓ
-    for (const e of lags) assert.ok(Math.abs((e.log10_mean as number) - ((first.log10_mean as number) - 2 * e.lag)) < 1e-6, `lag ${e.lag}`);
+    for (const e of lags)
+      assert.ok(Math.abs((e.log10_mean as number) - ((first.log10_mean as number) - 2 * e.lag)) < 1e-6, `lag ${e.lag}`);
     assert.strictEqual(r.layers[0].regime, 'vanishing');
     assert.deepStrictEqual(nonFinitePaths(r), []);
     assert.deepStrictEqual(reportContractProblems(JSON.parse(JSON.stringify(r))), []);

@@ -96,7 +96,10 @@ describe('safetensors', () => {
   it('rejects a truncated data region', () => {
     const bytes = writeSafetensors([{ name: 'weight_ih_l0', dtype: 'F64', shape: [2, 2], data: [1, 2, 3, 4] }]);
     const r = readSafetensors(bytes.subarray(0, bytes.length - 8));
-    assert.ok('error' in r && r.error.includes('weight_ih_l0') && r.error.includes('outside the data region'), JSON.stringify(r));
+    assert.ok(
+      'error' in r && r.error.includes('weight_ih_l0') && r.error.includes('outside the data region'),
+      JSON.stringify(r),
+    );
   });
 
   it('rejects offsets whose byte length disagrees with the shape', () => {
@@ -108,7 +111,13 @@ describe('safetensors', () => {
     const unordered = readSafetensors(rawFile({ w: { dtype: 'F32', shape: [0], data_offsets: [8, 4] } }, 8));
     assert.ok('error' in unordered && unordered.error.includes('not in order'));
     const overlap = readSafetensors(
-      rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12),
+      rawFile(
+        {
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+        },
+        12,
+      ),
     );
     assert.ok('error' in overlap && overlap.error.includes('overlap'));
   });
@@ -135,7 +144,14 @@ describe('safetensors', () => {
 });
 
 describe('weights from a safetensors file', () => {
-  const data = { inputs: [[[1, 2], [3, 4]]] };
+  const data = {
+    inputs: [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    ],
+  };
   const file = (tensors: Parameters<typeof writeSafetensors>[0]) => () => writeSafetensors(tensors);
 
   it('loads weights and readout by name through the loader', () => {

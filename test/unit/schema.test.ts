@@ -10,7 +10,10 @@ const schema = JSON.parse(fs.readFileSync(path.join(root, 'schemas/rnn-model.sch
 function modelFiles(dir: string): string[] {
   const full = path.join(root, dir);
   if (!fs.existsSync(full)) return [];
-  return fs.readdirSync(full).filter((f) => f.endsWith('.rnn.json')).map((f) => path.join(full, f));
+  return fs
+    .readdirSync(full)
+    .filter((f) => f.endsWith('.rnn.json'))
+    .map((f) => path.join(full, f));
 }
 
 /** Every property schema under `node` (properties and patternProperties), with its key path. */
@@ -33,7 +36,8 @@ describe('model JSON schema', () => {
     const all: [string, any][] = [];
     propertySchemas(schema, '', all);
     assert.ok(all.length > 30);
-    for (const [key, s] of all) assert.ok(typeof s.description === 'string' && s.description.length > 0, `no description: ${key}`);
+    for (const [key, s] of all)
+      assert.ok(typeof s.description === 'string' && s.description.length > 0, `no description: ${key}`);
   });
 
   const files = [...modelFiles('test/fixtures/golden'), ...modelFiles('examples')];
@@ -50,6 +54,12 @@ describe('model JSON schema', () => {
     assert.ok(!validate({ ...base, lr: 1 }));
     assert.ok(!validate({ ...base, weights: { ...base.weights, weight_hh_l0_reverse: [[1]] } }));
     assert.ok(!validate({ ...base, cell: 'lstn' }));
-    assert.ok(validate({ hidden_size: 2, init: { scheme: 'orthogonal', gain: 1 }, data: { generate: { sequences: 1, length: 3 } } }));
+    assert.ok(
+      validate({
+        hidden_size: 2,
+        init: { scheme: 'orthogonal', gain: 1 },
+        data: { generate: { sequences: 1, length: 3 } },
+      }),
+    );
   });
 });

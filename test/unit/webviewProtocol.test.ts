@@ -1,7 +1,12 @@
 // The report panel's message protocol guards and the HTML document the host serves (CSP, nonce, no data).
 import * as assert from 'assert';
 import { buildWebviewHtml, contentSecurityPolicy, escapeAttribute } from '../../src/shared/webviewHtml';
-import { assertNever, isFromWebviewMessage, isToWebviewMessage, type FromWebviewMessage } from '../../src/shared/webviewProtocol';
+import {
+  assertNever,
+  isFromWebviewMessage,
+  isToWebviewMessage,
+  type FromWebviewMessage,
+} from '../../src/shared/webviewProtocol';
 
 const NONCE = 'abcdefghijklmnopqrstuvwxyzABCDEF';
 
@@ -19,13 +24,20 @@ describe('webview: HTML document', () => {
       csp,
       `default-src 'none'; img-src vscode-src data:; style-src vscode-src; script-src 'nonce-${NONCE}'; font-src vscode-src`,
     );
-    assert.ok(html.includes(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src https://file+.vscode-resource.vscode-cdn.net data:;`));
+    assert.ok(
+      html.includes(
+        `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src https://file+.vscode-resource.vscode-cdn.net data:;`,
+      ),
+    );
   });
 
   it('puts the nonce on its only script, which is external', () => {
     const scripts = html.match(/<script\b[^>]*>/g) ?? [];
     assert.strictEqual(scripts.length, 1);
-    assert.ok(scripts[0].includes(`nonce="${NONCE}"`) && scripts[0].includes('src="https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview.js"'));
+    assert.ok(
+      scripts[0].includes(`nonce="${NONCE}"`) &&
+        scripts[0].includes('src="https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview.js"'),
+    );
     assert.ok(/<script[^>]*><\/script>/.test(html), 'no inline script text');
     assert.ok(!/ style=/.test(html), 'no inline style attributes (style-src has no unsafe-inline)');
   });

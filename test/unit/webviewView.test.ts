@@ -58,7 +58,15 @@ function reportOf(layers: LayerReport[], batchNorms: (number | null)[] = [1, 2, 
   return {
     report_version: 1,
     file: 'models/demo.rnn.json',
-    model: { cell: 'rnn', form: 'elman', nonlinearity: 'tanh', input_size: 1, hidden_size: 2, num_layers: layers.length, output_size: 1 },
+    model: {
+      cell: 'rnn',
+      form: 'elman',
+      nonlinearity: 'tanh',
+      input_size: 1,
+      hidden_size: 2,
+      num_layers: layers.length,
+      output_size: 1,
+    },
     sequences: 1,
     steps: 10,
     loss: 1,
@@ -107,8 +115,14 @@ describe('webview: decimation', () => {
       assert.ok(out.length <= max, `${out.length} > ${max}`);
       assert.deepStrictEqual(out[0], series[0]);
       assert.deepStrictEqual(out[out.length - 1], series[series.length - 1]);
-      assert.ok(out.some((p) => p.y === 99 && p.x === 4321), `spike lost at max=${max}`);
-      assert.ok(out.some((p) => p.y === -99 && p.x === 8765), `dip lost at max=${max}`);
+      assert.ok(
+        out.some((p) => p.y === 99 && p.x === 4321),
+        `spike lost at max=${max}`,
+      );
+      assert.ok(
+        out.some((p) => p.y === -99 && p.x === 8765),
+        `dip lost at max=${max}`,
+      );
     }
   });
 
@@ -188,7 +202,11 @@ describe('webview: lag chart shaping', () => {
     const m = lagChartModel(large);
     assert.strictEqual(m.sourcePoints, 20_000);
     for (const s of m.series) {
-      assert.ok(s.mean.length <= MAX_SERIES_POINTS && s.lower.length <= MAX_SERIES_POINTS && s.upper.length <= MAX_SERIES_POINTS);
+      assert.ok(
+        s.mean.length <= MAX_SERIES_POINTS &&
+          s.lower.length <= MAX_SERIES_POINTS &&
+          s.upper.length <= MAX_SERIES_POINTS,
+      );
       assert.strictEqual(s.mean[0].x, 0);
       assert.strictEqual(s.mean[s.mean.length - 1].x, 9999);
     }
@@ -198,7 +216,12 @@ describe('webview: lag chart shaping', () => {
   it('log10 axes use integer steps that read as powers of ten', () => {
     assert.deepStrictEqual(log10Axis(-2.3, 0.4), { min: -3, max: 1, stepSize: 1 });
     const wide = log10Axis(-401, 0);
-    assert.ok(Number.isInteger(wide.stepSize) && wide.min <= -401 && wide.max >= 0 && (wide.max - wide.min) / wide.stepSize <= 10);
+    assert.ok(
+      Number.isInteger(wide.stepSize) &&
+        wide.min <= -401 &&
+        wide.max >= 0 &&
+        (wide.max - wide.min) / wide.stepSize <= 10,
+    );
     assert.deepStrictEqual(log10Axis(NaN, 1), { min: -1, max: 1, stepSize: 1 });
   });
 });
@@ -318,7 +341,12 @@ describe('webview: clipping thresholds', () => {
 
 describe("webview: Pascanu's condition, cards, heatmap", () => {
   it('compares σ_max with 1/γ for rnn layers and explains lstm/gru layers', () => {
-    const rnn = pascanuRows(reportOf([layerOf([lag(0, 0)], { sigma_max: 0.5, gamma: 1 }), layerOf([lag(0, 0)], { layer: 1, sigma_max: 1.5, gamma: 1 })]));
+    const rnn = pascanuRows(
+      reportOf([
+        layerOf([lag(0, 0)], { sigma_max: 0.5, gamma: 1 }),
+        layerOf([lag(0, 0)], { layer: 1, sigma_max: 1.5, gamma: 1 }),
+      ]),
+    );
     assert.strictEqual(rnn[0].threshold, 1);
     assert.match(rnn[0].verdict, /must vanish/);
     assert.match(rnn[1].verdict, /exploding gradients are possible/);
@@ -344,20 +372,41 @@ describe("webview: Pascanu's condition, cards, heatmap", () => {
     assert.strictEqual(px[7], 0, 'the null cell is transparent');
     assert.deepStrictEqual(Array.from(px.slice(8, 11)), colourScale(0));
     assert.deepStrictEqual(Array.from(px.slice(0, 3)), colourScale(1));
-    assert.strictEqual(heatmapModel({ layer: 0, sequence: 0, length: 4, bin: 2, size: 2, log10_norm: [null, null, null, null] }), null);
-    assert.strictEqual(heatmapModel({ layer: 0, sequence: 0, length: 4, bin: 2, size: 2, log10_norm: [1] }), null, 'wrong cell count');
+    assert.strictEqual(
+      heatmapModel({ layer: 0, sequence: 0, length: 4, bin: 2, size: 2, log10_norm: [null, null, null, null] }),
+      null,
+    );
+    assert.strictEqual(
+      heatmapModel({ layer: 0, sequence: 0, length: 4, bin: 2, size: 2, log10_norm: [1] }),
+      null,
+      'wrong cell count',
+    );
   });
 });
 
 describe('webview: formatting and export', () => {
   it('formats powers of ten, plain figures, figures known by their log10, and shares', () => {
     assert.deepStrictEqual([0, 1, 2, -3, -400].map(formatPowerOfTen), ['1', '10', '10²', '10⁻³', '10⁻⁴⁰⁰']);
-    assert.deepStrictEqual([null, 0, 11.204024, 123456, 0.0001234].map(formatNumber), ['—', '0', '11.2', '1.23e5', '1.23e-4']);
+    assert.deepStrictEqual([null, 0, 11.204024, 123456, 0.0001234].map(formatNumber), [
+      '—',
+      '0',
+      '11.2',
+      '1.23e5',
+      '1.23e-4',
+    ]);
     assert.strictEqual(formatFromLog10(-400), '1.00e-400');
     assert.strictEqual(formatFromLog10(-399.5), '3.16e-400');
     assert.strictEqual(formatFromLog10(null), '0');
     assert.strictEqual(formatFromLog10(Math.log10(0.5)), '0.5');
-    assert.deepStrictEqual([null, 0, 0.0004, 0.05, 0.5, 0.9999, 1].map(formatShare), ['—', '0%', '<0.1%', '5%', '50%', '>99.9%', '100%']);
+    assert.deepStrictEqual([null, 0, 0.0004, 0.05, 0.5, 0.9999, 1].map(formatShare), [
+      '—',
+      '0%',
+      '<0.1%',
+      '5%',
+      '50%',
+      '>99.9%',
+      '100%',
+    ]);
     assert.strictEqual(roundForConfig(11.204024418608755), 11.2);
   });
 
@@ -365,7 +414,10 @@ describe('webview: formatting and export', () => {
     const r = reportOf([layerOf([lag(0, 0), lag(1, null, { log10_contribution_mean: null })])]);
     const csv = lagTableCsv(r);
     const lines = csv.split('\r\n');
-    assert.strictEqual(lines[0], 'layer,lag,count,mean,min,max,contribution_mean,log10_mean,log10_min,log10_max,log10_contribution_mean');
+    assert.strictEqual(
+      lines[0],
+      'layer,lag,count,mean,min,max,contribution_mean,log10_mean,log10_min,log10_max,log10_contribution_mean',
+    );
     assert.strictEqual(lines[1], '0,0,1,1,1,1,1,0,-1,1,');
     assert.strictEqual(lines[2], '0,1,1,0,0,0,0,,,,');
     assert.strictEqual(lines[3], '');

@@ -82,7 +82,11 @@ function main(): void {
   const cli = path.join(root, 'dist', 'cli.js');
   const self = path.join(root, 'dist', 'bench.js');
   const torchScript = path.join(root, 'tools', 'bench', 'torch_lags.py');
-  const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : argv.includes('--quick') ? 'rnn:256:1000' : '';
+  const only = argv.includes('--only')
+    ? argv[argv.indexOf('--only') + 1]
+    : argv.includes('--quick')
+      ? 'rnn:256:1000'
+      : '';
   const configs: Config[] = only
     ? only.split(',').map((s) => {
         const [cell, h, t] = s.split(':');
@@ -95,10 +99,17 @@ function main(): void {
   const withRef = !argv.includes('--no-ref');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-bench-'));
   const rssHook = path.join(tmp, 'rss.js');
-  fs.writeFileSync(rssHook, "process.on('exit', () => require('fs').writeFileSync(process.env.RNN_BENCH_RSS, String(process.resourceUsage().maxRSS)));\n");
+  fs.writeFileSync(
+    rssHook,
+    "process.on('exit', () => require('fs').writeFileSync(process.env.RNN_BENCH_RSS, String(process.resourceUsage().maxRSS)));\n",
+  );
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`rnn-gradients bench: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`);
-  console.log(`PyTorch baseline: ${torch ? 'tools/bench/torch_lags.py (hand-batched GEMM recursion, float64, 2 threads)' : 'not available (/usr/bin/python3 without torch)'}`);
+  console.log(
+    `rnn-gradients bench: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+  );
+  console.log(
+    `PyTorch baseline: ${torch ? 'tools/bench/torch_lags.py (hand-batched GEMM recursion, float64, 2 threads)' : 'not available (/usr/bin/python3 without torch)'}`,
+  );
   const rows: Row[] = [];
   for (const c of configs) {
     const name = `${c.cell} H=${c.hidden} T=${c.steps}`;
@@ -137,7 +148,10 @@ function main(): void {
       let cap = c.steps - 1;
       while (cap > 8 && lagFlops(c, cap) > REF_BUDGET_FLOPS) cap = Math.floor(cap / 2);
       const runRefChild = (maxLag: number): { seconds: number; means: (number | null)[] } | null => {
-        const ref = spawnSync(process.execPath, [self, '--ref', file, String(maxLag)], { encoding: 'utf8', maxBuffer: 1 << 28 });
+        const ref = spawnSync(process.execPath, [self, '--ref', file, String(maxLag)], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 28,
+        });
         return ref.status === 0 ? (JSON.parse(ref.stdout) as { seconds: number; means: (number | null)[] }) : null;
       };
       const r = runRefChild(cap);
@@ -153,7 +167,8 @@ function main(): void {
         let worst = 0;
         r.means.forEach((m, i) => {
           const ours = lags[i]?.log10_mean;
-          if (m !== null && ours !== null && ours !== undefined) worst = Math.max(worst, Math.abs(10 ** (ours - m) - 1));
+          if (m !== null && ours !== null && ours !== undefined)
+            worst = Math.max(worst, Math.abs(10 ** (ours - m) - 1));
         });
         row.max_rel_diff_vs_ref = worst;
       }
@@ -161,10 +176,14 @@ function main(): void {
     if (torch) {
       const env = { ...process.env };
       delete env.OPENBLAS_CORETYPE;
-      const t = spawnSync('/usr/bin/python3', [torchScript, '--cell', c.cell, '--hidden', String(c.hidden), '--steps', String(c.steps), '--threads', '2'], {
-        env,
-        encoding: 'utf8',
-      });
+      const t = spawnSync(
+        '/usr/bin/python3',
+        [torchScript, '--cell', c.cell, '--hidden', String(c.hidden), '--steps', String(c.steps), '--threads', '2'],
+        {
+          env,
+          encoding: 'utf8',
+        },
+      );
       const line = t.stdout.trim().split('\n').pop();
       if (t.status === 0 && line) {
         const j = JSON.parse(line) as { seconds: number; peak_rss_mb: number; lag_mean_last: number[] };
@@ -181,7 +200,10 @@ function main(): void {
   }
   const out = path.join(root, 'test-results');
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, 'bench.json'), JSON.stringify({ machine: { cpus: os.cpus().length, cpu, node: process.version }, rows }, null, 2));
+  fs.writeFileSync(
+    path.join(out, 'bench.json'),
+    JSON.stringify({ machine: { cpus: os.cpus().length, cpu, node: process.version }, rows }, null, 2),
+  );
   console.log(`\nwritten: test-results/bench.json`);
   fs.rmSync(tmp, { recursive: true, force: true });
 }
@@ -193,7 +215,9 @@ function printRow(r: Row): void {
       `  | plain ref ${f(r.ref_seconds)} s (×${f(r.ref_ratio, 1)} slower; ${r.ref_note}; lag means within ${r.max_rel_diff_vs_ref === null ? '—' : r.max_rel_diff_vs_ref.toExponential(1)})` +
       (r.torch_seconds !== null
         ? `  | PyTorch ${f(r.torch_seconds)} s, ${f(r.torch_peak_rss_mb, 0)} MB: ours ${r.torch_ratio! >= 1 ? `${f(r.torch_ratio)}× faster` : `${f(1 / r.torch_ratio!)}× slower`}` +
-          (r.torch_zero_lags ? `; PyTorch's last ${r.torch_zero_lags} lag means are 0, ours reach 1e${Math.floor(r.our_smallest_log10 ?? 0)}` : '')
+          (r.torch_zero_lags
+            ? `; PyTorch's last ${r.torch_zero_lags} lag means are 0, ours reach 1e${Math.floor(r.our_smallest_log10 ?? 0)}`
+            : '')
         : ''),
   );
 }

@@ -55,12 +55,28 @@ function measure(flops: number, fn: () => void): { gf: number; cpu: number } {
 
 const fmt = (r: { gf: number; cpu: number }): string => `${r.gf.toFixed(2)} (${r.cpu.toFixed(1)}/cpu-s)`;
 
-function benchKernel(K: GemmKernel, m: number, k: number, n: number, A: Float64Array, B: Float64Array, C: Float64Array): { name: string; gf: number; cpu: number } {
+function benchKernel(
+  K: GemmKernel,
+  m: number,
+  k: number,
+  n: number,
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+): { name: string; gf: number; cpu: number } {
   K.setB(k, n, B);
   return { name: K.name, ...measure(2 * m * n * k, () => K.multiplyResident(m, A, C, true)) };
 }
 
-function benchWasm(m: number, k: number, n: number, opts: WasmGemmOptions, A: Float64Array, B: Float64Array, C: Float64Array): { name: string; gf: number; cpu: number } {
+function benchWasm(
+  m: number,
+  k: number,
+  n: number,
+  opts: WasmGemmOptions,
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+): { name: string; gf: number; cpu: number } {
   return benchKernel(new WasmGemmKernel(opts), m, k, n, A, B, C);
 }
 
@@ -70,7 +86,13 @@ function helperScript(): string {
   if (fs.existsSync(built)) return built;
   const out = path.join(os.tmpdir(), 'gemm-helper-bench.js');
   const esbuild = path.resolve('node_modules/.bin/esbuild');
-  execFileSync(esbuild, ['src/engine/kernels/gemmHelperWorker.ts', '--bundle', '--platform=node', `--outfile=${out}`, '--log-level=warning']);
+  execFileSync(esbuild, [
+    'src/engine/kernels/gemmHelperWorker.ts',
+    '--bundle',
+    '--platform=node',
+    `--outfile=${out}`,
+    '--log-level=warning',
+  ]);
   return out;
 }
 
@@ -81,9 +103,11 @@ async function waitReady(K: ParallelWasmGemm): Promise<void> {
 async function main(): Promise<void> {
   console.log(`node ${process.version}, relaxed-simd without flags: ${hasRelaxedSimd()}`);
   const tune = process.argv.includes('--tune');
-  const threads = Number(arg('threads') ?? (os.availableParallelism?.() ?? os.cpus().length));
+  const threads = Number(arg('threads') ?? os.availableParallelism?.() ?? os.cpus().length);
   const script = helperScript();
-  const parallel = (['f64', 'f32'] as const).map((precision) => new ParallelWasmGemm({ precision, threads, helperScript: script }));
+  const parallel = (['f64', 'f32'] as const).map(
+    (precision) => new ParallelWasmGemm({ precision, threads, helperScript: script }),
+  );
   for (const P of parallel) await waitReady(P);
   for (const [m, k, n] of sizes) {
     const A = rand(m * k);
@@ -91,7 +115,8 @@ async function main(): Promise<void> {
     const C = rand(m * n);
     const flops = 2 * m * n * k;
     const row: string[] = [`(m,k,n)=(${m},${k},${n})`];
-    if (!process.argv.includes('--no-ref')) row.push(`ref ${fmt(measure(flops, () => gemmRef(m, n, k, A, 0, B, 0, C, 0, true)))}`);
+    if (!process.argv.includes('--no-ref'))
+      row.push(`ref ${fmt(measure(flops, () => gemmRef(m, n, k, A, 0, B, 0, C, 0, true)))}`);
     if (!tune) {
       for (const precision of ['f64', 'f32'] as const) {
         const r = benchWasm(m, k, n, { precision }, A, B, C);
@@ -108,7 +133,16 @@ async function main(): Promise<void> {
     const variants: WasmGemmOptions[] = [];
     for (const precision of ['f64', 'f32'] as const) {
       const lanes = precision === 'f64' ? 2 : 4;
-      for (const [mr, nv] of [[4, 2], [5, 2], [6, 2], [2, 4], [3, 3], [4, 3], [3, 4], [8, 1]]) {
+      for (const [mr, nv] of [
+        [4, 2],
+        [5, 2],
+        [6, 2],
+        [2, 4],
+        [3, 3],
+        [4, 3],
+        [3, 4],
+        [8, 1],
+      ]) {
         variants.push({ precision, mr, nr: nv * lanes });
       }
       for (const kc of [128, 512]) variants.push({ precision, kc });

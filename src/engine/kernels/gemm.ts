@@ -38,11 +38,26 @@ export function gemmRef(
  */
 export interface GemmKernel {
   readonly name: string;
-  multiply(m: number, n: number, k: number, A: Float64Array, B: Float64Array, C: Float64Array, accumulate: boolean): void;
+  multiply(
+    m: number,
+    n: number,
+    k: number,
+    A: Float64Array,
+    B: Float64Array,
+    C: Float64Array,
+    accumulate: boolean,
+  ): void;
   /** Makes B (k×n, row-major from bOff) resident in the kernel's memory, packed. */
   setB(k: number, n: number, B: Float64Array, bOff?: number): void;
   /** C (m×n, from cOff) (+)= A (m×k, from aOff) · resident B. */
-  multiplyResident(m: number, A: Float64Array, C: Float64Array, accumulate: boolean, aOff?: number, cOff?: number): void;
+  multiplyResident(
+    m: number,
+    A: Float64Array,
+    C: Float64Array,
+    accumulate: boolean,
+    aOff?: number,
+    cOff?: number,
+  ): void;
   /** Releases memory held by the kernel (it must not be used afterwards). */
   dispose(): void;
 }
@@ -54,7 +69,15 @@ export class RefGemmKernel implements GemmKernel {
   private n = 0;
   private B = new Float64Array(0);
 
-  multiply(m: number, n: number, k: number, A: Float64Array, B: Float64Array, C: Float64Array, accumulate: boolean): void {
+  multiply(
+    m: number,
+    n: number,
+    k: number,
+    A: Float64Array,
+    B: Float64Array,
+    C: Float64Array,
+    accumulate: boolean,
+  ): void {
     gemmRef(m, n, k, A, 0, B, 0, C, 0, accumulate);
   }
 

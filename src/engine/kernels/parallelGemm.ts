@@ -44,7 +44,7 @@ export class ParallelWasmGemm implements GemmKernel {
   private gen = 0;
 
   constructor(opts: ParallelGemmOptions = {}) {
-    const wanted = Math.max(1, Math.min(8, opts.threads ?? (os.availableParallelism?.() ?? os.cpus().length)));
+    const wanted = Math.max(1, Math.min(8, opts.threads ?? os.availableParallelism?.() ?? os.cpus().length));
     this.base = new WasmGemmKernel({ ...opts, shared: true });
     const script = opts.helperScript ?? defaultHelperScript();
     this.ctrl = new Int32Array(new SharedArrayBuffer(CTRL_SLOTS * 4));
@@ -79,7 +79,15 @@ export class ParallelWasmGemm implements GemmKernel {
     this.base.setB(k, n, B, bOff);
   }
 
-  multiply(m: number, n: number, k: number, A: Float64Array, B: Float64Array, C: Float64Array, accumulate: boolean): void {
+  multiply(
+    m: number,
+    n: number,
+    k: number,
+    A: Float64Array,
+    B: Float64Array,
+    C: Float64Array,
+    accumulate: boolean,
+  ): void {
     this.setB(k, n, B);
     this.multiplyResident(m, A, C, accumulate);
   }

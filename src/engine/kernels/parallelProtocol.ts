@@ -36,7 +36,17 @@ export const MAX_CHUNKS = 0xfff0;
 
 export interface PanelWorker {
   packA(src: number, dst: number, m: number, k: number, kPad: number, ipStart: number, ipEnd: number): void;
-  gemm(ipStart: number, ipEnd: number, nPanels: number, kPad: number, ap: number, bp: number, cp: number, ldc: number, acc: number): void;
+  gemm(
+    ipStart: number,
+    ipEnd: number,
+    nPanels: number,
+    kPad: number,
+    ap: number,
+    bp: number,
+    cp: number,
+    ldc: number,
+    acc: number,
+  ): void;
 }
 
 /** Claims and runs chunks of job `gen` until none are left. Returns the number of chunks this thread ran. */
@@ -54,7 +64,17 @@ export function runChunks(ctrl: Int32Array, gen: number, w: PanelWorker): number
     const ip0 = idx * cp;
     const ip1 = Math.min(ip0 + cp, ctrl[Ctrl.TotalPanels]);
     w.packA(ctrl[Ctrl.Ar], ctrl[Ctrl.Ap], ctrl[Ctrl.M], ctrl[Ctrl.K], ctrl[Ctrl.KPad], ip0, ip1);
-    w.gemm(ip0, ip1, ctrl[Ctrl.NPanels], ctrl[Ctrl.KPad], ctrl[Ctrl.Ap], ctrl[Ctrl.Bp], ctrl[Ctrl.Cp], ctrl[Ctrl.Ldc], ctrl[Ctrl.Acc]);
+    w.gemm(
+      ip0,
+      ip1,
+      ctrl[Ctrl.NPanels],
+      ctrl[Ctrl.KPad],
+      ctrl[Ctrl.Ap],
+      ctrl[Ctrl.Bp],
+      ctrl[Ctrl.Cp],
+      ctrl[Ctrl.Ldc],
+      ctrl[Ctrl.Acc],
+    );
     ran++;
     Atomics.add(ctrl, Ctrl.Done, 1);
     Atomics.notify(ctrl, Ctrl.Done);

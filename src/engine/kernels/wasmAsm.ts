@@ -57,7 +57,10 @@ export class FnBuilder {
   readonly code: number[] = [];
   private readonly extraLocals: ValType[] = [];
 
-  constructor(readonly params: ValType[], readonly results: ValType[] = []) {}
+  constructor(
+    readonly params: ValType[],
+    readonly results: ValType[] = [],
+  ) {}
 
   local(type: ValType): number {
     this.extraLocals.push(type);
@@ -75,50 +78,156 @@ export class FnBuilder {
   }
 
   // control
-  block(): this { return this.op(0x02, 0x40); }
-  loop(): this { return this.op(0x03, 0x40); }
-  if_(): this { return this.op(0x04, 0x40); }
-  else_(): this { return this.op(0x05); }
-  end(): this { return this.op(0x0b); }
-  br(depth: number): this { this.op(0x0c); uleb(this.code, depth); return this; }
-  brIf(depth: number): this { this.op(0x0d); uleb(this.code, depth); return this; }
-  return_(): this { return this.op(0x0f); }
-  drop(): this { return this.op(0x1a); }
-  call(fn: number): this { this.op(0x10); uleb(this.code, fn); return this; }
+  block(): this {
+    return this.op(0x02, 0x40);
+  }
+  loop(): this {
+    return this.op(0x03, 0x40);
+  }
+  if_(): this {
+    return this.op(0x04, 0x40);
+  }
+  else_(): this {
+    return this.op(0x05);
+  }
+  end(): this {
+    return this.op(0x0b);
+  }
+  br(depth: number): this {
+    this.op(0x0c);
+    uleb(this.code, depth);
+    return this;
+  }
+  brIf(depth: number): this {
+    this.op(0x0d);
+    uleb(this.code, depth);
+    return this;
+  }
+  return_(): this {
+    return this.op(0x0f);
+  }
+  drop(): this {
+    return this.op(0x1a);
+  }
+  call(fn: number): this {
+    this.op(0x10);
+    uleb(this.code, fn);
+    return this;
+  }
 
   // locals
-  get(i: number): this { this.op(0x20); uleb(this.code, i); return this; }
-  set(i: number): this { this.op(0x21); uleb(this.code, i); return this; }
-  tee(i: number): this { this.op(0x22); uleb(this.code, i); return this; }
+  get(i: number): this {
+    this.op(0x20);
+    uleb(this.code, i);
+    return this;
+  }
+  set(i: number): this {
+    this.op(0x21);
+    uleb(this.code, i);
+    return this;
+  }
+  tee(i: number): this {
+    this.op(0x22);
+    uleb(this.code, i);
+    return this;
+  }
 
   // i32
-  i32(v: number): this { this.op(0x41); sleb(this.code, v); return this; }
-  i32eqz(): this { return this.op(0x45); }
-  i32ltU(): this { return this.op(0x49); }
-  i32ltS(): this { return this.op(0x48); }
-  i32gtS(): this { return this.op(0x4a); }
-  i32geU(): this { return this.op(0x4f); }
-  i32add(): this { return this.op(0x6a); }
-  i32sub(): this { return this.op(0x6b); }
-  i32mul(): this { return this.op(0x6c); }
-  i32shl(): this { return this.op(0x74); }
-  select(): this { return this.op(0x1b); }
+  i32(v: number): this {
+    this.op(0x41);
+    sleb(this.code, v);
+    return this;
+  }
+  i32eqz(): this {
+    return this.op(0x45);
+  }
+  i32ltU(): this {
+    return this.op(0x49);
+  }
+  i32ltS(): this {
+    return this.op(0x48);
+  }
+  i32gtS(): this {
+    return this.op(0x4a);
+  }
+  i32geU(): this {
+    return this.op(0x4f);
+  }
+  i32add(): this {
+    return this.op(0x6a);
+  }
+  i32sub(): this {
+    return this.op(0x6b);
+  }
+  i32mul(): this {
+    return this.op(0x6c);
+  }
+  i32shl(): this {
+    return this.op(0x74);
+  }
+  select(): this {
+    return this.op(0x1b);
+  }
 
   // scalar memory / float
-  f32load(offset = 0): this { this.op(0x2a); this.memarg(2, offset); return this; }
-  f64load(offset = 0): this { this.op(0x2b); this.memarg(3, offset); return this; }
-  f32store(offset = 0): this { this.op(0x38); this.memarg(2, offset); return this; }
-  f64store(offset = 0): this { this.op(0x39); this.memarg(3, offset); return this; }
-  f64const0(): this { return this.op(0x44, 0, 0, 0, 0, 0, 0, 0, 0); }
-  f32demoteF64(): this { return this.op(0xb6); }
+  f32load(offset = 0): this {
+    this.op(0x2a);
+    this.memarg(2, offset);
+    return this;
+  }
+  f64load(offset = 0): this {
+    this.op(0x2b);
+    this.memarg(3, offset);
+    return this;
+  }
+  f32store(offset = 0): this {
+    this.op(0x38);
+    this.memarg(2, offset);
+    return this;
+  }
+  f64store(offset = 0): this {
+    this.op(0x39);
+    this.memarg(3, offset);
+    return this;
+  }
+  f64const0(): this {
+    return this.op(0x44, 0, 0, 0, 0, 0, 0, 0, 0);
+  }
+  f32demoteF64(): this {
+    return this.op(0xb6);
+  }
 
   // simd
-  simd(opcode: number): this { this.op(0xfd); uleb(this.code, opcode); return this; }
-  v128load(offset = 0): this { this.simd(Simd.v128_load); this.memarg(4, offset); return this; }
-  v128store(offset = 0): this { this.simd(Simd.v128_store); this.memarg(4, offset); return this; }
-  load64Splat(offset = 0): this { this.simd(Simd.v128_load64_splat); this.memarg(3, offset); return this; }
-  load32Splat(offset = 0): this { this.simd(Simd.v128_load32_splat); this.memarg(2, offset); return this; }
-  v128zero(): this { this.simd(Simd.v128_const); for (let i = 0; i < 16; i++) this.code.push(0); return this; }
+  simd(opcode: number): this {
+    this.op(0xfd);
+    uleb(this.code, opcode);
+    return this;
+  }
+  v128load(offset = 0): this {
+    this.simd(Simd.v128_load);
+    this.memarg(4, offset);
+    return this;
+  }
+  v128store(offset = 0): this {
+    this.simd(Simd.v128_store);
+    this.memarg(4, offset);
+    return this;
+  }
+  load64Splat(offset = 0): this {
+    this.simd(Simd.v128_load64_splat);
+    this.memarg(3, offset);
+    return this;
+  }
+  load32Splat(offset = 0): this {
+    this.simd(Simd.v128_load32_splat);
+    this.memarg(2, offset);
+    return this;
+  }
+  v128zero(): this {
+    this.simd(Simd.v128_const);
+    for (let i = 0; i < 16; i++) this.code.push(0);
+    return this;
+  }
   shuffle(lanes: number[]): this {
     if (lanes.length !== 16) throw new Error('shuffle needs 16 lane indices');
     this.simd(Simd.i8x16_shuffle);

@@ -11,7 +11,13 @@
 
 import type { GemmKernel } from './gemm';
 import { wasmApi, type WasmMemory, type WasmModule } from './wasmApi';
-import { buildGemmModule, configKey, relaxedSimdSupported, type GemmModuleConfig, type Precision } from './wasmGemmModule';
+import {
+  buildGemmModule,
+  configKey,
+  relaxedSimdSupported,
+  type GemmModuleConfig,
+  type Precision,
+} from './wasmGemmModule';
 
 export interface WasmGemmOptions {
   precision?: Precision;
@@ -72,7 +78,17 @@ export function getGemmModule(cfg: GemmModuleConfig): WasmModule {
 }
 
 interface GemmExports {
-  gemm(ipStart: number, ipEnd: number, nPanels: number, kPad: number, ap: number, bp: number, cp: number, ldc: number, acc: number): void;
+  gemm(
+    ipStart: number,
+    ipEnd: number,
+    nPanels: number,
+    kPad: number,
+    ap: number,
+    bp: number,
+    cp: number,
+    ldc: number,
+    acc: number,
+  ): void;
   packA(src: number, dst: number, m: number, k: number, kPad: number, ipStart: number, ipEnd: number): void;
 }
 
@@ -103,7 +119,19 @@ export class WasmGemmKernel implements GemmKernel {
   private readonly exports: GemmExports;
   private readonly esz: number;
   private f64: Float64Array<ArrayBufferLike> = new Float64Array(0);
-  private layout: GemmLayout = { k: 0, n: 0, kPad: 0, nPad: 0, nPanels: 0, mCap: 0, bp: 64, ar: 64, ap: 64, cp: 64, end: 64 };
+  private layout: GemmLayout = {
+    k: 0,
+    n: 0,
+    kPad: 0,
+    nPad: 0,
+    nPanels: 0,
+    mCap: 0,
+    bp: 64,
+    ar: 64,
+    ap: 64,
+    cp: 64,
+    end: 64,
+  };
   private bReady = false;
 
   constructor(opts: WasmGemmOptions = {}) {
@@ -167,7 +195,10 @@ export class WasmGemmKernel implements GemmKernel {
     this.relayout(k, n, Math.max(this.layout.mCap, this.config.mr));
     const { kPad, nPanels, bp } = this.layout;
     const NR = this.config.nr;
-    const dst = this.esz === 8 ? new Float64Array(this.memory.buffer, bp, nPanels * kPad * NR) : new Float32Array(this.memory.buffer, bp, nPanels * kPad * NR);
+    const dst =
+      this.esz === 8
+        ? new Float64Array(this.memory.buffer, bp, nPanels * kPad * NR)
+        : new Float32Array(this.memory.buffer, bp, nPanels * kPad * NR);
     for (let jp = 0; jp < nPanels; jp++) {
       const base = jp * kPad * NR;
       const j0 = jp * NR;
@@ -251,7 +282,15 @@ export class WasmGemmKernel implements GemmKernel {
     this.copyOut(m, C, cOff);
   }
 
-  multiply(m: number, n: number, k: number, A: Float64Array, B: Float64Array, C: Float64Array, accumulate: boolean): void {
+  multiply(
+    m: number,
+    n: number,
+    k: number,
+    A: Float64Array,
+    B: Float64Array,
+    C: Float64Array,
+    accumulate: boolean,
+  ): void {
     this.setB(k, n, B);
     this.multiplyResident(m, A, C, accumulate);
   }

@@ -82,7 +82,10 @@ function buildMicro(cfg: GemmModuleConfig): FnBuilder {
     f.get(accFlag).if_();
     f.get(c).set(cr);
     for (let r = 0; r < MR; r++) {
-      for (let v = 0; v < NV; v++) f.get(cr).v128load(v * 16).set(acc[r][v]);
+      for (let v = 0; v < NV; v++)
+        f.get(cr)
+          .v128load(v * 16)
+          .set(acc[r][v]);
       if (r < MR - 1) f.get(cr).get(ldc).i32add().set(cr);
     }
     f.else_();
@@ -94,10 +97,18 @@ function buildMicro(cfg: GemmModuleConfig): FnBuilder {
 
   // main loop over k, unrolled by U; kIters is a multiple of U
   f.get(kIters).if_();
-  f.get(a).get(kIters).i32(MR * esz).i32mul().i32add().set(aEnd);
+  f.get(a)
+    .get(kIters)
+    .i32(MR * esz)
+    .i32mul()
+    .i32add()
+    .set(aEnd);
   f.loop();
   for (let u = 0; u < U; u++) {
-    for (let v = 0; v < NV; v++) f.get(b).v128load((u * NR + v * lanes) * esz).set(bv[v]);
+    for (let v = 0; v < NV; v++)
+      f.get(b)
+        .v128load((u * NR + v * lanes) * esz)
+        .set(bv[v]);
     for (let r = 0; r < MR; r++) {
       f.get(a);
       if (isF64) f.load64Splat((u * MR + r) * esz);
@@ -119,7 +130,10 @@ function buildMicro(cfg: GemmModuleConfig): FnBuilder {
   f.get(c).set(cr);
   if (isF64) {
     for (let r = 0; r < MR; r++) {
-      for (let v = 0; v < NV; v++) f.get(cr).get(acc[r][v]).v128store(v * 16);
+      for (let v = 0; v < NV; v++)
+        f.get(cr)
+          .get(acc[r][v])
+          .v128store(v * 16);
       if (r < MR - 1) f.get(cr).get(ldc).i32add().set(cr);
     }
   } else {
@@ -173,7 +187,10 @@ function buildDriver(cfg: GemmModuleConfig, microIdx: number): FnBuilder {
 
   f.get(ipStart).get(ipEnd).i32ltS().i32eqz().if_().return_().end();
   f.get(nPanels).i32eqz().if_().return_().end();
-  f.get(kPad).i32(MR * esz).i32mul().set(aPanelBytes);
+  f.get(kPad)
+    .i32(MR * esz)
+    .i32mul()
+    .set(aPanelBytes);
   f.get(ldc).i32(MR).i32mul().set(cPanelBytes);
   f.i32(0).set(pc);
   f.loop(); // K blocks (runs once when kPad == 0: zero / keep C)
@@ -193,12 +210,39 @@ function buildDriver(cfg: GemmModuleConfig, microIdx: number): FnBuilder {
       f.loop(); // JP
       {
         // bPtr = bp + (jp*kPad + pc) * NR * esz
-        f.get(bp).get(jp).get(kPad).i32mul().get(pc).i32add().i32(NR * esz).i32mul().i32add().set(bPtr);
+        f.get(bp)
+          .get(jp)
+          .get(kPad)
+          .i32mul()
+          .get(pc)
+          .i32add()
+          .i32(NR * esz)
+          .i32mul()
+          .i32add()
+          .set(bPtr);
         f.get(ic).set(ip);
         // aPtr = ap + ip*aPanelBytes + pc*MR*esz
-        f.get(ap).get(ip).get(aPanelBytes).i32mul().i32add().get(pc).i32(MR * esz).i32mul().i32add().set(aPtr);
+        f.get(ap)
+          .get(ip)
+          .get(aPanelBytes)
+          .i32mul()
+          .i32add()
+          .get(pc)
+          .i32(MR * esz)
+          .i32mul()
+          .i32add()
+          .set(aPtr);
         // cPtr = cp + ip*cPanelBytes + jp*NR*8
-        f.get(cp).get(ip).get(cPanelBytes).i32mul().i32add().get(jp).i32(NR * 8).i32mul().i32add().set(cPtr);
+        f.get(cp)
+          .get(ip)
+          .get(cPanelBytes)
+          .i32mul()
+          .i32add()
+          .get(jp)
+          .i32(NR * 8)
+          .i32mul()
+          .i32add()
+          .set(cPtr);
         f.loop(); // IP
         {
           f.get(aPtr).get(bPtr).get(cPtr).get(kc).get(ldc).get(accf).call(microIdx);
@@ -240,36 +284,52 @@ function buildPackA(cfg: GemmModuleConfig): FnBuilder {
   };
 
   f.get(ipStart).set(ip);
-  whileLoop(f, () => f.get(ip).get(ipEnd).i32ltS(), () => {
-    f.i32(0).set(r);
-    whileLoop(f, () => f.get(r).i32(MR).i32ltS(), () => {
-      f.get(ip).i32(MR).i32mul().get(r).i32add().set(row);
-      // d = dst + (ip*kPad*MR + r)*esz ; dEnd = d + kPad*MR*esz
-      f.get(dst).get(ip).get(kPad).i32mul().i32(MR).i32mul().get(r).i32add().i32(esz).i32mul().i32add().set(d);
-      f.get(d).get(kPad).i32(step).i32mul().i32add().set(dEnd);
-      f.get(row).get(m).i32ltS().if_();
-      {
-        f.get(src).get(row).get(k).i32mul().i32(8).i32mul().i32add().set(s);
-        f.get(s).get(k).i32(8).i32mul().i32add().set(sEnd);
-        whileLoop(f, () => f.get(s).get(sEnd).i32ltU(), () => {
-          f.get(d).get(s).f64load();
-          if (!isF64) f.f32demoteF64();
-          store();
-          addTo(f, s, 8);
-          addTo(f, d, step);
-        });
-      }
-      f.end();
-      whileLoop(f, () => f.get(d).get(dEnd).i32ltU(), () => {
-        f.get(d).f64const0();
-        if (!isF64) f.f32demoteF64();
-        store();
-        addTo(f, d, step);
-      });
-      addTo(f, r, 1);
-    });
-    addTo(f, ip, 1);
-  });
+  whileLoop(
+    f,
+    () => f.get(ip).get(ipEnd).i32ltS(),
+    () => {
+      f.i32(0).set(r);
+      whileLoop(
+        f,
+        () => f.get(r).i32(MR).i32ltS(),
+        () => {
+          f.get(ip).i32(MR).i32mul().get(r).i32add().set(row);
+          // d = dst + (ip*kPad*MR + r)*esz ; dEnd = d + kPad*MR*esz
+          f.get(dst).get(ip).get(kPad).i32mul().i32(MR).i32mul().get(r).i32add().i32(esz).i32mul().i32add().set(d);
+          f.get(d).get(kPad).i32(step).i32mul().i32add().set(dEnd);
+          f.get(row).get(m).i32ltS().if_();
+          {
+            f.get(src).get(row).get(k).i32mul().i32(8).i32mul().i32add().set(s);
+            f.get(s).get(k).i32(8).i32mul().i32add().set(sEnd);
+            whileLoop(
+              f,
+              () => f.get(s).get(sEnd).i32ltU(),
+              () => {
+                f.get(d).get(s).f64load();
+                if (!isF64) f.f32demoteF64();
+                store();
+                addTo(f, s, 8);
+                addTo(f, d, step);
+              },
+            );
+          }
+          f.end();
+          whileLoop(
+            f,
+            () => f.get(d).get(dEnd).i32ltU(),
+            () => {
+              f.get(d).f64const0();
+              if (!isF64) f.f32demoteF64();
+              store();
+              addTo(f, d, step);
+            },
+          );
+          addTo(f, r, 1);
+        },
+      );
+      addTo(f, ip, 1);
+    },
+  );
   return f;
 }
 
@@ -277,7 +337,13 @@ export function buildGemmModule(cfg: GemmModuleConfig): Uint8Array {
   const lanes = cfg.precision === 'f64' ? 2 : 4;
   if (cfg.nr % lanes !== 0) throw new Error(`nr=${cfg.nr} must be a multiple of ${lanes}`);
   if (cfg.kc % cfg.unroll !== 0) throw new Error('kc must be a multiple of unroll');
-  const mb = new ModuleBuilder({ module: 'env', name: 'mem', minPages: 1, maxPages: cfg.shared ? cfg.maxPages : undefined, shared: cfg.shared });
+  const mb = new ModuleBuilder({
+    module: 'env',
+    name: 'mem',
+    minPages: 1,
+    maxPages: cfg.shared ? cfg.maxPages : undefined,
+    shared: cfg.shared,
+  });
   const micro = mb.add(buildMicro(cfg));
   mb.add(buildDriver(cfg, micro), 'gemm');
   mb.add(buildPackA(cfg), 'packA');

@@ -61,7 +61,11 @@ class CappedReporter {
   }
   finish(): void {
     if (this.count > STEP_PROBLEM_CAP) {
-      this.problems.error(this.path, this.range, `${this.count - STEP_PROBLEM_CAP} more problem(s) of this kind not listed`);
+      this.problems.error(
+        this.path,
+        this.range,
+        `${this.count - STEP_PROBLEM_CAP} more problem(s) of this kind not listed`,
+      );
     }
   }
 }
@@ -112,7 +116,11 @@ function splitSequences(
   }
   if (nesting.layout === 'batch_first') {
     if (expected && outer.length !== expected.lengths.length) {
-      problems.error(path, rangeOf(node), `${plural(outer.length, 'sequence')}, but ${expected.of} has ${expected.lengths.length}`);
+      problems.error(
+        path,
+        rangeOf(node),
+        `${plural(outer.length, 'sequence')}, but ${expected.of} has ${expected.lengths.length}`,
+      );
       return undefined;
     }
     const sequences: StepRef[][] = [];
@@ -124,7 +132,11 @@ function splitSequences(
       }
       const steps = seq.children ?? [];
       if (expected && steps.length !== expected.lengths[b]) {
-        problems.error(p, rangeOf(seq), `${plural(steps.length, 'step')}, but ${expected.of}[${b}] has ${expected.lengths[b]}`);
+        problems.error(
+          p,
+          rangeOf(seq),
+          `${plural(steps.length, 'step')}, but ${expected.of}[${b}] has ${expected.lengths[b]}`,
+        );
         return;
       }
       if (steps.length === 0) {
@@ -138,7 +150,11 @@ function splitSequences(
   // time_first: outer index is t, inner index is b; every step holds the same number of sequences.
   const steps = expected ? expected.lengths[0] : outer.length;
   if (expected && outer.length !== steps) {
-    problems.error(path, rangeOf(node), `${plural(outer.length, 'time step')}, but ${expected.of} has ${steps} (time_first layout: [T][B]…)`);
+    problems.error(
+      path,
+      rangeOf(node),
+      `${plural(outer.length, 'time step')}, but ${expected.of} has ${steps} (time_first layout: [T][B]…)`,
+    );
     return undefined;
   }
   const first = outer[0];
@@ -147,12 +163,20 @@ function splitSequences(
   outer.forEach((row, t) => {
     const p = [...path, t];
     if (row.type !== 'array') {
-      problems.error(p, rangeOf(row), `expected a list of ${batch} sequences' steps (time_first layout: [T][B]…), got ${typeName(row)}`);
+      problems.error(
+        p,
+        rangeOf(row),
+        `expected a list of ${batch} sequences' steps (time_first layout: [T][B]…), got ${typeName(row)}`,
+      );
       return;
     }
     const items = row.children ?? [];
     if (items.length !== batch) {
-      problems.error(p, rangeOf(row), `${plural(items.length, 'sequence')} at this time step, expected ${batch} (time_first layout: all sequences have the same length)`);
+      problems.error(
+        p,
+        rangeOf(row),
+        `${plural(items.length, 'sequence')} at this time step, expected ${batch} (time_first layout: all sequences have the same length)`,
+      );
       return;
     }
     items.forEach((n, b) => sequences[b].push({ node: n, path: [...p, b] }));
@@ -173,12 +197,18 @@ export function readData(
   const props = readObject(prop.value, ['data'], problems, DATA_KEYS);
   if (!props) return undefined;
   const layoutProp = props.get('layout');
-  const layout = layoutProp ? readEnum(layoutProp, ['data', 'layout'], ['batch_first', 'time_first'], problems) : 'batch_first';
+  const layout = layoutProp
+    ? readEnum(layoutProp, ['data', 'layout'], ['batch_first', 'time_first'], problems)
+    : 'batch_first';
   if (!layout) return undefined;
   const inputsProp = props.get('inputs');
   const generateProp = props.get('generate');
   if (inputsProp && generateProp) {
-    problems.error(['data', 'generate'], rangeOf(generateProp.keyNode), 'give either data.inputs or data.generate, not both');
+    problems.error(
+      ['data', 'generate'],
+      rangeOf(generateProp.keyNode),
+      'give either data.inputs or data.generate, not both',
+    );
     return undefined;
   }
   if (generateProp) {
@@ -192,12 +222,20 @@ export function readData(
   }
   const path: KeyPath = ['data', 'inputs'];
   if (inputsProp.value.type !== 'array') {
-    problems.error(path, rangeOf(inputsProp.value), `expected a list of sequences [B][T][I] (or one sequence [T][I]), got ${typeName(inputsProp.value)}`);
+    problems.error(
+      path,
+      rangeOf(inputsProp.value),
+      `expected a list of sequences [B][T][I] (or one sequence [T][I]), got ${typeName(inputsProp.value)}`,
+    );
     return undefined;
   }
   const first = inputsProp.value.children?.[0];
   if (first && first.type === 'number') {
-    problems.error(path, rangeOf(inputsProp.value), 'expected a list of sequences [B][T][I] (or one sequence [T][I]), got a list of numbers');
+    problems.error(
+      path,
+      rangeOf(inputsProp.value),
+      'expected a list of sequences [B][T][I] (or one sequence [T][I]), got a list of numbers',
+    );
     return undefined;
   }
   const nesting: Nesting = { depth: inputsDepth(inputsProp.value), layout };
@@ -214,7 +252,11 @@ export function readData(
   let size = inputSize;
   if (size !== undefined && counts.size === 1 && !counts.has(size)) {
     const [only] = counts;
-    problems.error(path, rangeOf(inputsProp.keyNode), `every time step has ${only} features, but the input size is ${size} (${inputSizeSource})`);
+    problems.error(
+      path,
+      rangeOf(inputsProp.keyNode),
+      `every time step has ${only} features, but the input size is ${size} (${inputSizeSource})`,
+    );
     return undefined;
   }
   size ??= vectors[0][0].length;
@@ -227,7 +269,8 @@ export function readData(
   split.forEach((steps, b) =>
     steps.forEach((step, t) => {
       const n = vectors[b][t].length;
-      if (n !== size) reporter.error(step.path, rangeOf(step.node), `expected ${size} features (input size, ${from}), got ${n}`);
+      if (n !== size)
+        reporter.error(step.path, rangeOf(step.node), `expected ${size} features (input size, ${from}), got ${n}`);
     }),
   );
   reporter.finish();
@@ -260,12 +303,15 @@ function generate(
   const count = seqProp ? readPositiveInt(seqProp, [...base, 'sequences'], problems) : undefined;
   const length = lenProp ? readPositiveInt(lenProp, [...base, 'length'], problems) : undefined;
   const distProp = props.get('distribution');
-  const distribution = distProp ? readEnum(distProp, [...base, 'distribution'], ['normal', 'uniform'], problems) : 'normal';
+  const distribution = distProp
+    ? readEnum(distProp, [...base, 'distribution'], ['normal', 'uniform'], problems)
+    : 'normal';
   const scaleProp = props.get('scale');
   let scale = 1;
   if (scaleProp) {
     const v = readNumber(scaleProp, [...base, 'scale'], problems);
-    if (v !== undefined && v < 0) problems.error([...base, 'scale'], rangeOf(scaleProp.value), `expected a non-negative number, got ${v}`);
+    if (v !== undefined && v < 0)
+      problems.error([...base, 'scale'], rangeOf(scaleProp.value), `expected a non-negative number, got ${v}`);
     else if (v !== undefined) scale = v;
   }
   const seedProp = props.get('seed');
@@ -273,7 +319,14 @@ function generate(
   if (inputSize === undefined) {
     problems.error(base, rangeOf(prop.keyNode), 'needs the input size: give input_size or weights.weight_ih_l0');
   }
-  if (problems.errorCount > before || count === undefined || length === undefined || !distribution || seed === undefined || inputSize === undefined) {
+  if (
+    problems.errorCount > before ||
+    count === undefined ||
+    length === undefined ||
+    !distribution ||
+    seed === undefined ||
+    inputSize === undefined
+  ) {
     return undefined;
   }
   const total = count * length * inputSize;
@@ -333,7 +386,11 @@ export function readTargets(
         }
         const v = node.value as number;
         if (!Number.isInteger(v) || v < 0 || v >= d) {
-          reporter.error(at, rangeOf(node), `class index ${v} is not an integer in [0, ${d}) (D = ${d}, ${outputSource})`);
+          reporter.error(
+            at,
+            rangeOf(node),
+            `class index ${v} is not an integer in [0, ${d}) (D = ${d}, ${outputSource})`,
+          );
           return;
         }
         out[t] = v;
@@ -350,7 +407,11 @@ export function readTargets(
       const vector = readTensor(node, at, 1, problems);
       if (!vector) return;
       if (vector.data.length !== d) {
-        reporter.error(at, rangeOf(node), `expected ${d} numbers (D = ${d}, ${outputSource}), got ${vector.data.length}`);
+        reporter.error(
+          at,
+          rangeOf(node),
+          `expected ${d} numbers (D = ${d}, ${outputSource}), got ${vector.data.length}`,
+        );
         return;
       }
       out.set(vector.data, t * d);

@@ -48,17 +48,26 @@ export function readInit(prop: Property, problems: ProblemList): InitSpec | unde
     const v = readNumber(gainProp, ['init', 'gain'], problems);
     if (v !== undefined) gain = v;
     if (scheme && scheme !== 'orthogonal' && scheme !== 'identity') {
-      problems.error(['init', 'gain'], rangeOf(gainProp.keyNode), `applies only to the orthogonal and identity schemes, not "${scheme}"`);
+      problems.error(
+        ['init', 'gain'],
+        rangeOf(gainProp.keyNode),
+        `applies only to the orthogonal and identity schemes, not "${scheme}"`,
+      );
     }
   }
   const stdProp = get('std');
   let std = scheme === 'identity' ? 0.001 : 0.01;
   if (stdProp) {
     const v = readNumber(stdProp, ['init', 'std'], problems);
-    if (v !== undefined && v < 0) problems.error(['init', 'std'], rangeOf(stdProp.value), `expected a non-negative number, got ${v}`);
+    if (v !== undefined && v < 0)
+      problems.error(['init', 'std'], rangeOf(stdProp.value), `expected a non-negative number, got ${v}`);
     else if (v !== undefined) std = v;
     if (scheme && scheme !== 'normal' && scheme !== 'identity') {
-      problems.error(['init', 'std'], rangeOf(stdProp.keyNode), `applies only to the normal and identity schemes, not "${scheme}"`);
+      problems.error(
+        ['init', 'std'],
+        rangeOf(stdProp.keyNode),
+        `applies only to the normal and identity schemes, not "${scheme}"`,
+      );
     }
   }
   const fbProp = get('forget_bias');
@@ -76,10 +85,18 @@ export function readInit(prop: Property, problems: ProblemList): InitSpec | unde
 }
 
 /** Checks init against the architecture (forget_bias only for lstm, size caps); false if wrong. */
-export function checkInitFits(spec: InitSpec, arch: Architecture & { inputSize: number }, problems: ProblemList): boolean {
+export function checkInitFits(
+  spec: InitSpec,
+  arch: Architecture & { inputSize: number },
+  problems: ProblemList,
+): boolean {
   let ok = true;
   if (spec.forgetBias !== undefined && arch.cell !== 'lstm' && spec.forgetBiasRange) {
-    problems.error(['init', 'forget_bias'], spec.forgetBiasRange, `applies only to lstm cells, but this model is ${arch.cell}`);
+    problems.error(
+      ['init', 'forget_bias'],
+      spec.forgetBiasRange,
+      `applies only to lstm cells, but this model is ${arch.cell}`,
+    );
     ok = false;
   }
   const g = GATES[arch.cell];

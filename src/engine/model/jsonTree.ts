@@ -195,11 +195,7 @@ export function readNonNegativeInt(
 }
 
 /** Reads a positive number or null (null → `null`); `undefined` means the value was wrong. */
-export function readPositiveOrNull(
-  prop: Property,
-  path: KeyPath,
-  problems: ProblemList,
-): number | null | undefined {
+export function readPositiveOrNull(prop: Property, path: KeyPath, problems: ProblemList): number | null | undefined {
   if (prop.value.type === 'null') return null;
   if (prop.value.type !== 'number') {
     problems.error(path, rangeOf(prop.value), `expected a positive number or null, got ${typeName(prop.value)}`);
@@ -228,12 +224,7 @@ const ELEMENT_PROBLEM_CAP = 5;
  * wrong nesting on the list, ragged rows on the row, and non-numbers or non-finite numbers on the
  * element. Returns undefined when anything is wrong.
  */
-export function readTensor(
-  node: Node,
-  path: KeyPath,
-  rank: 1 | 2,
-  problems: ProblemList,
-): NumericTensor | undefined {
+export function readTensor(node: Node, path: KeyPath, rank: 1 | 2, problems: ProblemList): NumericTensor | undefined {
   const what = rank === 1 ? 'a list of numbers' : 'a matrix (a list of rows, each a list of numbers)';
   if (node.type !== 'array') {
     problems.error(path, rangeOf(node), `expected ${what}, got ${typeName(node)}`);

@@ -90,11 +90,19 @@ export function parseModel(text: string, options: ParseOptions = {}): ParseResul
     model = parseInto(text, options, problems);
   } catch (err) {
     // A defect, not bad input: still reported as a problem rather than thrown at the caller.
-    problems.error([], { offset: 0, length: 0 }, `internal error while reading the model: ${err instanceof Error ? err.message : String(err)}`);
+    problems.error(
+      [],
+      { offset: 0, length: 0 },
+      `internal error while reading the model: ${err instanceof Error ? err.message : String(err)}`,
+    );
     model = undefined;
   }
   if (!model && !problems.hasErrors) {
-    problems.error([], { offset: 0, length: 0 }, 'internal error: the model could not be built, but no problem was found');
+    problems.error(
+      [],
+      { offset: 0, length: 0 },
+      'internal error: the model could not be built, but no problem was found',
+    );
   }
   const list = problems.finish();
   return list.some((p) => p.severity === 'error') ? { problems: list } : { model, problems: list };
@@ -154,7 +162,9 @@ function parseInto(text: string, options: ParseOptions, problems: ProblemList): 
     if (v !== undefined) explicit[field] = { value: v, range: rangeOf(p.value) };
   }
   const lossProp = get('loss');
-  const lossGiven = lossProp ? readEnum<LossKind>(lossProp, ['loss'], ['sum', 'mse', 'cross_entropy'], problems) : undefined;
+  const lossGiven = lossProp
+    ? readEnum<LossKind>(lossProp, ['loss'], ['sum', 'mse', 'cross_entropy'], problems)
+    : undefined;
   const training = readTraining(get('training'), problems);
   let name: string | undefined;
   const nameProp = get('name');
@@ -166,16 +176,27 @@ function parseInto(text: string, options: ParseOptions, problems: ProblemList): 
 
   // Weights.
   const weightsProp = get('weights');
-  let weights: WeightSet = { valid: new Map(), given: new Set(), layersGiven: new Set(), readout: new Map(), readoutGiven: new Set() };
+  let weights: WeightSet = {
+    valid: new Map(),
+    given: new Set(),
+    layersGiven: new Set(),
+    readout: new Map(),
+    readoutGiven: new Set(),
+  };
   let weightsOk = true;
   if (weightsProp) {
     const before = problems.errorCount;
-    weights = weightsProp.value.type === 'string'
-      ? loadFileWeights(weightsProp, options, problems)
-      : collectInlineWeights(weightsProp, problems);
+    weights =
+      weightsProp.value.type === 'string'
+        ? loadFileWeights(weightsProp, options, problems)
+        : collectInlineWeights(weightsProp, problems);
     weightsOk = problems.errorCount === before;
     if (weightsOk && weights.given.size === 0 && !initProp) {
-      problems.error(['weights'], rangeOf(weightsProp.keyNode), 'no weights given: needs weight_ih_l0 and weight_hh_l0 (or an init)');
+      problems.error(
+        ['weights'],
+        rangeOf(weightsProp.keyNode),
+        'no weights given: needs weight_ih_l0 and weight_hh_l0 (or an init)',
+      );
       weightsOk = false;
     }
   } else if (!initProp) {
@@ -192,16 +213,25 @@ function parseInto(text: string, options: ParseOptions, problems: ProblemList): 
     arch = resolveArchitecture(weights, explicit, withInit, anchors, problems);
   }
   if (arch) {
-    if (!withInit && weightsProp && weightsAnchor) checkMissingWeights(weights, arch, ['weights'], weightsAnchor, problems);
+    if (!withInit && weightsProp && weightsAnchor)
+      checkMissingWeights(weights, arch, ['weights'], weightsAnchor, problems);
     checkWeightShapes(weights, arch, problems);
   }
   const cell: CellType | undefined = arch?.cell ?? explicit.cell?.value;
   if (cell && cell !== 'rnn') {
     if (formProp && form && form !== 'elman') {
-      problems.error(['form'], rangeOf(formProp.value), `"${form}" applies only to cell rnn, but this model is ${cell}`);
+      problems.error(
+        ['form'],
+        rangeOf(formProp.value),
+        `"${form}" applies only to cell rnn, but this model is ${cell}`,
+      );
     }
     if (nlProp && nonlinearity && nonlinearity !== 'tanh') {
-      problems.error(['nonlinearity'], rangeOf(nlProp.value), `"${nonlinearity}" applies only to cell rnn, but this model is ${cell} (its gates fix the nonlinearities)`);
+      problems.error(
+        ['nonlinearity'],
+        rangeOf(nlProp.value),
+        `"${nonlinearity}" applies only to cell rnn, but this model is ${cell} (its gates fix the nonlinearities)`,
+      );
     }
   }
 
@@ -259,11 +289,21 @@ function parseInto(text: string, options: ParseOptions, problems: ProblemList): 
 
 /** Loads a safetensors `weights` path through the loader; problems sit on the path string. */
 function loadFileWeights(prop: Property, options: ParseOptions, problems: ProblemList): WeightSet {
-  const empty: WeightSet = { valid: new Map(), given: new Set(), layersGiven: new Set(), readout: new Map(), readoutGiven: new Set() };
+  const empty: WeightSet = {
+    valid: new Map(),
+    given: new Set(),
+    layersGiven: new Set(),
+    readout: new Map(),
+    readoutGiven: new Set(),
+  };
   const relative = String(prop.value.value);
   const range = rangeOf(prop.value);
   if (!/\.safetensors$/i.test(relative)) {
-    problems.error(['weights'], range, `"${relative}" is not a .safetensors file; a weights path must name a .safetensors file`);
+    problems.error(
+      ['weights'],
+      range,
+      `"${relative}" is not a .safetensors file; a weights path must name a .safetensors file`,
+    );
     return empty;
   }
   if (!options.loadWeightsFile) {
@@ -313,7 +353,8 @@ function readReadout(
   arch: Architecture | undefined,
   problems: ProblemList,
 ): Model['readout'] | undefined {
-  let weight: { tensor: NumericTensor; path: KeyPath; range: { offset: number; length: number }; origin: string } | undefined;
+  let weight:
+    { tensor: NumericTensor; path: KeyPath; range: { offset: number; length: number }; origin: string } | undefined;
   let bias: typeof weight;
   if (prop) {
     if (weights.readoutGiven.size > 0) {
@@ -354,14 +395,22 @@ function readReadout(
   const h = arch.hiddenSize;
   const shape = weight.tensor.shape;
   if (shape.length !== 2 || shape[0] < 1 || shape[1] !== h) {
-    problems.error(weight.path, weight.range, `expected shape [D][${h}] (D × H, D ≥ 1, H=${h}), got ${formatShape(shape)}${weight.origin}`);
+    problems.error(
+      weight.path,
+      weight.range,
+      `expected shape [D][${h}] (D × H, D ≥ 1, H=${h}), got ${formatShape(shape)}${weight.origin}`,
+    );
     return undefined;
   }
   const d = shape[0];
   if (bias) {
     const bs = bias.tensor.shape;
     if (bs.length !== 1 || bs[0] !== d) {
-      problems.error(bias.path, bias.range, `expected shape [${d}] (D, the rows of readout.weight), got ${formatShape(bs)}${bias.origin}`);
+      problems.error(
+        bias.path,
+        bias.range,
+        `expected shape [${d}] (D, the rows of readout.weight), got ${formatShape(bs)}${bias.origin}`,
+      );
       return undefined;
     }
   }

@@ -16,8 +16,7 @@ export interface SafeTensor {
 
 /** The tensors of a file by name, plus its `__metadata__`; or an error naming the field or tensor. */
 export type SafetensorsResult =
-  | { tensors: Map<string, SafeTensor>; metadata: Record<string, string> }
-  | { error: string };
+  { tensors: Map<string, SafeTensor>; metadata: Record<string, string> } | { error: string };
 
 /** Largest header accepted (the reference implementation uses 100 MB). */
 const MAX_HEADER_BYTES = 100_000_000;

@@ -208,7 +208,11 @@ export function resolveArchitecture(
       }
     }
     if (hiddenSize < 1) {
-      problems.error(hh0.path, hh0.range, `expected at least one column (the hidden size), got shape ${formatShape(hh0.tensor.shape)}`);
+      problems.error(
+        hh0.path,
+        hh0.range,
+        `expected at least one column (the hidden size), got shape ${formatShape(hh0.tensor.shape)}`,
+      );
       return undefined;
     }
   }

@@ -34,7 +34,12 @@ export interface CliRun {
 
 /** Runs `node dist/cli.js ARGS` (cwd: the repository root unless given) and waits for it. */
 export function runCli(args: string[], cwd: string = REPO_ROOT): CliRun {
-  const r = spawnSync(process.execPath, [CLI_JS, ...args], { cwd, encoding: 'utf8', timeout: 50_000, maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [CLI_JS, ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 50_000,
+    maxBuffer: 256 * 1024 * 1024,
+  });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

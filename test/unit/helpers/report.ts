@@ -27,7 +27,8 @@ export function compareWithReference(ref: Obj, got: Obj): string[] {
     return Math.abs(a - b) <= RTOL * Math.max(Math.abs(a), Math.abs(b)) + 1e-300;
   };
   const chk = (where: string, r: unknown, g: unknown, scale?: number): void => {
-    if (!isNum(g) || !close(r as number | null, g, scale)) bad.push(`${where}: expected ${JSON.stringify(r)}, got ${JSON.stringify(g)}`);
+    if (!isNum(g) || !close(r as number | null, g, scale))
+      bad.push(`${where}: expected ${JSON.stringify(r)}, got ${JSON.stringify(g)}`);
   };
   chk('loss', ref.loss, got.loss);
   chk('grad_norm', ref.grad_norm, got.grad_norm);
@@ -53,7 +54,8 @@ export function compareWithReference(ref: Obj, got: Obj): string[] {
       bad.push(`layers[${li}] missing`);
       return;
     }
-    for (const key of ['sigma_max', 'spectral_radius', 'gamma']) if (key in rl) chk(`layers[${li}].${key}`, rl[key], L[key]);
+    for (const key of ['sigma_max', 'spectral_radius', 'gamma'])
+      if (key in rl) chk(`layers[${li}].${key}`, rl[key], L[key]);
     const rlags = rl.lags as Obj[];
     const lags = (L.lags ?? []) as Obj[];
     if (lags.length !== rlags.length) {
@@ -63,13 +65,15 @@ export function compareWithReference(ref: Obj, got: Obj): string[] {
     rlags.forEach((r, i) => {
       const g = lags[i];
       const w = `layers[${li}].lags[${r.lag}]`;
-      if (g.lag !== r.lag || g.count !== r.count) bad.push(`${w}: lag/count ${r.lag}/${r.count} expected, got ${g.lag}/${g.count}`);
+      if (g.lag !== r.lag || g.count !== r.count)
+        bad.push(`${w}: lag/count ${r.lag}/${r.count} expected, got ${g.lag}/${g.count}`);
       for (const key of ['mean', 'min', 'max', 'contribution_mean']) chk(`${w}.${key}`, r[key], g[key]);
       for (const key of ['mean', 'min', 'max']) {
         const rv = r[key] as number;
         if (rv > 0) {
           const lg = g[`log10_${key}`];
-          if (!isNum(lg) || Math.abs(lg - Math.log10(rv)) > 1e-9) bad.push(`${w}.log10_${key}: expected ${Math.log10(rv)}, got ${JSON.stringify(lg)}`);
+          if (!isNum(lg) || Math.abs(lg - Math.log10(rv)) > 1e-9)
+            bad.push(`${w}.log10_${key}: expected ${Math.log10(rv)}, got ${JSON.stringify(lg)}`);
         }
       }
     });
@@ -95,13 +99,26 @@ export function compareWithReference(ref: Obj, got: Obj): string[] {
 export function nonFinitePaths(value: unknown, at = '$'): string[] {
   if (typeof value === 'number') return Number.isFinite(value) ? [] : [`${at} = ${value}`];
   if (Array.isArray(value)) return value.flatMap((v, i) => nonFinitePaths(v, `${at}[${i}]`));
-  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => nonFinitePaths(v, `${at}.${k}`));
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => nonFinitePaths(v, `${at}.${k}`));
   return [];
 }
 
 /** Keys that report-format.md requires, per object, and the extra keys this project adds. */
 const REQUIRED = {
-  top: ['report_version', 'file', 'model', 'sequences', 'steps', 'loss', 'grad_norm', 'gradients', 'layers', 'clipping', 'findings'],
+  top: [
+    'report_version',
+    'file',
+    'model',
+    'sequences',
+    'steps',
+    'loss',
+    'grad_norm',
+    'gradients',
+    'layers',
+    'clipping',
+    'findings',
+  ],
   model: ['cell', 'form', 'nonlinearity', 'input_size', 'hidden_size', 'num_layers', 'output_size'],
   gradient: ['norm', 'max_abs'],
   layer: ['layer', 'sigma_max', 'spectral_radius', 'gamma', 'regime', 'lags'],
@@ -137,7 +154,8 @@ export function reportContractProblems(report: unknown): string[] {
       return false;
     }
     for (const k of REQUIRED[kind]) if (!(k in o)) out.push(`${at}: missing key ${k}`);
-    for (const k of Object.keys(o)) if (!REQUIRED[kind].includes(k) && !EXTRA[kind].includes(k)) out.push(`${at}: unexpected key ${k}`);
+    for (const k of Object.keys(o))
+      if (!REQUIRED[kind].includes(k) && !EXTRA[kind].includes(k)) out.push(`${at}: unexpected key ${k}`);
     return true;
   };
   if (!keys(report, 'top', '$')) return out;
@@ -151,13 +169,16 @@ export function reportContractProblems(report: unknown): string[] {
       if (!Number.isInteger(m[k]) || (m[k] as number) < 1) out.push(`$.model.${k}: expected a positive integer`);
     }
   }
-  for (const k of ['sequences', 'steps']) if (!Number.isInteger(r[k]) || (r[k] as number) < 1) out.push(`$.${k}: expected a positive integer`);
+  for (const k of ['sequences', 'steps'])
+    if (!Number.isInteger(r[k]) || (r[k] as number) < 1) out.push(`$.${k}: expected a positive integer`);
   for (const k of ['loss', 'grad_norm']) if (!numOrNull(r[k])) out.push(`$.${k}: expected a number or null`);
   if (r.gradients && typeof r.gradients === 'object') {
     for (const [name, g] of Object.entries(r.gradients as Obj)) {
-      if (!/^(weight_ih_l\d+|weight_hh_l\d+|bias_ih_l\d+|bias_hh_l\d+|readout\.weight|readout\.bias)$/.test(name)) out.push(`$.gradients: unexpected parameter ${name}`);
+      if (!/^(weight_ih_l\d+|weight_hh_l\d+|bias_ih_l\d+|bias_hh_l\d+|readout\.weight|readout\.bias)$/.test(name))
+        out.push(`$.gradients: unexpected parameter ${name}`);
       if (keys(g, 'gradient', `$.gradients.${name}`)) {
-        if (!numOrNull(g.norm) || !numOrNull(g.max_abs)) out.push(`$.gradients.${name}: norm and max_abs must be numbers or null`);
+        if (!numOrNull(g.norm) || !numOrNull(g.max_abs))
+          out.push(`$.gradients.${name}: norm and max_abs must be numbers or null`);
       }
     }
   } else out.push('$.gradients: expected an object');
@@ -166,8 +187,10 @@ export function reportContractProblems(report: unknown): string[] {
       const at = `$.layers[${li}]`;
       if (!keys(l, 'layer', at)) return;
       if (l.layer !== li) out.push(`${at}.layer: expected ${li}`);
-      if (!['vanishing', 'exploding', 'stable'].includes(l.regime as string)) out.push(`${at}.regime: ${JSON.stringify(l.regime)}`);
-      if (!numOrNull(l.sigma_max) || !numOrNull(l.spectral_radius) || !numOrNull(l.gamma)) out.push(`${at}: spectra must be numbers or null`);
+      if (!['vanishing', 'exploding', 'stable'].includes(l.regime as string))
+        out.push(`${at}.regime: ${JSON.stringify(l.regime)}`);
+      if (!numOrNull(l.sigma_max) || !numOrNull(l.spectral_radius) || !numOrNull(l.gamma))
+        out.push(`${at}: spectra must be numbers or null`);
       if (!Array.isArray(l.lags)) {
         out.push(`${at}.lags: expected a list`);
         return;
@@ -175,26 +198,34 @@ export function reportContractProblems(report: unknown): string[] {
       (l.lags as unknown[]).forEach((e, i) => {
         if (!keys(e, 'lag', `${at}.lags[${i}]`)) return;
         if (e.lag !== i) out.push(`${at}.lags[${i}].lag: expected ${i}, got ${JSON.stringify(e.lag)}`);
-        if (!Number.isInteger(e.count) || (e.count as number) < 1) out.push(`${at}.lags[${i}].count: expected a positive integer`);
-        for (const k of REQUIRED.lag.slice(2)) if (!numOrNull(e[k])) out.push(`${at}.lags[${i}].${k}: expected a number or null`);
+        if (!Number.isInteger(e.count) || (e.count as number) < 1)
+          out.push(`${at}.lags[${i}].count: expected a positive integer`);
+        for (const k of REQUIRED.lag.slice(2))
+          if (!numOrNull(e[k])) out.push(`${at}.lags[${i}].${k}: expected a number or null`);
       });
     });
   } else out.push('$.layers: expected a list');
   if (keys(r.clipping, 'clipping', '$.clipping')) {
     const c = r.clipping;
-    if (!Array.isArray(c.batch_norms) || !c.batch_norms.every(numOrNull)) out.push('$.clipping.batch_norms: expected numbers or null');
-    if (Array.isArray(c.suggestions)) c.suggestions.forEach((s: unknown, i: number) => keys(s, 'suggestion', `$.clipping.suggestions[${i}]`));
+    if (!Array.isArray(c.batch_norms) || !c.batch_norms.every(numOrNull))
+      out.push('$.clipping.batch_norms: expected numbers or null');
+    if (Array.isArray(c.suggestions))
+      c.suggestions.forEach((s: unknown, i: number) => keys(s, 'suggestion', `$.clipping.suggestions[${i}]`));
     else out.push('$.clipping.suggestions: expected a list');
     if (keys(c.recommended, 'recommended', '$.clipping.recommended')) {
-      if (!numOrNull(c.recommended.clip_norm) || !numOrNull(c.recommended.clip_value)) out.push('$.clipping.recommended: clip_norm/clip_value');
+      if (!numOrNull(c.recommended.clip_norm) || !numOrNull(c.recommended.clip_value))
+        out.push('$.clipping.recommended: clip_norm/clip_value');
     }
   }
   if (Array.isArray(r.findings)) {
     r.findings.forEach((f: unknown, i: number) => {
       if (!keys(f, 'finding', `$.findings[${i}]`)) return;
-      if (!['error', 'warning', 'info'].includes(f.severity as string)) out.push(`$.findings[${i}].severity: ${JSON.stringify(f.severity)}`);
-      if (typeof f.code !== 'string' || typeof f.message !== 'string' || !f.message) out.push(`$.findings[${i}]: code and message must be strings`);
-      if (!Array.isArray(f.path) || !f.path.every((p: unknown) => typeof p === 'string' || Number.isInteger(p))) out.push(`$.findings[${i}].path: expected keys and indices`);
+      if (!['error', 'warning', 'info'].includes(f.severity as string))
+        out.push(`$.findings[${i}].severity: ${JSON.stringify(f.severity)}`);
+      if (typeof f.code !== 'string' || typeof f.message !== 'string' || !f.message)
+        out.push(`$.findings[${i}]: code and message must be strings`);
+      if (!Array.isArray(f.path) || !f.path.every((p: unknown) => typeof p === 'string' || Number.isInteger(p)))
+        out.push(`$.findings[${i}].path: expected keys and indices`);
     });
   } else out.push('$.findings: expected a list');
   return out;

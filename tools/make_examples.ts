@@ -69,7 +69,7 @@ function write(name: string, model: Json): void {
 }
 
 function flat(m: number[][] | number[]): number[] {
-  return (m as (number | number[])[]).flat() as number[];
+  return (m as (number | number[])[]).flat();
 }
 
 fs.mkdirSync(OUT, { recursive: true });

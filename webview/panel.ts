@@ -233,7 +233,7 @@ export class ReportPanelView {
     void _omit;
     return {
       documentUri: this.shown.documentUri,
-      report: report as Report,
+      report: report,
       currentClipNorm: this.shown.currentClipNorm,
       tables: [...this.tables],
       heatmapOpen: this.heatmapDetails.open,

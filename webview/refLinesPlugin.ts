@@ -27,6 +27,7 @@ export interface RefLinesOptions {
 }
 
 declare module 'chart.js' {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the augmentation must repeat chart.js's type parameter
   interface PluginOptionsByType<TType extends ChartType> {
     /** Labelled reference lines (webview/refLinesPlugin.ts). */
     refLines?: RefLinesOptions;

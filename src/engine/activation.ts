@@ -8,9 +8,9 @@ export function sigm(x: number): number {
 
 /** An elementwise nonlinearity σ with σ′ expressed through x and σ(x). */
 export interface Activation {
-  f(x: number): number;
+  f: (x: number) => number;
   /** σ′ at x, given y = σ(x). */
-  df(x: number, y: number): number;
+  df: (x: number, y: number) => number;
   /** sup |σ′|: Pascanu's γ. */
   gamma: number;
 }

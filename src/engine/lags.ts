@@ -4,7 +4,7 @@
 // exponent, so norms far outside the double range keep exact logarithms.
 import type { Cell } from './cells/cell';
 import type { SequenceForward } from './network';
-import { LagStats, log10Of } from './logscale';
+import { type LagStats, log10Of } from './logscale';
 
 /** Collects one sequence's (t, j) norms of every layer into bins (the panel's map). */
 export class HeatmapCollector {

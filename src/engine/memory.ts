@@ -1,7 +1,6 @@
 // What one analysis holds in memory at once, estimated from the model's sizes before anything is
 // allocated, so that a file asking for more than the limit gets a clear message instead of a crash.
-import type { Model } from './model/types';
-import { GATES } from './model/types';
+import { GATES, type Model } from './model/types';
 
 /** Bytes the analysis may hold for one sequence's forward trace and lag buffers. */
 export const MAX_ANALYSIS_BYTES = 3 * 2 ** 30;

@@ -1,9 +1,8 @@
 // One sequence through the whole stack: forward pass, per-step losses and their output gradients,
 // and the parameter gradients of Σ_t ε_t by backpropagation through time.
 import type { Model, Sequence } from './model/types';
-import type { Cell, LayerGrads, Trace } from './cells/cell';
-import { zeroLayerGrads } from './cells/cell';
-import { LossFunction } from './loss';
+import { type Cell, type LayerGrads, type Trace, zeroLayerGrads } from './cells/cell';
+import type { LossFunction } from './loss';
 
 /** The forward pass of one sequence. */
 export interface SequenceForward {

@@ -246,10 +246,10 @@ export class AnalysisService implements vscode.Disposable {
       return;
     }
     const subscription = token.onCancellationRequested(() => abort.abort());
-    void promise.then(
-      () => subscription.dispose(),
-      () => subscription.dispose(),
-    );
+    const unsubscribe = (): void => {
+      subscription.dispose();
+    };
+    void promise.then(unsubscribe, unsubscribe);
   }
 
   /** Shows progress after half a second: a notification with percent and Cancel, or a status-bar spinner. */

@@ -20,7 +20,7 @@ export function parseJsonc(text: string): Node | undefined {
 export function spanOfPath(text: string, path: readonly (string | number)[], root = parseJsonc(text)): TextSpan {
   if (!root) return { offset: 0, length: Math.min(1, text.length) };
   for (let end = path.length; end > 0; end--) {
-    const node = findNodeAtLocation(root, path.slice(0, end) as (string | number)[]);
+    const node = findNodeAtLocation(root, path.slice(0, end));
     if (!node) continue;
     const keyNode = node.parent?.type === 'property' ? node.parent.children?.[0] : undefined;
     const target = keyNode ?? node;

@@ -1,6 +1,6 @@
 // Report-derived text for the editor face (vscode-free, unit-tested): regime summary, finding anchors,
 // clip suggestions and the weight_hh hover.
-import type { Finding, FindingCode, LayerReport, Regime, Report } from '../engine/report/types';
+import type { Finding, LayerReport, Regime, Report } from '../engine/report/types';
 import { roundSuggestion } from './editLogic';
 
 /** The README anchor of a finding code: `finding-<code>`, e.g. `finding-exploding-gradients`. */
@@ -29,7 +29,7 @@ export function worstLayer(report: Report): LayerReport | undefined {
 }
 
 /** Codes whose quick fixes set a clipping threshold. */
-export const clipFixCodes: ReadonlySet<FindingCode | string> = new Set([
+export const clipFixCodes: ReadonlySet<string> = new Set([
   'clip-never-triggers',
   'clip-always-triggers',
   'exploding-gradients',

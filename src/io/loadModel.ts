@@ -68,7 +68,7 @@ export function makeWeightsLoader(
 }
 
 function errorText(err: unknown): string {
-  if (err && typeof err === 'object' && 'code' in err) return String((err as { code: unknown }).code);
+  if (err && typeof err === 'object' && 'code' in err) return String(err.code);
   return err instanceof Error ? err.message : String(err);
 }
 

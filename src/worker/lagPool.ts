@@ -105,7 +105,6 @@ export class LagPool {
 
   /** The engine's hook for one request. */
   splitter(req: LagRequest): LagSplitter {
-    const pool = this;
     interface Running {
       thread: LagThread;
       jobId: number;
@@ -121,13 +120,13 @@ export class LagPool {
       get matmul(): MatMul {
         return req.matmul();
       },
-      start(jobs: LagJob[]): void {
+      start: (jobs: LagJob[]): void => {
         running = jobs.map((job, i) => {
-          const thread = pool.thread(i);
+          const thread = this.thread(i);
           const ctrl = new SharedArrayBuffer(LAG_CTRL_SLOTS * 4);
           const progress = new SharedArrayBuffer(8);
           const result = new SharedArrayBuffer(8 * lagPartialLength(req.model, job));
-          const jobId = pool.nextJob++;
+          const jobId = this.nextJob++;
           const message: LagJobMessage = {
             type: 'lag-job',
             requestId: req.requestId,
@@ -152,12 +151,12 @@ export class LagPool {
           };
         });
       },
-      progress(): number {
+      progress: (): number => {
         let rows = 0;
         for (const r of running) rows += Number(Atomics.load(r.progress, 0));
         return rows;
       },
-      finish(check: () => void): LagPartial[] {
+      finish: (check: () => void): LagPartial[] => {
         const out: LagPartial[] = [];
         for (const r of running) {
           let lastSign = -1;
@@ -170,7 +169,7 @@ export class LagPool {
                 check(); // the request was cancelled: throws
                 throw new Error('A lag thread stopped before its columns were done.');
               }
-              throw new Error(`A lag thread failed: ${pool.errorOf(r.thread, r.jobId)}`);
+              throw new Error(`A lag thread failed: ${this.errorOf(r.thread, r.jobId)}`);
             }
             Atomics.wait(r.ctrl, LagCtrl.Status, LagStatus.Running, WAIT_SLICE_MS);
             check();
@@ -181,7 +180,7 @@ export class LagPool {
               lastSign = sign;
               lastChange = now;
             } else if (now - lastChange > stallMs || !r.thread.alive) {
-              pool.retire(r.thread);
+              this.retire(r.thread);
               throw new Error(
                 `A lag thread stopped responding (no progress for ${Math.round((now - lastChange) / 1000)} s).`,
               );
@@ -192,7 +191,7 @@ export class LagPool {
         running = [];
         return out;
       },
-      abort(): void {
+      abort: (): void => {
         for (const r of running) {
           Atomics.store(r.ctrl, LagCtrl.Abort, 1);
         }

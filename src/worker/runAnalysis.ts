@@ -19,6 +19,7 @@ export interface RunHooks {
 }
 
 /** Parses, validates and analyzes; wrong input comes back as problems, never as an exception. */
+// eslint-disable-next-line @typescript-eslint/require-await -- async on purpose: an engine failure becomes a rejection
 export async function runAnalysis(params: AnalyzeParams, hooks: RunHooks): Promise<AnalyzeResult> {
   const parsed = loadModelFile(params.text, params.filePath, params.rootDir);
   if (!parsed.model) return { ok: false, problems: parsed.problems };

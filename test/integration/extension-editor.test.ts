@@ -58,7 +58,7 @@ describe('RNN Gradients editor face', function () {
     const extension = await api();
     const document = await vscode.workspace.openTextDocument(fixture('vanishing.rnn.json'));
     await vscode.window.showTextDocument(document);
-    const result = (await vscode.commands.executeCommand('rnnGradients.analyze')) as { ok?: boolean } | undefined;
+    const result = await vscode.commands.executeCommand<{ ok?: boolean } | undefined>('rnnGradients.analyze');
     assert.strictEqual(result?.ok, true, 'the command did not produce a report');
     assert.strictEqual(extension.panel.currentDocument?.toString(), document.uri.toString());
     const rendered = await Promise.race([extension.panel.whenRendered(), sleep(30000).then(() => undefined)]);
@@ -75,11 +75,11 @@ describe('RNN Gradients editor face', function () {
     assert.match(target, /#finding-vanishing-gradients$/);
     assert.ok(!diagnostics.some((diagnostic) => codeOf(diagnostic) === 'exploding-gradients'));
 
-    const hovers = (await vscode.commands.executeCommand(
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
       'vscode.executeHoverProvider',
       editor.document.uri,
       vanishing.range.start.translate(0, 3),
-    )) as vscode.Hover[];
+    );
     const hoverText = hovers
       .flatMap((hover) => hover.contents)
       .map((content) => (typeof content === 'string' ? content : content.value))
@@ -101,12 +101,12 @@ describe('RNN Gradients editor face', function () {
     assert.strictEqual(textAt(editor, clip), '"clip_norm"');
 
     const original = editor.document.getText();
-    const actions = (await vscode.commands.executeCommand(
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
       'vscode.executeCodeActionProvider',
       editor.document.uri,
       clip.range,
       vscode.CodeActionKind.QuickFix.value,
-    )) as vscode.CodeAction[];
+    );
     const setNorm = actions.find((action) => action.title.startsWith('Set clip_norm to'));
     assert.ok(setNorm?.edit, `no clip_norm quick fix among: ${actions.map((action) => action.title).join('; ')}`);
     const suggested = Number(/Set clip_norm to ([^ ]+)/.exec(setNorm.title)?.[1]);
@@ -139,12 +139,12 @@ describe('RNN Gradients editor face', function () {
       low,
       `no forget-bias-low on "bias_ih_l0": ${diagnostics.map((diagnostic) => `${codeOf(diagnostic)}@${textAt(editor, diagnostic)}`).join(', ')}`,
     );
-    const actions = (await vscode.commands.executeCommand(
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
       'vscode.executeCodeActionProvider',
       editor.document.uri,
       low.range,
       vscode.CodeActionKind.QuickFix.value,
-    )) as vscode.CodeAction[];
+    );
     const fix = actions.find((action) => action.title.startsWith('Set forget-gate bias to 1.0'));
     assert.ok(fix?.edit, `no forget-bias fix among: ${actions.map((action) => action.title).join('; ')}`);
     assert.ok(await vscode.workspace.applyEdit(fix.edit));

@@ -107,7 +107,7 @@ describe('RNN Gradients long runs (responsiveness, partial reports, live panel)'
     let diagnosticsDuringPartial = -1;
     let statusDuringPartial = '';
     const run = measure(async () => {
-      const command = vscode.commands.executeCommand('rnnGradients.analyze') as Thenable<{ ok?: boolean } | undefined>;
+      const command = vscode.commands.executeCommand<{ ok?: boolean } | undefined>('rnnGradients.analyze');
       const partial = await waitFor(
         'a partial report in the panel',
         () => {
@@ -158,7 +158,7 @@ describe('RNN Gradients long runs (responsiveness, partial reports, live panel)'
     const uri = fixture('panel-edits.rnn.json');
     const document = await vscode.workspace.openTextDocument(uri);
     const editor = await vscode.window.showTextDocument(document);
-    const result = (await vscode.commands.executeCommand('rnnGradients.analyze')) as { ok?: boolean } | undefined;
+    const result = await vscode.commands.executeCommand<{ ok?: boolean } | undefined>('rnnGradients.analyze');
     assert.strictEqual(result?.ok, true, 'the command did not produce a report');
     assert.strictEqual(extension.panel.currentDocument?.toString(), uri.toString());
     const first = await Promise.race([extension.panel.whenRendered(), sleep(30000).then(() => undefined)]);

@@ -5,8 +5,14 @@ import { analyzeModel } from '../../src/engine/analyze';
 import { buildCells } from '../../src/engine/cells';
 import { LossFunction } from '../../src/engine/loss';
 import { forwardSequence } from '../../src/engine/network';
-import type { CellType, LossKind, Model, Nonlinearity, RnnForm } from '../../src/engine/model/types';
-import { GATES } from '../../src/engine/model/types';
+import {
+  type CellType,
+  type LossKind,
+  type Model,
+  type Nonlinearity,
+  type RnnForm,
+  GATES,
+} from '../../src/engine/model/types';
 
 /** A small deterministic generator for test data (xorshift32). */
 function rng(seed: number): () => number {

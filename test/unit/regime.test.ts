@@ -163,7 +163,7 @@ describe('lag figures beyond the double range', () => {
     assert.strictEqual(last.count, 3);
     assert.ok(first.log10_mean !== null && Number.isFinite(first.log10_mean));
     // sum loss: g at lag ℓ is (0.01·Qᵀ)^ℓ g_0 and ‖Qᵀg‖ = ‖g‖, so log10 falls exactly 2 per step.
-    const expected = -2 * (T - 1) + (first.log10_mean as number);
+    const expected = -2 * (T - 1) + first.log10_mean;
     for (const key of ['log10_mean', 'log10_min', 'log10_max'] as const) {
       const v = last[key];
       assert.ok(v !== null && Number.isFinite(v), `${key} = ${v}`);
@@ -175,7 +175,7 @@ describe('lag figures beyond the double range', () => {
     assert.strictEqual(last.max, 0);
     // every lag on the way: log10_mean(ℓ) = log10_mean(0) − 2ℓ
     for (const e of lags)
-      assert.ok(Math.abs((e.log10_mean as number) - ((first.log10_mean as number) - 2 * e.lag)) < 1e-6, `lag ${e.lag}`);
+      assert.ok(Math.abs((e.log10_mean as number) - (first.log10_mean - 2 * e.lag)) < 1e-6, `lag ${e.lag}`);
     assert.strictEqual(r.layers[0].regime, 'vanishing');
     assert.deepStrictEqual(nonFinitePaths(r), []);
     assert.deepStrictEqual(reportContractProblems(JSON.parse(JSON.stringify(r))), []);

@@ -11,11 +11,11 @@ export function buildCells(model: Model, mm: MatMul = plainMatMul): Cell[] {
   return model.layers.map((w): Cell => {
     switch (model.cell) {
       case 'rnn':
-        return new RnnCell(w, model.nonlinearity, model.form, mm) as Cell;
+        return new RnnCell(w, model.nonlinearity, model.form, mm);
       case 'lstm':
-        return new LstmCell(w, mm) as unknown as Cell;
+        return new LstmCell(w, mm);
       case 'gru':
-        return new GruCell(w, mm) as unknown as Cell;
+        return new GruCell(w, mm);
     }
   });
 }

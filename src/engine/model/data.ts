@@ -2,9 +2,9 @@
 import type { Node } from 'jsonc-parser';
 import type { KeyPath, LossKind } from './types';
 import type { SourceRange } from './parse';
-import { plural, ProblemList } from './problems';
+import { plural, type ProblemList } from './problems';
 import {
-  Property,
+  type Property,
   rangeOf,
   readEnum,
   readNonNegativeInt,

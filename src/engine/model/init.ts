@@ -1,12 +1,10 @@
 // `init`: seeded initialisation of the weights that `weights` does not give (schemes in docs/model-files.md).
-import type { CellType, LayerWeights, Matrix } from './types';
-import { GATES } from './types';
+import { GATES, type CellType, type LayerWeights, type Matrix } from './types';
 import type { SourceRange } from './parse';
-import { ProblemList } from './problems';
-import { Property, rangeOf, readEnum, readNonNegativeInt, readNumber, readObject } from './jsonTree';
+import type { ProblemList } from './problems';
+import { type Property, rangeOf, readEnum, readNonNegativeInt, readNumber, readObject } from './jsonTree';
 import { MAX_SEED, SeededRandom } from './random';
-import type { Architecture, WeightSet } from './weights';
-import { WEIGHT_KINDS } from './weights';
+import { type Architecture, type WeightSet, WEIGHT_KINDS } from './weights';
 
 /** The initialisation schemes offered. */
 export const INIT_SCHEMES = ['pytorch', 'orthogonal', 'identity', 'normal'] as const;

@@ -2,7 +2,7 @@
 import type { Node } from 'jsonc-parser';
 import type { KeyPath } from './types';
 import type { SourceRange } from './parse';
-import { plural, ProblemList } from './problems';
+import { plural, type ProblemList } from './problems';
 
 /** A property of a JSON object: its key text, the key node (for ranges) and the value node. */
 export interface Property {

@@ -4,7 +4,7 @@ import type { CellType, KeyPath, LossKind, Model, Nonlinearity, RnnForm, Trainin
 import { ProblemList } from './problems';
 import {
   formatShape,
-  Property,
+  type Property,
   rangeOf,
   readEnum,
   readObject,
@@ -12,18 +12,18 @@ import {
   readPositiveOrNull,
   readString,
   readTensor,
-  NumericTensor,
+  type NumericTensor,
 } from './jsonTree';
 import {
-  Architecture,
+  type Architecture,
   checkMissingWeights,
   checkWeightShapes,
   collectFileWeights,
   collectInlineWeights,
-  ExplicitArchitecture,
+  type ExplicitArchitecture,
   resolveArchitecture,
-  WeightEntry,
-  WeightSet,
+  type WeightEntry,
+  type WeightSet,
 } from './weights';
 import { assembleLayers, checkInitFits, readInit } from './init';
 import { readData, readTargets } from './data';

@@ -147,17 +147,17 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsResult {
       };
     }
     let elements = 1;
-    for (const n of shape as number[]) {
+    for (const n of shape) {
       elements *= n;
       if (elements * DTYPE_SIZE[dtype] > dataLength) break; // cannot match; stop before overflow
     }
     const expectedBytes = elements * DTYPE_SIZE[dtype];
     if (expectedBytes !== end - begin) {
       return {
-        error: `tensor ${name}: data_offsets span ${end - begin} bytes, but shape [${(shape as number[]).join(', ')}] of ${dtype} needs ${expectedBytes}`,
+        error: `tensor ${name}: data_offsets span ${end - begin} bytes, but shape [${shape.join(', ')}] of ${dtype} needs ${expectedBytes}`,
       };
     }
-    entries.push({ name, dtype, shape: shape as number[], begin, end });
+    entries.push({ name, dtype, shape: shape, begin, end });
   }
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   for (let i = 1; i < sorted.length; i++) {

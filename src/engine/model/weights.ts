@@ -1,10 +1,17 @@
 // Weights: collecting PyTorch-named tensors (inline or from a safetensors file), inferring the
 // architecture from their shapes, and checking every shape against it.
-import type { CellType, KeyPath } from './types';
-import { GATES } from './types';
+import { GATES, type CellType, type KeyPath } from './types';
 import type { SourceRange } from './parse';
-import { ProblemList } from './problems';
-import { didYouMean, formatShape, NumericTensor, Property, rangeOf, readObject, readTensor } from './jsonTree';
+import type { ProblemList } from './problems';
+import {
+  didYouMean,
+  formatShape,
+  type NumericTensor,
+  type Property,
+  rangeOf,
+  readObject,
+  readTensor,
+} from './jsonTree';
 import type { SafeTensor } from './safetensors';
 
 /** The four per-layer tensor kinds, in PyTorch's naming. */

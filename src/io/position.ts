@@ -1,5 +1,5 @@
 // Text offsets to 1-based line:column, and problems formatted as `file:line:col: message`.
-import type { ModelProblem } from '../engine/model/parse';
+import type { ModelProblem } from '../engine/model/problems';
 
 /** 1-based line and column (in UTF-16 code units) of `offset` in `text`; \r\n, \n and \r end lines. */
 export function offsetToLineCol(text: string, offset: number): { line: number; column: number } {

@@ -1,7 +1,7 @@
 // The typed message protocol between a client (CLI, extension host) and the analysis worker.
 // Every message is an interface with a `type` discriminant.
 import type { Report } from '../engine/report/types';
-import type { ModelProblem } from '../engine/model/parse';
+import type { ModelProblem } from '../engine/model/problems';
 
 /** What to analyze and how. */
 export interface AnalyzeParams {

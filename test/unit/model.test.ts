@@ -3,7 +3,8 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
-import { formatPath, parseModel, type ModelProblem, type ParseResult } from '../../src/engine/model/parse';
+import { parseModel, type ParseResult } from '../../src/engine/model/parse';
+import { formatPath, type ModelProblem } from '../../src/engine/model/problems';
 import { loadModelFile } from '../../src/io/loadModel';
 
 const root = path.resolve(__dirname, '../../..');

@@ -1,8 +1,7 @@
 // `data`: input sequences (batched, single-sequence shorthand, time_first), targets, and `generate`.
 import type { Node } from 'jsonc-parser';
 import type { KeyPath, LossKind } from './types';
-import type { SourceRange } from './parse';
-import { plural, type ProblemList } from './problems';
+import { plural, type ProblemList, type SourceRange } from './problems';
 import {
   type Property,
   rangeOf,

@@ -1,7 +1,6 @@
 // `init`: seeded initialisation of the weights that `weights` does not give (schemes in docs/model-files.md).
 import { GATES, type CellType, type LayerWeights, type Matrix } from './types';
-import type { SourceRange } from './parse';
-import type { ProblemList } from './problems';
+import type { ProblemList, SourceRange } from './problems';
 import { type Property, rangeOf, readEnum, readNonNegativeInt, readNumber, readObject } from './jsonTree';
 import { MAX_SEED, SeededRandom } from './random';
 import { type Architecture, type WeightSet, WEIGHT_KINDS } from './weights';

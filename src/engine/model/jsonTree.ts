@@ -1,8 +1,7 @@
 // Reading a jsonc-parser tree with key paths and ranges: objects, scalars, enums and numeric tensors.
 import type { Node } from 'jsonc-parser';
 import type { KeyPath } from './types';
-import type { SourceRange } from './parse';
-import { plural, type ProblemList } from './problems';
+import { plural, type ProblemList, type SourceRange } from './problems';
 
 /** A property of a JSON object: its key text, the key node (for ranges) and the value node. */
 export interface Property {

@@ -1,7 +1,7 @@
 // Model file text (JSONC) -> validated Model, with source ranges for every problem.
 import { parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import type { CellType, KeyPath, LossKind, Model, Nonlinearity, RnnForm, TrainingSettings } from './types';
-import { ProblemList } from './problems';
+import { ProblemList, type ModelProblem } from './problems';
 import {
   formatShape,
   type Property,
@@ -28,20 +28,6 @@ import {
 import { assembleLayers, checkInitFits, readInit } from './init';
 import { readData, readTargets } from './data';
 import { readSafetensors } from './safetensors';
-
-/** A span of the model file's text. */
-export interface SourceRange {
-  offset: number;
-  length: number;
-}
-
-/** A wrong-input problem: names the key (path) and sits on its range. */
-export interface ModelProblem {
-  severity: 'error' | 'warning';
-  message: string;
-  path: KeyPath;
-  range: SourceRange;
-}
 
 export interface ParseOptions {
   /**
@@ -419,6 +405,3 @@ function readReadout(
     bias: bias ? bias.tensor.data : new Float64Array(d),
   };
 }
-
-/** Re-exported for callers that format key paths in messages. */
-export { formatPath } from './problems';

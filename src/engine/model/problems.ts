@@ -1,6 +1,21 @@
-// Collects wrong-input problems of a model file, each naming its key path and sitting on a text range.
+// Wrong-input problems of a model file, each naming its key path and sitting on a text range, and the list
+// that collects them. A leaf of the model reader: every reader module (and the worker protocol) imports its
+// problem types from here.
 import type { KeyPath } from './types';
-import type { ModelProblem, SourceRange } from './parse';
+
+/** A span of the model file's text. */
+export interface SourceRange {
+  offset: number;
+  length: number;
+}
+
+/** A wrong-input problem: names the key (path) and sits on its range. */
+export interface ModelProblem {
+  severity: 'error' | 'warning';
+  message: string;
+  path: KeyPath;
+  range: SourceRange;
+}
 
 /** Most problems one parse reports; beyond it a single "too many problems" note is added. */
 export const MAX_PROBLEMS = 200;

@@ -1,8 +1,7 @@
 // Weights: collecting PyTorch-named tensors (inline or from a safetensors file), inferring the
 // architecture from their shapes, and checking every shape against it.
 import { GATES, type CellType, type KeyPath } from './types';
-import type { SourceRange } from './parse';
-import type { ProblemList } from './problems';
+import type { ProblemList, SourceRange } from './problems';
 import {
   didYouMean,
   formatShape,

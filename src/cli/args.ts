@@ -1,4 +1,5 @@
 // Command-line arguments of `rnn-gradients`.
+import type { Precision } from '../engine/kernels';
 
 export type FailOn = 'exploding' | 'vanishing' | 'any';
 
@@ -9,7 +10,7 @@ export interface AnalyzeArgs {
   gradients: boolean;
   maxLag: number | null;
   failOn: FailOn | null;
-  precision: 'f64' | 'f32';
+  precision: Precision;
 }
 
 export type CliArgs = AnalyzeArgs | { command: 'help' } | { command: 'version' };

@@ -1,39 +1,27 @@
 // The whole analysis: forward and backward passes, lag tables, spectra, clipping and findings -> Report.
 import { GATES, type Model } from './model/types';
-import type { Finding, HeatmapReport, LagEntry, LayerReport, ParamGradient, Report } from './report/types';
+import type { Finding, LagEntry, LayerReport, ParamGradient, Report } from './report/types';
 import { buildCells } from './cells';
 import type { MatMul } from './matmul';
 import { LossFunction } from './loss';
 import { addScaled, backwardSequence, forwardSequence, gradArrays, zeroParamGrads, type ParamGrads } from './network';
-import { accumulateLags, lagWork, lagWorkOf, type ColumnSubset, type HeatmapCollector } from './lags';
-import { columnShares, heatmapCollectorFor, SPLIT_MIN_FLOPS, type LagPartial, type LagSplitter } from './lagShare';
+import { accumulateLags, lagWork, lagWorkOf, type ColumnSubset } from './lags';
+import { heatmapCollectorFor, heatmapReports, type HeatmapRequest } from './heatmap';
+import { CancelledError } from './cancellation';
+import { columnShares, SPLIT_MIN_FLOPS, type LagPartial, type LagSplitter } from './lagShare';
 import { estimateAnalysisBytes, MAX_ANALYSIS_BYTES } from './memory';
 import { LagStats } from './logscale';
 import { largestSingularValue, spectralRadius } from './linalg';
 import { ACTIVATIONS } from './activation';
-import { classifyRegime, DEFAULT_THRESHOLDS, fmt, fmtPow } from './regime';
+import { classifyRegime, DEFAULT_THRESHOLDS, fmt, fmtPow, type RegimeThresholds } from './regime';
 import { suggestClipping } from './clipping';
-
-/** Thrown (name 'CancelledError') when a run is cancelled. */
-export class CancelledError extends Error {
-  constructor() {
-    super('Analysis cancelled.');
-    this.name = 'CancelledError';
-  }
-}
-
-/** Thresholds of the regime rule (log10 change of the mean lag norm per step). */
-export interface RegimeThresholds {
-  vanishingLog10PerStep?: number;
-  explodingLog10PerStep?: number;
-}
 
 export interface AnalyzeOptions {
   file: string;
   gradientValues?: boolean;
   maxLag?: number | null;
   thresholds?: RegimeThresholds;
-  heatmap?: { sequence: number; maxSize: number } | null;
+  heatmap?: HeatmapRequest | null;
   /** The matrix product of the lag recursion (default: plain TypeScript). */
   matmul?: MatMul;
   /**
@@ -530,15 +518,4 @@ function forgetBiasFindings(model: Model): Finding[] {
     }
   });
   return out;
-}
-
-function heatmapReports(h: HeatmapCollector, sequence: number): HeatmapReport[] {
-  return h.cells.map((cells, layer) => ({
-    layer,
-    sequence,
-    length: h.length,
-    bin: h.bin,
-    size: h.size,
-    log10_norm: Array.from(cells, (v) => (v === -Infinity ? null : v)),
-  }));
 }

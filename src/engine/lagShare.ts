@@ -7,17 +7,9 @@ import { buildCells } from './cells';
 import type { MatMul } from './matmul';
 import { LossFunction } from './loss';
 import { forwardSequence } from './network';
-import { accumulateLags, HeatmapCollector, lagWorkOf, type ColumnSubset } from './lags';
+import { accumulateLags, lagWorkOf, type ColumnSubset } from './lags';
+import { heatmapCollectorFor, type HeatmapRequest } from './heatmap';
 import { LagStats } from './logscale';
-
-/** Largest side of the (t, j) map, in cells. */
-export const MAX_HEATMAP_SIZE = 1024;
-
-/** A (t, j) map request: one sequence, downsampled to at most maxSize cells a side. */
-export interface HeatmapRequest {
-  sequence: number;
-  maxSize: number;
-}
 
 /** One thread's part of a full lag table: the lag cap, the map request and its columns. */
 export interface LagJob {
@@ -53,16 +45,6 @@ export interface LagSplitter {
   finish(check: () => void): LagPartial[];
   /** Stops the other threads' jobs (the caller was cancelled or failed). Safe to call at any time. */
   abort(): void;
-}
-
-/** The map collector of a request, or null when there is none (or the sequence does not exist). */
-export function heatmapCollectorFor(model: Model, request: HeatmapRequest | null): HeatmapCollector | null {
-  if (!request || request.sequence >= model.sequences.length) return null;
-  return new HeatmapCollector(
-    model.sequences[request.sequence].length,
-    model.layers.length,
-    Math.min(request.maxSize, MAX_HEATMAP_SIZE),
-  );
 }
 
 /** Doubles a packed LagPartial takes: the statistics of every layer, the non-finite flag and the map. */

@@ -4,38 +4,8 @@
 // exponent, so norms far outside the double range keep exact logarithms.
 import type { Cell } from './cells/cell';
 import type { SequenceForward } from './network';
+import type { HeatmapCollector } from './heatmap';
 import { type LagStats, log10Of } from './logscale';
-
-/** Collects one sequence's (t, j) norms of every layer into bins (the panel's map). */
-export class HeatmapCollector {
-  readonly bin: number;
-  readonly size: number;
-  readonly cells: Float64Array[];
-
-  constructor(
-    readonly length: number,
-    layers: number,
-    maxSize: number,
-  ) {
-    this.bin = Math.max(1, Math.ceil(length / Math.max(1, maxSize)));
-    this.size = Math.ceil(length / this.bin);
-    this.cells = Array.from({ length: layers }, () => new Float64Array(this.size * this.size).fill(-Infinity));
-  }
-
-  add(layer: number, t: number, j: number, log10: number | null): void {
-    if (log10 === null) return;
-    const idx = Math.floor(t / this.bin) * this.size + Math.floor(j / this.bin);
-    if (log10 > this.cells[layer][idx]) this.cells[layer][idx] = log10;
-  }
-
-  /** Takes the larger value of every cell from another collector's cells (other columns of the map). */
-  merge(cells: readonly Float64Array[]): void {
-    this.cells.forEach((mine, layer) => {
-      const theirs = cells[layer];
-      for (let i = 0; i < mine.length; i++) if (theirs[i] > mine[i]) mine[i] = theirs[i];
-    });
-  }
-}
 
 /** Progress and cancellation hooks of the recursion. */
 export interface LagHooks {

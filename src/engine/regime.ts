@@ -2,6 +2,12 @@
 // with Pascanu's σ_max-versus-1/γ condition as supporting evidence.
 import type { LagEntry, Regime, RegimeEvidence } from './report/types';
 
+/** Thresholds of the regime rule (log10 change of the mean lag norm per step); unset ones take the defaults. */
+export interface RegimeThresholds {
+  vanishingLog10PerStep?: number;
+  explodingLog10PerStep?: number;
+}
+
 /** Default thresholds on the fitted log10 change of the mean lag norm per step. */
 export const DEFAULT_THRESHOLDS = {
   /** At or below: vanishing (−0.03: the signal falls 1000-fold within 100 steps). */
@@ -21,7 +27,7 @@ export function classifyRegime(
   lags: LagEntry[],
   sigmaMax: number,
   gamma: number | null,
-  thresholds: { vanishingLog10PerStep: number; explodingLog10PerStep: number },
+  thresholds: Required<RegimeThresholds>,
 ): { regime: Regime; evidence: RegimeEvidence } {
   const bound = gamma === null ? null : sigmaMax * gamma;
   const pascanu =

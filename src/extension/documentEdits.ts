@@ -1,7 +1,8 @@
 // Applying editLogic's text edits to documents as undoable WorkspaceEdits, and revealing key paths.
 import * as vscode from 'vscode';
 import type { FormattingOptions } from 'jsonc-parser';
-import { clipEdits, type ClipKey, type TextEditSpec } from './editLogic';
+import type { ClipKey } from '../shared/webviewProtocol';
+import { clipEdits, type TextEditSpec } from './editLogic';
 import { spanOfPath } from './jsonLocationLogic';
 
 /** The formatting of the document's editor (indentation, line ends), for inserted text. */

@@ -1,13 +1,11 @@
 // Text edits of a model file that keep the user's formatting and comments (vscode-free, unit-tested):
 // setting training.clip_norm / clip_value, and the LSTM forget-gate bias fix.
 import { findNodeAtLocation, modify, type Edit, type FormattingOptions, type Node } from 'jsonc-parser';
+import type { ClipKey } from '../shared/webviewProtocol';
 import { parseJsonc } from './jsonLocationLogic';
 
 /** A replacement of `length` characters at `offset` by `content`, relative to the original text. */
 export type TextEditSpec = Edit;
-
-/** The training key a clipping quick fix sets. */
-export type ClipKey = 'clip_norm' | 'clip_value';
 
 /** Default formatting when no editor tells us: two spaces, LF. */
 export const defaultFormatting: FormattingOptions = { insertSpaces: true, tabSize: 2, eol: '\n' };

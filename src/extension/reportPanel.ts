@@ -6,6 +6,8 @@ import type { Report } from '../engine/report/types';
 import { buildWebviewHtml } from '../shared/webviewHtml';
 import {
   assertNever,
+  type ClipKey,
+  type ExportKind,
   isFromWebviewMessage,
   type FromWebviewMessage,
   type PersistedPanelState,
@@ -16,7 +18,7 @@ import {
 
 /** What the panel asks the rest of the extension to do. */
 export interface ReportPanelActions {
-  applyClip(documentUri: vscode.Uri, key: 'clip_norm' | 'clip_value', value: number): Promise<void>;
+  applyClip(documentUri: vscode.Uri, key: ClipKey, value: number): Promise<void>;
   revealPath(documentUri: vscode.Uri, path: (string | number)[]): Promise<void>;
   /** Host re-analyzes with a heatmap and calls update(). */
   requestHeatmap(documentUri: vscode.Uri): Promise<void>;
@@ -41,7 +43,7 @@ export interface ShownReport {
   partial: boolean;
 }
 
-const EXPORT_FILTERS: Record<'png' | 'csv' | 'json', Record<string, string[]>> = {
+const EXPORT_FILTERS: Record<ExportKind, Record<string, string[]>> = {
   png: { 'PNG image': ['png'] },
   csv: { 'CSV table': ['csv'] },
   json: { 'JSON report': ['json'] },
@@ -331,7 +333,7 @@ export class ReportPanelManager implements vscode.Disposable {
   }
 
   private async exportFile(
-    kind: 'png' | 'csv' | 'json',
+    kind: ExportKind,
     suggestedName: string,
     content: string,
     doc: vscode.Uri | undefined,

@@ -1,4 +1,5 @@
 // The extension's settings, normalized from raw configuration values (vscode-free, unit-tested).
+import type { RegimeThresholds } from '../engine/regime';
 
 /** Settings under `rnnGradients.*`, validated. */
 export interface ExtensionSettings {
@@ -6,7 +7,7 @@ export interface ExtensionSettings {
   /** Cap on the lag table; null: full. */
   maxLag: number | null;
   /** Regime thresholds; undefined: the engine's defaults. */
-  thresholds: { vanishingLog10PerStep?: number; explodingLog10PerStep?: number };
+  thresholds: RegimeThresholds;
   /** Glob of model files the command offers when no model file is active. */
   modelFiles: string;
   /** Milliseconds before an analysis is abandoned; 0: no limit. */

@@ -2,7 +2,14 @@
 // Used by the CLI and the extension host. Every pending request is rejected when the worker
 // errors, exits, times out, or the client is disposed.
 import { Worker } from 'node:worker_threads';
-import type { AnalyzeParams, AnalyzeResult, FromWorkerMessage, ProgressMessage, ToWorkerMessage } from './protocol';
+import type {
+  AnalysisWorkerData,
+  AnalyzeParams,
+  AnalyzeResult,
+  FromWorkerMessage,
+  ProgressMessage,
+  ToWorkerMessage,
+} from './protocol';
 
 /** Why an analysis did not produce a result. */
 export class AnalysisError extends Error {
@@ -119,7 +126,7 @@ export class AnalysisClient {
     if (this.worker) return this.worker;
     const control = new Int32Array(new SharedArrayBuffer(4 * 4));
     const worker = new Worker(this.workerPath, {
-      workerData: { control, niceness: this.workerOptions.niceness ?? 0 },
+      workerData: { control, niceness: this.workerOptions.niceness ?? 0 } satisfies AnalysisWorkerData,
       resourceLimits: this.resourceLimits,
       stdout: false,
       stderr: false,

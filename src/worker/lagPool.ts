@@ -9,6 +9,7 @@ import { MessageChannel, receiveMessageOnPort, resourceLimits, Worker, type Mess
 import type { Model } from '../engine/model/types';
 import { lagPartialLength, unpackLagPartial, type LagJob, type LagPartial, type LagSplitter } from '../engine/lagShare';
 import type { MatMul } from '../engine/matmul';
+import type { Precision } from '../engine/kernels';
 import {
   LAG_CTRL_SLOTS,
   LagCtrl,
@@ -49,7 +50,7 @@ export interface LagRequest {
   text: string;
   filePath: string;
   rootDir: string;
-  precision: 'f64' | 'f32';
+  precision: Precision;
   model: Model;
   /** The caller's single-threaded product (made when the table is split). */
   matmul: () => MatMul;

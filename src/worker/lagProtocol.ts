@@ -5,6 +5,7 @@
 // counter and a result area. An error's text goes over the worker's error port (read synchronously).
 import type { MessagePort } from 'node:worker_threads';
 import type { LagJob } from '../engine/lagShare';
+import type { Precision } from '../engine/kernels';
 
 /** Int32 slots of a job's control block. */
 export const LagCtrl = {
@@ -40,7 +41,7 @@ export interface LagJobMessage {
   text: string;
   filePath: string;
   rootDir: string;
-  precision: 'f64' | 'f32';
+  precision: Precision;
   job: LagJob;
   /** LAG_CTRL_SLOTS Int32 (see LagCtrl). */
   ctrl: SharedArrayBuffer;

@@ -2,6 +2,17 @@
 // Every message is an interface with a `type` discriminant.
 import type { Report } from '../engine/report/types';
 import type { ModelProblem } from '../engine/model/problems';
+import type { HeatmapRequest } from '../engine/heatmap';
+import type { Precision } from '../engine/kernels';
+import type { RegimeThresholds } from '../engine/regime';
+
+/** The analysis worker's workerData. */
+export interface AnalysisWorkerData {
+  /** Shared control block: slot 0 holds the id of the request to cancel. */
+  control?: Int32Array;
+  /** Nice value of the worker thread and the threads it starts (see WorkerOptions in client.ts). */
+  niceness?: number;
+}
 
 /** What to analyze and how. */
 export interface AnalyzeParams {
@@ -18,19 +29,19 @@ export interface AnalyzeParams {
   /** Cap on the lag table (null: full). */
   maxLag?: number | null;
   /** Regime rule thresholds (defaults in the engine). */
-  thresholds?: { vanishingLog10PerStep?: number; explodingLog10PerStep?: number };
+  thresholds?: RegimeThresholds;
   /**
    * Arithmetic of the lag recursion's matrix products: 'f64' (default, exact to 1e-9) or 'f32'
    * (opt-in "fast": float32 products with float64 accumulation and per-row rescaling).
    */
-  precision?: 'f64' | 'f32';
+  precision?: Precision;
   /**
    * Long runs first send a partial report (short lags) with their progress, at the cost of a quick
    * extra pass. Default true; the CLI turns it off when nobody watches a terminal.
    */
   partial?: boolean;
   /** Also compute a one-sequence (t, j) map, downsampled to at most this many cells a side. */
-  heatmap?: { sequence: number; maxSize: number } | null;
+  heatmap?: HeatmapRequest | null;
 }
 
 /** The answer to an analysis: a report, or the problems that stopped it. */

@@ -1,50 +1,26 @@
 // Worker entry: runs analyses off the caller's thread. Thin: parsing and numerics live in the engine.
 import { parentPort, workerData } from 'node:worker_threads';
-import { enableRelaxedSimd } from './relaxedSimd';
 import * as os from 'node:os';
-import type { AnalyzeParams, FromWorkerMessage, ToWorkerMessage } from './protocol';
+import type { AnalysisWorkerData, AnalyzeParams, FromWorkerMessage, ToWorkerMessage } from './protocol';
 import { runAnalysis } from './runAnalysis';
-import { KernelMatMul } from '../engine/matmul';
-import { createGemmKernel } from '../engine/kernels';
+import { CancelledError } from '../engine/cancellation';
 import { defaultLagWorkerScript, LagPool } from './lagPool';
+import { bootAnalysisThread, KernelCache } from './threadBoot';
 
-enableRelaxedSimd();
+const data = workerData as AnalysisWorkerData | undefined;
+const control: Int32Array | undefined = data?.control;
+// This thread (and the GEMM helpers it starts later, which inherit it) at the caller's lower priority: see WorkerOptions.
+bootAnalysisThread({ niceness: data?.niceness });
 
 /** Threads the GEMM kernel may use (this worker plus helpers). */
 const KERNEL_THREADS = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
 
+const port = parentPort;
 /**
  * The worker's GEMM kernels, one per precision and thread count (KERNEL_THREADS when the products are
- * split across threads, 1 when the lag table's columns are), created on first use and kept.
+ * split across threads, 1 when the lag table's columns are).
  */
-class Kernels {
-  private readonly byKey = new Map<string, KernelMatMul>();
-
-  get(precision: 'f64' | 'f32', threads = KERNEL_THREADS): KernelMatMul {
-    const key = `${precision}x${threads}`;
-    let k = this.byKey.get(key);
-    if (!k) {
-      k = new KernelMatMul(createGemmKernel({ precision, threads }));
-      this.byKey.set(key, k);
-    }
-    k.reset();
-    return k;
-  }
-}
-
-const data = workerData as { control?: Int32Array; niceness?: number } | undefined;
-const control: Int32Array | undefined = data?.control;
-
-// A lower priority for this thread (and the GEMM helpers it starts later, which inherit it): see WorkerOptions.
-if (typeof data?.niceness === 'number' && data.niceness > 0) {
-  try {
-    os.setPriority(Math.min(19, Math.round(data.niceness)));
-  } catch {
-    // Not permitted or not supported: run at the normal priority.
-  }
-}
-const port = parentPort;
-const kernels = new Kernels();
+const kernels = new KernelCache(KERNEL_THREADS);
 
 /**
  * Lag threads (KERNEL_THREADS − 1, dist/lag-worker.js), started on the first run whose lag table is split
@@ -84,7 +60,7 @@ function analyze(id: number, params: AnalyzeParams): void {
   }).then(
     (result) => send({ type: 'result', id, result }),
     (error: unknown) => {
-      const cancelled = error instanceof Error && error.name === 'CancelledError';
+      const cancelled = error instanceof CancelledError;
       send({ type: 'error', id, cancelled, message: error instanceof Error ? error.message : String(error) });
     },
   );

@@ -6,7 +6,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { analyzeModel } from '../../src/engine/analyze';
 import { buildCells } from '../../src/engine/cells';
-import { accumulateLags, HeatmapCollector, lagWork, lagWorkOf } from '../../src/engine/lags';
+import { accumulateLags, lagWork, lagWorkOf } from '../../src/engine/lags';
+import { HeatmapCollector } from '../../src/engine/heatmap';
 import {
   computeLagShare,
   type LagJob,

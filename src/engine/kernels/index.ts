@@ -6,6 +6,7 @@
 export { gemmRef, RefGemmKernel, type GemmKernel } from './gemm';
 export { WasmGemmKernel, hasRelaxedSimd, type WasmGemmOptions } from './wasmGemm';
 export { ParallelWasmGemm, type ParallelGemmOptions } from './parallelGemm';
+export type { Precision } from './wasmGemmModule';
 
 import { RefGemmKernel, type GemmKernel } from './gemm';
 import { ParallelWasmGemm, type ParallelGemmOptions } from './parallelGemm';

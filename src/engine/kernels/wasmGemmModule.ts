@@ -13,6 +13,10 @@
 import { wasmApi } from './wasmApi';
 import { FnBuilder, ModuleBuilder, Simd } from './wasmAsm';
 
+/**
+ * Arithmetic of the lag recursion's matrix products: 'f64' (the default, exact to 1e-9) or 'f32' (opt-in
+ * "fast": float32 products with float64 accumulation). The one name for it from the CLI flag to the kernel.
+ */
 export type Precision = 'f64' | 'f32';
 
 export interface GemmModuleConfig {

@@ -137,16 +137,16 @@ export function computeLagShare(model: Model, job: LagJob, hooks: LagJobHooks): 
       }
     };
     nonFinite =
-      accumulateLags(
-        lagCells,
+      accumulateLags({
+        cells: lagCells,
         fwd,
-        job.maxLag,
+        maxLag: job.maxLag,
         stats,
-        { step: onStep },
-        heatmap && job.heatmap?.sequence === b ? heatmap : null,
+        hooks: { step: onStep },
+        heatmap: heatmap && job.heatmap?.sequence === b ? heatmap : null,
         safeExponent,
-        job.share,
-      ) || nonFinite;
+        subset: job.share,
+      }) || nonFinite;
     const total = lagWorkOf(seq.length, job.maxLag, job.share);
     if (total > reported) hooks.onRows(total - reported);
   });

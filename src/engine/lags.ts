@@ -58,46 +58,38 @@ export function lagWorkOf(length: number, maxLag: number, subset?: ColumnSubset)
   return work;
 }
 
+/** One sequence's share of the lag table: what accumulateLags works on and where it adds. */
+export interface LagAccumulation {
+  /** The cells of the recursion, one per layer (their matrix product may be a GEMM kernel). */
+  cells: Cell[];
+  /** The sequence's forward pass. */
+  fwd: SequenceForward;
+  /** Longest lag collected. */
+  maxLag: number;
+  /** One LagStats per layer; the sequence's pairs are added to them. */
+  stats: LagStats[];
+  hooks: LagHooks;
+  /** This sequence's (t, j) map, when one is collected. */
+  heatmap?: HeatmapCollector | null;
+  /** log2 of the largest magnitude the product handles without loss (MatMul.safeExponent; default 200). */
+  safeExponent?: number;
+  /** The columns t to collect (default: all). */
+  subset?: ColumnSubset;
+}
+
 /**
  * Adds one sequence's pairs to `stats` (one LagStats per layer), for the columns t of `subset` (all by
  * default). Returns true when some norm was not finite (those pairs are left out).
  */
-export function accumulateLags(
-  cells: Cell[],
-  fwd: SequenceForward,
-  maxLag: number,
-  stats: LagStats[],
-  hooks: LagHooks,
-  heatmap: HeatmapCollector | null,
-  safeExponent = 200,
-  subset?: ColumnSubset,
-): boolean {
+export function accumulateLags(job: LagAccumulation): boolean {
+  const { cells, fwd, maxLag, stats, hooks, heatmap = null, safeExponent = 200, subset } = job;
   const range = { big: 2 ** safeExponent, small: 2 ** -safeExponent };
   const T = fwd.traces[0].length;
   const L = Math.min(maxLag, T - 1);
   const top = cells.length - 1;
   const H = cells[0].hiddenSize;
-  // The most rows at once: the subset's columns within any window t ∈ [j, j + L].
-  let cap = L + 1;
-  if (subset) {
-    cap = 0;
-    let inWindow = 0;
-    for (let j = T - 1; j >= 0; j--) {
-      if (inSubset(j, subset)) inWindow++;
-      if (j + L + 1 < T && inSubset(j + L + 1, subset)) inWindow--;
-      cap = Math.max(cap, inWindow);
-    }
-  }
-  const buffers: LayerBuffers[] = cells.map((c) => ({
-    cur: new Float64Array(cap * c.stateSize),
-    nxt: new Float64Array(cap * c.stateSize),
-    curExp: new Float64Array(cap),
-    nxtExp: new Float64Array(cap),
-    input: new Float64Array(cap * c.inputSize),
-    inputExp: new Float64Array(cap),
-    contribution: new Float64Array(cap),
-    norms: new Float64Array(cap),
-  }));
+  const cap = rowCapacity(T, L, subset);
+  const buffers = layerBuffers(cells, cap);
   // The t of each row (rows in descending t; the new column t = j, when in the subset, is the last row).
   let rowT = new Int32Array(cap);
   let nextRowT = new Int32Array(cap);
@@ -167,6 +159,33 @@ export function accumulateLags(
     hooks.step(rowsDone);
   }
   return nonFinite;
+}
+
+/** The most rows the recursion holds at once: the subset's columns within any window t ∈ [j, j + L]. */
+function rowCapacity(T: number, L: number, subset: ColumnSubset | undefined): number {
+  if (!subset) return L + 1;
+  let cap = 0;
+  let inWindow = 0;
+  for (let j = T - 1; j >= 0; j--) {
+    if (inSubset(j, subset)) inWindow++;
+    if (j + L + 1 < T && inSubset(j + L + 1, subset)) inWindow--;
+    cap = Math.max(cap, inWindow);
+  }
+  return cap;
+}
+
+/** Each layer's buffers for `cap` rows. */
+function layerBuffers(cells: Cell[], cap: number): LayerBuffers[] {
+  return cells.map((c) => ({
+    cur: new Float64Array(cap * c.stateSize),
+    nxt: new Float64Array(cap * c.stateSize),
+    curExp: new Float64Array(cap),
+    nxtExp: new Float64Array(cap),
+    input: new Float64Array(cap * c.inputSize),
+    inputExp: new Float64Array(cap),
+    contribution: new Float64Array(cap),
+    norms: new Float64Array(cap),
+  }));
 }
 
 /**

@@ -112,14 +112,30 @@ describe('lag table split by columns', () => {
         for (const seq of model.sequences) {
           const fwd = forwardSequence(model, cells, loss, seq);
           let rowsWhole = 0;
-          accumulateLags(cells, fwd, maxLag, whole, { step: (r) => (rowsWhole = r) }, heatWhole);
+          accumulateLags({
+            cells,
+            fwd,
+            maxLag,
+            stats: whole,
+            hooks: { step: (r) => (rowsWhole = r) },
+            heatmap: heatWhole,
+          });
           assert.strictEqual(rowsWhole, lagWork(seq.length, maxLag));
           let rowsParts = 0;
           for (let offset = 0; offset < 3; offset++) {
             const part = model.layers.map(() => new LagStats(maxLag + 1));
             const heat = new HeatmapCollector(40, layers, 16);
             let rows = 0;
-            accumulateLags(cells, fwd, maxLag, part, { step: (r) => (rows = r) }, heat, 200, { stride: 3, offset });
+            accumulateLags({
+              cells,
+              fwd,
+              maxLag,
+              stats: part,
+              hooks: { step: (r) => (rows = r) },
+              heatmap: heat,
+              safeExponent: 200,
+              subset: { stride: 3, offset },
+            });
             assert.strictEqual(rows, lagWorkOf(seq.length, maxLag, { stride: 3, offset }));
             rowsParts += rows;
             part.forEach((s, k) => merged[k].merge(LagStats.unpack(maxLag + 1, s.pack())));
@@ -152,8 +168,17 @@ describe('lag table split by columns', () => {
     const fwd = forwardSequence(model, cells, new LossFunction(model), model.sequences[0]);
     const a = model.layers.map(() => new LagStats(30));
     const b = model.layers.map(() => new LagStats(30));
-    accumulateLags(cells, fwd, 29, a, { step: () => undefined }, null);
-    accumulateLags(cells, fwd, 29, b, { step: () => undefined }, null, 200, { stride: 1, offset: 0 });
+    accumulateLags({ cells, fwd, maxLag: 29, stats: a, hooks: { step: () => undefined }, heatmap: null });
+    accumulateLags({
+      cells,
+      fwd,
+      maxLag: 29,
+      stats: b,
+      hooks: { step: () => undefined },
+      heatmap: null,
+      safeExponent: 200,
+      subset: { stride: 1, offset: 0 },
+    });
     a.forEach((s, k) => assert.deepStrictEqual(b[k].pack(), s.pack()));
   });
 

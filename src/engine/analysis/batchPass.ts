@@ -1,0 +1,115 @@
+// The first pass over the data, batch by batch: each sequence's forward pass and loss, its parameter gradients
+// by BPTT (summed into its batch's and the whole data's), and its pairs of the lag table up to the plan's
+// first lag (this thread's columns of it, when the full table is split and there is no second pass).
+import { accumulateLags, lagWorkOf } from '../lags';
+import { LagStats } from '../logscale';
+import type { Model } from '../model/types';
+import {
+  addScaled,
+  backwardSequence,
+  forwardSequence,
+  zeroParamGrads,
+  type ParamGrads,
+  type SequenceForward,
+} from '../network';
+import type { Finding } from '../report/types';
+import { backwardOverflowFinding, forwardOverflowFinding } from './findings';
+import { clearGrads, globalMaxAbs, globalNorm } from './gradients';
+import { firstPassCost, type AnalysisPlan } from './plan';
+import type { AnalysisProgress } from './progress';
+
+/** What the first pass found. */
+export interface BatchPassResult {
+  /** The mean loss over the sequences (only meaningful when lossFinite). */
+  loss: number;
+  lossFinite: boolean;
+  /** Overflow findings of the forward and backward passes, in sequence order. */
+  findings: Finding[];
+  /** The global gradient norm and largest |element| of each batch (null where not finite). */
+  batchNorms: (number | null)[];
+  batchMaxAbs: (number | null)[];
+  /** The gradient of the mean loss over all sequences. */
+  total: ParamGrads;
+  /** The lag table up to plan.firstLag, one LagStats per layer. */
+  lagStats: LagStats[];
+  /** Whether some lag-table norm was not finite. */
+  lagNonFinite: boolean;
+}
+
+/** Runs the first pass (see the file comment). */
+export function runBatchPass(model: Model, plan: AnalysisPlan, progress: AnalysisProgress): BatchPassResult {
+  const B = model.sequences.length;
+  const batchSize = model.training.batchSize ?? B;
+  const result: BatchPassResult = {
+    loss: 0,
+    lossFinite: true,
+    findings: [],
+    batchNorms: [],
+    batchMaxAbs: [],
+    total: zeroParamGrads(model),
+    lagStats: model.layers.map(() => new LagStats(plan.firstLag + 1)),
+    lagNonFinite: false,
+  };
+  const perSequence = zeroParamGrads(model);
+  const batchGrads = zeroParamGrads(model);
+  for (let start = 0; start < B; start += batchSize) {
+    clearGrads(batchGrads);
+    const end = Math.min(B, start + batchSize);
+    let batchFinite = true;
+    for (let b = start; b < end; b++) {
+      const seq = model.sequences[b];
+      progress.check(0, 'forward');
+      const fwd = forwardSequence(model, plan.cells, plan.lossFn, seq, () => progress.check(0, 'forward'));
+      if (fwd.nonFinite) {
+        result.lossFinite = false;
+        batchFinite = false;
+        result.findings.push(forwardOverflowFinding(model, b, fwd.nonFinite));
+        progress.done += firstPassCost(plan.firstLag, seq.length);
+        continue;
+      }
+      result.loss += fwd.loss / B;
+      clearGrads(perSequence);
+      const bad = backwardSequence(model, plan.cells, fwd, perSequence, () => progress.check(seq.length, 'gradients'));
+      if (bad) {
+        batchFinite = false;
+        result.findings.push(backwardOverflowFinding(b, bad));
+      }
+      addScaled(batchGrads, perSequence, 1 / (end - start));
+      addScaled(result.total, perSequence, 1 / B);
+      progress.done += 2 * seq.length;
+      const nonFinite = firstPassLags(plan, progress, { b, length: seq.length }, fwd, result.lagStats);
+      result.lagNonFinite ||= nonFinite;
+    }
+    const norm = batchFinite ? globalNorm(model, batchGrads) : null;
+    result.batchNorms.push(norm !== null && Number.isFinite(norm) ? norm : null);
+    const maxAbs = batchFinite ? globalMaxAbs(model, batchGrads) : null;
+    result.batchMaxAbs.push(maxAbs !== null && Number.isFinite(maxAbs) ? maxAbs : null);
+  }
+  return result;
+}
+
+/**
+ * Sequence b's pairs up to plan.firstLag. A one-pass run collects its map here, and only this thread's columns
+ * when the table is split; the short pass of a two-pass run takes every column and no map.
+ */
+function firstPassLags(
+  plan: AnalysisPlan,
+  progress: AnalysisProgress,
+  sequence: { b: number; length: number },
+  fwd: SequenceForward,
+  stats: LagStats[],
+): boolean {
+  const own = plan.twoPass ? undefined : plan.split?.own;
+  const nonFinite = accumulateLags({
+    cells: plan.lagCells,
+    fwd,
+    maxLag: plan.firstLag,
+    stats,
+    hooks: { step: (rows) => progress.check(rows, plan.twoPass ? 'short lags' : 'lags') },
+    heatmap: !plan.twoPass && plan.heatmap?.request.sequence === sequence.b ? plan.heatmap.collector : null,
+    safeExponent: plan.safeExponent,
+    subset: own,
+  });
+  progress.done += lagWorkOf(sequence.length, plan.firstLag, own);
+  return nonFinite;
+}

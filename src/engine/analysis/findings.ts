@@ -1,0 +1,148 @@
+// The findings of a report, with their messages: overflow in the passes, lag figures beyond the double range,
+// each layer's regime, and the file's settings (clip_norm, the LSTM forget-gate bias).
+import type { Model } from '../model/types';
+import { fmt, fmtPow } from '../regime';
+import type { Finding, LayerReport } from '../report/types';
+
+/** Mean forget-gate bias below which an lstm layer gets a finding (Jozefowicz et al. 2015 use 1). */
+const FORGET_BIAS_LOW = 0.5;
+
+/** The forward pass of sequence b overflowed: in a layer's activations or (layer = numLayers) the loss. */
+export function forwardOverflowFinding(model: Model, b: number, at: { layer: number; step: number }): Finding {
+  const where = at.layer < model.numLayers ? `the activations of layer ${at.layer}` : 'the loss';
+  return {
+    severity: 'error',
+    code: 'non-finite',
+    message: `Overflow in the forward pass: ${where} of sequence ${b} became non-finite at step ${at.step}. Scale down the inputs or weight_hh, or clip activations.`,
+    path: ['weights', `weight_hh_l${Math.min(at.layer, model.numLayers - 1)}`],
+    data: { sequence: b, step: at.step },
+  };
+}
+
+/** Backpropagating through sequence b, a layer's state gradient overflowed. */
+export function backwardOverflowFinding(b: number, at: { layer: number; step: number }): Finding {
+  return {
+    severity: 'error',
+    code: 'non-finite',
+    message: `Gradient overflow: backpropagating through sequence ${b}, the gradient of layer ${at.layer}'s state became non-finite at step ${at.step}. Clip gradients (see the suggested clip_norm) or scale down weight_hh_l${at.layer}.`,
+    path: ['weights', `weight_hh_l${at.layer}`],
+    data: { sequence: b, step: at.step },
+  };
+}
+
+/** Some state gradients of the lag table were not finite (they are left out of its statistics). */
+export function lagNonFiniteFinding(): Finding {
+  return {
+    severity: 'warning',
+    code: 'non-finite',
+    message: 'Some state gradients in the lag table were not finite and were left out of its statistics.',
+    path: ['weights'],
+  };
+}
+
+/** Lag figures above the double range are null in the report; say so and where. */
+export function overflowFindings(layers: LayerReport[]): Finding[] {
+  const out: Finding[] = [];
+  for (const l of layers) {
+    const first = l.lags.find((e) => e.mean === null || e.max === null || e.contribution_mean === null);
+    if (!first) continue;
+    out.push({
+      severity: 'info',
+      code: 'lag-overflow',
+      message: `Layer ${l.layer}: from lag ${first.lag} on, gradient norms exceed the double range (up to 1e${Math.floor(
+        Math.max(...l.lags.map((e) => e.log10_max ?? -Infinity)),
+      )}); those figures are null and their log10_* fields carry the exact values.`,
+      path: ['weights', `weight_hh_l${l.layer}`],
+    });
+  }
+  return out;
+}
+
+/** A vanishing or exploding layer: the measured trend, Pascanu's condition and what to do. */
+export function regimeFindings(model: Model, layers: LayerReport[]): Finding[] {
+  const out: Finding[] = [];
+  for (const l of layers) {
+    if (l.regime === 'stable' || !l.evidence) continue;
+    const ev = l.evidence;
+    const cond =
+      l.gamma !== null
+        ? `; σ_max(W_hh) = ${fmt(l.sigma_max)} ${l.sigma_max < 1 / l.gamma ? '<' : '≥'} 1/γ = ${fmt(1 / l.gamma)}`
+        : `; σ_max(W_hh) = ${fmt(l.sigma_max)}`;
+    const trend =
+      ev.log10_ratio === null
+        ? "the sequences are too short to measure the trend, but Pascanu's sufficient condition holds"
+        : `mean gradient norm ${l.regime === 'vanishing' ? 'falls' : 'grows'} to ${fmtPow(ev.log10_ratio)} of its lag-0 value within ${ev.measured_lag} steps`;
+    const cure =
+      model.cell === 'rnn'
+        ? 'consider a gated cell (LSTM or GRU), or an orthogonal or identity initialisation of W_hh'
+        : model.cell === 'lstm'
+          ? 'consider a forget-gate bias of 1.0 and fewer saturated gates'
+          : 'consider update-gate biases that keep z near 1 (carry the state) and fewer saturated gates';
+    const advice =
+      l.regime === 'vanishing'
+        ? ` Long-range dependencies will hardly be learned: ${cure}.`
+        : ' Clip gradients by norm (see the suggested clip_norm) or reduce the spectral norm of W_hh.';
+    out.push({
+      severity: 'warning',
+      code: l.regime === 'vanishing' ? 'vanishing-gradients' : 'exploding-gradients',
+      message: `Layer ${l.layer}: ${trend}${cond}.${advice}`,
+      path: ['weights', `weight_hh_l${l.layer}`],
+      data: { layer: l.layer, log10_rate_per_step: ev.log10_rate_per_step, sigma_max: l.sigma_max },
+    });
+  }
+  return out;
+}
+
+/** A clip_norm that never or always triggers, with the suggested one. */
+export function clipFindings(model: Model, batchNorms: (number | null)[], suggested: number | null): Finding[] {
+  const clip = model.training.clipNorm;
+  const norms = batchNorms.filter((n): n is number => n !== null);
+  if (clip === null || norms.length === 0 || suggested === null) return [];
+  const max = Math.max(...norms);
+  const min = Math.min(...norms);
+  if (max <= clip) {
+    return [
+      {
+        severity: 'info',
+        code: 'clip-never-triggers',
+        message: `training.clip_norm = ${fmt(clip)} never triggers: the largest batch gradient norm is ${fmt(max)}. Suggested clip_norm: ${fmt(suggested)} (the mean batch norm).`,
+        path: ['training', 'clip_norm'],
+        data: { suggested },
+      },
+    ];
+  }
+  if (min > clip) {
+    return [
+      {
+        severity: 'info',
+        code: 'clip-always-triggers',
+        message: `training.clip_norm = ${fmt(clip)} rescales every batch: the smallest batch gradient norm is ${fmt(min)}. Suggested clip_norm: ${fmt(suggested)} (the mean batch norm).`,
+        path: ['training', 'clip_norm'],
+        data: { suggested },
+      },
+    ];
+  }
+  return [];
+}
+
+/** LSTM layers whose forget-gate bias averages below FORGET_BIAS_LOW. */
+export function forgetBiasFindings(model: Model): Finding[] {
+  if (model.cell !== 'lstm') return [];
+  const H = model.hiddenSize;
+  const out: Finding[] = [];
+  model.layers.forEach((w, k) => {
+    let s = 0;
+    for (let i = H; i < 2 * H; i++) s += w.biasIh[i] + w.biasHh[i];
+    const mean = s / H;
+    if (mean < FORGET_BIAS_LOW) {
+      out.push({
+        severity: 'info',
+        code: 'forget-bias-low',
+        message: `Layer ${k}: the forget-gate bias averages ${fmt(mean)} (< ${FORGET_BIAS_LOW}); a bias of 1.0 helps the cell keep gradient signal over long lags (Jozefowicz et al. 2015).`,
+        path: ['weights', w.omitted?.includes('biasIh') ? 'weight_ih_l' + k : `bias_ih_l${k}`],
+        data: { layer: k, mean },
+      });
+    }
+  });
+  return out;
+}

@@ -1,0 +1,59 @@
+// The full lag table of a two-pass run (the first pass collected only the short lags), and the merge of the
+// other threads' columns when the table is split.
+import { accumulateLags, lagWork, lagWorkOf } from '../lags';
+import { LagStats } from '../logscale';
+import type { Model } from '../model/types';
+import { forwardSequence } from '../network';
+import type { AnalysisPlan } from './plan';
+import type { AnalysisProgress } from './progress';
+
+/**
+ * The second pass: each sequence's forward pass again (its traces were not kept) and this thread's columns of
+ * the table up to plan.maxLag, with the map. Its non-finite norms were already reported by the first pass.
+ */
+export function runFullLagPass(model: Model, plan: AnalysisPlan, progress: AnalysisProgress): LagStats[] {
+  const stats = model.layers.map(() => new LagStats(plan.maxLag + 1));
+  const own = plan.split?.own;
+  model.sequences.forEach((seq, b) => {
+    const fwd = forwardSequence(model, plan.cells, plan.lossFn, seq, () => progress.check(0, 'lags'));
+    progress.done += seq.length;
+    if (fwd.nonFinite) {
+      progress.done += lagWork(seq.length, plan.maxLag);
+      return;
+    }
+    accumulateLags({
+      cells: plan.lagCells,
+      fwd,
+      maxLag: plan.maxLag,
+      stats,
+      hooks: { step: (rows) => progress.check(rows, 'lags') },
+      heatmap: plan.heatmap?.request.sequence === b ? plan.heatmap.collector : null,
+      safeExponent: plan.safeExponent,
+      subset: own,
+    });
+    progress.done += lagWorkOf(seq.length, plan.maxLag, own);
+  });
+  return stats;
+}
+
+/**
+ * Waits for the other threads of a split table and merges their columns into `into` (and their map cells
+ * into the plan's map). Returns whether they met a non-finite norm; false when the table is not split.
+ */
+export function mergeOtherThreads(
+  plan: AnalysisPlan,
+  into: LagStats[],
+  progress: AnalysisProgress,
+  phase: string,
+): boolean {
+  if (!plan.split) return false;
+  const partials = plan.split.splitter.finish(() => progress.check(0, phase));
+  const heatmap = plan.heatmap?.collector;
+  let nonFinite = false;
+  for (const p of partials) {
+    into.forEach((s, k) => s.merge(p.stats[k]));
+    if (heatmap && p.heatmap) heatmap.merge(p.heatmap);
+    nonFinite ||= p.nonFinite;
+  }
+  return nonFinite;
+}

@@ -1,0 +1,29 @@
+// What a caller asks of one analysis (analyzeModel in ../analyze.ts).
+import type { HeatmapRequest } from '../heatmap';
+import type { LagSplitter } from '../lagShare';
+import type { MatMul } from '../matmul';
+import type { RegimeThresholds } from '../regime';
+import type { Report } from '../report/types';
+
+/** The options of analyzeModel. */
+export interface AnalyzeOptions {
+  /** What the report prints in `file`. */
+  file: string;
+  /** Include every gradient value (gradients.*.values). */
+  gradientValues?: boolean;
+  /** Longest lag of the lag table (null or unset: every lag of the longest sequence). */
+  maxLag?: number | null;
+  thresholds?: RegimeThresholds;
+  heatmap?: HeatmapRequest | null;
+  /** The matrix product of the lag recursion (default: plain TypeScript). */
+  matmul?: MatMul;
+  /**
+   * Other threads that can take columns of the full lag table (see lagShare.ts). Used when the table
+   * is large enough to pay for it; the caller's own columns then use `lagSplit.matmul`.
+   */
+  lagSplit?: LagSplitter;
+  /** With onProgress: send a partial report of the short lags first on long runs (default true). */
+  partial?: boolean;
+  isCancelled?: () => boolean;
+  onProgress?: (fraction: number, phase: string, partial?: Report) => void;
+}

@@ -1,0 +1,148 @@
+// The work plan of one analysis, decided before any sequence runs: which lags each pass collects (long runs
+// take a quick short-lag pass first, for a partial report), whether the full lag table's columns are split
+// across threads and how, which cells and matrix product each part uses, and the total work for progress.
+import { buildCells } from '../cells';
+import type { Cell } from '../cells/cell';
+import { heatmapCollectorFor, type HeatmapCollector, type HeatmapRequest } from '../heatmap';
+import { columnShares, SPLIT_MIN_FLOPS, type LagJob, type LagSplitter } from '../lagShare';
+import { lagWork, type ColumnSubset } from '../lags';
+import { LossFunction } from '../loss';
+import { estimateAnalysisBytes, MAX_ANALYSIS_BYTES } from '../memory';
+import { GATES, type Model } from '../model/types';
+import { DEFAULT_THRESHOLDS, type RegimeThresholds } from '../regime';
+import type { AnalyzeOptions } from './options';
+
+/** Lags of the quick first pass of a long run (sent as a partial report). */
+const SHORT_LAGS = 32;
+
+/** Lag-table work (flops) above which a run takes the two-pass route with a partial report. */
+const PARTIAL_MIN_FLOPS = 4e9;
+
+/** Row-steps of the lag recursion that the caller's backward pass costs per time step, about (measured). */
+const BACKWARD_ROWS_PER_STEP = { rnn: 40, other: 30 };
+
+/** Row-steps that the spectra of one layer cost per unit of H / gates (rnn: σ_max and the radius), about. */
+const SPECTRA_ROWS = { rnn: 245, other: 100 };
+
+/** The full lag table's columns split across threads: the caller's own share and the others' jobs. */
+export interface LagSplit {
+  splitter: LagSplitter;
+  own: ColumnSubset;
+  jobs: LagJob[];
+}
+
+/** The (t, j) map of the run: what was asked for and the collector its pairs go into. */
+export interface HeatmapPlan {
+  request: HeatmapRequest;
+  collector: HeatmapCollector;
+}
+
+/** Everything decided before the passes run. */
+export interface AnalysisPlan {
+  thresholds: Required<RegimeThresholds>;
+  /** The cells of the forward and backward passes (plain products). */
+  cells: Cell[];
+  /** The cells of the lag recursion (the kernel's product, when there is one). */
+  lagCells: Cell[];
+  lossFn: LossFunction;
+  /** MatMul.safeExponent of the lag recursion's product. */
+  safeExponent: number;
+  /** The full table's longest lag. */
+  maxLag: number;
+  /** The longest lag of the first pass (SHORT_LAGS when twoPass, else maxLag). */
+  firstLag: number;
+  /** A quick short-lag pass (partial report) first, then the full table in a second pass. */
+  twoPass: boolean;
+  /** The column split of the full table, or null when this thread computes all of it. */
+  split: LagSplit | null;
+  heatmap: HeatmapPlan | null;
+  /** Row-steps of the whole run, for progress. */
+  totalWork: number;
+}
+
+/** Plans one analysis (and takes the splitter's matmul when the table is split). */
+export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPlan {
+  const thresholds = { ...DEFAULT_THRESHOLDS, ...definedOnly(options.thresholds ?? {}) };
+  const cells = buildCells(model);
+  const lossFn = new LossFunction(model);
+  const longest = Math.max(...model.sequences.map((s) => s.length));
+  const maxLag = Math.min(options.maxLag ?? longest - 1, longest - 1);
+  // Long runs take two passes: everything with the short lags first (sent as a partial report), then
+  // the full lag table.
+  const flopsPerRow = 2 * model.layers.reduce((a, w) => a + w.weightHh.data.length, 0);
+  const lagFlops = model.sequences.reduce((a, s) => a + lagWork(s.length, maxLag), 0) * flopsPerRow;
+  const twoPass =
+    options.onProgress !== undefined &&
+    (options.partial ?? true) &&
+    maxLag > SHORT_LAGS &&
+    lagFlops > PARTIAL_MIN_FLOPS;
+  const firstLag = twoPass ? SHORT_LAGS : maxLag;
+  // Split the columns of the full table across threads when it is large, and every thread's copy of
+  // the forward traces fits in memory.
+  const splitter = options.lagSplit;
+  const splits =
+    splitter !== undefined &&
+    splitter.threads > 1 &&
+    lagFlops >= (splitter.minFlops ?? SPLIT_MIN_FLOPS) &&
+    splitter.threads * estimateAnalysisBytes(model, maxLag) <= MAX_ANALYSIS_BYTES;
+  const matmul = splits ? splitter.matmul : options.matmul;
+  const lagCells = matmul ? buildCells(model, matmul) : cells;
+  const safeExponent = matmul?.safeExponent ?? 200;
+  const split = splits ? planSplit(model, splitter, { maxLag, firstLag, twoPass }, options.heatmap ?? null) : null;
+  const request = options.heatmap && options.heatmap.sequence < model.sequences.length ? options.heatmap : null;
+  const collector = heatmapCollectorFor(model, request);
+  const heatmap = request && collector ? { request, collector } : null;
+  const secondCost = (T: number): number => (twoPass ? lagWork(T, maxLag) + T : 0);
+  const totalWork = model.sequences.reduce((a, s) => a + firstPassCost(firstLag, s.length) + secondCost(s.length), 0);
+  return {
+    thresholds,
+    cells,
+    lagCells,
+    lossFn,
+    safeExponent,
+    maxLag,
+    firstLag,
+    twoPass,
+    split,
+    heatmap,
+    totalWork,
+  };
+}
+
+/** Row-steps of the first pass for a sequence of length T: its lags and its forward and backward passes. */
+export function firstPassCost(firstLag: number, T: number): number {
+  return lagWork(T, firstLag) + 2 * T;
+}
+
+/**
+ * The columns of each thread: the caller also runs the gradients, the spectra (and the short-lag pass of a
+ * two-pass run), so it takes fewer columns and all threads finish together.
+ */
+function planSplit(
+  model: Model,
+  splitter: LagSplitter,
+  lags: { maxLag: number; firstLag: number; twoPass: boolean },
+  heatmap: HeatmapRequest | null,
+): LagSplit {
+  const { maxLag, firstLag, twoPass } = lags;
+  const steps = model.sequences.reduce((a, s) => a + s.length, 0);
+  const shortRows = twoPass ? model.sequences.reduce((a, s) => a + lagWork(s.length, firstLag), 0) : 0;
+  const kind = model.cell === 'rnn' ? 'rnn' : 'other';
+  const spectraRows = model.layers.length * (model.hiddenSize / GATES[model.cell]) * SPECTRA_ROWS[kind];
+  const callerExtra = BACKWARD_ROWS_PER_STEP[kind] * steps + spectraRows + shortRows;
+  const shares = columnShares(
+    splitter.threads,
+    model.sequences.map((s) => s.length),
+    maxLag,
+    callerExtra,
+  );
+  return { splitter, own: shares[0], jobs: shares.slice(1).map((share) => ({ maxLag, heatmap, share })) };
+}
+
+/** The thresholds the caller set (a setting left empty may arrive as null). */
+function definedOnly(t: RegimeThresholds): RegimeThresholds {
+  const out: RegimeThresholds = {};
+  if (typeof t.vanishingLog10PerStep === 'number') out.vanishingLog10PerStep = t.vanishingLog10PerStep;
+  if (typeof t.explodingLog10PerStep === 'number') out.explodingLog10PerStep = t.explodingLog10PerStep;
+  return out;
+}

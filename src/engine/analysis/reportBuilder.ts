@@ -1,0 +1,140 @@
+// The report of an analysis, from the first pass's gradients and findings, the layers' spectra and a lag
+// table: the partial report of a two-pass run's short lags, or the final one.
+import { ACTIVATIONS } from '../activation';
+import { suggestClipping } from '../clipping';
+import { largestSingularValue, spectralRadius } from '../linalg';
+import type { LagStats } from '../logscale';
+import type { Model } from '../model/types';
+import { classifyRegime, type RegimeThresholds } from '../regime';
+import type { ClippingReport, Finding, LagEntry, LayerReport, ParamGradient, Report } from '../report/types';
+import type { BatchPassResult } from './batchPass';
+import { clipFindings, forgetBiasFindings, lagNonFiniteFinding, overflowFindings, regimeFindings } from './findings';
+import { finiteOrNull, globalNorm, reportGradients } from './gradients';
+
+/** σ_max of a layer's W_hh, and (rnn cells) its spectral radius. */
+export interface LayerSpectra {
+  sigmaMax: number;
+  radius: number | null;
+}
+
+/** The spectra of every layer's W_hh; `check` is polled (it throws to cancel). */
+export function layerSpectra(model: Model, check: () => void): LayerSpectra[] {
+  const isRnn = model.cell === 'rnn';
+  return model.layers.map((w) => ({
+    sigmaMax: largestSingularValue(w.weightHh.rows, w.weightHh.cols, w.weightHh.data, check),
+    radius: isRnn ? spectralRadius(w.weightHh.cols, w.weightHh.data, check) : null,
+  }));
+}
+
+/** What the report is made of besides the lag table. */
+export interface ReportParts {
+  /** What the report prints in `file`. */
+  file: string;
+  /** Date.now() when the analysis started (for elapsed_ms). */
+  started: number;
+  thresholds: Required<RegimeThresholds>;
+  spectra: LayerSpectra[];
+  batches: BatchPassResult;
+  /** Whether the lag table met a non-finite norm (a warning finding). */
+  lagNonFinite: boolean;
+  /** Include every gradient value. */
+  gradientValues: boolean;
+}
+
+/** Builds reports for lag tables of one analysis; everything else is computed once. */
+export class ReportBuilder {
+  private readonly gamma: number | null;
+  private readonly gradients: Record<string, ParamGradient>;
+  private readonly gradNorm: number;
+  private readonly clipping: ClippingReport;
+  /** Findings of the passes (and the lag table's non-finite norms). */
+  private readonly passFindings: Finding[];
+  /** Findings about the file's settings (clip_norm, forget-gate bias). */
+  private readonly settingFindings: Finding[];
+
+  constructor(
+    private readonly model: Model,
+    private readonly parts: ReportParts,
+  ) {
+    const { batches } = parts;
+    this.gamma = model.cell === 'rnn' ? ACTIVATIONS[model.nonlinearity].gamma : null;
+    this.passFindings = parts.lagNonFinite ? [...batches.findings, lagNonFiniteFinding()] : [...batches.findings];
+    this.gradients = reportGradients(model, batches.total, parts.gradientValues);
+    this.gradNorm = globalNorm(model, batches.total);
+    this.clipping = suggestClipping(batches.batchNorms, batches.batchMaxAbs);
+    this.settingFindings = [
+      ...clipFindings(model, this.clipping.batch_norms, this.clipping.recommended.clip_norm),
+      ...forgetBiasFindings(model),
+    ];
+  }
+
+  /** The report for a lag table (the short one of a partial report, or the full one). */
+  build(lagStats: LagStats[], lagCap: number | null, partial: boolean): Report {
+    const { model, parts, gamma } = this;
+    const { batches, spectra } = parts;
+    const layers = model.layers.map((_, k): LayerReport => {
+      const lags = lagEntries(lagStats[k]);
+      const { regime, evidence } = classifyRegime(lags, spectra[k].sigmaMax, gamma, parts.thresholds);
+      return {
+        layer: k,
+        sigma_max: spectra[k].sigmaMax,
+        spectral_radius: spectra[k].radius,
+        gamma,
+        regime,
+        evidence,
+        lags,
+      };
+    });
+    return {
+      report_version: 1,
+      file: parts.file,
+      model: {
+        cell: model.cell,
+        form: model.form,
+        nonlinearity: model.nonlinearity,
+        input_size: model.inputSize,
+        hidden_size: model.hiddenSize,
+        num_layers: model.numLayers,
+        output_size: model.outputSize,
+        ...(model.name !== undefined ? { name: model.name } : {}),
+      },
+      sequences: model.sequences.length,
+      steps: model.sequences.reduce((a, s) => a + s.length, 0),
+      loss: batches.lossFinite && Number.isFinite(batches.loss) ? batches.loss : null,
+      grad_norm: Number.isFinite(this.gradNorm) && batches.lossFinite ? this.gradNorm : null,
+      gradients: this.gradients,
+      layers,
+      clipping: this.clipping,
+      findings: [
+        ...this.passFindings,
+        ...overflowFindings(layers),
+        ...regimeFindings(model, layers),
+        ...this.settingFindings,
+      ],
+      max_lag: lagCap,
+      ...(partial ? { partial: true } : {}),
+      elapsed_ms: Date.now() - parts.started,
+    };
+  }
+}
+
+/** The report's lag table of one layer. */
+function lagEntries(stats: LagStats): LagEntry[] {
+  const out: LagEntry[] = [];
+  for (let lag = 0; lag < stats.measuredLags; lag++) {
+    const e = stats.entry(lag);
+    out.push({
+      lag,
+      count: e.count,
+      mean: finiteOrNull(e.mean),
+      min: finiteOrNull(e.min),
+      max: finiteOrNull(e.max),
+      contribution_mean: finiteOrNull(e.contribution),
+      log10_mean: e.log10Mean,
+      log10_min: e.log10Min,
+      log10_max: e.log10Max,
+      log10_contribution_mean: e.log10Contribution,
+    });
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 // Model file text (JSONC) -> validated Model, with source ranges for every problem.
-import { parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import type { CellType, KeyPath, LossKind, Model, Nonlinearity, RnnForm, TrainingSettings } from './types';
-import { ProblemList, type ModelProblem } from './problems';
+import { ProblemList, type ModelProblem, type SourceRange } from './problems';
 import {
   formatShape,
   type Property,
@@ -20,13 +20,14 @@ import {
   checkWeightShapes,
   collectFileWeights,
   collectInlineWeights,
+  emptyWeightSet,
   type ExplicitArchitecture,
   resolveArchitecture,
   type WeightEntry,
   type WeightSet,
 } from './weights';
-import { assembleLayers, checkInitFits, readInit } from './init';
-import { readData, readTargets } from './data';
+import { assembleLayers, checkInitFits, readInit, type InitSpec } from './init';
+import { readData, readTargets, type DataInputs } from './data';
 import { readSafetensors } from './safetensors';
 
 export interface ParseOptions {
@@ -106,7 +107,77 @@ function describeParseError(code: string): string {
   return code.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
 }
 
+/** The keys read before the weights: what the top level states, in the order they are checked. */
+interface TopLevel {
+  explicit: ExplicitArchitecture;
+  formProp: Property | undefined;
+  form: RnnForm | undefined;
+  nlProp: Property | undefined;
+  nonlinearity: Nonlinearity | undefined;
+  lossProp: Property | undefined;
+  lossGiven: LossKind | undefined;
+  training: TrainingSettings | undefined;
+  name: string | undefined;
+  initProp: Property | undefined;
+  init: InitSpec | undefined;
+}
+
+/** The validated weights (valid when no error was added reading them). */
+interface WeightsRead {
+  weights: WeightSet;
+  weightsOk: boolean;
+  /** The `weights` key's range, where problems about the set as a whole sit. */
+  anchor: SourceRange | undefined;
+}
+
 function parseInto(text: string, options: ParseOptions, problems: ProblemList): Model | undefined {
+  const root = readRoot(text, problems);
+  if (!root) return undefined;
+  const { node, props } = root;
+  const rootAnchor = { offset: node.offset, length: 1 };
+  const top = readTopLevel(props, problems);
+  const read = readWeights(props.get('weights'), top.initProp, rootAnchor, options, problems);
+  const arch = readArchitecture(top, read, problems);
+  const readout = readReadout(props.get('readout'), read.weights, arch, problems);
+  const dataProp = props.get('data');
+  if (!dataProp) {
+    problems.error(['data'], rootAnchor, 'missing: give data.inputs (or data.generate)');
+    return undefined;
+  }
+  const inputSource = top.explicit.inputSize ? 'from input_size' : 'from weights.weight_ih_l0';
+  const data = readData(dataProp, arch?.inputSize, inputSource, problems);
+  if (!data || !arch) return undefined;
+  const fullArch = { ...arch, inputSize: arch.inputSize ?? data.inputSize };
+  if (top.init && !checkInitFits(top.init, fullArch, problems)) return undefined;
+  if (top.initProp && !top.init) return undefined;
+  const outputSize = readout ? readout.weight.rows : fullArch.hiddenSize;
+  const lossAndTargets = readLossAndTargets(top, data, readout !== undefined, outputSize, problems);
+  const { form, nonlinearity, training } = top;
+  if (problems.hasErrors || !lossAndTargets || !form || !nonlinearity || !training) return undefined;
+  const { loss, targets } = lossAndTargets;
+  return {
+    ...(top.name !== undefined ? { name: top.name } : {}),
+    cell: fullArch.cell,
+    form,
+    nonlinearity,
+    inputSize: fullArch.inputSize,
+    hiddenSize: fullArch.hiddenSize,
+    numLayers: fullArch.numLayers,
+    outputSize,
+    layers: assembleLayers(fullArch, read.weights, top.init),
+    ...(readout ? { readout } : {}),
+    sequences: data.sequences.map((s, b) => ({
+      length: s.length,
+      inputs: s.inputs,
+      ...(targets ? { targets: targets[b] } : {}),
+    })),
+    loss,
+    training,
+  };
+}
+
+/** The top-level object's properties; syntax errors (at most MAX_SYNTAX_ERRORS) and an empty file are problems. */
+function readRoot(text: string, problems: ProblemList): { node: Node; props: Map<string, Property> } | undefined {
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
   if (errors.length > 0) {
@@ -119,21 +190,21 @@ function parseInto(text: string, options: ParseOptions, problems: ProblemList): 
     problems.error([], { offset: 0, length: 0 }, 'the model file is empty; expected a JSON object');
     return undefined;
   }
-  const top = readObject(root, [], problems, TOP_LEVEL_KEYS);
-  if (!top) return undefined;
-  const rootAnchor = { offset: root.offset, length: 1 };
-  const get = (key: string): Property | undefined => top.get(key);
+  const props = readObject(root, [], problems, TOP_LEVEL_KEYS);
+  return props ? { node: root, props } : undefined;
+}
 
-  // Scalars.
+/** Reads the scalar keys, training, name, $schema and init (each wrong one is a problem on it). */
+function readTopLevel(props: Map<string, Property>, problems: ProblemList): TopLevel {
   const explicit: ExplicitArchitecture = {};
-  const cellProp = get('cell');
+  const cellProp = props.get('cell');
   if (cellProp) {
     const v = readEnum<CellType>(cellProp, ['cell'], ['rnn', 'lstm', 'gru'], problems);
     if (v) explicit.cell = { value: v, range: rangeOf(cellProp.value) };
   }
-  const formProp = get('form');
+  const formProp = props.get('form');
   const form = formProp ? readEnum<RnnForm>(formProp, ['form'], ['elman', 'pascanu'], problems) : 'elman';
-  const nlProp = get('nonlinearity');
+  const nlProp = props.get('nonlinearity');
   const nonlinearity = nlProp
     ? readEnum<Nonlinearity>(nlProp, ['nonlinearity'], ['tanh', 'relu', 'sigmoid', 'linear'], problems)
     : 'tanh';
@@ -142,104 +213,102 @@ function parseInto(text: string, options: ParseOptions, problems: ProblemList): 
     ['hidden_size', 'hiddenSize', MAX_SIZE],
     ['num_layers', 'numLayers', MAX_LAYERS],
   ] as const) {
-    const p = get(key);
+    const p = props.get(key);
     if (!p) continue;
     const v = readPositiveInt(p, [key], problems, max);
     if (v !== undefined) explicit[field] = { value: v, range: rangeOf(p.value) };
   }
-  const lossProp = get('loss');
+  const lossProp = props.get('loss');
   const lossGiven = lossProp
     ? readEnum<LossKind>(lossProp, ['loss'], ['sum', 'mse', 'cross_entropy'], problems)
     : undefined;
-  const training = readTraining(get('training'), problems);
+  const training = readTraining(props.get('training'), problems);
   let name: string | undefined;
-  const nameProp = get('name');
+  const nameProp = props.get('name');
   if (nameProp) name = readString(nameProp, ['name'], problems);
-  const schemaProp = get('$schema');
+  const schemaProp = props.get('$schema');
   if (schemaProp) readString(schemaProp, ['$schema'], problems);
-  const initProp = get('init');
+  const initProp = props.get('init');
   const init = initProp ? readInit(initProp, problems) : undefined;
+  return { explicit, formProp, form, nlProp, nonlinearity, lossProp, lossGiven, training, name, initProp, init };
+}
 
-  // Weights.
-  const weightsProp = get('weights');
-  let weights: WeightSet = {
-    valid: new Map(),
-    given: new Set(),
-    layersGiven: new Set(),
-    readout: new Map(),
-    readoutGiven: new Set(),
-  };
-  let weightsOk = true;
-  if (weightsProp) {
-    const before = problems.errorCount;
-    weights =
-      weightsProp.value.type === 'string'
-        ? loadFileWeights(weightsProp, options, problems)
-        : collectInlineWeights(weightsProp, problems);
-    weightsOk = problems.errorCount === before;
-    if (weightsOk && weights.given.size === 0 && !initProp) {
-      problems.error(
-        ['weights'],
-        rangeOf(weightsProp.keyNode),
-        'no weights given: needs weight_ih_l0 and weight_hh_l0 (or an init)',
-      );
-      weightsOk = false;
-    }
-  } else if (!initProp) {
+/** Reads `weights` (inline tensors or a safetensors path); without an init they must be there. */
+function readWeights(
+  weightsProp: Property | undefined,
+  initProp: Property | undefined,
+  rootAnchor: SourceRange,
+  options: ParseOptions,
+  problems: ProblemList,
+): WeightsRead {
+  if (!weightsProp) {
+    if (initProp) return { weights: emptyWeightSet(), weightsOk: true, anchor: undefined };
     problems.error(['weights'], rootAnchor, 'missing: give weights (or an init that creates them)');
+    return { weights: emptyWeightSet(), weightsOk: false, anchor: undefined };
+  }
+  const anchor = rangeOf(weightsProp.keyNode);
+  const before = problems.errorCount;
+  const weights =
+    weightsProp.value.type === 'string'
+      ? loadFileWeights(weightsProp, options, problems)
+      : collectInlineWeights(weightsProp, problems);
+  let weightsOk = problems.errorCount === before;
+  if (weightsOk && weights.given.size === 0 && !initProp) {
+    problems.error(['weights'], anchor, 'no weights given: needs weight_ih_l0 and weight_hh_l0 (or an init)');
     weightsOk = false;
   }
-  const withInit = initProp !== undefined;
+  return { weights, weightsOk, anchor };
+}
 
-  // Architecture.
-  const weightsAnchor = weightsProp ? rangeOf(weightsProp.keyNode) : undefined;
+/**
+ * The architecture the weights and the explicit keys agree on, with every weight's shape checked against it,
+ * and `form` / `nonlinearity` checked against the cell. Undefined when it cannot be determined.
+ */
+function readArchitecture(top: TopLevel, read: WeightsRead, problems: ProblemList): Architecture | undefined {
+  const { weights, weightsOk, anchor } = read;
+  const withInit = top.initProp !== undefined;
   let arch: Architecture | undefined;
   if (weightsOk || weights.valid.size > 0) {
-    const anchors = { init: initProp ? rangeOf(initProp.keyNode) : undefined, weights: weightsAnchor };
-    arch = resolveArchitecture(weights, explicit, withInit, anchors, problems);
+    const anchors = { init: top.initProp ? rangeOf(top.initProp.keyNode) : undefined, weights: anchor };
+    arch = resolveArchitecture(weights, top.explicit, withInit, anchors, problems);
   }
   if (arch) {
-    if (!withInit && weightsProp && weightsAnchor)
-      checkMissingWeights(weights, arch, ['weights'], weightsAnchor, problems);
+    if (!withInit && anchor) checkMissingWeights(weights, arch, ['weights'], anchor, problems);
     checkWeightShapes(weights, arch, problems);
   }
-  const cell: CellType | undefined = arch?.cell ?? explicit.cell?.value;
-  if (cell && cell !== 'rnn') {
-    if (formProp && form && form !== 'elman') {
-      problems.error(
-        ['form'],
-        rangeOf(formProp.value),
-        `"${form}" applies only to cell rnn, but this model is ${cell}`,
-      );
-    }
-    if (nlProp && nonlinearity && nonlinearity !== 'tanh') {
-      problems.error(
-        ['nonlinearity'],
-        rangeOf(nlProp.value),
-        `"${nonlinearity}" applies only to cell rnn, but this model is ${cell} (its gates fix the nonlinearities)`,
-      );
-    }
+  const cell: CellType | undefined = arch?.cell ?? top.explicit.cell?.value;
+  if (cell && cell !== 'rnn') checkRnnOnlyKeys(top, cell, problems);
+  return arch;
+}
+
+/** `form` and `nonlinearity` other than the defaults apply only to rnn cells. */
+function checkRnnOnlyKeys(top: TopLevel, cell: CellType, problems: ProblemList): void {
+  const { formProp, form, nlProp, nonlinearity } = top;
+  if (formProp && form && form !== 'elman') {
+    problems.error(['form'], rangeOf(formProp.value), `"${form}" applies only to cell rnn, but this model is ${cell}`);
   }
-
-  // Readout.
-  const readout = readReadout(get('readout'), weights, arch, problems);
-
-  // Data.
-  const dataProp = get('data');
-  if (!dataProp) {
-    problems.error(['data'], rootAnchor, 'missing: give data.inputs (or data.generate)');
-    return undefined;
+  if (nlProp && nonlinearity && nonlinearity !== 'tanh') {
+    problems.error(
+      ['nonlinearity'],
+      rangeOf(nlProp.value),
+      `"${nonlinearity}" applies only to cell rnn, but this model is ${cell} (its gates fix the nonlinearities)`,
+    );
   }
-  const inputSource = explicit.inputSize ? 'from input_size' : 'from weights.weight_ih_l0';
-  const data = readData(dataProp, arch?.inputSize, inputSource, problems);
-  if (!data || !arch) return undefined;
-  const fullArch = { ...arch, inputSize: arch.inputSize ?? data.inputSize };
-  if (init && !checkInitFits(init, fullArch, problems)) return undefined;
-  if (withInit && !init) return undefined;
+}
 
-  // Loss and targets.
-  const outputSize = readout ? readout.weight.rows : fullArch.hiddenSize;
-  const outputSource = readout ? 'the rows of readout.weight' : 'the hidden size, without a readout';
+/**
+ * The loss (given, or mse with targets and sum without) and its targets, checked against the output size.
+ * Undefined when the loss is wrong.
+ */
+function readLossAndTargets(
+  top: TopLevel,
+  data: DataInputs,
+  withReadout: boolean,
+  outputSize: number,
+  problems: ProblemList,
+): { loss: LossKind; targets: Float64Array[] | undefined } | undefined {
+  const { lossProp, lossGiven } = top;
+  const outputSource = withReadout ? 'the rows of readout.weight' : 'the hidden size, without a readout';
   const loss: LossKind | undefined = lossGiven ?? (lossProp ? undefined : data.targets ? 'mse' : 'sum');
   let targets: Float64Array[] | undefined;
   if (loss && lossProp && loss !== 'sum' && !data.targets) {
@@ -249,39 +318,12 @@ function parseInto(text: string, options: ParseOptions, problems: ProblemList): 
   } else if (loss && data.targets) {
     targets = readTargets(data.targets, data, loss, outputSize, outputSource, problems);
   }
-  if (problems.hasErrors || !loss || !form || !nonlinearity || !training) return undefined;
-
-  const layers = assembleLayers(fullArch, weights, init);
-  return {
-    ...(name !== undefined ? { name } : {}),
-    cell: fullArch.cell,
-    form,
-    nonlinearity,
-    inputSize: fullArch.inputSize,
-    hiddenSize: fullArch.hiddenSize,
-    numLayers: fullArch.numLayers,
-    outputSize,
-    layers,
-    ...(readout ? { readout } : {}),
-    sequences: data.sequences.map((s, b) => ({
-      length: s.length,
-      inputs: s.inputs,
-      ...(targets ? { targets: targets[b] } : {}),
-    })),
-    loss,
-    training,
-  };
+  return loss ? { loss, targets } : undefined;
 }
 
 /** Loads a safetensors `weights` path through the loader; problems sit on the path string. */
 function loadFileWeights(prop: Property, options: ParseOptions, problems: ProblemList): WeightSet {
-  const empty: WeightSet = {
-    valid: new Map(),
-    given: new Set(),
-    layersGiven: new Set(),
-    readout: new Map(),
-    readoutGiven: new Set(),
-  };
+  const empty = emptyWeightSet();
   const relative = String(prop.value.value);
   const range = rangeOf(prop.value);
   if (!/\.safetensors$/i.test(relative)) {

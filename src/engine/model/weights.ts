@@ -69,13 +69,14 @@ function unknownWeightMessage(name: string, origin: string): string {
   );
 }
 
-function emptySet(): WeightSet {
+/** A set with no tensors (no weights given, or a file that could not be read). */
+export function emptyWeightSet(): WeightSet {
   return { valid: new Map(), given: new Set(), layersGiven: new Set(), readout: new Map(), readoutGiven: new Set() };
 }
 
 /** Collects the inline `weights` object: names checked, each tensor read with its rank. */
 export function collectInlineWeights(prop: Property, problems: ProblemList): WeightSet {
-  const set = emptySet();
+  const set = emptyWeightSet();
   const props = readObject(prop.value, ['weights'], problems);
   if (!props) return set;
   for (const [name, p] of props) {
@@ -100,7 +101,7 @@ export function collectFileWeights(
   range: SourceRange,
   problems: ProblemList,
 ): WeightSet {
-  const set = emptySet();
+  const set = emptyWeightSet();
   const origin = ` (in ${fileLabel})`;
   for (const [name, t] of tensors) {
     const path = ['weights', name];
@@ -194,100 +195,124 @@ export function resolveArchitecture(
     problems.error(['weights'], anchors.weights, 'missing weight_hh_l0 (it gives the hidden size and the cell)');
     return undefined;
   }
-
-  // H
-  let hiddenSize = explicit.hiddenSize?.value;
-  if (hh0) {
-    const [rows, cols] = hh0.tensor.shape;
-    hiddenSize = cols;
-    if (explicit.hiddenSize && cols !== explicit.hiddenSize.value) {
-      const h = explicit.hiddenSize.value;
-      const gateCounts = explicit.cell ? [GATES[explicit.cell.value]] : [1, 3, 4];
-      if (gateCounts.some((g) => rows === g * h)) {
-        hiddenSize = h; // the rows agree with hidden_size: the shape check reports the columns
-      } else {
-        problems.error(
-          ['hidden_size'],
-          explicit.hiddenSize.range,
-          `${h}, but ${hh0.path.join('.')}${hh0.origin} has ${cols} columns (hidden size ${cols})`,
-        );
-      }
-    }
-    if (hiddenSize < 1) {
-      problems.error(
-        hh0.path,
-        hh0.range,
-        `expected at least one column (the hidden size), got shape ${formatShape(hh0.tensor.shape)}`,
-      );
-      return undefined;
-    }
-  }
+  const hiddenSize = hh0 ? hiddenSizeOf(hh0, explicit, problems) : explicit.hiddenSize?.value;
   if (hiddenSize === undefined) {
-    if (withInit && anchors.init) {
+    if (!hh0 && withInit && anchors.init) {
       problems.error(['init'], anchors.init, 'needs hidden_size, since no weight_hh tensor gives it');
     }
     return undefined;
   }
+  const cell = hh0 ? cellOf(hh0, hiddenSize, explicit, problems) : (explicit.cell?.value ?? 'rnn');
+  if (cell === undefined) return undefined;
+  const numLayers = numLayersOf(weightLayers, explicit, withInit, problems);
+  const inputSize = inputSizeOf(weights, explicit, problems);
+  return { cell, hiddenSize, numLayers, inputSize };
+}
 
-  // cell
-  let cell: CellType = explicit.cell?.value ?? 'rnn';
-  if (hh0) {
-    const rows = hh0.tensor.shape[0];
-    const ratio = rows / hiddenSize;
-    const inferred = Number.isInteger(ratio) ? CELL_BY_GATES[ratio] : undefined;
-    if (explicit.cell) {
-      if (inferred && inferred !== explicit.cell.value) {
-        const g = GATES[explicit.cell.value];
-        problems.error(
-          ['cell'],
-          explicit.cell.range,
-          `"${explicit.cell.value}" needs ${hh0.path.join('.')} with ${g}·H = ${g * hiddenSize} rows, but it has ${rows} ` +
-            `(gate count ${ratio}, as for ${inferred})`,
-        );
-        cell = inferred;
-      }
-    } else if (inferred) {
-      cell = inferred;
+/**
+ * H from the first weight_hh's columns; a disagreeing hidden_size is reported on it, unless the rows agree
+ * with hidden_size (then the shape check reports the columns). Undefined when H < 1 (reported).
+ */
+function hiddenSizeOf(hh0: WeightEntry, explicit: ExplicitArchitecture, problems: ProblemList): number | undefined {
+  const [rows, cols] = hh0.tensor.shape;
+  let hiddenSize = cols;
+  if (explicit.hiddenSize && cols !== explicit.hiddenSize.value) {
+    const h = explicit.hiddenSize.value;
+    const gateCounts = explicit.cell ? [GATES[explicit.cell.value]] : [1, 3, 4];
+    if (gateCounts.some((g) => rows === g * h)) {
+      hiddenSize = h; // the rows agree with hidden_size: the shape check reports the columns
     } else {
       problems.error(
-        hh0.path,
-        hh0.range,
-        `cannot infer the cell${hh0.origin}: ${rows} rows is not 1, 4 or 3 times the hidden size ${hiddenSize} ` +
-          `(rnn, lstm or gru); got shape ${formatShape(hh0.tensor.shape)}`,
+        ['hidden_size'],
+        explicit.hiddenSize.range,
+        `${h}, but ${hh0.path.join('.')}${hh0.origin} has ${cols} columns (hidden size ${cols})`,
       );
-      return undefined;
     }
   }
+  if (hiddenSize < 1) {
+    problems.error(
+      hh0.path,
+      hh0.range,
+      `expected at least one column (the hidden size), got shape ${formatShape(hh0.tensor.shape)}`,
+    );
+    return undefined;
+  }
+  return hiddenSize;
+}
 
-  // L
-  let numLayers = explicit.numLayers?.value ?? (weightLayers > 0 ? weightLayers : 1);
-  if (explicit.numLayers && weightLayers > 0) {
-    const n = explicit.numLayers.value;
-    if (weightLayers > n || (!withInit && weightLayers !== n)) {
+/**
+ * The cell from the first weight_hh's gate count (rows / H); a disagreeing `cell` is reported on it and the
+ * weights' cell used. Undefined when the rows fit no cell and `cell` is not given (reported).
+ */
+function cellOf(
+  hh0: WeightEntry,
+  hiddenSize: number,
+  explicit: ExplicitArchitecture,
+  problems: ProblemList,
+): CellType | undefined {
+  const rows = hh0.tensor.shape[0];
+  const ratio = rows / hiddenSize;
+  const inferred = Number.isInteger(ratio) ? CELL_BY_GATES[ratio] : undefined;
+  if (explicit.cell) {
+    if (inferred && inferred !== explicit.cell.value) {
+      const g = GATES[explicit.cell.value];
       problems.error(
-        ['num_layers'],
-        explicit.numLayers.range,
-        `${n}, but the weights give layers 0 to ${weightLayers - 1} (${weightLayers} layer${weightLayers === 1 ? '' : 's'})`,
+        ['cell'],
+        explicit.cell.range,
+        `"${explicit.cell.value}" needs ${hh0.path.join('.')} with ${g}·H = ${g * hiddenSize} rows, but it has ${rows} ` +
+          `(gate count ${ratio}, as for ${inferred})`,
       );
-      numLayers = withInit ? Math.max(n, weightLayers) : weightLayers;
+      return inferred;
     }
+    return explicit.cell.value;
   }
+  if (inferred) return inferred;
+  problems.error(
+    hh0.path,
+    hh0.range,
+    `cannot infer the cell${hh0.origin}: ${rows} rows is not 1, 4 or 3 times the hidden size ${hiddenSize} ` +
+      `(rnn, lstm or gru); got shape ${formatShape(hh0.tensor.shape)}`,
+  );
+  return undefined;
+}
 
-  // I
-  let inputSize = explicit.inputSize?.value;
+/**
+ * L: num_layers, else the layers the weight names give (1 without any). A num_layers that disagrees with
+ * the weights is reported (with an init, more layers than the weights give is fine: the init fills them).
+ */
+function numLayersOf(
+  weightLayers: number,
+  explicit: ExplicitArchitecture,
+  withInit: boolean,
+  problems: ProblemList,
+): number {
+  const numLayers = explicit.numLayers?.value ?? (weightLayers > 0 ? weightLayers : 1);
+  if (!explicit.numLayers || weightLayers === 0) return numLayers;
+  const n = explicit.numLayers.value;
+  if (weightLayers > n || (!withInit && weightLayers !== n)) {
+    problems.error(
+      ['num_layers'],
+      explicit.numLayers.range,
+      `${n}, but the weights give layers 0 to ${weightLayers - 1} (${weightLayers} layer${weightLayers === 1 ? '' : 's'})`,
+    );
+    return withInit ? Math.max(n, weightLayers) : weightLayers;
+  }
+  return numLayers;
+}
+
+/** I from weight_ih_l0's columns (a disagreeing input_size is reported), else input_size, else unknown yet. */
+function inputSizeOf(weights: WeightSet, explicit: ExplicitArchitecture, problems: ProblemList): number | undefined {
   const ih0 = weights.valid.get('weight_ih_l0');
-  if (ih0 && ih0.tensor.shape.length === 2) {
-    const cols = ih0.tensor.shape[1];
-    if (explicit.inputSize && cols !== explicit.inputSize.value) {
-      problems.error(
-        ['input_size'],
-        explicit.inputSize.range,
-        `${explicit.inputSize.value}, but ${ih0.path.join('.')}${ih0.origin} has ${cols} columns (input size ${cols})`,
-      );
-    }
-    inputSize = cols;
+  if (!ih0 || ih0.tensor.shape.length !== 2) return explicit.inputSize?.value;
+  const cols = ih0.tensor.shape[1];
+  if (explicit.inputSize && cols !== explicit.inputSize.value) {
+    problems.error(
+      ['input_size'],
+      explicit.inputSize.range,
+      `${explicit.inputSize.value}, but ${ih0.path.join('.')}${ih0.origin} has ${cols} columns (input size ${cols})`,
+    );
   }
-  return { cell, hiddenSize, numLayers, inputSize };
+  return cols;
 }
 
 /** Reports layers whose required weights are missing (gaps in l{k}), when no init fills them. */

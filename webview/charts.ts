@@ -19,7 +19,7 @@ import {
   type TooltipItem,
 } from 'chart.js';
 import type { XY } from '../src/shared/decimate';
-import { formatFromLog10, formatNumber, formatPowerOfTen, formatShare } from '../src/shared/format';
+import { formatFromLog10, formatNumber, formatPowerOfTen, formatShare } from '../src/engine/report/format';
 import type {
   ClippingChartModel,
   ContributionChartModel,

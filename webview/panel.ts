@@ -1,6 +1,6 @@
 // The report panel view: builds the page once, then renders each report into it (charts updated in place).
 import type { Report } from '../src/engine/report/types';
-import { formatFromLog10, formatNumber, formatShare, roundForConfig } from '../src/shared/format';
+import { formatFromLog10, formatNumber, formatShare, roundForConfig } from '../src/engine/report/format';
 import {
   clippingChartModel,
   clipSnippets,

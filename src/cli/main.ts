@@ -6,7 +6,7 @@ import { AnalysisClient, AnalysisError } from '../worker/client';
 import type { Report } from '../engine/report/types';
 import { formatProblem } from '../io/position';
 import { parseArgs, USAGE, type AnalyzeArgs, type FailOn } from './args';
-import { formatPartial, formatSummary } from './format';
+import { formatPartial, formatSummary } from './summary';
 
 const EXIT_OK = 0;
 const EXIT_FAIL_ON = 1;

@@ -1,7 +1,7 @@
 // Clipping thresholds from the batch gradient norms (Pascanu et al. 2013: the average norm; AutoClip:
 // a low percentile; the median), the recommended clip_norm and clip_value, and the share each clips.
 import type { ClippingReport, ClipSuggestion } from './report/types';
-import { fmt } from './regime';
+import { formatShort } from './report/format';
 
 /** Linear-interpolation percentile (numpy's default) of finite values; p in [0, 100]. */
 export function percentile(values: number[], p: number): number {
@@ -59,8 +59,8 @@ export function suggestClipping(batchNorms: (number | null)[], batchMaxAbs: (num
       clip_value: clipValue,
       method: 'mean',
       rationale:
-        `clip_norm ${fmt(mean)} is the average batch gradient norm (Pascanu et al. 2013), which rescales ` +
-        `${Math.round(100 * clippedShare(norms, mean))}% of the ${norms.length} batches; clip_value ${fmt(clipValue)} is the ` +
+        `clip_norm ${formatShort(mean)} is the average batch gradient norm (Pascanu et al. 2013), which rescales ` +
+        `${Math.round(100 * clippedShare(norms, mean))}% of the ${norms.length} batches; clip_value ${formatShort(clipValue)} is the ` +
         `mean of each batch's largest |gradient element|.` +
         (skipped ? ` ${skipped} batch(es) with non-finite gradients were left out.` : ''),
     },

@@ -1,5 +1,6 @@
 // The regime rule: vanishing, exploding or stable, from how the measured mean lag norms decay or grow,
 // with Pascanu's σ_max-versus-1/γ condition as supporting evidence.
+import { formatShort, formatShortFromLog10 } from './report/format';
 import type { LagEntry, Regime, RegimeEvidence } from './report/types';
 
 /** Thresholds of the regime rule (log10 change of the mean lag norm per step); unset ones take the defaults. */
@@ -34,8 +35,8 @@ export function classifyRegime(
     bound === null
       ? ''
       : bound < 1
-        ? ` Pascanu's condition σ_max·γ = ${fmt(bound)} < 1 guarantees vanishing.`
-        : ` σ_max·γ = ${fmt(bound)} ≥ 1, so explosion is possible (Pascanu's necessary condition).`;
+        ? ` Pascanu's condition σ_max·γ = ${formatShort(bound)} < 1 guarantees vanishing.`
+        : ` σ_max·γ = ${formatShort(bound)} ≥ 1, so explosion is possible (Pascanu's necessary condition).`;
   const base = lags.length ? lags[0].count : 0;
   const points: [number, number][] = [];
   for (const e of lags) {
@@ -67,15 +68,15 @@ export function classifyRegime(
   const ratio = points[points.length - 1][1] - points[0][1];
   let regime: Regime = 'stable';
   let rule: string;
-  const perStep = `${fmt(10 ** rate)}× per step`;
+  const perStep = `${formatShort(10 ** rate)}× per step`;
   if (rate <= thresholds.vanishingLog10PerStep) {
     regime = 'vanishing';
-    rule = `The mean gradient norm falls ${perStep} (log10 slope ${fmt(rate)} ≤ ${fmt(thresholds.vanishingLog10PerStep)}), to ${fmtPow(ratio)} of its lag-0 value at lag ${measuredLag}.`;
+    rule = `The mean gradient norm falls ${perStep} (log10 slope ${formatShort(rate)} ≤ ${formatShort(thresholds.vanishingLog10PerStep)}), to ${formatShortFromLog10(ratio)} of its lag-0 value at lag ${measuredLag}.`;
   } else if (rate >= thresholds.explodingLog10PerStep) {
     regime = 'exploding';
-    rule = `The mean gradient norm grows ${perStep} (log10 slope ${fmt(rate)} ≥ ${fmt(thresholds.explodingLog10PerStep)}), to ${fmtPow(ratio)} its lag-0 value at lag ${measuredLag}.`;
+    rule = `The mean gradient norm grows ${perStep} (log10 slope ${formatShort(rate)} ≥ ${formatShort(thresholds.explodingLog10PerStep)}), to ${formatShortFromLog10(ratio)} its lag-0 value at lag ${measuredLag}.`;
   } else {
-    rule = `The mean gradient norm changes ${perStep} (log10 slope ${fmt(rate)}, between ${fmt(thresholds.vanishingLog10PerStep)} and ${fmt(thresholds.explodingLog10PerStep)}): signal survives ${measuredLag} steps.`;
+    rule = `The mean gradient norm changes ${perStep} (log10 slope ${formatShort(rate)}, between ${formatShort(thresholds.vanishingLog10PerStep)} and ${formatShort(thresholds.explodingLog10PerStep)}): signal survives ${measuredLag} steps.`;
   }
   return {
     regime,
@@ -107,20 +108,4 @@ function slope(points: [number, number][]): number {
     sxx += (x - mx) * (x - mx);
   }
   return sxx === 0 ? 0 : sxy / sxx;
-}
-
-/** A short human number. */
-export function fmt(x: number): string {
-  if (x === 0) return '0';
-  const a = Math.abs(x);
-  if (a >= 1e5 || a < 1e-3) return x.toExponential(2).replace('e+', 'e');
-  return Number(x.toPrecision(3)).toString();
-}
-
-/** 10^x as a short human number, also outside the double range. */
-export function fmtPow(log10: number): string {
-  if (Math.abs(log10) < 5) return fmt(10 ** log10);
-  const e = Math.floor(log10);
-  const m = 10 ** (log10 - e);
-  return `${m.toFixed(1)}e${e}`;
 }

@@ -10,12 +10,6 @@ export type TextEditSpec = Edit;
 /** Default formatting when no editor tells us: two spaces, LF. */
 export const defaultFormatting: FormattingOptions = { insertSpaces: true, tabSize: 2, eol: '\n' };
 
-/** A suggested threshold as people write it: three significant digits (4.153217 -> 4.15). */
-export function roundSuggestion(value: number): number {
-  if (!Number.isFinite(value) || value === 0) return value;
-  return Number(value.toPrecision(3));
-}
-
 /** Edits that set `training.<key>` to `value`, creating `training` when absent. */
 export function clipEdits(
   text: string,

@@ -1,7 +1,7 @@
 // Report-derived text for the editor face (vscode-free, unit-tested): regime summary, finding anchors,
 // clip suggestions and the weight_hh hover.
 import type { Finding, LayerReport, Regime, Report } from '../engine/report/types';
-import { roundSuggestion } from './editLogic';
+import { formatHoverNumber, formatHoverPow10, roundSuggestion } from '../engine/report/format';
 
 /** The README anchor of a finding code: `finding-<code>`, e.g. `finding-exploding-gradients`. */
 export function findingAnchor(code: string): string {
@@ -63,22 +63,6 @@ export function weightHhLayer(key: string): number | undefined {
 
 const gateCount: Record<string, number> = { rnn: 1, lstm: 4, gru: 3 };
 
-/** A number for people: 4 significant digits, exponent form outside 1e-3..1e6. */
-export function formatNumber(value: number | null | undefined): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) return 'n/a';
-  if (value === 0) return '0';
-  const magnitude = Math.abs(value);
-  if (magnitude < 1e-3 || magnitude >= 1e6) return value.toExponential(3);
-  return String(Number(value.toPrecision(4)));
-}
-
-/** 10^x written for people, exact in exponent form when the double would under- or overflow. */
-function formatPow10(log10: number): string {
-  if (log10 > -300 && log10 < 300) return formatNumber(10 ** log10);
-  const exponent = Math.floor(log10);
-  return `${formatNumber(10 ** (log10 - exponent))}e${exponent}`;
-}
-
 /**
  * Markdown of the hover on `weight_hh_l{k}`: shape, σ_max, spectral radius, γ, Pascanu's condition with its
  * verdict, the measured change per step and the regime. Undefined when the report has no such layer.
@@ -93,27 +77,27 @@ export function weightHhHover(report: Report, layerIndex: number): string | unde
   lines.push('');
   lines.push(`| | |`);
   lines.push(`|---|---|`);
-  lines.push(`| σ_max (largest singular value) | ${formatNumber(layer.sigma_max)} |`);
+  lines.push(`| σ_max (largest singular value) | ${formatHoverNumber(layer.sigma_max)} |`);
   lines.push(
-    `| spectral radius | ${layer.spectral_radius === null ? 'n/a (gated cell)' : formatNumber(layer.spectral_radius)} |`,
+    `| spectral radius | ${layer.spectral_radius === null ? 'n/a (gated cell)' : formatHoverNumber(layer.spectral_radius)} |`,
   );
-  lines.push(`| γ = sup σ′ | ${layer.gamma === null ? 'n/a (gated cell)' : formatNumber(layer.gamma)} |`);
+  lines.push(`| γ = sup σ′ | ${layer.gamma === null ? 'n/a (gated cell)' : formatHoverNumber(layer.gamma)} |`);
   lines.push('');
   if (layer.gamma !== null && layer.gamma > 0) {
     const bound = 1 / layer.gamma;
     const product = layer.sigma_max * layer.gamma;
     if (layer.sigma_max < bound) {
       lines.push(
-        `Pascanu's condition: σ_max = ${formatNumber(layer.sigma_max)} < 1/γ = ${formatNumber(bound)} (σ_max·γ = ${formatNumber(product)} < 1): ` +
+        `Pascanu's condition: σ_max = ${formatHoverNumber(layer.sigma_max)} < 1/γ = ${formatHoverNumber(bound)} (σ_max·γ = ${formatHoverNumber(product)} < 1): ` +
           `**sufficient for vanishing gradients** — long-term contributions must shrink.`,
       );
     } else if (layer.sigma_max > bound) {
       lines.push(
-        `Pascanu's condition: σ_max = ${formatNumber(layer.sigma_max)} > 1/γ = ${formatNumber(bound)} (σ_max·γ = ${formatNumber(product)} > 1): ` +
+        `Pascanu's condition: σ_max = ${formatHoverNumber(layer.sigma_max)} > 1/γ = ${formatHoverNumber(bound)} (σ_max·γ = ${formatHoverNumber(product)} > 1): ` +
           `**necessary for exploding gradients** — they can explode, but need not; see the measurement below.`,
       );
     } else {
-      lines.push(`Pascanu's condition: σ_max = 1/γ = ${formatNumber(bound)}: on the boundary.`);
+      lines.push(`Pascanu's condition: σ_max = 1/γ = ${formatHoverNumber(bound)}: on the boundary.`);
     }
   } else {
     lines.push(`Pascanu's condition (σ_max vs 1/γ) applies to plain rnn cells only; the regime below is measured.`);
@@ -124,9 +108,9 @@ export function weightHhHover(report: Report, layerIndex: number): string | unde
     const rate = evidence.log10_rate_per_step;
     const verb = rate < 0 ? 'decays' : rate > 0 ? 'grows' : 'stays level';
     lines.push(
-      `Measured: the mean gradient norm ${verb} by a factor ${formatPow10(rate)} per step (log10 ${formatNumber(rate)} per step)` +
+      `Measured: the mean gradient norm ${verb} by a factor ${formatHoverPow10(rate)} per step (log10 ${formatHoverNumber(rate)} per step)` +
         (evidence.log10_ratio !== null
-          ? `, ×${formatPow10(evidence.log10_ratio)} over ${evidence.measured_lag} steps.`
+          ? `, ×${formatHoverPow10(evidence.log10_ratio)} over ${evidence.measured_lag} steps.`
           : '.'),
     );
   } else {
@@ -136,7 +120,7 @@ export function weightHhHover(report: Report, layerIndex: number): string | unde
     if (first !== null && first !== undefined && last && last.log10_mean !== null && last.lag > 0) {
       const rate = (last.log10_mean - first) / last.lag;
       lines.push(
-        `Measured: the mean gradient norm changes by a factor ${formatPow10(rate)} per step over ${last.lag} steps.`,
+        `Measured: the mean gradient norm changes by a factor ${formatHoverPow10(rate)} per step over ${last.lag} steps.`,
       );
     }
   }

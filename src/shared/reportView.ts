@@ -3,7 +3,7 @@
 // webview maps these to charts, and the Node unit tests check them.
 import type { ClipSuggestion, HeatmapReport, LagEntry, LayerReport, Regime, Report } from '../engine/report/types';
 import { decimateEnvelope, decimateMinMax, decimateMinMaxArrays, type XY } from './decimate';
-import { roundForConfig } from './format';
+import { roundForConfig } from '../engine/report/format';
 
 /** Above this many points a series is decimated (min/max kept per bucket): about two per pixel column of a panel. */
 export const MAX_SERIES_POINTS = 600;

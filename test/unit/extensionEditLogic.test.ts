@@ -7,7 +7,6 @@ import {
   forgetBiasEdits,
   forgetBiases,
   lowForgetBiasLayers,
-  roundSuggestion,
 } from '../../src/extension/editLogic';
 import { keyPathAtOffset, numberAt, spanOfPath } from '../../src/extension/jsonLocationLogic';
 import { diagnosticSpecs, forgetBiasLayerOfKey } from '../../src/extension/diagnosticsLogic';
@@ -15,6 +14,7 @@ import { KeyedDebouncer } from '../../src/extension/debounceLogic';
 import { normalizeSettings } from '../../src/extension/settingsLogic';
 import { clipSuggestions, findingDocUrl, weightHhHover, worstLayer } from '../../src/extension/reportLogic';
 import type { Report } from '../../src/engine/report/types';
+import { roundSuggestion } from '../../src/engine/report/format';
 
 const commented = `{
     // my model

@@ -5,7 +5,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { LagEntry, LayerReport, Report } from '../../src/engine/report/types';
 import { decimateEnvelope, decimateMinMax, decimateMinMaxArrays, type XY } from '../../src/shared/decimate';
-import { formatFromLog10, formatNumber, formatPowerOfTen, formatShare, roundForConfig } from '../../src/shared/format';
+import {
+  formatFromLog10,
+  formatNumber,
+  formatPowerOfTen,
+  formatShare,
+  roundForConfig,
+} from '../../src/engine/report/format';
 import {
   clippedShare,
   clippingChartModel,

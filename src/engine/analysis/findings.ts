@@ -1,7 +1,7 @@
 // The findings of a report, with their messages: overflow in the passes, lag figures beyond the double range,
 // each layer's regime, and the file's settings (clip_norm, the LSTM forget-gate bias).
 import type { Model } from '../model/types';
-import { fmt, fmtPow } from '../regime';
+import { formatShort, formatShortFromLog10 } from '../report/format';
 import type { Finding, LayerReport } from '../report/types';
 
 /** Mean forget-gate bias below which an lstm layer gets a finding (Jozefowicz et al. 2015 use 1). */
@@ -66,12 +66,12 @@ export function regimeFindings(model: Model, layers: LayerReport[]): Finding[] {
     const ev = l.evidence;
     const cond =
       l.gamma !== null
-        ? `; σ_max(W_hh) = ${fmt(l.sigma_max)} ${l.sigma_max < 1 / l.gamma ? '<' : '≥'} 1/γ = ${fmt(1 / l.gamma)}`
-        : `; σ_max(W_hh) = ${fmt(l.sigma_max)}`;
+        ? `; σ_max(W_hh) = ${formatShort(l.sigma_max)} ${l.sigma_max < 1 / l.gamma ? '<' : '≥'} 1/γ = ${formatShort(1 / l.gamma)}`
+        : `; σ_max(W_hh) = ${formatShort(l.sigma_max)}`;
     const trend =
       ev.log10_ratio === null
         ? "the sequences are too short to measure the trend, but Pascanu's sufficient condition holds"
-        : `mean gradient norm ${l.regime === 'vanishing' ? 'falls' : 'grows'} to ${fmtPow(ev.log10_ratio)} of its lag-0 value within ${ev.measured_lag} steps`;
+        : `mean gradient norm ${l.regime === 'vanishing' ? 'falls' : 'grows'} to ${formatShortFromLog10(ev.log10_ratio)} of its lag-0 value within ${ev.measured_lag} steps`;
     const cure =
       model.cell === 'rnn'
         ? 'consider a gated cell (LSTM or GRU), or an orthogonal or identity initialisation of W_hh'
@@ -105,7 +105,7 @@ export function clipFindings(model: Model, batchNorms: (number | null)[], sugges
       {
         severity: 'info',
         code: 'clip-never-triggers',
-        message: `training.clip_norm = ${fmt(clip)} never triggers: the largest batch gradient norm is ${fmt(max)}. Suggested clip_norm: ${fmt(suggested)} (the mean batch norm).`,
+        message: `training.clip_norm = ${formatShort(clip)} never triggers: the largest batch gradient norm is ${formatShort(max)}. Suggested clip_norm: ${formatShort(suggested)} (the mean batch norm).`,
         path: ['training', 'clip_norm'],
         data: { suggested },
       },
@@ -116,7 +116,7 @@ export function clipFindings(model: Model, batchNorms: (number | null)[], sugges
       {
         severity: 'info',
         code: 'clip-always-triggers',
-        message: `training.clip_norm = ${fmt(clip)} rescales every batch: the smallest batch gradient norm is ${fmt(min)}. Suggested clip_norm: ${fmt(suggested)} (the mean batch norm).`,
+        message: `training.clip_norm = ${formatShort(clip)} rescales every batch: the smallest batch gradient norm is ${formatShort(min)}. Suggested clip_norm: ${formatShort(suggested)} (the mean batch norm).`,
         path: ['training', 'clip_norm'],
         data: { suggested },
       },
@@ -138,7 +138,7 @@ export function forgetBiasFindings(model: Model): Finding[] {
       out.push({
         severity: 'info',
         code: 'forget-bias-low',
-        message: `Layer ${k}: the forget-gate bias averages ${fmt(mean)} (< ${FORGET_BIAS_LOW}); a bias of 1.0 helps the cell keep gradient signal over long lags (Jozefowicz et al. 2015).`,
+        message: `Layer ${k}: the forget-gate bias averages ${formatShort(mean)} (< ${FORGET_BIAS_LOW}); a bias of 1.0 helps the cell keep gradient signal over long lags (Jozefowicz et al. 2015).`,
         path: ['weights', w.omitted?.includes('biasIh') ? 'weight_ih_l' + k : `bias_ih_l${k}`],
         data: { layer: k, mean },
       });

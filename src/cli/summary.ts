@@ -1,14 +1,6 @@
 // The CLI's readable terminal summary of a report.
 import type { LagEntry, LayerReport, Report } from '../engine/report/types';
-import { fmt } from '../engine/regime';
-
-/** A number for the terminal, from its exact log10 where the plain figure under- or overflowed. */
-export function formatNorm(value: number | null, log10: number | null | undefined): string {
-  if (log10 === null || log10 === undefined) return value === null ? '—' : value === 0 ? '0' : value.toExponential(2);
-  if (value !== null && value !== 0 && Number.isFinite(value)) return value.toExponential(2);
-  const e = Math.floor(log10);
-  return `${(10 ** (log10 - e)).toFixed(2)}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
-}
+import { formatNorm, formatShort } from '../engine/report/format';
 
 /** The lags the short table shows: 0, 1, 2, 5, 10, 20, 50, … up to the last, which is always shown. */
 export function summaryLags(last: number): number[] {
@@ -42,12 +34,12 @@ function lagRow(e: LagEntry): string {
 
 function layerBlock(l: LayerReport): string[] {
   const lines: string[] = [];
-  const spectra = [`σ_max ${fmt(l.sigma_max)}`];
-  if (l.spectral_radius !== null) spectra.push(`spectral radius ${fmt(l.spectral_radius)}`);
+  const spectra = [`σ_max ${formatShort(l.sigma_max)}`];
+  if (l.spectral_radius !== null) spectra.push(`spectral radius ${formatShort(l.spectral_radius)}`);
   if (l.gamma !== null)
     spectra.push(
-      `γ ${fmt(l.gamma)}`,
-      `σ_max·γ ${fmt(l.sigma_max * l.gamma)} ${l.sigma_max * l.gamma < 1 ? '< 1' : '≥ 1'}`,
+      `γ ${formatShort(l.gamma)}`,
+      `σ_max·γ ${formatShort(l.sigma_max * l.gamma)} ${l.sigma_max * l.gamma < 1 ? '< 1' : '≥ 1'}`,
     );
   lines.push(`Layer ${l.layer}  ${l.regime.toUpperCase()}   ${spectra.join(', ')}`);
   if (l.evidence) lines.push(`  ${l.evidence.rule}`);
@@ -68,7 +60,7 @@ export function formatSummary(r: Report): string {
   );
   lines.push(`Data    ${r.sequences} sequence${r.sequences === 1 ? '' : 's'}, ${r.steps} steps`);
   lines.push(
-    `Loss    ${r.loss === null ? 'non-finite' : fmt(r.loss)}    grad norm ${r.grad_norm === null ? 'non-finite' : fmt(r.grad_norm)}`,
+    `Loss    ${r.loss === null ? 'non-finite' : formatShort(r.loss)}    grad norm ${r.grad_norm === null ? 'non-finite' : formatShort(r.grad_norm)}`,
   );
   lines.push('');
   for (const l of r.layers) lines.push(...layerBlock(l), '');
@@ -77,13 +69,13 @@ export function formatSummary(r: Report): string {
   const finite = c.batch_norms.filter((n): n is number => n !== null);
   lines.push(
     `  ${c.batch_norms.length} batch${c.batch_norms.length === 1 ? '' : 'es'}; ` +
-      c.suggestions.map((s) => `${s.method} ${fmt(s.clip_norm)}`).join(', ') +
-      (finite.length ? `; largest norm ${fmt(Math.max(...finite))}` : ''),
+      c.suggestions.map((s) => `${s.method} ${formatShort(s.clip_norm)}`).join(', ') +
+      (finite.length ? `; largest norm ${formatShort(Math.max(...finite))}` : ''),
   );
   const rec = c.recommended;
   if (rec.clip_norm !== null && rec.clip_value !== null) {
-    const n = fmt(rec.clip_norm);
-    const v = fmt(rec.clip_value);
+    const n = formatShort(rec.clip_norm);
+    const v = formatShort(rec.clip_value);
     lines.push(`  Recommended: clip_norm ${n}, clip_value ${v}. ${rec.rationale}`);
     lines.push(`  PyTorch: torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=${n})`);
     lines.push(`           torch.nn.utils.clip_grad_value_(model.parameters(), clip_value=${v})`);

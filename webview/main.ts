@@ -5,7 +5,7 @@
 // `window.rnnGradientsTest.charts()`: for each drawn chart its id, type, dataset labels and point counts, and its
 // reference lines (thresholds, 1/γ, cut-offs) with their labels. Nothing else changes.
 import { assertNever, isToWebviewMessage, type ToWebviewMessage } from '../src/shared/webviewProtocol';
-import { ReportPanelView } from './panel';
+import { ReportPanelView } from './reportPanelView';
 import { refLinesOf } from './refLinesPlugin';
 import { watchTheme } from './theme';
 import { HostChannel } from './vscodeApi';

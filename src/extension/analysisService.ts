@@ -7,6 +7,7 @@ import type { AnalyzeParams, AnalyzeResult } from '../worker/protocol';
 import type { Report } from '../engine/report/types';
 import { readSettings } from './settings';
 import { paramsOf } from './modelFiles';
+import { Disposable } from './dispose';
 
 /** Heap bound of the analysis worker: a huge or hostile model file ends the worker, not the extension host. */
 const workerHeapMb = 2048;
@@ -58,12 +59,14 @@ interface DocumentState {
 }
 
 /** Runs analyses of documents on the worker and publishes current results. */
-export class AnalysisService implements vscode.Disposable {
+export class AnalysisService extends Disposable {
   private clientInstance: AnalysisClient | undefined;
   private readonly states = new Map<string, DocumentState>();
-  private readonly analyzedEmitter = new vscode.EventEmitter<AnalysisEvent>();
-  private readonly runningEmitter = new vscode.EventEmitter<vscode.Uri>();
-  private readonly progressEmitter = new vscode.EventEmitter<{ uri: vscode.Uri; fraction: number; partial?: Report }>();
+  private readonly analyzedEmitter = this._register(new vscode.EventEmitter<AnalysisEvent>());
+  private readonly runningEmitter = this._register(new vscode.EventEmitter<vscode.Uri>());
+  private readonly progressEmitter = this._register(
+    new vscode.EventEmitter<{ uri: vscode.Uri; fraction: number; partial?: Report }>(),
+  );
   private failureShown = false;
   private heatmapPolicy: (uri: vscode.Uri) => boolean = () => false;
 
@@ -77,7 +80,9 @@ export class AnalysisService implements vscode.Disposable {
   constructor(
     private readonly workerPath: string,
     private readonly log: vscode.LogOutputChannel,
-  ) {}
+  ) {
+    super();
+  }
 
   /** The worker client, started on first use. */
   get client(): AnalysisClient {
@@ -212,14 +217,13 @@ export class AnalysisService implements vscode.Disposable {
     state.running?.abort.abort();
   }
 
-  dispose(): void {
+  /** Cancels every running analysis and ends the worker, then disposes the events. */
+  override dispose(): void {
     for (const state of this.states.values()) state.running?.abort.abort();
     this.states.clear();
     this.clientInstance?.dispose();
     this.clientInstance = undefined;
-    this.analyzedEmitter.dispose();
-    this.runningEmitter.dispose();
-    this.progressEmitter.dispose();
+    super.dispose();
   }
 
   /**

@@ -2,7 +2,7 @@
 import type * as vscode from 'vscode';
 import type { AnalysisClient } from '../worker/client';
 import type { AnalyzeParams, AnalyzeResult } from '../worker/protocol';
-import type { ReportPanelManager } from './reportPanel';
+import type { ReportPanelManager } from './reportPanelManager';
 
 /** The extension's exports. */
 export interface RnnGradientsApi {

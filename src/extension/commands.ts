@@ -5,9 +5,10 @@ import { AnalysisError } from '../worker/client';
 import type { AnalyzeResult } from '../worker/protocol';
 import type { AnalysisService } from './analysisService';
 import { isModelDocument } from './modelFiles';
-import { currentClipNorm } from './panelHost';
-import type { ReportPanelManager } from './reportPanel';
+import { currentClipNorm } from './documentEdits';
+import type { ReportPanelManager } from './reportPanelManager';
 import { readSettings } from './settings';
+import { sameUri } from './uris';
 
 /** What commands act on. */
 export interface CommandContext {
@@ -47,12 +48,7 @@ async function analyze(context: CommandContext, argument?: unknown): Promise<Ana
   // A long run sends a partial report (short lags) first: show it in the panel at once; the final report replaces it.
   let openedForPartial = false;
   const partials = service.onProgress((event) => {
-    if (
-      !event.partial ||
-      event.uri.toString() !== uri.toString() ||
-      panel.currentDocument?.toString() === uri.toString()
-    )
-      return;
+    if (!event.partial || !sameUri(event.uri, uri) || sameUri(panel.currentDocument, uri)) return;
     panel.show(uri, event.partial, currentClipNorm(document), true);
     openedForPartial = true;
   });
@@ -69,12 +65,7 @@ async function analyze(context: CommandContext, argument?: unknown): Promise<Ana
     // document (which superseded this one) goes on to update it. Checked once the service has settled the run.
     if (openedForPartial) {
       setTimeout(() => {
-        if (
-          !service.isRunning(uri) &&
-          panel.shownReport?.partial &&
-          panel.currentDocument?.toString() === uri.toString()
-        )
-          panel.close();
+        if (!service.isRunning(uri) && panel.shownReport?.partial && sameUri(panel.currentDocument, uri)) panel.close();
       }, 0);
     }
     if (error instanceof AnalysisError && (error.reason === 'cancelled' || error.reason === 'disposed'))

@@ -1,9 +1,15 @@
-// Applying editLogic's text edits to documents as undoable WorkspaceEdits, and revealing key paths.
+// Applying editLogic's text edits to documents as undoable WorkspaceEdits, revealing key paths, and reading
+// the document's current clip_norm.
 import * as vscode from 'vscode';
 import type { FormattingOptions } from 'jsonc-parser';
 import type { ClipKey } from '../shared/webviewProtocol';
 import { clipEdits, type TextEditSpec } from './editLogic';
-import { spanOfPath } from './jsonLocationLogic';
+import { numberAt, spanOfPath } from './jsonLocationLogic';
+
+/** training.clip_norm as the document states it now (null when unset). */
+export function currentClipNorm(document: vscode.TextDocument): number | null {
+  return numberAt(document.getText(), ['training', 'clip_norm']);
+}
 
 /** The formatting of the document's editor (indentation, line ends), for inserted text. */
 export function formattingOf(document: vscode.TextDocument): FormattingOptions {

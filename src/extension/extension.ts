@@ -2,13 +2,13 @@
 import * as vscode from 'vscode';
 import { AnalysisService } from './analysisService';
 import type { RnnGradientsApi } from './api';
-import { GradientQuickFixes } from './codeActions';
-import { AnalyzeCodeLens } from './codeLens';
+import { GradientQuickFixes } from './gradientQuickFixes';
+import { AnalyzeCodeLens } from './analyzeCodeLens';
 import { registerCommands } from './commands';
-import { DiagnosticsManager } from './diagnostics';
-import { WeightHover } from './hover';
-import { createReportPanel } from './panelHost';
-import { RegimeStatusBar } from './statusBar';
+import { DiagnosticsManager } from './diagnosticsManager';
+import { WeightHover } from './weightHover';
+import { createReportPanel } from './createReportPanel';
+import { RegimeStatusBar } from './regimeStatusBar';
 
 /** Documents the editor features apply to (more are analyzed when `rnnGradients.modelFiles` matches them). */
 const modelFileSelector: vscode.DocumentFilter = { scheme: 'file', pattern: '**/*.rnn.json' };
@@ -24,7 +24,7 @@ export function activate(context: vscode.ExtensionContext): RnnGradientsApi {
   try {
     const log = vscode.window.createOutputChannel('RNN Gradients', { log: true });
     const service = new AnalysisService(context.asAbsolutePath('dist/worker.js'), log);
-    const { panel, disposables: panelSubscriptions } = createReportPanel(context.extensionUri, service);
+    const panel = createReportPanel(context.extensionUri, service);
     const diagnostics = new DiagnosticsManager(service, repositoryUrl(context), log);
     const statusBar = new RegimeStatusBar(service);
     const codeLens = new AnalyzeCodeLens(service);
@@ -32,7 +32,6 @@ export function activate(context: vscode.ExtensionContext): RnnGradientsApi {
       log,
       service,
       panel,
-      ...panelSubscriptions,
       diagnostics,
       statusBar,
       codeLens,

@@ -10,7 +10,7 @@ import {
 } from '../../src/extension/editLogic';
 import { keyPathAtOffset, numberAt, spanOfPath } from '../../src/extension/jsonLocationLogic';
 import { diagnosticSpecs, forgetBiasLayerOfKey } from '../../src/extension/diagnosticsLogic';
-import { KeyedDebouncer } from '../../src/extension/debounceLogic';
+import { KeyedDebouncer } from '../../src/extension/keyedDebouncer';
 import { normalizeSettings } from '../../src/extension/settingsLogic';
 import { clipSuggestions, findingDocUrl, weightHhHover, worstLayer } from '../../src/extension/reportLogic';
 import type { Report } from '../../src/engine/report/types';

@@ -2,15 +2,17 @@
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
 import { worstLayer } from './reportLogic';
+import { Disposable } from './dispose';
 
 /** One lens on the first line of each model file. */
-export class AnalyzeCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
+export class AnalyzeCodeLens extends Disposable implements vscode.CodeLensProvider {
   private readonly changed = new vscode.EventEmitter<void>();
-  private readonly subscription: vscode.Disposable;
   readonly onDidChangeCodeLenses = this.changed.event;
 
   constructor(private readonly service: AnalysisService) {
-    this.subscription = service.onDidAnalyze(() => this.changed.fire());
+    super();
+    this._register(service.onDidAnalyze(() => this.changed.fire()));
+    this._register(this.changed);
   }
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
@@ -34,10 +36,5 @@ export class AnalyzeCodeLens implements vscode.CodeLensProvider, vscode.Disposab
       }
     }
     return lenses;
-  }
-
-  dispose(): void {
-    this.subscription.dispose();
-    this.changed.dispose();
   }
 }

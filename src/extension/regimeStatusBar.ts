@@ -4,33 +4,29 @@ import type { AnalysisService } from './analysisService';
 import { isModelDocument } from './modelFiles';
 import { worstLayer } from './reportLogic';
 import { readSettings } from './settings';
+import { Disposable } from './dispose';
 
 const regimeIcons: Record<string, string> = { exploding: '$(flame)', vanishing: '$(arrow-down)', stable: '$(pass)' };
 
 /** Shows the worst regime of the active model file. */
-export class RegimeStatusBar implements vscode.Disposable {
-  private readonly item = vscode.window.createStatusBarItem('rnnGradients.regime', vscode.StatusBarAlignment.Left, 50);
-  private readonly subscriptions: vscode.Disposable[];
+export class RegimeStatusBar extends Disposable {
+  private readonly item: vscode.StatusBarItem;
 
   constructor(private readonly service: AnalysisService) {
+    super();
+    this.item = vscode.window.createStatusBarItem('rnnGradients.regime', vscode.StatusBarAlignment.Left, 50);
     this.item.name = 'RNN Gradients';
     this.item.command = 'rnnGradients.analyze';
-    this.subscriptions = [
-      vscode.window.onDidChangeActiveTextEditor(() => this.refresh()),
-      service.onDidAnalyze(() => this.refresh()),
-      service.onDidChangeRunning(() => this.refresh()),
-    ];
+    this._register(vscode.window.onDidChangeActiveTextEditor(() => this.refresh()));
+    this._register(service.onDidAnalyze(() => this.refresh()));
+    this._register(service.onDidChangeRunning(() => this.refresh()));
+    this._register(this.item);
     this.refresh();
   }
 
   /** The text shown now (for tests). */
   get text(): string {
     return this.item.text;
-  }
-
-  dispose(): void {
-    for (const subscription of this.subscriptions) subscription.dispose();
-    this.item.dispose();
   }
 
   private refresh(): void {

@@ -2,25 +2,17 @@
 // re-analyses and progress (with partial reports) of the document it shows.
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
-import { applyClip, revealPath } from './documentEdits';
-import { numberAt } from './jsonLocationLogic';
-import { ReportPanelManager, type ReportPanelActions } from './reportPanel';
-
-/** training.clip_norm as the document states it now (null when unset). */
-export function currentClipNorm(document: vscode.TextDocument): number | null {
-  return numberAt(document.getText(), ['training', 'clip_norm']);
-}
+import { applyClip, currentClipNorm, revealPath } from './documentEdits';
+import { ReportPanelManager, type ReportPanelActions } from './reportPanelManager';
+import { sameUri } from './uris';
 
 /** The open document with this URI, if any. */
 function openDocument(uri: vscode.Uri): vscode.TextDocument | undefined {
-  return vscode.workspace.textDocuments.find((candidate) => candidate.uri.toString() === uri.toString());
+  return vscode.workspace.textDocuments.find((candidate) => sameUri(candidate.uri, uri));
 }
 
-/** Creates the panel manager; its subscriptions to the service are returned for disposal. */
-export function createReportPanel(
-  extensionUri: vscode.Uri,
-  service: AnalysisService,
-): { panel: ReportPanelManager; disposables: vscode.Disposable[] } {
+/** Creates the panel manager, fed by the service's analyses; disposing it ends its subscriptions too. */
+export function createReportPanel(extensionUri: vscode.Uri, service: AnalysisService): ReportPanelManager {
   const actions: ReportPanelActions = {
     applyClip,
     revealPath,
@@ -41,11 +33,11 @@ export function createReportPanel(
     },
   };
   const panel = new ReportPanelManager(extensionUri, actions);
-  const shows = (uri: vscode.Uri): boolean => panel.currentDocument?.toString() === uri.toString();
+  const shows = (uri: vscode.Uri): boolean => sameUri(panel.currentDocument, uri);
   // Re-analyses of the document the panel shows (edits, saves, the command) include the heatmap once the panel
   // asked for it, instead of a second analysis for the map after each report.
   service.setHeatmapPolicy((uri) => panel.wantsHeatmap && shows(uri));
-  const disposables = [
+  panel.own(
     service.onDidAnalyze((event) => {
       if (!shows(event.uri) || !event.result.ok) return;
       const document = openDocument(event.uri);
@@ -58,6 +50,6 @@ export function createReportPanel(
     }),
     panel.registerSerializer(),
     { dispose: () => service.setHeatmapPolicy(() => false) },
-  ];
-  return { panel, disposables };
+  );
+  return panel;
 }

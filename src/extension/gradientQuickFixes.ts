@@ -1,7 +1,7 @@
 // Quick fixes on the extension's diagnostics: clipping thresholds and the LSTM forget-gate bias.
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
-import { diagnosticSource } from './diagnostics';
+import { diagnosticSource } from './diagnosticsManager';
 import { forgetBiasLayerOfKey } from './diagnosticsLogic';
 import { clipWorkspaceEdit, formattingOf, toWorkspaceEdit } from './documentEdits';
 import { forgetBiasEdits } from './editLogic';

@@ -4,6 +4,8 @@ import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
 import type { Report } from '../engine/report/types';
 import { buildWebviewHtml } from '../shared/webviewHtml';
+import { Disposable, DisposableStore, type IDisposable } from './dispose';
+import { sameUri } from './uris';
 import {
   assertNever,
   type ClipKey,
@@ -50,11 +52,12 @@ const EXPORT_FILTERS: Record<ExportKind, Record<string, string[]>> = {
 };
 
 /** Owns the report panel (at most one), its messages and its serializer. */
-export class ReportPanelManager implements vscode.Disposable {
+export class ReportPanelManager extends Disposable {
   static readonly viewType = 'rnnGradients.report';
 
   private panel: vscode.WebviewPanel | undefined;
-  private panelDisposables: vscode.Disposable[] = [];
+  /** The open panel's listeners (cleared when it closes). */
+  private readonly panelListeners = this._register(new DisposableStore());
   private document: vscode.Uri | undefined;
   /** Whether the live webview has said `ready` (a hidden panel's webview is torn down and reloads). */
   private ready = false;
@@ -69,7 +72,9 @@ export class ReportPanelManager implements vscode.Disposable {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly actions: ReportPanelActions,
-  ) {}
+  ) {
+    super();
+  }
 
   /** The URI of the document the panel shows, if open (for tests and the status bar). */
   get currentDocument(): vscode.Uri | undefined {
@@ -176,8 +181,15 @@ export class ReportPanelManager implements vscode.Disposable {
     return new Promise((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
   }
 
-  dispose(): void {
+  /** Ties subscriptions that feed the panel (see createReportPanel) to the manager's lifetime. */
+  own(...items: IDisposable[]): void {
+    for (const item of items) this._register(item);
+  }
+
+  /** Closes the panel, then disposes everything the manager owns. */
+  override dispose(): void {
     this.close();
+    super.dispose();
   }
 
   // ---- internals ----
@@ -198,11 +210,11 @@ export class ReportPanelManager implements vscode.Disposable {
   }
 
   private shows(uri: vscode.Uri): boolean {
-    return this.panel !== undefined && this.document !== undefined && this.document.toString() === uri.toString();
+    return this.panel !== undefined && sameUri(this.document, uri);
   }
 
   private setDocument(uri: vscode.Uri): void {
-    if (this.document?.toString() !== uri.toString()) this.lastProgress = undefined;
+    if (!sameUri(this.document, uri)) this.lastProgress = undefined;
     this.document = uri;
     if (this.panel) this.panel.title = this.titleFor(uri);
   }
@@ -213,7 +225,7 @@ export class ReportPanelManager implements vscode.Disposable {
     this.ready = false;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'report.svg');
     panel.webview.html = this.html(panel.webview);
-    this.panelDisposables.push(
+    for (const listener of [
       panel.webview.onDidReceiveMessage((message: unknown) => {
         if (isFromWebviewMessage(message)) void this.handle(message);
       }),
@@ -224,7 +236,8 @@ export class ReportPanelManager implements vscode.Disposable {
       panel.onDidDispose(() => {
         if (this.panel === panel) this.releasePanel();
       }),
-    );
+    ])
+      this.panelListeners.add(listener);
   }
 
   private releasePanel(): void {
@@ -234,8 +247,7 @@ export class ReportPanelManager implements vscode.Disposable {
     this.lastReport = undefined;
     this.lastProgress = undefined;
     this.heatmapWanted = false;
-    for (const d of this.panelDisposables) d.dispose();
-    this.panelDisposables = [];
+    this.panelListeners.clear();
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.reject(new Error('The report panel was closed before it rendered.'));

@@ -4,10 +4,12 @@ import * as vscode from 'vscode';
 import { AnalysisError } from '../worker/client';
 import type { AnalysisService } from './analysisService';
 import { diagnosticSpecs } from './diagnosticsLogic';
-import { KeyedDebouncer } from './debounceLogic';
+import { KeyedDebouncer } from './keyedDebouncer';
 import { isModelDocument } from './modelFiles';
 import { findingDocUrl } from './reportLogic';
 import { readSettings } from './settings';
+import { Disposable } from './dispose';
+import { sameUri } from './uris';
 
 /** Source name shown on every diagnostic. */
 export const diagnosticSource = 'rnn-gradients';
@@ -21,18 +23,19 @@ const severities: Record<string, vscode.DiagnosticSeverity> = {
 };
 
 /** Keeps each open model file's diagnostics in step with its text. */
-export class DiagnosticsManager implements vscode.Disposable {
-  private readonly collection = vscode.languages.createDiagnosticCollection(diagnosticSource);
+export class DiagnosticsManager extends Disposable {
+  private readonly collection: vscode.DiagnosticCollection;
   private readonly debouncer: KeyedDebouncer<string>;
-  private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(
     private readonly service: AnalysisService,
     private readonly repositoryUrl: string,
     private readonly log: vscode.LogOutputChannel,
   ) {
-    this.debouncer = new KeyedDebouncer(debounceMs, (key) => this.runQueued(key));
-    this.subscriptions.push(
+    super();
+    const collection = vscode.languages.createDiagnosticCollection(diagnosticSource);
+    this.debouncer = this._register(new KeyedDebouncer(debounceMs, (key) => this.runQueued(key)));
+    for (const subscription of [
       vscode.workspace.onDidOpenTextDocument((document) => this.schedule(document)),
       vscode.workspace.onDidChangeTextDocument((event) => {
         if (event.contentChanges.length > 0) this.schedule(event.document);
@@ -46,7 +49,10 @@ export class DiagnosticsManager implements vscode.Disposable {
         for (const document of vscode.workspace.textDocuments) this.schedule(document);
       }),
       service.onDidAnalyze((event) => this.publish(event.uri, event.version)),
-    );
+    ])
+      this._register(subscription);
+    // Disposed last: the queued runs and listeners stop before the diagnostics are cleared.
+    this.collection = this._register(collection);
     for (const document of vscode.workspace.textDocuments) this.schedule(document);
   }
 
@@ -59,12 +65,6 @@ export class DiagnosticsManager implements vscode.Disposable {
   /** Whether an analysis of the document is queued or running. */
   isBusy(uri: vscode.Uri): boolean {
     return this.debouncer.isPending(uri.toString()) || this.service.isRunning(uri);
-  }
-
-  dispose(): void {
-    this.debouncer.dispose();
-    for (const subscription of this.subscriptions) subscription.dispose();
-    this.collection.dispose();
   }
 
   private clear(uri: vscode.Uri): void {
@@ -87,7 +87,7 @@ export class DiagnosticsManager implements vscode.Disposable {
 
   /** Shows the last result of a document, when it is open and the result is for its current text. */
   private publish(uri: vscode.Uri, version: number): void {
-    const document = vscode.workspace.textDocuments.find((candidate) => candidate.uri.toString() === uri.toString());
+    const document = vscode.workspace.textDocuments.find((candidate) => sameUri(candidate.uri, uri));
     const result = this.service.lastResult(uri);
     if (!document || document.isClosed || document.version !== version || !result) return;
     const diagnostics = diagnosticSpecs(document.getText(), result).map((spec) => {

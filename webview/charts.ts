@@ -20,14 +20,12 @@ import {
 } from 'chart.js';
 import type { XY } from '../src/shared/decimate';
 import { formatFromLog10, formatNumber, formatPowerOfTen, formatShare } from '../src/engine/report/format';
-import type {
-  ClippingChartModel,
-  ContributionChartModel,
-  HeatmapModel,
-  LagChartModel,
-  Log10Axis,
-  PascanuRow,
-} from '../src/shared/reportView';
+import type { Log10Axis } from '../src/shared/reportView/axis';
+import type { ClippingChartModel } from '../src/shared/reportView/clippingChart';
+import type { ContributionChartModel } from '../src/shared/reportView/contributionChart';
+import type { HeatmapModel } from '../src/shared/reportView/heatmapChart';
+import type { LagChartModel } from '../src/shared/reportView/lagChart';
+import type { PascanuRow } from '../src/shared/reportView/pascanuChart';
 import type { BandLayer } from './bandLayer';
 import { refLinesPlugin, type RefLine } from './refLinesPlugin';
 import { withAlpha, type Theme } from './theme';

@@ -1,29 +1,16 @@
 // The report panel view: builds the page once, then renders each report into it (charts updated in place).
 import type { Report } from '../src/engine/report/types';
-import { formatFromLog10, formatNumber, formatShare, roundForConfig } from '../src/engine/report/format';
-import {
-  clippingChartModel,
-  clipSnippets,
-  clipThresholds,
-  contributionChartModel,
-  exportStem,
-  heatmapModel,
-  heatmapPixels,
-  lagChartModel,
-  lagTableCsv,
-  layerCards,
-  log10Contribution,
-  modelTitle,
-  pascanuRows,
-  colourScale,
-  type HeatmapModel,
-} from '../src/shared/reportView';
-import type { ClipKey, PersistedPanelState } from '../src/shared/webviewProtocol';
+import { formatFromLog10, formatNumber, formatShare } from '../src/engine/report/format';
+import { clippingChartModel, clipThresholds } from '../src/shared/reportView/clippingChart';
+import { contributionChartModel, log10Contribution } from '../src/shared/reportView/contributionChart';
+import { exportStem, lagTableCsv } from '../src/shared/reportView/export';
+import { lagChartModel } from '../src/shared/reportView/lagChart';
+import { pascanuRows } from '../src/shared/reportView/pascanuChart';
+import type { FromWebviewMessage, PersistedPanelState } from '../src/shared/webviewProtocol';
 import {
   applyThemeDefaults,
   clippingChartConfig,
   contributionChartConfig,
-  heatmapChartConfig,
   lagChartConfig,
   pascanuChartConfig,
   upsertChart,
@@ -32,6 +19,8 @@ import {
 } from './charts';
 import { BandLayer } from './bandLayer';
 import { ChartSection } from './chartSection';
+import { HeatmapSection } from './heatmapSection';
+import { renderFindings, renderHeader, renderSummary } from './reportText';
 import { button, el, table } from './dom';
 import { readTheme, type Theme } from './theme';
 import type { HostChannel } from './vscodeApi';
@@ -55,24 +44,7 @@ export class ReportPanelView {
   private readonly summary = el('section', { className: 'summary', attrs: { 'aria-labelledby': 'summary-title' } });
   private readonly findings = el('section', { className: 'findings', attrs: { 'aria-labelledby': 'findings-title' } });
   private readonly sections: Record<Exclude<ChartId, 'heatmap'>, ChartSection>;
-  private readonly heatmapSection: ChartSection;
-  private readonly heatmapDetails: HTMLDetailsElement;
-  private readonly heatmapStatus = el('p', { className: 'status', attrs: { role: 'status' } });
-  private readonly heatmapLayerSelect = el('select', { attrs: { 'aria-label': 'Layer of the heatmap' } });
-  private readonly heatmapLegend = el('canvas', {
-    className: 'colour-legend',
-    attrs: { width: '240', height: '12', role: 'img' },
-  });
-  private readonly heatmapLegendMin = el('span', { className: 'legend-label' });
-  private readonly heatmapLegendMax = el('span', { className: 'legend-label' });
-  private readonly heatmapHover = el('p', { className: 'hover-readout', attrs: { 'aria-live': 'polite' } });
-  private readonly heatmapLegendRow = el('div', { className: 'colour-legend-row' });
-  /** The heatmap's pixels at one pixel per cell; the chart plugin scales it into the plot area. */
-  private readonly heatmapImage = document.createElement('canvas');
-  private heatmapShown: HeatmapModel | null = null;
-  private heatmapPending = false;
-  private heatmapFailedMessage: string | null = null;
-  private heatmapLayer = 0;
+  private readonly heatmap: HeatmapSection;
   /** The lag chart's min–max bands (its plugin is attached once, at creation). */
   private readonly lagBands = new BandLayer();
   private readonly waiting = el('p', {
@@ -131,43 +103,25 @@ export class ReportPanelView {
       attrs: { 'data-focus-key': 'csv' },
     });
     this.sections.lags.toolbar.appendChild(csv);
-    this.heatmapSection = new ChartSection(
-      'heatmap',
-      'Heatmap of one sequence',
-      'log10 ‖∂ε_t/∂s_j‖ for every pair of steps (t, j) of the first sequence, binned; empty above the diagonal (no gradient flows backwards in time). Computed on request: it costs an extra pass of the engine.',
-      sectionHost,
-      'h3',
+    this.heatmap = new HeatmapSection(
+      {
+        ...sectionHost,
+        report: () => this.shown?.report ?? null,
+        theme: () => this.theme,
+        requestHeatmap: () => this.host.post({ type: 'requestHeatmap' }),
+        stateChanged: () => this.scheduleSave(),
+      },
+      heatmapOpen,
     );
-    this.heatmapLayerSelect.addEventListener('change', () => {
-      this.heatmapLayer = Number(this.heatmapLayerSelect.value) || 0;
-      this.renderHeatmap();
-      this.scheduleSave();
-    });
-    this.heatmapSection.toolbar.prepend(this.heatmapLayerSelect);
-    this.heatmapSection.notes.append(this.heatmapStatus, this.heatmapLegendRow, this.heatmapHover);
-    this.heatmapLegendRow.append(this.heatmapLegendMin, this.heatmapLegend, this.heatmapLegendMax);
-    this.heatmapSection.canvas.addEventListener('mousemove', (e) => this.describeHeatmapCell(e));
-    this.heatmapDetails = el('details', { className: 'heatmap' }, [
-      el('summary', { text: 'Heatmap of one sequence (t, j)' }),
-      this.heatmapSection.root,
-    ]);
-    this.heatmapDetails.open = heatmapOpen;
-    this.heatmapDetails.addEventListener('toggle', () => {
-      this.scheduleSave();
-      if (this.heatmapDetails.open) {
-        this.heatmapFailedMessage = null;
-        this.renderHeatmap();
-      }
-    });
     this.build();
     this.prepareCharts();
     for (const [id, section] of Object.entries(this.sections)) if (this.tables.has(id)) section.setTable(true);
-    if (this.tables.has('heatmap')) this.heatmapSection.setTable(true);
+    if (this.tables.has('heatmap')) this.heatmap.section.setTable(true);
   }
 
   /** Which heatmap layer to show first (restored state). */
   setHeatmapLayer(index: number): void {
-    this.heatmapLayer = index;
+    this.heatmap.setLayer(index);
   }
 
   /** Shows analysis progress (0..1) above the report. */
@@ -182,9 +136,7 @@ export class ReportPanelView {
 
   /** The host could not compute the heatmap. */
   heatmapFailed(message: string): void {
-    this.heatmapPending = false;
-    this.heatmapFailedMessage = message;
-    this.renderHeatmap();
+    this.heatmap.failed(message);
   }
 
   /** Renders a report; returns the number of charts drawn. */
@@ -192,18 +144,12 @@ export class ReportPanelView {
     const previous = this.shown;
     this.shown = { documentUri, report, currentClipNorm, seq, partial };
     if (!partial) this.setProgress(1);
-    if (previous && previous.documentUri !== documentUri) {
-      this.heatmapPending = false;
-      this.heatmapFailedMessage = null;
-    }
-    if (report.heatmaps?.length) this.heatmapPending = false;
+    this.heatmap.reportArriving(report, previous !== null && previous.documentUri !== documentUri);
     const focusKey = (document.activeElement as HTMLElement | null)?.dataset?.focusKey;
     this.app.classList.remove('awaiting');
-    this.renderHeader();
-    this.renderSummary();
-    this.renderFindings();
+    this.renderText();
     this.renderCharts();
-    this.renderHeatmap();
+    this.heatmap.render();
     if (focusKey) this.app.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(focusKey)}"]`)?.focus();
     this.scheduleSave();
     return this.chartCount();
@@ -215,13 +161,13 @@ export class ReportPanelView {
     applyThemeDefaults(this.theme);
     if (!this.shown) return;
     this.renderCharts();
-    this.renderHeatmap();
+    this.heatmap.render();
   }
 
   /** The charts currently drawn, by id (for the test hook). */
   charts(): Partial<Record<ChartId, Chart>> {
     const out: Partial<Record<ChartId, Chart>> = {};
-    for (const s of [...Object.values(this.sections), this.heatmapSection]) if (s.chart) out[s.id] = s.chart;
+    for (const s of [...Object.values(this.sections), this.heatmap.section]) if (s.chart) out[s.id] = s.chart;
     return out;
   }
 
@@ -236,8 +182,8 @@ export class ReportPanelView {
       report: report,
       currentClipNorm: this.shown.currentClipNorm,
       tables: [...this.tables],
-      heatmapOpen: this.heatmapDetails.open,
-      heatmapLayer: this.heatmapLayer,
+      heatmapOpen: this.heatmap.open,
+      heatmapLayer: this.heatmap.layer,
     };
   }
 
@@ -271,7 +217,7 @@ export class ReportPanelView {
       s.contributions.root,
       s.clipping.root,
       s.pascanu.root,
-      this.heatmapDetails,
+      this.heatmap.details,
     );
   }
 
@@ -322,144 +268,12 @@ export class ReportPanelView {
 
   // ---- header, summary, findings ----
 
-  private renderHeader(): void {
+  private renderText(): void {
     const { report, partial } = this.shown!;
-    const m = report.model;
-    const facts: [string, string][] = [
-      ['file', report.file],
-      ['cell', `${m.cell}${m.cell === 'rnn' ? ` (${m.form}, ${m.nonlinearity})` : ''}`],
-      ['hidden', String(m.hidden_size)],
-      ['layers', String(m.num_layers)],
-      ['sequences', String(report.sequences)],
-      ['steps', String(report.steps)],
-      ['loss', formatNumber(report.loss)],
-      ['gradient norm', formatNumber(report.grad_norm)],
-    ];
-    if (report.elapsed_ms !== undefined) facts.push(['analysis', `${formatNumber(report.elapsed_ms)} ms`]);
-    if (report.max_lag !== undefined && report.max_lag !== null) facts.push(['lags capped at', String(report.max_lag)]);
-    const dl = el('dl', { className: 'facts' });
-    for (const [k, v] of facts) dl.append(el('div', {}, [el('dt', { text: k }), el('dd', { text: v })]));
-    const actions = el('div', { className: 'toolbar' }, [
-      button('Save report (JSON)', () => this.exportJson(), {
-        className: 'secondary',
-        attrs: { 'data-focus-key': 'json' },
-      }),
-    ]);
-    this.header.replaceChildren(
-      el('div', { className: 'title-row' }, [
-        el('h1', { className: 'model-name', text: modelTitle(report) }),
-        partial ? el('span', { className: 'badge', text: 'partial: analysis running' }) : null,
-        actions,
-      ]),
-      dl,
-    );
-  }
-
-  private renderSummary(): void {
-    const { report } = this.shown!;
-    const cards = el('div', { className: 'cards' });
-    for (const c of layerCards(report)) {
-      const facts = el('ul', { className: 'card-facts' });
-      for (const f of c.facts) {
-        const value = f.value === null ? '—' : f.log10 ? formatFromLog10(f.value) : formatNumber(f.value);
-        facts.append(el('li', {}, [el('span', { text: `${f.label}: ` }), el('strong', { text: value })]));
-      }
-      cards.append(
-        el(
-          'article',
-          { className: `card regime-${c.regime}`, attrs: { 'aria-label': `Layer ${c.layer}: ${c.regime}` } },
-          [
-            el('h3', {}, [
-              el('span', { text: `Layer ${c.layer} ` }),
-              el('span', { className: `regime regime-${c.regime}`, text: c.regime }),
-            ]),
-            el('p', { className: 'rule', text: c.rule }),
-            facts,
-          ],
-        ),
-      );
-    }
-    this.summary.replaceChildren(
-      el('h2', { text: 'Summary', attrs: { id: 'summary-title' } }),
-      cards,
-      this.renderRecommendation(report),
-    );
-  }
-
-  private renderRecommendation(report: Report): HTMLElement {
-    const rec = report.clipping.recommended;
-    const box = el('div', { className: 'recommendation' });
-    box.append(el('h3', { text: 'Recommended clipping' }));
-    const values = el('dl', { className: 'facts' });
-    values.append(
-      el('div', {}, [
-        el('dt', { text: 'clip_norm' }),
-        el('dd', { text: rec.clip_norm === null ? '—' : String(roundForConfig(rec.clip_norm)) }),
-      ]),
-      el('div', {}, [
-        el('dt', { text: 'clip_value' }),
-        el('dd', { text: rec.clip_value === null ? '—' : String(roundForConfig(rec.clip_value)) }),
-      ]),
-      el('div', {}, [el('dt', { text: 'method' }), el('dd', { text: rec.method })]),
-    );
-    box.append(values);
-    if (rec.rationale) box.append(el('p', { className: 'rule', text: rec.rationale }));
-    const apply = el('div', { className: 'toolbar' });
-    const applyButton = (key: ClipKey, v: number | null): void => {
-      if (v === null || !Number.isFinite(v) || v <= 0) return;
-      const value = roundForConfig(v);
-      apply.append(
-        button(`Set training.${key} = ${value} in the file`, () => this.host.post({ type: 'applyClip', key, value }), {
-          attrs: { 'data-focus-key': `apply-${key}` },
-        }),
-      );
-    };
-    applyButton('clip_norm', rec.clip_norm);
-    applyButton('clip_value', rec.clip_value);
-    box.append(apply);
-    const snippets = el('ul', { className: 'snippets' });
-    for (const s of clipSnippets(report)) {
-      snippets.append(
-        el('li', {}, [
-          el('span', { className: 'snippet-label', text: s.label }),
-          el('code', { text: s.text }),
-          button('Copy', () => this.host.post({ type: 'copyText', text: s.text, label: s.label }), {
-            className: 'secondary',
-            attrs: { 'aria-label': `Copy: ${s.label}`, 'data-focus-key': `copy-${s.id}` },
-          }),
-        ]),
-      );
-    }
-    box.append(snippets);
-    return box;
-  }
-
-  private renderFindings(): void {
-    const { report } = this.shown!;
-    const list = el('ul', { className: 'finding-list' });
-    report.findings.forEach((f, i) => {
-      const where = f.path.length ? f.path.map(String).join(' › ') : '(file)';
-      list.append(
-        el('li', {}, [
-          button('', () => this.host.post({ type: 'revealPath', path: f.path }), {
-            className: `finding severity-${f.severity}`,
-            attrs: { 'data-focus-key': `finding-${i}`, title: `Reveal ${where} in the model file` },
-          }),
-        ]),
-      );
-      const b = list.lastElementChild!.firstElementChild as HTMLButtonElement;
-      b.append(
-        el('span', { className: `severity severity-${f.severity}`, text: f.severity }),
-        el('span', { className: 'code', text: f.code }),
-        el('span', { className: 'message', text: f.message }),
-        el('span', { className: 'path', text: where }),
-      );
-    });
-    const heading = el('h2', { text: `Findings (${report.findings.length})`, attrs: { id: 'findings-title' } });
-    this.findings.replaceChildren(
-      heading,
-      report.findings.length ? list : el('p', { className: 'placeholder', text: 'No findings.' }),
-    );
+    const post = (message: FromWebviewMessage): void => this.host.post(message);
+    renderHeader(this.header, report, partial, () => this.exportJson());
+    renderSummary(this.summary, report, post);
+    renderFindings(this.findings, report, post);
   }
 
   // ---- charts ----
@@ -570,117 +384,6 @@ export class ReportPanelView {
         ]),
       ),
     );
-  }
-
-  // ---- heatmap ----
-
-  private renderHeatmap(): void {
-    if (!this.shown || !this.heatmapDetails.open) return;
-    const maps = this.shown.report.heatmaps ?? [];
-    const section = this.heatmapSection;
-    const showMap = (on: boolean): void => {
-      section.setAvailable(on);
-      this.heatmapLegendRow.hidden = !on;
-      this.heatmapHover.hidden = !on;
-      if (!on) {
-        section.chart?.destroy();
-        section.chart = undefined;
-        this.heatmapShown = null;
-      }
-    };
-    if (!maps.length) {
-      showMap(false);
-      this.heatmapLayerSelect.hidden = true;
-      if (this.heatmapFailedMessage !== null) {
-        this.heatmapStatus.replaceChildren(
-          el('span', { text: `The heatmap could not be computed: ${this.heatmapFailedMessage} ` }),
-          button('Retry', () => this.requestHeatmap(), { attrs: { 'data-focus-key': 'heatmap-retry' } }),
-        );
-      } else {
-        this.heatmapStatus.textContent = 'Computing the (t, j) map for this model…';
-        this.requestHeatmap();
-      }
-      return;
-    }
-    this.heatmapFailedMessage = null;
-    const options = maps.map((m, i) =>
-      el('option', { text: `Layer ${m.layer}, sequence ${m.sequence + 1}`, attrs: { value: String(i) } }),
-    );
-    this.heatmapLayerSelect.replaceChildren(...options);
-    this.heatmapLayer = Math.min(this.heatmapLayer, maps.length - 1);
-    this.heatmapLayerSelect.value = String(this.heatmapLayer);
-    this.heatmapLayerSelect.hidden = maps.length < 2;
-    const model = heatmapModel(maps[this.heatmapLayer]);
-    this.heatmapShown = model;
-    if (!model) {
-      this.heatmapStatus.textContent = 'This heatmap holds no gradient (every cell is empty or zero).';
-      showMap(false);
-      return;
-    }
-    showMap(true);
-    this.heatmapStatus.textContent = `Layer ${model.layer}, sequence ${model.sequence + 1} of length ${model.length}; each cell covers ${model.bin}×${model.bin} steps and holds its largest norm.`;
-    this.heatmapImage.width = model.size;
-    this.heatmapImage.height = model.size;
-    const ctx = this.heatmapImage.getContext('2d');
-    if (ctx) ctx.putImageData(new ImageData(heatmapPixels(model), model.size, model.size), 0, 0);
-    this.paintLegend(model);
-    section.chart?.destroy();
-    section.chart = upsertChart(undefined, section.canvas, heatmapChartConfig(model, this.heatmapImage, this.theme));
-    section.setTableBuilder(() => {
-      const headers = ['t \\ j', ...Array.from({ length: model.size }, (_, k) => String(k * model.bin))];
-      const rows: string[][] = [];
-      for (let r = 0; r < model.size; r++) {
-        const row = [String(r * model.bin)];
-        for (let c = 0; c < model.size; c++) {
-          const v = model.values[r * model.size + c];
-          row.push(v === null ? '' : formatFromLog10(v));
-        }
-        rows.push(row);
-      }
-      return table('Largest ‖∂ε_t/∂s_j‖ per (t, j) cell; rows and columns start at the step shown', headers, rows);
-    });
-  }
-
-  private requestHeatmap(): void {
-    if (this.heatmapPending) return;
-    this.heatmapPending = true;
-    this.heatmapFailedMessage = null;
-    this.heatmapStatus.textContent = 'Computing the (t, j) map for this model…';
-    this.host.post({ type: 'requestHeatmap' });
-  }
-
-  private paintLegend(model: HeatmapModel): void {
-    const c = this.heatmapLegend;
-    const ctx = c.getContext('2d');
-    if (ctx) {
-      for (let x = 0; x < c.width; x++) {
-        const [r, g, b] = colourScale(x / (c.width - 1));
-        ctx.fillStyle = `rgb(${r}, ${g}, ${b})`;
-        ctx.fillRect(x, 0, 1, c.height);
-      }
-    }
-    c.setAttribute('aria-label', `Colour scale from ${formatFromLog10(model.min)} to ${formatFromLog10(model.max)}`);
-    this.heatmapLegendMin.textContent = formatFromLog10(model.min);
-    this.heatmapLegendMax.textContent = formatFromLog10(model.max);
-  }
-
-  private describeHeatmapCell(e: MouseEvent): void {
-    const chart = this.heatmapSection.chart;
-    const m = this.heatmapShown;
-    if (!chart || !m) return;
-    const rect = this.heatmapSection.canvas.getBoundingClientRect();
-    const x = e.clientX - rect.left;
-    const y = e.clientY - rect.top;
-    const a = chart.chartArea;
-    if (x < a.left || x > a.right || y < a.top || y > a.bottom) {
-      this.heatmapHover.textContent = '';
-      return;
-    }
-    const col = Math.min(m.size - 1, Math.floor(((x - a.left) / (a.right - a.left)) * m.size));
-    const row = Math.min(m.size - 1, Math.floor(((y - a.top) / (a.bottom - a.top)) * m.size));
-    const v = m.values[row * m.size + col];
-    const span = (k: number): string => `${k * m.bin}–${(k + 1) * m.bin - 1}`;
-    this.heatmapHover.textContent = `t ${span(row)}, j ${span(col)}: ${v === null ? 'no gradient' : formatFromLog10(v)}`;
   }
 
   // ---- export ----

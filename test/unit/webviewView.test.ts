@@ -12,27 +12,19 @@ import {
   formatShare,
   roundForConfig,
 } from '../../src/engine/report/format';
+import { log10Axis, MAX_SERIES_POINTS } from '../../src/shared/reportView/axis';
 import {
   clippedShare,
   clippingChartModel,
-  clipSnippets,
   clipThresholds,
-  colourScale,
-  contributionChartModel,
-  csvField,
-  exportStem,
-  heatmapModel,
-  heatmapPixels,
-  lagChartModel,
-  lagTableCsv,
-  layerCards,
-  log10Axis,
-  longRangeShares,
-  MAX_SERIES_POINTS,
-  modelTitle,
   niceCeiling,
-  pascanuRows,
-} from '../../src/shared/reportView';
+} from '../../src/shared/reportView/clippingChart';
+import { contributionChartModel, longRangeShares } from '../../src/shared/reportView/contributionChart';
+import { csvField, exportStem, lagTableCsv, modelTitle } from '../../src/shared/reportView/export';
+import { colourScale, heatmapModel, heatmapPixels } from '../../src/shared/reportView/heatmapChart';
+import { lagChartModel } from '../../src/shared/reportView/lagChart';
+import { pascanuRows } from '../../src/shared/reportView/pascanuChart';
+import { clipSnippets, layerCards } from '../../src/shared/reportView/summary';
 
 const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'reports');
 

@@ -1,0 +1,152 @@
+// The text parts of the report panel: the header with the model's facts, the summary (a card per layer, the
+// recommended clipping with its actions) and the findings. Report fields are user data: always set as text.
+import type { Report } from '../src/engine/report/types';
+import { formatFromLog10, formatNumber, roundForConfig } from '../src/engine/report/format';
+import { modelTitle } from '../src/shared/reportView/export';
+import { clipSnippets, layerCards } from '../src/shared/reportView/summary';
+import type { ClipKey, FromWebviewMessage } from '../src/shared/webviewProtocol';
+import { button, el } from './dom';
+
+/** Sends a message to the extension host. */
+type Post = (message: FromWebviewMessage) => void;
+
+/** The header: the model's title, a "partial" badge while the analysis runs, the facts, and Save as JSON. */
+export function renderHeader(header: HTMLElement, report: Report, partial: boolean, saveJson: () => void): void {
+  const m = report.model;
+  const facts: [string, string][] = [
+    ['file', report.file],
+    ['cell', `${m.cell}${m.cell === 'rnn' ? ` (${m.form}, ${m.nonlinearity})` : ''}`],
+    ['hidden', String(m.hidden_size)],
+    ['layers', String(m.num_layers)],
+    ['sequences', String(report.sequences)],
+    ['steps', String(report.steps)],
+    ['loss', formatNumber(report.loss)],
+    ['gradient norm', formatNumber(report.grad_norm)],
+  ];
+  if (report.elapsed_ms !== undefined) facts.push(['analysis', `${formatNumber(report.elapsed_ms)} ms`]);
+  if (report.max_lag !== undefined && report.max_lag !== null) facts.push(['lags capped at', String(report.max_lag)]);
+  const dl = el('dl', { className: 'facts' });
+  for (const [k, v] of facts) dl.append(el('div', {}, [el('dt', { text: k }), el('dd', { text: v })]));
+  const actions = el('div', { className: 'toolbar' }, [
+    button('Save report (JSON)', saveJson, {
+      className: 'secondary',
+      attrs: { 'data-focus-key': 'json' },
+    }),
+  ]);
+  header.replaceChildren(
+    el('div', { className: 'title-row' }, [
+      el('h1', { className: 'model-name', text: modelTitle(report) }),
+      partial ? el('span', { className: 'badge', text: 'partial: analysis running' }) : null,
+      actions,
+    ]),
+    dl,
+  );
+}
+
+/** The summary: a card per layer and the recommended clipping with its actions. */
+export function renderSummary(summary: HTMLElement, report: Report, post: Post): void {
+  const cards = el('div', { className: 'cards' });
+  for (const c of layerCards(report)) {
+    const facts = el('ul', { className: 'card-facts' });
+    for (const f of c.facts) {
+      const value = f.value === null ? '—' : f.log10 ? formatFromLog10(f.value) : formatNumber(f.value);
+      facts.append(el('li', {}, [el('span', { text: `${f.label}: ` }), el('strong', { text: value })]));
+    }
+    cards.append(
+      el(
+        'article',
+        { className: `card regime-${c.regime}`, attrs: { 'aria-label': `Layer ${c.layer}: ${c.regime}` } },
+        [
+          el('h3', {}, [
+            el('span', { text: `Layer ${c.layer} ` }),
+            el('span', { className: `regime regime-${c.regime}`, text: c.regime }),
+          ]),
+          el('p', { className: 'rule', text: c.rule }),
+          facts,
+        ],
+      ),
+    );
+  }
+  summary.replaceChildren(
+    el('h2', { text: 'Summary', attrs: { id: 'summary-title' } }),
+    cards,
+    recommendation(report, post),
+  );
+}
+
+/** The recommended clip_norm and clip_value, buttons that set them in the file, and copyable code lines. */
+function recommendation(report: Report, post: Post): HTMLElement {
+  const rec = report.clipping.recommended;
+  const box = el('div', { className: 'recommendation' });
+  box.append(el('h3', { text: 'Recommended clipping' }));
+  const values = el('dl', { className: 'facts' });
+  values.append(
+    el('div', {}, [
+      el('dt', { text: 'clip_norm' }),
+      el('dd', { text: rec.clip_norm === null ? '—' : String(roundForConfig(rec.clip_norm)) }),
+    ]),
+    el('div', {}, [
+      el('dt', { text: 'clip_value' }),
+      el('dd', { text: rec.clip_value === null ? '—' : String(roundForConfig(rec.clip_value)) }),
+    ]),
+    el('div', {}, [el('dt', { text: 'method' }), el('dd', { text: rec.method })]),
+  );
+  box.append(values);
+  if (rec.rationale) box.append(el('p', { className: 'rule', text: rec.rationale }));
+  const apply = el('div', { className: 'toolbar' });
+  const applyButton = (key: ClipKey, v: number | null): void => {
+    if (v === null || !Number.isFinite(v) || v <= 0) return;
+    const value = roundForConfig(v);
+    apply.append(
+      button(`Set training.${key} = ${value} in the file`, () => post({ type: 'applyClip', key, value }), {
+        attrs: { 'data-focus-key': `apply-${key}` },
+      }),
+    );
+  };
+  applyButton('clip_norm', rec.clip_norm);
+  applyButton('clip_value', rec.clip_value);
+  box.append(apply);
+  const snippets = el('ul', { className: 'snippets' });
+  for (const s of clipSnippets(report)) {
+    snippets.append(
+      el('li', {}, [
+        el('span', { className: 'snippet-label', text: s.label }),
+        el('code', { text: s.text }),
+        button('Copy', () => post({ type: 'copyText', text: s.text, label: s.label }), {
+          className: 'secondary',
+          attrs: { 'aria-label': `Copy: ${s.label}`, 'data-focus-key': `copy-${s.id}` },
+        }),
+      ]),
+    );
+  }
+  box.append(snippets);
+  return box;
+}
+
+/** The findings, each a button that reveals its key in the model file. */
+export function renderFindings(findings: HTMLElement, report: Report, post: Post): void {
+  const list = el('ul', { className: 'finding-list' });
+  report.findings.forEach((f, i) => {
+    const where = f.path.length ? f.path.map(String).join(' › ') : '(file)';
+    list.append(
+      el('li', {}, [
+        button('', () => post({ type: 'revealPath', path: f.path }), {
+          className: `finding severity-${f.severity}`,
+          attrs: { 'data-focus-key': `finding-${i}`, title: `Reveal ${where} in the model file` },
+        }),
+      ]),
+    );
+    const b = list.lastElementChild!.firstElementChild as HTMLButtonElement;
+    b.append(
+      el('span', { className: `severity severity-${f.severity}`, text: f.severity }),
+      el('span', { className: 'code', text: f.code }),
+      el('span', { className: 'message', text: f.message }),
+      el('span', { className: 'path', text: where }),
+    );
+  });
+  const heading = el('h2', { text: `Findings (${report.findings.length})`, attrs: { id: 'findings-title' } });
+  findings.replaceChildren(
+    heading,
+    report.findings.length ? list : el('p', { className: 'placeholder', text: 'No findings.' }),
+  );
+}

@@ -4,14 +4,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { api, fixture, sleep, waitFor } from './helpers';
-
-const source = 'rnn-gradients';
-
-/** Our diagnostics of a document. */
-function ours(uri: vscode.Uri): vscode.Diagnostic[] {
-  return vscode.languages.getDiagnostics(uri).filter((diagnostic) => diagnostic.source === source);
-}
+import { api, closeAll, fixture, ours, sleep, waitFor } from './helpers';
 
 function codeOf(diagnostic: vscode.Diagnostic): string {
   const code = diagnostic.code;
@@ -42,11 +35,6 @@ async function openAndWait(
 /** The text a diagnostic sits on. */
 function textAt(editor: vscode.TextEditor, diagnostic: vscode.Diagnostic): string {
   return editor.document.getText(diagnostic.range);
-}
-
-async function closeAll(): Promise<void> {
-  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
-  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 }
 
 describe('RNN Gradients editor face', function () {

@@ -3,28 +3,11 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-
-const extensionId = 'rnn-gradients.rnn-gradients';
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
+import { extensionId, fixtureIn, waitFor } from './helpers';
 
 /** The golden rnn-tanh model: the workspace's copy when the workspace holds one, else the repository's. */
 function goldenModelPath(): string {
-  for (const folder of vscode.workspace.workspaceFolders ?? []) {
-    for (const candidate of ['golden/rnn-tanh.rnn.json', 'rnn-tanh.rnn.json']) {
-      const file = path.join(folder.uri.fsPath, candidate);
-      if (fs.existsSync(file)) return file;
-    }
-  }
-  return path.join(repoRoot, 'test', 'fixtures', 'golden', 'rnn-tanh.rnn.json');
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return condition();
+  return fixtureIn('golden', 'rnn-tanh.rnn.json').fsPath;
 }
 
 function ourExtension(): vscode.Extension<unknown> {
@@ -39,8 +22,11 @@ describe('RNN Gradients extension (in the extension host)', () => {
     await vscode.window.showTextDocument(document);
     assert.strictEqual(vscode.window.activeTextEditor?.document.uri.fsPath, document.uri.fsPath);
     const extension = ourExtension();
-    const active = await waitFor(() => extension.isActive, 20000);
-    assert.ok(active, `${extensionId} did not activate within 20 s of opening ${path.basename(document.fileName)}`);
+    await waitFor(
+      `${extensionId} to activate within 20 s of opening ${path.basename(document.fileName)}`,
+      () => (extension.isActive ? true : undefined),
+      20000,
+    );
   });
 
   it('registers the command rnnGradients.analyze', async () => {

@@ -1,4 +1,5 @@
-// Shared helpers of the extension-host tests: fixtures, the extension's API, waiting.
+// Shared helpers of the extension-host tests: fixtures, the extension's API, our diagnostics, closing editors,
+// waiting.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -8,15 +9,20 @@ import type { RnnGradientsApi } from '../../src/extension/api';
 export const extensionId = 'rnn-gradients.rnn-gradients';
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
-/** A file of test/fixtures/workspace: the copy inside the opened workspace when there is one. */
-export function fixture(name: string): vscode.Uri {
-  for (const folder of vscode.workspace.workspaceFolders ?? []) {
-    for (const candidate of [path.join('workspace', name), name]) {
-      const file = path.join(folder.uri.fsPath, candidate);
+/** A file of test/fixtures/<folder>: the copy inside the opened workspace when there is one. */
+export function fixtureIn(folder: string, name: string): vscode.Uri {
+  for (const workspaceFolder of vscode.workspace.workspaceFolders ?? []) {
+    for (const candidate of [path.join(folder, name), name]) {
+      const file = path.join(workspaceFolder.uri.fsPath, candidate);
       if (fs.existsSync(file)) return vscode.Uri.file(file);
     }
   }
-  return vscode.Uri.file(path.join(repoRoot, 'test', 'fixtures', 'workspace', name));
+  return vscode.Uri.file(path.join(repoRoot, 'test', 'fixtures', folder, name));
+}
+
+/** A file of test/fixtures/workspace: the copy inside the opened workspace when there is one. */
+export function fixture(name: string): vscode.Uri {
+  return fixtureIn('workspace', name);
 }
 
 /** The extension's API (activating it if needed). */
@@ -24,6 +30,20 @@ export async function api(): Promise<RnnGradientsApi> {
   const extension = vscode.extensions.getExtension<RnnGradientsApi>(extensionId);
   assert.ok(extension, `${extensionId} is not installed in the extension host`);
   return extension.isActive ? extension.exports : extension.activate();
+}
+
+/** The source name of the extension's diagnostics. */
+export const diagnosticSource = 'rnn-gradients';
+
+/** Our diagnostics of a document. */
+export function ours(uri: vscode.Uri): vscode.Diagnostic[] {
+  return vscode.languages.getDiagnostics(uri).filter((diagnostic) => diagnostic.source === diagnosticSource);
+}
+
+/** Reverts and closes the active editor, then closes every editor. */
+export async function closeAll(): Promise<void> {
+  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,7 +4,7 @@
 import * as assert from 'assert';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'perf_hooks';
 import * as vscode from 'vscode';
-import { api, fixture, sleep, waitFor } from './helpers';
+import { api, closeAll, fixture, ours, sleep, waitFor } from './helpers';
 import { reporterLinePrefix } from './index';
 
 /** Several seconds of analysis: one LSTM layer of 128 units, 2 sequences of 800 steps (init + data.generate). */
@@ -63,15 +63,6 @@ async function measure<T>(work: () => Promise<T>): Promise<{ value: T; delay: De
 }
 
 /** Our diagnostics of a document. */
-function ours(uri: vscode.Uri): vscode.Diagnostic[] {
-  return vscode.languages.getDiagnostics(uri).filter((diagnostic) => diagnostic.source === 'rnn-gradients');
-}
-
-async function closeAll(): Promise<void> {
-  await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
-  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-}
-
 describe('RNN Gradients long runs (responsiveness, partial reports, live panel)', function () {
   this.timeout(180000);
 

@@ -1,5 +1,7 @@
 // Shared test helpers for reports: the reference comparison of /work/shared/tools/compare-report.py,
-// a walk for non-finite numbers, and the key contract of report-format.md (version 1).
+// a walk for non-finite numbers, the key contract of report-format.md (version 1), and two lag tables compared.
+import * as assert from 'assert';
+import type { Report } from '../../../src/engine/report/types';
 
 const RTOL = 1e-9;
 
@@ -229,4 +231,22 @@ export function reportContractProblems(report: unknown): string[] {
     });
   } else out.push('$.findings: expected a list');
   return out;
+}
+
+/** log10 fields of two lag tables agree to `tol` (absolute, in log10), counts exactly. */
+export function assertSameLags(a: Report, b: Report, tol: number): void {
+  assert.strictEqual(b.layers.length, a.layers.length);
+  a.layers.forEach((layer, k) => {
+    assert.strictEqual(b.layers[k].lags.length, layer.lags.length, `layer ${k}: number of lags`);
+    layer.lags.forEach((e, lag) => {
+      const o = b.layers[k].lags[lag];
+      assert.strictEqual(o.count, e.count, `layer ${k} lag ${lag}: count`);
+      for (const key of ['log10_mean', 'log10_min', 'log10_max', 'log10_contribution_mean'] as const) {
+        const x = e[key] ?? null;
+        const y = o[key] ?? null;
+        if (x === null || y === null) assert.strictEqual(y, x, `layer ${k} lag ${lag} ${key}`);
+        else assert.ok(Math.abs(x - y) <= tol, `layer ${k} lag ${lag} ${key}: ${x} vs ${y}`);
+      }
+    });
+  });
 }

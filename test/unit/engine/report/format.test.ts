@@ -2,11 +2,17 @@
 // written from their log10 (a rounded mantissa of 10 moves into the exponent).
 import * as assert from 'assert';
 import {
+  formatFromLog10,
+  formatNumber,
+  formatPowerOfTen,
+  formatShare,
+  roundForConfig,
   formatHoverNumber,
   formatHoverPow10,
   formatNorm,
   formatShort,
   formatShortFromLog10,
+  roundSuggestion,
   splitLog10,
 } from '../../../../src/engine/report/format';
 
@@ -65,5 +71,40 @@ describe('number formatting: splitLog10', () => {
     assert.deepStrictEqual(splitLog10(-399.5, 2), { mantissa: '3.16', exponent: -400 });
     assert.deepStrictEqual(splitLog10(5.9999, 1), { mantissa: '1.0', exponent: 6 });
     assert.deepStrictEqual(splitLog10(0, 3), { mantissa: '1.000', exponent: 0 });
+  });
+});
+
+describe('extension edit logic', () => {
+  it('rounds suggestions to three significant digits', () => {
+    assert.strictEqual(roundSuggestion(4.153217), 4.15);
+    assert.strictEqual(roundSuggestion(0.00012345), 0.000123);
+    assert.strictEqual(roundSuggestion(12345), 12300);
+  });
+});
+
+describe('webview: formatting and export', () => {
+  it('formats powers of ten, plain figures, figures known by their log10, and shares', () => {
+    assert.deepStrictEqual([0, 1, 2, -3, -400].map(formatPowerOfTen), ['1', '10', '10²', '10⁻³', '10⁻⁴⁰⁰']);
+    assert.deepStrictEqual([null, 0, 11.204024, 123456, 0.0001234].map(formatNumber), [
+      '—',
+      '0',
+      '11.2',
+      '1.23e5',
+      '1.23e-4',
+    ]);
+    assert.strictEqual(formatFromLog10(-400), '1.00e-400');
+    assert.strictEqual(formatFromLog10(-399.5), '3.16e-400');
+    assert.strictEqual(formatFromLog10(null), '0');
+    assert.strictEqual(formatFromLog10(Math.log10(0.5)), '0.5');
+    assert.deepStrictEqual([null, 0, 0.0004, 0.05, 0.5, 0.9999, 1].map(formatShare), [
+      '—',
+      '0%',
+      '<0.1%',
+      '5%',
+      '50%',
+      '>99.9%',
+      '100%',
+    ]);
+    assert.strictEqual(roundForConfig(11.204024418608755), 11.2);
   });
 });

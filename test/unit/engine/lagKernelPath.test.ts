@@ -1,12 +1,12 @@
 // The worker computes lag tables with the WebAssembly GEMM kernel; the plain TypeScript product is the
 // reference path. Both must give the same report (to rounding), for every cell and for stacks.
 import * as assert from 'assert';
-import { analyzeModel } from '../../src/engine/analyze';
-import { KernelMatMul } from '../../src/engine/matmul';
-import { createGemmKernel } from '../../src/engine/kernels';
-import { parseModel } from '../../src/engine/model/parse';
-import type { Report } from '../../src/engine/report/types';
-import { generatedModelText as model } from './helpers/models';
+import { analyzeModel } from '../../../src/engine/analyze';
+import { KernelMatMul } from '../../../src/engine/matmul';
+import { createGemmKernel } from '../../../src/engine/kernels';
+import { parseModel } from '../../../src/engine/model/parse';
+import type { Report } from '../../../src/engine/report/types';
+import { generatedModelText as model } from '../helpers/models';
 
 function run(text: string, matmul?: KernelMatMul): Report {
   const parsed = parseModel(text);

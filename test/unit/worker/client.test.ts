@@ -3,10 +3,10 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { AnalysisClient, AnalysisError } from '../../src/worker/client';
-import type { AnalyzeParams, AnalyzeResult, ProgressMessage } from '../../src/worker/protocol';
-import { REPO_ROOT, WORKER_JS, ensureBuilt } from './helpers/cli';
-import { nonFinitePaths } from './helpers/report';
+import { AnalysisClient, AnalysisError } from '../../../src/worker/client';
+import type { AnalyzeParams, AnalyzeResult, ProgressMessage } from '../../../src/worker/protocol';
+import { REPO_ROOT, WORKER_JS, ensureBuilt } from '../helpers/cli';
+import { nonFinitePaths } from '../helpers/report';
 
 const SMALL = fs.readFileSync(path.join(REPO_ROOT, 'test/fixtures/golden/rnn-tanh.rnn.json'), 'utf8');
 

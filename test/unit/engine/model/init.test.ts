@@ -1,8 +1,8 @@
 // init schemes, the seeded generator and data.generate.
 import * as assert from 'assert';
-import { parseModel, type ParseResult } from '../../src/engine/model/parse';
-import { SeededRandom } from '../../src/engine/model/random';
-import type { Model } from '../../src/engine/model/types';
+import { parseModel, type ParseResult } from '../../../../src/engine/model/parse';
+import { SeededRandom } from '../../../../src/engine/model/random';
+import type { Model } from '../../../../src/engine/model/types';
 
 function parse(model: unknown): ParseResult {
   return parseModel(JSON.stringify(model));

@@ -5,9 +5,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseTree, type Node } from 'jsonc-parser';
-import { writeSafetensors } from '../../src/engine/model/safetensors';
-import { REPO_ROOT, ensureBuilt, runCli, type CliRun } from './helpers/cli';
-import { nonFinitePaths, reportContractProblems } from './helpers/report';
+import { writeSafetensors } from '../../../src/engine/model/safetensors';
+import { REPO_ROOT, ensureBuilt, runCli, type CliRun } from '../helpers/cli';
+import { nonFinitePaths, reportContractProblems } from '../helpers/report';
 
 type Obj = Record<string, unknown>;
 type KeyPath = (string | number)[];

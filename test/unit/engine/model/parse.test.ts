@@ -3,11 +3,12 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
-import { parseModel, type ParseResult } from '../../src/engine/model/parse';
-import { formatPath, type ModelProblem } from '../../src/engine/model/problems';
-import { loadModelFile } from '../../src/io/loadModel';
+import { parseModel, type ParseResult } from '../../../../src/engine/model/parse';
+import { formatPath, type ModelProblem } from '../../../../src/engine/model/problems';
+import { loadModelFile } from '../../../../src/io/loadModel';
+import { REPO_ROOT } from '../../helpers/cli';
 
-const root = path.resolve(__dirname, '../../..');
+const root = REPO_ROOT;
 const golden = path.join(root, 'test/fixtures/golden');
 const invalid = path.join(root, 'test/fixtures/invalid');
 

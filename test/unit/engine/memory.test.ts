@@ -1,8 +1,8 @@
 // The analysis refuses, with a message on `data`, a model whose backpropagation would not fit in memory.
 import * as assert from 'assert';
-import { runAnalysis } from '../../src/worker/runAnalysis';
-import { estimateAnalysisBytes, MAX_ANALYSIS_BYTES } from '../../src/engine/memory';
-import { parseModel } from '../../src/engine/model/parse';
+import { runAnalysis } from '../../../src/worker/runAnalysis';
+import { estimateAnalysisBytes, MAX_ANALYSIS_BYTES } from '../../../src/engine/memory';
+import { parseModel } from '../../../src/engine/model/parse';
 
 const hooks = { isCancelled: () => false, progress: () => undefined };
 

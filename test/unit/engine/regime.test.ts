@@ -1,11 +1,11 @@
 // Regime verdicts and the log-range lag figures on linear rnns with W_hh = c·Q (Q orthogonal), where
 // every lag norm is known in closed form: ‖(c·Qᵀ)^ℓ g‖ = c^ℓ ‖g‖.
 import * as assert from 'assert';
-import { parseModel } from '../../src/engine/model/parse';
-import { analyzeModel } from '../../src/engine/analyze';
-import type { Report } from '../../src/engine/report/types';
-import { SeededRandom } from '../../src/engine/model/random';
-import { nonFinitePaths, reportContractProblems } from './helpers/report';
+import { parseModel } from '../../../src/engine/model/parse';
+import { analyzeModel } from '../../../src/engine/analyze';
+import type { Report } from '../../../src/engine/report/types';
+import { SeededRandom } from '../../../src/engine/model/random';
+import { nonFinitePaths, reportContractProblems } from '../helpers/report';
 
 const H = 8;
 const I = 2;

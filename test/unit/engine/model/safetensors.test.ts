@@ -8,8 +8,8 @@ import {
   readSafetensors,
   writeSafetensors,
   type SafetensorsDtype,
-} from '../../src/engine/model/safetensors';
-import { parseModel } from '../../src/engine/model/parse';
+} from '../../../../src/engine/model/safetensors';
+import { parseModel } from '../../../../src/engine/model/parse';
 
 /** Values exactly representable in F16 and BF16 (and so in F32/F64). */
 const EXACT = [0, 1, -2, 0.5, 0.25, -0.125, 3, 1.5, -0.75, 8];

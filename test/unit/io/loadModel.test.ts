@@ -1,11 +1,10 @@
-// loadModelFile (weights paths confined to the workspace folder) and problem positions.
+// Unit tests of io/loadModel.ts: model files and their weight files, confined to the workspace folder.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadModelFile, makeWeightsLoader } from '../../src/io/loadModel';
-import { formatProblem, offsetToLineCol } from '../../src/io/position';
-import { writeSafetensors } from '../../src/engine/model/safetensors';
+import { loadModelFile, makeWeightsLoader } from '../../../src/io/loadModel';
+import { writeSafetensors } from '../../../src/engine/model/safetensors';
 
 describe('loadModelFile', () => {
   let tmp: string;
@@ -83,28 +82,5 @@ describe('loadModelFile', () => {
     const loader = makeWeightsLoader(path.join(workspace, 'models', 'm.rnn.json'), workspace, 16);
     const r = loader('w.safetensors');
     assert.ok('error' in r && r.error.includes('larger than the limit'));
-  });
-});
-
-describe('positions', () => {
-  it('converts offsets to 1-based line and column (\\n, \\r\\n, \\r)', () => {
-    const text = 'ab\ncd\r\nef\rgh';
-    assert.deepStrictEqual(offsetToLineCol(text, 0), { line: 1, column: 1 });
-    assert.deepStrictEqual(offsetToLineCol(text, 1), { line: 1, column: 2 });
-    assert.deepStrictEqual(offsetToLineCol(text, 3), { line: 2, column: 1 });
-    assert.deepStrictEqual(offsetToLineCol(text, 7), { line: 3, column: 1 });
-    assert.deepStrictEqual(offsetToLineCol(text, 10), { line: 4, column: 1 });
-    assert.deepStrictEqual(offsetToLineCol(text, 99), { line: 4, column: 3 });
-  });
-
-  it('formats file:line:col: message', () => {
-    const text = '{\n  "cell": "lstn"\n}';
-    const line = formatProblem('m.rnn.json', text, {
-      severity: 'error',
-      message: 'cell: unknown value',
-      path: ['cell'],
-      range: { offset: text.indexOf('"lstn"'), length: 6 },
-    });
-    assert.strictEqual(line, 'm.rnn.json:2:11: cell: unknown value');
   });
 });

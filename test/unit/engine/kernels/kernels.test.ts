@@ -1,9 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { gemmRef, RefGemmKernel, type GemmKernel } from '../../src/engine/kernels/gemm';
-import { createGemmKernel } from '../../src/engine/kernels/index';
-import { ParallelWasmGemm } from '../../src/engine/kernels/parallelGemm';
-import { WasmGemmKernel, type WasmGemmOptions } from '../../src/engine/kernels/wasmGemm';
-import { sleb, uleb } from '../../src/engine/kernels/wasmAsm';
+import { gemmRef, RefGemmKernel, type GemmKernel } from '../../../../src/engine/kernels/gemm';
+import { createGemmKernel } from '../../../../src/engine/kernels/index';
+import { ParallelWasmGemm } from '../../../../src/engine/kernels/parallelGemm';
+import { WasmGemmKernel, type WasmGemmOptions } from '../../../../src/engine/kernels/wasmGemm';
+import { sleb, uleb } from '../../../../src/engine/kernels/wasmAsm';
 
 // deterministic PRNG (mulberry32)
 function rng(seed: number): () => number {

@@ -1,10 +1,10 @@
 // Central finite-difference checks of every parameter gradient, for every cell, form, nonlinearity and
 // loss, with multi-layer and readout variants.
 import * as assert from 'assert';
-import { analyzeModel } from '../../src/engine/analyze';
-import { buildCells } from '../../src/engine/cells';
-import { LossFunction } from '../../src/engine/loss';
-import { forwardSequence } from '../../src/engine/network';
+import { analyzeModel } from '../../../../src/engine/analyze';
+import { buildCells } from '../../../../src/engine/cells';
+import { LossFunction } from '../../../../src/engine/loss';
+import { forwardSequence } from '../../../../src/engine/network';
 import {
   type CellType,
   type LossKind,
@@ -12,7 +12,7 @@ import {
   type Nonlinearity,
   type RnnForm,
   GATES,
-} from '../../src/engine/model/types';
+} from '../../../../src/engine/model/types';
 
 /** A small deterministic generator for test data (xorshift32). */
 function rng(seed: number): () => number {

@@ -1,0 +1,210 @@
+// Splitting the lag table's columns (src/engine/lagShare.ts): column subsets merged equal the whole
+// table, and the engine's split path equals the plain path.
+import * as assert from 'assert';
+import { analyzeModel } from '../../../src/engine/analyze';
+import { buildCells } from '../../../src/engine/cells';
+import { accumulateLags, lagWork, lagWorkOf } from '../../../src/engine/lags';
+import { HeatmapCollector } from '../../../src/engine/heatmap';
+import {
+  computeLagShare,
+  type LagJob,
+  type LagPartial,
+  type LagSplitter,
+  packLagPartial,
+  unpackLagPartial,
+  lagPartialLength,
+  columnShares,
+} from '../../../src/engine/lagShare';
+import { LagStats } from '../../../src/engine/logscale';
+import { LossFunction } from '../../../src/engine/loss';
+import { plainMatMul } from '../../../src/engine/matmul';
+import type { Model } from '../../../src/engine/model/types';
+import { forwardSequence } from '../../../src/engine/network';
+import { generatedModelText as modelText, parsedModel as parse } from '../helpers/models';
+import { assertSameLags } from '../helpers/report';
+
+/** Runs every other thread's share in this thread, at finish(): the engine's split path without threads. */
+class InProcessSplitter implements LagSplitter {
+  readonly matmul = plainMatMul;
+  private jobs: LagJob[] = [];
+  started = 0;
+  aborted = 0;
+  readonly minFlops = 1e6;
+  constructor(
+    readonly threads: number,
+    private readonly model: Model,
+  ) {}
+  start(jobs: LagJob[]): void {
+    this.jobs = jobs;
+    this.started++;
+  }
+  progress(): number {
+    return 0;
+  }
+  finish(check: () => void): LagPartial[] {
+    return this.jobs.map((job) => {
+      const p = computeLagShare(this.model, job, {
+        isCancelled: () => false,
+        cancelled: () => new Error('cancelled'),
+        onRows: () => check(),
+      });
+      // Through the packed form, as the worker threads hand it over.
+      const data = new Float64Array(new SharedArrayBuffer(8 * lagPartialLength(this.model, job)));
+      packLagPartial(p, data);
+      return unpackLagPartial(this.model, job, data);
+    });
+  }
+  abort(): void {
+    this.aborted++;
+  }
+}
+
+describe('lag table split by columns', () => {
+  for (const [cell, layers] of [
+    ['rnn', 1],
+    ['lstm', 2],
+    ['gru', 1],
+    ['gru', 2],
+  ] as const) {
+    it(`${cell}, ${layers} layer(s): columns {stride 3, offset 0..2} merged equal the whole table`, () => {
+      const model = parse(modelText(cell, 12, layers, 40));
+      const cells = buildCells(model);
+      const loss = new LossFunction(model);
+      for (const maxLag of [39, 7]) {
+        const whole = model.layers.map(() => new LagStats(maxLag + 1));
+        const merged = model.layers.map(() => new LagStats(maxLag + 1));
+        const heatWhole = new HeatmapCollector(40, layers, 16);
+        const heatMerged = new HeatmapCollector(40, layers, 16);
+        for (const seq of model.sequences) {
+          const fwd = forwardSequence(model, cells, loss, seq);
+          let rowsWhole = 0;
+          accumulateLags({
+            cells,
+            fwd,
+            maxLag,
+            stats: whole,
+            hooks: { step: (r) => (rowsWhole = r) },
+            heatmap: heatWhole,
+          });
+          assert.strictEqual(rowsWhole, lagWork(seq.length, maxLag));
+          let rowsParts = 0;
+          for (let offset = 0; offset < 3; offset++) {
+            const part = model.layers.map(() => new LagStats(maxLag + 1));
+            const heat = new HeatmapCollector(40, layers, 16);
+            let rows = 0;
+            accumulateLags({
+              cells,
+              fwd,
+              maxLag,
+              stats: part,
+              hooks: { step: (r) => (rows = r) },
+              heatmap: heat,
+              safeExponent: 200,
+              subset: { stride: 3, offset },
+            });
+            assert.strictEqual(rows, lagWorkOf(seq.length, maxLag, { stride: 3, offset }));
+            rowsParts += rows;
+            part.forEach((s, k) => merged[k].merge(LagStats.unpack(maxLag + 1, s.pack())));
+            heatMerged.merge(heat.cells);
+          }
+          assert.strictEqual(rowsParts, rowsWhole);
+        }
+        whole.forEach((s, k) => {
+          assert.strictEqual(merged[k].measuredLags, s.measuredLags);
+          for (let lag = 0; lag <= maxLag; lag++) {
+            const a = s.entry(lag);
+            const b = merged[k].entry(lag);
+            assert.strictEqual(b.count, a.count);
+            for (const key of ['log10Mean', 'log10Min', 'log10Max', 'log10Contribution'] as const) {
+              const x = a[key];
+              const y = b[key];
+              if (x === null || y === null) assert.strictEqual(y, x, `${key} lag ${lag}`);
+              else assert.ok(Math.abs(x - y) <= 1e-12, `layer ${k} lag ${lag} ${key}: ${x} vs ${y}`);
+            }
+          }
+        });
+        heatWhole.cells.forEach((c, k) => assert.deepStrictEqual(heatMerged.cells[k], c));
+      }
+    });
+  }
+
+  it('stride 1 (and no subset) is the plain recursion, bit for bit', () => {
+    const model = parse(modelText('lstm', 10, 2, 30));
+    const cells = buildCells(model);
+    const fwd = forwardSequence(model, cells, new LossFunction(model), model.sequences[0]);
+    const a = model.layers.map(() => new LagStats(30));
+    const b = model.layers.map(() => new LagStats(30));
+    accumulateLags({ cells, fwd, maxLag: 29, stats: a, hooks: { step: () => undefined }, heatmap: null });
+    accumulateLags({
+      cells,
+      fwd,
+      maxLag: 29,
+      stats: b,
+      hooks: { step: () => undefined },
+      heatmap: null,
+      safeExponent: 200,
+      subset: { stride: 1, offset: 0 },
+    });
+    a.forEach((s, k) => assert.deepStrictEqual(b[k].pack(), s.pack()));
+  });
+
+  it('column shares cover every column once and give the caller less when it has extra work', () => {
+    for (const threads of [2, 3, 4, 8]) {
+      for (const extra of [0, 1e4, 1e9]) {
+        const shares = columnShares(threads, [1000, 300], 999, extra);
+        assert.strictEqual(shares.length, threads);
+        for (let t = 0; t < 2000; t++) {
+          const owners = shares.filter((s) => (t - s.offset + 1000 * s.stride) % s.stride < (s.width ?? 1));
+          assert.strictEqual(owners.length, 1, `column ${t}, ${threads} threads`);
+        }
+        for (const s of shares) assert.ok((s.width ?? 1) >= 1);
+        // Without extra work every share has about the same row-steps.
+        if (extra === 0) {
+          const work = shares.map((s) => lagWorkOf(1000, 999, s) + lagWorkOf(300, 999, s));
+          assert.ok(Math.max(...work) <= 1.05 * Math.min(...work), `${threads} threads: ${work.join(', ')}`);
+        }
+      }
+      assert.ok(
+        (columnShares(threads, [1000], 999, 1e5)[0].width ?? 1) < (columnShares(threads, [1000], 999, 0)[0].width ?? 1),
+      );
+    }
+  });
+
+  for (const [cell, layers, threads] of [
+    ['rnn', 1, 3],
+    ['lstm', 2, 2],
+    ['gru', 2, 4],
+  ] as const) {
+    it(`${cell}, ${layers} layer(s), ${threads} threads: the engine's split path equals the plain path`, () => {
+      const text = modelText(cell, 16, layers, 150, 3);
+      const model = parse(text);
+      const heatmap = { sequence: 1, maxSize: 64 };
+      const plain = analyzeModel(parse(text), { file: 'x', heatmap });
+      const splitter = new InProcessSplitter(threads, model);
+      const split = analyzeModel(model, { file: 'x', heatmap, lagSplit: splitter });
+      assert.strictEqual(splitter.started, 1, 'the table was split');
+      assertSameLags(plain, split, 1e-12);
+      assert.strictEqual(split.loss, plain.loss);
+      assert.deepStrictEqual(split.heatmaps, plain.heatmaps);
+      // Findings carry the fitted slopes: equal to rounding.
+      assert.deepStrictEqual(
+        split.findings.map((f) => [f.code, f.message]),
+        plain.findings.map((f) => [f.code, f.message]),
+      );
+      assert.deepStrictEqual(split.clipping, plain.clipping);
+    });
+  }
+
+  it('a small table is not split; a cancelled split run aborts the other threads', () => {
+    const small = parse(modelText('rnn', 8, 1, 20));
+    const s1 = new InProcessSplitter(2, small);
+    analyzeModel(small, { file: 'x', lagSplit: s1 });
+    assert.strictEqual(s1.started, 0);
+    const big = parse(modelText('rnn', 16, 1, 300));
+    const s2 = new InProcessSplitter(2, big);
+    let calls = 0;
+    assert.throws(() => analyzeModel(big, { file: 'x', lagSplit: s2, isCancelled: () => ++calls > 50 }), /cancelled/);
+    assert.strictEqual(s2.started, 1);
+    assert.strictEqual(s2.aborted, 1);
+  });
+});

@@ -1,0 +1,41 @@
+// Unit tests (plain Node) of diagnosticsLogic.ts: findings and problems as diagnostics on their ranges.
+import * as assert from 'assert';
+import { diagnosticSpecs, forgetBiasLayerOfKey } from '../../../src/extension/diagnosticsLogic';
+import { commented, report } from './fixtures';
+
+describe('extension report logic', () => {
+  it('maps findings and problems to diagnostic specs on their ranges', () => {
+    const specs = diagnosticSpecs(commented, { ok: true, report: report() });
+    assert.deepStrictEqual(
+      specs.map((spec) => [spec.code, spec.severity, commented.substr(spec.span.offset, spec.span.length)]),
+      [
+        ['exploding-gradients', 'warning', '"weight_hh_l0"'],
+        ['clip-never-triggers', 'info', '"clip_norm"'],
+      ],
+    );
+    const problems = diagnosticSpecs(commented, {
+      ok: false,
+      problems: [{ severity: 'error', message: 'bad', path: ['cell'], range: { offset: 5, length: 3 } }],
+    });
+    assert.deepStrictEqual(
+      problems.map((spec) => [spec.code, spec.span]),
+      [['invalid-model', { offset: 5, length: 3 }]],
+    );
+  });
+
+  it('adds a forget-bias-low diagnostic for LSTM files when the engine did not', () => {
+    const text =
+      '{"cell":"lstm","weights":{"weight_hh_l0":[[0],[0],[0],[0]],"weight_ih_l0":[[0],[0],[0],[0]],"bias_ih_l0":[0,0,0,0]}}';
+    const base = report();
+    const specs = diagnosticSpecs(text, {
+      ok: true,
+      report: { ...base, model: { ...base.model, cell: 'lstm' }, findings: [] },
+    });
+    assert.deepStrictEqual(
+      specs.map((spec) => [spec.code, text.substr(spec.span.offset, spec.span.length)]),
+      [['forget-bias-low', '"bias_ih_l0"']],
+    );
+    assert.strictEqual(forgetBiasLayerOfKey('"bias_ih_l3"'), 3);
+    assert.strictEqual(forgetBiasLayerOfKey('"weight_ih_l2"'), 2);
+  });
+});

@@ -1,0 +1,23 @@
+// Unit tests (plain Node) of jsonLocationLogic.ts: key ranges and the key under the pointer.
+import * as assert from 'assert';
+import { keyPathAtOffset, spanOfPath } from '../../../src/extension/jsonLocationLogic';
+import { commented } from './fixtures';
+
+describe('extension key ranges', () => {
+  it('puts a key path on the property key, an index on the element, a missing key on its nearest parent', () => {
+    const keySpan = spanOfPath(commented, ['weights', 'weight_hh_l0']);
+    assert.strictEqual(commented.substr(keySpan.offset, keySpan.length), '"weight_hh_l0"');
+    const element = spanOfPath(commented, ['weights', 'weight_hh_l0', 0]);
+    assert.strictEqual(commented.substr(element.offset, element.length), '[0.5]');
+    const missing = spanOfPath(commented, ['training', 'clip_value']);
+    assert.strictEqual(commented.substr(missing.offset, missing.length), '"training"');
+    const none = spanOfPath(commented, ['readout', 'weight']);
+    assert.deepStrictEqual(none, { offset: 0, length: 1 });
+  });
+
+  it('tells which key the pointer is on', () => {
+    const offset = commented.indexOf('weight_hh_l0') + 3;
+    assert.deepStrictEqual(keyPathAtOffset(commented, offset), ['weights', 'weight_hh_l0']);
+    assert.strictEqual(keyPathAtOffset(commented, commented.indexOf('0.5')), undefined);
+  });
+});

@@ -1,0 +1,21 @@
+// Unit tests (plain Node) of keyedDebouncer.ts: the last call for a key within the delay wins.
+import * as assert from 'assert';
+import { KeyedDebouncer } from '../../../src/extension/keyedDebouncer';
+
+describe('extension settings and debounce', () => {
+  it('runs once per key after the last of quick calls', async () => {
+    const runs: string[] = [];
+    const debouncer = new KeyedDebouncer<string>(30, (key) => runs.push(key));
+    for (let i = 0; i < 10; i++) {
+      debouncer.schedule('a');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    debouncer.schedule('b');
+    debouncer.schedule('c');
+    debouncer.cancel('c');
+    assert.ok(debouncer.isPending('a'));
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.deepStrictEqual(runs.sort(), ['a', 'b']);
+    debouncer.dispose();
+  });
+});

@@ -1,0 +1,64 @@
+// Reports for the chart-model tests: recorded ones (test/fixtures/reports) and small ones built by hand.
+import * as fs from 'fs';
+import * as path from 'path';
+import type { LagEntry, LayerReport, Report } from '../../../../src/engine/report/types';
+import { REPO_ROOT } from '../../helpers/cli';
+
+/** A recorded report of test/fixtures/reports. */
+const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'reports');
+
+export function loadFixture(name: string): Report {
+  return JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8')) as Report;
+}
+
+export function lag(lagIndex: number, log10Mean: number | null, extra: Partial<LagEntry> = {}): LagEntry {
+  const plain = log10Mean === null ? 0 : 10 ** log10Mean;
+  return {
+    lag: lagIndex,
+    count: 1,
+    mean: plain,
+    min: plain,
+    max: plain,
+    contribution_mean: plain,
+    log10_mean: log10Mean,
+    log10_min: log10Mean === null ? null : log10Mean - 1,
+    log10_max: log10Mean === null ? null : log10Mean + 1,
+    ...extra,
+  };
+}
+
+export function layerOf(lags: LagEntry[], extra: Partial<LayerReport> = {}): LayerReport {
+  return { layer: 0, sigma_max: 1.2, spectral_radius: 0.9, gamma: 1, regime: 'vanishing', lags, ...extra };
+}
+
+export function reportOf(layers: LayerReport[], batchNorms: (number | null)[] = [1, 2, 3, 4]): Report {
+  return {
+    report_version: 1,
+    file: 'models/demo.rnn.json',
+    model: {
+      cell: 'rnn',
+      form: 'elman',
+      nonlinearity: 'tanh',
+      input_size: 1,
+      hidden_size: 2,
+      num_layers: layers.length,
+      output_size: 1,
+    },
+    sequences: 1,
+    steps: 10,
+    loss: 1,
+    grad_norm: 1,
+    gradients: {},
+    layers,
+    clipping: {
+      batch_norms: batchNorms,
+      suggestions: [
+        { method: 'mean', clip_norm: 2.5 },
+        { method: 'median', clip_norm: 2.5 },
+        { method: 'autoclip_p10', clip_norm: 1.3 },
+      ],
+      recommended: { clip_norm: 2.5, clip_value: 0.123456, method: 'mean', rationale: 'because' },
+    },
+    findings: [],
+  };
+}

@@ -1,0 +1,66 @@
+// Unit tests of the lag chart's model (and the log10 axes of axis.ts).
+import * as assert from 'assert';
+import { log10Axis, MAX_SERIES_POINTS } from '../../../../src/shared/reportView/axis';
+import { lagChartModel } from '../../../../src/shared/reportView/lagChart';
+import { lag, layerOf, loadFixture, reportOf } from './fixtures';
+
+describe('webview: lag chart shaping', () => {
+  it('plots log10 values (far below 1e-308) and leaves out exact zeros', () => {
+    const r = reportOf([layerOf([lag(0, 0), lag(1, -200), lag(2, -450), lag(3, null)])]);
+    const m = lagChartModel(r);
+    assert.deepStrictEqual(
+      m.series[0].mean.map((p) => [p.x, p.y]),
+      [
+        [0, 0],
+        [1, -200],
+        [2, -450],
+      ],
+    );
+    assert.deepStrictEqual(
+      m.series[0].lower.map((p) => p.y),
+      [-1, -201, -451],
+    );
+    assert.ok(m.axis.min <= -451 && m.axis.max >= 1, JSON.stringify(m.axis));
+    assert.strictEqual(m.maxLag, 3);
+  });
+
+  it('draws the decay-rate line from lag 0 with the measured slope', () => {
+    const layer = layerOf([lag(0, -0.5), lag(1, -0.7), lag(10, -2.5)], {
+      evidence: { log10_rate_per_step: -0.2, log10_ratio: -2, measured_lag: 10, pascanu_bound: 1.2, rule: 'r' },
+    });
+    const m = lagChartModel(reportOf([layer]));
+    assert.deepStrictEqual(m.series[0].rate, [
+      { x: 0, y: -0.5 },
+      { x: 10, y: -0.5 + -0.2 * 10 },
+    ]);
+    assert.strictEqual(lagChartModel(reportOf([layerOf([lag(0, 0)])])).series[0].rate, null);
+  });
+
+  it('decimates a 10,000-lag report to a bounded number of points', () => {
+    const large = loadFixture('large-10000.json');
+    const m = lagChartModel(large);
+    assert.strictEqual(m.sourcePoints, 20_000);
+    for (const s of m.series) {
+      assert.ok(
+        s.mean.length <= MAX_SERIES_POINTS &&
+          s.lower.length <= MAX_SERIES_POINTS &&
+          s.upper.length <= MAX_SERIES_POINTS,
+      );
+      assert.strictEqual(s.mean[0].x, 0);
+      assert.strictEqual(s.mean[s.mean.length - 1].x, 9999);
+    }
+    assert.ok(m.axis.min <= -400, `axis reaches 1e-400: ${m.axis.min}`);
+  });
+
+  it('log10 axes use integer steps that read as powers of ten', () => {
+    assert.deepStrictEqual(log10Axis(-2.3, 0.4), { min: -3, max: 1, stepSize: 1 });
+    const wide = log10Axis(-401, 0);
+    assert.ok(
+      Number.isInteger(wide.stepSize) &&
+        wide.min <= -401 &&
+        wide.max >= 0 &&
+        (wide.max - wide.min) / wide.stepSize <= 10,
+    );
+    assert.deepStrictEqual(log10Axis(NaN, 1), { min: -1, max: 1, stepSize: 1 });
+  });
+});

@@ -168,7 +168,13 @@ function toHessenberg(n: number, h: Float64Array, tick: () => void = () => undef
   }
 }
 
-/** Francis double-shift QR on an upper Hessenberg matrix (in place); returns its eigenvalues. */
+/**
+ * Francis double-shift QR on an upper Hessenberg matrix (in place); returns its eigenvalues.
+ * One long function on purpose: it follows the classic hqr sweep (find a small subdiagonal, deflate one or two
+ * eigenvalues, else form the shift and chase the bulge), whose steps share the active window's indices and the
+ * shift; split into functions, that state would travel through many parameters and the steps would no longer
+ * read against the textbook algorithm.
+ */
 function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float64Array; im: Float64Array } {
   const wr = new Float64Array(n);
   const wi = new Float64Array(n);

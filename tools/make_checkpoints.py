@@ -539,10 +539,263 @@ def zip_with_raw_member(name, compressed, declared_size, crc):
     return local + compressed + central + eocd
 
 
+
+# ---------------------------------------------------------------------------------------------
+# onnx
+#
+# torch.onnx.export of nn.RNN/LSTM/GRU: the expected module tensors are the torch module's own
+# state_dict (the reader must convert ONNX's gate order back to exactly those). Models built with
+# onnx.helper cover what torch never exports (linear_before_reset=0, typed data fields, float16,
+# double, peepholes, clip, input_forget, activations, initial_h, external data); their expected
+# PyTorch tensors follow the conversion table of shared/spec/checkpoints.md section 3 (computed
+# here with numpy from what onnx.numpy_helper reads).
+
+ONNX_ORDER = {'LSTM': [0, 2, 3, 1], 'GRU': [1, 0, 2], 'RNN': [0]}
+
+
+def onnx_initializer_summaries(model):
+    from onnx import numpy_helper
+    return OrderedDict((t.name, numpy_summary(numpy_helper.to_array(t))) for t in model.graph.initializer)
+
+
+def export_onnx(name, module, x, prefix='rnn.'):
+    import onnx
+    import torch
+
+    class Wrap(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = module
+
+        def forward(self, inp):
+            return self.rnn(inp)[0]
+
+    wrap = Wrap().eval()
+    torch.onnx.export(wrap, x, path(name), opset_version=14, input_names=['x'], output_names=['y'])
+    model = onnx.load(path(name))
+    sd = OrderedDict((k[len(prefix):], torch_summary(v)) for k, v in wrap.state_dict().items())
+    return model, sd
+
+
+def reorder(a, order, h):
+    return np.concatenate([a[k * h:(k + 1) * h] for k in order], axis=0)
+
+
+def onnx_to_pytorch(op, W, R, B, h, layer=0):
+    """The spec's conversion table, applied with numpy (for the hand-built models)."""
+    out = OrderedDict()
+    order = ONNX_ORDER[op]
+    g = len(order) * h
+    for d in range(W.shape[0]):
+        sfx = f'_l{layer}' + ('_reverse' if d == 1 else '')
+        out['weight_ih' + sfx] = reorder(W[d], order, h)
+        out['weight_hh' + sfx] = reorder(R[d], order, h)
+        if B is not None:
+            out['bias_ih' + sfx] = reorder(B[d][:g], order, h)
+            out['bias_hh' + sfx] = reorder(B[d][g:], order, h)
+    return out
+
+
+def make_onnx():
+    import onnx
+    import torch
+    import torch.nn as nn
+    from onnx import TensorProto, helper, numpy_helper
+    torch.manual_seed(5)
+
+    exports = [
+        ('export-rnn-tanh.onnx', nn.RNN(3, 4), {'mode': 'RNN_TANH', 'nonlinearity': 'tanh'}, 1, False),
+        ('export-rnn-relu-2layer.onnx', nn.RNN(3, 4, 2, nonlinearity='relu'), {'mode': 'RNN_RELU', 'nonlinearity': 'relu'}, 2, False),
+        ('export-lstm.onnx', nn.LSTM(3, 4), {'mode': 'LSTM'}, 1, False),
+        ('export-lstm-2layer-bidir.onnx', nn.LSTM(3, 4, 2, bidirectional=True), {'mode': 'LSTM'}, 2, True),
+        ('export-lstm-nobias.onnx', nn.LSTM(2, 3, bias=False), {'mode': 'LSTM'}, 1, False),
+        ('export-gru-2layer.onnx', nn.GRU(3, 4, 2), {'mode': 'GRU', 'gru_reset': 'after'}, 2, False),
+        ('export-gru-bidir.onnx', nn.GRU(2, 3, bidirectional=True), {'mode': 'GRU', 'gru_reset': 'after'}, 1, True),
+    ]
+    for name, module, attrs, layers, bidir in exports:
+        model, sd = export_onnx(name, module, torch.randn(5, 2, module.input_size))
+        nodes = [n.name for n in model.graph.node if n.op_type in ('RNN', 'LSTM', 'GRU')]
+        assert len(nodes) == layers, nodes
+        attributes = dict(attrs, input_size=module.input_size, hidden_size=module.hidden_size,
+                          num_layers=layers, bias=module.bias, bidirectional=bidir)
+        expect_ok(name, 'onnx', onnx_initializer_summaries(model), modules=[
+            {'name': nodes[0], 'origin': 'onnx-node', 'attributes': attributes, 'members': nodes, 'unsupported': [],
+             'tensors': sd}])
+
+    # Two LSTMs reading the same input: not a stack, two candidates.
+    class Two(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.LSTM(2, 3)
+            self.b = nn.LSTM(2, 3)
+
+        def forward(self, x):
+            return self.a(x)[0] + self.b(x)[0]
+
+    two = Two().eval()
+    torch.onnx.export(two, torch.randn(4, 1, 2), path('export-two-lstms.onnx'), opset_version=14)
+    model = onnx.load(path('export-two-lstms.onnx'))
+    nodes = [n.name for n in model.graph.node if n.op_type == 'LSTM']
+    expect_ok('export-two-lstms.onnx', 'onnx', onnx_initializer_summaries(model), modules=[
+        {'name': nodes[0], 'origin': 'onnx-node', 'members': [nodes[0]],
+         'tensors': OrderedDict((k[2:], torch_summary(v)) for k, v in two.state_dict().items() if k.startswith('a.'))},
+        {'name': nodes[1], 'origin': 'onnx-node', 'members': [nodes[1]],
+         'tensors': OrderedDict((k[2:], torch_summary(v)) for k, v in two.state_dict().items() if k.startswith('b.'))}])
+
+    rng = np.random.default_rng(11)
+
+    def weights(op, i, h, dirs=1, dtype=np.float32):
+        g = {'RNN': 1, 'LSTM': 4, 'GRU': 3}[op] * h
+        return (rng.standard_normal((dirs, g, i)).astype(dtype), rng.standard_normal((dirs, g, h)).astype(dtype),
+                rng.standard_normal((dirs, 2 * g)).astype(dtype))
+
+    def tensor(name, a, raw=True, onnx_type=None):
+        if onnx_type is None:
+            return numpy_helper.from_array(a, name) if raw else helper.make_tensor(
+                name, onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[a.dtype], a.shape, a.reshape(-1).tolist())
+        return helper.make_tensor(name, onnx_type, a.shape, a.reshape(-1).tolist())
+
+    def build(name, op, i, h, attrs=None, dirs=1, dtype=np.float32, raw=(True, True, True), extra_inputs=(),
+              extra_inits=(), extra_nodes=(), graph_inputs=(), elem=TensorProto.FLOAT, unsupported=(), bias=True,
+              mode=None, gru_reset=None):
+        W, R, B = weights(op, i, h, dirs, dtype)
+        inits = [tensor('W', W, raw[0]), tensor('R', R, raw[1])] + ([tensor('B', B, raw[2])] if bias else []) + list(extra_inits)
+        inputs = ['X', 'W', 'R', 'B' if bias else ''] + list(extra_inputs)
+        outputs = ['Y', 'Y_h'] + (['Y_c'] if op == 'LSTM' else [])
+        node = helper.make_node(op, inputs, outputs, name=f'{op.lower()}_node', hidden_size=h, **(attrs or {}))
+        graph = helper.make_graph(list(extra_nodes) + [node], 'g',
+                                  [helper.make_tensor_value_info('X', elem, [5, 1, i])] + list(graph_inputs),
+                                  [helper.make_tensor_value_info('Y', elem, [5, dirs, 1, h])], initializer=inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 14)], producer_name='make_checkpoints.py')
+        onnx.checker.check_model(model)
+        onnx.save(model, path(name))
+        back = onnx.load(path(name))
+        arrays = {t.name: numpy_helper.to_array(t) for t in back.graph.initializer}
+        converted = onnx_to_pytorch(op, arrays['W'].astype(np.float64), arrays['R'].astype(np.float64),
+                                    arrays['B'].astype(np.float64) if bias else None, h)
+        dt = NUMPY_DTYPE_NAMES[arrays['W'].dtype.name]
+        module_tensors = OrderedDict()
+        for k, v in converted.items():
+            module_tensors[k] = dict(expect_value_summary(v), dtype=dt)
+        attributes = {'mode': mode or {'RNN': 'RNN_TANH', 'LSTM': 'LSTM', 'GRU': 'GRU'}[op], 'input_size': i,
+                      'hidden_size': h, 'num_layers': 1, 'bias': bias, 'bidirectional': dirs == 2}
+        if op == 'RNN':
+            attributes['nonlinearity'] = 'relu' if attributes['mode'] == 'RNN_RELU' else 'tanh'
+        if op == 'GRU':
+            attributes['gru_reset'] = gru_reset
+        expect_ok(name, 'onnx', onnx_initializer_summaries(back), modules=[
+            {'name': f'{op.lower()}_node', 'origin': 'onnx-node', 'attributes': attributes,
+             'members': [f'{op.lower()}_node'], 'unsupported': list(unsupported), 'tensors': module_tensors}])
+        return model
+
+    build('gru-before.onnx', 'GRU', 3, 2, raw=(False, True, False), gru_reset='before')
+    build('gru-after-double.onnx', 'GRU', 2, 3, {'linear_before_reset': 1}, dtype=np.float64, raw=(False, False, True),
+          elem=TensorProto.DOUBLE, gru_reset='after')
+    build('gru-bidir-before.onnx', 'GRU', 2, 2, {'direction': 'bidirectional'}, dirs=2, gru_reset='before')
+    build('rnn-f16.onnx', 'RNN', 3, 2, dtype=np.float16, raw=(True, False, True), elem=TensorProto.FLOAT16)
+    build('rnn-relu-attr.onnx', 'RNN', 2, 2, {'activations': ['Relu']}, mode='RNN_RELU')
+    build('rnn-nobias.onnx', 'RNN', 2, 3, bias=False)
+    P = rng.standard_normal((1, 9)).astype(np.float32)
+    build('lstm-peepholes.onnx', 'LSTM', 2, 3, extra_inputs=['', '', '', 'P'], extra_inits=[numpy_helper.from_array(P, 'P')],
+          unsupported=['input P (peepholes'])
+    build('lstm-peepholes-zero.onnx', 'LSTM', 2, 3, extra_inputs=['', '', '', 'P'],
+          extra_inits=[numpy_helper.from_array(np.zeros((1, 9), np.float32), 'P')])
+    build('lstm-clip.onnx', 'LSTM', 2, 3, {'clip': 5.0}, unsupported=['attribute clip = 5'])
+    build('lstm-input-forget.onnx', 'LSTM', 2, 3, {'input_forget': 1}, unsupported=['attribute input_forget = 1'])
+    build('rnn-sigmoid.onnx', 'RNN', 2, 2, {'activations': ['Sigmoid']}, unsupported=['attribute activations ["Sigmoid"]'])
+    build('lstm-activations.onnx', 'LSTM', 2, 2, {'activations': ['Sigmoid', 'Tanh', 'Relu']},
+          unsupported=['attribute activations ["Sigmoid","Tanh","Relu"]'])
+    build('lstm-hard-sigmoid.onnx', 'LSTM', 2, 2, {'activations': ['HardSigmoid', 'Tanh', 'Tanh'], 'activation_alpha': [0.2],
+                                                  'activation_beta': [0.5]}, unsupported=['attribute activations ["HardSigmoid"'])
+    build('rnn-reverse.onnx', 'RNN', 2, 2, {'direction': 'reverse'}, unsupported=['direction "reverse"'])
+    build('lstm-initial-h-input.onnx', 'LSTM', 2, 3, extra_inputs=['', 'h0'],
+          graph_inputs=[helper.make_tensor_value_info('h0', TensorProto.FLOAT, [1, 1, 3])],
+          unsupported=['input initial_h must be absent or zero, but it is the graph input "h0"'])
+    build('lstm-initial-h-nonzero.onnx', 'LSTM', 2, 3, extra_inputs=['', 'h0'],
+          extra_inits=[numpy_helper.from_array(np.full((1, 1, 3), 0.5, np.float32), 'h0')],
+          unsupported=['input initial_h must be absent or zero, but it is the non-zero constant "h0"'])
+    build('lstm-initial-zero.onnx', 'LSTM', 2, 3, extra_inputs=['', 'h0', 'c0'],
+          extra_inits=[numpy_helper.from_array(np.zeros((1, 1, 3), np.float32), 'h0'),
+                       numpy_helper.from_array(np.array([1, 1, 3], np.int64), 'shape')],
+          extra_nodes=[helper.make_node('ConstantOfShape', ['shape'], ['c0'], name='zeros')])
+
+    # External data: next to the model, in the parent folder, and an absolute location.
+    os.makedirs(path('external'), exist_ok=True)
+    for name, location in [('inside.onnx', 'inside.bin'), ('outside.onnx', '../outside.bin'), ('absolute.onnx', '/etc/passwd')]:
+        W, R, B = weights('LSTM', 2, 3)
+        graph = helper.make_graph(
+            [helper.make_node('LSTM', ['X', 'W', 'R', 'B'], ['Y'], name='lstm', hidden_size=3)], 'g',
+            [helper.make_tensor_value_info('X', TensorProto.FLOAT, [5, 1, 2])],
+            [helper.make_tensor_value_info('Y', TensorProto.FLOAT, [5, 1, 1, 3])],
+            initializer=[numpy_helper.from_array(W, 'W'), numpy_helper.from_array(R, 'R'), numpy_helper.from_array(B, 'B')])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 14)])
+        # onnx.save_model writes the data next to the model; the location is then rewritten.
+        key = f'external/{name}'
+        written = os.path.basename(location) if not location.startswith('/') else 'absolute.bin'
+        onnx.save_model(model, path(key), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=written, size_threshold=0)
+        if location != written:
+            if location.startswith('/'):
+                os.remove(path(f'external/{written}'))
+            else:
+                os.replace(path(f'external/{written}'), path(os.path.normpath(os.path.join('external', location))))
+            m = onnx.load(path(key), load_external_data=False)
+            for t in m.graph.initializer:
+                for e in t.external_data:
+                    if e.key == 'location':
+                        e.value = location
+            onnx.save(m, path(key))
+        if location.startswith('/'):
+            expect_error(key, 'onnx', 'unsupported', 'is not a relative path', external={location: None})
+            continue
+        # onnx.load refuses locations outside the model's folder, so the expectations come from
+        # the arrays written (onnx.load checks them for the location it accepts).
+        arrays = OrderedDict(W=W, R=R, B=B)
+        if location == written:
+            back = onnx.load(path(key))
+            for t in back.graph.initializer:
+                assert np.array_equal(numpy_helper.to_array(t), arrays[t.name])
+        conv = onnx_to_pytorch('LSTM', arrays['W'], arrays['R'], arrays['B'], 3)
+        expect_ok(key, 'onnx', OrderedDict((k, numpy_summary(v)) for k, v in arrays.items()), external={location: os.path.normpath(os.path.join('external', location))},
+                  modules=[{'name': 'lstm', 'origin': 'onnx-node', 'members': ['lstm'], 'unsupported': [],
+                            'tensors': OrderedDict((k, numpy_summary(v)) for k, v in conv.items())}])
+    expect_error('external/inside.onnx#no-external', 'onnx', 'missing', '"inside.bin" was not provided', file='external/inside.onnx')
+
+    # Broken models.
+    good = open(path('export-lstm.onnx'), 'rb').read()
+    write_bytes('truncated.onnx', good[: len(good) * 2 // 3])
+    expect_error('truncated.onnx', 'onnx', 'truncated', '')
+    W, R, B = weights('RNN', 2, 2)
+    bad_w = numpy_helper.from_array(W, 'W')
+    bad_w.raw_data = bad_w.raw_data[:-4]
+    graph = helper.make_graph([helper.make_node('RNN', ['X', 'W', 'R'], ['Y'], name='rnn', hidden_size=2)], 'g',
+                              [helper.make_tensor_value_info('X', TensorProto.FLOAT, [5, 1, 2])],
+                              [helper.make_tensor_value_info('Y', TensorProto.FLOAT, [5, 1, 1, 3])],
+                              initializer=[bad_w, numpy_helper.from_array(R, 'R')])
+    onnx.save(helper.make_model(graph), path('raw-data-short.onnx'))
+    expect_error('raw-data-short.onnx', 'onnx', 'corrupt', 'raw_data holds 12 bytes, dims [1, 2, 2] of float32 need 16')
+    def huge_tensor(name):
+        t = TensorProto()
+        t.name, t.data_type = name, TensorProto.FLOAT
+        t.dims.extend([1, 1000000, 1000000])
+        t.raw_data = b'\0' * 16
+        return t
+
+    huge = huge_tensor('W')
+    graph = helper.make_graph([helper.make_node('RNN', ['X', 'W', 'R'], ['Y'], name='rnn', hidden_size=1000000)], 'g',
+                              [helper.make_tensor_value_info('X', TensorProto.FLOAT, [5, 1, 2])],
+                              [helper.make_tensor_value_info('Y', TensorProto.FLOAT, [5, 1, 1, 3])],
+                              initializer=[huge, huge_tensor('R')])
+    onnx.save(helper.make_model(graph), path('huge-dims.onnx'))
+    expect_error('huge-dims.onnx', 'onnx', 'limit', 'over the limit')
+    write_bytes('not-onnx.onnx', b'\x08\x07' + b'\xff' * 20)
+    expect_error('not-onnx.onnx', 'onnx', 'corrupt', '')
+
+
 # ---------------------------------------------------------------------------------------------
 
 
-GROUPS = {'pytorch': make_pytorch, 'numpy': make_numpy}
+GROUPS = {'pytorch': make_pytorch, 'numpy': make_numpy, 'onnx': make_onnx}
 
 
 def main():

@@ -25,7 +25,15 @@ export interface Expectation {
   name?: string | null;
   tensors?: Record<string, TensorExpectation>;
   tensor?: TensorExpectation;
-  modules?: { name: string; origin: string; attributes?: Record<string, unknown>; members?: string[]; unsupported?: string[] }[];
+  modules?: {
+    name: string;
+    origin: string;
+    attributes?: Record<string, unknown>;
+    members?: string[];
+    unsupported?: string[];
+    /** The module's PyTorch-named tensors (relative names), as the source framework has them. */
+    tensors?: Record<string, TensorExpectation>;
+  }[];
   meta?: Record<string, number>;
   notes_contain?: string[];
   inert_globals?: string[];
@@ -97,6 +105,10 @@ export function assertContents(got: CheckpointContents, want: Expectation, label
       assert.strictEqual(m.origin, w.origin, `${label}: module ${w.name} origin`);
       if (w.attributes) assert.deepStrictEqual(m.attributes, w.attributes, `${label}: module ${w.name} attributes`);
       if (w.members) assert.deepStrictEqual(m.members, w.members, `${label}: module ${w.name} members`);
+      if (w.tensors) {
+        assert.deepStrictEqual([...m.tensors.keys()], Object.keys(w.tensors), `${label}: module ${w.name} tensor names`);
+        for (const [name, t] of Object.entries(w.tensors)) assertTensor(m.tensors.get(name), t, `${label} module ${w.name} ${name}`);
+      }
       if (w.unsupported) {
         assert.strictEqual(m.unsupported.length, w.unsupported.length, `${label}: ${m.unsupported.join('; ')}`);
         w.unsupported.forEach((u, k) => assert.ok(m.unsupported[k].includes(u), `${label}: "${m.unsupported[k]}" should name ${u}`));

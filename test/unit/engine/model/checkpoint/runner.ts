@@ -8,7 +8,7 @@ import type { CheckpointContents, CheckpointTensor } from '../../../../../src/en
 
 /** Readers of whole files and of single arrays, by the expectation's `reader` name. */
 export interface ReaderTable {
-  contents?: Record<string, (bytes: Uint8Array, fileName: string) => CheckpointContents>;
+  contents?: Record<string, (bytes: Uint8Array, fileName: string, key: string) => CheckpointContents>;
   arrays?: Record<string, (bytes: Uint8Array, name: string | undefined, fileName: string) => CheckpointTensor>;
 }
 
@@ -37,7 +37,7 @@ export function runExpectations(readers: ReaderTable): void {
       const bytes = fixtureBytes(file);
       const read = (): CheckpointContents | CheckpointTensor => {
         const contents = readers.contents?.[want.reader];
-        if (contents) return contents(bytes, file);
+        if (contents) return contents(bytes, file, key);
         return readers.arrays![want.reader](bytes, want.name ?? undefined, file);
       };
       if (want.expect === 'ok') {

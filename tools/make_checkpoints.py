@@ -791,11 +791,429 @@ def make_onnx():
     write_bytes('not-onnx.onnx', b'\x08\x07' + b'\xff' * 20)
     expect_error('not-onnx.onnx', 'onnx', 'corrupt', '')
 
+# ---------------------------------------------------------------------------------------------
+# hdf5: what h5py writes by default (and with libver='latest'), read back by h5py
+
+
+def h5_value(v):
+    if isinstance(v, bytes):
+        return v.decode('utf-8')
+    if isinstance(v, str):
+        return v
+    a = np.asarray(v)
+    if a.dtype.kind in 'SO' or a.dtype.kind == 'U':
+        return [x.decode('utf-8') if isinstance(x, bytes) else str(x) for x in a.reshape(-1)]
+    return [float(x) for x in a.astype(np.float64).reshape(-1)]
+
+
+def h5_expectations(f):
+    """Every dataset (numeric: summary; strings: values), every attribute, every group's names."""
+    import h5py
+    datasets, attributes, groups = OrderedDict(), OrderedDict(), OrderedDict()
+
+    def visit(name, obj):
+        key = '/' + name if name else '/'
+        if obj.attrs:
+            attributes[key] = OrderedDict((k, h5_value(obj.attrs[k])) for k in obj.attrs)
+        if isinstance(obj, h5py.Group):
+            groups[key] = sorted(obj.keys())
+        elif obj.dtype.kind in 'SO':
+            datasets[key] = {'strings': [x.decode('utf-8') if isinstance(x, bytes) else x for x in np.asarray(obj[()]).reshape(-1)],
+                             'shape': list(obj.shape)}
+        else:
+            datasets[key] = numpy_summary(np.asarray(obj[()]).astype(obj.dtype.newbyteorder('=')))
+    visit('', f)
+    f.visititems(visit)
+    return datasets, attributes, groups
+
+
+def make_hdf5():
+    import h5py
+    rng = np.random.default_rng(21)
+    name = 'h5-layouts.h5'
+    with h5py.File(path(name), 'w') as f:
+        f.attrs['vlen'] = 'hello \u2713'
+        f.attrs['fixed'] = b'bytes'
+        f.attrs['names'] = [b'a', b'bcd']
+        f.attrs['vlen_list'] = ['x', 'yz']
+        f.attrs['ints'] = np.array([1, -2, 3], np.int32)
+        f.attrs['flt'] = 2.5
+        f.attrs['flag'] = True
+        f['contiguous_f64'] = rng.standard_normal((3, 4))
+        f['contiguous_f32'] = rng.standard_normal((2, 5)).astype(np.float32)
+        f['f16'] = rng.standard_normal(7).astype(np.float16)
+        f['i64'] = rng.integers(-10**12, 10**12, (4,))
+        f['u8'] = rng.integers(0, 255, (3, 2), dtype=np.uint8)
+        f['bool'] = np.array([True, False, True])
+        f['be_f64'] = rng.standard_normal((2, 2)).astype('>f8')
+        f['be_i32'] = rng.integers(-99, 99, (3,)).astype('>i4')
+        f['scalar'] = 4.25
+        f['empty'] = np.zeros((0, 3), np.float32)
+        f.create_dataset('chunked', data=rng.standard_normal((6, 5)), chunks=(4, 2))
+        f.create_dataset('gzip', data=rng.standard_normal((9, 7)).astype(np.float32), chunks=(4, 4), compression='gzip', compression_opts=4)
+        f.create_dataset('shuffle_gzip', data=rng.integers(0, 1000, (10, 3)), chunks=(3, 3), shuffle=True, compression='gzip')
+        f.create_dataset('fletcher32', data=rng.standard_normal(20), chunks=(8,), fletcher32=True)
+        f.create_dataset('many_chunks', data=rng.standard_normal((300, 2)), chunks=(1, 2))
+        d = f.create_dataset('partial', shape=(6, 4), chunks=(2, 2), dtype=np.float64, fillvalue=7.5)
+        d[0:2, 0:2] = rng.standard_normal((2, 2))
+        d[4:6, 2:4] = rng.standard_normal((2, 2))
+        f.create_dataset('scalar_chunk_3d', data=rng.standard_normal((2, 3, 4)), chunks=(1, 3, 2))
+        f['strings_fixed'] = np.array([b'ab', b'cde', b''], dtype='S5')
+        f.create_dataset('strings_vlen', data=['alpha', 'b\u00e9ta', ''], dtype=h5py.string_dtype())
+        space = h5py.h5s.create_simple((2, 3))
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_layout(h5py.h5d.COMPACT)
+        ds = h5py.h5d.create(f.id, b'compact', h5py.h5t.IEEE_F64LE, space, dcpl)
+        compact = rng.standard_normal((2, 3))
+        ds.write(h5py.h5s.ALL, h5py.h5s.ALL, compact)
+        g = f.create_group('g')
+        g.attrs['note'] = 'inner'
+        g.create_group('h').create_dataset('i', data=np.arange(5, dtype=np.int16))
+        g['h/i'].attrs['on_dataset'] = np.float32(1.5)
+        big = f.create_group('big_group')
+        for k in range(300):
+            big.create_dataset(f'm{k:03d}', data=np.array([k], np.int32))
+    with h5py.File(path(name), 'r') as f:
+        datasets, attributes, groups = h5_expectations(f)
+    EXPECTED[name] = dict(reader='hdf5', expect='ok', datasets=datasets, attributes=attributes, groups=groups)
+
+    name = 'h5-latest.h5'
+    with h5py.File(path(name), 'w', libver='latest') as f:
+        f.attrs['title'] = 'latest format'
+        f.attrs['numbers'] = [1.5, 2.5]
+        f['a'] = rng.standard_normal((2, 3))
+        f['b/c'] = np.arange(4, dtype=np.int64)
+        f['b'].attrs['x'] = 3
+        f.create_dataset('single_chunk', data=rng.standard_normal((4, 4)), chunks=(4, 4))
+    with h5py.File(path(name), 'r') as f:
+        datasets, attributes, groups = h5_expectations(f)
+    EXPECTED[name] = dict(reader='hdf5', expect='ok', datasets=datasets, attributes=attributes, groups=groups)
+
+    name = 'h5-latest-chunked.h5'
+    with h5py.File(path(name), 'w', libver='latest') as f:
+        f.create_dataset('x', data=rng.standard_normal((8, 8)), chunks=(2, 2))
+    expect_error(name, 'hdf5', 'unsupported', 'fixed array', dataset='/x')
+
+    # A dataset of 10^12 elements whose storage was never allocated (contiguous, late).
+    name = 'h5-huge-dims.h5'
+    with h5py.File(path(name), 'w') as f:
+        space = h5py.h5s.create_simple((10**6, 10**6))
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_LATE)
+        dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
+        h5py.h5d.create(f.id, b'x', h5py.h5t.IEEE_F64LE, space, dcpl)
+    expect_error(name, 'hdf5', 'limit', 'over the limit', dataset='/x')
+    good = open(path('h5-layouts.h5'), 'rb').read()
+    write_bytes('h5-truncated.h5', good[:len(good) // 3])
+    expect_error('h5-truncated.h5', 'hdf5', 'truncated', 'outside the file', dataset='/big_group/m299')
+    write_bytes('not-hdf5.h5', b'\x89HDF\r\n\x1a\n' + b'\x07' + b'\0' * 40)
+    expect_error('not-hdf5.h5', 'hdf5', 'unsupported', 'superblock version 7')
+
+
+# ---------------------------------------------------------------------------------------------
+# keras: files laid out as Keras' own saving code writes them (keras/src/saving/saving_lib.py for
+# .keras, keras/src/legacy/saving/legacy_h5_format.py for tf.keras .h5), written with h5py because
+# Keras is not installable here. The expected PyTorch tensors follow the conversion table of the
+# spec; each conversion is checked here against torch.nn.LSTM/GRU/RNN running on a numpy
+# re-implementation of Keras' cell equations (keras/src/layers/rnn/{lstm,gru,simple_rnn}.py).
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def keras_cell_run(cls, x, kernel, rec, bias, reset_after=True, activation='tanh'):
+    """Keras' cell equations (batch 1), returns the sequence of h."""
+    u = rec.shape[0]
+    h = np.zeros(u)
+    c = np.zeros(u)
+    out = []
+    for xt in x:
+        if cls == 'LSTM':
+            z = xt @ kernel + h @ rec + (bias if bias is not None else 0)
+            i, f, g, o = sigmoid(z[:u]), sigmoid(z[u:2 * u]), np.tanh(z[2 * u:3 * u]), sigmoid(z[3 * u:])
+            c = f * c + i * g
+            h = o * np.tanh(c)
+        elif cls == 'GRU':
+            bi = bias[0] if (bias is not None and reset_after) else (bias if bias is not None else np.zeros(3 * u))
+            bh = bias[1] if (bias is not None and reset_after) else np.zeros(3 * u)
+            xz, xr, xh = xt @ kernel[:, :u] + bi[:u], xt @ kernel[:, u:2 * u] + bi[u:2 * u], xt @ kernel[:, 2 * u:] + bi[2 * u:]
+            if reset_after:
+                inner = h @ rec + bh
+                z, r = sigmoid(xz + inner[:u]), sigmoid(xr + inner[u:2 * u])
+                hh = np.tanh(xh + r * inner[2 * u:])
+            else:
+                z, r = sigmoid(xz + h @ rec[:, :u]), sigmoid(xr + h @ rec[:, u:2 * u])
+                hh = np.tanh(xh + (r * h) @ rec[:, 2 * u:])
+            h = z * h + (1 - z) * hh
+        else:
+            pre = xt @ kernel + h @ rec + (bias if bias is not None else 0)
+            h = np.tanh(pre) if activation == 'tanh' else np.maximum(pre, 0)
+        out.append(h)
+    return np.array(out)
+
+
+KERAS_ORDER = {'LSTM': [0, 1, 2, 3], 'GRU': [1, 0, 2], 'SimpleRNN': [0]}
+
+
+def keras_to_pytorch(cls, kernel, rec, bias, reset_after, layer, reverse=False):
+    u = rec.shape[0]
+    order = KERAS_ORDER[cls]
+    sfx = f'_l{layer}' + ('_reverse' if reverse else '')
+    out = OrderedDict()
+    out['weight_ih' + sfx] = reorder(kernel.T, order, u)
+    out['weight_hh' + sfx] = reorder(rec.T, order, u)
+    if bias is not None:
+        if cls == 'GRU' and reset_after:
+            out['bias_ih' + sfx] = reorder(bias[0], order, u)
+            out['bias_hh' + sfx] = reorder(bias[1], order, u)
+        else:
+            out['bias_ih' + sfx] = reorder(bias, order, u)
+    return out
+
+
+def check_against_torch(cls, kernel, rec, bias, reset_after, activation, converted):
+    """torch.nn with the converted weights computes what Keras' equations compute."""
+    import torch
+    i, u = kernel.shape[0], rec.shape[0]
+    x = np.random.default_rng(0).standard_normal((6, i))
+    want = keras_cell_run(cls, x, kernel.astype(np.float64), rec.astype(np.float64),
+                          None if bias is None else bias.astype(np.float64), reset_after, activation)
+    if cls == 'GRU' and not reset_after:
+        return  # no torch module computes reset-before; the equations above are the reference
+    bias_flag = bias is not None
+    if cls == 'LSTM':
+        m = torch.nn.LSTM(i, u, bias=bias_flag)
+    elif cls == 'GRU':
+        m = torch.nn.GRU(i, u, bias=bias_flag)
+    else:
+        m = torch.nn.RNN(i, u, nonlinearity=activation, bias=bias_flag)
+    m = m.double()
+    sd = m.state_dict()
+    for k in list(sd):
+        v = converted.get(k)
+        sd[k] = torch.tensor(np.asarray(v, np.float64)) if v is not None else torch.zeros_like(sd[k])
+    m.load_state_dict(sd)
+    got = m(torch.tensor(x).unsqueeze(1))[0].squeeze(1).detach().numpy()
+    assert np.allclose(got, want, atol=1e-10), (cls, np.abs(got - want).max())
+
+
+def keras_layer_config(cls, name, units, **extra):
+    cfg = {'name': name, 'trainable': True, 'dtype': 'float32', 'return_sequences': True, 'return_state': False,
+           'go_backwards': False, 'stateful': False, 'unroll': False, 'units': units, 'activation': 'tanh',
+           'use_bias': True, 'dropout': 0.0, 'recurrent_dropout': 0.0}
+    if cls in ('LSTM', 'GRU'):
+        cfg['recurrent_activation'] = 'sigmoid'
+    if cls == 'LSTM':
+        cfg['unit_forget_bias'] = True
+    if cls == 'GRU':
+        cfg['reset_after'] = True
+    cfg.update(extra)
+    return cfg
+
+
+def keras_weights(rng, cls, i, units, cfg):
+    g = {'LSTM': 4, 'GRU': 3, 'SimpleRNN': 1}[cls] * units
+    kernel = rng.standard_normal((i, g)).astype(np.float32)
+    rec = rng.standard_normal((units, g)).astype(np.float32)
+    if not cfg.get('use_bias', True):
+        bias = None
+    elif cls == 'GRU' and cfg.get('reset_after', True):
+        bias = rng.standard_normal((2, g)).astype(np.float32)
+    else:
+        bias = rng.standard_normal(g).astype(np.float32)
+    return kernel, rec, bias
+
+
+def make_keras_file(name, layers, fmt, functional=False, unsupported=(), module_names=None, extra_check=True):
+    """layers: list of (class_name, config, input_size, inner) with inner=(cls, cfg) for Bidirectional.
+    Writes a .keras archive (fmt='keras3') or a tf.keras .h5 (fmt='legacy')."""
+    import h5py
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    config_layers = [{'module': 'keras.layers', 'class_name': 'InputLayer',
+                      'config': {'batch_shape': [None, 10, layers[0][2]], 'dtype': 'float32', 'name': 'input_layer'},
+                      'registered_name': None}]
+    weights = []  # (weight path name, layer user name, [(role, array)], direction)
+    used = {}
+    expected_modules = []
+    prev_name = 'input_layer'
+    for class_name, cfg, i, inner in layers:
+        snake = {'LSTM': 'lstm', 'GRU': 'gru', 'SimpleRNN': 'simple_rnn', 'Bidirectional': 'bidirectional', 'Dense': 'dense'}[class_name]
+        wname = snake if snake not in used else f'{snake}_{used[snake] + 1}'
+        used[snake] = used[snake] + 1 if snake in used else 0
+        entry = {'module': 'keras.layers', 'class_name': class_name, 'config': cfg, 'registered_name': None}
+        if functional:
+            entry['inbound_nodes'] = [{'args': [{'class_name': '__keras_tensor__', 'config': {
+                'shape': [None, 10, i], 'dtype': 'float32', 'keras_history': [prev_name, 0, 0]}}], 'kwargs': {}}]
+        config_layers.append(entry)
+        prev_name = cfg['name']
+        if class_name == 'Dense':
+            weights.append((wname, cfg['name'], [('kernel', rng.standard_normal((i, cfg['units'])).astype(np.float32)),
+                                                  ('bias', np.zeros(cfg['units'], np.float32))], None))
+            continue
+        if class_name == 'Bidirectional':
+            icls, icfg = inner
+            for direction in ('forward', 'backward'):
+                k, r, b = keras_weights(rng, icls, i, icfg['units'], icfg)
+                weights.append((wname, cfg['name'], [x for x in [('kernel', k), ('recurrent_kernel', r), ('bias', b)] if x[1] is not None],
+                                (direction, icls, icfg)))
+        else:
+            k, r, b = keras_weights(rng, class_name, i, cfg['units'], cfg)
+            weights.append((wname, cfg['name'], [x for x in [('kernel', k), ('recurrent_kernel', r), ('bias', b)] if x[1] is not None],
+                            (None, class_name, cfg)))
+    model_config = {'module': 'keras', 'class_name': 'Functional' if functional else 'Sequential',
+                    'config': {'name': 'model', 'trainable': True, 'layers': config_layers}, 'registered_name': None}
+    if not functional:
+        for l in model_config['config']['layers']:
+            l.pop('inbound_nodes', None)
+    if fmt == 'keras3':
+        buf = io.BytesIO()
+        with h5py.File(buf, 'w') as f:
+            for wname, lname, arrays, direction in weights:
+                if direction is None:
+                    base = f'layers/{wname}'
+                elif direction[0] is None:
+                    base = f'layers/{wname}/cell'
+                else:
+                    base = f'layers/{wname}/{direction[0]}_layer/cell'
+                g = f.create_group(f'{base}/vars')
+                g.attrs['name'] = lname if direction is None else f'{lname}_cell'  # newer Keras: metadata
+                for k, (_, a) in enumerate(arrays):
+                    g[str(k)] = a
+            f.create_group('optimizer/vars')
+            f.create_group('vars')
+        with zipfile.ZipFile(path(name), 'w') as z:
+            z.writestr('metadata.json', json.dumps({'keras_version': '3.6.0', 'date_saved': '1980-01-01@00:00:00'}))
+            z.writestr('config.json', json.dumps(model_config))
+            z.writestr('model.weights.h5', buf.getvalue())
+    else:
+        legacy_config = json.loads(json.dumps(model_config))
+        legacy_config.pop('module')
+        legacy_config.pop('registered_name')
+        with h5py.File(path(name), 'w') as f:
+            f.attrs['keras_version'] = '2.15.0'
+            f.attrs['backend'] = 'tensorflow'
+            f.attrs['model_config'] = json.dumps(legacy_config).encode('utf8')
+            mw = f.create_group('model_weights')
+            layer_names = [e['config']['name'].encode('utf8') for e in config_layers]
+            mw.attrs['layer_names'] = layer_names
+            mw.attrs['backend'] = b'tensorflow'
+            mw.attrs['keras_version'] = b'2.15.0'
+            by_layer = OrderedDict()
+            for wname, lname, arrays, direction in weights:
+                by_layer.setdefault(lname, []).append((arrays, direction))
+            cell_counter = {}
+            for e in config_layers:
+                lname = e['config']['name']
+                g = mw.create_group(lname)
+                names, values = [], []
+                for arrays, direction in by_layer.get(lname, []):
+                    for role, a in arrays:
+                        if direction is None:
+                            wn = f'{lname}/{role}:0'
+                        else:
+                            icls = direction[1].lower() if direction[1] != 'SimpleRNN' else 'simple_rnn'
+                            cell = f'{icls}_cell'
+                            if direction[0] is not None:
+                                n = cell_counter.setdefault((lname, direction[0]), len(cell_counter) + 1)
+                                wn = f'{lname}/{direction[0]}_{icls}/{cell}_{n}/{role}:0'
+                            else:
+                                wn = f'{lname}/{cell}/{role}:0'
+                        names.append(wn.encode('utf8'))
+                        values.append(a)
+                g.attrs['weight_names'] = names
+                for wn, a in zip(names, values):
+                    g.create_dataset(wn.decode(), data=a)
+    # Expectations: the converted PyTorch tensors per module.
+    chains = module_names or []
+    for wname, lname, arrays, direction in weights:
+        if direction is None:
+            continue
+        d, icls, icfg = direction
+        a = dict(arrays)
+        reset_after = icfg.get('reset_after', True)
+        key = wname if fmt == 'keras3' else lname
+        chain = next((c for c in chains if key in c['members']), None)
+        if chain is None:
+            continue
+        layer = chain['members'].index(key)
+        conv = keras_to_pytorch(icls, a['kernel'], a['recurrent_kernel'], a.get('bias'), reset_after, layer, reverse=(d == 'backward'))
+        if extra_check:
+            check_against_torch(icls, a['kernel'], a['recurrent_kernel'], a.get('bias'), reset_after, icfg.get('activation', 'tanh'),
+                                keras_to_pytorch(icls, a['kernel'], a['recurrent_kernel'], a.get('bias'), reset_after, 0))
+        chain.setdefault('tensors', OrderedDict()).update((k, dict(expect_value_summary(v), dtype='float32')) for k, v in conv.items())
+    expect_ok(name, 'keras', None, modules=[dict(c, origin='keras-layer') for c in chains])
+
+
+def make_keras():
+    L = keras_layer_config
+    make_keras_file('keras3-lstm.keras', [('LSTM', L('LSTM', 'my_lstm', 4), 3, None), ('Dense', {'name': 'head', 'units': 2}, 4, None)],
+                    'keras3', module_names=[{'name': 'lstm', 'members': ['lstm'], 'unsupported': [], 'attributes': {
+                        'mode': 'LSTM', 'input_size': 3, 'hidden_size': 4, 'num_layers': 1, 'bias': True, 'bidirectional': False}}])
+    make_keras_file('keras3-gru-stack.keras', [('GRU', L('GRU', 'g1', 3), 2, None), ('GRU', L('GRU', 'g2', 3), 3, None)],
+                    'keras3', module_names=[{'name': 'gru', 'members': ['gru', 'gru_1'], 'unsupported': [], 'attributes': {
+                        'mode': 'GRU', 'input_size': 2, 'hidden_size': 3, 'num_layers': 2, 'bias': True, 'bidirectional': False,
+                        'gru_reset': 'after'}}])
+    make_keras_file('keras3-gru-before.keras', [('GRU', L('GRU', 'g', 3, reset_after=False), 2, None)],
+                    'keras3', module_names=[{'name': 'gru', 'members': ['gru'], 'unsupported': [], 'attributes': {
+                        'mode': 'GRU', 'input_size': 2, 'hidden_size': 3, 'num_layers': 1, 'bias': True, 'bidirectional': False,
+                        'gru_reset': 'before'}}])
+    make_keras_file('keras3-simplernn-relu.keras', [('SimpleRNN', L('SimpleRNN', 's', 3, activation='relu'), 2, None)],
+                    'keras3', module_names=[{'name': 'simple_rnn', 'members': ['simple_rnn'], 'unsupported': [], 'attributes': {
+                        'mode': 'RNN_RELU', 'nonlinearity': 'relu', 'input_size': 2, 'hidden_size': 3, 'num_layers': 1, 'bias': True,
+                        'bidirectional': False}}])
+    inner = L('LSTM', 'forward_lstm', 3)
+    bidir = {'name': 'bidi', 'trainable': True, 'merge_mode': 'concat',
+             'layer': {'module': 'keras.layers', 'class_name': 'LSTM', 'config': inner},
+             'backward_layer': {'module': 'keras.layers', 'class_name': 'LSTM', 'config': dict(inner, name='backward_lstm', go_backwards=True)}}
+    make_keras_file('keras3-bidirectional.keras', [('Bidirectional', bidir, 2, ('LSTM', inner))],
+                    'keras3', module_names=[{'name': 'bidirectional', 'members': ['bidirectional'], 'unsupported': [], 'attributes': {
+                        'mode': 'LSTM', 'input_size': 2, 'hidden_size': 3, 'num_layers': 1, 'bias': True, 'bidirectional': True}}])
+    make_keras_file('keras3-hard-sigmoid.keras', [('LSTM', L('LSTM', 'l', 2, recurrent_activation='hard_sigmoid'), 2, None)],
+                    'keras3', module_names=[{'name': 'lstm', 'members': ['lstm'], 'unsupported': ['recurrent_activation "hard_sigmoid"']}],
+                    extra_check=False)
+    make_keras_file('keras3-functional.keras', [('LSTM', L('LSTM', 'encoder', 3), 2, None), ('LSTM', L('LSTM', 'decoder', 3), 3, None)],
+                    'keras3', functional=True, module_names=[{'name': 'lstm', 'members': ['lstm', 'lstm_1'], 'unsupported': []}])
+    make_keras_file('keras3-nobias-go-backwards.keras', [('SimpleRNN', L('SimpleRNN', 's', 2, use_bias=False, go_backwards=True), 2, None)],
+                    'keras3', module_names=[{'name': 'simple_rnn', 'members': ['simple_rnn'], 'unsupported': ['go_backwards = true']}],
+                    extra_check=False)
+    make_keras_file('legacy-lstm.h5', [('LSTM', L('LSTM', 'lstm', 4), 3, None), ('Dense', {'name': 'dense', 'units': 2}, 4, None)],
+                    'legacy', module_names=[{'name': 'lstm', 'members': ['lstm'], 'unsupported': [], 'attributes': {
+                        'mode': 'LSTM', 'input_size': 3, 'hidden_size': 4, 'num_layers': 1, 'bias': True, 'bidirectional': False}}])
+    make_keras_file('legacy-gru-before.h5', [('GRU', L('GRU', 'gru', 3, reset_after=False), 2, None)],
+                    'legacy', module_names=[{'name': 'gru', 'members': ['gru'], 'unsupported': [], 'attributes': {
+                        'mode': 'GRU', 'input_size': 2, 'hidden_size': 3, 'num_layers': 1, 'bias': True, 'bidirectional': False,
+                        'gru_reset': 'before'}}])
+    inner = L('GRU', 'forward_gru', 2)
+    bidir = {'name': 'bidirectional', 'trainable': True, 'merge_mode': 'concat',
+             'layer': {'class_name': 'GRU', 'config': inner},
+             'backward_layer': {'class_name': 'GRU', 'config': dict(inner, name='backward_gru', go_backwards=True)}}
+    make_keras_file('legacy-bidirectional-gru.h5', [('Bidirectional', bidir, 3, ('GRU', inner))],
+                    'legacy', module_names=[{'name': 'bidirectional', 'members': ['bidirectional'], 'unsupported': [], 'attributes': {
+                        'mode': 'GRU', 'input_size': 3, 'hidden_size': 2, 'num_layers': 1, 'bias': True, 'bidirectional': True,
+                        'gru_reset': 'after'}}])
+    make_keras_file('legacy-hard-sigmoid.h5', [('GRU', L('GRU', 'gru', 2, reset_after=False, recurrent_activation='hard_sigmoid'), 2, None)],
+                    'legacy', module_names=[{'name': 'gru', 'members': ['gru'], 'unsupported': ['recurrent_activation "hard_sigmoid"']}],
+                    extra_check=False)
+    make_keras_file('legacy-simplernn-stack.h5', [('SimpleRNN', L('SimpleRNN', 'rnn_a', 3), 2, None),
+                                                  ('SimpleRNN', L('SimpleRNN', 'rnn_b', 3, return_sequences=False), 3, None)],
+                    'legacy', module_names=[{'name': 'rnn_a', 'members': ['rnn_a', 'rnn_b'], 'unsupported': [], 'attributes': {
+                        'mode': 'RNN_TANH', 'nonlinearity': 'tanh', 'input_size': 2, 'hidden_size': 3, 'num_layers': 2, 'bias': True,
+                        'bidirectional': False}}])
+    import h5py
+    with h5py.File(path('legacy-weights-only.h5'), 'w') as f:
+        f.attrs['layer_names'] = [b'lstm']
+        f.create_group('lstm').attrs['weight_names'] = [b'lstm/lstm_cell/kernel:0']
+        f['lstm/lstm/lstm_cell/kernel:0'] = np.zeros((2, 8), np.float32)
+    expect_error('legacy-weights-only.h5', 'keras', 'unsupported', 'weights-only')
+    good = open(path('keras3-lstm.keras'), 'rb').read()
+    write_bytes('keras3-truncated.keras', good[: len(good) - 100])
+    expect_error('keras3-truncated.keras', 'keras', 'corrupt', '')
+
 
 # ---------------------------------------------------------------------------------------------
 
 
-GROUPS = {'pytorch': make_pytorch, 'numpy': make_numpy, 'onnx': make_onnx}
+GROUPS = {'pytorch': make_pytorch, 'numpy': make_numpy, 'onnx': make_onnx, 'hdf5': make_hdf5, 'keras': make_keras}
 
 
 def main():

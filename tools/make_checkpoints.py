@@ -265,6 +265,16 @@ def make_pytorch():
     expect_error('batch.pt', 'pytorch-array', 'missing', '"lengths"', name=None)
     expect_error('bare-tensor.pt#x', 'pytorch-array', 'missing', 'bare tensor', file='bare-tensor.pt', name='x')
 
+    # Other pickle protocols (torch.save's default is 2), and numpy scalars as meta entries.
+    for protocol in (3, 4, 5):
+        name = f'gru-protocol{protocol}.pt'
+        sd = nn.GRU(2, 2).state_dict()
+        torch.save({'state_dict': sd, 'epoch': np.int64(4), 'step': np.int32(9), 'note': b'bytes value',
+                    'tags': {'a', 'b'}, 'big': 2 ** 70}, path(name), pickle_protocol=protocol)
+        back = torch.load(path(name))
+        expect_ok(name, 'pytorch', state_dict_summary(back['state_dict']), modules=[{'name': '', 'origin': 'keys'}],
+                  meta={'epoch': 4, 'step': 9})
+
     # Refused formats.
     torch.save(nn.LSTM(2, 2).state_dict(), path('legacy.pt'), _use_new_zipfile_serialization=False)
     expect_error('legacy.pt', 'pytorch', 'unsupported', 'torch.save(model.state_dict(), PATH)')

@@ -389,8 +389,8 @@ function toModules(chains: RecurrentLayer[][]): { modules: RecurrentModule[]; te
 }
 
 /** Reads a Keras 3 `.keras` archive. */
-function readKerasArchive(bytes: Uint8Array, file: string, maxBytes: number): CheckpointContents {
-  const zip = openZip(bytes, { fileName: file, maxBytes });
+function readKerasArchive(bytes: Uint8Array, file: string, maxBytes: number, verifyCrc: boolean | undefined): CheckpointContents {
+  const zip = openZip(bytes, { fileName: file, maxBytes, verifyCrc });
   if (!zip.has('config.json')) throw new CheckpointError('corrupt', file, '', 'a .keras archive without config.json');
   const weightsName = zip.has('model.weights.h5') ? 'model.weights.h5' : undefined;
   if (!weightsName) {
@@ -449,5 +449,5 @@ function readKerasLegacy(bytes: Uint8Array, file: string, maxBytes: number): Che
 export function readKeras(bytes: Uint8Array, options: ReadOptions = {}): CheckpointContents {
   const file = options.fileName ?? 'model.keras';
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  return looksLikeZip(bytes) ? readKerasArchive(bytes, file, maxBytes) : readKerasLegacy(bytes, file, maxBytes);
+  return looksLikeZip(bytes) ? readKerasArchive(bytes, file, maxBytes, options.verifyCrc) : readKerasLegacy(bytes, file, maxBytes);
 }

@@ -22,7 +22,7 @@ function listNames(names: Map<string, string>): string {
 export function readNpz(bytes: Uint8Array, options: ReadOptions = {}): CheckpointContents {
   const file = options.fileName ?? 'arrays.npz';
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  const zip = openZip(bytes, { fileName: file, maxBytes });
+  const zip = openZip(bytes, { fileName: file, maxBytes, verifyCrc: options.verifyCrc });
   const names = arrayNames(zip);
   const tensors = new Map<string, CheckpointTensor>();
   const notes: string[] = [];
@@ -45,7 +45,7 @@ export function readNpz(bytes: Uint8Array, options: ReadOptions = {}): Checkpoin
 export function readNpzArray(bytes: Uint8Array, name: string | undefined, options: ReadOptions = {}): CheckpointTensor {
   const file = options.fileName ?? 'arrays.npz';
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  const zip = openZip(bytes, { fileName: file, maxBytes });
+  const zip = openZip(bytes, { fileName: file, maxBytes, verifyCrc: options.verifyCrc });
   const names = arrayNames(zip);
   if (name === undefined) {
     throw new CheckpointError('missing', file, '', `holds several arrays: name one with #NAME (arrays: ${listNames(names)})`);

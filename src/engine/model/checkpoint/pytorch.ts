@@ -86,7 +86,7 @@ export function openTorchArchive(bytes: Uint8Array, options: ReadOptions = {}): 
     }
     throw new CheckpointError('corrupt', file, '', 'not a PyTorch checkpoint (no zip signature at the start)');
   }
-  const zip = openZip(bytes, { fileName: file, maxBytes });
+  const zip = openZip(bytes, { fileName: file, maxBytes, verifyCrc: options.verifyCrc });
   const pkl = zip.entries.find((e) => /^[^/]*\/data\.pkl$/.test(e.name) || e.name === 'data.pkl');
   const prefix = pkl ? pkl.name.slice(0, pkl.name.length - 'data.pkl'.length) : undefined;
   const isTorchScript =

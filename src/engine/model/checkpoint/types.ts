@@ -164,6 +164,8 @@ export interface ReadOptions {
   fileName?: string;
   /** Largest total of decoded tensor bytes, and of one zip member or HDF5 dataset. Default 1 GiB. */
   maxBytes?: number;
+  /** Check the CRC-32 of zip members (default true). Off only to fuzz what lies behind the check. */
+  verifyCrc?: boolean;
 }
 
 /** Default `maxBytes`: 1 GiB. */

@@ -275,6 +275,16 @@ def make_pytorch():
         expect_ok(name, 'pytorch', state_dict_summary(back['state_dict']), modules=[{'name': '', 'origin': 'keys'}],
                   meta={'epoch': 4, 'step': 9})
 
+    # Plain pickles of one object in every protocol, for the interpreter's own tests.
+    obj = {'ints': [0, 1, -1, 255, 256, 65535, 65536, -2 ** 31, 2 ** 31, 2 ** 62, -2 ** 62, 2 ** 70],
+           'floats': [0.5, -1e300, 3.25], 'text': ['', 'a', 'caf\u00e9', 'x' * 300], 'bytes': b'\x00\xff',
+           'nested': ({'k': (1, 2, 3)}, [[], ()]), 'flags': [True, False, None], 'set': {7}, 'frozen': frozenset([8]),
+           'shared': None}
+    shared = [1, 2]
+    obj['shared'] = [shared, shared]
+    pickles = {str(p): pickle.dumps(obj, protocol=p).hex() for p in range(0, 6)}
+    EXPECTED['pickle-protocols'] = dict(reader='pickle', expect='ok', pickles=pickles, value=pickle_json(obj))
+
     # Refused formats.
     torch.save(nn.LSTM(2, 2).state_dict(), path('legacy.pt'), _use_new_zipfile_serialization=False)
     expect_error('legacy.pt', 'pytorch', 'unsupported', 'torch.save(model.state_dict(), PATH)')
@@ -364,6 +374,27 @@ def state_dict_pickle(p, arrays, extra=None):
     if extra:
         extra(p)
     return p.op(b'u')
+
+
+def pickle_json(v):
+    """A JSON form of a Python value as the TypeScript tests print interpreted pickles."""
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, int):
+        return v if abs(v) <= 2 ** 53 else {'int': str(v)}
+    if isinstance(v, float):
+        return v
+    if isinstance(v, bytes):
+        return {'bytes': v.hex()}
+    if isinstance(v, tuple):
+        return {'tuple': [pickle_json(x) for x in v]}
+    if isinstance(v, list):
+        return [pickle_json(x) for x in v]
+    if isinstance(v, (set, frozenset)):
+        return {'set': sorted(pickle_json(x) for x in v)}
+    if isinstance(v, dict):
+        return {'dict': [[pickle_json(k), pickle_json(x)] for k, x in v.items()]}
+    raise TypeError(type(v))
 
 
 def make_hostile_pytorch():

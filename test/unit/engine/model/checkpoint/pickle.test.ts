@@ -68,7 +68,7 @@ describe('checkpoint/pickle: interpreter', () => {
       [bytesOf([0x80, 2], ']', [0x97]), 'out-of-band'],
       [bytesOf([0x80, 2], 'NQ'), 'persistent id'],
       [bytesOf([0x80, 2], [0xff]), 'unknown opcode 0xff'],
-      [bytesOf([0x80, 2], ')', 'K', [1], 's.'), 'SETITEM on a tuple'],
+      [bytesOf([0x80, 2], ')', 'K', [1], 'K', [2], 's.'), 'SETITEM on a tuple'],
     ];
     for (const [pkl, contains] of bad) {
       assert.throws(

@@ -24,12 +24,54 @@ export interface ConversionRow {
 
 /** The conversion table, one row per source layout. */
 export const CONVERSIONS = {
-  kerasLstm: { source: 'Keras LSTM', gates: 4, order: [0, 1, 2, 3], sourceGates: ['i', 'f', 'c', 'o'], transposed: true, bias: 'keras-single' },
-  kerasGruResetAfter: { source: 'Keras GRU (reset_after=True)', gates: 3, order: [1, 0, 2], sourceGates: ['z', 'r', 'h'], transposed: true, bias: 'keras-gru-reset-after' },
-  kerasGruResetBefore: { source: 'Keras GRU (reset_after=False)', gates: 3, order: [1, 0, 2], sourceGates: ['z', 'r', 'h'], transposed: true, bias: 'keras-single' },
-  kerasSimpleRnn: { source: 'Keras SimpleRNN', gates: 1, order: [0], sourceGates: ['h'], transposed: true, bias: 'keras-single' },
-  onnxLstm: { source: 'ONNX LSTM', gates: 4, order: [0, 2, 3, 1], sourceGates: ['i', 'o', 'f', 'c'], transposed: false, bias: 'onnx-wb-rb' },
-  onnxGru: { source: 'ONNX GRU', gates: 3, order: [1, 0, 2], sourceGates: ['z', 'r', 'h'], transposed: false, bias: 'onnx-wb-rb' },
+  kerasLstm: {
+    source: 'Keras LSTM',
+    gates: 4,
+    order: [0, 1, 2, 3],
+    sourceGates: ['i', 'f', 'c', 'o'],
+    transposed: true,
+    bias: 'keras-single',
+  },
+  kerasGruResetAfter: {
+    source: 'Keras GRU (reset_after=True)',
+    gates: 3,
+    order: [1, 0, 2],
+    sourceGates: ['z', 'r', 'h'],
+    transposed: true,
+    bias: 'keras-gru-reset-after',
+  },
+  kerasGruResetBefore: {
+    source: 'Keras GRU (reset_after=False)',
+    gates: 3,
+    order: [1, 0, 2],
+    sourceGates: ['z', 'r', 'h'],
+    transposed: true,
+    bias: 'keras-single',
+  },
+  kerasSimpleRnn: {
+    source: 'Keras SimpleRNN',
+    gates: 1,
+    order: [0],
+    sourceGates: ['h'],
+    transposed: true,
+    bias: 'keras-single',
+  },
+  onnxLstm: {
+    source: 'ONNX LSTM',
+    gates: 4,
+    order: [0, 2, 3, 1],
+    sourceGates: ['i', 'o', 'f', 'c'],
+    transposed: false,
+    bias: 'onnx-wb-rb',
+  },
+  onnxGru: {
+    source: 'ONNX GRU',
+    gates: 3,
+    order: [1, 0, 2],
+    sourceGates: ['z', 'r', 'h'],
+    transposed: false,
+    bias: 'onnx-wb-rb',
+  },
   onnxRnn: { source: 'ONNX RNN', gates: 1, order: [0], sourceGates: ['h'], transposed: false, bias: 'onnx-wb-rb' },
 } as const satisfies Record<string, ConversionRow>;
 

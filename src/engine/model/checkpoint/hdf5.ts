@@ -136,7 +136,8 @@ class Reader {
 
   cursor(address: number, part: string): ByteCursor {
     const abs = this.base + address;
-    if (!(address >= 0) || !(abs < this.bytes.length)) this.fail(part, `address ${address} is outside the file (${this.bytes.length} bytes)`, 'truncated');
+    if (!(address >= 0) || !(abs < this.bytes.length))
+      this.fail(part, `address ${address} is outside the file (${this.bytes.length} bytes)`, 'truncated');
     return new ByteCursor(this.bytes, this.file, part, abs);
   }
 
@@ -206,7 +207,11 @@ class Reader {
 
   private checkSizes(): void {
     if (![2, 4, 8].includes(this.offsetSize) || ![2, 4, 8].includes(this.lengthSize)) {
-      this.fail('superblock', `sizes of offsets ${this.offsetSize} and lengths ${this.lengthSize} are not read`, 'unsupported');
+      this.fail(
+        'superblock',
+        `sizes of offsets ${this.offsetSize} and lengths ${this.lengthSize} are not read`,
+        'unsupported',
+      );
     }
   }
 
@@ -219,7 +224,12 @@ class Reader {
     const blocks: { start: number; end: number }[] = [];
     let v2 = false;
     let v2Flags = 0;
-    if (c.bytes[c.pos] === 0x4f && c.bytes[c.pos + 1] === 0x48 && c.bytes[c.pos + 2] === 0x44 && c.bytes[c.pos + 3] === 0x52) {
+    if (
+      c.bytes[c.pos] === 0x4f &&
+      c.bytes[c.pos + 1] === 0x48 &&
+      c.bytes[c.pos + 2] === 0x44 &&
+      c.bytes[c.pos + 3] === 0x52
+    ) {
       // "OHDR": version 2.
       c.skip(4);
       if (c.u8() !== 2) this.fail(`${part} object header`, 'OHDR version is not 2');
@@ -233,7 +243,11 @@ class Reader {
       blocks.push({ start: c.pos, end: c.pos + size });
     } else {
       const version = c.u8();
-      if (version !== 1) this.fail(`${part} object header`, `object header version ${version} at address ${address} is not read (or not an object header)`);
+      if (version !== 1)
+        this.fail(
+          `${part} object header`,
+          `object header version ${version} at address ${address} is not read (or not an object header)`,
+        );
       c.skip(1);
       c.u16();
       c.u32();
@@ -265,17 +279,20 @@ class Reader {
         m.need(size, `message of type ${type}`);
         const msg: Message = { type, flags, start: m.pos, size };
         m.pos += size;
-        if (out.length >= MAX_MESSAGES) this.fail(`${part} object header`, `more than ${MAX_MESSAGES} messages`, 'limit');
+        if (out.length >= MAX_MESSAGES)
+          this.fail(`${part} object header`, `more than ${MAX_MESSAGES} messages`, 'limit');
         if (type === MSG_CONTINUATION) {
           const cc = new ByteCursor(this.bytes, this.file, `${part} continuation`, msg.start, msg.start + size);
           const at = this.offset(cc);
           const length = this.length(cc);
-          if (at < 0 || seenBlocks.has(at)) this.fail(`${part} continuation`, `continuation block at ${at} is invalid or repeated`);
+          if (at < 0 || seenBlocks.has(at))
+            this.fail(`${part} continuation`, `continuation block at ${at} is invalid or repeated`);
           seenBlocks.add(at);
           const k = this.cursor(at, `${part} continuation block`);
           k.need(length, 'continuation block');
           if (v2) {
-            if (!(k.u8() === 0x4f && k.u8() === 0x43 && k.u8() === 0x48 && k.u8() === 0x4b)) this.fail(`${part} continuation block`, 'no OCHK signature');
+            if (!(k.u8() === 0x4f && k.u8() === 0x43 && k.u8() === 0x48 && k.u8() === 0x4b))
+              this.fail(`${part} continuation block`, 'no OCHK signature');
             blocks.push({ start: k.pos, end: k.pos + length - 8 });
           } else {
             blocks.push({ start: k.pos, end: k.pos + length });
@@ -319,7 +336,7 @@ class Reader {
         return { class: 'float', size, littleEndian: (b0 & 0x01) === 0 };
       }
       case 3:
-        return { class: 'string', size, padding: b0 & 0x0f, utf8: (b0 >> 4) === 1 };
+        return { class: 'string', size, padding: b0 & 0x0f, utf8: b0 >> 4 === 1 };
       case 8: {
         // Enum: h5py writes numpy bools as an enum of int8 with members FALSE = 0 and TRUE = 1.
         const version = classVersion >> 4;
@@ -338,11 +355,23 @@ class Reader {
         return isBool ? { ...base, bool: true } : base;
       }
       case 9: {
-        if ((b0 & 0x0f) === 1) return { class: 'vlen-string', size, utf8: ((b1 & 0x0f) === 1) };
+        if ((b0 & 0x0f) === 1) return { class: 'vlen-string', size, utf8: (b1 & 0x0f) === 1 };
         return { class: 'other', size, name: 'variable-length sequence' };
       }
       default: {
-        const names = ['integer', 'float', 'time', 'string', 'bitfield', 'opaque', 'compound', 'reference', 'enum', 'variable-length', 'array'];
+        const names = [
+          'integer',
+          'float',
+          'time',
+          'string',
+          'bitfield',
+          'opaque',
+          'compound',
+          'reference',
+          'enum',
+          'variable-length',
+          'array',
+        ];
         return { class: 'other', size, name: names[cls] ?? `class ${cls}` };
       }
     }
@@ -367,7 +396,8 @@ class Reader {
     for (let i = 0; i < rank; i++) dims.push(this.length(c));
     if (flags & 0x01) for (let i = 0; i < rank; i++) this.length(c);
     if (isNull) return undefined;
-    if (!dims.every((d) => Number.isSafeInteger(d))) this.fail(part, `dataspace dims ${formatShape(dims)} are out of range`);
+    if (!dims.every((d) => Number.isSafeInteger(d)))
+      this.fail(part, `dataspace dims ${formatShape(dims)} are out of range`);
     return dims;
   }
 
@@ -377,11 +407,13 @@ class Reader {
     if (!objects) {
       objects = new Map();
       const c = this.cursor(collection, `${part} global heap`);
-      if (!(c.u8() === 0x47 && c.u8() === 0x43 && c.u8() === 0x4f && c.u8() === 0x4c)) this.fail(`${part} global heap`, `no GCOL signature at ${collection}`);
+      if (!(c.u8() === 0x47 && c.u8() === 0x43 && c.u8() === 0x4f && c.u8() === 0x4c))
+        this.fail(`${part} global heap`, `no GCOL signature at ${collection}`);
       c.skip(4);
       const size = this.length(c);
       const end = this.base + collection + size;
-      if (!(end <= this.bytes.length)) this.fail(`${part} global heap`, `collection of ${size} bytes runs past the end of the file`, 'truncated');
+      if (!(end <= this.bytes.length))
+        this.fail(`${part} global heap`, `collection of ${size} bytes runs past the end of the file`, 'truncated');
       const h = new ByteCursor(this.bytes, this.file, `${part} global heap`, c.pos, end);
       while (h.remaining >= 8 + this.lengthSize) {
         const id = h.u16();
@@ -397,13 +429,19 @@ class Reader {
     }
     const obj = objects.get(index);
     if (!obj) this.fail(`${part} global heap`, `object ${index} is not in the collection at ${collection}`);
-    return obj!;
+    return obj;
   }
 
   /** Decodes `count` elements of a type from `data` into numbers or strings. */
   decodeValues(type: Hdf5Type, data: Uint8Array, count: number, part: string): number[] | string[] {
-    if (count * type.size > data.length) this.fail(part, `holds ${data.length} bytes, ${count} elements of ${type.size} bytes need ${count * type.size}`, 'truncated');
-    if (type.class === 'int' || type.class === 'float') return Array.from(decodeElements(data, 0, count, numericDtype(type), type.littleEndian));
+    if (count * type.size > data.length)
+      this.fail(
+        part,
+        `holds ${data.length} bytes, ${count} elements of ${type.size} bytes need ${count * type.size}`,
+        'truncated',
+      );
+    if (type.class === 'int' || type.class === 'float')
+      return Array.from(decodeElements(data, 0, count, numericDtype(type), type.littleEndian));
     if (type.class === 'string') {
       const out: string[] = [];
       const decoder = new TextDecoder(type.utf8 ? 'utf-8' : 'latin1');
@@ -448,16 +486,23 @@ class Reader {
         const flags = c.u8();
         if (flags & 1) c.skip(2);
         const heap = this.offset(c);
-        if (heap >= 0) this.fail(part, 'dense attribute storage (many or large attributes, libver="latest") is not read', 'unsupported');
+        if (heap >= 0)
+          this.fail(
+            part,
+            'dense attribute storage (many or large attributes, libver="latest") is not read',
+            'unsupported',
+          );
         continue;
       }
       if (msg.type !== MSG_ATTRIBUTE) continue;
       this.checkNotShared(msg, `${part} attribute`);
       const c = this.msgCursor(msg, `${part} attribute`);
       const version = c.u8();
-      if (version < 1 || version > 3) this.fail(`${part} attribute`, `attribute message version ${version} is not read`, 'unsupported');
+      if (version < 1 || version > 3)
+        this.fail(`${part} attribute`, `attribute message version ${version} is not read`, 'unsupported');
       const flags = c.u8();
-      if (flags & 0x03) this.fail(`${part} attribute`, 'attributes with shared datatypes or dataspaces are not read', 'unsupported');
+      if (flags & 0x03)
+        this.fail(`${part} attribute`, 'attributes with shared datatypes or dataspaces are not read', 'unsupported');
       const nameSize = c.u16();
       const typeSize = c.u16();
       const spaceSize = c.u16();
@@ -465,7 +510,9 @@ class Reader {
       const pad = (n: number): number => (version === 1 ? Math.ceil(n / 8) * 8 : n);
       const nameBytes = c.take(pad(nameSize), 'attribute name');
       const nul = nameBytes.indexOf(0);
-      const name = new TextDecoder('utf-8').decode(nameBytes.subarray(0, nul >= 0 ? Math.min(nul, nameSize) : nameSize));
+      const name = new TextDecoder('utf-8').decode(
+        nameBytes.subarray(0, nul >= 0 ? Math.min(nul, nameSize) : nameSize),
+      );
       const typeStart = c.pos;
       c.skip(pad(typeSize), 'attribute datatype');
       const spaceStart = c.pos;
@@ -483,7 +530,7 @@ class Reader {
           this.fail(attrPart, `shape ${formatShape(shape)} does not fit in the message`, 'truncated');
         }
         const data = this.bytes.subarray(dataStart, msg.start + msg.size);
-        return { shape, values: this.decodeValues(type, data, count!, attrPart) };
+        return { shape, values: this.decodeValues(type, data, count, attrPart) };
       });
     }
     return out;
@@ -541,7 +588,12 @@ class Reader {
         const flags = c.u8();
         if (flags & 1) c.skip(8);
         const heap = this.offset(c);
-        if (heap >= 0) this.fail(path, 'dense link storage (a group with many members written with libver="latest") is not read', 'unsupported');
+        if (heap >= 0)
+          this.fail(
+            path,
+            'dense link storage (a group with many members written with libver="latest") is not read',
+            'unsupported',
+          );
       }
     }
     return out;
@@ -563,7 +615,8 @@ class Reader {
   private symbolTable(btree: number, heap: number, path: string, out: Map<string, number>): void {
     const part = `${path} symbol table`;
     const h = this.cursor(heap, `${part} local heap`);
-    if (!(h.u8() === 0x48 && h.u8() === 0x45 && h.u8() === 0x41 && h.u8() === 0x50)) this.fail(part, `no HEAP signature at ${heap}`);
+    if (!(h.u8() === 0x48 && h.u8() === 0x45 && h.u8() === 0x41 && h.u8() === 0x50))
+      this.fail(part, `no HEAP signature at ${heap}`);
     h.skip(4);
     const heapSize = this.length(h);
     this.length(h);
@@ -579,7 +632,8 @@ class Reader {
     const nodes = this.btreeV1(btree, 0, part);
     for (const snod of nodes.children) {
       const s = this.cursor(snod, `${part} symbol node`);
-      if (!(s.u8() === 0x53 && s.u8() === 0x4e && s.u8() === 0x4f && s.u8() === 0x44)) this.fail(part, `no SNOD signature at ${snod}`);
+      if (!(s.u8() === 0x53 && s.u8() === 0x4e && s.u8() === 0x4f && s.u8() === 0x44))
+        this.fail(part, `no SNOD signature at ${snod}`);
       s.skip(2);
       const count = s.u16();
       for (let i = 0; i < count; i++) {
@@ -595,7 +649,12 @@ class Reader {
    * Walks a v1 B-tree (type 0: groups, type 1: chunks); returns its level-0 children and, for
    * chunk trees, their keys. Iterative, with a visited set.
    */
-  btreeV1(address: number, type: number, part: string, rank = 0): { children: number[]; keys: { size: number; mask: number; offsets: number[] }[] } {
+  btreeV1(
+    address: number,
+    type: number,
+    part: string,
+    rank = 0,
+  ): { children: number[]; keys: { size: number; mask: number; offsets: number[] }[] } {
     const children: number[] = [];
     const keys: { size: number; mask: number; offsets: number[] }[] = [];
     const stack: { at: number; depth: number }[] = [{ at: address, depth: 0 }];
@@ -606,7 +665,8 @@ class Reader {
       seen.add(at);
       if (seen.size > MAX_NODES || depth > MAX_BTREE_DEPTH) this.fail(part, 'B-tree is too large or too deep', 'limit');
       const c = this.cursor(at, `${part} B-tree`);
-      if (!(c.u8() === 0x54 && c.u8() === 0x52 && c.u8() === 0x45 && c.u8() === 0x45)) this.fail(part, `no TREE signature at ${at}`);
+      if (!(c.u8() === 0x54 && c.u8() === 0x52 && c.u8() === 0x45 && c.u8() === 0x45))
+        this.fail(part, `no TREE signature at ${at}`);
       const nodeType = c.u8();
       if (nodeType !== type) this.fail(part, `B-tree node type ${nodeType}, expected ${type}`);
       const level = c.u8();
@@ -667,9 +727,9 @@ class Reader {
       }
     }
     if (!type || !shape || !layout) this.fail(path, 'dataset without a datatype, dataspace or layout');
-    const t = type!;
-    const s = shape!;
-    const l = layout!;
+    const t = type;
+    const s = shape;
+    const l = layout;
     let attrs: Map<string, () => Hdf5Value> | undefined;
     const loadAttrs = (): Map<string, () => Hdf5Value> => {
       if (!attrs) attrs = this.attributes(address, path);
@@ -684,10 +744,15 @@ class Reader {
       attribute: (name) => loadAttrs().get(name)?.(),
       attributeNames: () => [...loadAttrs().keys()],
       read: () => {
-        if (t.class !== 'int' && t.class !== 'float') this.fail(path, `${t.class === 'other' ? t.name : t.class} data is not numeric`, 'unsupported');
+        if (t.class !== 'int' && t.class !== 'float')
+          this.fail(path, `${t.class === 'other' ? t.name : t.class} data is not numeric`, 'unsupported');
         const count = checkedProduct(s)!;
         const dtype = numericDtype(t);
-        return { shape: s.slice(), dtype, data: decodeElements(raw(), 0, count, dtype, (t as { littleEndian: boolean }).littleEndian) };
+        return {
+          shape: s.slice(),
+          dtype,
+          data: decodeElements(raw(), 0, count, dtype, (t as { littleEndian: boolean }).littleEndian),
+        };
       },
       readStrings: () => {
         const count = checkedProduct(s)!;
@@ -754,7 +819,11 @@ class Reader {
         }
         if (index === 2) return { kind: 'implicit', address: this.offset(c), size: 0, chunk: dims };
         const names: Record<number, string> = { 3: 'fixed array', 4: 'extensible array', 5: 'version 2 B-tree' };
-        return this.fail(`${part} layout`, `chunk index "${names[index] ?? index}" (libver="latest") is not read; rewrite the file with h5py's default libver`, 'unsupported');
+        return this.fail(
+          `${part} layout`,
+          `chunk index "${names[index] ?? index}" (libver="latest") is not read; rewrite the file with h5py's default libver`,
+          'unsupported',
+        );
       }
       return this.fail(`${part} layout`, `layout class ${cls} is not read`, 'unsupported');
     }
@@ -783,7 +852,11 @@ class Reader {
     }
     for (const f of out) {
       if (![1, 2, 3].includes(f.id)) {
-        this.fail(part, `filter ${f.id}${f.name ? ` (${f.name})` : ''} is not read (deflate, shuffle and fletcher32 are)`, 'unsupported');
+        this.fail(
+          part,
+          `filter ${f.id}${f.name ? ` (${f.name})` : ''} is not read (deflate, shuffle and fletcher32 are)`,
+          'unsupported',
+        );
       }
     }
     return out;
@@ -812,20 +885,37 @@ class Reader {
     return this.fail(`${part} fill value`, `version ${version} is not read`, 'unsupported');
   }
 
-  private datasetBytes(type: Hdf5Type, shape: number[], layout: Layout, filters: Filter[], fill: Uint8Array | undefined, path: string): Uint8Array {
+  private datasetBytes(
+    type: Hdf5Type,
+    shape: number[],
+    layout: Layout,
+    filters: Filter[],
+    fill: Uint8Array | undefined,
+    path: string,
+  ): Uint8Array {
     const count = checkedProduct(shape);
     const size = type.size;
     if (count === undefined || count * size > this.maxBytes || count * 8 > this.maxBytes) {
       this.fail(path, `shape ${formatShape(shape)} is over the limit of ${this.maxBytes} bytes`, 'limit');
     }
-    const total = count! * size;
+    const total = count * size;
     if (layout.kind === 'compact') {
-      if (layout.data!.length < total) this.fail(path, `compact data holds ${layout.data!.length} bytes, shape ${formatShape(shape)} needs ${total}`, 'truncated');
+      if (layout.data!.length < total)
+        this.fail(
+          path,
+          `compact data holds ${layout.data!.length} bytes, shape ${formatShape(shape)} needs ${total}`,
+          'truncated',
+        );
       return layout.data!.subarray(0, total);
     }
     if (layout.kind === 'contiguous') {
       if (layout.address < 0) return this.filled(total, size, fill);
-      if (layout.size >= 0 && layout.size < total) this.fail(path, `contiguous data holds ${layout.size} bytes, shape ${formatShape(shape)} needs ${total}`, 'truncated');
+      if (layout.size >= 0 && layout.size < total)
+        this.fail(
+          path,
+          `contiguous data holds ${layout.size} bytes, shape ${formatShape(shape)} needs ${total}`,
+          'truncated',
+        );
       const c = this.cursor(layout.address, `${path} data`);
       return c.take(total, 'dataset data');
     }
@@ -833,12 +923,14 @@ class Reader {
     const chunk = layout.chunk!;
     const rank = shape.length;
     const chunkDims = layout.kind === 'chunked' ? chunk.slice(0, rank) : chunk.slice(0, rank);
-    if (chunkDims.length !== rank || chunkDims.some((d) => !(d > 0))) this.fail(path, `chunk dims ${formatShape(chunk)} do not match rank ${rank}`);
+    if (chunkDims.length !== rank || chunkDims.some((d) => !(d > 0)))
+      this.fail(path, `chunk dims ${formatShape(chunk)} do not match rank ${rank}`);
     const chunkCount = checkedProduct(chunkDims)!;
     const chunkBytes = chunkCount * size;
     if (chunkBytes > this.maxBytes) this.fail(path, `chunks of ${chunkBytes} bytes are over the limit`, 'limit');
     const out = this.filled(total, size, fill);
-    const place = (data: Uint8Array, offsets: number[]): void => this.placeChunk(out, data, offsets, shape, chunkDims, size, path);
+    const place = (data: Uint8Array, offsets: number[]): void =>
+      this.placeChunk(out, data, offsets, shape, chunkDims, size, path);
     if (layout.kind === 'single-chunk') {
       if (layout.address < 0) return out;
       const stored = layout.filteredSize ?? chunkBytes;
@@ -854,7 +946,10 @@ class Reader {
       c.need(n * chunkBytes, 'implicit chunks');
       const index = new Array<number>(rank).fill(0);
       for (let k = 0; k < n; k++) {
-        place(c.take(chunkBytes), index.map((v, i) => v * chunkDims[i]));
+        place(
+          c.take(chunkBytes),
+          index.map((v, i) => v * chunkDims[i]),
+        );
         for (let d = rank - 1; d >= 0; d--) {
           if (++index[d] < perDim[d]) break;
           index[d] = 0;
@@ -865,12 +960,14 @@ class Reader {
     if (layout.address < 0) return out;
     const { children, keys } = this.btreeV1(layout.address, 1, `${path} chunk index`, rank + 1);
     const maxChunks = checkedProduct(shape.map((d, i) => Math.ceil(d / chunkDims[i])))!;
-    if (children.length > maxChunks) this.fail(path, `${children.length} chunks, at most ${maxChunks} fit shape ${formatShape(shape)}`);
+    if (children.length > maxChunks)
+      this.fail(path, `${children.length} chunks, at most ${maxChunks} fit shape ${formatShape(shape)}`);
     children.forEach((at, i) => {
       const key = keys[i];
       const offsets = key.offsets.slice(0, rank);
       offsets.forEach((o, d) => {
-        if (!(o < shape[d] || shape[d] === 0) || o % chunkDims[d] !== 0) this.fail(path, `chunk offset ${formatShape(offsets)} is outside shape ${formatShape(shape)}`);
+        if (!(o < shape[d] || shape[d] === 0) || o % chunkDims[d] !== 0)
+          this.fail(path, `chunk offset ${formatShape(offsets)} is outside shape ${formatShape(shape)}`);
       });
       const raw = this.cursor(at, `${path} chunk`).take(key.size, 'chunk');
       place(this.unfilter(raw, filters, key.mask, chunkBytes, size, path), offsets);
@@ -880,11 +977,19 @@ class Reader {
 
   private filled(total: number, size: number, fill: Uint8Array | undefined): Uint8Array {
     const out = new Uint8Array(total);
-    if (fill && fill.length === size && fill.some((b) => b !== 0)) for (let i = 0; i < total; i += size) out.set(fill, i);
+    if (fill && fill.length === size && fill.some((b) => b !== 0))
+      for (let i = 0; i < total; i += size) out.set(fill, i);
     return out;
   }
 
-  private unfilter(raw: Uint8Array, filters: Filter[], mask: number, expected: number, size: number, path: string): Uint8Array {
+  private unfilter(
+    raw: Uint8Array,
+    filters: Filter[],
+    mask: number,
+    expected: number,
+    size: number,
+    path: string,
+  ): Uint8Array {
     let data = raw;
     for (let i = filters.length - 1; i >= 0; i--) {
       if (mask & (1 << i)) continue;
@@ -910,11 +1015,20 @@ class Reader {
         data = data.subarray(0, data.length - 4);
       }
     }
-    if (data.length < expected) this.fail(path, `a chunk holds ${data.length} bytes, ${expected} expected`, 'truncated');
+    if (data.length < expected)
+      this.fail(path, `a chunk holds ${data.length} bytes, ${expected} expected`, 'truncated');
     return data;
   }
 
-  private placeChunk(out: Uint8Array, data: Uint8Array, offsets: number[], shape: number[], chunk: number[], size: number, path: string): void {
+  private placeChunk(
+    out: Uint8Array,
+    data: Uint8Array,
+    offsets: number[],
+    shape: number[],
+    chunk: number[],
+    size: number,
+    path: string,
+  ): void {
     const rank = shape.length;
     if (rank === 0) {
       out.set(data.subarray(0, size));
@@ -951,7 +1065,12 @@ function numericDtype(type: Hdf5Type): TensorDtype {
   if (type.class === 'int' && type.bool) return 'bool';
   if (type.class === 'float') return type.size === 8 ? 'float64' : type.size === 4 ? 'float32' : 'float16';
   if (type.class === 'int') {
-    const map: Record<number, [TensorDtype, TensorDtype]> = { 1: ['int8', 'uint8'], 2: ['int16', 'uint16'], 4: ['int32', 'uint32'], 8: ['int64', 'uint64'] };
+    const map: Record<number, [TensorDtype, TensorDtype]> = {
+      1: ['int8', 'uint8'],
+      2: ['int16', 'uint16'],
+      4: ['int32', 'uint32'],
+      8: ['int64', 'uint64'],
+    };
     return map[type.size][type.signed ? 0 : 1];
   }
   return 'float64';

@@ -9,7 +9,14 @@ import { looksLikeNpy, readNpy } from './npy';
 import { readNpz, readNpzArray } from './npz';
 import { readOnnx, type OnnxReadOptions } from './onnx';
 import { readPytorch, readPytorchArray } from './pytorch';
-import { CheckpointError, type CheckpointContents, type CheckpointFormat, type CheckpointTensor, type ReadOptions, type RecurrentModule } from './types';
+import {
+  CheckpointError,
+  type CheckpointContents,
+  type CheckpointFormat,
+  type CheckpointTensor,
+  type ReadOptions,
+  type RecurrentModule,
+} from './types';
 import { looksLikeZip } from './zip';
 
 export * from './types';
@@ -66,9 +73,19 @@ export function detectFormat(bytes: Uint8Array, fileName: string): CheckpointFor
   if (hdf5) return 'keras';
   if (npy) return 'npy';
   if (byName) {
-    throw new CheckpointError('corrupt', fileName, '', `the extension says ${byName}, but the file does not start like one`);
+    throw new CheckpointError(
+      'corrupt',
+      fileName,
+      '',
+      `the extension says ${byName}, but the file does not start like one`,
+    );
   }
-  throw new CheckpointError('unsupported', fileName, '', `not a checkpoint format this tool reads (${Object.values(CHECKPOINT_EXTENSIONS).flat().join(' ')})`);
+  throw new CheckpointError(
+    'unsupported',
+    fileName,
+    '',
+    `not a checkpoint format this tool reads (${Object.values(CHECKPOINT_EXTENSIONS).flat().join(' ')})`,
+  );
 }
 
 /** Reads the weights of a checkpoint of any supported format (the format chosen by `detectFormat`). */
@@ -104,19 +121,30 @@ export function splitArrayReference(reference: string): { file: string; name?: s
  * Reads one data array (spec section 4): `x.npy`, `batch.npz#inputs`, `batch.pt#x`, or `x.pt`
  * holding one bare tensor. `.safetensors#name` is read by the existing safetensors reader.
  */
-export function readArray(bytes: Uint8Array, fileName: string, name: string | undefined, options: ReadOptions = {}): CheckpointTensor {
+export function readArray(
+  bytes: Uint8Array,
+  fileName: string,
+  name: string | undefined,
+  options: ReadOptions = {},
+): CheckpointTensor {
   const opts = { ...options, fileName };
   const format = detectFormat(bytes, fileName);
   switch (format) {
     case 'npy':
-      if (name !== undefined) throw new CheckpointError('missing', fileName, `#${name}`, 'a .npy file holds one array: drop the #name');
+      if (name !== undefined)
+        throw new CheckpointError('missing', fileName, `#${name}`, 'a .npy file holds one array: drop the #name');
       return readNpy(bytes, opts);
     case 'npz':
       return readNpzArray(bytes, name, opts);
     case 'pytorch':
       return readPytorchArray(bytes, name, opts);
     default:
-      throw new CheckpointError('unsupported', fileName, '', `data arrays are read from .npy, .npz and .pt files, not ${format}`);
+      throw new CheckpointError(
+        'unsupported',
+        fileName,
+        '',
+        `data arrays are read from .npy, .npz and .pt files, not ${format}`,
+      );
   }
 }
 
@@ -125,20 +153,39 @@ export function readArray(bytes: Uint8Array, fileName: string, name: string | un
  * candidate. Several candidates without `module`, an unknown `module`, or a module whose source
  * declares something the engine does not compute are `CheckpointError`s listing or naming them.
  */
-export function selectModule(contents: CheckpointContents, module: string | undefined, fileName: string): RecurrentModule {
+export function selectModule(
+  contents: CheckpointContents,
+  module: string | undefined,
+  fileName: string,
+): RecurrentModule {
   const names = contents.modules.map((m) => quote(m.name));
   let chosen: RecurrentModule | undefined;
   if (module !== undefined) {
     chosen = contents.modules.find((m) => m.name === module);
     if (!chosen) {
-      throw new CheckpointError('missing', fileName, 'module', `no recurrent module ${quote(module)} (candidates: ${names.join(', ') || 'none'})`);
+      throw new CheckpointError(
+        'missing',
+        fileName,
+        'module',
+        `no recurrent module ${quote(module)} (candidates: ${names.join(', ') || 'none'})`,
+      );
     }
   } else if (contents.modules.length === 1) {
     chosen = contents.modules[0];
   } else if (contents.modules.length === 0) {
-    throw new CheckpointError('missing', fileName, '', 'no recurrent module (no key ending in weight_hh_l0, no RNN/LSTM/GRU node or layer)');
+    throw new CheckpointError(
+      'missing',
+      fileName,
+      '',
+      'no recurrent module (no key ending in weight_hh_l0, no RNN/LSTM/GRU node or layer)',
+    );
   } else {
-    throw new CheckpointError('missing', fileName, 'module', `several recurrent modules; choose one with "module": ${names.join(', ')}`);
+    throw new CheckpointError(
+      'missing',
+      fileName,
+      'module',
+      `several recurrent modules; choose one with "module": ${names.join(', ')}`,
+    );
   }
   if (chosen.unsupported.length > 0) {
     throw new CheckpointError('unsupported', fileName, quote(chosen.name), chosen.unsupported.join('; '));

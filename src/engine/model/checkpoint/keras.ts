@@ -77,6 +77,12 @@ export function kerasSnakeCase(name: string): string {
     .toLowerCase();
 }
 
+/** A JSON value as text for messages (strings as they are, anything else as JSON). */
+function text(v: Json | undefined, fallback = ''): string {
+  if (v === undefined) return fallback;
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
 function isObject(v: Json | undefined): v is { [key: string]: Json } {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -122,7 +128,12 @@ function configLayers(config: Json, file: string): LayerConfig[] {
   const inner = isObject(config.config) ? config.config : undefined;
   const layers = inner?.layers;
   if (!Array.isArray(layers)) {
-    throw new CheckpointError('unsupported', file, 'model config', `a ${String(config.class_name ?? 'model')} without a "layers" list is not read (Sequential and Functional models are)`);
+    throw new CheckpointError(
+      'unsupported',
+      file,
+      'model config',
+      `a ${text(config.class_name, 'model')} without a "layers" list is not read (Sequential and Functional models are)`,
+    );
   }
   return layers.filter(isObject).map((l) => ({
     className: typeof l.class_name === 'string' ? l.class_name : '',
@@ -135,7 +146,12 @@ function parseJson(text: string, file: string, part: string): Json {
   try {
     return JSON.parse(text) as Json;
   } catch (err) {
-    throw new CheckpointError('corrupt', file, part, `is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new CheckpointError(
+      'corrupt',
+      file,
+      part,
+      `is not valid JSON (${err instanceof Error ? err.message : String(err)})`,
+    );
   }
 }
 
@@ -144,7 +160,8 @@ function stringListAttribute(node: Hdf5Group, name: string): string[] | undefine
   const direct = node.attribute(name);
   if (direct) return direct.values.map(String);
   const out: string[] = [];
-  for (let k = 0; node.attributeNames().includes(`${name}${k}`); k++) out.push(...node.attribute(`${name}${k}`)!.values.map(String));
+  for (let k = 0; node.attributeNames().includes(`${name}${k}`); k++)
+    out.push(...node.attribute(`${name}${k}`)!.values.map(String));
   return out.length > 0 ? out : undefined;
 }
 
@@ -153,7 +170,12 @@ function scalarString(v: Hdf5Value | undefined): string | undefined {
 }
 
 /** Checks a recurrent layer's config; returns what is unsupported, naming each attribute. */
-function checkLayer(cls: KerasRecurrentClass, cfg: Record<string, Json>, label: string, inBidirectional: boolean): { unsupported: string[]; nonlinearity: 'tanh' | 'relu' } {
+function checkLayer(
+  cls: KerasRecurrentClass,
+  cfg: Record<string, Json>,
+  label: string,
+  inBidirectional: boolean,
+): { unsupported: string[]; nonlinearity: 'tanh' | 'relu' } {
   const unsupported: string[] = [];
   let nonlinearity: 'tanh' | 'relu' = 'tanh';
   const act = activationName(cfg.activation) ?? 'tanh';
@@ -163,9 +185,11 @@ function checkLayer(cls: KerasRecurrentClass, cfg: Record<string, Json>, label: 
   } else {
     if (act !== 'tanh') unsupported.push(`${label}: activation ${quote(act)} is not supported (only tanh)`);
     const rec = activationName(cfg.recurrent_activation) ?? 'sigmoid';
-    if (rec !== 'sigmoid') unsupported.push(`${label}: recurrent_activation ${quote(rec)} is not supported (only sigmoid)`);
+    if (rec !== 'sigmoid')
+      unsupported.push(`${label}: recurrent_activation ${quote(rec)} is not supported (only sigmoid)`);
   }
-  if (cfg.go_backwards === true && !inBidirectional) unsupported.push(`${label}: go_backwards = true outside Bidirectional is not supported`);
+  if (cfg.go_backwards === true && !inBidirectional)
+    unsupported.push(`${label}: go_backwards = true outside Bidirectional is not supported`);
   return { unsupported, nonlinearity };
 }
 
@@ -197,27 +221,51 @@ function lazyDataset(d: Hdf5Dataset): CheckpointTensor {
   if (d.type.class !== 'float' && d.type.class !== 'int') {
     throw new CheckpointError('unsupported', '', d.path, 'weights are not numeric');
   }
-  const dtype = d.type.class === 'float' ? (d.type.size === 8 ? 'float64' : d.type.size === 4 ? 'float32' : 'float16') : 'float64';
+  const dtype =
+    d.type.class === 'float' ? (d.type.size === 8 ? 'float64' : d.type.size === 4 ? 'float32' : 'float16') : 'float64';
   return lazyTensor(d.shape.slice(), dtype, () => d.read().data);
 }
 
 /** Reads a legacy layer group's weights by their `weight_names`, split into forward/backward. */
-function legacyWeights(h5: Hdf5File, layerName: string, file: string, bidirectional: boolean, useBias: boolean): CellWeights[] {
+function legacyWeights(
+  h5: Hdf5File,
+  layerName: string,
+  file: string,
+  bidirectional: boolean,
+  useBias: boolean,
+): CellWeights[] {
   const group = h5.get(`model_weights/${layerName}`);
-  if (!group || group.kind !== 'group') throw new CheckpointError('missing', file, `model_weights/${layerName}`, 'no weights group for the layer');
+  if (!group || group.kind !== 'group')
+    throw new CheckpointError('missing', file, `model_weights/${layerName}`, 'no weights group for the layer');
   const names = stringListAttribute(group, 'weight_names') ?? [];
-  const byDirection: Map<string, Hdf5Dataset>[] = bidirectional ? [new Map(), new Map()] : [new Map()];
+  const byDirection: Map<string, Hdf5Dataset>[] = bidirectional
+    ? [new Map<string, Hdf5Dataset>(), new Map<string, Hdf5Dataset>()]
+    : [new Map<string, Hdf5Dataset>()];
   names.forEach((n, i) => {
     const d = h5.get(`model_weights/${layerName}/${n}`);
-    if (!d || d.kind !== 'dataset') throw new CheckpointError('missing', file, `model_weights/${layerName}/${n}`, 'weight named in weight_names is missing');
+    if (!d || d.kind !== 'dataset')
+      throw new CheckpointError(
+        'missing',
+        file,
+        `model_weights/${layerName}/${n}`,
+        'weight named in weight_names is missing',
+      );
     const role = n.replace(/:\d+$/, '').split('/').pop() ?? '';
-    const backward = bidirectional && (n.includes('/backward_') || (!names.some((x) => x.includes('/backward_')) && i >= names.length / 2));
+    const backward =
+      bidirectional &&
+      (n.includes('/backward_') || (!names.some((x) => x.includes('/backward_')) && i >= names.length / 2));
     byDirection[backward ? 1 : 0].set(role, d);
   });
   return byDirection.map((m, dir) => {
     const need = (role: string): Hdf5Dataset => {
       const d = m.get(role);
-      if (!d) throw new CheckpointError('missing', file, `model_weights/${layerName}`, `no ${dir === 1 ? 'backward ' : ''}${role} in weight_names`);
+      if (!d)
+        throw new CheckpointError(
+          'missing',
+          file,
+          `model_weights/${layerName}`,
+          `no ${dir === 1 ? 'backward ' : ''}${role} in weight_names`,
+        );
       return d;
     };
     const kernel = need('kernel');
@@ -227,7 +275,9 @@ function legacyWeights(h5: Hdf5File, layerName: string, file: string, bidirectio
       kernel: lazyDataset(kernel),
       recurrentKernel: lazyDataset(recurrent),
       bias: bias ? lazyDataset(bias) : undefined,
-      names: [kernel.path, recurrent.path, ...(bias ? [bias.path] : [])].map((p) => p.replace(/^\/model_weights\//, '')),
+      names: [kernel.path, recurrent.path, ...(bias ? [bias.path] : [])].map((p) =>
+        p.replace(/^\/model_weights\//, ''),
+      ),
     };
   });
 }
@@ -257,13 +307,23 @@ function recurrentLayers(
       inner = { className: l.class_name, config: isObject(l.config) ? l.config : {}, inbound: [] };
       bidirectional = true;
       const mode = layer.config.merge_mode ?? 'concat';
-      if (mode !== 'concat') unsupported.push(`Bidirectional layer ${quote(name)}: merge_mode ${quote(String(mode))} is not supported (only concat)`);
+      if (mode !== 'concat')
+        unsupported.push(
+          `Bidirectional layer ${quote(name)}: merge_mode ${quote(text(mode))} is not supported (only concat)`,
+        );
       const back = layer.config.backward_layer;
       if (isObject(back) && isObject(back.config)) {
-        if (back.class_name !== l.class_name) unsupported.push(`Bidirectional layer ${quote(name)}: a backward ${String(back.class_name)} with a forward ${l.class_name} is not supported`);
-        if (back.config.go_backwards !== true) unsupported.push(`Bidirectional layer ${quote(name)}: backward_layer without go_backwards = true is not supported`);
+        if (back.class_name !== l.class_name)
+          unsupported.push(
+            `Bidirectional layer ${quote(name)}: a backward ${text(back.class_name)} with a forward ${l.class_name} is not supported`,
+          );
+        if (back.config.go_backwards !== true)
+          unsupported.push(
+            `Bidirectional layer ${quote(name)}: backward_layer without go_backwards = true is not supported`,
+          );
         const forwardUnits = isObject(l.config) ? l.config.units : undefined;
-        if (back.config.units !== forwardUnits) unsupported.push(`Bidirectional layer ${quote(name)}: forward and backward units differ`);
+        if (back.config.units !== forwardUnits)
+          unsupported.push(`Bidirectional layer ${quote(name)}: forward and backward units differ`);
       }
     } else if (RECURRENT[layer.className]) {
       inner = layer;
@@ -272,10 +332,12 @@ function recurrentLayers(
     const cfg = inner.config;
     const label = `${layer.className} layer ${quote(name)}`;
     const checked = checkLayer(cls, cfg, label, bidirectional);
-    if (bidirectional && cfg.go_backwards === true) unsupported.push(`${label}: the forward layer has go_backwards = true`);
+    if (bidirectional && cfg.go_backwards === true)
+      unsupported.push(`${label}: the forward layer has go_backwards = true`);
     unsupported.push(...checked.unsupported);
     const units = typeof cfg.units === 'number' && Number.isSafeInteger(cfg.units) && cfg.units > 0 ? cfg.units : 0;
-    if (!units) throw new CheckpointError('corrupt', file, `layer ${quote(layerName)}`, 'config has no positive integer "units"');
+    if (!units)
+      throw new CheckpointError('corrupt', file, `layer ${quote(layerName)}`, 'config has no positive integer "units"');
     const useBias = cfg.use_bias !== false;
     const directions = locate(layer, weightName, bidirectional, useBias);
     const gates = cls === 'LSTM' ? 4 : cls === 'GRU' ? 3 : 1;
@@ -285,13 +347,21 @@ function recurrentLayers(
       const where = `${label}${d === 1 ? ' (backward)' : ''}`;
       const k = w.kernel.shape;
       const r = w.recurrentKernel.shape;
-      if (k.length !== 2 || k[1] !== G) throw new CheckpointError('corrupt', file, where, `kernel ${formatShape(k)} should be [input, ${G}]`);
-      if (r.length !== 2 || r[0] !== units || r[1] !== G) throw new CheckpointError('corrupt', file, where, `recurrent_kernel ${formatShape(r)} should be ${formatShape([units, G])}`);
+      if (k.length !== 2 || k[1] !== G)
+        throw new CheckpointError('corrupt', file, where, `kernel ${formatShape(k)} should be [input, ${G}]`);
+      if (r.length !== 2 || r[0] !== units || r[1] !== G)
+        throw new CheckpointError(
+          'corrupt',
+          file,
+          where,
+          `recurrent_kernel ${formatShape(r)} should be ${formatShape([units, G])}`,
+        );
       if (w.bias) {
         const b = w.bias.shape;
         if (cls === 'GRU' && cfg.reset_after === undefined) resetAfter = b.length === 2;
         const want = cls === 'GRU' && resetAfter ? [2, G] : [G];
-        if (b.length !== want.length || b.some((x, i) => x !== want[i])) throw new CheckpointError('corrupt', file, where, `bias ${formatShape(b)} should be ${formatShape(want)}`);
+        if (b.length !== want.length || b.some((x, i) => x !== want[i]))
+          throw new CheckpointError('corrupt', file, where, `bias ${formatShape(b)} should be ${formatShape(want)}`);
       }
     });
     out.push({
@@ -356,12 +426,33 @@ function toModules(chains: RecurrentLayer[][]): { modules: RecurrentModule[]; te
         const G = w.kernel.shape[1];
         let cached: ReturnType<typeof convertKerasCell> | undefined;
         const get = () =>
-          (cached ??= convertKerasCell(layer.cls, layer.resetAfter, H, input, w.kernel.data, w.recurrentKernel.data, w.bias?.data));
-        tensors.set(`weight_ih${suffix}`, lazyTensor([G, input], w.kernel.dtype, () => get().weightIh));
-        tensors.set(`weight_hh${suffix}`, lazyTensor([G, H], w.recurrentKernel.dtype, () => get().weightHh));
+          (cached ??= convertKerasCell(
+            layer.cls,
+            layer.resetAfter,
+            H,
+            input,
+            w.kernel.data,
+            w.recurrentKernel.data,
+            w.bias?.data,
+          ));
+        tensors.set(
+          `weight_ih${suffix}`,
+          lazyTensor([G, input], w.kernel.dtype, () => get().weightIh),
+        );
+        tensors.set(
+          `weight_hh${suffix}`,
+          lazyTensor([G, H], w.recurrentKernel.dtype, () => get().weightHh),
+        );
         if (w.bias) {
-          tensors.set(`bias_ih${suffix}`, lazyTensor([G], w.bias.dtype, () => get().biasIh!));
-          if (layer.cls === 'GRU' && layer.resetAfter) tensors.set(`bias_hh${suffix}`, lazyTensor([G], w.bias.dtype, () => get().biasHh!));
+          tensors.set(
+            `bias_ih${suffix}`,
+            lazyTensor([G], w.bias.dtype, () => get().biasIh!),
+          );
+          if (layer.cls === 'GRU' && layer.resetAfter)
+            tensors.set(
+              `bias_hh${suffix}`,
+              lazyTensor([G], w.bias.dtype, () => get().biasHh!),
+            );
         }
       });
     });
@@ -389,32 +480,63 @@ function toModules(chains: RecurrentLayer[][]): { modules: RecurrentModule[]; te
 }
 
 /** Reads a Keras 3 `.keras` archive. */
-function readKerasArchive(bytes: Uint8Array, file: string, maxBytes: number, verifyCrc: boolean | undefined): CheckpointContents {
+function readKerasArchive(
+  bytes: Uint8Array,
+  file: string,
+  maxBytes: number,
+  verifyCrc: boolean | undefined,
+): CheckpointContents {
   const zip = openZip(bytes, { fileName: file, maxBytes, verifyCrc });
   if (!zip.has('config.json')) throw new CheckpointError('corrupt', file, '', 'a .keras archive without config.json');
   const weightsName = zip.has('model.weights.h5') ? 'model.weights.h5' : undefined;
   if (!weightsName) {
-    const other = zip.entries.find((e) => e.name.endsWith('.npz') || e.name.endsWith('.json') && e.name.includes('weights'));
-    throw new CheckpointError('unsupported', file, '', `no model.weights.h5 in the archive${other ? ` (${quote(other.name)} is not read)` : ''}`);
+    const other = zip.entries.find(
+      (e) => e.name.endsWith('.npz') || (e.name.endsWith('.json') && e.name.includes('weights')),
+    );
+    throw new CheckpointError(
+      'unsupported',
+      file,
+      '',
+      `no model.weights.h5 in the archive${other ? ` (${quote(other.name)} is not read)` : ''}`,
+    );
   }
   const config = parseJson(utf8(zip.read('config.json'), file, 'config.json'), file, 'config.json');
   const layers = configLayers(config, file);
   const h5 = openHdf5(zip.read(weightsName), { fileName: `${file}: ${weightsName}`, maxBytes });
-  const root = h5.get('layers') ? 'layers' : h5.get('_layer_checkpoint_dependencies') ? '_layer_checkpoint_dependencies' : 'layers';
+  const root = h5.get('layers')
+    ? 'layers'
+    : h5.get('_layer_checkpoint_dependencies')
+      ? '_layer_checkpoint_dependencies'
+      : 'layers';
   const found = recurrentLayers(
     layers,
     file,
     (layer, weightName, bidirectional, useBias) => {
       const path = `${root}/${weightName}`;
-      if (!h5.get(path)) throw new CheckpointError('missing', file, `${weightsName}: ${path}`, `no weights for layer ${quote(String(layer.config.name ?? weightName))}`);
+      if (!h5.get(path))
+        throw new CheckpointError(
+          'missing',
+          file,
+          `${weightsName}: ${path}`,
+          `no weights for layer ${quote(text(layer.config.name, weightName))}`,
+        );
       return bidirectional
-        ? [varsWeights(h5, `${path}/forward_layer`, useBias, file), varsWeights(h5, `${path}/backward_layer`, useBias, file)]
+        ? [
+            varsWeights(h5, `${path}/forward_layer`, useBias, file),
+            varsWeights(h5, `${path}/backward_layer`, useBias, file),
+          ]
         : [varsWeights(h5, path, useBias, file)];
     },
     true,
   );
   const { modules, tensors } = toModules(stacks(found, layers));
-  return { format: 'keras', tensors, modules, meta: {}, notes: ['Keras 3 archive: layers are named by class in snake_case with _1, _2 counters'] };
+  return {
+    format: 'keras',
+    tensors,
+    modules,
+    meta: {},
+    notes: ['Keras 3 archive: layers are named by class in snake_case with _1, _2 counters'],
+  };
 }
 
 /** Reads a tf.keras legacy `.h5` file. */
@@ -434,7 +556,12 @@ function readKerasLegacy(bytes: Uint8Array, file: string, maxBytes: number): Che
     );
   }
   const layers = configLayers(parseJson(configText, file, 'model_config'), file);
-  const found = recurrentLayers(layers, file, (_layer, _w, bidirectional, useBias) => legacyWeights(h5, String(_layer.config.name ?? ''), file, bidirectional, useBias), false);
+  const found = recurrentLayers(
+    layers,
+    file,
+    (_layer, _w, bidirectional, useBias) => legacyWeights(h5, text(_layer.config.name), file, bidirectional, useBias),
+    false,
+  );
   const { modules, tensors } = toModules(stacks(found, layers));
   const notes: string[] = [];
   const version = scalarString(h5.root.attribute('keras_version'));
@@ -449,5 +576,7 @@ function readKerasLegacy(bytes: Uint8Array, file: string, maxBytes: number): Che
 export function readKeras(bytes: Uint8Array, options: ReadOptions = {}): CheckpointContents {
   const file = options.fileName ?? 'model.keras';
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  return looksLikeZip(bytes) ? readKerasArchive(bytes, file, maxBytes, options.verifyCrc) : readKerasLegacy(bytes, file, maxBytes);
+  return looksLikeZip(bytes)
+    ? readKerasArchive(bytes, file, maxBytes, options.verifyCrc)
+    : readKerasLegacy(bytes, file, maxBytes);
 }

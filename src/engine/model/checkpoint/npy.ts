@@ -3,7 +3,14 @@
 // before anything is allocated: a header claiming 10^12 elements in a small file is an error.
 import { ByteCursor, checkedProduct, decodeElements, formatShape, latin1, quote, utf8 } from './bytes';
 import { fortranToC } from './tensor';
-import { CheckpointError, DEFAULT_MAX_BYTES, DTYPE_BYTES, type CheckpointTensor, type ReadOptions, type TensorDtype } from './types';
+import {
+  CheckpointError,
+  DEFAULT_MAX_BYTES,
+  DTYPE_BYTES,
+  type CheckpointTensor,
+  type ReadOptions,
+  type TensorDtype,
+} from './types';
 
 /** The parsed header of a .npy file. */
 export interface NpyHeader {
@@ -56,7 +63,8 @@ export function parsePythonLiteral(text: string, fail: (detail: string) => never
         const item = value(depth + 1);
         if (ch === '{') {
           ws();
-          if (text[i] !== ':' || typeof item !== 'string') return fail('header dict keys must be strings followed by ":"');
+          if (text[i] !== ':' || typeof item !== 'string')
+            return fail('header dict keys must be strings followed by ":"');
           i++;
           dict[item] = value(depth + 1);
         } else {
@@ -100,11 +108,15 @@ const NUMPY_DTYPES: Record<string, TensorDtype> = {
 };
 
 /** Maps a numpy dtype string (`<f4`, `|b1`, `>i8`) to a dtype and byte order. */
-export function parseNumpyDescr(descr: string, fail: (detail: string) => never): { dtype: TensorDtype; littleEndian: boolean } {
+export function parseNumpyDescr(
+  descr: string,
+  fail: (detail: string) => never,
+): { dtype: TensorDtype; littleEndian: boolean } {
   const m = /^([<>|=]?)([a-zA-Z?]\d*)$/.exec(descr);
   if (!m) return fail(`dtype ${quote(descr)} is not read`);
   const code = m[2] === '?' ? 'b1' : m[2];
-  if (code.startsWith('O')) return fail(`dtype ${quote(descr)} (Python objects) is not read: saving objects needs pickle`);
+  if (code.startsWith('O'))
+    return fail(`dtype ${quote(descr)} (Python objects) is not read: saving objects needs pickle`);
   const dtype = NUMPY_DTYPES[code];
   if (!dtype) return fail(`dtype ${quote(descr)} is not read (float64/32/16, int64/32/16/8, uint8/16/32/64, bool are)`);
   return { dtype, littleEndian: m[1] !== '>' };
@@ -126,7 +138,8 @@ export function parseNpyHeader(bytes: Uint8Array, file: string, part: string): N
   const header = parsePythonLiteral(text.trim(), (d) => fail(d));
   if (typeof header !== 'object' || header === null || Array.isArray(header)) return fail('header is not a dict');
   const { descr, fortran_order: fortran, shape } = header as Record<string, Literal>;
-  if (typeof descr !== 'string') return fail('header "descr" is not a simple dtype string (structured arrays are not read)', 'unsupported');
+  if (typeof descr !== 'string')
+    return fail('header "descr" is not a simple dtype string (structured arrays are not read)', 'unsupported');
   const { dtype, littleEndian } = parseNumpyDescr(descr, (d) => fail(d, 'unsupported'));
   if (typeof fortran !== 'boolean') return fail('header "fortran_order" is not True or False');
   if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
@@ -154,7 +167,12 @@ export function readNpy(bytes: Uint8Array, options: ReadOptions & { part?: strin
     );
   }
   if (count * 8 > maxBytes) {
-    throw new CheckpointError('limit', file, part, `shape ${formatShape(h.shape)} is over the limit of ${maxBytes} bytes`);
+    throw new CheckpointError(
+      'limit',
+      file,
+      part,
+      `shape ${formatShape(h.shape)} is over the limit of ${maxBytes} bytes`,
+    );
   }
   const data = decodeElements(bytes, h.dataOffset, count, h.dtype, h.littleEndian);
   return { shape: h.shape, dtype: h.dtype, data: h.fortranOrder ? fortranToC(data, h.shape) : data };

@@ -4,7 +4,13 @@
 import { quote } from './bytes';
 import { readNpy } from './npy';
 import { recurrentCandidates } from './pytorch';
-import { CheckpointError, DEFAULT_MAX_BYTES, type CheckpointContents, type CheckpointTensor, type ReadOptions } from './types';
+import {
+  CheckpointError,
+  DEFAULT_MAX_BYTES,
+  type CheckpointContents,
+  type CheckpointTensor,
+  type ReadOptions,
+} from './types';
 import { openZip, type ZipArchive } from './zip';
 
 function arrayNames(zip: ZipArchive): Map<string, string> {
@@ -30,7 +36,8 @@ export function readNpz(bytes: Uint8Array, options: ReadOptions = {}): Checkpoin
   for (const [name, member] of names) {
     const t = readNpy(zip.read(member), { fileName: file, part: member, maxBytes });
     total += t.data.length * 8;
-    if (total > maxBytes) throw new CheckpointError('limit', file, member, `the arrays take more than ${maxBytes} bytes`);
+    if (total > maxBytes)
+      throw new CheckpointError('limit', file, member, `the arrays take more than ${maxBytes} bytes`);
     tensors.set(name, t);
   }
   const others = zip.entries.filter((e) => !e.name.endsWith('.npy')).map((e) => quote(e.name));
@@ -48,9 +55,15 @@ export function readNpzArray(bytes: Uint8Array, name: string | undefined, option
   const zip = openZip(bytes, { fileName: file, maxBytes, verifyCrc: options.verifyCrc });
   const names = arrayNames(zip);
   if (name === undefined) {
-    throw new CheckpointError('missing', file, '', `holds several arrays: name one with #NAME (arrays: ${listNames(names)})`);
+    throw new CheckpointError(
+      'missing',
+      file,
+      '',
+      `holds several arrays: name one with #NAME (arrays: ${listNames(names)})`,
+    );
   }
   const member = names.get(name);
-  if (member === undefined) throw new CheckpointError('missing', file, `#${name}`, `no array ${quote(name)} (arrays: ${listNames(names)})`);
+  if (member === undefined)
+    throw new CheckpointError('missing', file, `#${name}`, `no array ${quote(name)} (arrays: ${listNames(names)})`);
   return readNpy(zip.read(member), { fileName: file, part: member, maxBytes });
 }

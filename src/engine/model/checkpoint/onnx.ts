@@ -148,18 +148,20 @@ function parseTensor(bytes: Uint8Array, ctx: ProtoContext, part: string): OnnxTe
   readRepeated(dimFields, 'varint', dims, ctx, part);
   t.dims = Array.from(dims);
   if (t.name) t.part = `${part} ${quote(t.name)}`;
-  if (!t.dims.every((d) => Number.isSafeInteger(d) && d >= 0)) ctx.fail(t.part, `dims ${formatShape(t.dims)} are not non-negative integers`);
+  if (!t.dims.every((d) => Number.isSafeInteger(d) && d >= 0))
+    ctx.fail(t.part, `dims ${formatShape(t.dims)} are not non-negative integers`);
   if (location === 1) {
     const entries = new Map(externalEntries);
     const loc = entries.get('location');
     if (!loc) ctx.fail(t.part, 'external data without a location');
     const offset = entries.has('offset') ? Number(entries.get('offset')) : 0;
     const length = entries.has('length') ? Number(entries.get('length')) : undefined;
-    if (!Number.isSafeInteger(offset) || offset < 0) ctx.fail(t.part, `external data offset ${quote(entries.get('offset') ?? '')} is not a byte offset`);
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      ctx.fail(t.part, `external data offset ${quote(entries.get('offset') ?? '')} is not a byte offset`);
     if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) {
       ctx.fail(t.part, `external data length ${quote(entries.get('length') ?? '')} is not a byte count`);
     }
-    t.external = { location: loc!, offset, length };
+    t.external = { location: loc, offset, length };
   }
   return t;
 }
@@ -291,7 +293,8 @@ export function parseOnnx(bytes: Uint8Array, options: ReadOptions = {}): OnnxMod
   let n = 0;
   let init = 0;
   for (const f of fields(graph, ctx, 'graph')) {
-    if (f.wire !== WIRE_BYTES && [1, 5, 11, 12].includes(f.field)) ctx.fail('graph', `field ${f.field} is not a message`);
+    if (f.wire !== WIRE_BYTES && [1, 5, 11, 12].includes(f.field))
+      ctx.fail('graph', `field ${f.field} is not a message`);
     if (f.field === 1) {
       model.nodes.push(parseNode(f.bytes, ctx, `graph.node[${n}]`, n));
       n++;
@@ -313,14 +316,26 @@ export function externalLocations(model: OnnxModel): string[] {
     if (t.external) out.add(t.external.location);
   };
   for (const t of model.initializers.values()) add(t);
-  for (const node of model.nodes) for (const v of node.attributes.values()) if (typeof v === 'object' && !Array.isArray(v)) add(v);
+  for (const node of model.nodes)
+    for (const v of node.attributes.values()) if (typeof v === 'object' && !Array.isArray(v)) add(v);
   return [...out];
 }
 
 /** A location is a relative path (ONNX says: relative to the model file); anything else is refused. */
 export function checkExternalLocation(location: string, file: string, part: string): void {
-  if (location.includes('\0') || location.startsWith('/') || location.startsWith('\\') || /^[a-zA-Z]:/.test(location) || location.includes('://')) {
-    throw new CheckpointError('unsupported', file, part, `external data location ${quote(location)} is not a relative path`);
+  if (
+    location.includes('\0') ||
+    location.startsWith('/') ||
+    location.startsWith('\\') ||
+    /^[a-zA-Z]:/.test(location) ||
+    location.includes('://')
+  ) {
+    throw new CheckpointError(
+      'unsupported',
+      file,
+      part,
+      `external data location ${quote(location)} is not a relative path`,
+    );
   }
 }
 
@@ -334,14 +349,32 @@ export function onnxTensorData(
   externalData?: ReadonlyMap<string, Uint8Array>,
   maxBytes = DEFAULT_MAX_BYTES,
 ): CheckpointTensor {
-  const fail = (detail: string, kind: 'corrupt' | 'unsupported' | 'limit' | 'missing' | 'truncated' = 'corrupt'): never => {
+  const fail = (
+    detail: string,
+    kind: 'corrupt' | 'unsupported' | 'limit' | 'missing' | 'truncated' = 'corrupt',
+  ): never => {
     throw new CheckpointError(kind, file, t.part, detail);
   };
   const dtype = ONNX_DTYPES[t.dataType];
   if (!dtype) return fail(`data type ${t.dataType} is not read`, 'unsupported');
   const count = checkedProduct(t.dims);
-  if (count === undefined || count * 8 > maxBytes) return fail(`dims ${formatShape(t.dims)} are over the limit of ${maxBytes} bytes`, 'limit');
-  const itemSize = { float64: 8, int64: 8, uint64: 8, float32: 4, int32: 4, uint32: 4, float16: 2, bfloat16: 2, int16: 2, uint16: 2, int8: 1, uint8: 1, bool: 1 }[dtype];
+  if (count === undefined || count * 8 > maxBytes)
+    return fail(`dims ${formatShape(t.dims)} are over the limit of ${maxBytes} bytes`, 'limit');
+  const itemSize = {
+    float64: 8,
+    int64: 8,
+    uint64: 8,
+    float32: 4,
+    int32: 4,
+    uint32: 4,
+    float16: 2,
+    bfloat16: 2,
+    int16: 2,
+    uint16: 2,
+    int8: 1,
+    uint8: 1,
+    bool: 1,
+  }[dtype];
   let raw = t.raw;
   if (t.external) {
     const ref = t.external;
@@ -350,31 +383,62 @@ export function onnxTensorData(
     if (!ext) return fail(`external data ${quote(ref.location)} was not provided`, 'missing');
     const length = ref.length ?? ext.length - ref.offset;
     if (!(ref.offset + length <= ext.length) || length < 0) {
-      return fail(`external data ${quote(ref.location)} holds ${ext.length} bytes; offset ${ref.offset} + length ${length} runs past its end`, 'truncated');
+      return fail(
+        `external data ${quote(ref.location)} holds ${ext.length} bytes; offset ${ref.offset} + length ${length} runs past its end`,
+        'truncated',
+      );
     }
     raw = ext.subarray(ref.offset, ref.offset + length);
   }
   if (raw) {
     if (raw.length !== count * itemSize) {
-      return fail(`raw_data holds ${raw.length} bytes, dims ${formatShape(t.dims)} of ${dtype} need ${count * itemSize}`);
+      return fail(
+        `raw_data holds ${raw.length} bytes, dims ${formatShape(t.dims)} of ${dtype} need ${count * itemSize}`,
+      );
     }
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const out = new Float64Array(count);
     for (let i = 0; i < count; i++) {
       switch (dtype) {
-        case 'float32': out[i] = view.getFloat32(4 * i, true); break;
-        case 'float64': out[i] = view.getFloat64(8 * i, true); break;
-        case 'float16': out[i] = halfToNumber(view.getUint16(2 * i, true)); break;
-        case 'bfloat16': out[i] = bfloat16ToNumber(view.getUint16(2 * i, true)); break;
-        case 'int64': out[i] = Number(view.getBigInt64(8 * i, true)); break;
-        case 'uint64': out[i] = Number(view.getBigUint64(8 * i, true)); break;
-        case 'int32': out[i] = view.getInt32(4 * i, true); break;
-        case 'uint32': out[i] = view.getUint32(4 * i, true); break;
-        case 'int16': out[i] = view.getInt16(2 * i, true); break;
-        case 'uint16': out[i] = view.getUint16(2 * i, true); break;
-        case 'int8': out[i] = view.getInt8(i); break;
-        case 'uint8': out[i] = view.getUint8(i); break;
-        case 'bool': out[i] = view.getUint8(i) ? 1 : 0; break;
+        case 'float32':
+          out[i] = view.getFloat32(4 * i, true);
+          break;
+        case 'float64':
+          out[i] = view.getFloat64(8 * i, true);
+          break;
+        case 'float16':
+          out[i] = halfToNumber(view.getUint16(2 * i, true));
+          break;
+        case 'bfloat16':
+          out[i] = bfloat16ToNumber(view.getUint16(2 * i, true));
+          break;
+        case 'int64':
+          out[i] = Number(view.getBigInt64(8 * i, true));
+          break;
+        case 'uint64':
+          out[i] = Number(view.getBigUint64(8 * i, true));
+          break;
+        case 'int32':
+          out[i] = view.getInt32(4 * i, true);
+          break;
+        case 'uint32':
+          out[i] = view.getUint32(4 * i, true);
+          break;
+        case 'int16':
+          out[i] = view.getInt16(2 * i, true);
+          break;
+        case 'uint16':
+          out[i] = view.getUint16(2 * i, true);
+          break;
+        case 'int8':
+          out[i] = view.getInt8(i);
+          break;
+        case 'uint8':
+          out[i] = view.getUint8(i);
+          break;
+        case 'bool':
+          out[i] = view.getUint8(i) ? 1 : 0;
+          break;
       }
     }
     return { shape: t.dims.slice(), dtype, data: out };
@@ -382,24 +446,58 @@ export function onnxTensorData(
   // Typed fields: which one holds which type (onnx.proto TensorProto).
   const ctx = new ProtoContext(file);
   const field =
-    dtype === 'float32' ? 4 : dtype === 'float64' ? 10 : dtype === 'int64' ? 7 : dtype === 'uint32' || dtype === 'uint64' ? 11 : 5;
+    dtype === 'float32'
+      ? 4
+      : dtype === 'float64'
+        ? 10
+        : dtype === 'int64'
+          ? 7
+          : dtype === 'uint32' || dtype === 'uint64'
+            ? 11
+            : 5;
   const chunks = t.typed.get(field) ?? [];
   const kind = field === 4 ? 'fixed32' : field === 10 || field === 11 ? 'fixed64' : 'varint';
   const present = repeatedCount(chunks, kind, ctx, t.part);
   if (present !== count) return fail(`holds ${present} values, dims ${formatShape(t.dims)} need ${count}`);
   const out = new Float64Array(count);
-  readRepeated(chunks, field === 4 ? 'float' : field === 10 ? 'double' : field === 11 ? 'fixed64u' : 'varint', out, ctx, t.part);
+  readRepeated(
+    chunks,
+    field === 4 ? 'float' : field === 10 ? 'double' : field === 11 ? 'fixed64u' : 'varint',
+    out,
+    ctx,
+    t.part,
+  );
   if (dtype === 'float16') for (let i = 0; i < count; i++) out[i] = halfToNumber(out[i] & 0xffff);
   if (dtype === 'bfloat16') for (let i = 0; i < count; i++) out[i] = bfloat16ToNumber(out[i] & 0xffff);
   if (dtype === 'bool') for (let i = 0; i < count; i++) out[i] = out[i] ? 1 : 0;
   return { shape: t.dims.slice(), dtype, data: out };
 }
 
+/** An attribute value as text for messages. */
+function attributeText(v: OnnxAttributeValue | undefined): string {
+  if (v === undefined) return '(absent)';
+  if (typeof v === 'string' || typeof v === 'number') return String(v);
+  if (Array.isArray(v)) return JSON.stringify(v);
+  return `a tensor ${formatShape(v.dims)}`;
+}
+
 const RECURRENT_OPS = new Set(['RNN', 'LSTM', 'GRU']);
 /** Nodes that torch.onnx.export writes between stacked recurrent layers. */
 const PASS_THROUGH = new Set(['Squeeze', 'Transpose', 'Reshape', 'Identity']);
 /** Nodes through which an all-zero value stays all zero (for initial_h / initial_c / P). */
-const ZERO_PRESERVING = new Set(['Expand', 'Reshape', 'Unsqueeze', 'Squeeze', 'Transpose', 'Identity', 'Cast', 'Tile', 'Slice', 'Gather', 'Flatten']);
+const ZERO_PRESERVING = new Set([
+  'Expand',
+  'Reshape',
+  'Unsqueeze',
+  'Squeeze',
+  'Transpose',
+  'Identity',
+  'Cast',
+  'Tile',
+  'Slice',
+  'Gather',
+  'Flatten',
+]);
 
 const DEFAULT_ACTIVATIONS: Record<OnnxRecurrentOp, string[]> = {
   RNN: ['Tanh'],
@@ -458,11 +556,15 @@ function zeroValue(
       continue;
     }
     const p = producers.get(v);
-    if (!p) return model.inputs.includes(v) ? `it is the graph input ${quote(v)}` : `nothing in the graph produces ${quote(v)}`;
+    if (!p)
+      return model.inputs.includes(v)
+        ? `it is the graph input ${quote(v)}`
+        : `nothing in the graph produces ${quote(v)}`;
     if (p.opType === 'ConstantOfShape') {
       const value = p.attributes.get('value');
       if (value && typeof value === 'object' && !Array.isArray(value)) {
-        if (onnxTensorData(value, file, externalData, maxBytes).data.some((x) => x !== 0)) return `ConstantOfShape ${quote(p.name)} fills a non-zero value`;
+        if (onnxTensorData(value, file, externalData, maxBytes).data.some((x) => x !== 0))
+          return `ConstantOfShape ${quote(p.name)} fills a non-zero value`;
       }
       continue;
     }
@@ -477,6 +579,41 @@ function zeroValue(
     return `it is computed by the ${p.opType} node ${quote(p.name)}`;
   }
   return undefined;
+}
+
+/**
+ * The RNN nonlinearity an `activations` attribute gives ('relu' for RNN ["Relu"]); anything but the
+ * defaults (the same for every direction) is added to `unsupported`, naming the attribute.
+ */
+function checkActivations(
+  op: OnnxRecurrentOp,
+  acts: OnnxAttributeValue | undefined,
+  label: string,
+  unsupported: string[],
+): 'tanh' | 'relu' {
+  if (acts === undefined) return 'tanh';
+  const list = Array.isArray(acts) ? acts.map((a) => String(a)) : [attributeText(acts)];
+  const per = DEFAULT_ACTIVATIONS[op].length;
+  const perDirection: string[] = [];
+  for (let d = 0; d * per < list.length; d++) {
+    perDirection.push(
+      list
+        .slice(d * per, d * per + per)
+        .map((a) => a.toLowerCase())
+        .join(','),
+    );
+  }
+  const first = perDirection[0] ?? '';
+  const defaults = DEFAULT_ACTIVATIONS[op].map((a) => a.toLowerCase()).join(',');
+  if (perDirection.some((d) => d !== first)) {
+    unsupported.push(`${label}: attribute activations ${JSON.stringify(list)} differ between directions`);
+  } else if (op === 'RNN' && first === 'relu') {
+    return 'relu';
+  } else if (first !== defaults) {
+    const allowed = `${JSON.stringify(DEFAULT_ACTIVATIONS[op])}${op === 'RNN' ? ' or ["Relu"]' : ''}`;
+    unsupported.push(`${label}: attribute activations ${JSON.stringify(list)} are not supported (only ${allowed})`);
+  }
+  return 'tanh';
 }
 
 function analyzeNode(
@@ -499,7 +636,13 @@ function analyzeNode(
       return undefined;
     }
     const t = constantTensor(model, producers, name);
-    if (!t) throw new CheckpointError('unsupported', file, label, `input ${what} (${quote(name)}) is not an initializer or Constant`);
+    if (!t)
+      throw new CheckpointError(
+        'unsupported',
+        file,
+        label,
+        `input ${what} (${quote(name)}) is not an initializer or Constant`,
+      );
     return t;
   };
   const W = tensorOf(1, 'W', true)!;
@@ -507,7 +650,12 @@ function analyzeNode(
   const B = tensorOf(3, 'B', false);
   const gates = op === 'LSTM' ? 4 : op === 'GRU' ? 3 : 1;
   if (W.dims.length !== 3 || R.dims.length !== 3) {
-    throw new CheckpointError('corrupt', file, label, `W ${formatShape(W.dims)} and R ${formatShape(R.dims)} must have 3 dimensions`);
+    throw new CheckpointError(
+      'corrupt',
+      file,
+      label,
+      `W ${formatShape(W.dims)} and R ${formatShape(R.dims)} must have 3 dimensions`,
+    );
   }
   const directions = W.dims[0];
   const hiddenAttr = attr.get('hidden_size');
@@ -519,32 +667,28 @@ function analyzeNode(
   const fail = (detail: string): never => {
     throw new CheckpointError('corrupt', file, label, detail);
   };
-  if (directions !== expectedDirections) fail(`W has ${directions} directions, direction ${quote(String(direction))} needs ${expectedDirections}`);
+  if (directions !== expectedDirections)
+    fail(`W has ${directions} directions, direction ${quote(attributeText(direction))} needs ${expectedDirections}`);
   if (W.dims[1] !== G) fail(`W ${formatShape(W.dims)} needs ${G} rows (${gates} gates × hidden_size ${hiddenSize})`);
-  if (R.dims[0] !== directions || R.dims[1] !== G || R.dims[2] !== hiddenSize) fail(`R ${formatShape(R.dims)} should be ${formatShape([directions, G, hiddenSize])}`);
-  if (B && (B.dims.length !== 2 || B.dims[0] !== directions || B.dims[1] !== 2 * G)) fail(`B ${formatShape(B.dims)} should be ${formatShape([directions, 2 * G])}`);
-  if (direction === 'reverse') unsupported.push(`${label}: direction "reverse" (a reverse-only layer) is not supported; PyTorch has none`);
-  else if (direction !== 'forward' && direction !== 'bidirectional') unsupported.push(`${label}: direction ${quote(String(direction))} is not supported`);
-  if (attr.has('clip')) unsupported.push(`${label}: attribute clip = ${String(attr.get('clip'))} is not supported (cell clipping)`);
+  if (R.dims[0] !== directions || R.dims[1] !== G || R.dims[2] !== hiddenSize)
+    fail(`R ${formatShape(R.dims)} should be ${formatShape([directions, G, hiddenSize])}`);
+  if (B && (B.dims.length !== 2 || B.dims[0] !== directions || B.dims[1] !== 2 * G))
+    fail(`B ${formatShape(B.dims)} should be ${formatShape([directions, 2 * G])}`);
+  if (direction === 'reverse')
+    unsupported.push(`${label}: direction "reverse" (a reverse-only layer) is not supported; PyTorch has none`);
+  else if (direction !== 'forward' && direction !== 'bidirectional')
+    unsupported.push(`${label}: direction ${quote(attributeText(direction))} is not supported`);
+  if (attr.has('clip'))
+    unsupported.push(`${label}: attribute clip = ${attributeText(attr.get('clip'))} is not supported (cell clipping)`);
   const inputForget = attr.get('input_forget');
-  if (typeof inputForget === 'number' && inputForget !== 0) unsupported.push(`${label}: attribute input_forget = ${inputForget} is not supported (coupled input and forget gates)`);
+  if (typeof inputForget === 'number' && inputForget !== 0)
+    unsupported.push(
+      `${label}: attribute input_forget = ${inputForget} is not supported (coupled input and forget gates)`,
+    );
   const layout = attr.get('layout');
-  if (typeof layout === 'number' && layout !== 0 && layout !== 1) unsupported.push(`${label}: attribute layout = ${layout} is not supported`);
-  let nonlinearity: 'tanh' | 'relu' = 'tanh';
-  const acts = attr.get('activations');
-  if (acts !== undefined) {
-    const list = Array.isArray(acts) ? acts.map(String) : [String(acts)];
-    const per = DEFAULT_ACTIVATIONS[op].length;
-    const dirsActs = [];
-    for (let d = 0; d * per < list.length; d++) dirsActs.push(list.slice(d * per, d * per + per).map((a) => a.toLowerCase()).join(','));
-    const first = dirsActs[0] ?? '';
-    const defaults = DEFAULT_ACTIVATIONS[op].map((a) => a.toLowerCase()).join(',');
-    if (dirsActs.some((d) => d !== first)) unsupported.push(`${label}: attribute activations ${JSON.stringify(list)} differ between directions`);
-    else if (op === 'RNN' && first === 'relu') nonlinearity = 'relu';
-    else if (first !== defaults) {
-      unsupported.push(`${label}: attribute activations ${JSON.stringify(list)} are not supported (only ${JSON.stringify(DEFAULT_ACTIVATIONS[op])}${op === 'RNN' ? ' or ["Relu"]' : ''})`);
-    }
-  }
+  if (typeof layout === 'number' && layout !== 0 && layout !== 1)
+    unsupported.push(`${label}: attribute layout = ${layout} is not supported`);
+  const nonlinearity = checkActivations(op, attr.get('activations'), label, unsupported);
   const lbr = attr.get('linear_before_reset');
   const gruReset: 'after' | 'before' = typeof lbr === 'number' && lbr !== 0 ? 'after' : 'before';
   if (op === 'LSTM' && input(7) !== '') {
@@ -552,7 +696,10 @@ function analyzeNode(
     const zero = P ? !onnxTensorData(P, file, externalData, maxBytes).data.some((x) => x !== 0) : false;
     if (!zero) unsupported.push(`${label}: input P (peepholes, ${quote(input(7))}) is not supported`);
   }
-  for (const [i, what] of [[5, 'initial_h'], [6, 'initial_c']] as [number, string][]) {
+  for (const [i, what] of [
+    [5, 'initial_h'],
+    [6, 'initial_c'],
+  ] as [number, string][]) {
     if (i === 6 && op !== 'LSTM') continue;
     if (input(i) === '') continue;
     const reason = zeroValue(model, producers, input(i), file, externalData, maxBytes);
@@ -569,16 +716,39 @@ function analyzeNode(
       const convert = () => convertOnnxDirection(op, hiddenSize, inputSize, d, Wd, Rd, Bd);
       let cached: ReturnType<typeof convert> | undefined;
       const get = () => (cached ??= convert());
-      out.set(`weight_ih${suffix}`, lazyTensor([G, inputSize], dtypeOf(W), () => get().weightIh));
-      out.set(`weight_hh${suffix}`, lazyTensor([G, hiddenSize], dtypeOf(R), () => get().weightHh));
+      out.set(
+        `weight_ih${suffix}`,
+        lazyTensor([G, inputSize], dtypeOf(W), () => get().weightIh),
+      );
+      out.set(
+        `weight_hh${suffix}`,
+        lazyTensor([G, hiddenSize], dtypeOf(R), () => get().weightHh),
+      );
       if (B) {
-        out.set(`bias_ih${suffix}`, lazyTensor([G], dtypeOf(B), () => get().biasIh!));
-        out.set(`bias_hh${suffix}`, lazyTensor([G], dtypeOf(B), () => get().biasHh!));
+        out.set(
+          `bias_ih${suffix}`,
+          lazyTensor([G], dtypeOf(B), () => get().biasIh!),
+        );
+        out.set(
+          `bias_hh${suffix}`,
+          lazyTensor([G], dtypeOf(B), () => get().biasHh!),
+        );
       }
     }
     return out;
   };
-  return { node, op, hiddenSize, inputSize, directions, nonlinearity, gruReset, hasBias: B !== undefined, unsupported, tensorsFor };
+  return {
+    node,
+    op,
+    hiddenSize,
+    inputSize,
+    directions,
+    nonlinearity,
+    gruReset,
+    hasBias: B !== undefined,
+    unsupported,
+    tensorsFor,
+  };
 }
 
 function dtypeOf(t: OnnxTensor): TensorDtype {
@@ -617,7 +787,9 @@ export function readOnnx(bytes: Uint8Array, options: OnnxReadOptions = {}): Chec
   const ext = options.externalData;
   const producers = new Map<string, OnnxNode>();
   for (const node of model.nodes) for (const o of node.outputs) if (o !== '') producers.set(o, node);
-  const recurrent = model.nodes.filter((n) => RECURRENT_OPS.has(n.opType) && (n.domain === '' || n.domain === 'ai.onnx'));
+  const recurrent = model.nodes.filter(
+    (n) => RECURRENT_OPS.has(n.opType) && (n.domain === '' || n.domain === 'ai.onnx'),
+  );
   const infos = recurrent.map((n) => analyzeNode(model, producers, n, file, ext, maxBytes));
   const chains: RecurrentNodeInfo[][] = [];
   for (const info of infos) {
@@ -665,7 +837,10 @@ export function readOnnx(bytes: Uint8Array, options: OnnxReadOptions = {}): Chec
   for (const [name, t] of model.initializers) {
     const dtype = ONNX_DTYPES[t.dataType];
     if (!dtype) continue;
-    tensors.set(name, lazyTensor(t.dims.slice(), dtype, () => onnxTensorData(t, file, ext, maxBytes).data));
+    tensors.set(
+      name,
+      lazyTensor(t.dims.slice(), dtype, () => onnxTensorData(t, file, ext, maxBytes).data),
+    );
   }
   const notes: string[] = [];
   if (model.producer) notes.push(`produced by ${model.producer}`);

@@ -139,7 +139,8 @@ export class PyRecord extends PyContainer {
 /** A storage named by a persistent id (torch: `('storage', torch.FloatStorage, '0', 'cpu', 48)`). */
 export class PyStorage {
   constructor(
-    readonly dtype: TensorDtype | string,
+    /** A TensorDtype for torch storage types, else the storage type's name (refused when read). */
+    readonly dtype: string,
     readonly key: string,
     readonly location: string,
     readonly numel: number,
@@ -248,15 +249,18 @@ function applyAllowed(fn: PyGlobal, args: PyValue[], fail: (detail: string) => n
     if (!items) return fail(`${fn.qualified}: ${what} is not a tuple of integers`);
     return items.map((x) => {
       const n = asInt(x);
-      if (n === undefined || n < 0) return fail(`${fn.qualified}: ${what} holds ${describe(x)}, not a non-negative integer`);
+      if (n === undefined || n < 0)
+        return fail(`${fn.qualified}: ${what} holds ${describe(x)}, not a non-negative integer`);
       return n;
     });
   };
   const tensorFrom = (a: PyValue[]): PyTensor => {
     const [storage, offset, size, stride] = a;
-    if (!(storage instanceof PyStorage)) return fail(`${fn.qualified}: first argument is ${describe(storage)}, not a storage`);
+    if (!(storage instanceof PyStorage))
+      return fail(`${fn.qualified}: first argument is ${describe(storage)}, not a storage`);
     const off = asInt(offset);
-    if (off === undefined || off < 0) return fail(`${fn.qualified}: storage offset ${describe(offset)} is not a non-negative integer`);
+    if (off === undefined || off < 0)
+      return fail(`${fn.qualified}: storage offset ${describe(offset)} is not a non-negative integer`);
     const sizes = intsOf(size, 'size');
     const strides = intsOf(stride, 'stride');
     if (sizes.length !== strides.length) {
@@ -404,7 +408,8 @@ export function describe(v: PyValue | undefined): string {
 /** Parses the text of protocol 0's STRING opcode: a Python bytes literal in quotes. */
 function parseQuotedString(text: string, fail: (d: string) => never): Uint8Array {
   const q = text[0];
-  if (text.length < 2 || (q !== "'" && q !== '"') || text[text.length - 1] !== q) return fail('STRING argument is not quoted');
+  if (text.length < 2 || (q !== "'" && q !== '"') || text[text.length - 1] !== q)
+    return fail('STRING argument is not quoted');
   const body = text.slice(1, -1);
   const out: number[] = [];
   for (let i = 0; i < body.length; i++) {
@@ -414,7 +419,19 @@ function parseQuotedString(text: string, fail: (d: string) => never): Uint8Array
       continue;
     }
     const e = body[++i];
-    const simple: Record<string, number> = { n: 10, r: 13, t: 9, '\\': 92, "'": 39, '"': 34, a: 7, b: 8, f: 12, v: 11, '0': 0 };
+    const simple: Record<string, number> = {
+      n: 10,
+      r: 13,
+      t: 9,
+      '\\': 92,
+      "'": 39,
+      '"': 34,
+      a: 7,
+      b: 8,
+      f: 12,
+      v: 11,
+      '0': 0,
+    };
     if (e === 'x') {
       const hex = body.slice(i + 1, i + 3);
       if (!/^[0-9a-fA-F]{2}$/.test(hex)) return fail('STRING has a bad \\x escape');
@@ -444,480 +461,535 @@ const UTF8_LENIENT = new TextDecoder('utf-8');
  * entries, nesting deeper than MAX_NESTING and out-of-band buffers; never calls anything.
  */
 export function interpretPickle(bytes: Uint8Array, options: PickleOptions): PickleResult {
-  const { file, part } = options;
-  const c = new ByteCursor(bytes, file, part);
-  const fail = (detail: string, kind: 'corrupt' | 'limit' | 'unsupported' = 'corrupt'): never => {
-    throw new CheckpointError(kind, file, part, `${detail} (pickle offset ${c.pos})`);
-  };
-  let stack: StackItem[] = [];
-  const marks: StackItem[][] = [];
-  const memo = new Map<number, PyValue>();
-  const inert = new Set<string>();
+  return new PickleMachine(bytes, options).run();
+}
 
-  const pop = (): PyValue => {
-    if (stack.length === 0) return fail('pickle stack underflow');
-    const v = stack.pop() as StackItem;
-    if (v === MARK) return fail('unexpected MARK on the stack');
+/**
+ * The pickle virtual machine: a value stack, a stack of MARK frames and a memo, driven by one loop
+ * over opcodes. The opcodes are split by kind into methods that each return whether they handled it.
+ */
+class PickleMachine {
+  private readonly c: ByteCursor;
+  private stack: StackItem[] = [];
+  private readonly marks: StackItem[][] = [];
+  private readonly memo = new Map<number, PyValue>();
+  private readonly inert = new Set<string>();
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly options: PickleOptions,
+  ) {
+    this.c = new ByteCursor(bytes, options.file, options.part);
+  }
+
+  run(): PickleResult {
+    for (;;) {
+      const op = this.c.u8();
+      if (op === 0x2e) {
+        // STOP
+        const value = this.pop();
+        return { value, inertGlobals: [...this.inert] };
+      }
+      const handled =
+        this.frameOp(op) ||
+        this.scalarOp(op) ||
+        this.textOp(op) ||
+        this.bytesOp(op) ||
+        this.containerOp(op) ||
+        this.memoOp(op) ||
+        this.callOp(op);
+      if (!handled) this.fail(`unknown opcode 0x${op.toString(16).padStart(2, '0')}`);
+    }
+  }
+
+  private fail(detail: string, kind: 'corrupt' | 'limit' | 'unsupported' = 'corrupt'): never {
+    throw new CheckpointError(kind, this.options.file, this.options.part, `${detail} (pickle offset ${this.c.pos})`);
+  }
+
+  private pop(): PyValue {
+    if (this.stack.length === 0) return this.fail('pickle stack underflow');
+    const v = this.stack.pop() as StackItem;
+    if (v === MARK) return this.fail('unexpected MARK on the stack');
     return v;
-  };
-  const top = (): PyValue => {
-    if (stack.length === 0) return fail('pickle stack underflow');
-    const v = stack[stack.length - 1];
-    if (v === MARK) return fail('unexpected MARK on the stack');
+  }
+
+  private top(): PyValue {
+    if (this.stack.length === 0) return this.fail('pickle stack underflow');
+    const v = this.stack[this.stack.length - 1];
+    if (v === MARK) return this.fail('unexpected MARK on the stack');
     return v;
-  };
-  const push = (v: PyValue): void => {
-    stack.push(v);
-  };
-  const popMark = (): PyValue[] => {
-    const items = stack;
-    const outer = marks.pop();
-    if (!outer) return fail('no MARK to pop to');
-    stack = outer;
-    for (const it of items) if (it === MARK) return fail('unexpected MARK on the stack');
+  }
+
+  private push(v: PyValue): void {
+    this.stack.push(v);
+  }
+
+  private popMark(): PyValue[] {
+    const items = this.stack;
+    const outer = this.marks.pop();
+    if (!outer) return this.fail('no MARK to pop to');
+    this.stack = outer;
+    for (const it of items) if (it === MARK) return this.fail('unexpected MARK on the stack');
     return items as PyValue[];
-  };
-  const nest = (container: PyContainer, child: PyValue): void => {
+  }
+
+  private nest(container: PyContainer, child: PyValue): void {
     const d = depthOf(child) + 1;
     if (d > container.depth) {
       container.depth = d;
-      if (d > MAX_NESTING) fail(`containers nest more than ${MAX_NESTING} levels deep`, 'limit');
+      if (d > MAX_NESTING) this.fail(`containers nest more than ${MAX_NESTING} levels deep`, 'limit');
     }
-  };
-  const tupleOf = (items: PyValue[]): PyTuple => {
+  }
+
+  private tupleOf(items: PyValue[]): PyTuple {
     const t = new PyTuple(items);
-    for (const it of items) nest(t, it);
+    for (const it of items) this.nest(t, it);
     return t;
-  };
-  const line = (): string => {
+  }
+
+  /** The text argument of a protocol-0 opcode, up to its newline. */
+  private line(): string {
+    const { c, bytes } = this;
     const start = c.pos;
     while (c.pos < bytes.length && bytes[c.pos] !== 0x0a) c.pos++;
-    if (c.pos >= bytes.length) return fail('text argument has no end of line', 'corrupt');
+    if (c.pos >= bytes.length) return this.fail('text argument has no end of line');
     const text = latin1(bytes.subarray(start, c.pos));
     c.pos++;
     return text;
-  };
-  const memoGet = (i: number): PyValue => {
-    const v = memo.get(i);
-    if (v === undefined) return fail(`memo reference ${i} to a missing entry`);
+  }
+
+  private memoGet(i: number): PyValue {
+    const v = this.memo.get(i);
+    if (v === undefined) return this.fail(`memo reference ${i} to a missing entry`);
     return v;
-  };
-  const makeGlobal = (module: string, name: string): PyGlobal => new PyGlobal(module, name);
-  const call = (fn: PyValue, args: PyValue[], via: 'reduce' | 'newobj' | 'inst'): PyValue => {
+  }
+
+  /** "Calls" a callable: an allow-listed global's inert meaning, or an inert record. */
+  private call(fn: PyValue, args: PyValue[], via: 'reduce' | 'newobj' | 'inst'): PyValue {
     if (fn instanceof PyGlobal) {
-      const allowed = applyAllowed(fn, args, (d) => fail(d));
+      const allowed = applyAllowed(fn, args, (d) => this.fail(d));
       if (allowed !== undefined) return allowed;
-      inert.add(fn.qualified);
+      this.inert.add(fn.qualified);
     } else {
-      inert.add('<computed callable>');
+      this.inert.add('<computed callable>');
     }
-    const r = new PyRecord(fn, tupleOf(args), via);
-    nest(r, r.args);
+    const r = new PyRecord(fn, this.tupleOf(args), via);
+    this.nest(r, r.args);
     return r;
-  };
-  const setItems = (target: PyValue, items: PyValue[]): void => {
-    if (items.length % 2 !== 0) fail('SETITEMS with an odd number of items');
+  }
+
+  private setItems(target: PyValue, items: PyValue[]): void {
+    if (items.length % 2 !== 0) this.fail('SETITEMS with an odd number of items');
     if (target instanceof PyDict) {
       for (let i = 0; i < items.length; i += 2) {
         target.set(items[i], items[i + 1]);
-        nest(target, items[i + 1]);
+        this.nest(target, items[i + 1]);
       }
     } else if (target instanceof PyRecord) {
       for (let i = 0; i < items.length; i += 2) {
         target.dictItems.push([items[i], items[i + 1]]);
-        nest(target, items[i + 1]);
+        this.nest(target, items[i + 1]);
       }
     } else {
-      fail(`SETITEM on ${describe(target)}`);
+      this.fail(`SETITEM on ${describe(target)}`);
     }
-  };
-  const appendItems = (target: PyValue, items: PyValue[]): void => {
-    if (target instanceof PyList) {
-      for (const it of items) {
-        target.items.push(it);
-        nest(target, it);
-      }
-    } else if (target instanceof PyRecord) {
-      for (const it of items) {
-        target.listItems.push(it);
-        nest(target, it);
-      }
-    } else {
-      fail(`APPEND on ${describe(target)}`);
-    }
-  };
+  }
 
-  for (;;) {
-    const op = c.u8();
+  private appendItems(target: PyValue, items: PyValue[]): void {
+    if (!(target instanceof PyList) && !(target instanceof PyRecord)) this.fail(`APPEND on ${describe(target)}`);
+    const list = target instanceof PyList ? target.items : target.listItems;
+    for (const it of items) {
+      list.push(it);
+      this.nest(target, it);
+    }
+  }
+
+  private sequence(v: PyValue, what: string): PyValue[] {
+    const list = asSequence(v);
+    if (!list) return this.fail(`${what} with ${describe(v)} as arguments`);
+    return list;
+  }
+
+  /** PROTO, FRAME, MARK, POP, POP_MARK, DUP. */
+  private frameOp(op: number): boolean {
     switch (op) {
       case 0x80: // PROTO
-        if (c.u8() > 5) fail('pickle protocol above 5', 'unsupported');
-        break;
+        if (this.c.u8() > 5) this.fail('pickle protocol above 5', 'unsupported');
+        return true;
       case 0x95: // FRAME
-        c.skip(8);
-        break;
-      case 0x2e: {
-        // STOP
-        const value = pop();
-        return { value, inertGlobals: [...inert] };
-      }
+        this.c.skip(8);
+        return true;
       case 0x28: // MARK
-        marks.push(stack);
-        stack = [];
-        break;
-      case 0x30: // POP
-        if (stack.length === 0) {
-          // POP of a MARK pushed by a pickler that popped it later: Python pops the mark.
-          const outer = marks.pop();
-          if (!outer) fail('pickle stack underflow');
-          stack = outer as StackItem[];
-        } else stack.pop();
-        break;
+        this.marks.push(this.stack);
+        this.stack = [];
+        return true;
+      case 0x30: // POP (of an empty frame: the MARK itself, as Python does)
+        if (this.stack.length === 0) {
+          const outer = this.marks.pop();
+          if (!outer) this.fail('pickle stack underflow');
+          this.stack = outer;
+        } else this.stack.pop();
+        return true;
       case 0x31: // POP_MARK
-        popMark();
-        break;
+        this.popMark();
+        return true;
       case 0x32: // DUP
-        push(top());
-        break;
+        this.push(this.top());
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** None, booleans, binary integers and floats. */
+  private scalarOp(op: number): boolean {
+    const c = this.c;
+    switch (op) {
       case 0x4e: // NONE
-        push(null);
-        break;
+        this.push(null);
+        return true;
       case 0x88: // NEWTRUE
-        push(true);
-        break;
+        this.push(true);
+        return true;
       case 0x89: // NEWFALSE
-        push(false);
-        break;
+        this.push(false);
+        return true;
       case 0x4b: // BININT1
-        push(c.u8());
-        break;
+        this.push(c.u8());
+        return true;
       case 0x4d: // BININT2
-        push(c.u16());
-        break;
+        this.push(c.u16());
+        return true;
       case 0x4a: // BININT
-        push(c.i32());
-        break;
-      case 0x8a: {
-        // LONG1
-        const n = c.u8();
-        push(decodeLong(c.take(n, 'LONG1')));
-        break;
-      }
+        this.push(c.i32());
+        return true;
+      case 0x8a: // LONG1
+        this.push(decodeLong(c.take(c.u8(), 'LONG1')));
+        return true;
       case 0x8b: {
         // LONG4
         const n = c.i32();
-        if (n < 0) fail('LONG4 with a negative length');
-        if (n > MAX_LONG_BYTES) fail(`LONG4 of ${n} bytes`, 'limit');
-        push(decodeLong(c.take(n, 'LONG4')));
-        break;
+        if (n < 0) this.fail('LONG4 with a negative length');
+        if (n > MAX_LONG_BYTES) this.fail(`LONG4 of ${n} bytes`, 'limit');
+        this.push(decodeLong(c.take(n, 'LONG4')));
+        return true;
       }
       case 0x47: // BINFLOAT
-        push(c.f64(false));
-        break;
+        this.push(c.f64(false));
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Protocol 0's text opcodes: INT, LONG, FLOAT, STRING, UNICODE. */
+  private textOp(op: number): boolean {
+    switch (op) {
       case 0x49: {
-        // INT (text)
-        const t = line().trim();
-        if (t === '00') push(false);
-        else if (t === '01') push(true);
-        else if (/^[+-]?\d{1,15}$/.test(t)) push(parseInt(t, 10));
-        else if (/^[+-]?\d+$/.test(t) && t.length <= 400) push(BigInt(t));
-        else fail('INT argument is not an integer');
-        break;
+        // INT
+        const t = this.line().trim();
+        if (t === '00') this.push(false);
+        else if (t === '01') this.push(true);
+        else if (/^[+-]?\d{1,15}$/.test(t)) this.push(parseInt(t, 10));
+        else if (/^[+-]?\d+$/.test(t) && t.length <= 400) this.push(BigInt(t));
+        else this.fail('INT argument is not an integer');
+        return true;
       }
       case 0x4c: {
-        // LONG (text)
-        const t = line().trim().replace(/L$/, '');
-        if (!/^[+-]?\d+$/.test(t) || t.length > 400) fail('LONG argument is not an integer');
+        // LONG
+        const t = this.line().trim().replace(/L$/, '');
+        if (!/^[+-]?\d+$/.test(t) || t.length > 400) this.fail('LONG argument is not an integer');
         const b = BigInt(t);
-        push(b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b);
-        break;
+        this.push(b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b);
+        return true;
       }
       case 0x46: {
-        // FLOAT (text)
-        const t = line().trim();
+        // FLOAT
+        const t = this.line().trim();
         const v = Number(t);
-        if (t === '' || (Number.isNaN(v) && !/^[+-]?nan$/i.test(t))) fail('FLOAT argument is not a number');
-        push(v);
-        break;
+        if (t === '' || (Number.isNaN(v) && !/^[+-]?nan$/i.test(t))) this.fail('FLOAT argument is not a number');
+        this.push(v);
+        return true;
       }
-      case 0x58: {
-        // BINUNICODE
-        const n = c.u32();
-        push(UTF8_LENIENT.decode(c.take(n, 'BINUNICODE')));
-        break;
-      }
-      case 0x8c: {
-        // SHORT_BINUNICODE
-        const n = c.u8();
-        push(UTF8_LENIENT.decode(c.take(n, 'SHORT_BINUNICODE')));
-        break;
-      }
-      case 0x8d: {
-        // BINUNICODE8
-        const n = c.u64();
-        push(UTF8_LENIENT.decode(c.take(n, 'BINUNICODE8')));
-        break;
-      }
-      case 0x56: // UNICODE (text, raw-unicode-escape)
-        push(rawUnicodeEscape(latin1ToBytes(line())));
-        break;
-      case 0x53: // STRING (text)
-        push(latin1(parseQuotedString(line(), (d) => fail(d))));
-        break;
+      case 0x56: // UNICODE (raw-unicode-escape)
+        this.push(rawUnicodeEscape(latin1ToBytes(this.line())));
+        return true;
+      case 0x53: // STRING
+        this.push(latin1(parseQuotedString(this.line(), (d) => this.fail(d))));
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Binary strings and bytes. */
+  private bytesOp(op: number): boolean {
+    const c = this.c;
+    switch (op) {
+      case 0x58: // BINUNICODE
+        this.push(UTF8_LENIENT.decode(c.take(c.u32(), 'BINUNICODE')));
+        return true;
+      case 0x8c: // SHORT_BINUNICODE
+        this.push(UTF8_LENIENT.decode(c.take(c.u8(), 'SHORT_BINUNICODE')));
+        return true;
+      case 0x8d: // BINUNICODE8
+        this.push(UTF8_LENIENT.decode(c.take(c.u64(), 'BINUNICODE8')));
+        return true;
       case 0x54: {
         // BINSTRING
         const n = c.i32();
-        if (n < 0) fail('BINSTRING with a negative length');
-        push(latin1(c.take(n, 'BINSTRING')));
-        break;
+        if (n < 0) this.fail('BINSTRING with a negative length');
+        this.push(latin1(c.take(n, 'BINSTRING')));
+        return true;
       }
-      case 0x55: {
-        // SHORT_BINSTRING
-        const n = c.u8();
-        push(latin1(c.take(n, 'SHORT_BINSTRING')));
-        break;
-      }
-      case 0x42: {
-        // BINBYTES
-        const n = c.u32();
-        push(c.take(n, 'BINBYTES').slice());
-        break;
-      }
-      case 0x43: {
-        // SHORT_BINBYTES
-        const n = c.u8();
-        push(c.take(n, 'SHORT_BINBYTES').slice());
-        break;
-      }
+      case 0x55: // SHORT_BINSTRING
+        this.push(latin1(c.take(c.u8(), 'SHORT_BINSTRING')));
+        return true;
+      case 0x42: // BINBYTES
+        this.push(c.take(c.u32(), 'BINBYTES').slice());
+        return true;
+      case 0x43: // SHORT_BINBYTES
+        this.push(c.take(c.u8(), 'SHORT_BINBYTES').slice());
+        return true;
       case 0x8e: // BINBYTES8
-      case 0x96: {
-        // BYTEARRAY8
-        const n = c.u64();
-        push(c.take(n, 'BINBYTES8').slice());
-        break;
-      }
+      case 0x96: // BYTEARRAY8
+        this.push(c.take(c.u64(), 'BINBYTES8').slice());
+        return true;
       case 0x97: // NEXT_BUFFER
       case 0x98: // READONLY_BUFFER
-        fail('out-of-band buffers (pickle protocol 5) are not read', 'unsupported');
-        break;
+        return this.fail('out-of-band buffers (pickle protocol 5) are not read', 'unsupported');
+      default:
+        return false;
+    }
+  }
+
+  /** Tuples, lists, dicts, sets and their filling opcodes. */
+  private containerOp(op: number): boolean {
+    switch (op) {
       case 0x29: // EMPTY_TUPLE
-        push(new PyTuple([]));
-        break;
+        this.push(new PyTuple([]));
+        return true;
       case 0x85: // TUPLE1
-        push(tupleOf([pop()]));
-        break;
+        this.push(this.tupleOf([this.pop()]));
+        return true;
       case 0x86: {
         // TUPLE2
-        const b = pop();
-        const a = pop();
-        push(tupleOf([a, b]));
-        break;
+        const b = this.pop();
+        this.push(this.tupleOf([this.pop(), b]));
+        return true;
       }
       case 0x87: {
         // TUPLE3
-        const z = pop();
-        const b = pop();
-        const a = pop();
-        push(tupleOf([a, b, z]));
-        break;
+        const z = this.pop();
+        const b = this.pop();
+        this.push(this.tupleOf([this.pop(), b, z]));
+        return true;
       }
       case 0x74: // TUPLE
-        push(tupleOf(popMark()));
-        break;
+        this.push(this.tupleOf(this.popMark()));
+        return true;
       case 0x5d: // EMPTY_LIST
-        push(new PyList());
-        break;
+        this.push(new PyList());
+        return true;
       case 0x6c: {
         // LIST
         const l = new PyList();
-        appendItems(l, popMark());
-        push(l);
-        break;
+        this.appendItems(l, this.popMark());
+        this.push(l);
+        return true;
       }
       case 0x7d: // EMPTY_DICT
-        push(new PyDict());
-        break;
+        this.push(new PyDict());
+        return true;
       case 0x64: {
         // DICT
         const d = new PyDict();
-        setItems(d, popMark());
-        push(d);
-        break;
+        this.setItems(d, this.popMark());
+        this.push(d);
+        return true;
       }
       case 0x8f: // EMPTY_SET
-        push(new PySet());
-        break;
+        this.push(new PySet());
+        return true;
       case 0x90: {
         // ADDITEMS
-        const items = popMark();
-        const s = top();
-        if (!(s instanceof PySet) || s.frozen) fail(`ADDITEMS on ${describe(s)}`);
+        const items = this.popMark();
+        const s = this.top();
+        if (!(s instanceof PySet) || s.frozen) return this.fail(`ADDITEMS on ${describe(s)}`);
         for (const it of items) {
-          (s as PySet).items.push(it);
-          nest(s as PySet, it);
+          s.items.push(it);
+          this.nest(s, it);
         }
-        break;
+        return true;
       }
       case 0x91: {
         // FROZENSET
         const s = new PySet([], true);
-        for (const it of popMark()) {
+        for (const it of this.popMark()) {
           s.items.push(it);
-          nest(s, it);
+          this.nest(s, it);
         }
-        push(s);
-        break;
+        this.push(s);
+        return true;
       }
       case 0x61: {
         // APPEND
-        const v = pop();
-        appendItems(top(), [v]);
-        break;
+        const v = this.pop();
+        this.appendItems(this.top(), [v]);
+        return true;
       }
       case 0x65: {
-        // APPENDS
-        const items = popMark();
-        appendItems(top(), items);
-        break;
+        // APPENDS: the MARK frame first, then its target below it
+        const items = this.popMark();
+        this.appendItems(this.top(), items);
+        return true;
       }
       case 0x73: {
         // SETITEM
-        const v = pop();
-        const k = pop();
-        setItems(top(), [k, v]);
-        break;
+        const v = this.pop();
+        const k = this.pop();
+        this.setItems(this.top(), [k, v]);
+        return true;
       }
       case 0x75: {
-        // SETITEMS
-        const items = popMark();
-        setItems(top(), items);
-        break;
+        // SETITEMS: the MARK frame first, then its target below it
+        const items = this.popMark();
+        this.setItems(this.top(), items);
+        return true;
       }
-      case 0x67: // GET (text)
-        push(memoGet(parseIntLine(line(), fail)));
-        break;
+      default:
+        return false;
+    }
+  }
+
+  /** GET / PUT in their text, binary and MEMOIZE forms. */
+  private memoOp(op: number): boolean {
+    const c = this.c;
+    switch (op) {
+      case 0x67: // GET
+        this.push(this.memoGet(parseIntLine(this.line(), (d) => this.fail(d))));
+        return true;
       case 0x68: // BINGET
-        push(memoGet(c.u8()));
-        break;
+        this.push(this.memoGet(c.u8()));
+        return true;
       case 0x6a: // LONG_BINGET
-        push(memoGet(c.u32()));
-        break;
-      case 0x70: // PUT (text)
-        memo.set(parseIntLine(line(), fail), top());
-        break;
+        this.push(this.memoGet(c.u32()));
+        return true;
+      case 0x70: // PUT
+        this.memo.set(
+          parseIntLine(this.line(), (d) => this.fail(d)),
+          this.top(),
+        );
+        return true;
       case 0x71: // BINPUT
-        memo.set(c.u8(), top());
-        break;
+        this.memo.set(c.u8(), this.top());
+        return true;
       case 0x72: // LONG_BINPUT
-        memo.set(c.u32(), top());
-        break;
+        this.memo.set(c.u32(), this.top());
+        return true;
       case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
-        break;
+        this.memo.set(this.memo.size, this.top());
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Globals, the calling opcodes, BUILD and persistent ids: nothing here runs anything. */
+  private callOp(op: number): boolean {
+    switch (op) {
       case 0x63: {
-        // GLOBAL (text: module\nname\n)
-        const module = line();
-        const name = line();
-        push(makeGlobal(module, name));
-        break;
+        // GLOBAL (module\nname\n)
+        const module = this.line();
+        this.push(new PyGlobal(module, this.line()));
+        return true;
       }
       case 0x93: {
         // STACK_GLOBAL
-        const name = pop();
-        const module = pop();
-        if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL of non-strings');
-        push(makeGlobal(module as string, name as string));
-        break;
+        const name = this.pop();
+        const module = this.pop();
+        if (typeof module !== 'string' || typeof name !== 'string') return this.fail('STACK_GLOBAL of non-strings');
+        this.push(new PyGlobal(module, name));
+        return true;
       }
       case 0x82: // EXT1
       case 0x83: // EXT2
       case 0x84: {
-        // EXT4
-        const code = op === 0x82 ? c.u8() : op === 0x83 ? c.u16() : c.i32();
-        inert.add(`<extension ${code}>`);
-        push(makeGlobal('<extension>', String(code)));
-        break;
+        // EXT4: the extension registry is never consulted
+        const code = op === 0x82 ? this.c.u8() : op === 0x83 ? this.c.u16() : this.c.i32();
+        this.inert.add(`<extension ${code}>`);
+        this.push(new PyGlobal('<extension>', String(code)));
+        return true;
       }
       case 0x52: {
         // REDUCE
-        const args = pop();
-        const fn = pop();
-        const list = asSequence(args);
-        if (!list) fail(`REDUCE with ${describe(args)} as arguments`);
-        push(call(fn, list as PyValue[], 'reduce'));
-        break;
+        const args = this.sequence(this.pop(), 'REDUCE');
+        this.push(this.call(this.pop(), args, 'reduce'));
+        return true;
       }
       case 0x81: {
         // NEWOBJ: cls.__new__(cls, *args)
-        const args = pop();
-        const cls = pop();
-        const list = asSequence(args);
-        if (!list) fail(`NEWOBJ with ${describe(args)} as arguments`);
-        push(call(cls, list as PyValue[], 'newobj'));
-        break;
+        const args = this.sequence(this.pop(), 'NEWOBJ');
+        this.push(this.call(this.pop(), args, 'newobj'));
+        return true;
       }
       case 0x92: {
         // NEWOBJ_EX: cls.__new__(cls, *args, **kwargs)
-        const kwargs = pop();
-        const args = pop();
-        const cls = pop();
-        const list = asSequence(args);
-        if (!list) fail(`NEWOBJ_EX with ${describe(args)} as arguments`);
-        const r = call(cls, list as PyValue[], 'newobj');
-        if (r instanceof PyRecord && kwargs instanceof PyDict && kwargs.size > 0) r.dictItems.push(['**kwargs', kwargs]);
-        push(r);
-        break;
+        const kwargs = this.pop();
+        const args = this.sequence(this.pop(), 'NEWOBJ_EX');
+        const r = this.call(this.pop(), args, 'newobj');
+        if (r instanceof PyRecord && kwargs instanceof PyDict && kwargs.size > 0)
+          r.dictItems.push(['**kwargs', kwargs]);
+        this.push(r);
+        return true;
       }
       case 0x69: {
-        // INST (text: module\nname\n, arguments since MARK)
-        const module = line();
-        const name = line();
-        push(call(makeGlobal(module, name), popMark(), 'inst'));
-        break;
+        // INST (module\nname\n, arguments since MARK)
+        const module = this.line();
+        const name = this.line();
+        this.push(this.call(new PyGlobal(module, name), this.popMark(), 'inst'));
+        return true;
       }
       case 0x6f: {
         // OBJ (class and arguments since MARK)
-        const items = popMark();
-        if (items.length === 0) fail('OBJ without a class');
-        push(call(items[0], items.slice(1), 'inst'));
-        break;
+        const items = this.popMark();
+        if (items.length === 0) return this.fail('OBJ without a class');
+        this.push(this.call(items[0], items.slice(1), 'inst'));
+        return true;
       }
-      case 0x62: {
-        // BUILD
-        const state = pop();
-        const target = top();
-        if (target instanceof PyRecord) {
-          target.state = state;
-          nest(target, state);
-        } else if (target instanceof PyDict) {
-          target.attributes = state;
-        } else if (target instanceof PyNumpyDtype) {
-          const items = asSequence(state);
-          if (items && typeof items[1] === 'string') target.byteorder = items[1];
-        } else if (target instanceof PyTensor) {
-          // A Tensor subclass' __dict__: nothing the readers need.
-        } else {
-          fail(`BUILD on ${describe(target)}`);
-        }
-        break;
-      }
-      case 0x51: {
-        // BINPERSID
-        const pid = pop();
-        if (!options.persistentLoad) fail('persistent id in a pickle that allows none');
-        push(options.persistentLoad!(pid));
-        break;
-      }
-      case 0x50: {
-        // PERSID (text)
-        const pid = line();
-        if (!options.persistentLoad) fail('persistent id in a pickle that allows none');
-        push(options.persistentLoad!(pid));
-        break;
-      }
+      case 0x62: // BUILD
+        this.build(this.pop(), this.top());
+        return true;
+      case 0x51: // BINPERSID
+        this.push(this.persistent(this.pop()));
+        return true;
+      case 0x50: // PERSID
+        this.push(this.persistent(this.line()));
+        return true;
       default:
-        fail(`unknown opcode 0x${op.toString(16).padStart(2, '0')}`);
+        return false;
     }
+  }
+
+  /** BUILD: state goes into a record; a dict keeps it as attributes; a numpy dtype takes its byte order. */
+  private build(state: PyValue, target: PyValue): void {
+    if (target instanceof PyRecord) {
+      target.state = state;
+      this.nest(target, state);
+    } else if (target instanceof PyDict) {
+      target.attributes = state;
+    } else if (target instanceof PyNumpyDtype) {
+      const items = asSequence(state);
+      if (items && typeof items[1] === 'string') target.byteorder = items[1];
+    } else if (!(target instanceof PyTensor)) {
+      // (A Tensor subclass' __dict__ is not needed.)
+      this.fail(`BUILD on ${describe(target)}`);
+    }
+  }
+
+  private persistent(pid: PyValue): PyValue {
+    if (!this.options.persistentLoad) return this.fail('persistent id in a pickle that allows none');
+    return this.options.persistentLoad(pid);
   }
 }
 

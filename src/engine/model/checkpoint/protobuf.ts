@@ -32,7 +32,13 @@ export class ProtoContext {
  * Reads a varint at `pos` of `bytes` (before `end`): returns [value, next position]. The value is
  * an int64 read as two's complement; values beyond ±2^53 come out as ±Infinity (never a valid size).
  */
-export function readVarint(bytes: Uint8Array, pos: number, end: number, ctx: ProtoContext, part: string): [number, number] {
+export function readVarint(
+  bytes: Uint8Array,
+  pos: number,
+  end: number,
+  ctx: ProtoContext,
+  part: string,
+): [number, number] {
   let lo = 0;
   let hi = 0;
   let shift = 0;
@@ -92,7 +98,12 @@ export function* fields(bytes: Uint8Array, ctx: ProtoContext, part: string): Ite
       case WIRE_BYTES: {
         let n: number;
         [n, pos] = readVarint(bytes, pos, end, ctx, part);
-        if (!(n >= 0) || n > end - pos) ctx.fail(part, `field ${field}: length ${n} runs past the end of the message (${end - pos} bytes left)`, 'truncated');
+        if (!(n >= 0) || n > end - pos)
+          ctx.fail(
+            part,
+            `field ${field}: length ${n} runs past the end of the message (${end - pos} bytes left)`,
+            'truncated',
+          );
         yield { field, wire, int: 0, bytes: bytes.subarray(pos, pos + n) };
         pos += n;
         break;
@@ -132,7 +143,12 @@ export function fieldFloat(f: ProtoField, ctx: ProtoContext, part: string): numb
  * value); `chunks` are the field's occurrences in order. Counts are known before anything is
  * allocated, so callers can check them first with `repeatedCount`.
  */
-export function repeatedCount(chunks: readonly ProtoField[], kind: 'varint' | 'fixed32' | 'fixed64', ctx: ProtoContext, part: string): number {
+export function repeatedCount(
+  chunks: readonly ProtoField[],
+  kind: 'varint' | 'fixed32' | 'fixed64',
+  ctx: ProtoContext,
+  part: string,
+): number {
   let n = 0;
   for (const c of chunks) {
     if (c.wire === WIRE_BYTES) {
@@ -164,7 +180,8 @@ export function readRepeated(
       const view = new DataView(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength);
       if (kind === 'float') for (let i = 0; i < c.bytes.length; i += 4) out[k++] = view.getFloat32(i, true);
       else if (kind === 'double') for (let i = 0; i < c.bytes.length; i += 8) out[k++] = view.getFloat64(i, true);
-      else if (kind === 'fixed64u') for (let i = 0; i < c.bytes.length; i += 8) out[k++] = Number(view.getBigUint64(i, true));
+      else if (kind === 'fixed64u')
+        for (let i = 0; i < c.bytes.length; i += 8) out[k++] = Number(view.getBigUint64(i, true));
       else {
         let pos = 0;
         while (pos < c.bytes.length) {
@@ -174,9 +191,12 @@ export function readRepeated(
         }
       }
     } else if (c.wire === WIRE_VARINT && kind === 'varint') out[k++] = c.int;
-    else if (c.wire === WIRE_FIXED32 && kind === 'float') out[k++] = new DataView(c.bytes.buffer, c.bytes.byteOffset, 4).getFloat32(0, true);
-    else if (c.wire === WIRE_FIXED64 && kind === 'double') out[k++] = new DataView(c.bytes.buffer, c.bytes.byteOffset, 8).getFloat64(0, true);
-    else if (c.wire === WIRE_FIXED64 && kind === 'fixed64u') out[k++] = Number(new DataView(c.bytes.buffer, c.bytes.byteOffset, 8).getBigUint64(0, true));
+    else if (c.wire === WIRE_FIXED32 && kind === 'float')
+      out[k++] = new DataView(c.bytes.buffer, c.bytes.byteOffset, 4).getFloat32(0, true);
+    else if (c.wire === WIRE_FIXED64 && kind === 'double')
+      out[k++] = new DataView(c.bytes.buffer, c.bytes.byteOffset, 8).getFloat64(0, true);
+    else if (c.wire === WIRE_FIXED64 && kind === 'fixed64u')
+      out[k++] = Number(new DataView(c.bytes.buffer, c.bytes.byteOffset, 8).getBigUint64(0, true));
     else ctx.fail(part, `field ${c.field} has wire type ${c.wire}, not the expected ${kind}`);
   }
 }

@@ -82,7 +82,12 @@ export function openTorchArchive(bytes: Uint8Array, options: ReadOptions = {}): 
       throw new CheckpointError('unsupported', file, '', `a legacy (pre-1.6) PyTorch file is not read; ${RESAVE_HINT}`);
     }
     if (bytes.length > 0 && bytes[0] === 0x80) {
-      throw new CheckpointError('unsupported', file, '', `a plain pickle, not a torch.save zip archive, is not read; ${RESAVE_HINT}`);
+      throw new CheckpointError(
+        'unsupported',
+        file,
+        '',
+        `a plain pickle, not a torch.save zip archive, is not read; ${RESAVE_HINT}`,
+      );
     }
     throw new CheckpointError('corrupt', file, '', 'not a PyTorch checkpoint (no zip signature at the start)');
   }
@@ -93,7 +98,12 @@ export function openTorchArchive(bytes: Uint8Array, options: ReadOptions = {}): 
     zip.entries.some((e) => e.name.endsWith('/constants.pkl') || /^[^/]*\/code\//.test(e.name)) ||
     zip.entries.some((e) => e.name === 'constants.pkl');
   if (isTorchScript) {
-    throw new CheckpointError('unsupported', file, '', `a TorchScript archive (torch.jit.save) is not read; ${RESAVE_HINT}`);
+    throw new CheckpointError(
+      'unsupported',
+      file,
+      '',
+      `a TorchScript archive (torch.jit.save) is not read; ${RESAVE_HINT}`,
+    );
   }
   if (prefix === undefined) {
     throw new CheckpointError('corrupt', file, '', 'a zip archive without data.pkl is not a torch.save checkpoint');
@@ -101,13 +111,19 @@ export function openTorchArchive(bytes: Uint8Array, options: ReadOptions = {}): 
   let littleEndian = true;
   if (zip.has(`${prefix}byteorder`)) {
     const order = utf8(zip.read(`${prefix}byteorder`), file, 'byteorder').trim();
-    if (order !== 'little' && order !== 'big') throw new CheckpointError('corrupt', file, 'byteorder', `unknown byte order ${quote(order)}`);
+    if (order !== 'little' && order !== 'big')
+      throw new CheckpointError('corrupt', file, 'byteorder', `unknown byte order ${quote(order)}`);
     littleEndian = order === 'little';
   }
   const persistentLoad = (pid: PyValue): PyValue => {
     const items = pid instanceof PyTuple ? pid.items : undefined;
     if (!items || items.length < 5 || items[0] !== 'storage') {
-      throw new CheckpointError('corrupt', file, 'data.pkl', `persistent id ${describe(pid)} is not a storage reference`);
+      throw new CheckpointError(
+        'corrupt',
+        file,
+        'data.pkl',
+        `persistent id ${describe(pid)} is not a storage reference`,
+      );
     }
     const [, type, key, location, numel] = items;
     const n = asInt(numel);
@@ -123,12 +139,13 @@ export function openTorchArchive(bytes: Uint8Array, options: ReadOptions = {}): 
     persistentLoad,
   });
   let decodedBytes = 0;
-  const tensor = (t: PyTensor, name: string): CheckpointTensor => tensorOf(zip, prefix, file, littleEndian, maxBytes, t, name, (n) => {
-    decodedBytes += n;
-    if (decodedBytes > maxBytes) {
-      throw new CheckpointError('limit', file, name, `decoding the tensors would take more than ${maxBytes} bytes`);
-    }
-  });
+  const tensor = (t: PyTensor, name: string): CheckpointTensor =>
+    tensorOf(zip, prefix, file, littleEndian, maxBytes, t, name, (n) => {
+      decodedBytes += n;
+      if (decodedBytes > maxBytes) {
+        throw new CheckpointError('limit', file, name, `decoding the tensors would take more than ${maxBytes} bytes`);
+      }
+    });
   return { file, root, inertGlobals, tensor };
 }
 
@@ -153,9 +170,15 @@ function tensorOf(
   const itemSize = DTYPE_BYTES[dtype];
   const count = checkedProduct(t.size);
   if (count === undefined || count * 8 > maxBytes) {
-    throw new CheckpointError('limit', file, where, `shape ${formatShape(t.size)} is over the limit of ${maxBytes} bytes`);
+    throw new CheckpointError(
+      'limit',
+      file,
+      where,
+      `shape ${formatShape(t.size)} is over the limit of ${maxBytes} bytes`,
+    );
   }
-  if (!zip.has(`${prefix}${member}`)) throw new CheckpointError('corrupt', file, member, 'storage member is missing from the archive');
+  if (!zip.has(`${prefix}${member}`))
+    throw new CheckpointError('corrupt', file, member, 'storage member is missing from the archive');
   const entry = zip.entries.find((e) => e.name === `${prefix}${member}`)!;
   const held = entry.uncompressedSize;
   if (storage.numel * itemSize > held) {
@@ -249,7 +272,8 @@ function flattenModule(root: PyRecord, file: string, part: string): Omit<FoundSt
   let work = 0;
   while (stack.length > 0) {
     const { module, prefix, depth } = stack.pop()!;
-    if (depth > MAX_NESTING) throw new CheckpointError('limit', file, part, `modules nest more than ${MAX_NESTING} levels deep`);
+    if (depth > MAX_NESTING)
+      throw new CheckpointError('limit', file, part, `modules nest more than ${MAX_NESTING} levels deep`);
     if (++work > MAX_WALK) throw new CheckpointError('limit', file, part, `more than ${MAX_WALK} modules`);
     const state = stateDict(module);
     if (!state) continue;
@@ -261,7 +285,9 @@ function flattenModule(root: PyRecord, file: string, part: string): Omit<FoundSt
     }
     const buffers = state.get('_buffers');
     const nonPersistent = state.get('_non_persistent_buffers_set');
-    const skip = new Set(nonPersistent instanceof PySet ? nonPersistent.items.filter((x) => typeof x === 'string') : []);
+    const skip = new Set(
+      nonPersistent instanceof PySet ? nonPersistent.items.filter((x) => typeof x === 'string') : [],
+    );
     if (buffers instanceof PyDict) {
       for (const [k, v] of buffers.stringEntries()) if (v !== null && !skip.has(k)) entries.push([prefix + k, v]);
     }
@@ -301,12 +327,14 @@ export function findStateDict(root: PyValue, file: string): FoundStateDict | und
     if (path.length > MAX_NESTING) {
       throw new CheckpointError('limit', file, 'data.pkl', `objects nest more than ${MAX_NESTING} levels deep`);
     }
-    if (++work > MAX_WALK) throw new CheckpointError('limit', file, 'data.pkl', `more than ${MAX_WALK} objects to search`);
+    if (++work > MAX_WALK)
+      throw new CheckpointError('limit', file, 'data.pkl', `more than ${MAX_WALK} objects to search`);
     const children: { value: PyValue; path: string[] }[] = [];
     if (value instanceof PyDict) {
       const entries = [...value.stringEntries()];
       if (hasRecurrentKey(entries)) return { entries, recurrent: new Map(), path, fromModule: false };
-      for (let i = 0; i < value.size; i++) children.push({ value: value.values[i], path: [...path, keyLabel(value.keys[i])] });
+      for (let i = 0; i < value.size; i++)
+        children.push({ value: value.values[i], path: [...path, keyLabel(value.keys[i])] });
     } else if (isModuleRecord(value)) {
       const flat = flattenModule(value, file, path.join('.') || 'data.pkl');
       if (hasRecurrentKey(flat.entries)) return { ...flat, path };
@@ -387,7 +415,12 @@ export function readPytorch(bytes: Uint8Array, options: ReadOptions = {}): Check
     found = { ...flattenModule(root, file, 'data.pkl'), path: [] };
   }
   if (!found) {
-    throw new CheckpointError('missing', file, 'data.pkl', `holds ${describe(root)}, not a state_dict (no key ending in weight_hh_l0)`);
+    throw new CheckpointError(
+      'missing',
+      file,
+      'data.pkl',
+      `holds ${describe(root)}, not a state_dict (no key ending in weight_hh_l0)`,
+    );
   }
   if (found.path.length > 0) notes.push(`state_dict found at ${found.path.map((p) => quote(p)).join(' → ')}`);
   if (found.fromModule) notes.push('a whole pickled module, read as its state_dict() names it');
@@ -401,15 +434,28 @@ export function readPytorch(bytes: Uint8Array, options: ReadOptions = {}): Check
       continue;
     }
     if (tensors.has(key)) {
-      throw new CheckpointError('corrupt', file, quote(rawKey), `two entries are named ${quote(key)} once the module. prefix is stripped`);
+      throw new CheckpointError(
+        'corrupt',
+        file,
+        quote(rawKey),
+        `two entries are named ${quote(key)} once the module. prefix is stripped`,
+      );
     }
     tensors.set(key, archive.tensor(v, rawKey));
   }
   if (stripped) notes.push('leading "module." (DataParallel / DDP) stripped from the keys');
-  if (skipped.length > 0) notes.push(`entries that are not tensors skipped: ${skipped.slice(0, 10).map(quote).join(', ')}`);
+  if (skipped.length > 0)
+    notes.push(`entries that are not tensors skipped: ${skipped.slice(0, 10).map(quote).join(', ')}`);
   const declared = new Map<string, RecurrentAttributes>();
-  for (const [prefix, attrs] of found.recurrent) declared.set(prefix.startsWith('module.') ? prefix.slice(7) : prefix === 'module' ? '' : prefix, attrs);
-  return { format: 'pytorch', tensors, modules: recurrentCandidates(tensors, declared), meta: metaOf(root, archive), notes };
+  for (const [prefix, attrs] of found.recurrent)
+    declared.set(prefix.startsWith('module.') ? prefix.slice(7) : prefix === 'module' ? '' : prefix, attrs);
+  return {
+    format: 'pytorch',
+    tensors,
+    modules: recurrentCandidates(tensors, declared),
+    meta: metaOf(root, archive),
+    notes,
+  };
 }
 
 /** The string keys of a dict, for messages (at most 20). */
@@ -423,24 +469,40 @@ function listKeys(d: PyDict): string {
  * undefined), or entry `name` of a saved dict (`batch.pt#x`). A dict without a name, or a missing
  * name, is a `missing` error listing the keys.
  */
-export function readPytorchArray(bytes: Uint8Array, name: string | undefined, options: ReadOptions = {}): CheckpointTensor {
+export function readPytorchArray(
+  bytes: Uint8Array,
+  name: string | undefined,
+  options: ReadOptions = {},
+): CheckpointTensor {
   const archive = openTorchArchive(bytes, options);
   const { file, root } = archive;
   if (name === undefined) {
     if (root instanceof PyTensor) return archive.tensor(root, '');
     if (root instanceof PyDict) {
-      throw new CheckpointError('missing', file, '', `holds a dict, not one tensor: name an entry with #NAME (keys: ${listKeys(root)})`);
+      throw new CheckpointError(
+        'missing',
+        file,
+        '',
+        `holds a dict, not one tensor: name an entry with #NAME (keys: ${listKeys(root)})`,
+      );
     }
     throw new CheckpointError('missing', file, '', `holds ${describe(root)}, not a tensor`);
   }
   if (root instanceof PyDict) {
     const v = root.get(name);
-    if (v === undefined) throw new CheckpointError('missing', file, `#${name}`, `no entry ${quote(name)} (keys: ${listKeys(root)})`);
-    if (!(v instanceof PyTensor)) throw new CheckpointError('missing', file, `#${name}`, `entry is ${describe(v)}, not a tensor`);
+    if (v === undefined)
+      throw new CheckpointError('missing', file, `#${name}`, `no entry ${quote(name)} (keys: ${listKeys(root)})`);
+    if (!(v instanceof PyTensor))
+      throw new CheckpointError('missing', file, `#${name}`, `entry is ${describe(v)}, not a tensor`);
     return archive.tensor(v, name);
   }
   if (root instanceof PyTensor) {
-    throw new CheckpointError('missing', file, `#${name}`, 'the file holds one bare tensor, not a dict: drop the #name');
+    throw new CheckpointError(
+      'missing',
+      file,
+      `#${name}`,
+      'the file holds one bare tensor, not a dict: drop the #name',
+    );
   }
   throw new CheckpointError('missing', file, `#${name}`, `holds ${describe(root)}, not a dict of tensors`);
 }

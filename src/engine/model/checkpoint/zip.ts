@@ -102,10 +102,14 @@ export function openZip(bytes: Uint8Array, options: ZipOptions = {}): ZipArchive
   if (disk !== 0 && disk !== 0xffff) fail('unsupported', 'zip', 'multi-disk archives are not read');
   if (cdDisk !== 0 && cdDisk !== 0xffff) fail('unsupported', 'zip', 'multi-disk archives are not read');
   const locator = eocd - 20;
-  if (locator >= 0 && new DataView(bytes.buffer, bytes.byteOffset + locator, 4).getUint32(0, true) === SIG_EOCD64_LOCATOR) {
+  if (
+    locator >= 0 &&
+    new DataView(bytes.buffer, bytes.byteOffset + locator, 4).getUint32(0, true) === SIG_EOCD64_LOCATOR
+  ) {
     const l = new ByteCursor(bytes, file, 'zip64 end of central directory locator', locator + 8);
     const recordOffset = l.u64();
-    if (recordOffset > locator - 56) fail('corrupt', 'zip64 end of central directory', `offset ${recordOffset} is out of range`);
+    if (recordOffset > locator - 56)
+      fail('corrupt', 'zip64 end of central directory', `offset ${recordOffset} is out of range`);
     const r = new ByteCursor(bytes, file, 'zip64 end of central directory', recordOffset);
     if (r.u32() !== SIG_EOCD64) fail('corrupt', 'zip64 end of central directory', 'bad signature');
     r.skip(8 + 2 + 2 + 4 + 4 + 8);
@@ -117,7 +121,11 @@ export function openZip(bytes: Uint8Array, options: ZipOptions = {}): ZipArchive
     if (cdOffset === 0xffffffff || offset !== cdOffset) cdOffset = offset;
   }
   if (!(cdOffset + cdSize <= eocd)) {
-    fail('corrupt', 'zip central directory', `offset ${cdOffset} + size ${cdSize} runs past the directory's end (${eocd})`);
+    fail(
+      'corrupt',
+      'zip central directory',
+      `offset ${cdOffset} + size ${cdSize} runs past the directory's end (${eocd})`,
+    );
   }
   if (count > cdSize / 46) fail('corrupt', 'zip central directory', `${count} entries cannot fit in ${cdSize} bytes`);
   const entries: ZipEntry[] = [];
@@ -164,10 +172,25 @@ export function openZip(bytes: Uint8Array, options: ZipOptions = {}): ZipArchive
     entries.push(entry);
     byName.set(name, entry);
   }
+  const read = memberReader(bytes, byName, file, maxBytes, verifyCrc);
+  return { file, entries, has: (name) => byName.has(name), read };
+}
+
+/** Reads members of an archive: checked headers and sizes, limits before inflating, CRC-32. */
+function memberReader(
+  bytes: Uint8Array,
+  byName: Map<string, ZipEntry>,
+  file: string,
+  maxBytes: number,
+  verifyCrc: boolean,
+): (name: string) => Uint8Array {
+  const fail = (kind: 'truncated' | 'corrupt' | 'unsupported' | 'limit', part: string, detail: string): never => {
+    throw new CheckpointError(kind, file, part, detail);
+  };
   const cache = new Map<string, Uint8Array>();
   let inflated = 0;
 
-  const read = (name: string): Uint8Array => {
+  return (name: string): Uint8Array => {
     const cached = cache.get(name);
     if (cached) return cached;
     const entry = byName.get(name);
@@ -178,27 +201,40 @@ export function openZip(bytes: Uint8Array, options: ZipOptions = {}): ZipArchive
       fail('unsupported', part, `compression method ${entry.method} is not read (only stored and deflate)`);
     }
     const h = new ByteCursor(bytes, file, `${part} local header`, entry.localHeaderOffset);
-    if (h.u32() !== SIG_LOCAL) fail('corrupt', `${part} local header`, `no local header at offset ${entry.localHeaderOffset}`);
+    if (h.u32() !== SIG_LOCAL)
+      fail('corrupt', `${part} local header`, `no local header at offset ${entry.localHeaderOffset}`);
     h.skip(22);
     const localNameLength = h.u16();
     const localExtraLength = h.u16();
     h.skip(localNameLength + localExtraLength, 'local name and extra field');
     const start = h.pos;
     if (!(entry.compressedSize <= bytes.length - start)) {
-      fail('truncated', part, `${entry.compressedSize} compressed bytes declared, ${Math.max(0, bytes.length - start)} present`);
+      fail(
+        'truncated',
+        part,
+        `${entry.compressedSize} compressed bytes declared, ${Math.max(0, bytes.length - start)} present`,
+      );
     }
     const raw = bytes.subarray(start, start + entry.compressedSize);
     let out: Uint8Array;
     if (entry.method === 0) {
       if (entry.compressedSize !== entry.uncompressedSize) {
-        fail('corrupt', part, `stored member declares ${entry.compressedSize} bytes stored but ${entry.uncompressedSize} uncompressed`);
+        fail(
+          'corrupt',
+          part,
+          `stored member declares ${entry.compressedSize} bytes stored but ${entry.uncompressedSize} uncompressed`,
+        );
       }
       out = raw;
     } else {
       const size = entry.uncompressedSize;
       if (size > maxBytes) fail('limit', part, `declares ${size} uncompressed bytes, over the limit of ${maxBytes}`);
       if (size > entry.compressedSize * MAX_DEFLATE_RATIO + 1024) {
-        fail('corrupt', part, `declares ${size} bytes from ${entry.compressedSize} compressed: more than deflate can produce`);
+        fail(
+          'corrupt',
+          part,
+          `declares ${size} bytes from ${entry.compressedSize} compressed: more than deflate can produce`,
+        );
       }
       if (inflated + size > maxBytes) {
         fail('limit', part, `inflating it would take the archive past ${maxBytes} bytes in total`);
@@ -212,14 +248,18 @@ export function openZip(bytes: Uint8Array, options: ZipOptions = {}): ZipArchive
         return fail('corrupt', part, `deflate data is invalid (${err instanceof Error ? err.message : String(err)})`);
       }
       if (produced.length !== size) {
-        fail('corrupt', part, `inflates to ${produced.length > size ? 'more than' : produced.length} bytes, ${size} declared`);
+        fail(
+          'corrupt',
+          part,
+          `inflates to ${produced.length > size ? 'more than' : produced.length} bytes, ${size} declared`,
+        );
       }
       out = produced.subarray(0, size);
       inflated += size;
       cache.set(name, out);
     }
-    if (verifyCrc && crc32(out) !== entry.crc32) fail('corrupt', part, 'CRC-32 does not match (the member is corrupted)');
+    if (verifyCrc && crc32(out) !== entry.crc32)
+      fail('corrupt', part, 'CRC-32 does not match (the member is corrupted)');
     return out;
   };
-  return { file, entries, has: (name) => byName.has(name), read };
 }

@@ -94,7 +94,10 @@ describe('checkpoint/convert: the conversion table', () => {
   }
 
   it('reorderBlocks and transpose', () => {
-    assert.deepStrictEqual(Array.from(reorderBlocks(Float64Array.of(1, 2, 3, 4, 5, 6), 1, 2, [2, 0, 1])), [5, 6, 1, 2, 3, 4]);
+    assert.deepStrictEqual(
+      Array.from(reorderBlocks(Float64Array.of(1, 2, 3, 4, 5, 6), 1, 2, [2, 0, 1])),
+      [5, 6, 1, 2, 3, 4],
+    );
     assert.deepStrictEqual(Array.from(transpose(Float64Array.of(1, 2, 3, 4, 5, 6), 2, 3)), [1, 4, 2, 5, 3, 6]);
   });
 });

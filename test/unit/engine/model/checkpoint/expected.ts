@@ -4,7 +4,11 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CheckpointError, type CheckpointContents, type CheckpointTensor } from '../../../../../src/engine/model/checkpoint/types';
+import {
+  CheckpointError,
+  type CheckpointContents,
+  type CheckpointTensor,
+} from '../../../../../src/engine/model/checkpoint/types';
 
 export const FIXTURES = path.join(__dirname, '..', '..', '..', '..', '..', '..', 'test', 'fixtures', 'checkpoints');
 
@@ -47,7 +51,8 @@ let cache: Record<string, Expectation> | undefined;
 
 /** All expectations, by key (a file name, or `file#name`). */
 export function expectations(): Record<string, Expectation> {
-  if (!cache) cache = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as Record<string, Expectation>;
+  if (!cache)
+    cache = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as Record<string, Expectation>;
   return cache;
 }
 
@@ -81,7 +86,11 @@ export function assertTensor(got: CheckpointTensor | undefined, want: TensorExpe
   assert.deepStrictEqual(got.shape, want.shape, `${label}: shape`);
   assert.strictEqual(got.dtype, want.dtype, `${label}: dtype`);
   const data = got.data;
-  assert.strictEqual(data.length, want.shape.reduce((a, b) => a * b, 1), `${label}: element count`);
+  assert.strictEqual(
+    data.length,
+    want.shape.reduce((a, b) => a * b, 1),
+    `${label}: element count`,
+  );
   if (want.values) assert.deepStrictEqual(Array.from(data), want.values, `${label}: values`);
   assert.deepStrictEqual(Array.from(data.subarray(0, want.head.length)), want.head, `${label}: first values`);
   const s = sums(data);
@@ -92,7 +101,11 @@ export function assertTensor(got: CheckpointTensor | undefined, want: TensorExpe
 /** Compares a reader's contents with an `ok` expectation. */
 export function assertContents(got: CheckpointContents, want: Expectation, label: string): void {
   if (want.tensors) {
-    assert.deepStrictEqual([...got.tensors.keys()], Object.keys(want.tensors), `${label}: tensor names (in file order)`);
+    assert.deepStrictEqual(
+      [...got.tensors.keys()],
+      Object.keys(want.tensors),
+      `${label}: tensor names (in file order)`,
+    );
     for (const [name, t] of Object.entries(want.tensors)) assertTensor(got.tensors.get(name), t, `${label} ${name}`);
   }
   if (want.modules) {
@@ -107,35 +120,62 @@ export function assertContents(got: CheckpointContents, want: Expectation, label
       if (w.attributes) assert.deepStrictEqual(m.attributes, w.attributes, `${label}: module ${w.name} attributes`);
       if (w.members) assert.deepStrictEqual(m.members, w.members, `${label}: module ${w.name} members`);
       if (w.tensors) {
-        assert.deepStrictEqual([...m.tensors.keys()], Object.keys(w.tensors), `${label}: module ${w.name} tensor names`);
-        for (const [name, t] of Object.entries(w.tensors)) assertTensor(m.tensors.get(name), t, `${label} module ${w.name} ${name}`);
+        assert.deepStrictEqual(
+          [...m.tensors.keys()],
+          Object.keys(w.tensors),
+          `${label}: module ${w.name} tensor names`,
+        );
+        for (const [name, t] of Object.entries(w.tensors))
+          assertTensor(m.tensors.get(name), t, `${label} module ${w.name} ${name}`);
       }
       if (w.unsupported) {
         assert.strictEqual(m.unsupported.length, w.unsupported.length, `${label}: ${m.unsupported.join('; ')}`);
-        w.unsupported.forEach((u, k) => assert.ok(m.unsupported[k].includes(u), `${label}: "${m.unsupported[k]}" should name ${u}`));
+        w.unsupported.forEach((u, k) =>
+          assert.ok(m.unsupported[k].includes(u), `${label}: "${m.unsupported[k]}" should name ${u}`),
+        );
       }
     });
   }
   if (want.meta) assert.deepStrictEqual(got.meta, want.meta, `${label}: meta`);
   for (const n of want.notes_contain ?? []) {
-    assert.ok(got.notes.some((x) => x.includes(n)), `${label}: no note mentions ${n}: ${got.notes.join(' | ')}`);
+    assert.ok(
+      got.notes.some((x) => x.includes(n)),
+      `${label}: no note mentions ${n}: ${got.notes.join(' | ')}`,
+    );
   }
   for (const g of want.inert_globals ?? []) {
-    assert.ok(got.notes.some((x) => x.includes(`global ${g} kept as an inert record`)), `${label}: ${g} not reported as inert`);
+    assert.ok(
+      got.notes.some((x) => x.includes(`global ${g} kept as an inert record`)),
+      `${label}: ${g} not reported as inert`,
+    );
   }
 }
 
 /** Runs `read` and checks it throws the expected CheckpointError (kind, message, file name first). */
-export function assertCheckpointError(read: () => unknown, want: Expectation, file: string, label: string): CheckpointError {
+export function assertCheckpointError(
+  read: () => unknown,
+  want: Expectation,
+  file: string,
+  label: string,
+): CheckpointError {
   let caught: unknown;
   try {
     read();
   } catch (err) {
     caught = err;
   }
-  assert.ok(caught instanceof CheckpointError, `${label}: expected a CheckpointError, got ${caught instanceof Error ? caught.stack : String(caught)}`);
+  assert.ok(
+    caught instanceof CheckpointError,
+    `${label}: expected a CheckpointError, got ${caught instanceof Error ? caught.stack : String(caught)}`,
+  );
   assert.strictEqual(caught.kind, want.kind, `${label}: kind (${caught.message})`);
-  assert.ok(caught.message.startsWith(`${file}: `) || caught.message.startsWith(`${file}`), `${label}: message names the file: ${caught.message}`);
-  assert.ok(caught.message.includes(want.contains ?? ''), `${label}: "${caught.message}" should contain ${want.contains}`);
+  assert.ok(
+    caught.message.startsWith(`${file}: `) || caught.message.startsWith(`${file}`),
+    `${label}: message names the file: ${caught.message}`,
+  );
+  assert.ok(
+    caught.message.includes(want.contains ?? ''),
+    `${label}: "${caught.message}" should contain ${want.contains}`,
+  );
   return caught;
 }

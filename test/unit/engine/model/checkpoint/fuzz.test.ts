@@ -26,8 +26,17 @@ type Mutation =
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }),
-  fc.record({ kind: fc.constant('fill' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 16 }), value: fc.constantFrom(0, 0xff, 0x7f, 0x80) }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+  fc.record({
+    kind: fc.constant('fill' as const),
+    at: fc.nat(),
+    length: fc.integer({ min: 1, max: 16 }),
+    value: fc.constantFrom(0, 0xff, 0x7f, 0x80),
+  }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+  }),
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
 );
 
@@ -103,11 +112,19 @@ describe('checkpoint readers: fuzzing', () => {
   // CRC checks off: otherwise nearly every mutation of a zip member stops at the checksum.
   const contents = (fileName: string) => (bytes: Uint8Array) =>
     touch(readCheckpoint(bytes, { fileName, maxBytes: MAX_BYTES, verifyCrc: false }));
-  for (const f of ['lstm-f32.pt', 'shared-views.pt', 'whole-module.pt', 'training-checkpoint.pt', 'gru-protocol4.pt', 'hostile-os-system.pt']) {
+  for (const f of [
+    'lstm-f32.pt',
+    'shared-views.pt',
+    'whole-module.pt',
+    'training-checkpoint.pt',
+    'gru-protocol4.pt',
+    'hostile-os-system.pt',
+  ]) {
     fuzz(f, contents(f));
   }
   for (const f of ['state-dict.npz', 'batch-compressed.npz']) fuzz(f, contents(f));
-  for (const f of ['fortran-f32.npy', 'v3-header.npy']) fuzz(f, (b) => void readArray(b, f, undefined, { maxBytes: MAX_BYTES }).data);
+  for (const f of ['fortran-f32.npy', 'v3-header.npy'])
+    fuzz(f, (b) => void readArray(b, f, undefined, { maxBytes: MAX_BYTES }).data);
   fuzz('batch.pt', (b) => void readArray(b, 'batch.pt', 'x', { maxBytes: MAX_BYTES, verifyCrc: false }).data);
   for (const f of ['whole-module.pt', 'gru-protocol5.pt', 'training-checkpoint.pt']) {
     const zip = openZip(fixtureBytes(f));
@@ -141,7 +158,7 @@ describe('checkpoint readers: fuzzing', () => {
   for (const f of ['h5-layouts.h5', 'h5-latest.h5']) fuzz(f, walkHdf5);
   for (const f of ['keras3-bidirectional.keras', 'legacy-lstm.h5', 'legacy-bidirectional-gru.h5']) fuzz(f, contents(f));
 
-  it('random bytes with each format\'s magic end in a CheckpointError', () => {
+  it("random bytes with each format's magic end in a CheckpointError", () => {
     const magics: [string, number[]][] = [
       ['x.pt', [0x50, 0x4b, 3, 4]],
       ['x.npz', [0x50, 0x4b, 5, 6]],

@@ -14,7 +14,7 @@ describe('checkpoint/hdf5: fixtures against h5py', () => {
             assertCheckpointError(
               () => {
                 const h5 = openHdf5(fixtureBytes(file), { fileName: file });
-                const d = h5.get(String(want.dataset ?? '/'));
+                const d = h5.get(typeof want.dataset === 'string' ? want.dataset : '/');
                 if (d?.kind === 'dataset') d.read();
               },
               want,

@@ -22,7 +22,11 @@ describe('checkpoint/index: entry points', () => {
     assert.strictEqual(detectFormat(fixtureBytes('lstm-f32.pt'), 'pytorch_model.bin'), 'pytorch');
     assert.strictEqual(detectFormat(fixtureBytes('legacy-lstm.h5'), 'm.hdf5'), 'keras');
     assert.strictEqual(detectFormat(fixtureBytes('c-f64.npy'), 'x.dat'), 'npy');
-    assert.strictEqual(detectFormat(fixtureBytes('c-f64.npy'), 'x.npz'), 'npy', 'the bytes win over a misleading extension');
+    assert.strictEqual(
+      detectFormat(fixtureBytes('c-f64.npy'), 'x.npz'),
+      'npy',
+      'the bytes win over a misleading extension',
+    );
     throwsCheckpoint(() => detectFormat(Uint8Array.of(1, 2, 3), 'x.npz'), 'corrupt', 'x.npz: the extension says npz');
     throwsCheckpoint(() => detectFormat(Uint8Array.of(1, 2, 3), 'x.txt'), 'unsupported', 'not a checkpoint format');
   });
@@ -30,11 +34,18 @@ describe('checkpoint/index: entry points', () => {
   it('reads data arrays by reference (file#name)', () => {
     assert.deepStrictEqual(splitArrayReference('data/batch.npz#inputs'), { file: 'data/batch.npz', name: 'inputs' });
     assert.deepStrictEqual(splitArrayReference('x.npy'), { file: 'x.npy' });
-    assert.deepStrictEqual(readArray(fixtureBytes('batch-compressed.npz'), 'b.npz', 'lengths').data, Float64Array.of(6, 5, 3, 6));
+    assert.deepStrictEqual(
+      readArray(fixtureBytes('batch-compressed.npz'), 'b.npz', 'lengths').data,
+      Float64Array.of(6, 5, 3, 6),
+    );
     assert.deepStrictEqual(readArray(fixtureBytes('batch.pt'), 'batch.pt', 'lengths').shape, [2]);
     assert.deepStrictEqual(readArray(fixtureBytes('bare-tensor.pt'), 'x.pt', undefined).shape, [2, 5, 3]);
     throwsCheckpoint(() => readArray(fixtureBytes('c-f64.npy'), 'x.npy', 'a'), 'missing', 'drop the #name');
-    throwsCheckpoint(() => readArray(fixtureBytes('batch.pt'), 'batch.pt', 'nope'), 'missing', 'batch.pt: #nope: no entry "nope" (keys: "x", "y"');
+    throwsCheckpoint(
+      () => readArray(fixtureBytes('batch.pt'), 'batch.pt', 'nope'),
+      'missing',
+      'batch.pt: #nope: no entry "nope" (keys: "x", "y"',
+    );
     throwsCheckpoint(() => readArray(fixtureBytes('export-lstm.onnx'), 'm.onnx', undefined), 'unsupported', 'not onnx');
   });
 
@@ -44,7 +55,11 @@ describe('checkpoint/index: entry points', () => {
     const two = readCheckpoint(fixtureBytes('whole-module.pt'), { fileName: 'w.pt' });
     throwsCheckpoint(() => selectModule(two, undefined, 'w.pt'), 'missing', 'choose one with "module": "rnn", "aux"');
     assert.strictEqual(selectModule(two, 'aux', 'w.pt').attributes.nonlinearity, 'relu');
-    throwsCheckpoint(() => selectModule(two, 'encoder', 'w.pt'), 'missing', 'no recurrent module "encoder" (candidates: "rnn", "aux")');
+    throwsCheckpoint(
+      () => selectModule(two, 'encoder', 'w.pt'),
+      'missing',
+      'no recurrent module "encoder" (candidates: "rnn", "aux")',
+    );
   });
 
   it('refuses a module whose source declares what the engine does not compute, by name', () => {

@@ -24,10 +24,20 @@ describe('checkpoint/npy: header literal', () => {
       fortran_order: false,
       shape: [2, 3],
     });
-    assert.deepStrictEqual(parsePythonLiteral("{'shape': (5,), 'x': None, 'y': True}", fail), { shape: [5], x: null, y: true });
+    assert.deepStrictEqual(parsePythonLiteral("{'shape': (5,), 'x': None, 'y': True}", fail), {
+      shape: [5],
+      x: null,
+      y: true,
+    });
   });
   it('refuses anything else', () => {
-    for (const bad of ["{'a': __import__('os')}", "{'a': 1", "{'a': 1} x", "{'a': 99999999999999999999}", "{'a': [" .repeat(40)]) {
+    for (const bad of [
+      "{'a': __import__('os')}",
+      "{'a': 1",
+      "{'a': 1} x",
+      "{'a': 99999999999999999999}",
+      "{'a': [".repeat(40),
+    ]) {
       assert.throws(() => parsePythonLiteral(bad, fail), Error, bad);
     }
   });

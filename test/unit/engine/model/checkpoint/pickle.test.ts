@@ -9,6 +9,7 @@ import {
   PyRecord,
   PySet,
   PyTuple,
+  describe as describeValue,
   type PyValue,
 } from '../../../../../src/engine/model/checkpoint/pickle';
 import { CheckpointError } from '../../../../../src/engine/model/checkpoint/types';
@@ -24,7 +25,7 @@ function toJson(v: PyValue): unknown {
   if (v instanceof PyList) return v.items.map(toJson);
   if (v instanceof PySet) return { set: v.items.map(toJson).sort() };
   if (v instanceof PyDict) return { dict: v.keys.map((k, i) => [toJson(k), toJson(v.values[i])]) };
-  return { other: String(v) };
+  return { other: describeValue(v) };
 }
 
 const bytesOf = (...parts: (string | number[])[]): Uint8Array =>
@@ -40,7 +41,10 @@ describe('checkpoint/pickle: interpreter', () => {
   }
 
   it('keeps memo sharing (the same list twice is one object)', () => {
-    const { value } = interpretPickle(Uint8Array.from(Buffer.from(want.pickles['2'], 'hex')), { file: 'p.pkl', part: '' });
+    const { value } = interpretPickle(Uint8Array.from(Buffer.from(want.pickles['2'], 'hex')), {
+      file: 'p.pkl',
+      part: '',
+    });
     const shared = (value as PyDict).get('shared') as PyList;
     assert.strictEqual(shared.items[0], shared.items[1]);
   });
@@ -73,7 +77,8 @@ describe('checkpoint/pickle: interpreter', () => {
     for (const [pkl, contains] of bad) {
       assert.throws(
         () => interpretPickle(pkl, { file: 'p.pkl', part: 'data.pkl' }),
-        (e: unknown) => e instanceof CheckpointError && e.message.startsWith('p.pkl: data.pkl: ') && e.message.includes(contains),
+        (e: unknown) =>
+          e instanceof CheckpointError && e.message.startsWith('p.pkl: data.pkl: ') && e.message.includes(contains),
         contains,
       );
     }

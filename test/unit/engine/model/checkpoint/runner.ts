@@ -3,7 +3,7 @@
 // well under 1 GB of extra memory.
 import * as assert from 'assert';
 import * as fs from 'fs';
-import { assertCheckpointError, assertContents, assertTensor, expectationsFor, fixtureBytes, type Expectation } from './expected';
+import { assertCheckpointError, assertContents, assertTensor, expectationsFor, fixtureBytes } from './expected';
 import type { CheckpointContents, CheckpointTensor } from '../../../../../src/engine/model/checkpoint/types';
 
 /** Readers of whole files and of single arrays, by the expectation's `reader` name. */
@@ -43,7 +43,7 @@ export function runExpectations(readers: ReaderTable): void {
       if (want.expect === 'ok') {
         const got = bounded(read, key);
         if (want.tensor) assertTensor(got as CheckpointTensor, want.tensor, key);
-        else assertContents(got as CheckpointContents, want as Expectation, key);
+        else assertContents(got as CheckpointContents, want, key);
       } else {
         bounded(() => assertCheckpointError(read, want, file, key), key);
       }

@@ -20,6 +20,50 @@ export function bfloat16ToNumber(bits: number): number {
   return F32_SCRATCH.getFloat32(0, false);
 }
 
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A typed-array view of the elements when the host's byte order and the alignment allow one. */
+function alignedView(
+  bytes: Uint8Array,
+  offset: number,
+  count: number,
+  dtype: TensorDtype,
+  littleEndian: boolean,
+):
+  | Float64Array
+  | Float32Array
+  | Int32Array
+  | Uint32Array
+  | Int16Array
+  | Uint16Array
+  | Int8Array
+  | Uint8Array
+  | undefined {
+  const size = DTYPE_BYTES[dtype];
+  const at = bytes.byteOffset + offset;
+  if ((size > 1 && littleEndian !== HOST_LITTLE_ENDIAN) || at % size !== 0) return undefined;
+  switch (dtype) {
+    case 'float64':
+      return new Float64Array(bytes.buffer, at, count);
+    case 'float32':
+      return new Float32Array(bytes.buffer, at, count);
+    case 'int32':
+      return new Int32Array(bytes.buffer, at, count);
+    case 'uint32':
+      return new Uint32Array(bytes.buffer, at, count);
+    case 'int16':
+      return new Int16Array(bytes.buffer, at, count);
+    case 'uint16':
+      return new Uint16Array(bytes.buffer, at, count);
+    case 'int8':
+      return new Int8Array(bytes.buffer, at, count);
+    case 'uint8':
+      return new Uint8Array(bytes.buffer, at, count);
+    default:
+      return undefined; // float16, bfloat16, 64-bit integers and bool need a conversion per element
+  }
+}
+
 /**
  * Decodes `count` elements of `dtype` starting at byte `offset` of `bytes` into float64. The caller
  * has checked that `offset + count * size` is within `bytes`.
@@ -31,7 +75,12 @@ export function decodeElements(
   dtype: TensorDtype,
   littleEndian = true,
 ): Float64Array {
+  const fast = alignedView(bytes, offset, count, dtype, littleEndian);
   const out = new Float64Array(count);
+  if (fast) {
+    out.set(fast);
+    return out;
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, count * DTYPE_BYTES[dtype]);
   const le = littleEndian;
   switch (dtype) {

@@ -285,6 +285,16 @@ def make_pytorch():
     pickles = {str(p): pickle.dumps(obj, protocol=p).hex() for p in range(0, 6)}
     EXPECTED['pickle-protocols'] = dict(reader='pickle', expect='ok', pickles=pickles, value=pickle_json(obj))
 
+    # A checkpoint another generator made (tools/make_fixtures_v2.py), read as torch.load reads it.
+    other = os.path.join(ROOT, 'test', 'fixtures', 'generated-v2', 'pt-ckpt-bilstm-proj-emb.pt')
+    if os.path.exists(other):
+        back = torch.load(other)
+        sd = next(v for v in back.values() if isinstance(v, dict) and any(k.endswith('weight_hh_l0') for k in v))
+        EXPECTED['generated-v2/pt-ckpt-bilstm-proj-emb.pt'] = dict(
+            reader='pytorch', expect='ok', file='../generated-v2/pt-ckpt-bilstm-proj-emb.pt',
+            tensors=state_dict_summary(sd, strip='module.'), modules=[{'name': 'rnn', 'origin': 'keys'}],
+            meta={k: int(back[k]) for k in ('step', 'global_step', 'iteration', 'epoch') if k in back})
+
     # Refused formats.
     torch.save(nn.LSTM(2, 2).state_dict(), path('legacy.pt'), _use_new_zipfile_serialization=False)
     expect_error('legacy.pt', 'pytorch', 'unsupported', 'torch.save(model.state_dict(), PATH)')

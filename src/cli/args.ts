@@ -13,25 +13,57 @@ export interface AnalyzeArgs {
   precision: Precision;
 }
 
-export type CliArgs = AnalyzeArgs | { command: 'help' } | { command: 'version' };
+export interface TrackArgs {
+  command: 'track';
+  /** Files, folders and globs. */
+  inputs: string[];
+  /** The base model file (--model). */
+  model: string | null;
+  json: boolean;
+  watch: boolean;
+  maxLag: number | null;
+  precision: Precision;
+  /** Analyses side by side (--jobs; null: one per core). */
+  jobs: number | null;
+  /** --no-cache: analyze every checkpoint, read and write no cache. */
+  cache: boolean;
+}
+
+export type CliArgs = AnalyzeArgs | TrackArgs | { command: 'help' } | { command: 'version' };
 
 export const USAGE = `Usage: rnn-gradients analyze FILE [--json] [--gradients] [--max-lag N] [--fail-on exploding|vanishing|any] [--precision f64|f32]
+       rnn-gradients track CHECKPOINTS... [--model BASE.rnn.json] [--json] [--watch] [--jobs N] [--no-cache]
 
 Analyzes the gradients of the recurrent network described by FILE (*.rnn.json):
 how far gradient signal survives back through time, which layer vanishes or
 explodes, and which clipping thresholds to use.
 
+track: analyzes a series of checkpoints saved while a model trains (files,
+folders, globs) and prints the timeline: one row per step (loss, gradient
+norm, each layer's regime, rate and σ_max, the recommended clip_norm) and the
+findings regime-change, grad-norm-spike and clip-drift. With --model, each
+checkpoint replaces the "weights" of BASE.rnn.json (its data, loss, module,
+readout and training apply to all); without, each is analyzed on its own.
+
 Options:
-  --json            print the report (report-format.md) as JSON
+  --json            print the report (report-format.md) as JSON; track: the timeline report
+                    (one JSON object per entry and line with --watch)
   --gradients       include every gradient value in the JSON report
   --max-lag N       compute lags 0..N only (cost O(T·N·H²) instead of O(T²·H²))
   --fail-on KIND    exit 1 when a layer is exploding, vanishing, or either (any)
   --precision P     f64 (default: exact to about 1e-12) or f32 (faster lag products with float64
                     accumulation; lag figures within about 1e-4 relative)
+  --model FILE      track: the base model file
+  --watch           track: keep running, add each new checkpoint once it is completely written
+                    (size stable for 1 s); Ctrl+C stops (exit 130)
+  --jobs N          track: analyses side by side (default: one per core)
+  --no-cache        track: neither read nor write the cache of analyzed checkpoints
   -h, --help        show this help
   --version         show the version
 
-Exit codes: 0 analysis done; 1 --fail-on matched; 2 wrong model file or usage; 3 internal error.
+Exit codes: 0 analysis done; 1 --fail-on matched; 2 wrong model file or usage (track: also when a
+checkpoint could not be analyzed; the others are still reported); 3 internal error; 130 stopped by
+Ctrl+C.
 `;
 
 /** Parses argv (without node and the script); returns the arguments or a usage error message. */
@@ -39,7 +71,8 @@ export function parseArgs(argv: string[]): CliArgs | { error: string } {
   if (argv.length === 0 || argv.includes('-h') || argv.includes('--help') || argv[0] === 'help')
     return { command: 'help' };
   if (argv[0] === '--version' || argv[0] === 'version') return { command: 'version' };
-  if (argv[0] !== 'analyze') return { error: `unknown command "${argv[0]}" (expected "analyze")` };
+  if (argv[0] === 'track') return parseTrackArgs(argv);
+  if (argv[0] !== 'analyze') return { error: `unknown command "${argv[0]}" (expected "analyze" or "track")` };
   const out: AnalyzeArgs = {
     command: 'analyze',
     file: '',
@@ -95,5 +128,70 @@ export function parseArgs(argv: string[]): CliArgs | { error: string } {
     }
   }
   if (!out.file) return { error: 'analyze needs a model file' };
+  return out;
+}
+
+function parseTrackArgs(argv: string[]): TrackArgs | { error: string } {
+  const out: TrackArgs = {
+    command: 'track',
+    inputs: [],
+    model: null,
+    json: false,
+    watch: false,
+    maxLag: null,
+    precision: 'f64',
+    jobs: null,
+    cache: true,
+  };
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] =
+      a.startsWith('--') && a.includes('=')
+        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+        : [a, undefined];
+    const value = (): string | undefined => (inline !== undefined ? inline : argv[++i]);
+    const shown = (v: string | undefined): string => (v === undefined ? 'nothing' : `"${v}"`);
+    switch (flag) {
+      case '--json':
+        out.json = true;
+        break;
+      case '--watch':
+        out.watch = true;
+        break;
+      case '--no-cache':
+        out.cache = false;
+        break;
+      case '--model': {
+        const v = value();
+        if (v === undefined || v === '') return { error: '--model needs a model file' };
+        out.model = v;
+        break;
+      }
+      case '--max-lag': {
+        const v = value();
+        if (v === undefined || !/^\d+$/.test(v))
+          return { error: `--max-lag needs a non-negative whole number, got ${shown(v)}` };
+        out.maxLag = Number(v);
+        break;
+      }
+      case '--jobs': {
+        const v = value();
+        if (v === undefined || !/^[1-9]\d{0,2}$/.test(v))
+          return { error: `--jobs needs a whole number from 1 to 999, got ${shown(v)}` };
+        out.jobs = Number(v);
+        break;
+      }
+      case '--precision': {
+        const v = value();
+        if (v !== 'f64' && v !== 'f32') return { error: `--precision takes f64 or f32, got ${shown(v)}` };
+        out.precision = v;
+        break;
+      }
+      default:
+        if (a.startsWith('-')) return { error: `unknown option "${a}"` };
+        out.inputs.push(a);
+    }
+  }
+  if (out.inputs.length === 0) return { error: 'track needs checkpoint files, folders or globs' };
   return out;
 }

@@ -7,6 +7,7 @@ import type { Report } from '../engine/report/types';
 import { formatProblem } from '../io/position';
 import { parseArgs, USAGE, type AnalyzeArgs, type FailOn } from './args';
 import { formatPartial, formatSummary } from './summary';
+import { track } from './track';
 
 const EXIT_OK = 0;
 const EXIT_FAIL_ON = 1;
@@ -117,6 +118,8 @@ async function main(argv: string[]): Promise<number> {
       return EXIT_OK;
     case 'analyze':
       return analyze(args);
+    case 'track':
+      return track(args, path.join(__dirname, 'worker.js'));
   }
 }
 

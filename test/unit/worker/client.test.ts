@@ -191,15 +191,20 @@ describe('AnalysisClient with dist/worker.js', function () {
   it('niceness lowers the priority of the worker thread only (Linux: nice values are per thread)', async function () {
     if (process.platform !== 'linux') this.skip();
     /** Nice value (field 19 of /proc/<pid>/task/<tid>/stat) of a thread of this process. */
-    const niceOf = (tid: string): number => {
-      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    const niceOf = (tid: string): number | undefined => {
+      let stat: string;
+      try {
+        stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      } catch {
+        return undefined; // the thread ended between listing and reading (an earlier test's worker exiting)
+      }
       return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
     };
     /** Nice values of every thread, the main thread (whose thread id is the process id) first. */
     const niceValues = (): number[] => {
       const main = String(process.pid);
       const others = fs.readdirSync('/proc/self/task').filter((tid) => tid !== main);
-      return [main, ...others].map(niceOf);
+      return [main, ...others].map(niceOf).filter((n): n is number => n !== undefined);
     };
     const before = niceValues().filter((nice) => nice === 10).length;
     const low = new AnalysisClient(WORKER_JS, undefined, { niceness: 10 });

@@ -51,8 +51,8 @@ Options:
   --gradients       include every gradient value in the JSON report
   --max-lag N       compute lags 0..N only (cost O(T·N·H²) instead of O(T²·H²))
   --fail-on KIND    exit 1 when a layer is exploding, vanishing, or either (any)
-  --precision P     f64 (default: exact to about 1e-12) or f32 (faster lag products with float64
-                    accumulation; lag figures within about 1e-4 relative)
+  --precision P     f64 (default: exact to about 1e-12) or f32 (float32 lag products, faster; lag
+                    figures within 1e-4 in log10 on the tested models, see the README)
   --model FILE      track: the base model file
   --watch           track: keep running, add each new checkpoint once it is completely written
                     (size stable for 1 s); Ctrl+C stops (exit 130)

@@ -2,12 +2,12 @@
 // The plain TypeScript product is the reference path; a GEMM kernel (WebAssembly SIMD, optionally on
 // several threads) serves the large products of the lag recursion.
 import { gemm } from './linalg';
-import type { GemmKernel } from './kernels';
+import type { GemmKernel, Precision } from './kernels';
 
 export interface MatMul {
   /**
    * log2 of the largest magnitude the product handles without loss: the lag recursion rescales rows
-   * whose entries leave [2^−safeExponent, 2^safeExponent] (float64: 200; float32 products: 40).
+   * whose entries leave [2^−safeExponent, 2^safeExponent] (200: the float32 kernel scales its inputs itself).
    */
   readonly safeExponent: number;
   /** C[cOff..] (m×n) = (or +=) A[aOff..] (m×k) · W (k×n), all row-major and contiguous. */
@@ -32,17 +32,25 @@ export const plainMatMul: MatMul = {
   },
 };
 
-/** Products of at least this many multiply-adds go to the kernel; smaller ones stay in plain code. */
+/** f64: products of at least this many multiply-adds go to the kernel; smaller ones stay in plain code. */
 const KERNEL_MIN_WORK = 16384;
 
-/** Sends large products to a GEMM kernel, keeping the last weight matrix resident in it. */
+/**
+ * Sends products to a GEMM kernel, keeping every weight matrix it has seen resident (one kernel slot each,
+ * until reset). A float64 kernel takes the large products (small ones are faster in plain code, and the
+ * result is the same to rounding); a float32 kernel takes every product, so one run never mixes precisions
+ * except where the kernel itself recomputes rows in float64 (see kernels/wasmGemmModule.ts, "f32 scaling").
+ */
 export class KernelMatMul implements MatMul {
-  private resident: Float64Array | null = null;
-  private residentShape = '';
-  readonly safeExponent: number;
+  private readonly slots = new Map<Float64Array, { shape: string; slot: number }>();
+  /** The kernel rescales its float32 inputs itself, so the recursion's rows use the float64 range either way. */
+  readonly safeExponent = 200;
 
-  constructor(private readonly kernel: GemmKernel) {
-    this.safeExponent = kernel.name.includes('f32') ? 40 : 200;
+  constructor(private readonly kernel: GemmKernel) {}
+
+  /** 'f64' or 'f32': the kernel's arithmetic. */
+  get precision(): Precision {
+    return this.kernel.precision;
   }
 
   multiply(
@@ -56,23 +64,26 @@ export class KernelMatMul implements MatMul {
     cOff: number,
     accumulate: boolean,
   ): void {
-    if (m * n * k < KERNEL_MIN_WORK) {
+    if (this.kernel.precision === 'f64' && m * n * k < KERNEL_MIN_WORK) {
       gemm(m, n, k, A, aOff, W, 0, C, cOff, accumulate);
       return;
     }
-    const shape = `${k}x${n}`;
-    if (this.resident !== W || this.residentShape !== shape) {
-      this.kernel.setB(k, n, W, 0);
-      this.resident = W;
-      this.residentShape = shape;
+    if (m <= 0) return;
+    if (n === 0 || k === 0) {
+      if (!accumulate) C.fill(0, cOff, cOff + m * n);
+      return;
     }
+    const shape = `${k}x${n}`;
+    const known = this.slots.get(W);
+    if (known && known.shape === shape) this.kernel.useB(known.slot);
+    else this.slots.set(W, { shape, slot: this.kernel.addB(k, n, W, 0) });
     this.kernel.multiplyResident(m, A, C, accumulate, aOff, cOff);
   }
 
-  /** Forgets the resident matrix (its contents may change between runs). */
+  /** Forgets the resident matrices (their contents may change between runs). */
   reset(): void {
-    this.resident = null;
-    this.residentShape = '';
+    this.slots.clear();
+    this.kernel.clearB();
   }
 
   dispose(): void {

@@ -32,7 +32,7 @@ export interface AnalyzeParams {
   thresholds?: RegimeThresholds;
   /**
    * Arithmetic of the lag recursion's matrix products: 'f64' (default, exact to 1e-9) or 'f32'
-   * (opt-in "fast": float32 products with float64 accumulation and per-row rescaling).
+   * (opt-in "fast": float32 products on rows scaled into float32's range; see kernels/wasmGemmModule.ts).
    */
   precision?: Precision;
   /**

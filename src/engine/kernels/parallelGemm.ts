@@ -12,6 +12,7 @@ import type { GemmKernel } from './gemm';
 import type { GemmHelperData } from './gemmHelperWorker';
 import { CLOSED, CTRL_SLOTS, Ctrl, MAX_CHUNKS, claimWord, runChunks, type PanelWorker } from './parallelProtocol';
 import { getGemmModule, WasmGemmKernel, type WasmGemmOptions } from './wasmGemm';
+import type { Precision } from './wasmGemmModule';
 import { wasmApi } from './wasmApi';
 
 export interface ParallelGemmOptions extends Omit<WasmGemmOptions, 'memory' | 'shared'> {
@@ -35,6 +36,7 @@ export function defaultHelperScript(): string | undefined {
 
 export class ParallelWasmGemm implements GemmKernel {
   readonly name: string;
+  readonly precision: Precision;
   readonly threads: number;
   private readonly base: WasmGemmKernel;
   private readonly ctrl: Int32Array;
@@ -46,6 +48,7 @@ export class ParallelWasmGemm implements GemmKernel {
   constructor(opts: ParallelGemmOptions = {}) {
     const wanted = Math.max(1, Math.min(8, opts.threads ?? os.availableParallelism?.() ?? os.cpus().length));
     this.base = new WasmGemmKernel({ ...opts, shared: true });
+    this.precision = this.base.precision;
     const script = opts.helperScript ?? defaultHelperScript();
     this.ctrl = new Int32Array(new SharedArrayBuffer(CTRL_SLOTS * 4));
     this.minParallelFlops = opts.minParallelFlops ?? 4e6;
@@ -77,6 +80,23 @@ export class ParallelWasmGemm implements GemmKernel {
 
   setB(k: number, n: number, B: Float64Array, bOff = 0): void {
     this.base.setB(k, n, B, bOff);
+  }
+
+  addB(k: number, n: number, B: Float64Array, bOff = 0): number {
+    return this.base.addB(k, n, B, bOff);
+  }
+
+  useB(slot: number): void {
+    this.base.useB(slot);
+  }
+
+  clearB(): void {
+    this.base.clearB();
+  }
+
+  /** f32: rows recomputed in float64 so far (see WasmGemmKernel.fallbackRows). */
+  get fallbackRows(): number {
+    return this.base.fallbackRows;
   }
 
   multiply(
@@ -112,15 +132,17 @@ export class ParallelWasmGemm implements GemmKernel {
 
   compute(m: number, accumulate: boolean): void {
     this.base.reserve(m);
-    const L = this.base.currentLayout;
-    if (m <= 0 || L.n === 0) return;
+    const L0 = this.base.currentLayout;
+    if (m <= 0 || L0.n === 0) return;
     const mr = this.base.config.mr;
     const total = Math.ceil(m / mr);
-    const flops = 2 * m * L.n * L.k;
+    const flops = 2 * m * L0.n * L0.k;
     if (this.workers.length === 0 || flops < this.minParallelFlops || total < 2) {
       this.base.compute(m, accumulate);
       return;
     }
+    const job = this.base.begin(m, accumulate);
+    const L = this.base.currentLayout;
     // ~4 chunks per thread for balance, but keep chunks at most one cache block of panels
     let chunkPanels = Math.max(1, Math.min(this.base.config.mcPanels, Math.ceil(total / (4 * this.threads))));
     while (Math.ceil(total / chunkPanels) > MAX_CHUNKS) chunkPanels *= 2;
@@ -136,7 +158,10 @@ export class ParallelWasmGemm implements GemmKernel {
     c[Ctrl.Bp] = L.bp;
     c[Ctrl.Cp] = L.cp;
     c[Ctrl.Ldc] = L.nPad * 8;
-    c[Ctrl.Acc] = accumulate ? 1 : 0;
+    c[Ctrl.Acc] = job.kernelAccumulates ? 1 : 0;
+    c[Ctrl.Rs] = L.rs;
+    c[Ctrl.Cs] = L.cs;
+    c[Ctrl.Norms] = L.cs + L.nPad * 8;
     c[Ctrl.ChunkPanels] = chunkPanels;
     c[Ctrl.TotalPanels] = total;
     Atomics.store(c, Ctrl.NChunks, nChunks);
@@ -154,6 +179,7 @@ export class ParallelWasmGemm implements GemmKernel {
       if (Date.now() - t0 > 120000) throw new Error('gemm: a helper thread stalled');
     }
     Atomics.store(c, Ctrl.Claim, claimWord(gen, CLOSED)); // close
+    this.base.finish(m, job.saved);
   }
 
   dispose(): void {

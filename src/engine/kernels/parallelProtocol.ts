@@ -29,13 +29,27 @@ export const Ctrl = {
   NChunks: 15,
   ChunkPanels: 16,
   TotalPanels: 17,
+  Rs: 18, // f32: row infos
+  Cs: 19, // f32: column scales
+  Norms: 20, // f32: ‖b‖, ‖φ‖
 } as const;
 
 export const CLOSED = 0xffff;
 export const MAX_CHUNKS = 0xfff0;
 
+/** The kernel module's exports (the f64 module ignores the f32-only trailing arguments). */
 export interface PanelWorker {
-  packA(src: number, dst: number, m: number, k: number, kPad: number, ipStart: number, ipEnd: number): void;
+  packA(
+    src: number,
+    dst: number,
+    m: number,
+    k: number,
+    kPad: number,
+    ipStart: number,
+    ipEnd: number,
+    rs: number,
+    norms: number,
+  ): void;
   gemm(
     ipStart: number,
     ipEnd: number,
@@ -46,6 +60,8 @@ export interface PanelWorker {
     cp: number,
     ldc: number,
     acc: number,
+    rs: number,
+    cs: number,
   ): void;
 }
 
@@ -63,7 +79,17 @@ export function runChunks(ctrl: Int32Array, gen: number, w: PanelWorker): number
     const cp = ctrl[Ctrl.ChunkPanels];
     const ip0 = idx * cp;
     const ip1 = Math.min(ip0 + cp, ctrl[Ctrl.TotalPanels]);
-    w.packA(ctrl[Ctrl.Ar], ctrl[Ctrl.Ap], ctrl[Ctrl.M], ctrl[Ctrl.K], ctrl[Ctrl.KPad], ip0, ip1);
+    w.packA(
+      ctrl[Ctrl.Ar],
+      ctrl[Ctrl.Ap],
+      ctrl[Ctrl.M],
+      ctrl[Ctrl.K],
+      ctrl[Ctrl.KPad],
+      ip0,
+      ip1,
+      ctrl[Ctrl.Rs],
+      ctrl[Ctrl.Norms],
+    );
     w.gemm(
       ip0,
       ip1,
@@ -74,6 +100,8 @@ export function runChunks(ctrl: Int32Array, gen: number, w: PanelWorker): number
       ctrl[Ctrl.Cp],
       ctrl[Ctrl.Ldc],
       ctrl[Ctrl.Acc],
+      ctrl[Ctrl.Rs],
+      ctrl[Ctrl.Cs],
     );
     ran++;
     Atomics.add(ctrl, Ctrl.Done, 1);

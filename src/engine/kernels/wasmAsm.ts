@@ -48,6 +48,9 @@ export const Simd = {
   f64x2_add: 0xf0,
   f64x2_mul: 0xf2,
   f64x2_promote_low_f32x4: 0x5f,
+  f64x2_extract_lane: 0x21,
+  f64x2_abs: 0xec,
+  f64x2_pmax: 0xf7,
   f32x4_relaxed_madd: 0x105,
   f64x2_relaxed_madd: 0x107,
 } as const;
@@ -150,6 +153,9 @@ export class FnBuilder {
   i32gtS(): this {
     return this.op(0x4a);
   }
+  i32geS(): this {
+    return this.op(0x4e);
+  }
   i32geU(): this {
     return this.op(0x4f);
   }
@@ -167,6 +173,31 @@ export class FnBuilder {
   }
   select(): this {
     return this.op(0x1b);
+  }
+  i32wrapI64(): this {
+    return this.op(0xa7);
+  }
+
+  // i64 (bit manipulation of float64)
+  i64(v: number): this {
+    this.op(0x42);
+    sleb(this.code, v);
+    return this;
+  }
+  i64shl(): this {
+    return this.op(0x86);
+  }
+  i64shrU(): this {
+    return this.op(0x88);
+  }
+  i64extendI32U(): this {
+    return this.op(0xad);
+  }
+  i64reinterpretF64(): this {
+    return this.op(0xbd);
+  }
+  f64reinterpretI64(): this {
+    return this.op(0xbf);
   }
 
   // scalar memory / float
@@ -192,6 +223,40 @@ export class FnBuilder {
   }
   f64const0(): this {
     return this.op(0x44, 0, 0, 0, 0, 0, 0, 0, 0);
+  }
+  f64const(v: number): this {
+    const bytes = new Uint8Array(new Float64Array([v]).buffer);
+    return this.op(0x44, ...bytes);
+  }
+  f64abs(): this {
+    return this.op(0x99);
+  }
+  f64add(): this {
+    return this.op(0xa0);
+  }
+  f64sub(): this {
+    return this.op(0xa1);
+  }
+  f64mul(): this {
+    return this.op(0xa2);
+  }
+  f64div(): this {
+    return this.op(0xa3);
+  }
+  f64max(): this {
+    return this.op(0xa5);
+  }
+  f64sqrt(): this {
+    return this.op(0x9f);
+  }
+  f64eq(): this {
+    return this.op(0x61);
+  }
+  f64lt(): this {
+    return this.op(0x63);
+  }
+  f64gt(): this {
+    return this.op(0x64);
   }
   f32demoteF64(): this {
     return this.op(0xb6);
@@ -226,6 +291,11 @@ export class FnBuilder {
   v128zero(): this {
     this.simd(Simd.v128_const);
     for (let i = 0; i < 16; i++) this.code.push(0);
+    return this;
+  }
+  f64x2ExtractLane(lane: number): this {
+    this.simd(Simd.f64x2_extract_lane);
+    this.code.push(lane);
     return this;
   }
   shuffle(lanes: number[]): this {

@@ -2,20 +2,35 @@
 // result is cached per config by the caller. See wasmGemm.ts for the memory layout and packing formats.
 //
 // Exports (all pointers are byte offsets into the imported memory `env.mem`):
-//   gemm(ipStart, ipEnd, nPanels, kPad, ap, bp, cp, ldcBytes, accumulate)
+//   gemm(ipStart, ipEnd, nPanels, kPad, ap, bp, cp, ldcBytes, accumulate[, rs, cs])
 //       C[panel rows ipStart..ipEnd) (+)= Apacked · Bpacked. C is float64, row-major, ldc bytes per row.
-//   packA(src, dst, m, k, kPad, ipStart, ipEnd)
+//   packA(src, dst, m, k, kPad, ipStart, ipEnd[, rs, norms])
 //       row-major float64 A (m×k) → MR-row panels (element type of the kernel), zero-padded.
+// The bracketed parameters exist in the f32 module only; see "f32 scaling" below.
 //
-// Packed formats: A panel ip holds rows ip*MR..ip*MR+MR-1 as kPad groups of MR values (p-major);
-// B panel jp holds columns jp*NR..jp*NR+NR-1 as kPad groups of NR values. Panels are contiguous.
+// f32 scaling. float32 has 8 exponent bits, so the float64 rows of A and columns of B are brought into its
+// range before they are rounded, and the float64 result is scaled back:
+//   - packA scales row r by 2^−e_r (e_r: the exponent of its largest |entry|, so the row's largest entry is
+//     in [1, 2)) and writes the row's info to rs (ROW_INFO_BYTES per row, float64s at the RowInfo offsets):
+//     u_r = 2^e_r, 1/u_r, δ_r, ‖A_r‖/u_r, and 0 for the micro-kernel's ‖C_r‖²/u_r²;
+//   - B is scaled per column by the caller (wasmGemm.ts): column j by 2^−f_j; cs[j] = 2^f_j (float64);
+//   - the micro-kernel writes C_rj (+)= u_r · cs[j] · (its float32 sum), and in the last k block adds the
+//     squares of the row's finished entries, over u_r, to its info: ‖C_r‖²/u_r².
+// Scaled entries below 2^−60 are flushed to 0 (on both sides), so every kept product is at least 2^−120,
+// a normal float32: no product underflows, and none overflows. What was flushed is bounded per row:
+//   δ_r = (Σ_p |flushed A_rp|) · ‖b‖ + max_p |A_rp| · ‖φ‖,   b_j = max_p |B_pj|,  φ_j = Σ_p |flushed B_pj|
+// (norms = [‖b‖, ‖φ‖, ‖B‖_F], float64), an upper bound of the norm of what the flushed entries would have
+// added to row r of C. With ‖A_r‖ and ‖C_r‖ the caller also estimates the row's float32 rounding error,
+// 2^−24·‖A_r‖·‖B‖_F/‖C_r‖ (large when the row's product cancels), and recomputes in float64 the rows where
+// either is not negligible. A row with a non-finite entry gets u_r = 0 (its C row is 0) and δ_r = +∞.
 
 import { wasmApi } from './wasmApi';
-import { FnBuilder, ModuleBuilder, Simd } from './wasmAsm';
+import { FnBuilder, ModuleBuilder, Simd, type ValType } from './wasmAsm';
 
 /**
  * Arithmetic of the lag recursion's matrix products: 'f64' (the default, exact to 1e-9) or 'f32' (opt-in
- * "fast": float32 products with float64 accumulation). The one name for it from the CLI flag to the kernel.
+ * "fast": float32 products on rows and columns scaled into float32's range, float32 sums within k blocks,
+ * float64 across them; see "f32 scaling" above). The one name for it from the CLI flag to the kernel.
  */
 export type Precision = 'f64' | 'f32';
 
@@ -56,6 +71,15 @@ function addTo(f: FnBuilder, local: number, delta: number): void {
   f.get(local).i32(delta).i32add().set(local);
 }
 
+/** Bytes per row of the f32 row-info region (float64s at the RowInfo byte offsets). */
+export const ROW_INFO_BYTES = 48;
+
+/** Byte offsets of a row's float64 infos in the f32 row-info region. */
+export const RowInfo = { scale: 0, inverse: 8, flushed: 16, aNorm: 24, cSquares: 32 } as const;
+
+/** Scaled entries below this are flushed to 0 (see "f32 scaling"). */
+export const F32_FLUSH_BELOW = 2 ** -60;
+
 function buildMicro(cfg: GemmModuleConfig): FnBuilder {
   const { mr: MR, nr: NR, unroll: U } = cfg;
   const isF64 = cfg.precision === 'f64';
@@ -65,9 +89,11 @@ function buildMicro(cfg: GemmModuleConfig): FnBuilder {
   const mul = isF64 ? Simd.f64x2_mul : Simd.f32x4_mul;
   const add = isF64 ? Simd.f64x2_add : Simd.f32x4_add;
   const madd = isF64 ? Simd.f64x2_relaxed_madd : Simd.f32x4_relaxed_madd;
-  // params: a, b, c, kIters, ldc, acc
-  const f = new FnBuilder(['i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [a, b, c, kIters, ldc, accFlag] = [0, 1, 2, 3, 4, 5];
+  // params: a, b, c, kIters, ldc, acc (f32 also: rs, cs — this tile's row infos and column scales — and
+  // last: 1 in the last k block)
+  const params: ValType[] = ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'];
+  const f = new FnBuilder(isF64 ? params : [...params, 'i32', 'i32', 'i32']);
+  const [a, b, c, kIters, ldc, accFlag, rs, cs, last] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const acc: number[][] = [];
   for (let r = 0; r < MR; r++) {
     acc.push([]);
@@ -141,30 +167,68 @@ function buildMicro(cfg: GemmModuleConfig): FnBuilder {
       if (r < MR - 1) f.get(cr).get(ldc).i32add().set(cr);
     }
   } else {
-    // f32 accumulators → two f64x2 each; C stays float64 (accumulate in f64 across calls)
+    // f32 accumulators → two f64x2 each: t = promote(acc)·cs[j] (+ C/u_r in later k blocks), C = t·u_r; in the
+    // last k block the row's Σ t² goes to its info (C stays float64: blocks add in float64)
     const hiToLo = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
-    const emit = (withAdd: boolean): void => {
+    const colScale: number[] = [];
+    for (let h = 0; h < 2 * NV; h++) colScale.push(f.local('v128'));
+    const rowScale = f.local('v128');
+    const rowInverse = f.local('v128');
+    const t = f.local('v128');
+    const squares = f.local('v128');
+    const info = f.local('i32');
+    for (let h = 0; h < 2 * NV; h++)
+      f.get(cs)
+        .v128load(h * 16)
+        .set(colScale[h]);
+    const emit = (withAdd: boolean, withSquares: boolean): void => {
       f.get(c).set(cr);
+      f.get(rs).set(info);
       for (let r = 0; r < MR; r++) {
+        f.get(info).load64Splat(RowInfo.scale).set(rowScale);
+        if (withAdd) f.get(info).load64Splat(RowInfo.inverse).set(rowInverse);
+        if (withSquares) f.v128zero().set(squares);
         for (let v = 0; v < NV; v++) {
           for (let half = 0; half < 2; half++) {
             const off = v * 32 + half * 16;
-            f.get(cr);
-            if (withAdd) f.get(cr).v128load(off);
             f.get(acc[r][v]);
             if (half === 1) f.get(acc[r][v]).shuffle(hiToLo);
             f.simd(Simd.f64x2_promote_low_f32x4);
-            if (withAdd) f.simd(Simd.f64x2_add);
-            f.v128store(off);
+            f.get(colScale[2 * v + half]).simd(Simd.f64x2_mul);
+            if (withAdd) f.get(cr).v128load(off).get(rowInverse).simd(Simd.f64x2_mul).simd(Simd.f64x2_add);
+            f.set(t);
+            if (withSquares) f.get(t).get(t).simd(Simd.f64x2_mul).get(squares).simd(Simd.f64x2_add).set(squares);
+            f.get(cr).get(t).get(rowScale).simd(Simd.f64x2_mul).v128store(off);
           }
         }
-        if (r < MR - 1) f.get(cr).get(ldc).i32add().set(cr);
+        if (withSquares) {
+          f.get(info);
+          f.get(info).f64load(RowInfo.cSquares);
+          f.get(squares).f64x2ExtractLane(0).get(squares).f64x2ExtractLane(1).f64add();
+          f.f64add().f64store(RowInfo.cSquares);
+        }
+        if (r < MR - 1) {
+          f.get(cr).get(ldc).i32add().set(cr);
+          addTo(f, info, ROW_INFO_BYTES);
+        }
       }
     };
     f.get(accFlag).if_();
-    emit(true);
+    {
+      f.get(last).if_();
+      emit(true, true);
+      f.else_();
+      emit(true, false);
+      f.end();
+    }
     f.else_();
-    emit(false);
+    {
+      f.get(last).if_();
+      emit(false, true);
+      f.else_();
+      emit(false, false);
+      f.end();
+    }
     f.end();
   }
   return f;
@@ -172,10 +236,12 @@ function buildMicro(cfg: GemmModuleConfig): FnBuilder {
 
 function buildDriver(cfg: GemmModuleConfig, microIdx: number): FnBuilder {
   const { mr: MR, nr: NR, kc: KC, mcPanels: MCP } = cfg;
-  const esz = cfg.precision === 'f64' ? 8 : 4;
-  // params: ipStart, ipEnd, nPanels, kPad, ap, bp, cp, ldc, acc
-  const f = new FnBuilder(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [ipStart, ipEnd, nPanels, kPad, ap, bp, cp, ldc, accIn] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const isF64 = cfg.precision === 'f64';
+  const esz = isF64 ? 8 : 4;
+  // params: ipStart, ipEnd, nPanels, kPad, ap, bp, cp, ldc, acc (f32 also: rs, cs)
+  const params: ValType[] = ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'];
+  const f = new FnBuilder(isF64 ? params : [...params, 'i32', 'i32']);
+  const [ipStart, ipEnd, nPanels, kPad, ap, bp, cp, ldc, accIn, rs, cs] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const pc = f.local('i32');
   const kc = f.local('i32');
   const accf = f.local('i32');
@@ -249,7 +315,23 @@ function buildDriver(cfg: GemmModuleConfig, microIdx: number): FnBuilder {
           .set(cPtr);
         f.loop(); // IP
         {
-          f.get(aPtr).get(bPtr).get(cPtr).get(kc).get(ldc).get(accf).call(microIdx);
+          f.get(aPtr).get(bPtr).get(cPtr).get(kc).get(ldc).get(accf);
+          if (!isF64) {
+            // rs + ip·MR·ROW_INFO_BYTES, cs + jp·NR·8
+            f.get(rs)
+              .get(ip)
+              .i32(MR * ROW_INFO_BYTES)
+              .i32mul()
+              .i32add();
+            f.get(cs)
+              .get(jp)
+              .i32(NR * 8)
+              .i32mul()
+              .i32add();
+            // last = pc + KC >= kPad
+            f.get(pc).i32(KC).i32add().get(kPad).i32geS();
+          }
+          f.call(microIdx);
           f.get(aPtr).get(aPanelBytes).i32add().set(aPtr);
           f.get(cPtr).get(cPanelBytes).i32add().set(cPtr);
           f.get(ip).i32(1).i32add().tee(ip).get(icEnd).i32ltS().brIf(0);
@@ -267,10 +349,11 @@ function buildDriver(cfg: GemmModuleConfig, microIdx: number): FnBuilder {
   return f;
 }
 
+/** packA: the float64 rows copied into MR-row panels (f32: see buildPackAScaled). */
 function buildPackA(cfg: GemmModuleConfig): FnBuilder {
+  if (cfg.precision === 'f32') return buildPackAScaled(cfg);
   const MR = cfg.mr;
-  const isF64 = cfg.precision === 'f64';
-  const esz = isF64 ? 8 : 4;
+  const esz = 8;
   // params: src, dst, m, k, kPad, ipStart, ipEnd
   const f = new FnBuilder(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
   const [src, dst, m, k, kPad, ipStart, ipEnd] = [0, 1, 2, 3, 4, 5, 6];
@@ -282,10 +365,6 @@ function buildPackA(cfg: GemmModuleConfig): FnBuilder {
   const s = f.local('i32');
   const sEnd = f.local('i32');
   const step = MR * esz;
-  const store = (): void => {
-    if (isF64) f.f64store();
-    else f.f32store();
-  };
 
   f.get(ipStart).set(ip);
   whileLoop(
@@ -309,9 +388,7 @@ function buildPackA(cfg: GemmModuleConfig): FnBuilder {
               f,
               () => f.get(s).get(sEnd).i32ltU(),
               () => {
-                f.get(d).get(s).f64load();
-                if (!isF64) f.f32demoteF64();
-                store();
+                f.get(d).get(s).f64load().f64store();
                 addTo(f, s, 8);
                 addTo(f, d, step);
               },
@@ -322,9 +399,121 @@ function buildPackA(cfg: GemmModuleConfig): FnBuilder {
             f,
             () => f.get(d).get(dEnd).i32ltU(),
             () => {
-              f.get(d).f64const0();
-              if (!isF64) f.f32demoteF64();
-              store();
+              f.get(d).f64const0().f64store();
+              addTo(f, d, step);
+            },
+          );
+          addTo(f, r, 1);
+        },
+      );
+      addTo(f, ip, 1);
+    },
+  );
+  return f;
+}
+
+/**
+ * packA of the f32 module: each row scaled into float32's range, tiny entries flushed, its u_r and δ_r written
+ * to rs (see "f32 scaling" at the top).
+ */
+function buildPackAScaled(cfg: GemmModuleConfig): FnBuilder {
+  const MR = cfg.mr;
+  const esz = 4;
+  // params: src, dst, m, k, kPad, ipStart, ipEnd, rs, norms
+  const f = new FnBuilder(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [src, dst, m, k, kPad, ipStart, ipEnd, rs, norms] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const ip = f.local('i32');
+  const r = f.local('i32');
+  const row = f.local('i32');
+  const d = f.local('i32');
+  const dEnd = f.local('i32');
+  const s = f.local('i32');
+  const sEnd = f.local('i32');
+  const ex = f.local('i32');
+  const info = f.local('i32');
+  const mx = f.local('f64');
+  const sc = f.local('f64');
+  const x = f.local('f64');
+  const flushed = f.local('f64');
+  const squares = f.local('f64');
+  const step = MR * esz;
+
+  f.get(ipStart).set(ip);
+  whileLoop(
+    f,
+    () => f.get(ip).get(ipEnd).i32ltS(),
+    () => {
+      f.i32(0).set(r);
+      whileLoop(
+        f,
+        () => f.get(r).i32(MR).i32ltS(),
+        () => {
+          f.get(ip).i32(MR).i32mul().get(r).i32add().set(row);
+          f.get(rs).get(row).i32(ROW_INFO_BYTES).i32mul().i32add().set(info);
+          // d = dst + (ip*kPad*MR + r)*esz ; dEnd = d + kPad*MR*esz
+          f.get(dst).get(ip).get(kPad).i32mul().i32(MR).i32mul().get(r).i32add().i32(esz).i32mul().i32add().set(d);
+          f.get(d).get(kPad).i32(step).i32mul().i32add().set(dEnd);
+          // padding rows: every info 0
+          for (const off of Object.values(RowInfo)) f.get(info).f64const0().f64store(off);
+          f.get(row).get(m).i32ltS().if_();
+          {
+            f.get(src).get(row).get(k).i32mul().i32(8).i32mul().i32add().set(s);
+            f.get(s).get(k).i32(8).i32mul().i32add().set(sEnd);
+            // pass 1: mx = max |a| (NaN propagates)
+            f.f64const0().set(mx);
+            whileLoop(
+              f,
+              () => f.get(s).get(sEnd).i32ltU(),
+              () => {
+                f.get(mx).get(s).f64load().f64abs().f64max().set(mx);
+                addTo(f, s, 8);
+              },
+            );
+            f.get(s).get(k).i32(8).i32mul().i32sub().set(s);
+            // finite (mx − mx == 0): scale and pack; else u = 0, δ = +∞ and the row stays zero
+            f.get(mx).get(mx).f64sub().f64const0().f64eq().if_();
+            {
+              // ex = biased exponent of mx, clamped to [1, 2045]; sc = 2^(1023 − ex) = 1/u, u = 2^(ex − 1023)
+              f.get(mx).i64reinterpretF64().i64(52).i64shrU().i32wrapI64().set(ex);
+              f.i32(1).get(ex).get(ex).i32(1).i32ltS().select().set(ex);
+              f.i32(2045).get(ex).get(ex).i32(2045).i32gtS().select().set(ex);
+              f.i32(2046).get(ex).i32sub().i64extendI32U().i64(52).i64shl().f64reinterpretI64().set(sc);
+              f.get(info).get(ex).i64extendI32U().i64(52).i64shl().f64reinterpretI64().f64store(RowInfo.scale);
+              f.get(info).get(sc).f64store(RowInfo.inverse);
+              f.f64const0().set(flushed);
+              f.f64const0().set(squares);
+              whileLoop(
+                f,
+                () => f.get(s).get(sEnd).i32ltU(),
+                () => {
+                  f.get(s).f64load().get(sc).f64mul().set(x);
+                  f.get(x).f64abs().f64const(F32_FLUSH_BELOW).f64lt().if_();
+                  f.get(flushed).get(x).f64abs().f64add().set(flushed);
+                  f.f64const0().set(x);
+                  f.end();
+                  f.get(squares).get(x).get(x).f64mul().f64add().set(squares);
+                  f.get(d).get(x).f32demoteF64().f32store();
+                  addTo(f, s, 8);
+                  addTo(f, d, step);
+                },
+              );
+              f.get(info).get(squares).f64sqrt().f64store(RowInfo.aNorm);
+              // δ = flushed·u·‖b‖ + mx·‖φ‖
+              f.get(info);
+              f.get(flushed).get(info).f64load(RowInfo.scale).f64mul().get(norms).f64load(0).f64mul();
+              f.get(mx).get(norms).f64load(8).f64mul().f64add();
+              f.f64store(RowInfo.flushed);
+            }
+            f.else_();
+            f.get(info).f64const(Infinity).f64store(RowInfo.flushed);
+            f.end();
+          }
+          f.end();
+          whileLoop(
+            f,
+            () => f.get(d).get(dEnd).i32ltU(),
+            () => {
+              f.get(d).f64const0().f32demoteF64().f32store();
               addTo(f, d, step);
             },
           );

@@ -198,6 +198,198 @@ describe('kernels: gemm', () => {
     runCases(() => new WasmGemmKernel({ precision: 'f32', mr: 3, nr: 4, unroll: 2, kc: 6, mcPanels: 2 }), 2e-6, 22);
   });
 
+  it('wasm f32: several resident matrices (addB / useB) each give their own product', () => {
+    const r = rng(23);
+    for (const precision of ['f64', 'f32'] as const) {
+      const K = new WasmGemmKernel({ precision });
+      const shapes: Array<[number, number]> = [
+        [40, 12],
+        [7, 33],
+        [64, 64],
+      ];
+      const Bs = shapes.map(([k, n]) => randArray(r, k * n));
+      const slots = shapes.map(([k, n], i) => K.addB(k, n, Bs[i]));
+      for (const i of [2, 0, 1, 0, 2]) {
+        const [k, n] = shapes[i];
+        K.useB(slots[i]);
+        const m = 9 + i;
+        const A = randArray(r, m * k);
+        const want = new Float64Array(m * n);
+        gemmRef(m, n, k, A, 0, Bs[i], 0, want, 0, false);
+        const got = new Float64Array(m * n);
+        K.multiplyResident(m, A, got, false);
+        checkClose(m, n, k, A, Bs[i], got, false, want, got, precision === 'f64' ? 1e-12 : 2e-6, `slot ${i}`);
+      }
+      K.dispose();
+    }
+  });
+
+  describe('wasm f32 keeps float64 range', () => {
+    /** Per-row relative error ‖got_r − want_r‖ / ‖want_r‖ (0 when both rows are 0). */
+    function rowErrors(m: number, n: number, want: Float64Array, got: Float64Array): number[] {
+      const out: number[] = [];
+      for (let i = 0; i < m; i++) {
+        // in units of the row's largest |entry|, so that squares neither overflow nor underflow
+        let big = 0;
+        for (let j = 0; j < n; j++) big = Math.max(big, Math.abs(want[i * n + j]));
+        let d = 0;
+        let w = 0;
+        for (let j = 0; j < n; j++) {
+          d += ((got[i * n + j] - want[i * n + j]) / (big || 1)) ** 2;
+          w += (want[i * n + j] / (big || 1)) ** 2;
+        }
+        out.push(w === 0 ? (d === 0 ? 0 : Infinity) : Math.sqrt(d / w));
+      }
+      return out;
+    }
+
+    function product(K: GemmKernel, m: number, k: number, n: number, A: Float64Array, B: Float64Array): Float64Array {
+      const C = new Float64Array(m * n);
+      K.setB(k, n, B);
+      K.multiplyResident(m, A, C, false);
+      return C;
+    }
+
+    it('rows scaled from 1e-250 to 1e250 and columns from 1e-20 to 1e20 keep float32 relative accuracy', () => {
+      const r = rng(50);
+      const [m, k, n] = [37, 70, 19];
+      const A = randArray(r, m * k);
+      const B = randArray(r, k * n);
+      for (let i = 0; i < m; i++) {
+        const s = 10 ** Math.round(500 * r() - 250);
+        for (let p = 0; p < k; p++) A[i * k + p] *= s;
+      }
+      for (let j = 0; j < n; j++) {
+        const s = 10 ** Math.round(40 * r() - 20);
+        for (let p = 0; p < k; p++) B[p * n + j] *= s;
+      }
+      // within a row, entries of about 1e-48 (a saturated sigmoid's σ′) next to entries of 1
+      for (let p = 0; p < k; p += 3) A[p] *= 1e-48;
+      const want = new Float64Array(m * n);
+      gemmRef(m, n, k, A, 0, B, 0, want, 0, false);
+      const K = new WasmGemmKernel({ precision: 'f32' });
+      const got = product(K, m, k, n, A, B);
+      // float32's error bound, |ΔC_ij| ≤ tol · Σ_p |A_ip B_pj|, at every scale
+      checkClose(m, n, k, A, B, want, false, want, got, 2e-6, 'scaled rows and columns');
+      // only rows whose sum cancels (here one, whose largest column's dot product cancels) go to float64
+      assert.ok(K.fallbackRows <= 2, `${K.fallbackRows} rows recomputed in float64`);
+      K.dispose();
+    });
+
+    it('a whole product of 1e-48-sized inputs (G·σ′ of a saturated sigmoid) is not flushed to zero', () => {
+      const r = rng(51);
+      const [m, k, n] = [20, 64, 64];
+      const A = randArray(r, m * k).map((x) => x * 1.7e-48);
+      const B = randArray(r, k * n).map((x) => x * 1e-41);
+      const want = new Float64Array(m * n);
+      gemmRef(m, n, k, A, 0, B, 0, want, 0, false);
+      const K = new WasmGemmKernel({ precision: 'f32' });
+      const got = product(K, m, k, n, A, B);
+      rowErrors(m, n, want, got).forEach((e, i) => assert.ok(e <= 1e-5, `row ${i}: relative error ${e}`));
+      K.dispose();
+    });
+
+    it('rows whose tiny entries carry the product are recomputed in float64; negligible ones are not', () => {
+      const r = rng(52);
+      const [m, k, n] = [12, 40, 16];
+      const A = randArray(r, m * k);
+      const B = randArray(r, k * n);
+      // B's first row is zero: A's entry 0 (the row's largest, 1e70 times the rest) adds nothing, so the
+      // product is carried by entries float32 cannot hold next to it.
+      for (let j = 0; j < n; j++) B[j] = 0;
+      for (let i = 0; i < m; i += 2) A[i * k] = 1e70;
+      // odd rows: the same spread, but the large entry meets a non-zero B row (the tiny ones are negligible)
+      for (let j = 0; j < n; j++) B[n + j] = 1;
+      for (let i = 1; i < m; i += 2) A[i * k + 1] = 1e70;
+      const want = new Float64Array(m * n);
+      gemmRef(m, n, k, A, 0, B, 0, want, 0, false);
+      const K = new WasmGemmKernel({ precision: 'f32' });
+      const got = product(K, m, k, n, A, B);
+      const errors = rowErrors(m, n, want, got);
+      for (let i = 0; i < m; i += 2) assert.ok(errors[i] <= 1e-14, `even row ${i} (float64): ${errors[i]}`);
+      for (let i = 1; i < m; i += 2) assert.ok(errors[i] <= 1e-6, `odd row ${i} (float32): ${errors[i]}`);
+      assert.equal(K.fallbackRows, m / 2);
+      K.dispose();
+    });
+
+    it('rows whose sum cancels are recomputed in float64 (float32 would give noise or 0)', () => {
+      const r = rng(55);
+      const [m, k, n] = [8, 64, 8];
+      const A = randArray(r, m * k);
+      const B = randArray(r, k * n);
+      // B's last row is its first plus 1e-9 (below float32's resolution); even rows of A cancel on them
+      for (let j = 0; j < n; j++) B[(k - 1) * n + j] = B[j] + 1e-9;
+      for (let i = 0; i < m; i += 2) {
+        A.fill(0, i * k, (i + 1) * k);
+        A[i * k] = 1;
+        A[i * k + k - 1] = -1;
+      }
+      const want = new Float64Array(m * n);
+      gemmRef(m, n, k, A, 0, B, 0, want, 0, false);
+      const K = new WasmGemmKernel({ precision: 'f32' });
+      const got = product(K, m, k, n, A, B);
+      const errors = rowErrors(m, n, want, got);
+      for (let i = 0; i < m; i += 2) assert.ok(errors[i] <= 1e-6, `cancelling row ${i}: ${errors[i]}`);
+      for (let i = 1; i < m; i += 2) assert.ok(errors[i] <= 1e-5, `row ${i}: ${errors[i]}`);
+      assert.ok(K.fallbackRows >= m / 2 && K.fallbackRows <= m / 2 + 1, `${K.fallbackRows} rows recomputed`);
+      K.dispose();
+    });
+
+    it('columns of B whose tiny entries carry the product are caught too', () => {
+      const r = rng(53);
+      const [m, k, n] = [6, 10, 8];
+      const A = new Float64Array(m * k);
+      // A's rows live on entries 1..k−1; B's column 0 is 1e80 at row 0 and 1 elsewhere
+      for (let i = 0; i < m; i++) for (let p = 1; p < k; p++) A[i * k + p] = r() * 2 - 1;
+      const B = randArray(r, k * n);
+      B[0] = 1e80;
+      const want = new Float64Array(m * n);
+      gemmRef(m, n, k, A, 0, B, 0, want, 0, false);
+      const K = new WasmGemmKernel({ precision: 'f32' });
+      const got = product(K, m, k, n, A, B);
+      rowErrors(m, n, want, got).forEach((e, i) => assert.ok(e <= 1e-6, `row ${i}: relative error ${e}`));
+      let worst = 0;
+      for (let i = 0; i < m; i++) worst = Math.max(worst, Math.abs(got[i * n] - want[i * n]) / Math.abs(want[i * n]));
+      assert.ok(worst <= 1e-14, `column 0 in float64: ${worst}`);
+      K.dispose();
+    });
+
+    it('non-finite rows give what float64 gives; accumulate keeps C in float64', () => {
+      const r = rng(54);
+      const [m, k, n] = [9, 30, 12];
+      const A = randArray(r, m * k);
+      A[2 * k + 5] = Infinity;
+      A[4 * k + 7] = NaN;
+      const B = randArray(r, k * n);
+      const C0 = randArray(r, m * n).map((x) => x * 1e20);
+      for (const accumulate of [false, true]) {
+        for (const K of [
+          new WasmGemmKernel({ precision: 'f32' }),
+          new ParallelWasmGemm({ precision: 'f32', threads: 2, minParallelFlops: 0 }),
+        ]) {
+          const want = C0.slice();
+          gemmRef(m, n, k, A, 0, B, 0, want, 0, accumulate);
+          const got = C0.slice();
+          K.setB(k, n, B);
+          K.multiplyResident(m, A, got, accumulate);
+          for (let i = 0; i < m * n; i++) {
+            if (!Number.isFinite(want[i]))
+              assert.ok(
+                Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i])),
+                `C[${i}] = ${got[i]}, want ${want[i]}`,
+              );
+            else
+              assert.ok(
+                Math.abs(got[i] - want[i]) <= 1e-6 * (accumulate ? Math.abs(C0[i]) + 10 : 10),
+                `C[${i}] = ${got[i]}, want ${want[i]}`,
+              );
+          }
+          K.dispose();
+        }
+      }
+    });
+  });
+
   it('zero-copy views and compute', () => {
     const r = rng(30);
     const k = 19;
@@ -252,6 +444,10 @@ describe('kernels: parallel gemm (shared memory, helper threads)', () => {
       assert.equal(K2.readyHelpers, 1);
       const wrap: GemmKernel = {
         name: K2.name,
+        precision: K2.precision,
+        addB: (k, n, B, off) => K2.addB(k, n, B, off),
+        useB: (slot) => K2.useB(slot),
+        clearB: () => K2.clearB(),
         multiply: (m, n, k, A, B, C, acc) => K2.multiply(m, n, k, A, B, C, acc),
         setB: (k, n, B, off) => K2.setB(k, n, B, off),
         multiplyResident: (m, A, C, acc, aOff, cOff) => K2.multiplyResident(m, A, C, acc, aOff, cOff),

@@ -42,15 +42,15 @@ function analyze(model: Model, options: AnalyzeOptions): Report {
     lagNonFinite,
     gradientValues: options.gradientValues ?? false,
   });
-  if (!plan.twoPass) return withHeatmaps(reports.build(batches.lagStats, options.maxLag ?? null, false), plan);
+  if (!plan.twoPass) return withHeatmaps(model, reports.build(batches.lagStats, options.maxLag ?? null, false), plan);
   options.onProgress?.(progress.fraction(), 'short lags done', reports.build(batches.lagStats, plan.firstLag, true));
   const fullStats = runFullLagPass(model, plan, progress);
   mergeOtherThreads(plan, fullStats, progress, 'lags');
-  return withHeatmaps(reports.build(fullStats, options.maxLag ?? null, false), plan);
+  return withHeatmaps(model, reports.build(fullStats, options.maxLag ?? null, false), plan);
 }
 
 /** Adds the (t, j) maps to the final report when the run collected them. */
-function withHeatmaps(report: Report, plan: AnalysisPlan): Report {
-  if (plan.heatmap) report.heatmaps = heatmapReports(plan.heatmap.collector, plan.heatmap.request.sequence);
+function withHeatmaps(model: Model, report: Report, plan: AnalysisPlan): Report {
+  if (plan.heatmap) report.heatmaps = heatmapReports(model, plan.heatmap.collector, plan.heatmap.request.sequence);
   return report;
 }

@@ -54,10 +54,14 @@ export function heatmapCollectorFor(model: Model, request: HeatmapRequest | null
   );
 }
 
-/** The report's maps (one per layer) from a collector of this sequence; empty cells are null. */
-export function heatmapReports(h: HeatmapCollector, sequence: number): HeatmapReport[] {
-  return h.cells.map((cells, layer) => ({
-    layer,
+/**
+ * The report's maps (one per layer and direction, model.layers order) from a collector of this sequence; empty
+ * cells are null. A reverse direction's pairs are t ≤ j (the map's upper triangle).
+ */
+export function heatmapReports(model: Model, h: HeatmapCollector, sequence: number): HeatmapReport[] {
+  return h.cells.map((cells, i) => ({
+    layer: model.layers[i].layer,
+    direction: model.layers[i].direction,
     sequence,
     length: h.length,
     bin: h.bin,

@@ -7,7 +7,8 @@ import { buildCells } from './cells';
 import type { MatMul } from './matmul';
 import { LossFunction } from './loss';
 import { forwardSequence } from './network';
-import { accumulateLags, lagWorkOf, type ColumnSubset } from './lags';
+import type { ColumnSubset } from './lags';
+import { accumulateSequenceLags, columnWork, sequenceLagWork, stackShapeOf, type StackShape } from './stackLags';
 import { heatmapCollectorFor, type HeatmapRequest } from './heatmap';
 import { LagStats } from './logscale';
 
@@ -118,6 +119,7 @@ export function computeLagShare(model: Model, job: LagJob, hooks: LagJobHooks): 
   const lossFn = new LossFunction(model);
   const stats = model.layers.map(() => new LagStats(job.maxLag + 1));
   const heatmap = heatmapCollectorFor(model, job.heatmap);
+  const shape = stackShapeOf(model);
   const check = (): void => {
     hooks.tick?.();
     if (hooks.isCancelled()) throw hooks.cancelled();
@@ -137,7 +139,8 @@ export function computeLagShare(model: Model, job: LagJob, hooks: LagJobHooks): 
       }
     };
     nonFinite =
-      accumulateLags({
+      accumulateSequenceLags({
+        shape,
         cells: lagCells,
         fwd,
         maxLag: job.maxLag,
@@ -147,7 +150,7 @@ export function computeLagShare(model: Model, job: LagJob, hooks: LagJobHooks): 
         safeExponent,
         subset: job.share,
       }) || nonFinite;
-    const total = lagWorkOf(seq.length, job.maxLag, job.share);
+    const total = Math.floor(sequenceLagWork(shape, seq.length, job.maxLag, job.share));
     if (total > reported) hooks.onRows(total - reported);
   });
   return { stats, heatmap: heatmap ? heatmap.cells : null, nonFinite };
@@ -168,13 +171,13 @@ export function columnShares(
   lengths: readonly number[],
   maxLag: number,
   callerExtra: number,
+  shape: StackShape = { layers: 1, directions: 1 },
 ): ColumnSubset[] {
   const stride = 64 * threads;
-  // Row-steps of the columns of each residue t mod stride (column t takes min(t, L) + 1 steps).
+  // Row-steps of the columns of each residue t mod stride (unidirectional: column t takes min(t, L) + 1 steps).
   const residue = new Float64Array(stride);
   for (const T of lengths) {
-    const L = Math.min(maxLag, T - 1);
-    for (let t = 0; t < T; t++) residue[t % stride] += Math.min(t, L) + 1;
+    for (let t = 0; t < T; t++) residue[t % stride] += columnWork(shape, T, maxLag, t);
   }
   const prefix = new Float64Array(stride + 1);
   for (let r = 0; r < stride; r++) prefix[r + 1] = prefix[r] + residue[r];

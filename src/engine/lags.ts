@@ -1,9 +1,11 @@
-// The lag table: ‖∂ε_{b,t}/∂s_j‖ for every layer, sequence and t ≥ j (t − j ≤ maxLag), by one batched
-// backward recursion per sequence. The gradients of all pending loss terms ε_t are the rows of one
-// matrix, so each time step costs one matrix product per layer. Each row carries its own power-of-two
-// exponent, so norms far outside the double range keep exact logarithms.
-import type { Cell } from './cells/cell';
-import type { SequenceForward } from './network';
+// The lag table of a unidirectional stack (or of one direction of a one-layer bidirectional stack):
+// ‖∂ε_{b,t}/∂s_j‖ for every layer, sequence and t ≥ j (t − j ≤ maxLag), by one batched backward recursion
+// per sequence. The gradients of all pending loss terms ε_t are the rows of one matrix, so each time step
+// costs one matrix product per layer. Each row carries its own power-of-two exponent, so norms far outside
+// the double range keep exact logarithms. A reverse direction runs in its own time order (its step τ is the
+// sequence's step T−1−τ), where its pairs t ≤ j are pairs τ_t ≥ τ_j with lag τ_t − τ_j = j − t.
+// Bidirectional stacks of several layers take the chunked recursion of stackLags.ts.
+import type { Cell, Trace } from './cells/cell';
 import type { HeatmapCollector } from './heatmap';
 import { type LagStats, log10Of } from './logscale';
 
@@ -49,6 +51,15 @@ export function inSubset(t: number, subset: ColumnSubset | undefined): boolean {
   return (((t - subset.offset) % subset.stride) + subset.stride) % subset.stride < (subset.width ?? 1);
 }
 
+/**
+ * The subset of recursion columns τ = T−1−t for a subset of sequence steps t (a reverse direction): t is in
+ * the subset when (t − offset) mod stride < width, i.e. τ when (τ − (T−1−offset−width+1)) mod stride < width.
+ */
+export function mirrorSubset(subset: ColumnSubset, T: number): ColumnSubset {
+  const width = subset.width ?? 1;
+  return { stride: subset.stride, offset: T - subset.offset - width, width };
+}
+
 /** Row-steps of a subset's columns: column t takes min(t, L) + 1 steps (j = t − L … t). */
 export function lagWorkOf(length: number, maxLag: number, subset?: ColumnSubset): number {
   if (!subset) return lagWork(length, maxLag);
@@ -62,8 +73,14 @@ export function lagWorkOf(length: number, maxLag: number, subset?: ColumnSubset)
 export interface LagAccumulation {
   /** The cells of the recursion, one per layer (their matrix product may be a GEMM kernel). */
   cells: Cell[];
-  /** The sequence's forward pass. */
-  fwd: SequenceForward;
+  /** The cells' forward traces of the sequence, in the recursion's time order. */
+  traces: Trace[];
+  /** ∂ε_t/∂y_t of the top cell's output for each step (T × its outputSize), in the recursion's time order. */
+  seeds: Float64Array;
+  /** The recursion runs in reversed time: its step τ is the sequence's step T−1−τ (a reverse direction). */
+  reversed?: boolean;
+  /** The heatmap layer of each cell (default: its index). */
+  heatmapLayers?: number[];
   /** Longest lag collected. */
   maxLag: number;
   /** One LagStats per layer; the sequence's pairs are added to them. */
@@ -82,12 +99,16 @@ export interface LagAccumulation {
  * default). Returns true when some norm was not finite (those pairs are left out).
  */
 export function accumulateLags(job: LagAccumulation): boolean {
-  const { cells, fwd, maxLag, stats, hooks, heatmap = null, safeExponent = 200, subset } = job;
+  const { cells, traces, seeds, maxLag, stats, hooks, heatmap = null, safeExponent = 200, reversed = false } = job;
   const range = { big: 2 ** safeExponent, small: 2 ** -safeExponent };
-  const T = fwd.traces[0].length;
+  const T = traces[0].length;
   const L = Math.min(maxLag, T - 1);
   const top = cells.length - 1;
-  const H = cells[0].hiddenSize;
+  const H = cells[top].outputSize;
+  // Column subsets name the sequence's steps t; in reversed time the recursion's column τ is t = T−1−τ.
+  const subset = job.subset && reversed ? mirrorSubset(job.subset, T) : job.subset;
+  const at = (tau: number): number => (reversed ? T - 1 - tau : tau);
+  const mapLayer = job.heatmapLayers ?? cells.map((_, k) => k);
   const cap = rowCapacity(T, L, subset);
   const buffers = layerBuffers(cells, cap);
   // The t of each row (rows in descending t; the new column t = j, when in the subset, is the last row).
@@ -116,13 +137,15 @@ export function accumulateLags(job: LagAccumulation): boolean {
         b.curExp[n - 1] = 0;
       }
       if (k === top) {
-        if (rowT[n - 1] === j) for (let h = 0; h < H; h++) G[(n - 1) * S + h] = fwd.seeds[j * H + h];
+        if (rowT[n - 1] === j) for (let h = 0; h < H; h++) G[(n - 1) * S + h] = seeds[j * H + h];
       } else {
         const above = buffers[k + 1];
-        addAligned(G, b.curExp, S, above.input, above.inputExp, H, n);
+        addAligned(G, b.curExp, S, above.input, above.inputExp, cell.outputSize, n);
       }
-      cell.completeState(fwd.traces[k], j, G, n);
-      normalizeRows(G, b.curExp, S, n, b.norms, range);
+      // Rows are rescaled before completeState, so that backStep may reuse what completeState computed.
+      rescaleRows(G, b.curExp, S, n, range);
+      cell.completeState(traces[k], j, G, n);
+      rowNormsOf(G, S, n, b.norms);
       for (let r = 0; r < n; r++) {
         const lag = rowT[r] - j;
         const m = b.norms[r];
@@ -131,9 +154,9 @@ export function accumulateLags(job: LagAccumulation): boolean {
           continue;
         }
         stats[k].add(lag, m, b.curExp[r]);
-        if (heatmap) heatmap.add(k, rowT[r], j, log10Of(m, b.curExp[r]));
+        if (heatmap) heatmap.add(mapLayer[k], at(rowT[r]), at(j), log10Of(m, b.curExp[r]));
       }
-      cell.backStep(fwd.traces[k], j, G, n, {
+      cell.backStep(traces[k], j, G, n, {
         prev: j > 0 ? b.nxt : null,
         prevFrom,
         input: k > 0 ? b.input : null,
@@ -188,44 +211,37 @@ function layerBuffers(cells: Cell[], cap: number): LayerBuffers[] {
   }));
 }
 
-/**
- * Rescales rows whose largest entry left [range.small, range.big] to about 1, moving the scale to exp, and
- * writes each row's Euclidean norm (of the rescaled row) into norms. One pass for typical rows.
- */
-function normalizeRows(
+/** Rescales rows whose largest entry left [range.small, range.big] to about 1, moving the scale to exp. */
+export function rescaleRows(
   G: Float64Array,
   exp: Float64Array,
   width: number,
   rows: number,
-  norms: Float64Array,
   range: { big: number; small: number },
 ): void {
   for (let r = 0; r < rows; r++) {
     const off = r * width;
     let max = 0;
-    let ss = 0;
     for (let i = off; i < off + width; i++) {
-      const x = G[i];
-      ss += x * x;
-      const a = Math.abs(x);
+      const a = Math.abs(G[i]);
       if (a > max) max = a;
     }
-    if (max === 0 || !Number.isFinite(max) || (max < range.big && max > range.small)) {
-      norms[r] = Math.sqrt(ss);
-      continue;
-    }
+    if (max === 0 || !Number.isFinite(max) || (max < range.big && max > range.small)) continue;
     const e = Math.floor(Math.log2(max));
     // Two factors, so that 2^−e never overflows for subnormal rows.
     const half = Math.trunc(e / 2);
     const f1 = 2 ** -half;
     const f2 = 2 ** (half - e);
-    ss = 0;
-    for (let i = off; i < off + width; i++) {
-      const x = G[i] * f1 * f2;
-      G[i] = x;
-      ss += x * x;
-    }
+    for (let i = off; i < off + width; i++) G[i] = G[i] * f1 * f2;
     exp[r] += e;
+  }
+}
+
+/** Writes the Euclidean norm of each row of G (rows × width) into norms. */
+export function rowNormsOf(G: Float64Array, width: number, rows: number, norms: Float64Array): void {
+  for (let r = 0; r < rows; r++) {
+    let ss = 0;
+    for (let i = r * width, e = i + width; i < e; i++) ss += G[i] * G[i];
     norms[r] = Math.sqrt(ss);
   }
 }
@@ -234,7 +250,7 @@ function normalizeRows(
  * Adds rows src (rows × srcWidth, exponents srcExp) into the first srcWidth entries of the rows of
  * dst (rows × dstWidth, exponents dstExp), aligning each pair of rows to the larger exponent.
  */
-function addAligned(
+export function addAligned(
   dst: Float64Array,
   dstExp: Float64Array,
   dstWidth: number,

@@ -1,20 +1,23 @@
 // The readout o_t = W y_t + b and the per-step losses of model-format.md, with their gradients.
-import type { Model } from './model/types';
+import { layerOutputWidth, type Model } from './model/types';
 import { matVec } from './linalg';
 
 /** Per-step loss ε_t and ∂ε_t/∂o_t for one sequence's outputs. */
 export class LossFunction {
   readonly outputSize: number;
+  /** W: the width of the top layer's output y_t (directions × H, or × P with projections). */
+  private readonly width: number;
   private readonly o: Float64Array;
 
   constructor(private readonly model: Model) {
     this.outputSize = model.outputSize;
+    this.width = layerOutputWidth(model);
     this.o = new Float64Array(model.outputSize);
   }
 
-  /** Network output o_t at step t of the top layer's outputs y (T×H); written into a shared buffer. */
+  /** Network output o_t at step t of the top layer's outputs y (T×W); written into a shared buffer. */
   output(y: Float64Array, t: number): Float64Array {
-    const H = this.model.hiddenSize;
+    const H = this.width;
     const r = this.model.readout;
     if (!r) {
       this.o.set(y.subarray(t * H, t * H + H));
@@ -62,9 +65,9 @@ export class LossFunction {
     }
   }
 
-  /** ∂ε/∂y_t = readoutᵀ dO (or dO itself), written into dY (length H). */
+  /** ∂ε/∂y_t = readoutᵀ dO (or dO itself), written into dY (length W). */
   backToOutput(dO: Float64Array, dY: Float64Array, dYOff: number): void {
-    const H = this.model.hiddenSize;
+    const H = this.width;
     const r = this.model.readout;
     if (!r) {
       for (let h = 0; h < H; h++) dY[dYOff + h] = dO[h];

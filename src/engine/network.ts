@@ -1,27 +1,39 @@
-// One sequence through the whole stack: forward pass, per-step losses and their output gradients,
-// and the parameter gradients of Σ_t ε_t by backpropagation through time.
+// One sequence through the whole stack: forward pass (each layer's directions, a reverse direction on its
+// input reversed in time), per-step losses and their output gradients, and the parameter gradients of Σ_t ε_t
+// by backpropagation through time, layer by layer from the top (a layer's input gradients at every step are
+// complete only once both of its directions have swept the sequence).
 import type { Model, Sequence } from './model/types';
 import { type Cell, type LayerGrads, type Trace, zeroLayerGrads } from './cells/cell';
 import type { LossFunction } from './loss';
 
 /** The forward pass of one sequence. */
 export interface SequenceForward {
+  /**
+   * One trace per layer and direction (model.layers order). A reverse direction's trace runs in its own
+   * time order: its step τ is the sequence's step T−1−τ.
+   */
   traces: Trace[];
+  /** Each layer's output sequence, T × (directions · output width): both directions side by side. */
+  outputs: Float64Array[];
   /** Σ_t ε_t, or NaN/Infinity when it overflowed. */
   loss: number;
-  /** ∂ε_t/∂y_t of the top layer for each t: T×H. */
+  /** ∂ε_t/∂y_t of the top layer's output for each t: T × its width. */
   seeds: Float64Array;
   /** ∂ε_t/∂o_t for each t: T×D (readout gradients). */
   outputGrads: Float64Array;
-  /** First step whose activations or loss are not finite, with its layer (layers+1 = the loss). */
+  /** First step whose activations or loss are not finite, with its layer (numLayers = the loss). */
   nonFinite: { step: number; layer: number } | null;
+  /** The token ids layer 0 read through the embedding, if any. */
+  tokens: Int32Array | null;
 }
 
 /** Gradients of all parameters for one sequence, or a batch, or the file. */
 export interface ParamGrads {
+  /** One per layer and direction (model.layers order). */
   layers: LayerGrads[];
   readoutWeight: Float64Array | null;
   readoutBias: Float64Array | null;
+  embedding: Float64Array | null;
 }
 
 /** Zeroed gradients shaped like the model's parameters. */
@@ -30,14 +42,19 @@ export function zeroParamGrads(model: Model): ParamGrads {
     layers: model.layers.map(zeroLayerGrads),
     readoutWeight: model.readout ? new Float64Array(model.readout.weight.data.length) : null,
     readoutBias: model.readout ? new Float64Array(model.readout.bias.length) : null,
+    embedding: model.embedding ? new Float64Array(model.embedding.data.length) : null,
   };
 }
 
-/** Every parameter-gradient array, in report order. */
+/** Every parameter-gradient array. */
 export function gradArrays(g: ParamGrads): Float64Array[] {
   const out: Float64Array[] = [];
-  for (const l of g.layers) out.push(l.weightIh, l.weightHh, l.biasIh, l.biasHh);
+  for (const l of g.layers) {
+    out.push(l.weightIh, l.weightHh, l.biasIh, l.biasHh);
+    if (l.weightHr) out.push(l.weightHr);
+  }
   if (g.readoutWeight && g.readoutBias) out.push(g.readoutWeight, g.readoutBias);
+  if (g.embedding) out.push(g.embedding);
   return out;
 }
 
@@ -53,6 +70,23 @@ function firstNonFinite(values: Float64Array, width: number): number {
   return -1;
 }
 
+/** Layer 0's input sequence (T×I): the data's inputs, or the embedding's rows of the token ids. */
+export function layerZeroInput(model: Model, seq: Sequence): Float64Array {
+  if (!model.embedding || !seq.tokens) return seq.inputs;
+  const E = model.embedding;
+  const I = E.cols;
+  const out = new Float64Array(seq.length * I);
+  for (let t = 0; t < seq.length; t++) out.set(E.data.subarray(seq.tokens[t] * I, (seq.tokens[t] + 1) * I), t * I);
+  return out;
+}
+
+/** A T×width sequence with its steps in reverse order. */
+export function reverseSteps(x: Float64Array, T: number, width: number): Float64Array {
+  const out = new Float64Array(T * width);
+  for (let t = 0; t < T; t++) out.set(x.subarray(t * width, (t + 1) * width), (T - 1 - t) * width);
+  return out;
+}
+
 /** Runs the stack and the loss over one sequence. */
 export function forwardSequence(
   model: Model,
@@ -61,40 +95,63 @@ export function forwardSequence(
   seq: Sequence,
   tick: () => void = () => undefined,
 ): SequenceForward {
+  const T = seq.length;
+  const dirs = model.bidirectional ? 2 : 1;
   const traces: Trace[] = [];
-  let input = seq.inputs;
+  const outputs: Float64Array[] = [];
+  let input = layerZeroInput(model, seq);
   let nonFinite: { step: number; layer: number } | null = null;
-  for (let k = 0; k < cells.length; k++) {
+  for (let k = 0; k < model.numLayers; k++) {
     tick();
-    const trace = cells[k].forward(input, seq.length, tick);
+    const fwd = cells[k * dirs];
+    const trace = fwd.forward(input, T, tick);
     traces.push(trace);
-    const bad = firstNonFinite(trace.output, cells[k].hiddenSize);
+    let output = trace.output;
+    if (dirs === 2) {
+      const rev = cells[k * dirs + 1];
+      const revTrace = rev.forward(reverseSteps(input, T, fwd.inputSize), T, tick);
+      traces.push(revTrace);
+      output = joinDirections(trace.output, revTrace.output, T, fwd.outputSize);
+    }
+    outputs.push(output);
+    const width = dirs * fwd.outputSize;
+    const bad = firstNonFinite(output, width);
     if (bad >= 0 && (!nonFinite || bad < nonFinite.step)) nonFinite = { step: bad, layer: k };
-    input = trace.output;
+    input = output;
   }
-  const H = model.hiddenSize;
+  const W = dirs * cells[cells.length - 1].outputSize;
   const D = model.outputSize;
-  const top = traces[traces.length - 1].output;
-  const seeds = new Float64Array(seq.length * H);
-  const outputGrads = new Float64Array(seq.length * D);
+  const top = outputs[outputs.length - 1];
+  const seeds = new Float64Array(T * W);
+  const outputGrads = new Float64Array(T * D);
   const dO = new Float64Array(D);
   let total = 0;
   tick();
-  for (let t = 0; t < seq.length; t++) {
+  for (let t = 0; t < T; t++) {
     if ((t & 255) === 255) tick();
     const o = loss.output(top, t);
     const e = loss.stepLoss(o, t, seq.targets, dO);
-    if (!Number.isFinite(e) && !nonFinite) nonFinite = { step: t, layer: cells.length };
+    if (!Number.isFinite(e) && !nonFinite) nonFinite = { step: t, layer: model.numLayers };
     total += e;
     outputGrads.set(dO, t * D);
-    loss.backToOutput(dO, seeds, t * H);
+    loss.backToOutput(dO, seeds, t * W);
   }
-  return { traces, loss: total, seeds, outputGrads, nonFinite };
+  return { traces, outputs, loss: total, seeds, outputGrads, nonFinite, tokens: seq.tokens ?? null };
+}
+
+/** [forward y_t, reverse y_t] for every t, from the reverse trace's own time order. */
+function joinDirections(fwd: Float64Array, revOwn: Float64Array, T: number, width: number): Float64Array {
+  const out = new Float64Array(T * 2 * width);
+  for (let t = 0; t < T; t++) {
+    out.set(fwd.subarray(t * width, (t + 1) * width), t * 2 * width);
+    out.set(revOwn.subarray((T - 1 - t) * width, (T - t) * width), t * 2 * width + width);
+  }
+  return out;
 }
 
 /**
- * Adds the gradients of Σ_t ε_t for one sequence to `grads` (backpropagation through time).
- * Returns the first step (counting down from the last) where a state gradient stopped being finite.
+ * Adds the gradients of Σ_t ε_t for one sequence to `grads` (backpropagation through time). Returns the first
+ * non-finite state gradient met (the step, counting down from the last, and the layer).
  */
 export function backwardSequence(
   model: Model,
@@ -104,41 +161,83 @@ export function backwardSequence(
   tick: () => void = () => undefined,
 ): { step: number; layer: number } | null {
   const T = fwd.traces[0].length;
-  const H = model.hiddenSize;
-  const top = cells.length - 1;
-  let cur = cells.map((c) => new Float64Array(c.stateSize));
-  let nxt = cells.map((c) => new Float64Array(c.stateSize));
-  const inputs = cells.map((c) => new Float64Array(c.inputSize));
+  const dirs = model.bidirectional ? 2 : 1;
   let nonFinite: { step: number; layer: number } | null = null;
-  for (let j = T - 1; j >= 0; j--) {
-    if ((j & 15) === 0 || j === T - 1) tick();
-    for (let k = top; k >= 0; k--) {
-      const G = cur[k];
-      const from = k === top ? fwd.seeds : inputs[k + 1];
-      const fromOff = k === top ? j * H : 0;
-      for (let h = 0; h < H; h++) G[h] += from[fromOff + h];
-      cells[k].completeState(fwd.traces[k], j, G, 1);
-      if (!nonFinite && firstNonFinite(G, G.length) >= 0) nonFinite = { step: j, layer: k };
-      cells[k].backStep(fwd.traces[k], j, G, 1, {
-        prev: nxt[k],
-        prevFrom: 0,
-        input: k > 0 ? inputs[k] : null,
-        contribution: null,
-        grads: grads.layers[k],
-      });
+  // ∂(Σ ε)/∂y of the layer being processed, T × its width: the loss seeds for the top layer.
+  let dY = fwd.seeds;
+  for (let k = model.numLayers - 1; k >= 0; k--) {
+    const needInput = k > 0 || grads.embedding !== null;
+    const I = cells[k * dirs].inputSize;
+    const dIn = needInput ? new Float64Array(T * I) : null;
+    for (let d = 0; d < dirs; d++) {
+      const idx = k * dirs + d;
+      const bad = backwardDirection(cells[idx], fwd.traces[idx], dY, d, dirs, dIn, grads.layers[idx], tick);
+      if (bad !== null && (!nonFinite || bad > nonFinite.step)) nonFinite = { step: bad, layer: k };
     }
-    [cur, nxt] = [nxt, cur];
+    if (dIn) dY = dIn;
   }
+  if (grads.embedding && model.embedding) addEmbeddingGrads(model, fwd, dY, grads.embedding);
   if (model.readout && grads.readoutWeight && grads.readoutBias) {
     const D = model.outputSize;
-    const y = fwd.traces[top].output;
+    const W = model.readout.weight.cols;
+    const y = fwd.outputs[fwd.outputs.length - 1];
     for (let t = 0; t < T; t++) {
       for (let d = 0; d < D; d++) {
         const g = fwd.outputGrads[t * D + d];
         grads.readoutBias[d] += g;
-        for (let h = 0; h < H; h++) grads.readoutWeight[d * H + h] += g * y[t * H + h];
+        for (let h = 0; h < W; h++) grads.readoutWeight[d * W + h] += g * y[t * W + h];
       }
     }
   }
   return nonFinite;
+}
+
+/**
+ * One direction of one layer swept back through its own time order: its state gradients from dY (the layer's
+ * output gradients, this direction's columns), its parameter gradients, and its input gradients added into
+ * dIn. Returns the sequence step where a state gradient first (from the end of the sweep) became non-finite.
+ */
+function backwardDirection(
+  cell: Cell,
+  trace: Trace,
+  dY: Float64Array,
+  d: number,
+  dirs: number,
+  dIn: Float64Array | null,
+  grads: LayerGrads,
+  tick: () => void,
+): number | null {
+  const T = trace.length;
+  const R = cell.outputSize;
+  const W = dirs * R;
+  const I = cell.inputSize;
+  let cur = new Float64Array(cell.stateSize);
+  let nxt = new Float64Array(cell.stateSize);
+  const input = dIn ? new Float64Array(I) : null;
+  let nonFinite: number | null = null;
+  for (let tau = T - 1; tau >= 0; tau--) {
+    if ((tau & 15) === 0 || tau === T - 1) tick();
+    const t = d === 0 ? tau : T - 1 - tau;
+    const G = cur;
+    const off = t * W + d * R;
+    for (let h = 0; h < R; h++) G[h] += dY[off + h];
+    cell.completeState(trace, tau, G, 1);
+    if (nonFinite === null && firstNonFinite(G, G.length) >= 0) nonFinite = t;
+    cell.backStep(trace, tau, G, 1, { prev: nxt, prevFrom: 0, input, contribution: null, grads });
+    if (dIn && input) for (let i = 0; i < I; i++) dIn[t * I + i] += input[i];
+    [cur, nxt] = [nxt, cur];
+  }
+  return nonFinite;
+}
+
+/** Scatters layer 0's input gradients (T×I) into the embedding rows of the sequence's tokens. */
+function addEmbeddingGrads(model: Model, fwd: SequenceForward, dX: Float64Array, acc: Float64Array): void {
+  const E = model.embedding;
+  const tokens = fwd.tokens;
+  if (!E || !tokens) return;
+  const I = E.cols;
+  for (let t = 0; t < tokens.length; t++) {
+    const row = tokens[t] * I;
+    for (let i = 0; i < I; i++) acc[row + i] += dX[t * I + i];
+  }
 }

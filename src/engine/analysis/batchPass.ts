@@ -1,7 +1,7 @@
 // The first pass over the data, batch by batch: each sequence's forward pass and loss, its parameter gradients
 // by BPTT (summed into its batch's and the whole data's), and its pairs of the lag table up to the plan's
 // first lag (this thread's columns of it, when the full table is split and there is no second pass).
-import { accumulateLags, lagWorkOf } from '../lags';
+import { accumulateSequenceLags, sequenceLagWork } from '../stackLags';
 import { LagStats } from '../logscale';
 import type { Model } from '../model/types';
 import {
@@ -64,7 +64,7 @@ export function runBatchPass(model: Model, plan: AnalysisPlan, progress: Analysi
         result.lossFinite = false;
         batchFinite = false;
         result.findings.push(forwardOverflowFinding(model, b, fwd.nonFinite));
-        progress.done += firstPassCost(plan.firstLag, seq.length);
+        progress.done += firstPassCost(plan.shape, plan.firstLag, seq.length);
         continue;
       }
       result.loss += fwd.loss / B;
@@ -100,7 +100,8 @@ function firstPassLags(
   stats: LagStats[],
 ): boolean {
   const own = plan.twoPass ? undefined : plan.split?.own;
-  const nonFinite = accumulateLags({
+  const nonFinite = accumulateSequenceLags({
+    shape: plan.shape,
     cells: plan.lagCells,
     fwd,
     maxLag: plan.firstLag,
@@ -110,6 +111,6 @@ function firstPassLags(
     safeExponent: plan.safeExponent,
     subset: own,
   });
-  progress.done += lagWorkOf(sequence.length, plan.firstLag, own);
+  progress.done += sequenceLagWork(plan.shape, sequence.length, plan.firstLag, own);
   return nonFinite;
 }

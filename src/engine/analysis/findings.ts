@@ -3,6 +3,7 @@
 import type { Model } from '../model/types';
 import { formatShort, formatShortFromLog10 } from '../report/format';
 import type { Finding, LayerReport } from '../report/types';
+import { layerTitle, nameSuffix } from '../report/layers';
 
 /** Mean forget-gate bias below which an lstm layer gets a finding (Jozefowicz et al. 2015 use 1). */
 const FORGET_BIAS_LOW = 0.5;
@@ -49,10 +50,10 @@ export function overflowFindings(layers: LayerReport[]): Finding[] {
     out.push({
       severity: 'info',
       code: 'lag-overflow',
-      message: `Layer ${l.layer}: from lag ${first.lag} on, gradient norms exceed the double range (up to 1e${Math.floor(
+      message: `${layerTitle(l.layer, l.direction)}: from lag ${first.lag} on, gradient norms exceed the double range (up to 1e${Math.floor(
         Math.max(...l.lags.map((e) => e.log10_max ?? -Infinity)),
       )}); those figures are null and their log10_* fields carry the exact values.`,
-      path: ['weights', `weight_hh_l${l.layer}`],
+      path: ['weights', `weight_hh_l${l.layer}${nameSuffix(l.direction)}`],
     });
   }
   return out;
@@ -85,9 +86,14 @@ export function regimeFindings(model: Model, layers: LayerReport[]): Finding[] {
     out.push({
       severity: 'warning',
       code: l.regime === 'vanishing' ? 'vanishing-gradients' : 'exploding-gradients',
-      message: `Layer ${l.layer}: ${trend}${cond}.${advice}`,
-      path: ['weights', `weight_hh_l${l.layer}`],
-      data: { layer: l.layer, log10_rate_per_step: ev.log10_rate_per_step, sigma_max: l.sigma_max },
+      message: `${layerTitle(l.layer, l.direction)}: ${trend}${cond}.${advice}`,
+      path: ['weights', `weight_hh_l${l.layer}${nameSuffix(l.direction)}`],
+      data: {
+        layer: l.layer,
+        direction: l.direction,
+        log10_rate_per_step: ev.log10_rate_per_step,
+        sigma_max: l.sigma_max,
+      },
     });
   }
   return out;
@@ -130,17 +136,18 @@ export function forgetBiasFindings(model: Model): Finding[] {
   if (model.cell !== 'lstm') return [];
   const H = model.hiddenSize;
   const out: Finding[] = [];
-  model.layers.forEach((w, k) => {
+  model.layers.forEach((w) => {
     let s = 0;
     for (let i = H; i < 2 * H; i++) s += w.biasIh[i] + w.biasHh[i];
     const mean = s / H;
     if (mean < FORGET_BIAS_LOW) {
+      const suffix = nameSuffix(w.direction);
       out.push({
         severity: 'info',
         code: 'forget-bias-low',
-        message: `Layer ${k}: the forget-gate bias averages ${formatShort(mean)} (< ${FORGET_BIAS_LOW}); a bias of 1.0 helps the cell keep gradient signal over long lags (Jozefowicz et al. 2015).`,
-        path: ['weights', w.omitted?.includes('biasIh') ? 'weight_ih_l' + k : `bias_ih_l${k}`],
-        data: { layer: k, mean },
+        message: `${layerTitle(w.layer, w.direction)}: the forget-gate bias averages ${formatShort(mean)} (< ${FORGET_BIAS_LOW}); a bias of 1.0 helps the cell keep gradient signal over long lags (Jozefowicz et al. 2015).`,
+        path: ['weights', `${w.omitted?.includes('biasIh') ? 'weight_ih' : 'bias_ih'}_l${w.layer}${suffix}`],
+        data: { layer: w.layer, direction: w.direction, mean },
       });
     }
   });

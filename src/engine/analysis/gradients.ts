@@ -1,6 +1,6 @@
 // The parameter gradients as the report gives them: named as PyTorch names the parameters, their global
 // norm (as torch.nn.utils.clip_grad_norm_ computes it), largest element, and optionally every value.
-import type { Model } from '../model/types';
+import { type Model, paramName } from '../model/types';
 import { gradArrays, type ParamGrads } from '../network';
 import type { ParamGradient } from '../report/types';
 
@@ -20,15 +20,22 @@ export function clearGrads(g: ParamGrads): void {
 /** The parameters PyTorch would have, with their gradient arrays and shapes. */
 function namedParams(model: Model, g: ParamGrads): NamedGradient[] {
   const out: NamedGradient[] = [];
-  model.layers.forEach((w, k) => {
-    const lg = g.layers[k];
-    out.push({ name: `weight_ih_l${k}`, values: lg.weightIh, rows: w.weightIh.rows, cols: w.weightIh.cols });
-    out.push({ name: `weight_hh_l${k}`, values: lg.weightHh, rows: w.weightHh.rows, cols: w.weightHh.cols });
+  model.layers.forEach((w, i) => {
+    const lg = g.layers[i];
+    const name = (kind: string): string => paramName(kind, w.layer, w.direction);
+    out.push({ name: name('weight_ih'), values: lg.weightIh, rows: w.weightIh.rows, cols: w.weightIh.cols });
+    out.push({ name: name('weight_hh'), values: lg.weightHh, rows: w.weightHh.rows, cols: w.weightHh.cols });
     if (!w.omitted?.includes('biasIh'))
-      out.push({ name: `bias_ih_l${k}`, values: lg.biasIh, rows: w.biasIh.length, cols: null });
+      out.push({ name: name('bias_ih'), values: lg.biasIh, rows: w.biasIh.length, cols: null });
     if (!w.omitted?.includes('biasHh'))
-      out.push({ name: `bias_hh_l${k}`, values: lg.biasHh, rows: w.biasHh.length, cols: null });
+      out.push({ name: name('bias_hh'), values: lg.biasHh, rows: w.biasHh.length, cols: null });
+    if (w.weightHr && lg.weightHr)
+      out.push({ name: name('weight_hr'), values: lg.weightHr, rows: w.weightHr.rows, cols: w.weightHr.cols });
   });
+  if (model.embedding && g.embedding) {
+    const E = model.embedding;
+    out.push({ name: 'embedding.weight', values: g.embedding, rows: E.rows, cols: E.cols });
+  }
   if (model.readout && g.readoutWeight && g.readoutBias) {
     out.push({
       name: 'readout.weight',

@@ -1,6 +1,6 @@
 // The full lag table of a two-pass run (the first pass collected only the short lags), and the merge of the
 // other threads' columns when the table is split.
-import { accumulateLags, lagWork, lagWorkOf } from '../lags';
+import { accumulateSequenceLags, sequenceLagWork } from '../stackLags';
 import { LagStats } from '../logscale';
 import type { Model } from '../model/types';
 import { forwardSequence } from '../network';
@@ -18,10 +18,11 @@ export function runFullLagPass(model: Model, plan: AnalysisPlan, progress: Analy
     const fwd = forwardSequence(model, plan.cells, plan.lossFn, seq, () => progress.check(0, 'lags'));
     progress.done += seq.length;
     if (fwd.nonFinite) {
-      progress.done += lagWork(seq.length, plan.maxLag);
+      progress.done += sequenceLagWork(plan.shape, seq.length, plan.maxLag);
       return;
     }
-    accumulateLags({
+    accumulateSequenceLags({
+      shape: plan.shape,
       cells: plan.lagCells,
       fwd,
       maxLag: plan.maxLag,
@@ -31,7 +32,7 @@ export function runFullLagPass(model: Model, plan: AnalysisPlan, progress: Analy
       safeExponent: plan.safeExponent,
       subset: own,
     });
-    progress.done += lagWorkOf(seq.length, plan.maxLag, own);
+    progress.done += sequenceLagWork(plan.shape, seq.length, plan.maxLag, own);
   });
   return stats;
 }

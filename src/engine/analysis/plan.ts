@@ -5,7 +5,8 @@ import { buildCells } from '../cells';
 import type { Cell } from '../cells/cell';
 import { heatmapCollectorFor, type HeatmapCollector, type HeatmapRequest } from '../heatmap';
 import { columnShares, SPLIT_MIN_FLOPS, type LagJob, type LagSplitter } from '../lagShare';
-import { lagWork, type ColumnSubset } from '../lags';
+import type { ColumnSubset } from '../lags';
+import { sequenceLagWork, stackShapeOf, type StackShape } from '../stackLags';
 import { LossFunction } from '../loss';
 import { estimateAnalysisBytes, MAX_ANALYSIS_BYTES } from '../memory';
 import { GATES, type Model } from '../model/types';
@@ -40,6 +41,8 @@ export interface HeatmapPlan {
 /** Everything decided before the passes run. */
 export interface AnalysisPlan {
   thresholds: Required<RegimeThresholds>;
+  /** Layers and directions, as the lag recursion sees them. */
+  shape: StackShape;
   /** The cells of the forward and backward passes (plain products). */
   cells: Cell[];
   /** The cells of the lag recursion (the kernel's product, when there is one). */
@@ -67,15 +70,18 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
   const lossFn = new LossFunction(model);
   const longest = Math.max(...model.sequences.map((s) => s.length));
   const maxLag = Math.min(options.maxLag ?? longest - 1, longest - 1);
+  const shape = stackShapeOf(model);
   // Long runs take two passes: everything with the short lags first (sent as a partial report), then
-  // the full lag table.
-  const flopsPerRow = 2 * model.layers.reduce((a, w) => a + w.weightHh.data.length, 0);
-  const lagFlops = model.sequences.reduce((a, s) => a + lagWork(s.length, maxLag), 0) * flopsPerRow;
+  // the full lag table. Not for bidirectional stacks of several layers, whose short lags cost about as much as
+  // the full table (every loss term reaches every step below the top layer).
+  const lagFlops =
+    model.sequences.reduce((a, s) => a + sequenceLagWork(shape, s.length, maxLag), 0) * flopsPerRow(model);
   const twoPass =
     options.onProgress !== undefined &&
     (options.partial ?? true) &&
     maxLag > SHORT_LAGS &&
-    lagFlops > PARTIAL_MIN_FLOPS;
+    lagFlops > PARTIAL_MIN_FLOPS &&
+    !(shape.directions === 2 && shape.layers > 1);
   const firstLag = twoPass ? SHORT_LAGS : maxLag;
   // Split the columns of the full table across threads when it is large, and every thread's copy of
   // the forward traces fits in memory.
@@ -88,14 +94,20 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
   const matmul = splits ? splitter.matmul : options.matmul;
   const lagCells = matmul ? buildCells(model, matmul) : cells;
   const safeExponent = matmul?.safeExponent ?? 200;
-  const split = splits ? planSplit(model, splitter, { maxLag, firstLag, twoPass }, options.heatmap ?? null) : null;
+  const split = splits
+    ? planSplit(model, shape, splitter, { maxLag, firstLag, twoPass }, options.heatmap ?? null)
+    : null;
   const request = options.heatmap && options.heatmap.sequence < model.sequences.length ? options.heatmap : null;
   const collector = heatmapCollectorFor(model, request);
   const heatmap = request && collector ? { request, collector } : null;
-  const secondCost = (T: number): number => (twoPass ? lagWork(T, maxLag) + T : 0);
-  const totalWork = model.sequences.reduce((a, s) => a + firstPassCost(firstLag, s.length) + secondCost(s.length), 0);
+  const secondCost = (T: number): number => (twoPass ? sequenceLagWork(shape, T, maxLag) + T : 0);
+  const totalWork = model.sequences.reduce(
+    (a, s) => a + firstPassCost(shape, firstLag, s.length) + secondCost(s.length),
+    0,
+  );
   return {
     thresholds,
+    shape,
     cells,
     lagCells,
     lossFn,
@@ -110,8 +122,14 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
 }
 
 /** Row-steps of the first pass for a sequence of length T: its lags and its forward and backward passes. */
-export function firstPassCost(firstLag: number, T: number): number {
-  return lagWork(T, firstLag) + 2 * T;
+export function firstPassCost(shape: StackShape, firstLag: number, T: number): number {
+  return sequenceLagWork(shape, T, firstLag) + 2 * T;
+}
+
+/** Flops of one row-step of the lag recursion (all layers and directions): about twice the recurrent weights. */
+function flopsPerRow(model: Model): number {
+  const perDirection = model.layers.reduce((a, w) => a + w.weightHh.data.length + (w.weightHr?.data.length ?? 0), 0);
+  return (2 * perDirection) / (model.bidirectional ? 2 : 1);
 }
 
 /**
@@ -120,13 +138,14 @@ export function firstPassCost(firstLag: number, T: number): number {
  */
 function planSplit(
   model: Model,
+  shape: StackShape,
   splitter: LagSplitter,
   lags: { maxLag: number; firstLag: number; twoPass: boolean },
   heatmap: HeatmapRequest | null,
 ): LagSplit {
   const { maxLag, firstLag, twoPass } = lags;
   const steps = model.sequences.reduce((a, s) => a + s.length, 0);
-  const shortRows = twoPass ? model.sequences.reduce((a, s) => a + lagWork(s.length, firstLag), 0) : 0;
+  const shortRows = twoPass ? model.sequences.reduce((a, s) => a + sequenceLagWork(shape, s.length, firstLag), 0) : 0;
   const kind = model.cell === 'rnn' ? 'rnn' : 'other';
   const spectraRows = model.layers.length * (model.hiddenSize / GATES[model.cell]) * SPECTRA_ROWS[kind];
   const callerExtra = BACKWARD_ROWS_PER_STEP[kind] * steps + spectraRows + shortRows;
@@ -135,6 +154,7 @@ function planSplit(
     model.sequences.map((s) => s.length),
     maxLag,
     callerExtra,
+    shape,
   );
   return { splitter, own: shares[0], jobs: shares.slice(1).map((share) => ({ maxLag, heatmap, share })) };
 }

@@ -7,6 +7,7 @@ import type { LagStats } from '../logscale';
 import type { Model } from '../model/types';
 import { classifyRegime, type RegimeThresholds } from '../regime';
 import type { ClippingReport, Finding, LagEntry, LayerReport, ParamGradient, Report } from '../report/types';
+import { reportVersion } from '../report/layers';
 import type { BatchPassResult } from './batchPass';
 import { clipFindings, forgetBiasFindings, lagNonFiniteFinding, overflowFindings, regimeFindings } from './findings';
 import { finiteOrNull, globalNorm, reportGradients } from './gradients';
@@ -72,11 +73,12 @@ export class ReportBuilder {
   build(lagStats: LagStats[], lagCap: number | null, partial: boolean): Report {
     const { model, parts, gamma } = this;
     const { batches, spectra } = parts;
-    const layers = model.layers.map((_, k): LayerReport => {
+    const layers = model.layers.map((w, k): LayerReport => {
       const lags = lagEntries(lagStats[k]);
       const { regime, evidence } = classifyRegime(lags, spectra[k].sigmaMax, gamma, parts.thresholds);
       return {
-        layer: k,
+        layer: w.layer,
+        direction: w.direction,
         sigma_max: spectra[k].sigmaMax,
         spectral_radius: spectra[k].radius,
         gamma,
@@ -86,7 +88,7 @@ export class ReportBuilder {
       };
     });
     return {
-      report_version: 1,
+      report_version: reportVersion(model.v2Features),
       file: parts.file,
       model: {
         cell: model.cell,
@@ -96,6 +98,10 @@ export class ReportBuilder {
         hidden_size: model.hiddenSize,
         num_layers: model.numLayers,
         output_size: model.outputSize,
+        bidirectional: model.bidirectional,
+        proj_size: model.projSize,
+        gru_reset: model.gruReset,
+        source: { ...model.source },
         ...(model.name !== undefined ? { name: model.name } : {}),
       },
       sequences: model.sequences.length,

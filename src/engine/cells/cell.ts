@@ -3,25 +3,31 @@
 // (one per row) with respect to the state s_j to those with respect to s_{j−1} and to the input u_j.
 import type { LayerWeights } from '../model/types';
 
-/** Parameter-gradient accumulators of one layer, shaped like its weights. */
+/** Parameter-gradient accumulators of one layer and direction, shaped like its weights. */
 export interface LayerGrads {
   weightIh: Float64Array;
   weightHh: Float64Array;
   biasIh: Float64Array;
   biasHh: Float64Array;
+  /** LSTM projections: W_hr [P][H]. */
+  weightHr: Float64Array | null;
 }
 
-/** Creates zeroed accumulators for a layer. */
+/** Creates zeroed accumulators for a layer and direction. */
 export function zeroLayerGrads(w: LayerWeights): LayerGrads {
   return {
     weightIh: new Float64Array(w.weightIh.data.length),
     weightHh: new Float64Array(w.weightHh.data.length),
     biasIh: new Float64Array(w.biasIh.length),
     biasHh: new Float64Array(w.biasHh.length),
+    weightHr: w.weightHr ? new Float64Array(w.weightHr.data.length) : null,
   };
 }
 
-/** What one sequence's forward pass keeps. `output` is y_t (T×H), the next layer's input. */
+/**
+ * What one sequence's forward pass keeps. `output` is y_t (T × outputSize), the next layer's input. A
+ * reverse direction's trace runs in its own time order: its step τ is the sequence's step T−1−τ.
+ */
 export interface Trace {
   readonly length: number;
   readonly input: Float64Array;
@@ -42,11 +48,16 @@ export interface BackStepOut {
   grads: LayerGrads | null;
 }
 
-/** A recurrent cell bound to one layer's weights. */
+/**
+ * A recurrent cell bound to one layer's weights (one direction). It runs in its own time order: the network
+ * feeds a reverse direction its input reversed in time.
+ */
 export interface Cell<T extends Trace = Trace> {
   readonly hiddenSize: number;
   readonly inputSize: number;
-  /** Size of the state s: H, or 2H for lstm (h then c). The output y is the first H entries. */
+  /** Width of the output y_t: H, or P for an lstm with projections. */
+  readonly outputSize: number;
+  /** Size of the state s: H, 2H for lstm (h then c), P + H with projections. The output y is its first entries. */
   readonly stateSize: number;
   /** Rows of the recurrent matrix: G·H. */
   readonly gateRows: number;
@@ -57,6 +68,10 @@ export interface Cell<T extends Trace = Trace> {
    * layer above (lstm adds the path c_j → h_j to the c-part). Rows × stateSize, in place.
    */
   completeState(trace: T, j: number, G: Float64Array, rows: number): void;
-  /** Maps state gradients at step j (rows × stateSize) back one step; see BackStepOut. */
+  /**
+   * Maps state gradients at step j (rows × stateSize) back one step; see BackStepOut. Must follow
+   * completeState of the same step, rows and G, unchanged in between (callers rescale rows before
+   * completeState): a cell may reuse what completeState computed.
+   */
   backStep(trace: T, j: number, G: Float64Array, rows: number, out: BackStepOut): void;
 }

@@ -17,6 +17,7 @@ export interface GruTrace extends Trace {
 export class GruCell implements Cell<GruTrace> {
   readonly hiddenSize: number;
   readonly inputSize: number;
+  readonly outputSize: number;
   readonly stateSize: number;
   readonly gateRows: number;
   private dU: Float64Array = new Float64Array(0);
@@ -28,6 +29,7 @@ export class GruCell implements Cell<GruTrace> {
   ) {
     this.hiddenSize = w.weightHh.cols;
     this.inputSize = w.weightIh.cols;
+    this.outputSize = this.hiddenSize;
     this.stateSize = this.hiddenSize;
     this.gateRows = 3 * this.hiddenSize;
   }

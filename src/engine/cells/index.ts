@@ -1,12 +1,13 @@
-// Builds the cell of each layer of a model.
+// Builds the cell of each layer and direction of a model.
 import type { Model } from '../model/types';
 import type { Cell } from './cell';
 import { plainMatMul, type MatMul } from '../matmul';
 import { GruCell } from './gru';
+import { GruBeforeCell } from './gruBefore';
 import { LstmCell } from './lstm';
 import { RnnCell } from './rnn';
 
-/** One cell per layer, bottom first. */
+/** One cell per layer and direction, in model.layers order (l0, l0 reverse, l1, …). */
 export function buildCells(model: Model, mm: MatMul = plainMatMul): Cell[] {
   return model.layers.map((w): Cell => {
     switch (model.cell) {
@@ -15,7 +16,7 @@ export function buildCells(model: Model, mm: MatMul = plainMatMul): Cell[] {
       case 'lstm':
         return new LstmCell(w, mm);
       case 'gru':
-        return new GruCell(w, mm);
+        return model.gruReset === 'before' ? new GruBeforeCell(w, mm) : new GruCell(w, mm);
     }
   });
 }

@@ -17,6 +17,7 @@ export interface RnnTrace extends Trace {
 export class RnnCell implements Cell<RnnTrace> {
   readonly hiddenSize: number;
   readonly inputSize: number;
+  readonly outputSize: number;
   readonly stateSize: number;
   readonly gateRows: number;
   private readonly act: Activation;
@@ -35,6 +36,7 @@ export class RnnCell implements Cell<RnnTrace> {
   ) {
     this.hiddenSize = w.weightHh.cols;
     this.inputSize = w.weightIh.cols;
+    this.outputSize = this.hiddenSize;
     this.stateSize = this.hiddenSize;
     this.gateRows = this.hiddenSize;
     this.act = ACTIVATIONS[nonlinearity];

@@ -1,4 +1,5 @@
-// `data`: input sequences (batched, single-sequence shorthand, time_first), targets, and `generate`.
+// `data` (stage 2 of the reader): input sequences (batched, single-sequence shorthand, time_first) or token ids
+// for an embedding, `lengths` of padded sequences, targets, and `generate`.
 import type { Node } from 'jsonc-parser';
 import type { KeyPath, LossKind } from './types';
 import { plural, type ProblemList, type SourceRange } from './problems';
@@ -14,6 +15,7 @@ import {
   typeName,
 } from './jsonTree';
 import { MAX_SEED, SeededRandom } from './random';
+import type { DataSource } from './source';
 
 /** Most numbers `data.generate` may create (sequences · length · input_size). */
 export const MAX_GENERATED_NUMBERS = 20_000_000;
@@ -25,16 +27,40 @@ export interface Nesting {
   layout: 'batch_first' | 'time_first';
 }
 
+/** One sequence as read: its steps in the file (`rows`), its real length, inputs or token ids. */
+export interface DataSequence {
+  /** Steps the file holds for this sequence (padding included). */
+  rows: number;
+  /** Real steps: data.lengths[b], else rows. */
+  length: number;
+  /** rows×I inputs (row-major); empty with tokens. */
+  inputs: Float64Array;
+  /** Token ids (rows of them) with an embedding. */
+  tokens?: Int32Array;
+}
+
 /** The validated inputs of `data`, before targets. */
 export interface DataInputs {
-  /** Per sequence: its length and its T×I inputs (row-major). */
-  sequences: { length: number; inputs: Float64Array }[];
+  sequences: DataSequence[];
   inputSize: number;
   nesting: Nesting;
+  /** Whether data.lengths cut some sequence short. */
+  lengthsGiven: boolean;
   targets?: Property;
 }
 
-const DATA_KEYS = ['inputs', 'targets', 'layout', 'generate'];
+/** What the data reader needs to know about the model. */
+export interface DataContext {
+  /** I when known (weights or input_size, or the embedding's width). */
+  inputSize: number | undefined;
+  /** Where I comes from, for messages. */
+  inputSizeSource: string;
+  /** V, the embedding's rows, when the model reads tokens through an embedding. */
+  vocabulary?: number;
+  /** The embedding was given (even if it was wrong): tokens are expected instead of inputs. */
+  embeddingGiven: boolean;
+}
+
 const GENERATE_KEYS = ['sequences', 'length', 'distribution', 'scale', 'seed'];
 
 /** Most per-step problems listed for one array before they are summarised. */
@@ -186,40 +212,83 @@ function splitSequences(
   return problems.errorCount > before ? undefined : sequences;
 }
 
-/** Reads `data` (inputs or generate). `inputSize` is the model's I when known. */
-export function readData(
-  prop: Property,
-  inputSize: number | undefined,
-  inputSizeSource: string,
-  problems: ProblemList,
-): DataInputs | undefined {
-  const props = readObject(prop.value, ['data'], problems, DATA_KEYS);
-  if (!props) return undefined;
+/**
+ * Reads `data`: inputs (or generate), or token ids with an embedding, then `lengths`. Sequences keep their
+ * rows; `length` is the real length (the caller cuts them).
+ */
+export function readData(data: DataSource, ctx: DataContext, problems: ProblemList): DataInputs | undefined {
+  const { props, prop } = data;
   const layoutProp = props.get('layout');
   const layout = layoutProp
     ? readEnum(layoutProp, ['data', 'layout'], ['batch_first', 'time_first'], problems)
     : 'batch_first';
   if (!layout) return undefined;
   const inputsProp = props.get('inputs');
+  const tokensProp = props.get('tokens');
   const generateProp = props.get('generate');
-  if (inputsProp && generateProp) {
+  const given = [inputsProp, tokensProp, generateProp].filter((p): p is Property => p !== undefined);
+  if (given.length > 1) {
+    const [first, second] = given;
     problems.error(
-      ['data', 'generate'],
-      rangeOf(generateProp.keyNode),
-      'give either data.inputs or data.generate, not both',
+      ['data', second.key],
+      rangeOf(second.keyNode),
+      `give either data.${first.key} or data.${second.key}, not both`,
     );
     return undefined;
   }
-  if (generateProp) {
-    const generated = generate(generateProp, inputSize, problems);
-    if (!generated) return undefined;
-    return { ...generated, nesting: { depth: 3, layout }, targets: props.get('targets') };
-  }
-  if (!inputsProp) {
-    problems.error(['data'], rangeOf(prop.keyNode), 'needs inputs (or generate)');
+  if (ctx.embeddingGiven && (inputsProp || generateProp)) {
+    const p = (inputsProp ?? generateProp) as Property;
+    problems.error(
+      ['data', p.key],
+      rangeOf(p.keyNode),
+      'the model starts with an embedding: give data.tokens (token ids), not real-valued inputs',
+    );
     return undefined;
   }
+  if (tokensProp && !ctx.embeddingGiven) {
+    problems.error(
+      ['data', 'tokens'],
+      rangeOf(tokensProp.keyNode),
+      'token ids need an embedding: give embedding: {"weight": [[…]]} (one row per token id), or give data.inputs',
+    );
+    return undefined;
+  }
+  let read: Omit<DataInputs, 'lengthsGiven'> | undefined;
+  if (generateProp) {
+    const generated = generate(generateProp, ctx.inputSize, problems);
+    if (!generated) return undefined;
+    read = { ...generated, nesting: { depth: 3, layout }, targets: props.get('targets') };
+  } else if (tokensProp) {
+    read = readTokens(tokensProp, layout, ctx, props.get('targets'), problems);
+  } else if (inputsProp) {
+    read = readInputs(inputsProp, layout, ctx, props.get('targets'), problems);
+  } else {
+    problems.error(['data'], rangeOf(prop.keyNode), ctx.embeddingGiven ? 'needs tokens' : 'needs inputs (or generate)');
+    return undefined;
+  }
+  if (!read) return undefined;
+  const lengthsProp = props.get('lengths');
+  const lengthsGiven = lengthsProp !== undefined;
+  if (lengthsProp && !readLengths(lengthsProp, read.sequences, read.nesting, generateProp !== undefined, problems)) {
+    return undefined;
+  }
+  if (tokensProp && ctx.vocabulary !== undefined && !checkTokens(tokensProp, read, ctx.vocabulary, problems)) {
+    return undefined;
+  }
+  return { ...read, lengthsGiven };
+}
+
+/** Reads `data.inputs`: [B][T][I], one sequence [T][I], or time_first [T][B][I]. */
+function readInputs(
+  inputsProp: Property,
+  layout: Nesting['layout'],
+  ctx: DataContext,
+  targets: Property | undefined,
+  problems: ProblemList,
+): Omit<DataInputs, 'lengthsGiven'> | undefined {
   const path: KeyPath = ['data', 'inputs'];
+  const inputSize = ctx.inputSize;
+  const inputSizeSource = ctx.inputSizeSource;
   if (inputsProp.value.type !== 'array') {
     problems.error(
       path,
@@ -277,9 +346,149 @@ export function readData(
   const sequences = vectors.map((seq) => {
     const inputs = new Float64Array(seq.length * size);
     seq.forEach((v, t) => inputs.set(v, t * size));
-    return { length: seq.length, inputs };
+    return { rows: seq.length, length: seq.length, inputs };
   });
-  return { sequences, inputSize: size, nesting, targets: props.get('targets') };
+  return { sequences, inputSize: size, nesting, targets };
+}
+
+/** Token nodes of each sequence, kept for the range checks once lengths are known. */
+const tokenNodes = new WeakMap<Omit<DataInputs, 'lengthsGiven'>, StepRef[][]>();
+
+/**
+ * Reads `data.tokens`: [B][T] integers, one sequence [T], or time_first [T][B]. Each must be an integer;
+ * the range [0, V) is checked on the real steps once the lengths are known (checkTokens).
+ */
+function readTokens(
+  tokensProp: Property,
+  layout: Nesting['layout'],
+  ctx: DataContext,
+  targets: Property | undefined,
+  problems: ProblemList,
+): Omit<DataInputs, 'lengthsGiven'> | undefined {
+  const path: KeyPath = ['data', 'tokens'];
+  const node = tokensProp.value;
+  if (node.type !== 'array') {
+    problems.error(
+      path,
+      rangeOf(node),
+      `expected token ids: a list of sequences [B][T] of integers (or one sequence [T]), got ${typeName(node)}`,
+    );
+    return undefined;
+  }
+  const first = node.children?.[0];
+  const nesting: Nesting = { depth: first && first.type !== 'array' ? 2 : 3, layout };
+  const split = splitSequences(node, path, nesting, problems);
+  if (!split) return undefined;
+  const reporter = new CappedReporter(problems, path, rangeOf(tokensProp.keyNode));
+  const sequences = split.map((steps) => {
+    const tokens = new Int32Array(steps.length);
+    steps.forEach((step, t) => {
+      const n = step.node;
+      const v = n.type === 'number' ? (n.value as number) : NaN;
+      if (n.type !== 'number' || !Number.isInteger(v) || Math.abs(v) > 2 ** 31 - 1) {
+        reporter.error(
+          step.path,
+          rangeOf(n),
+          `expected a token id (an integer), got ${n.type === 'number' ? String(v) : typeName(n)}`,
+        );
+        return;
+      }
+      tokens[t] = v;
+    });
+    return { rows: steps.length, length: steps.length, inputs: new Float64Array(0), tokens };
+  });
+  reporter.finish();
+  if (problems.hasErrors) return undefined;
+  const read = { sequences, inputSize: ctx.inputSize ?? 0, nesting, targets };
+  tokenNodes.set(read, split);
+  return read;
+}
+
+/** Token ids of the real steps must lie in [0, V): each wrong one is an error naming data.tokens[b][t]. */
+function checkTokens(
+  tokensProp: Property,
+  read: Omit<DataInputs, 'lengthsGiven'>,
+  vocabulary: number,
+  problems: ProblemList,
+): boolean {
+  const split = tokenNodes.get(read);
+  if (!split) return true;
+  const reporter = new CappedReporter(problems, ['data', 'tokens'], rangeOf(tokensProp.keyNode));
+  const before = problems.errorCount;
+  read.sequences.forEach((seq, b) => {
+    const tokens = seq.tokens as Int32Array;
+    for (let t = 0; t < seq.length; t++) {
+      const v = tokens[t];
+      if (v < 0 || v >= vocabulary) {
+        const step = split[b][t];
+        reporter.error(
+          step.path,
+          rangeOf(step.node),
+          `token id ${v} is outside the vocabulary [0, ${vocabulary}) (V = ${vocabulary}, the rows of embedding.weight)`,
+        );
+      }
+    }
+  });
+  reporter.finish();
+  return problems.errorCount === before;
+}
+
+/**
+ * Reads `data.lengths` ([B] positive integers, or one integer for a single sequence) into each sequence's
+ * `length`: a length longer than the sequence's steps in the file is an error on it.
+ */
+function readLengths(
+  prop: Property,
+  sequences: DataSequence[],
+  nesting: Nesting,
+  generated: boolean,
+  problems: ProblemList,
+): boolean {
+  const path: KeyPath = ['data', 'lengths'];
+  const node = prop.value;
+  const items: Node[] | undefined =
+    node.type === 'array' ? (node.children ?? []) : node.type === 'number' && nesting.depth === 2 ? [node] : undefined;
+  if (!items) {
+    problems.error(
+      path,
+      rangeOf(node),
+      `expected a list of ${sequences.length} positive integers, got ${typeName(node)}`,
+    );
+    return false;
+  }
+  if (items.length !== sequences.length) {
+    const what = generated ? 'data.generate makes' : 'the data hold';
+    problems.error(
+      path,
+      rangeOf(node),
+      `${plural(items.length, 'length')}, but ${what} ${plural(sequences.length, 'sequence')}`,
+    );
+    return false;
+  }
+  const before = problems.errorCount;
+  const arrayName = nesting.layout === 'time_first' ? 'time steps' : 'steps';
+  items.forEach((item, b) => {
+    const at = node.type === 'array' ? [...path, b] : path;
+    const v = item.type === 'number' ? (item.value as number) : NaN;
+    if (item.type !== 'number' || !Number.isInteger(v) || v < 1) {
+      problems.error(
+        at,
+        rangeOf(item),
+        `expected a positive integer (the real length of sequence ${b}), got ${item.type === 'number' ? String(v) : typeName(item)}`,
+      );
+      return;
+    }
+    if (v > sequences[b].rows) {
+      problems.error(
+        at,
+        rangeOf(item),
+        `${v}, but sequence ${b} has only ${plural(sequences[b].rows, 'step')} in the data (${arrayName}); a length may not be longer than the data`,
+      );
+      return;
+    }
+    sequences[b].length = v;
+  });
+  return problems.errorCount === before;
 }
 
 /** `data.generate`: synthetic inputs from the seeded generator. */
@@ -287,7 +496,7 @@ function generate(
   prop: Property,
   inputSize: number | undefined,
   problems: ProblemList,
-): { sequences: { length: number; inputs: Float64Array }[]; inputSize: number } | undefined {
+): { sequences: DataSequence[]; inputSize: number } | undefined {
   const base: KeyPath = ['data', 'generate'];
   const props = readObject(prop.value, base, problems, GENERATE_KEYS);
   if (!props) return undefined;
@@ -338,20 +547,21 @@ function generate(
     return undefined;
   }
   const rng = new SeededRandom(seed);
-  const sequences: { length: number; inputs: Float64Array }[] = [];
+  const sequences: DataSequence[] = [];
   for (let b = 0; b < count; b++) {
     const inputs = new Float64Array(length * inputSize);
     for (let i = 0; i < inputs.length; i++) {
       inputs[i] = distribution === 'normal' ? scale * rng.normal() : rng.uniformIn(-scale, scale);
     }
-    sequences.push({ length, inputs });
+    sequences.push({ rows: length, length, inputs });
   }
   return { sequences, inputSize };
 }
 
 /**
- * Reads `data.targets` mirroring the inputs' nesting and lengths: for mse D numbers per step (a bare
- * number when D = 1), for cross_entropy one class index in [0, D) per step (bare or in a one-element list).
+ * Reads `data.targets` mirroring the inputs' nesting and steps: for mse D numbers per step (a bare number
+ * when D = 1), for cross_entropy one class index in [0, D) per real step (bare or in a one-element list; any
+ * number in the padding past data.lengths).
  */
 export function readTargets(
   prop: Property,
@@ -362,14 +572,16 @@ export function readTargets(
   problems: ProblemList,
 ): Float64Array[] | undefined {
   const path: KeyPath = ['data', 'targets'];
-  const lengths = inputs.sequences.map((s) => s.length);
-  const split = splitSequences(prop.value, path, inputs.nesting, problems, { lengths, of: 'data.inputs' });
+  const lengths = inputs.sequences.map((s) => s.rows);
+  const of = inputs.sequences[0]?.tokens ? 'data.tokens' : 'data.inputs';
+  const split = splitSequences(prop.value, path, inputs.nesting, problems, { lengths, of });
   if (!split) return undefined;
   const before = problems.errorCount;
   const reporter = new CappedReporter(problems, path, rangeOf(prop.keyNode));
   const d = outputSize;
-  const result = split.map((steps) => {
+  const result = split.map((steps, b) => {
     const perStep = loss === 'cross_entropy' ? 1 : d;
+    const real = inputs.sequences[b].length;
     const out = new Float64Array(steps.length * perStep);
     steps.forEach((step, t) => {
       let node = step.node;
@@ -379,6 +591,8 @@ export function readTargets(
           node = node.children[0];
           at = [...at, 0];
         }
+        // Padding (past data.lengths) is ignored: any number, e.g. PyTorch's ignore_index -100.
+        if (t >= real && node.type === 'number') return;
         if (node.type !== 'number' || !Number.isFinite(node.value)) {
           reporter.error(at, rangeOf(node), `expected a class index (an integer in [0, ${d})), got ${typeName(node)}`);
           return;

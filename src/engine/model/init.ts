@@ -3,7 +3,8 @@ import { GATES, type CellType, type LayerWeights, type Matrix } from './types';
 import type { ProblemList, SourceRange } from './problems';
 import { type Property, rangeOf, readEnum, readNonNegativeInt, readNumber, readObject } from './jsonTree';
 import { MAX_SEED, SeededRandom } from './random';
-import { type Architecture, type WeightSet, WEIGHT_KINDS } from './weights';
+import { type Architecture, directionsOfArch, WEIGHT_KINDS, type WeightKind } from './weights';
+import type { WeightsSource } from './source';
 
 /** The initialisation schemes offered. */
 export const INIT_SCHEMES = ['pytorch', 'orthogonal', 'identity', 'normal'] as const;
@@ -98,9 +99,19 @@ export function checkInitFits(
   }
   const g = GATES[arch.cell];
   const h = arch.hiddenSize;
+  const r = arch.projSize > 0 ? arch.projSize : h;
+  const dirs = arch.bidirectional ? 2 : 1;
   let parameters = 0;
   for (let k = 0; k < arch.numLayers; k++) {
-    parameters += g * h * ((k === 0 ? arch.inputSize : h) + h + 2);
+    parameters += dirs * (g * h * ((k === 0 ? arch.inputSize : dirs * r) + r + 2) + arch.projSize * h);
+  }
+  if (arch.projSize > 0 && (spec.scheme === 'orthogonal' || spec.scheme === 'identity')) {
+    problems.error(
+      ['init', 'scheme'],
+      spec.range,
+      `"${spec.scheme}" makes square H×H blocks of weight_hh, which has ${r} columns with projections (proj_size ${arch.projSize}); use "pytorch" or "normal"`,
+    );
+    ok = false;
   }
   if (parameters > MAX_INIT_PARAMETERS) {
     problems.error(
@@ -166,7 +177,7 @@ function matrix(rows: number, cols: number, data: Float64Array): Matrix {
 
 /** Draws one tensor of layer k by the scheme; every tensor is drawn in order even if `weights` gives it. */
 function drawTensor(
-  kind: (typeof WEIGHT_KINDS)[number],
+  kind: WeightKind,
   rows: number,
   cols: number,
   cell: CellType,
@@ -177,6 +188,11 @@ function drawTensor(
   const out = new Float64Array(rows * cols);
   const bound = 1 / Math.sqrt(hidden);
   const isBias = kind === 'bias_ih' || kind === 'bias_hh';
+  if (kind === 'weight_hr') {
+    if (spec.scheme === 'pytorch') fillUniform(out, bound, rng);
+    else if (spec.scheme === 'normal') fillNormal(out, spec.std, rng);
+    return out;
+  }
   switch (spec.scheme) {
     case 'pytorch':
       fillUniform(out, bound, rng);
@@ -209,37 +225,56 @@ function drawTensor(
 }
 
 /**
- * Builds every layer's tensors: those `weights` gives as given; the rest from `init` (zeros for
- * absent biases when there is no init). Requires the shapes to have been checked.
+ * Builds every layer's tensors, one entry per layer and direction (l0, l0 reverse, l1, …): those `weights`
+ * gives as given; the rest from `init` (zeros for absent biases when there is no init), drawn in PyTorch's
+ * parameter order (per layer and direction: weight_ih, weight_hh, bias_ih, bias_hh, weight_hr). Requires the
+ * shapes to have been checked.
  */
 export function assembleLayers(
   arch: Architecture & { inputSize: number },
-  weights: WeightSet,
+  weights: WeightsSource,
   spec: InitSpec | undefined,
 ): LayerWeights[] {
   const g = GATES[arch.cell];
   const h = arch.hiddenSize;
+  const p = arch.projSize;
+  const r = p > 0 ? p : h;
+  const dirs = arch.bidirectional ? 2 : 1;
   const rng = spec ? new SeededRandom(spec.seed) : undefined;
+  const kinds: WeightKind[] = p > 0 ? [...WEIGHT_KINDS, 'weight_hr'] : [...WEIGHT_KINDS];
   const layers: LayerWeights[] = [];
   for (let k = 0; k < arch.numLayers; k++) {
-    const cols = { weight_ih: k === 0 ? arch.inputSize : h, weight_hh: h, bias_ih: 1, bias_hh: 1 };
-    const tensors = {} as Record<(typeof WEIGHT_KINDS)[number], Float64Array>;
-    const omitted: ('biasIh' | 'biasHh')[] = [];
-    for (const kind of WEIGHT_KINDS) {
-      const drawn = spec && rng ? drawTensor(kind, g * h, cols[kind], arch.cell, h, spec, rng) : undefined;
-      const given = weights.valid.get(`${kind}_l${k}`);
-      tensors[kind] = given ? given.tensor.data : (drawn ?? new Float64Array(g * h * cols[kind]));
-      // A bias neither given nor drawn is absent, as with PyTorch's bias=False: no parameter, no gradient.
-      if (!given && !drawn && kind === 'bias_ih') omitted.push('biasIh');
-      if (!given && !drawn && kind === 'bias_hh') omitted.push('biasHh');
+    for (const direction of directionsOfArch(arch)) {
+      const suffix = direction === 'reverse' ? '_reverse' : '';
+      const shapes: Record<WeightKind, [number, number]> = {
+        weight_ih: [g * h, k === 0 ? arch.inputSize : dirs * r],
+        weight_hh: [g * h, r],
+        bias_ih: [g * h, 1],
+        bias_hh: [g * h, 1],
+        weight_hr: [p, h],
+      };
+      const tensors = {} as Record<WeightKind, Float64Array>;
+      const omitted: ('biasIh' | 'biasHh')[] = [];
+      for (const kind of kinds) {
+        const [rows, cols] = shapes[kind];
+        const drawn = spec && rng ? drawTensor(kind, rows, cols, arch.cell, h, spec, rng) : undefined;
+        const given = weights.valid.get(`${kind}_l${k}${suffix}`);
+        tensors[kind] = given ? given.tensor.data : (drawn ?? new Float64Array(rows * cols));
+        // A bias neither given nor drawn is absent, as with PyTorch's bias=False: no parameter, no gradient.
+        if (!given && !drawn && kind === 'bias_ih') omitted.push('biasIh');
+        if (!given && !drawn && kind === 'bias_hh') omitted.push('biasHh');
+      }
+      layers.push({
+        layer: k,
+        direction,
+        weightIh: matrix(g * h, shapes.weight_ih[1], tensors.weight_ih),
+        weightHh: matrix(g * h, r, tensors.weight_hh),
+        biasIh: tensors.bias_ih,
+        biasHh: tensors.bias_hh,
+        ...(p > 0 ? { weightHr: matrix(p, h, tensors.weight_hr) } : {}),
+        ...(omitted.length ? { omitted } : {}),
+      });
     }
-    layers.push({
-      weightIh: matrix(g * h, cols.weight_ih, tensors.weight_ih),
-      weightHh: matrix(g * h, h, tensors.weight_hh),
-      biasIh: tensors.bias_ih,
-      biasHh: tensors.bias_hh,
-      ...(omitted.length ? { omitted } : {}),
-    });
   }
   return layers;
 }

@@ -157,6 +157,15 @@ export function numberOf(node: Node, path: KeyPath, problems: ProblemList): numb
   return value;
 }
 
+/** Reads true or false; reports anything else. */
+export function readBoolean(prop: Property, path: KeyPath, problems: ProblemList): boolean | undefined {
+  if (prop.value.type !== 'boolean') {
+    problems.error(path, rangeOf(prop.value), `expected true or false, got ${typeName(prop.value)}`);
+    return undefined;
+  }
+  return prop.value.value === true;
+}
+
 /** Reads a positive integer no larger than `max`; reports anything else. */
 export function readPositiveInt(
   prop: Property,

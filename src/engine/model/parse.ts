@@ -1,42 +1,48 @@
-// Model file text (JSONC) -> validated Model, with source ranges for every problem.
+// Model file text (JSONC) -> validated Model, with source ranges for every problem. Two stages: the sources
+// (source.ts: named tensors from inline JSON or a weights file, and the data arrays) and the architecture
+// (weights.ts, data.ts, init.ts: cell, sizes, directions, projections, GRU reset, the data layout), which
+// this file runs in order.
 import { parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
-import type { CellType, KeyPath, LossKind, Model, Nonlinearity, RnnForm, TrainingSettings } from './types';
+import {
+  type CellType,
+  type GruReset,
+  layerOutputWidth,
+  type LossKind,
+  type Matrix,
+  type Model,
+  type Nonlinearity,
+  type RnnForm,
+  type TrainingSettings,
+  type V2Feature,
+} from './types';
 import { ProblemList, type ModelProblem, type SourceRange } from './problems';
 import {
   formatShape,
   type Property,
   rangeOf,
+  readBoolean,
   readEnum,
+  readNonNegativeInt,
   readObject,
   readPositiveInt,
   readPositiveOrNull,
   readString,
-  readTensor,
-  type NumericTensor,
 } from './jsonTree';
 import {
   type Architecture,
   checkMissingWeights,
   checkWeightShapes,
-  collectFileWeights,
-  collectInlineWeights,
-  emptyWeightSet,
   type ExplicitArchitecture,
+  mergeDeclared,
+  reportUnknownNames,
   resolveArchitecture,
-  type WeightEntry,
-  type WeightSet,
 } from './weights';
 import { assembleLayers, checkInitFits, readInit, type InitSpec } from './init';
 import { readData, readTargets, type DataInputs } from './data';
-import { readSafetensors } from './safetensors';
+import { readDataSource, readWeightsSource, type SourceOptions, type WeightsSource } from './source';
 
-export interface ParseOptions {
-  /**
-   * Loads the bytes of a `weights` path (relative to the model file). Returns the bytes, or an error
-   * message (missing, outside the workspace, unreadable) that becomes a problem on the `weights` key.
-   */
-  loadWeightsFile?: (relativePath: string) => Uint8Array | { error: string };
-}
+/** How files named by the model file are read (see source.ts). */
+export type ParseOptions = SourceOptions;
 
 export interface ParseResult {
   /** Present when there are no error problems. */
@@ -54,6 +60,10 @@ export const TOP_LEVEL_KEYS = [
   'num_layers',
   'weights',
   'readout',
+  'embedding',
+  'bidirectional',
+  'proj_size',
+  'gru_reset',
   'init',
   'data',
   'loss',
@@ -122,12 +132,10 @@ interface TopLevel {
   init: InitSpec | undefined;
 }
 
-/** The validated weights (valid when no error was added reading them). */
+/** The weights source (stage 1) and whether reading it added no error. */
 interface WeightsRead {
-  weights: WeightSet;
+  weights: WeightsSource;
   weightsOk: boolean;
-  /** The `weights` key's range, where problems about the set as a whole sit. */
-  anchor: SourceRange | undefined;
 }
 
 function parseInto(text: string, options: ParseOptions, problems: ProblemList): Model | undefined {
@@ -135,44 +143,75 @@ function parseInto(text: string, options: ParseOptions, problems: ProblemList): 
   if (!root) return undefined;
   const { node, props } = root;
   const rootAnchor = { offset: node.offset, length: 1 };
-  const top = readTopLevel(props, problems);
-  const read = readWeights(props.get('weights'), top.initProp, rootAnchor, options, problems);
-  const arch = readArchitecture(top, read, problems);
-  const readout = readReadout(props.get('readout'), read.weights, arch, problems);
+  const features = new Set<V2Feature>();
+  const top = readTopLevel(props, problems, features);
+  // Stage 1: the sources.
+  const read = readWeights(props, top.initProp, rootAnchor, options, problems, features);
   const dataProp = props.get('data');
   if (!dataProp) {
     problems.error(['data'], rootAnchor, 'missing: give data.inputs (or data.generate)');
     return undefined;
   }
-  const inputSource = top.explicit.inputSize ? 'from input_size' : 'from weights.weight_ih_l0';
-  const data = readData(dataProp, arch?.inputSize, inputSource, problems);
+  const dataSource = readDataSource(dataProp, problems, features);
+  // Stage 2: the architecture, then the data in its layout.
+  const arch = readArchitecture(top, read, problems);
+  if (arch?.bidirectional) features.add('bidirectional');
+  if (arch && arch.projSize > 0) features.add('proj_size');
+  const embedding = readEmbedding(read.weights, arch, top.explicit, problems);
+  const readout = readReadout(read.weights, arch, problems);
+  if (!dataSource) return undefined;
+  const inputSize = arch?.inputSize ?? embedding?.cols;
+  const inputSource = top.explicit.inputSize
+    ? 'from input_size'
+    : arch?.inputSize !== undefined
+      ? 'from weights.weight_ih_l0'
+      : 'from embedding.weight';
+  const data = readData(
+    dataSource,
+    {
+      inputSize,
+      inputSizeSource: inputSource,
+      vocabulary: embedding?.rows,
+      embeddingGiven: read.weights.embeddingGiven,
+    },
+    problems,
+  );
   if (!data || !arch) return undefined;
-  const fullArch = { ...arch, inputSize: arch.inputSize ?? data.inputSize };
+  const fullArch = { ...arch, inputSize: inputSize ?? data.inputSize };
   if (top.init && !checkInitFits(top.init, fullArch, problems)) return undefined;
   if (top.initProp && !top.init) return undefined;
-  const outputSize = readout ? readout.weight.rows : fullArch.hiddenSize;
+  const outputSize = readout ? readout.weight.rows : layerOutputWidth(fullArch);
   const lossAndTargets = readLossAndTargets(top, data, readout !== undefined, outputSize, problems);
   const { form, nonlinearity, training } = top;
   if (problems.hasErrors || !lossAndTargets || !form || !nonlinearity || !training) return undefined;
   const { loss, targets } = lossAndTargets;
+  const perTarget = loss === 'cross_entropy' ? 1 : outputSize;
   return {
     ...(top.name !== undefined ? { name: top.name } : {}),
     cell: fullArch.cell,
     form,
     nonlinearity,
+    gruReset: fullArch.gruReset,
     inputSize: fullArch.inputSize,
     hiddenSize: fullArch.hiddenSize,
+    projSize: fullArch.projSize,
+    bidirectional: fullArch.bidirectional,
     numLayers: fullArch.numLayers,
     outputSize,
     layers: assembleLayers(fullArch, read.weights, top.init),
     ...(readout ? { readout } : {}),
+    ...(embedding ? { embedding } : {}),
+    // Padding past data.lengths never reaches the engine.
     sequences: data.sequences.map((s, b) => ({
       length: s.length,
-      inputs: s.inputs,
-      ...(targets ? { targets: targets[b] } : {}),
+      inputs: s.inputs.subarray(0, s.tokens ? 0 : s.length * fullArch.inputSize),
+      ...(s.tokens ? { tokens: s.tokens.subarray(0, s.length) } : {}),
+      ...(targets ? { targets: targets[b].subarray(0, s.length * perTarget) } : {}),
     })),
     loss,
     training,
+    source: read.weights.source,
+    v2Features: [...features].sort(),
   };
 }
 
@@ -195,13 +234,14 @@ function readRoot(text: string, problems: ProblemList): { node: Node; props: Map
 }
 
 /** Reads the scalar keys, training, name, $schema and init (each wrong one is a problem on it). */
-function readTopLevel(props: Map<string, Property>, problems: ProblemList): TopLevel {
+function readTopLevel(props: Map<string, Property>, problems: ProblemList, features: Set<V2Feature>): TopLevel {
   const explicit: ExplicitArchitecture = {};
   const cellProp = props.get('cell');
   if (cellProp) {
     const v = readEnum<CellType>(cellProp, ['cell'], ['rnn', 'lstm', 'gru'], problems);
-    if (v) explicit.cell = { value: v, range: rangeOf(cellProp.value) };
+    if (v) explicit.cell = { value: v, range: rangeOf(cellProp.value), path: ['cell'] };
   }
+  readVersion2Keys(props, explicit, problems, features);
   const formProp = props.get('form');
   const form = formProp ? readEnum<RnnForm>(formProp, ['form'], ['elman', 'pascanu'], problems) : 'elman';
   const nlProp = props.get('nonlinearity');
@@ -216,7 +256,7 @@ function readTopLevel(props: Map<string, Property>, problems: ProblemList): TopL
     const p = props.get(key);
     if (!p) continue;
     const v = readPositiveInt(p, [key], problems, max);
-    if (v !== undefined) explicit[field] = { value: v, range: rangeOf(p.value) };
+    if (v !== undefined) explicit[field] = { value: v, range: rangeOf(p.value), path: [key] };
   }
   const lossProp = props.get('loss');
   const lossGiven = lossProp
@@ -233,31 +273,61 @@ function readTopLevel(props: Map<string, Property>, problems: ProblemList): TopL
   return { explicit, formProp, form, nlProp, nonlinearity, lossProp, lossGiven, training, name, initProp, init };
 }
 
-/** Reads `weights` (inline tensors or a safetensors path); without an init they must be there. */
+/** The version-2 architecture keys: bidirectional, proj_size, gru_reset. */
+function readVersion2Keys(
+  props: Map<string, Property>,
+  explicit: ExplicitArchitecture,
+  problems: ProblemList,
+  features: Set<V2Feature>,
+): void {
+  const bi = props.get('bidirectional');
+  if (bi) {
+    features.add('bidirectional');
+    const v = readBoolean(bi, ['bidirectional'], problems);
+    if (v !== undefined) explicit.bidirectional = { value: v, range: rangeOf(bi.value), path: ['bidirectional'] };
+  }
+  const proj = props.get('proj_size');
+  if (proj) {
+    features.add('proj_size');
+    const v = readNonNegativeInt(proj, ['proj_size'], problems, MAX_SIZE);
+    if (v !== undefined) explicit.projSize = { value: v, range: rangeOf(proj.value), path: ['proj_size'] };
+  }
+  const reset = props.get('gru_reset');
+  if (reset) {
+    features.add('gru_reset');
+    const v = readEnum<GruReset>(reset, ['gru_reset'], ['after', 'before'], problems);
+    if (v) explicit.gruReset = { value: v, range: rangeOf(reset.value), path: ['gru_reset'] };
+  }
+}
+
+/**
+ * Stage 1 for the weights: `weights` (inline tensors or a weights file), `readout`, `embedding`; without an
+ * init the recurrent tensors must be there.
+ */
 function readWeights(
-  weightsProp: Property | undefined,
+  props: Map<string, Property>,
   initProp: Property | undefined,
   rootAnchor: SourceRange,
   options: ParseOptions,
   problems: ProblemList,
+  features: Set<V2Feature>,
 ): WeightsRead {
-  if (!weightsProp) {
-    if (initProp) return { weights: emptyWeightSet(), weightsOk: true, anchor: undefined };
-    problems.error(['weights'], rootAnchor, 'missing: give weights (or an init that creates them)');
-    return { weights: emptyWeightSet(), weightsOk: false, anchor: undefined };
-  }
-  const anchor = rangeOf(weightsProp.keyNode);
+  const weightsProp = props.get('weights');
   const before = problems.errorCount;
-  const weights =
-    weightsProp.value.type === 'string'
-      ? loadFileWeights(weightsProp, options, problems)
-      : collectInlineWeights(weightsProp, problems);
+  const weights = readWeightsSource(props, options, problems, features);
+  if (weights.source.format !== 'json' && weights.source.format !== 'safetensors') features.add('checkpoint');
+  if (!weightsProp) {
+    if (initProp) return { weights, weightsOk: true };
+    problems.error(['weights'], rootAnchor, 'missing: give weights (or an init that creates them)');
+    return { weights, weightsOk: false };
+  }
+  reportUnknownNames(weights, problems);
   let weightsOk = problems.errorCount === before;
-  if (weightsOk && weights.given.size === 0 && !initProp) {
-    problems.error(['weights'], anchor, 'no weights given: needs weight_ih_l0 and weight_hh_l0 (or an init)');
+  if (weightsOk && weights.given.size === 0 && !initProp && weights.anchor) {
+    problems.error(['weights'], weights.anchor, 'no weights given: needs weight_ih_l0 and weight_hh_l0 (or an init)');
     weightsOk = false;
   }
-  return { weights, weightsOk, anchor };
+  return { weights, weightsOk };
 }
 
 /**
@@ -265,12 +335,21 @@ function readWeights(
  * and `form` / `nonlinearity` checked against the cell. Undefined when it cannot be determined.
  */
 function readArchitecture(top: TopLevel, read: WeightsRead, problems: ProblemList): Architecture | undefined {
-  const { weights, weightsOk, anchor } = read;
+  const { weights, weightsOk } = read;
+  const anchor = weights.anchor;
   const withInit = top.initProp !== undefined;
+  const declared = weights.declared;
+  const explicit: ExplicitArchitecture = {
+    ...top.explicit,
+    cell: mergeDeclared('cell', top.explicit.cell, declared.cell, problems),
+    bidirectional: mergeDeclared('bidirectional', top.explicit.bidirectional, declared.bidirectional, problems),
+    projSize: mergeDeclared('proj_size', top.explicit.projSize, declared.projSize, problems),
+    gruReset: mergeDeclared('gru_reset', top.explicit.gruReset, declared.gruReset, problems),
+  };
   let arch: Architecture | undefined;
   if (weightsOk || weights.valid.size > 0) {
     const anchors = { init: top.initProp ? rangeOf(top.initProp.keyNode) : undefined, weights: anchor };
-    arch = resolveArchitecture(weights, top.explicit, withInit, anchors, problems);
+    arch = resolveArchitecture(weights, explicit, withInit, anchors, problems);
   }
   if (arch) {
     if (!withInit && anchor) checkMissingWeights(weights, arch, ['weights'], anchor, problems);
@@ -321,41 +400,6 @@ function readLossAndTargets(
   return loss ? { loss, targets } : undefined;
 }
 
-/** Loads a safetensors `weights` path through the loader; problems sit on the path string. */
-function loadFileWeights(prop: Property, options: ParseOptions, problems: ProblemList): WeightSet {
-  const empty = emptyWeightSet();
-  const relative = String(prop.value.value);
-  const range = rangeOf(prop.value);
-  if (!/\.safetensors$/i.test(relative)) {
-    problems.error(
-      ['weights'],
-      range,
-      `"${relative}" is not a .safetensors file; a weights path must name a .safetensors file`,
-    );
-    return empty;
-  }
-  if (!options.loadWeightsFile) {
-    problems.error(['weights'], range, `cannot load "${relative}": weight files are not available here`);
-    return empty;
-  }
-  let loaded: Uint8Array | { error: string };
-  try {
-    loaded = options.loadWeightsFile(relative);
-  } catch (err) {
-    loaded = { error: `cannot read "${relative}" (${err instanceof Error ? err.message : String(err)})` };
-  }
-  if (!(loaded instanceof Uint8Array)) {
-    problems.error(['weights'], range, loaded.error.replace(/^weights:\s*/, ''));
-    return empty;
-  }
-  const file = readSafetensors(loaded);
-  if ('error' in file) {
-    problems.error(['weights'], range, `${relative} is not a valid safetensors file: ${file.error}`);
-    return empty;
-  }
-  return collectFileWeights(file.tensors, relative, range, problems);
-}
-
 /** Reads `training`: clip_norm, clip_value (positive or null), batch_size (positive integer or null). */
 function readTraining(prop: Property | undefined, problems: ProblemList): TrainingSettings | undefined {
   const settings: TrainingSettings = { clipNorm: null, clipValue: null, batchSize: null };
@@ -374,59 +418,30 @@ function readTraining(prop: Property | undefined, problems: ProblemList): Traini
   return problems.errorCount > before ? undefined : settings;
 }
 
-/** Reads the readout (inline or from the weights file) and checks it against H. */
+/** The readout (inline or from the weights file), checked against the top layer's output width. */
 function readReadout(
-  prop: Property | undefined,
-  weights: WeightSet,
+  weights: WeightsSource,
   arch: Architecture | undefined,
   problems: ProblemList,
 ): Model['readout'] | undefined {
-  let weight:
-    { tensor: NumericTensor; path: KeyPath; range: { offset: number; length: number }; origin: string } | undefined;
-  let bias: typeof weight;
-  if (prop) {
-    if (weights.readoutGiven.size > 0) {
-      problems.error(['readout'], rangeOf(prop.keyNode), 'also given in the weights file; give it once');
-      return undefined;
+  if (weights.readoutGiven.size === 0) return undefined;
+  const weight = weights.readout.get('weight');
+  const bias = weights.readout.get('bias');
+  if (!weight) {
+    if (bias && weights.readoutGiven.has('readout.bias') && !weights.readoutGiven.has('readout.weight')) {
+      problems.error(['weights'], bias.range, 'readout.bias is given without readout.weight');
     }
-    const props = readObject(prop.value, ['readout'], problems, ['weight', 'bias']);
-    if (!props) return undefined;
-    const w = props.get('weight');
-    if (!w) {
-      problems.error(['readout'], rangeOf(prop.keyNode), 'needs weight ([D][H])');
-      return undefined;
-    }
-    const wt = readTensor(w.value, ['readout', 'weight'], 2, problems);
-    if (wt) weight = { tensor: wt, path: ['readout', 'weight'], range: rangeOf(w.keyNode), origin: '' };
-    const b = props.get('bias');
-    if (b) {
-      const bt = readTensor(b.value, ['readout', 'bias'], 1, problems);
-      if (!bt) return undefined;
-      bias = { tensor: bt, path: ['readout', 'bias'], range: rangeOf(b.keyNode), origin: '' };
-    }
-  } else if (weights.readoutGiven.size > 0) {
-    const w: WeightEntry | undefined = weights.readout.get('weight');
-    const b: WeightEntry | undefined = weights.readout.get('bias');
-    if (!w) {
-      const anyEntry = b;
-      if (anyEntry && !weights.readoutGiven.has('readout.weight')) {
-        problems.error(['weights'], anyEntry.range, 'readout.bias is given without readout.weight');
-      }
-      return undefined;
-    }
-    weight = w;
-    bias = b;
-  } else {
     return undefined;
   }
-  if (!weight || !arch) return undefined;
-  const h = arch.hiddenSize;
+  if (!arch) return undefined;
+  const w = layerOutputWidth(arch);
+  const what = widthFormula(arch);
   const shape = weight.tensor.shape;
-  if (shape.length !== 2 || shape[0] < 1 || shape[1] !== h) {
+  if (shape.length !== 2 || shape[0] < 1 || shape[1] !== w) {
     problems.error(
       weight.path,
       weight.range,
-      `expected shape [D][${h}] (D × H, D ≥ 1, H=${h}), got ${formatShape(shape)}${weight.origin}`,
+      `expected shape [D][${w}] (D × ${what}, D ≥ 1), got ${formatShape(shape)}${weight.origin}`,
     );
     return undefined;
   }
@@ -443,7 +458,45 @@ function readReadout(
     }
   }
   return {
-    weight: { rows: d, cols: h, data: weight.tensor.data },
+    weight: { rows: d, cols: w, data: weight.tensor.data },
     bias: bias ? bias.tensor.data : new Float64Array(d),
   };
+}
+
+/** How the top layer's output width is made, for messages: "H=4", "2·H, bidirectional, H=4", "P=3". */
+function widthFormula(arch: Architecture): string {
+  const base = arch.projSize > 0 ? 'P' : 'H';
+  const value = arch.projSize > 0 ? arch.projSize : arch.hiddenSize;
+  return arch.bidirectional ? `2·${base}, bidirectional, ${base}=${value}` : `${base}, ${base}=${value}`;
+}
+
+/** embedding.weight [V][I]: I must be layer 0's input width (the columns of weight_ih_l0, or input_size). */
+function readEmbedding(
+  weights: WeightsSource,
+  arch: Architecture | undefined,
+  explicit: ExplicitArchitecture,
+  problems: ProblemList,
+): Matrix | undefined {
+  const entry = weights.embedding;
+  if (!entry) return undefined;
+  const shape = entry.tensor.shape;
+  if (shape.length !== 2 || shape[0] < 1 || shape[1] < 1) {
+    problems.error(
+      entry.path,
+      entry.range,
+      `expected shape [V][I] (one row of I numbers per token id, V ≥ 1), got ${formatShape(shape)}${entry.origin}`,
+    );
+    return undefined;
+  }
+  const I = arch?.inputSize;
+  if (I !== undefined && shape[1] !== I) {
+    const from = explicit.inputSize ? 'input_size' : 'the columns of weight_ih_l0';
+    problems.error(
+      entry.path,
+      entry.range,
+      `expected shape [V][${I}] (I=${I}, ${from}: layer 0 reads one row per token), got ${formatShape(shape)}${entry.origin}`,
+    );
+    return undefined;
+  }
+  return { rows: shape[0], cols: shape[1], data: entry.tensor.data };
 }

@@ -1,5 +1,6 @@
-// The analysis report (report-format.md, version 1): what the CLI prints with --json and the panel shows.
-import type { KeyPath } from '../model/types';
+// The analysis report (report-format.md, version 1, and checkpoints.md section 5, version 2): what the CLI
+// prints with --json and the panel shows.
+import type { Direction, GruReset, KeyPath, SourceFormat } from '../model/types';
 
 export type Severity = 'error' | 'warning' | 'info';
 export type Regime = 'vanishing' | 'exploding' | 'stable';
@@ -61,9 +62,11 @@ export interface RegimeEvidence {
   rule: string;
 }
 
-/** Per-layer spectra, regime and lag table. */
+/** Per-layer (and direction) spectra, regime and lag table. */
 export interface LayerReport {
   layer: number;
+  /** Forward pairs are t ≥ j (lag t − j); reverse pairs t ≤ j (lag j − t). */
+  direction: Direction;
   sigma_max: number;
   spectral_radius: number | null;
   gamma: number | null;
@@ -93,6 +96,11 @@ export interface ModelSummary {
   hidden_size: number;
   num_layers: number;
   output_size: number;
+  bidirectional: boolean;
+  /** 0 without projections. */
+  proj_size: number;
+  gru_reset: GruReset;
+  source: { format: SourceFormat; path?: string; module: string };
   name?: string;
 }
 
@@ -103,6 +111,7 @@ export interface ModelSummary {
  */
 export interface HeatmapReport {
   layer: number;
+  direction: Direction;
   sequence: number;
   length: number;
   bin: number;
@@ -112,7 +121,8 @@ export interface HeatmapReport {
 
 /** The whole report. */
 export interface Report {
-  report_version: 1;
+  /** 2 when the model file uses a version-2 feature (report/layers.ts reportVersion), else 1. */
+  report_version: 1 | 2;
   file: string;
   model: ModelSummary;
   sequences: number;

@@ -80,7 +80,8 @@ describe('lag table split by columns', () => {
           let rowsWhole = 0;
           accumulateLags({
             cells,
-            fwd,
+            traces: fwd.traces,
+            seeds: fwd.seeds,
             maxLag,
             stats: whole,
             hooks: { step: (r) => (rowsWhole = r) },
@@ -94,7 +95,8 @@ describe('lag table split by columns', () => {
             let rows = 0;
             accumulateLags({
               cells,
-              fwd,
+              traces: fwd.traces,
+              seeds: fwd.seeds,
               maxLag,
               stats: part,
               hooks: { step: (r) => (rows = r) },
@@ -134,10 +136,19 @@ describe('lag table split by columns', () => {
     const fwd = forwardSequence(model, cells, new LossFunction(model), model.sequences[0]);
     const a = model.layers.map(() => new LagStats(30));
     const b = model.layers.map(() => new LagStats(30));
-    accumulateLags({ cells, fwd, maxLag: 29, stats: a, hooks: { step: () => undefined }, heatmap: null });
     accumulateLags({
       cells,
-      fwd,
+      traces: fwd.traces,
+      seeds: fwd.seeds,
+      maxLag: 29,
+      stats: a,
+      hooks: { step: () => undefined },
+      heatmap: null,
+    });
+    accumulateLags({
+      cells,
+      traces: fwd.traces,
+      seeds: fwd.seeds,
       maxLag: 29,
       stats: b,
       hooks: { step: () => undefined },

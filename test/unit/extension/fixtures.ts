@@ -27,6 +27,10 @@ export function report(overrides: Partial<Report> = {}): Report {
       hidden_size: 4,
       num_layers: 2,
       output_size: 4,
+      bidirectional: false,
+      proj_size: 0,
+      gru_reset: 'after',
+      source: { format: 'json', module: '' },
     },
     sequences: 1,
     steps: 40,
@@ -36,6 +40,7 @@ export function report(overrides: Partial<Report> = {}): Report {
     layers: [
       {
         layer: 0,
+        direction: 'forward',
         sigma_max: 0.05,
         spectral_radius: 0.05,
         gamma: 1,
@@ -49,7 +54,15 @@ export function report(overrides: Partial<Report> = {}): Report {
         },
         lags: [],
       },
-      { layer: 1, sigma_max: 1.08, spectral_radius: 1.08, gamma: 1, regime: 'exploding', lags: [] },
+      {
+        layer: 1,
+        direction: 'forward',
+        sigma_max: 1.08,
+        spectral_radius: 1.08,
+        gamma: 1,
+        regime: 'exploding',
+        lags: [],
+      },
     ],
     clipping: {
       batch_norms: [3, 5],

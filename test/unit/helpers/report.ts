@@ -121,9 +121,22 @@ const REQUIRED = {
     'clipping',
     'findings',
   ],
-  model: ['cell', 'form', 'nonlinearity', 'input_size', 'hidden_size', 'num_layers', 'output_size'],
+  model: [
+    'cell',
+    'form',
+    'nonlinearity',
+    'input_size',
+    'hidden_size',
+    'num_layers',
+    'output_size',
+    // Version-2 fields every report carries (report/layers.ts reportVersion).
+    'bidirectional',
+    'proj_size',
+    'gru_reset',
+    'source',
+  ],
   gradient: ['norm', 'max_abs'],
-  layer: ['layer', 'sigma_max', 'spectral_radius', 'gamma', 'regime', 'lags'],
+  layer: ['layer', 'direction', 'sigma_max', 'spectral_radius', 'gamma', 'regime', 'lags'],
   lag: ['lag', 'count', 'mean', 'min', 'max', 'contribution_mean', 'log10_mean', 'log10_min', 'log10_max'],
   clipping: ['batch_norms', 'suggestions', 'recommended'],
   suggestion: ['method', 'clip_norm'],
@@ -162,7 +175,8 @@ export function reportContractProblems(report: unknown): string[] {
   };
   if (!keys(report, 'top', '$')) return out;
   const r = report;
-  if (r.report_version !== 1) out.push(`$.report_version: expected 1, got ${JSON.stringify(r.report_version)}`);
+  if (r.report_version !== 1 && r.report_version !== 2)
+    out.push(`$.report_version: expected 1 or 2, got ${JSON.stringify(r.report_version)}`);
   if (typeof r.file !== 'string') out.push('$.file: expected a string');
   if (keys(r.model, 'model', '$.model')) {
     const m = r.model;
@@ -176,7 +190,11 @@ export function reportContractProblems(report: unknown): string[] {
   for (const k of ['loss', 'grad_norm']) if (!numOrNull(r[k])) out.push(`$.${k}: expected a number or null`);
   if (r.gradients && typeof r.gradients === 'object') {
     for (const [name, g] of Object.entries(r.gradients as Obj)) {
-      if (!/^(weight_ih_l\d+|weight_hh_l\d+|bias_ih_l\d+|bias_hh_l\d+|readout\.weight|readout\.bias)$/.test(name))
+      if (
+        !/^((weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l\d+(_reverse)?|readout\.weight|readout\.bias|embedding\.weight)$/.test(
+          name,
+        )
+      )
         out.push(`$.gradients: unexpected parameter ${name}`);
       if (keys(g, 'gradient', `$.gradients.${name}`)) {
         if (!numOrNull(g.norm) || !numOrNull(g.max_abs))
@@ -188,7 +206,12 @@ export function reportContractProblems(report: unknown): string[] {
     r.layers.forEach((l: unknown, li: number) => {
       const at = `$.layers[${li}]`;
       if (!keys(l, 'layer', at)) return;
-      if (l.layer !== li) out.push(`${at}.layer: expected ${li}`);
+      // One entry per layer and direction: l0, l0 reverse, l1, …
+      const bidirectional = (r.model as Obj | undefined)?.bidirectional === true;
+      const want = bidirectional ? Math.floor(li / 2) : li;
+      const wantDirection = bidirectional && li % 2 === 1 ? 'reverse' : 'forward';
+      if (l.layer !== want) out.push(`${at}.layer: expected ${want}`);
+      if (l.direction !== wantDirection) out.push(`${at}.direction: expected ${wantDirection}`);
       if (!['vanishing', 'exploding', 'stable'].includes(l.regime as string))
         out.push(`${at}.regime: ${JSON.stringify(l.regime)}`);
       if (!numOrNull(l.sigma_max) || !numOrNull(l.spectral_radius) || !numOrNull(l.gamma))

@@ -50,6 +50,8 @@ function makeModel(c: Config, seed: number): Model {
   });
   const vec = (n: number, scale: number) => Float64Array.from({ length: n }, () => r() * scale);
   const layers = Array.from({ length: c.layers }, (_, k) => ({
+    layer: k,
+    direction: 'forward' as const,
     weightIh: mat(G * H, k === 0 ? I : H, 1.6),
     weightHh: mat(G * H, H, 1.6),
     biasIh: c.omitBias ? new Float64Array(G * H) : vec(G * H, 0.6),
@@ -80,6 +82,11 @@ function makeModel(c: Config, seed: number): Model {
     sequences,
     loss: c.loss,
     training: { clipNorm: null, clipValue: null, batchSize: 2 },
+    gruReset: 'after',
+    projSize: 0,
+    bidirectional: false,
+    source: { format: 'json', module: '' },
+    v2Features: [],
   };
 }
 

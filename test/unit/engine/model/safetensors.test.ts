@@ -199,11 +199,11 @@ describe('weights from a safetensors file', () => {
       loadWeightsFile: file([
         { name: 'weight_ih_l0', dtype: 'F16', shape: [2, 2], data: [1, 2, 3, 1e6] },
         { name: 'weight_hh_l0', dtype: 'F32', shape: [2, 2], data: [1, 2, 3, 4] },
-        { name: 'weight_ih_l0_reverse', dtype: 'F32', shape: [2, 2], data: [1, 2, 3, 4] },
+        { name: 'weight_ih_l0_backward', dtype: 'F32', shape: [2, 2], data: [1, 2, 3, 4] },
       ]),
     });
     const paths = result.problems.map((p) => p.path.join('.')).sort();
-    assert.deepStrictEqual(paths, ['weights.weight_ih_l0', 'weights.weight_ih_l0_reverse']);
+    assert.deepStrictEqual(paths, ['weights.weight_ih_l0', 'weights.weight_ih_l0_backward']);
     assert.ok(result.problems.some((p) => p.message.includes('non-finite value (Infinity) at [1][1]')));
   });
 

@@ -28,7 +28,16 @@ export function lag(lagIndex: number, log10Mean: number | null, extra: Partial<L
 }
 
 export function layerOf(lags: LagEntry[], extra: Partial<LayerReport> = {}): LayerReport {
-  return { layer: 0, sigma_max: 1.2, spectral_radius: 0.9, gamma: 1, regime: 'vanishing', lags, ...extra };
+  return {
+    layer: 0,
+    direction: 'forward',
+    sigma_max: 1.2,
+    spectral_radius: 0.9,
+    gamma: 1,
+    regime: 'vanishing',
+    lags,
+    ...extra,
+  };
 }
 
 export function reportOf(layers: LayerReport[], batchNorms: (number | null)[] = [1, 2, 3, 4]): Report {
@@ -43,6 +52,10 @@ export function reportOf(layers: LayerReport[], batchNorms: (number | null)[] = 
       hidden_size: 2,
       num_layers: layers.length,
       output_size: 1,
+      bidirectional: false,
+      proj_size: 0,
+      gru_reset: 'after',
+      source: { format: 'json', module: '' },
     },
     sequences: 1,
     steps: 10,

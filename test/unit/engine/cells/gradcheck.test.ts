@@ -1,5 +1,6 @@
 // Central finite-difference checks of every parameter gradient, for every cell, form, nonlinearity and
-// loss, with multi-layer and readout variants.
+// loss, with multi-layer and readout variants, and the version-2 architectures: bidirectional stacks (the
+// reverse weights), LSTM projections (weight_hr), an embedding (embedding.weight) and GRU reset-before.
 import * as assert from 'assert';
 import { analyzeModel } from '../../../../src/engine/analyze';
 import { buildCells } from '../../../../src/engine/cells';
@@ -7,11 +8,14 @@ import { LossFunction } from '../../../../src/engine/loss';
 import { forwardSequence } from '../../../../src/engine/network';
 import {
   type CellType,
+  type Direction,
+  type GruReset,
   type LossKind,
   type Model,
   type Nonlinearity,
   type RnnForm,
   GATES,
+  paramName,
 } from '../../../../src/engine/model/types';
 
 /** A small deterministic generator for test data (xorshift32). */
@@ -35,6 +39,11 @@ interface Config {
   layers: number;
   readout: boolean;
   omitBias?: boolean;
+  bidirectional?: boolean;
+  projSize?: number;
+  gruReset?: GruReset;
+  /** Vocabulary size of an embedding (layer 0 reads token ids). */
+  vocabulary?: number;
 }
 
 function makeModel(c: Config, seed: number): Model {
@@ -42,26 +51,36 @@ function makeModel(c: Config, seed: number): Model {
   const H = 3;
   const I = 2;
   const G = GATES[c.cell];
-  const D = c.readout ? 4 : H;
+  const P = c.projSize ?? 0;
+  const R = P > 0 ? P : H;
+  const dirs = c.bidirectional ? 2 : 1;
+  const W = dirs * R;
+  const D = c.readout ? 4 : W;
   const mat = (rows: number, cols: number, scale: number) => ({
     rows,
     cols,
     data: Float64Array.from({ length: rows * cols }, () => r() * scale),
   });
   const vec = (n: number, scale: number) => Float64Array.from({ length: n }, () => r() * scale);
-  const layers = Array.from({ length: c.layers }, (_, k) => ({
-    layer: k,
-    direction: 'forward' as const,
-    weightIh: mat(G * H, k === 0 ? I : H, 1.6),
-    weightHh: mat(G * H, H, 1.6),
-    biasIh: c.omitBias ? new Float64Array(G * H) : vec(G * H, 0.6),
-    biasHh: c.omitBias ? new Float64Array(G * H) : vec(G * H, 0.6),
-    ...(c.omitBias ? { omitted: ['biasIh', 'biasHh'] as ('biasIh' | 'biasHh')[] } : {}),
-  }));
+  const directions: Direction[] = c.bidirectional ? ['forward', 'reverse'] : ['forward'];
+  const layers = Array.from({ length: c.layers }, (_, k) =>
+    directions.map((direction) => ({
+      layer: k,
+      direction,
+      weightIh: mat(G * H, k === 0 ? I : W, 1.6),
+      weightHh: mat(G * H, R, 1.6),
+      biasIh: c.omitBias ? new Float64Array(G * H) : vec(G * H, 0.6),
+      biasHh: c.omitBias ? new Float64Array(G * H) : vec(G * H, 0.6),
+      ...(P > 0 ? { weightHr: mat(P, H, 1.2) } : {}),
+      ...(c.omitBias ? { omitted: ['biasIh', 'biasHh'] as ('biasIh' | 'biasHh')[] } : {}),
+    })),
+  ).flat();
   const lengths = [5, 3, 4];
+  const V = c.vocabulary;
   const sequences = lengths.map((T) => ({
     length: T,
-    inputs: vec(T * I, 2),
+    inputs: V ? new Float64Array(0) : vec(T * I, 2),
+    ...(V ? { tokens: Int32Array.from({ length: T }, () => Math.floor((r() + 0.5) * V)) } : {}),
     targets:
       c.loss === 'mse'
         ? vec(T * D, 2)
@@ -78,13 +97,14 @@ function makeModel(c: Config, seed: number): Model {
     numLayers: c.layers,
     outputSize: D,
     layers,
-    readout: c.readout ? { weight: mat(D, H, 1), bias: vec(D, 0.5) } : undefined,
+    readout: c.readout ? { weight: mat(D, W, 1), bias: vec(D, 0.5) } : undefined,
+    ...(V ? { embedding: mat(V, I, 1.5) } : {}),
     sequences,
     loss: c.loss,
     training: { clipNorm: null, clipValue: null, batchSize: 2 },
-    gruReset: 'after',
-    projSize: 0,
-    bidirectional: false,
+    gruReset: c.gruReset ?? 'after',
+    projSize: P,
+    bidirectional: c.bidirectional ?? false,
     source: { format: 'json', module: '' },
     v2Features: [],
   };
@@ -102,12 +122,15 @@ function lossOf(model: Model): number {
 /** The parameter arrays in the report's order and names. */
 function params(model: Model): [string, Float64Array][] {
   const out: [string, Float64Array][] = [];
-  model.layers.forEach((w, k) => {
-    out.push([`weight_ih_l${k}`, w.weightIh.data], [`weight_hh_l${k}`, w.weightHh.data]);
-    if (!w.omitted?.includes('biasIh')) out.push([`bias_ih_l${k}`, w.biasIh]);
-    if (!w.omitted?.includes('biasHh')) out.push([`bias_hh_l${k}`, w.biasHh]);
+  model.layers.forEach((w) => {
+    const name = (kind: string): string => paramName(kind, w.layer, w.direction);
+    out.push([name('weight_ih'), w.weightIh.data], [name('weight_hh'), w.weightHh.data]);
+    if (!w.omitted?.includes('biasIh')) out.push([name('bias_ih'), w.biasIh]);
+    if (!w.omitted?.includes('biasHh')) out.push([name('bias_hh'), w.biasHh]);
+    if (w.weightHr) out.push([name('weight_hr'), w.weightHr.data]);
   });
   if (model.readout) out.push(['readout.weight', model.readout.weight.data], ['readout.bias', model.readout.bias]);
+  if (model.embedding) out.push(['embedding.weight', model.embedding.data]);
   return out;
 }
 
@@ -173,6 +196,64 @@ describe('finite-difference gradient check', () => {
     it(`${cell}, 2 layers, readout, cross_entropy, no biases`, () =>
       check({ cell, loss: 'cross_entropy', layers: 2, readout: true, omitBias: true }, s2));
   }
+  describe('version-2 architectures', () => {
+    const cases: [string, Config][] = [
+      [
+        'bidirectional rnn elman tanh, 2 layers, readout, mse',
+        { cell: 'rnn', loss: 'mse', layers: 2, readout: true, bidirectional: true },
+      ],
+      [
+        'bidirectional rnn pascanu sigmoid, 1 layer, cross_entropy',
+        {
+          cell: 'rnn',
+          form: 'pascanu',
+          nonlinearity: 'sigmoid',
+          loss: 'cross_entropy',
+          layers: 1,
+          readout: true,
+          bidirectional: true,
+        },
+      ],
+      [
+        'bidirectional lstm, 2 layers, sum',
+        { cell: 'lstm', loss: 'sum', layers: 2, readout: false, bidirectional: true },
+      ],
+      [
+        'bidirectional gru, 2 layers, cross_entropy, no biases',
+        { cell: 'gru', loss: 'cross_entropy', layers: 2, readout: true, bidirectional: true, omitBias: true },
+      ],
+      [
+        'lstm with projections (P 2), 2 layers, mse',
+        { cell: 'lstm', loss: 'mse', layers: 2, readout: true, projSize: 2 },
+      ],
+      [
+        'bidirectional lstm with projections (P 1), 2 layers, sum',
+        { cell: 'lstm', loss: 'sum', layers: 2, readout: false, bidirectional: true, projSize: 1 },
+      ],
+      ['gru reset-before, 1 layer, mse', { cell: 'gru', loss: 'mse', layers: 1, readout: true, gruReset: 'before' }],
+      [
+        'gru reset-before, 3 layers, sum, no biases',
+        { cell: 'gru', loss: 'sum', layers: 3, readout: false, gruReset: 'before', omitBias: true },
+      ],
+      [
+        'bidirectional gru reset-before, 2 layers, cross_entropy',
+        { cell: 'gru', loss: 'cross_entropy', layers: 2, readout: true, bidirectional: true, gruReset: 'before' },
+      ],
+      [
+        'embedding (V 5) into an rnn, cross_entropy',
+        { cell: 'rnn', loss: 'cross_entropy', layers: 1, readout: true, vocabulary: 5 },
+      ],
+      [
+        'embedding (V 4) into a bidirectional lstm with projections, 2 layers, mse',
+        { cell: 'lstm', loss: 'mse', layers: 2, readout: true, bidirectional: true, projSize: 2, vocabulary: 4 },
+      ],
+      [
+        'embedding (V 3) into a gru reset-before, sum',
+        { cell: 'gru', loss: 'sum', layers: 1, readout: false, gruReset: 'before', vocabulary: 3 },
+      ],
+    ];
+    cases.forEach(([label, config], i) => it(label, () => check(config, 500 + i)));
+  });
   it('detects a wrong gradient (the check can fail)', () => {
     const model = makeModel({ cell: 'gru', loss: 'mse', layers: 1, readout: true }, 99);
     const report = analyzeModel(model, { file: 'x', gradientValues: true });

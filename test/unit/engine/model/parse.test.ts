@@ -489,3 +489,191 @@ describe('parseModel: data forms', () => {
     assert.strictEqual(gru.cell, 'gru');
   });
 });
+
+describe('parseModel: version-2 architectures and data (checkpoints.md sections 2, 3)', () => {
+  const I2 = [
+    [0.1, 0.2],
+    [0.3, 0.4],
+  ];
+  const H2 = [
+    [0.5, 0],
+    [0, 0.5],
+  ];
+
+  it('reads _reverse weights as a bidirectional stack, l0, l0 reverse, l1, …, layer 1 reading 2H', () => {
+    const wide = [
+      [0.1, 0.2, 0.3, 0.4],
+      [0.5, 0.6, 0.7, 0.8],
+    ];
+    const m = base();
+    m.weights = {
+      weight_ih_l0: I2,
+      weight_hh_l0: H2,
+      weight_ih_l0_reverse: I2,
+      weight_hh_l0_reverse: H2,
+      weight_ih_l1: wide,
+      weight_hh_l1: H2,
+      weight_ih_l1_reverse: wide,
+      weight_hh_l1_reverse: H2,
+    };
+    const model = parse(m).model!;
+    assert.strictEqual(model.bidirectional, true);
+    assert.strictEqual(model.numLayers, 2);
+    assert.deepStrictEqual(
+      model.layers.map((l) => [l.layer, l.direction, l.weightIh.cols]),
+      [
+        [0, 'forward', 2],
+        [0, 'reverse', 2],
+        [1, 'forward', 4],
+        [1, 'reverse', 4],
+      ],
+    );
+    assert.strictEqual(model.outputSize, 4);
+    assert.deepStrictEqual(model.v2Features, ['bidirectional']);
+  });
+
+  it('reads LSTM projections from weight_hr (P from its rows, H from its columns) or proj_size', () => {
+    const hh = Array.from({ length: 12 }, (_, i) => [0.01 * i]);
+    const ih = Array.from({ length: 12 }, () => [0.1, 0.2]);
+    const implicit = parse({
+      weights: { weight_ih_l0: ih, weight_hh_l0: hh, weight_hr_l0: [[0.1, 0.2, 0.3]] },
+      data: { inputs: [[[1, 2]]] },
+    }).model!;
+    assert.strictEqual(implicit.cell, 'lstm');
+    assert.strictEqual(implicit.hiddenSize, 3);
+    assert.strictEqual(implicit.projSize, 1);
+    assert.strictEqual(implicit.outputSize, 1);
+    assert.deepStrictEqual(implicit.layers[0].weightHr?.cols, 3);
+    const explicit = parse({
+      proj_size: 1,
+      cell: 'lstm',
+      hidden_size: 3,
+      input_size: 2,
+      init: { seed: 2 },
+      data: { inputs: [[[1, 2]]] },
+    }).model!;
+    assert.strictEqual(explicit.layers[0].weightHh.cols, 1);
+    assert.strictEqual(explicit.layers[0].weightHr?.rows, 1);
+  });
+
+  it('reads gru_reset, an embedding with data.tokens ([B][T], [T], time_first) and data.lengths', () => {
+    const gru = {
+      cell: 'gru',
+      gru_reset: 'before',
+      weights: {
+        weight_ih_l0: Array.from({ length: 3 }, () => [0.1, 0.2]),
+        weight_hh_l0: [[0.1], [0.2], [0.3]],
+      },
+      embedding: {
+        weight: [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+      },
+    };
+    const batch = parse({
+      ...gru,
+      data: {
+        tokens: [
+          [0, 1, 2],
+          [2, 2],
+        ],
+        lengths: [2, 1],
+      },
+    }).model!;
+    assert.strictEqual(batch.gruReset, 'before');
+    assert.deepStrictEqual(
+      batch.sequences.map((s) => Array.from(s.tokens!)),
+      [[0, 1], [2]],
+    );
+    assert.strictEqual(batch.sequences[0].inputs.length, 0);
+    assert.deepStrictEqual(batch.v2Features, ['embedding', 'gru_reset', 'lengths', 'tokens']);
+    const single = parse({ ...gru, data: { tokens: [2, 0, 1] } }).model!;
+    assert.deepStrictEqual(Array.from(single.sequences[0].tokens!), [2, 0, 1]);
+    const timeFirst = parse({
+      ...gru,
+      data: {
+        layout: 'time_first',
+        tokens: [
+          [0, 1],
+          [2, 0],
+        ],
+      },
+    }).model!;
+    assert.deepStrictEqual(
+      timeFirst.sequences.map((s) => Array.from(s.tokens!)),
+      [
+        [0, 2],
+        [1, 0],
+      ],
+    );
+  });
+
+  it('cuts inputs and targets at data.lengths; padding class indices (e.g. -100) are not checked', () => {
+    const m = base();
+    m.readout = {
+      weight: [
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ],
+      bias: [0, 0, 0],
+    };
+    m.loss = 'cross_entropy';
+    m.data = {
+      inputs: [
+        [
+          [1, 2],
+          [3, 4],
+          [9, 9],
+        ],
+        [
+          [5, 6],
+          [7, 8],
+          [9, 9],
+        ],
+      ],
+      targets: [
+        [2, -100, -100],
+        [1, 0, -100],
+      ],
+      lengths: [1, 2],
+    };
+    const result = parse(m);
+    assert.deepStrictEqual(result.problems, []);
+    const model = result.model!;
+    assert.deepStrictEqual(
+      model.sequences.map((s) => [s.length, Array.from(s.inputs), Array.from(s.targets!)]),
+      [
+        [1, [1, 2], [2]],
+        [2, [5, 6, 7, 8], [1, 0]],
+      ],
+    );
+    // A class index out of range on a real step is still an error.
+    m.data.targets[1][1] = 3;
+    assert.deepStrictEqual(
+      errors(parse(m)).map((p) => p.path),
+      [['data', 'targets', 1, 1]],
+    );
+  });
+
+  it('a token id out of range on a padding step is ignored, on a real step it is an error naming data.tokens[b][t]', () => {
+    const model = {
+      cell: 'rnn',
+      embedding: { weight: [[1], [2]] },
+      weights: { weight_ih_l0: [[1]], weight_hh_l0: [[0.5]] },
+      data: { tokens: [[0, 1, 7]], lengths: [2] },
+    };
+    assert.deepStrictEqual(errors(parse(model)), []);
+    model.data.lengths = [3];
+    const [problem] = errors(parse(model));
+    assert.deepStrictEqual(problem.path, ['data', 'tokens', 0, 2]);
+    assert.match(problem.message, /^data\.tokens\[0\]\[2\]: token id 7 is outside the vocabulary \[0, 2\)/);
+  });
+
+  it('a file without version-2 keys has no version-2 features', () => {
+    assert.deepStrictEqual(parse(base()).model!.v2Features, []);
+    assert.deepStrictEqual(parse(base()).model!.source, { format: 'json', module: '' });
+  });
+});

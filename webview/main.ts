@@ -14,7 +14,8 @@ import { HostChannel } from './vscodeApi';
 interface ChartSnapshot {
   id: string;
   type: string;
-  datasets: { label: string; points: number }[];
+  /** Each dataset's label, point count and first and last points (x, y as drawn; null for non-XY data). */
+  datasets: { label: string; points: number; ends: [XY, XY] | null }[];
   annotations: { id: string; label: string; value: number }[];
 }
 
@@ -23,6 +24,20 @@ declare global {
     __RNN_GRADIENTS_TEST__?: boolean;
     rnnGradientsTest?: { charts(): ChartSnapshot[] };
   }
+}
+
+interface XY {
+  x: number;
+  y: number;
+}
+
+/** The first and last points of a dataset whose points are {x, y}. */
+function endsOf(data: readonly unknown[]): [XY, XY] | null {
+  const isXY = (p: unknown): p is XY =>
+    typeof p === 'object' && p !== null && typeof (p as XY).x === 'number' && typeof (p as XY).y === 'number';
+  const first = data[0];
+  const last = data[data.length - 1];
+  return isXY(first) && isXY(last) ? [first, last] : null;
 }
 
 function start(): void {
@@ -71,7 +86,11 @@ function start(): void {
           return {
             id,
             type: (chart.config as { type?: string }).type ?? '',
-            datasets: chart.data.datasets.map((d) => ({ label: d.label ?? '', points: d.data.length })),
+            datasets: chart.data.datasets.map((d) => ({
+              label: d.label ?? '',
+              points: d.data.length,
+              ends: endsOf(d.data),
+            })),
             annotations: refLinesOf(chart).map((l) => ({ id: l.id, label: l.label, value: l.value })),
           };
         }),

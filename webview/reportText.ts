@@ -49,22 +49,26 @@ export function renderSummary(summary: HTMLElement, report: Report, post: Post):
   for (const c of layerCards(report)) {
     const facts = el('ul', { className: 'card-facts' });
     for (const f of c.facts) {
-      const value = f.value === null ? '—' : f.log10 ? formatFromLog10(f.value) : formatNumber(f.value);
+      const value =
+        f.text !== undefined
+          ? f.text
+          : f.value === null
+            ? '—'
+            : f.log10
+              ? formatFromLog10(f.value)
+              : formatNumber(f.value);
       facts.append(el('li', {}, [el('span', { text: `${f.label}: ` }), el('strong', { text: value })]));
     }
     cards.append(
-      el(
-        'article',
-        { className: `card regime-${c.regime}`, attrs: { 'aria-label': `Layer ${c.layer}: ${c.regime}` } },
-        [
-          el('h3', {}, [
-            el('span', { text: `Layer ${c.layer} ` }),
-            el('span', { className: `regime regime-${c.regime}`, text: c.regime }),
-          ]),
-          el('p', { className: 'rule', text: c.rule }),
-          facts,
-        ],
-      ),
+      el('article', { className: `card regime-${c.regime}`, attrs: { 'aria-label': `Layer ${c.layer}: ${c.label}` } }, [
+        el('h3', {}, [
+          el('span', { text: `Layer ${c.layer} ` }),
+          el('span', { className: `regime regime-${c.regime}`, text: c.regime }),
+          c.borderline ? el('span', { className: 'borderline', text: ' borderline' }) : null,
+        ]),
+        el('p', { className: 'rule', text: c.rule }),
+        facts,
+      ]),
     );
   }
   summary.replaceChildren(

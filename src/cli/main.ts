@@ -26,10 +26,14 @@ function version(): string {
   }
 }
 
-/** Whether the report matches --fail-on. */
+/**
+ * Whether the report matches --fail-on: `exploding` also matches an overflow (the loss, a gradient or the lag
+ * table's norms); an undetermined layer matches nothing (the summary and a trend-undetermined finding say so).
+ */
 export function failOnMatches(report: Report, failOn: FailOn): boolean {
   const exploding =
-    report.layers.some((l) => l.regime === 'exploding') || report.findings.some((f) => f.code === 'non-finite');
+    report.layers.some((l) => l.regime === 'exploding') ||
+    report.findings.some((f) => f.code === 'non-finite' || f.code === 'lag-non-finite');
   const vanishing = report.layers.some((l) => l.regime === 'vanishing');
   return failOn === 'exploding' ? exploding : failOn === 'vanishing' ? vanishing : exploding || vanishing;
 }

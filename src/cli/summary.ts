@@ -41,7 +41,11 @@ function layerBlock(l: LayerReport): string[] {
       `γ ${formatShort(l.gamma)}`,
       `σ_max·γ ${formatShort(l.sigma_max * l.gamma)} ${l.sigma_max * l.gamma < 1 ? '< 1' : '≥ 1'}`,
     );
-  lines.push(`Layer ${l.layer}  ${l.regime.toUpperCase()}   ${spectra.join(', ')}`);
+  const horizon = l.evidence?.horizon;
+  if (horizon)
+    spectra.push(`gradient horizon lag ${horizon.lag} (${horizon.kind === 'decay' ? '< 10⁻³' : '> 10³'}× lag 0)`);
+  const label = l.regime.toUpperCase() + (l.evidence?.borderline ? ' (borderline)' : '');
+  lines.push(`Layer ${l.layer}  ${label}   ${spectra.join(', ')}`);
   if (l.evidence) lines.push(`  ${l.evidence.rule}`);
   lines.push('    ' + pad('lag', 8) + pad('mean', 12) + pad('min', 12) + pad('max', 12) + 'contribution');
   const last = l.lags.length - 1;
@@ -96,7 +100,8 @@ export function formatPartial(r: Report): string {
     const shown = summaryLags(l.lags.length - 1)
       .filter((lag) => l.lags[lag])
       .map((lag) => `${lag}: ${formatNorm(l.lags[lag].mean, l.lags[lag].log10_mean)}`);
-    lines.push(`  layer ${l.layer} ${l.regime} so far; mean norm by lag ${shown.join(', ')}`);
+    const label = l.regime + (l.evidence?.borderline ? ' (borderline)' : '');
+    lines.push(`  layer ${l.layer} ${label}; mean norm by lag ${shown.join(', ')}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -1,14 +1,18 @@
 // What one analysis holds in memory at once, estimated from the model's sizes before anything is
 // allocated, so that a file asking for more than the limit gets a clear message instead of a crash.
 import { GATES, type Model } from './model/types';
+import { computedMaxLag } from './regime';
 
 /** Bytes the analysis may hold for one sequence's forward trace and lag buffers. */
 export const MAX_ANALYSIS_BYTES = 3 * 2 ** 30;
 
-/** Estimated peak bytes: the longest sequence's forward trace of every layer plus the lag buffers. */
+/**
+ * Estimated peak bytes: the longest sequence's forward trace of every layer plus the lag buffers, for a lag
+ * cap (null: none; a cap below the verdict's lags computes those anyway).
+ */
 export function estimateAnalysisBytes(model: Model, maxLag: number | null): number {
   const T = Math.max(...model.sequences.map((s) => s.length));
-  const L = Math.min(maxLag ?? T - 1, T - 1) + 1;
+  const L = computedMaxLag(maxLag, T) + 1;
   const H = model.hiddenSize;
   const G = GATES[model.cell];
   // Per step and layer: outputs, gates (or pre-activations), cell states; plus the loss seeds.

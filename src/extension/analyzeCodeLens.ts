@@ -1,7 +1,7 @@
 // A CodeLens at the top of model files: "Analyze RNN gradients", with the last verdict when there is one.
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
-import { worstLayer } from './reportLogic';
+import { regimeLabel, worstLayer } from './reportLogic';
 import { Disposable } from './dispose';
 
 /** One lens on the first line of each model file. */
@@ -30,8 +30,8 @@ export class AnalyzeCodeLens extends Disposable implements vscode.CodeLensProvid
       if (worst) {
         const title =
           result.report.layers.length > 1
-            ? `worst layer ${worst.layer}: ${worst.regime}`
-            : `gradients: ${worst.regime}`;
+            ? `worst layer ${worst.layer}: ${regimeLabel(worst)}`
+            : `gradients: ${regimeLabel(worst)}`;
         lenses.push(new vscode.CodeLens(range, { title, command: 'rnnGradients.analyze', arguments: [document.uri] }));
       }
     }

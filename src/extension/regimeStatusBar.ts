@@ -2,11 +2,17 @@
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
 import { isModelDocument } from './modelFiles';
-import { worstLayer } from './reportLogic';
+import type { Regime } from '../engine/report/types';
+import { regimeLabel, worstLayer } from './reportLogic';
 import { readSettings } from './settings';
 import { Disposable } from './dispose';
 
-const regimeIcons: Record<string, string> = { exploding: '$(flame)', vanishing: '$(arrow-down)', stable: '$(pass)' };
+const regimeIcons: Record<Regime, string> = {
+  exploding: '$(flame)',
+  vanishing: '$(arrow-down)',
+  stable: '$(pass)',
+  undetermined: '$(question)',
+};
 
 /** Shows the worst regime of the active model file. */
 export class RegimeStatusBar extends Disposable {
@@ -48,9 +54,15 @@ export class RegimeStatusBar extends Disposable {
     } else {
       const worst = worstLayer(result.report);
       const regime = worst?.regime ?? 'stable';
-      this.item.text = `${running ? '$(sync~spin)' : regimeIcons[regime]} RNN: ${regime}`;
+      const label = worst ? regimeLabel(worst) : regime;
+      this.item.text = `${running ? '$(sync~spin)' : regimeIcons[regime]} RNN: ${label}`;
+      const horizon = worst?.evidence?.horizon;
       this.item.tooltip = worst
-        ? `Worst layer: ${worst.layer} (${regime}; σ_max ${worst.sigma_max.toPrecision(3)}). Click to open the gradient report.`
+        ? `Worst layer: ${worst.layer} (${label}; σ_max ${worst.sigma_max.toPrecision(3)}` +
+          (horizon ? `; gradient horizon at lag ${horizon.lag}` : '') +
+          ').' +
+          (regime === 'undetermined' ? ' The sequences are too short to measure a trend.' : '') +
+          ' Click to open the gradient report.'
         : 'Click to open the gradient report.';
       if (regime === 'exploding') this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
       else if (regime === 'vanishing')

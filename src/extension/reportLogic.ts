@@ -17,9 +17,9 @@ export function findingDocUrl(repositoryUrl: string, code: string): string {
   return `${base}#${findingAnchor(code)}`;
 }
 
-const regimeRank: Record<Regime, number> = { exploding: 2, vanishing: 1, stable: 0 };
+const regimeRank: Record<Regime, number> = { exploding: 3, vanishing: 2, undetermined: 1, stable: 0 };
 
-/** The worst layer of a report (exploding > vanishing > stable; the lower layer on ties). */
+/** The worst layer of a report (exploding > vanishing > undetermined > stable; the lower layer on ties). */
 export function worstLayer(report: Report): LayerReport | undefined {
   let worst: LayerReport | undefined;
   for (const layer of report.layers) {
@@ -82,6 +82,7 @@ export function weightHhHover(report: Report, layerIndex: number): string | unde
     `| spectral radius | ${layer.spectral_radius === null ? 'n/a (gated cell)' : formatHoverNumber(layer.spectral_radius)} |`,
   );
   lines.push(`| γ = sup σ′ | ${layer.gamma === null ? 'n/a (gated cell)' : formatHoverNumber(layer.gamma)} |`);
+  lines.push(`| gradient horizon | ${horizonText(layer)} |`);
   lines.push('');
   if (layer.gamma !== null && layer.gamma > 0) {
     const bound = 1 / layer.gamma;
@@ -104,27 +105,37 @@ export function weightHhHover(report: Report, layerIndex: number): string | unde
   }
   lines.push('');
   const evidence = layer.evidence;
-  if (evidence && evidence.log10_rate_per_step !== null) {
+  if (evidence?.fit && evidence.log10_rate_per_step !== null) {
     const rate = evidence.log10_rate_per_step;
-    const verb = rate < 0 ? 'decays' : rate > 0 ? 'grows' : 'stays level';
+    const factor = formatHoverPow10(rate);
+    const verb = factor === '1' ? 'stays level' : rate < 0 ? 'decays' : 'grows';
     lines.push(
-      `Measured: the mean gradient norm ${verb} by a factor ${formatHoverPow10(rate)} per step (log10 ${formatHoverNumber(rate)} per step)` +
+      `Measured: the mean gradient norm ${verb} by a factor ${formatHoverPow10(rate)} per step (log10 ${formatHoverNumber(rate)} per step, fitted over lags ${evidence.fit.from_lag}–${evidence.fit.to_lag})` +
         (evidence.log10_ratio !== null
-          ? `, ×${formatHoverPow10(evidence.log10_ratio)} over ${evidence.measured_lag} steps.`
+          ? `; at lag ${evidence.measured_lag} it is ×${formatHoverPow10(evidence.log10_ratio)} its lag-0 value.`
           : '.'),
     );
-  } else {
-    const lags = layer.lags;
-    const first = lags[0]?.log10_mean;
-    const last = lags.length > 1 ? lags[lags.length - 1] : undefined;
-    if (first !== null && first !== undefined && last && last.log10_mean !== null && last.lag > 0) {
-      const rate = (last.log10_mean - first) / last.lag;
-      lines.push(
-        `Measured: the mean gradient norm changes by a factor ${formatHoverPow10(rate)} per step over ${last.lag} steps.`,
-      );
-    }
+  } else if (evidence && evidence.zero_from_lag !== null) {
+    lines.push(
+      `Measured: the mean gradient norm is exactly zero from lag ${evidence.zero_from_lag}; there is no rate.`,
+    );
+  } else if (layer.regime === 'undetermined') {
+    lines.push('Measured: the sequences are too short to measure a trend.');
   }
   lines.push('');
-  lines.push(`Regime: **${layer.regime}**${evidence?.rule ? ` — ${evidence.rule}` : ''}`);
+  lines.push(`Regime: **${regimeLabel(layer)}**${evidence?.rule ? ` — ${evidence.rule}` : ''}`);
   return lines.join('\n');
+}
+
+/** The regime as texts show it: "stable", or "stable (borderline)" within 10% of a threshold. */
+export function regimeLabel(layer: LayerReport): string {
+  return layer.evidence?.borderline ? `${layer.regime} (borderline)` : layer.regime;
+}
+
+/** The gradient horizon as a short phrase. */
+function horizonText(layer: LayerReport): string {
+  const h = layer.evidence?.horizon;
+  if (h) return `lag ${h.lag} (${h.kind === 'decay' ? 'below 10⁻³ of' : 'above 10³ times'} its lag-0 value)`;
+  const last = layer.lags.length ? layer.lags[layer.lags.length - 1].lag : 0;
+  return `none up to lag ${last} (within 10⁻³…10³ of lag 0)`;
 }

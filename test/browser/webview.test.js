@@ -8,6 +8,7 @@
 //
 // Run: node test/browser/webview.test.js   (prints "N passed, N failed"; exits non-zero on failure)
 'use strict';
+const childProcess = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');
 const http = require('http');
@@ -383,6 +384,42 @@ async function main() {
         pascanu.annotations.some((a) => a.label === '1/γ = 1'),
         `1/γ line: ${JSON.stringify(pascanu.annotations)}`,
       );
+    });
+
+    await test("the dashed line is the regime rule's least-squares fit (an engine report of healthy-lstm)", async () => {
+      // The engine's own report, through the built CLI: the line must be evidence.fit, not a line from lag 0.
+      const run = childProcess.spawnSync(
+        process.execPath,
+        [path.join(ROOT, 'dist', 'cli.js'), 'analyze', 'examples/healthy-lstm.rnn.json', '--json'],
+        { cwd: ROOT, encoding: 'utf8' },
+      );
+      assert(run.status === 0, `cli: ${run.stderr}`);
+      const report = JSON.parse(run.stdout);
+      const layer = report.layers[0];
+      const fit = layer.evidence.fit;
+      assert(fit && fit.to_lag > fit.from_lag, `fit: ${JSON.stringify(fit)}`);
+      await stageReport(page, 'healthy', report);
+      await postReport(page, 'healthy', 90);
+      const charts = await page.evaluate(() => window.rnnGradientsTest.charts());
+      const line = charts.find((c) => c.id === 'lags').datasets.find((d) => /measured rate/.test(d.label));
+      assert(line && line.ends, `no measured-rate line: ${JSON.stringify(charts.find((c) => c.id === 'lags'))}`);
+      const [a, b] = line.ends;
+      const at = (x) => fit.intercept + fit.slope * x;
+      const close = (u, v) => Math.abs(u - v) < 1e-9;
+      assert(
+        a.x === fit.from_lag && b.x === fit.to_lag,
+        `line from ${a.x} to ${b.x}, fit ${fit.from_lag}–${fit.to_lag}`,
+      );
+      assert(
+        close(a.y, at(a.x)) && close(b.y, at(b.x)),
+        `line ${JSON.stringify(line.ends)} vs fit ${JSON.stringify(fit)}`,
+      );
+      // A least-squares line has mean points on both sides (the old line from lag 0 lay above all of them).
+      const used = layer.lags.filter((e) => e.lag >= fit.from_lag && e.lag <= fit.to_lag);
+      const above = used.filter((e) => e.log10_mean > at(e.lag)).length;
+      assert(above > 0 && above < used.length, `${above} of ${used.length} points above the line`);
+      assert(!close(a.y, layer.lags[0].log10_mean), 'the line starts at the lag-0 mean, not at the intercept');
+      await postReport(page, 'small', 91);
     });
 
     await test('user data from the report stays text: no <img>, no <b>, no alert', async () => {

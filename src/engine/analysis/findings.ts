@@ -1,7 +1,8 @@
 // The findings of a report, with their messages: overflow in the passes, lag figures beyond the double range,
 // each layer's regime, and the file's settings (clip_norm, the LSTM forget-gate bias).
 import type { Model } from '../model/types';
-import { formatShort, formatShortFromLog10 } from '../report/format';
+import { formatShort } from '../report/format';
+import { MIN_FIT_LAGS, trendVerb, zeroSentence } from '../regime';
 import type { Finding, LayerReport } from '../report/types';
 import { layerTitle, nameSuffix } from '../report/layers';
 
@@ -35,7 +36,7 @@ export function backwardOverflowFinding(b: number, at: { layer: number; step: nu
 export function lagNonFiniteFinding(): Finding {
   return {
     severity: 'warning',
-    code: 'non-finite',
+    code: 'lag-non-finite',
     message: 'Some state gradients in the lag table were not finite and were left out of its statistics.',
     path: ['weights'],
   };
@@ -59,20 +60,20 @@ export function overflowFindings(layers: LayerReport[]): Finding[] {
   return out;
 }
 
-/** A vanishing or exploding layer: the measured trend, Pascanu's condition and what to do. */
+/** A vanishing or exploding layer (the measured trend, Pascanu's condition, what to do), or one too short to tell. */
 export function regimeFindings(model: Model, layers: LayerReport[]): Finding[] {
   const out: Finding[] = [];
   for (const l of layers) {
     if (l.regime === 'stable' || !l.evidence) continue;
+    if (l.regime === 'undetermined') {
+      out.push(undeterminedFinding(l));
+      continue;
+    }
     const ev = l.evidence;
     const cond =
       l.gamma !== null
         ? `; σ_max(W_hh) = ${formatShort(l.sigma_max)} ${l.sigma_max < 1 / l.gamma ? '<' : '≥'} 1/γ = ${formatShort(1 / l.gamma)}`
         : `; σ_max(W_hh) = ${formatShort(l.sigma_max)}`;
-    const trend =
-      ev.log10_ratio === null
-        ? "the sequences are too short to measure the trend, but Pascanu's sufficient condition holds"
-        : `mean gradient norm ${l.regime === 'vanishing' ? 'falls' : 'grows'} to ${formatShortFromLog10(ev.log10_ratio)} of its lag-0 value within ${ev.measured_lag} steps`;
     const cure =
       model.cell === 'rnn'
         ? 'consider a gated cell (LSTM or GRU), or an orthogonal or identity initialisation of W_hh'
@@ -86,17 +87,45 @@ export function regimeFindings(model: Model, layers: LayerReport[]): Finding[] {
     out.push({
       severity: 'warning',
       code: l.regime === 'vanishing' ? 'vanishing-gradients' : 'exploding-gradients',
-      message: `${layerTitle(l.layer, l.direction)}: ${trend}${cond}.${advice}`,
+      message: `${layerTitle(l.layer, l.direction)}${ev.borderline ? ' (borderline)' : ''}: ${trendClause(l)}${cond}.${advice}`,
       path: ['weights', `weight_hh_l${l.layer}${nameSuffix(l.direction)}`],
       data: {
         layer: l.layer,
         direction: l.direction,
         log10_rate_per_step: ev.log10_rate_per_step,
         sigma_max: l.sigma_max,
+        horizon_lag: ev.horizon?.lag ?? null,
       },
     });
   }
   return out;
+}
+
+/** What a vanishing or exploding layer's lags show: the rate and window, the zero or the horizon. */
+function trendClause(l: LayerReport): string {
+  const ev = l.evidence!;
+  if (ev.zero_from_lag !== null)
+    return zeroSentence(l.lags, ev.zero_from_lag).replace(/^The/, 'the').replace(/\.$/, '');
+  const rate = ev.log10_rate_per_step ?? 0;
+  const fit = ev.fit;
+  const window = fit ? ` over lags ${fit.from_lag}–${fit.to_lag}` : '';
+  const horizon = ev.horizon
+    ? `; gradient horizon at lag ${ev.horizon.lag} (${ev.horizon.kind === 'decay' ? 'below 10⁻³ of' : 'above 10³ times'} its lag-0 value)`
+    : '';
+  const borderline = ev.borderline ? ', within 10% of the threshold' : '';
+  return `the mean gradient norm ${trendVerb(rate)} ${formatShort(10 ** rate)}× per step${window} (log10 slope ${formatShort(rate)}${borderline})${horizon}`;
+}
+
+/** A layer whose sequences are too short for the rule to measure a trend. */
+function undeterminedFinding(l: LayerReport): Finding {
+  const usable = (l.evidence?.measured_lag ?? 0) + 1;
+  return {
+    severity: 'info',
+    code: 'trend-undetermined',
+    message: `${layerTitle(l.layer, l.direction)}: the sequences are too short to measure a gradient trend (${usable} usable lag${usable === 1 ? '' : 's'}; the regime rule needs ${MIN_FIT_LAGS}, each with at least a quarter of lag 0's pairs), so the regime is undetermined, not stable. Analyze longer sequences.`,
+    path: ['weights', `weight_hh_l${l.layer}${nameSuffix(l.direction)}`],
+    data: { layer: l.layer, direction: l.direction },
+  };
 }
 
 /** A clip_norm that never or always triggers, with the suggested one. */

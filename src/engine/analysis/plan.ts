@@ -10,11 +10,14 @@ import { sequenceLagWork, stackShapeOf, type StackShape } from '../stackLags';
 import { LossFunction } from '../loss';
 import { estimateAnalysisBytes, MAX_ANALYSIS_BYTES } from '../memory';
 import { GATES, type Model } from '../model/types';
-import { DEFAULT_THRESHOLDS, type RegimeThresholds } from '../regime';
+import { computedMaxLag, DEFAULT_THRESHOLDS, VERDICT_LAGS, type RegimeThresholds } from '../regime';
 import type { AnalyzeOptions } from './options';
 
-/** Lags of the quick first pass of a long run (sent as a partial report). */
-const SHORT_LAGS = 32;
+/**
+ * Lags of the quick first pass of a long run (sent as a partial report): the verdict's lags, so the partial
+ * report's regimes are already the final ones.
+ */
+const SHORT_LAGS = VERDICT_LAGS;
 
 /** Lag-table work (flops) above which a run takes the two-pass route with a partial report. */
 const PARTIAL_MIN_FLOPS = 4e9;
@@ -69,7 +72,8 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
   const cells = buildCells(model);
   const lossFn = new LossFunction(model);
   const longest = Math.max(...model.sequences.map((s) => s.length));
-  const maxLag = Math.min(options.maxLag ?? longest - 1, longest - 1);
+  // A display cap below the verdict's lags still computes those (the report is cut at the cap).
+  const maxLag = computedMaxLag(options.maxLag, longest);
   const shape = stackShapeOf(model);
   // Long runs take two passes: everything with the short lags first (sent as a partial report), then
   // the full lag table. Not for bidirectional stacks of several layers, whose short lags cost about as much as

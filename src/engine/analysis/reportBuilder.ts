@@ -74,8 +74,10 @@ export class ReportBuilder {
     const { model, parts, gamma } = this;
     const { batches, spectra } = parts;
     const layers = model.layers.map((w, k): LayerReport => {
-      const lags = lagEntries(lagStats[k]);
-      const { regime, evidence } = classifyRegime(lags, spectra[k].sigmaMax, gamma, parts.thresholds);
+      // The verdict reads the table as computed (at least VERDICT_LAGS lags); the report shows it up to the cap.
+      const computed = lagEntries(lagStats[k]);
+      const { regime, evidence } = classifyRegime(computed, spectra[k].sigmaMax, gamma, parts.thresholds);
+      const lags = lagCap === null ? computed : computed.slice(0, lagCap + 1);
       return {
         layer: w.layer,
         direction: w.direction,

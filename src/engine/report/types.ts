@@ -3,7 +3,8 @@
 import type { Direction, GruReset, KeyPath, SourceFormat } from '../model/types';
 
 export type Severity = 'error' | 'warning' | 'info';
-export type Regime = 'vanishing' | 'exploding' | 'stable';
+/** `undetermined`: the sequences are too short to measure a trend (README, "The regime rule"). */
+export type Regime = 'vanishing' | 'exploding' | 'stable' | 'undetermined';
 
 export type FindingCode =
   | 'invalid-model'
@@ -13,7 +14,9 @@ export type FindingCode =
   | 'clip-never-triggers'
   | 'clip-always-triggers'
   | 'forget-bias-low'
-  | 'lag-overflow';
+  | 'lag-overflow'
+  | 'lag-non-finite'
+  | 'trend-undetermined';
 
 /** One finding: something a person can act on, pointing at a key of the model file. */
 export interface Finding {
@@ -48,17 +51,39 @@ export interface LagEntry {
   log10_contribution_mean?: number | null;
 }
 
+/** The least-squares line the regime rule fitted: log10_mean ≈ intercept + slope·lag over from_lag..to_lag. */
+export interface RegimeFit {
+  intercept: number;
+  slope: number;
+  from_lag: number;
+  to_lag: number;
+}
+
+/** The first lag whose mean norm is below 10⁻³ (decay) or above 10³ (growth) times lag 0's. */
+export interface GradientHorizon {
+  lag: number;
+  kind: 'decay' | 'growth';
+}
+
 /** How the regime was decided (extra key): the numbers behind the verdict. */
 export interface RegimeEvidence {
-  /** Fitted log10 change of the mean lag norm per step (negative: decay). */
+  /** Fitted log10 change of the mean lag norm per step (negative: decay); null when there is no fit. */
   log10_rate_per_step: number | null;
-  /** log10 of mean norm at the last measured lag relative to lag 0. */
+  /** log10 of mean norm at the last lag of the fit relative to lag 0; null when there is no fit. */
   log10_ratio: number | null;
-  /** The lag that ratio was measured at. */
+  /** The last lag of the fit (or the first exactly-zero lag). */
   measured_lag: number;
   /** sigma_max · gamma: Pascanu's condition compares it with 1 (rnn only). */
   pascanu_bound: number | null;
-  /** One sentence: the rule that fired. */
+  /** The fitted line (null when too short or exactly zero). */
+  fit: RegimeFit | null;
+  /** The gradient horizon within the lags computed, or null when the norm stays within 10⁻³…10³ of lag 0's. */
+  horizon: GradientHorizon | null;
+  /** The slope is within 10% of a threshold. */
+  borderline: boolean;
+  /** The first lag of the fit window whose mean norm is exactly zero (the layer is then vanishing), or null. */
+  zero_from_lag: number | null;
+  /** The sentences of the rule that fired, with the numbers. */
   rule: string;
 }
 

@@ -1,5 +1,5 @@
 // The lag chart's model: per layer, the mean gradient norm against the lag in log10 units, its min–max band and
-// the decay rate the regime rule measured.
+// the line the regime rule fitted (evidence.fit), over the lags it used.
 import type { Report } from '../../engine/report/types';
 import { decimateEnvelope, decimateMinMaxArrays, type XY } from '../decimate';
 import { extent, log10Axis, MAX_SERIES_POINTS, present, type Log10Axis } from './axis';
@@ -12,7 +12,10 @@ export interface LagSeries {
   /** log10 of the min and max norm per lag: the band. */
   lower: XY[];
   upper: XY[];
-  /** The measured geometric decay as a straight line from lag 0's log10_mean; null without a rate. */
+  /**
+   * The least-squares line of the regime rule (log10_mean ≈ intercept + slope·lag) from the fit's first lag to its
+   * last, or to the last lag shown when the table is cut shorter; null when the rule fitted no line.
+   */
   rate: XY[] | null;
   ratePerStep: number | null;
 }
@@ -56,14 +59,15 @@ export function lagChartModel(report: Report, maxPoints = MAX_SERIES_POINTS): La
     }
     sourcePoints += n;
     const band = decimateEnvelope(xs, lo, hi, maxPoints, nBand);
-    const ratePerStep = layer.evidence?.log10_rate_per_step ?? null;
-    const first = layer.lags[0];
-    const last = layer.lags[n - 1];
+    const fit = layer.evidence?.fit ?? null;
+    const ratePerStep = fit ? fit.slope : null;
+    const lastShown = n ? layer.lags[n - 1].lag : 0;
     let rate: XY[] | null = null;
-    if (present(ratePerStep) && first && last && present(first.log10_mean)) {
+    if (fit && present(fit.intercept) && present(fit.slope) && fit.from_lag <= lastShown) {
+      const to = Math.min(fit.to_lag, lastShown);
       rate = [
-        { x: first.lag, y: first.log10_mean },
-        { x: last.lag, y: first.log10_mean + ratePerStep * (last.lag - first.lag) },
+        { x: fit.from_lag, y: fit.intercept + fit.slope * fit.from_lag },
+        { x: to, y: fit.intercept + fit.slope * to },
       ];
     }
     return {

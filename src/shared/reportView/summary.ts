@@ -2,30 +2,60 @@
 import type { Regime, Report } from '../../engine/report/types';
 import { roundForConfig } from '../../engine/report/format';
 
+/** One fact of a layer card: a number (plain or given as its log10), or a short text. */
+export interface CardFact {
+  label: string;
+  value: number | null;
+  log10?: boolean;
+  text?: string;
+}
+
 /** What a layer card shows. */
 export interface LayerCard {
   layer: number;
   regime: Regime;
+  /** The regime as shown: "stable", or "stable (borderline)" within 10% of a threshold. */
+  label: string;
+  borderline: boolean;
   rule: string;
-  facts: { label: string; value: number | null; log10?: boolean }[];
+  facts: CardFact[];
 }
 
 /** One card per layer: the regime, the sentence of the rule that fired, and the numbers behind it. */
 export function layerCards(report: Report): LayerCard[] {
-  return report.layers.map((l) => ({
-    layer: l.layer,
-    regime: l.regime,
-    rule: l.evidence?.rule ?? 'The engine gave no rule for this verdict.',
-    facts: [
-      { label: 'log10 change per step', value: l.evidence?.log10_rate_per_step ?? null },
-      {
-        label: `norm ratio at lag ${l.evidence?.measured_lag ?? '—'}`,
-        value: l.evidence?.log10_ratio ?? null,
-        log10: true,
-      },
-      { label: 'σ_max', value: l.sigma_max },
-    ],
-  }));
+  return report.layers.map((l) => {
+    const ev = l.evidence;
+    const borderline = ev?.borderline === true;
+    const rate: CardFact = { label: 'log10 change per step', value: ev?.log10_rate_per_step ?? null };
+    if (ev && ev.log10_rate_per_step === null)
+      rate.text =
+        ev.zero_from_lag !== null ? `none: exactly zero from lag ${ev.zero_from_lag}` : 'none: too short to measure';
+    return {
+      layer: l.layer,
+      regime: l.regime,
+      label: borderline ? `${l.regime} (borderline)` : l.regime,
+      borderline,
+      rule: ev?.rule ?? 'The engine gave no rule for this verdict.',
+      facts: [
+        rate,
+        {
+          label: `norm ratio at lag ${ev?.measured_lag ?? '—'}`,
+          value: ev?.log10_ratio ?? null,
+          log10: true,
+        },
+        { label: 'gradient horizon', value: ev?.horizon?.lag ?? null, text: horizonFact(l) },
+        { label: 'σ_max', value: l.sigma_max },
+      ],
+    };
+  });
+}
+
+/** The horizon as a card shows it: "lag 12 (below 10⁻³ of lag 0)", or "none up to lag N". */
+function horizonFact(l: Report['layers'][number]): string {
+  const h = l.evidence?.horizon;
+  if (h) return `lag ${h.lag} (${h.kind === 'decay' ? 'below 10⁻³ of' : 'above 10³ times'} lag 0)`;
+  const last = l.lags.length ? l.lags[l.lags.length - 1].lag : 0;
+  return `none up to lag ${last}`;
 }
 
 /** A copyable line of training code. */

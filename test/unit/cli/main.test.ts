@@ -267,6 +267,51 @@ describe('CLI (dist/cli.js)', function () {
         assert.match(run.stdout, /^Layer 0 /m); // the summary is still printed
       });
     }
+    for (const [kind, file, code] of [
+      ['exploding', EXPLODING, 1],
+      ['vanishing', VANISHING, 1],
+      ['any', GRU_ST, 1],
+      ['exploding', HEALTHY, 0],
+    ] as const) {
+      it(`--max-lag 1 does not change the verdict: --fail-on ${kind} still exits ${code} on ${path.basename(file)}`, () => {
+        const capped = runCli(['analyze', file, '--max-lag', '1', '--fail-on', kind]);
+        assert.strictEqual(capped.status, code, capped.stdout + capped.stderr);
+        const full = runCli(['analyze', file]);
+        const regimeLine = (s: string): string | undefined => s.split('\n').find((l) => l.startsWith('Layer 0 '));
+        assert.strictEqual(regimeLine(capped.stdout), regimeLine(full.stdout));
+        assert.doesNotMatch(capped.stdout, /too short/);
+        const rows = capped.stdout.split('\n').filter((l) => /^ {4}\d+\s/.test(l));
+        assert.deepStrictEqual(
+          rows.map((l) => l.trim().split(/\s+/)[0]),
+          ['0', '1'],
+        );
+      });
+    }
+
+    it('sequences too short for a trend: UNDETERMINED with a trend-undetermined finding; --fail-on any exits 0', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-short-'));
+      try {
+        const file = path.join(dir, 'short.rnn.json');
+        fs.writeFileSync(
+          file,
+          JSON.stringify({
+            cell: 'lstm',
+            input_size: 2,
+            hidden_size: 3,
+            init: { scheme: 'pytorch', seed: 1 },
+            data: { generate: { sequences: 3, length: 2, seed: 2 } },
+          }),
+        );
+        const run = runCli(['analyze', file, '--fail-on', 'any'], dir);
+        assert.strictEqual(run.status, 0, run.stderr);
+        assert.match(run.stdout, /^Layer 0 {2}UNDETERMINED /m);
+        assert.match(run.stdout, /info: \[trend-undetermined\] weights\.weight_hh_l0: /);
+        assert.doesNotMatch(run.stdout, /STABLE/);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('--fail-on with --json still prints the report', () => {
       const run = runCli(['analyze', EXPLODING, '--json', '--fail-on=exploding']);
       assert.strictEqual(run.status, 1);

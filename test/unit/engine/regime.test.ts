@@ -6,6 +6,8 @@ import { analyzeModel } from '../../../src/engine/analyze';
 import type { Report } from '../../../src/engine/report/types';
 import { SeededRandom } from '../../../src/engine/model/random';
 import { nonFinitePaths, reportContractProblems } from '../helpers/report';
+import { generatedModelText } from '../helpers/models';
+import { VERDICT_LAGS } from '../../../src/engine/regime';
 
 const H = 8;
 const I = 2;
@@ -246,5 +248,148 @@ describe('a forward pass that overflows', () => {
     const r = analyze(linearModel({ c: 1, T: 4, B: 1, weightHh: eye, inputScale: 0 }));
     assert.ok(Math.abs(r.layers[0].sigma_max / 1e200 - 1) < 1e-12, String(r.layers[0].sigma_max));
     assert.deepStrictEqual(nonFinitePaths(r), []);
+  });
+});
+
+/** The layer-0 evidence of a report, failing when there is none. */
+function evidenceOf(r: Report): NonNullable<Report['layers'][number]['evidence']> {
+  const ev = r.layers[0].evidence;
+  assert.ok(ev, 'no evidence');
+  return ev;
+}
+
+describe('the regime rule: a display cap does not change the verdict', () => {
+  const cases: [string, string][] = [
+    ['linear 1.08·Q, T = 60 (exploding)', linearModel({ c: 1.08, T: 60 })],
+    ['linear 0.9·Q, T = 200 (vanishing)', linearModel({ c: 0.9, T: 200 })],
+    ['linear Q, T = 200 (stable)', linearModel({ c: 1, T: 200 })],
+    ['lstm, T = 40', generatedModelText('lstm', 6, 1, 40)],
+    ['gru, 2 layers, T = 30', generatedModelText('gru', 5, 2, 30)],
+  ];
+  for (const [label, text] of cases) {
+    it(`${label}: caps 0, 1, 2, 5 and 20 give the uncapped regime and evidence; the table is cut at the cap`, () => {
+      const full = analyze(text);
+      for (const cap of [0, 1, 2, 5, 20]) {
+        const r = analyze(text, cap);
+        assert.strictEqual(r.layers.length, full.layers.length);
+        r.layers.forEach((l, k) => {
+          const f = full.layers[k];
+          assert.strictEqual(l.regime, f.regime, `cap ${cap}, layer ${k}`);
+          assert.deepStrictEqual(
+            { ...l.evidence, horizon: null, rule: '' },
+            { ...f.evidence, horizon: null, rule: '' },
+            `cap ${cap}, layer ${k}`,
+          );
+          assert.strictEqual(l.lags.length, Math.min(cap + 1, f.lags.length), `cap ${cap}: lag entries`);
+        });
+        assert.deepStrictEqual(
+          r.findings.filter((x) => /-gradients$|^trend-/.test(x.code)).map((x) => x.code),
+          full.findings.filter((x) => /-gradients$|^trend-/.test(x.code)).map((x) => x.code),
+        );
+      }
+    });
+  }
+
+  it('the fit uses lags 0..64 at most (VERDICT_LAGS), whatever the table shows', () => {
+    const ev = evidenceOf(analyze(linearModel({ c: 0.99, T: 300 })));
+    assert.ok(ev.fit);
+    assert.strictEqual(ev.fit.from_lag, 0);
+    assert.strictEqual(ev.fit.to_lag, VERDICT_LAGS);
+    assert.strictEqual(ev.measured_lag, VERDICT_LAGS);
+  });
+});
+
+describe('the regime rule: too short to measure, exactly zero', () => {
+  for (const cell of ['rnn', 'lstm', 'gru']) {
+    it(`${cell}, sequences of 2 steps: undetermined (never stable), with a trend-undetermined info finding`, () => {
+      const r = analyze(generatedModelText(cell, 4, 1, 2, 3));
+      const l = r.layers[0];
+      assert.strictEqual(l.regime, 'undetermined');
+      assert.ok(l.evidence);
+      assert.strictEqual(l.evidence.log10_rate_per_step, null);
+      assert.strictEqual(l.evidence.fit, null);
+      assert.match(l.evidence.rule, /too short/);
+      const f = r.findings.find((x) => x.code === 'trend-undetermined');
+      assert.ok(f, codes(r).join());
+      assert.strictEqual(f.severity, 'info');
+      assert.deepStrictEqual(f.path, ['weights', 'weight_hh_l0']);
+      assert.ok(!codes(r).includes('vanishing-gradients') && !codes(r).includes('exploding-gradients'));
+      assert.deepStrictEqual(reportContractProblems(JSON.parse(JSON.stringify(r))), []);
+    });
+  }
+
+  it('W_hh = 0: every lag beyond 0 is exactly zero: vanishing, rate null (no made-up −400), "exactly zero from lag 1 on"', () => {
+    const zero = Array.from({ length: H }, () => new Array<number>(H).fill(0));
+    const r = analyze(linearModel({ c: 0, T: 20, weightHh: zero }));
+    const l = r.layers[0];
+    assert.ok(l.lags.slice(1).every((e) => e.mean === 0 && e.log10_mean === null));
+    assert.strictEqual(l.regime, 'vanishing');
+    const ev = evidenceOf(r);
+    assert.strictEqual(ev.log10_rate_per_step, null);
+    assert.strictEqual(ev.log10_ratio, null);
+    assert.strictEqual(ev.fit, null);
+    assert.strictEqual(ev.zero_from_lag, 1);
+    assert.match(ev.rule, /exactly zero from lag 1 on/);
+    const f = r.findings.find((x) => x.code === 'vanishing-gradients');
+    assert.ok(f, codes(r).join());
+    assert.match(f.message, /exactly zero from lag 1 on/);
+    assert.strictEqual(f.data?.log10_rate_per_step, null);
+    assert.doesNotMatch(JSON.stringify(r), /-400|NaN|Infinity/);
+  });
+});
+
+describe('the regime rule: gradient horizon, borderline verdicts and the fitted line', () => {
+  it('0.5·Q (log10 −0.301 per step): decay horizon at lag 10, the first lag below 10⁻³ of lag 0', () => {
+    const ev = evidenceOf(analyze(linearModel({ c: 0.5, T: 40 })));
+    assert.deepStrictEqual(ev.horizon, { lag: 10, kind: 'decay' });
+    assert.match(ev.rule, /horizon/);
+    assert.match(ev.rule, /lag 10\b/);
+  });
+
+  it('2·Q: growth horizon at lag 10; Q: no horizon, and no text claims survival', () => {
+    const grow = evidenceOf(analyze(linearModel({ c: 2, T: 40, inputScale: 0 })));
+    assert.deepStrictEqual(grow.horizon, { lag: 10, kind: 'growth' });
+    const flat = evidenceOf(analyze(linearModel({ c: 1, T: 40 })));
+    assert.strictEqual(flat.horizon, null);
+    assert.doesNotMatch(flat.rule, /surviv/);
+  });
+
+  it('a slope within 10% of a threshold is borderline, and the texts say so', () => {
+    const near = analyze(linearModel({ c: 10 ** -0.0285, T: 60 }));
+    assert.strictEqual(near.layers[0].regime, 'stable');
+    assert.strictEqual(evidenceOf(near).borderline, true);
+    assert.match(evidenceOf(near).rule, /borderline/);
+    const past = analyze(linearModel({ c: 10 ** -0.0315, T: 60 }));
+    assert.strictEqual(past.layers[0].regime, 'vanishing');
+    assert.strictEqual(evidenceOf(past).borderline, true);
+    const f = past.findings.find((x) => x.code === 'vanishing-gradients');
+    assert.ok(f);
+    assert.match(f.message, /borderline/);
+    const clear = analyze(linearModel({ c: 10 ** -0.02, T: 60 }));
+    assert.strictEqual(evidenceOf(clear).borderline, false);
+    assert.doesNotMatch(evidenceOf(clear).rule, /borderline/);
+    const upper = analyze(linearModel({ c: 10 ** 0.0095, T: 60 }));
+    assert.strictEqual(upper.layers[0].regime, 'stable');
+    assert.strictEqual(evidenceOf(upper).borderline, true);
+  });
+
+  it('evidence.fit is the least-squares line over the lags the rule used', () => {
+    const r = analyze(linearModel({ c: 0.8, T: 30, loss: 'mse' }));
+    const ev = evidenceOf(r);
+    assert.ok(ev.fit);
+    const pts = r.layers[0].lags
+      .filter((e) => e.lag >= ev.fit!.from_lag && e.lag <= ev.fit!.to_lag)
+      .map((e) => [e.lag, e.log10_mean as number]);
+    const n = pts.length;
+    const mx = pts.reduce((a, p) => a + p[0], 0) / n;
+    const my = pts.reduce((a, p) => a + p[1], 0) / n;
+    const sxy = pts.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0);
+    const sxx = pts.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
+    const slope = sxy / sxx;
+    assert.ok(Math.abs(ev.fit.slope - slope) < 1e-12);
+    assert.ok(Math.abs(ev.fit.intercept - (my - slope * mx)) < 1e-12);
+    assert.strictEqual(ev.log10_rate_per_step, ev.fit.slope);
+    // 30 steps × 3 sequences: lag 22 is the last with a quarter of lag 0's pairs.
+    assert.deepStrictEqual([ev.fit.from_lag, ev.fit.to_lag], [0, 22]);
   });
 });

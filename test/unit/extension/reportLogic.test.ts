@@ -32,4 +32,54 @@ describe('extension report logic', () => {
     assert.match(exploding, /necessary for exploding/);
     assert.strictEqual(weightHhHover(report(), 5), undefined);
   });
+
+  it('the hover shows the gradient horizon and a borderline verdict, and invents no rate without a fit', () => {
+    const r = report();
+    assert.match(weightHhHover(r, 0) ?? '', /\| gradient horizon \| lag 3 \(below 10⁻³ of its lag-0 value\) \|/);
+    r.layers[0].evidence!.borderline = true;
+    assert.match(weightHhHover(r, 0) ?? '', /Regime: \*\*vanishing \(borderline\)\*\*/);
+    // An exactly-zero signal: no rate, and no rate made up from the first and last lags either.
+    const zero = report();
+    zero.layers[0].lags = [
+      { lag: 0, count: 2, mean: 1, min: 1, max: 1, contribution_mean: 1, log10_mean: 0, log10_min: 0, log10_max: 0 },
+      {
+        lag: 1,
+        count: 1,
+        mean: 0,
+        min: 0,
+        max: 0,
+        contribution_mean: 0,
+        log10_mean: null,
+        log10_min: null,
+        log10_max: null,
+      },
+      {
+        lag: 2,
+        count: 1,
+        mean: 1e-9,
+        min: 1e-9,
+        max: 1e-9,
+        contribution_mean: 0,
+        log10_mean: -9,
+        log10_min: -9,
+        log10_max: -9,
+      },
+    ];
+    zero.layers[0].evidence = {
+      ...zero.layers[0].evidence!,
+      log10_rate_per_step: null,
+      log10_ratio: null,
+      fit: null,
+      zero_from_lag: 1,
+      horizon: { lag: 1, kind: 'decay' },
+    };
+    const text = weightHhHover(zero, 0) ?? '';
+    assert.match(text, /exactly zero from lag 1/);
+    assert.doesNotMatch(text, /per step/);
+    const short = report();
+    short.layers[0].regime = 'undetermined';
+    short.layers[0].evidence = { ...short.layers[0].evidence!, log10_rate_per_step: null, fit: null, horizon: null };
+    assert.match(weightHhHover(short, 0) ?? '', /too short to measure a trend/);
+    assert.strictEqual(worstLayer(short)?.layer, 1, 'exploding outranks undetermined');
+  });
 });

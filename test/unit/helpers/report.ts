@@ -212,8 +212,9 @@ export function reportContractProblems(report: unknown): string[] {
       const wantDirection = bidirectional && li % 2 === 1 ? 'reverse' : 'forward';
       if (l.layer !== want) out.push(`${at}.layer: expected ${want}`);
       if (l.direction !== wantDirection) out.push(`${at}.direction: expected ${wantDirection}`);
-      if (!['vanishing', 'exploding', 'stable'].includes(l.regime as string))
+      if (!['vanishing', 'exploding', 'stable', 'undetermined'].includes(l.regime as string))
         out.push(`${at}.regime: ${JSON.stringify(l.regime)}`);
+      if (l.evidence !== undefined) out.push(...evidenceProblems(l.evidence, `${at}.evidence`));
       if (!numOrNull(l.sigma_max) || !numOrNull(l.spectral_radius) || !numOrNull(l.gamma))
         out.push(`${at}: spectra must be numbers or null`);
       if (!Array.isArray(l.lags)) {
@@ -253,6 +254,51 @@ export function reportContractProblems(report: unknown): string[] {
         out.push(`$.findings[${i}].path: expected keys and indices`);
     });
   } else out.push('$.findings: expected a list');
+  return out;
+}
+
+/** The evidence keys this project adds to a layer (report-format.md allows more keys). */
+const EVIDENCE_KEYS = [
+  'log10_rate_per_step',
+  'log10_ratio',
+  'measured_lag',
+  'pascanu_bound',
+  'fit',
+  'horizon',
+  'borderline',
+  'zero_from_lag',
+  'rule',
+];
+
+/** Problems with a layer's evidence: every key present with its type, a fit exactly when there is a rate. */
+function evidenceProblems(ev: unknown, at: string): string[] {
+  if (ev === null || typeof ev !== 'object' || Array.isArray(ev)) return [`${at}: expected an object`];
+  const e = ev as Obj;
+  const out: string[] = [];
+  for (const k of EVIDENCE_KEYS) if (!(k in e)) out.push(`${at}: missing key ${k}`);
+  for (const k of Object.keys(e)) if (!EVIDENCE_KEYS.includes(k)) out.push(`${at}: unexpected key ${k}`);
+  for (const k of ['log10_rate_per_step', 'log10_ratio', 'pascanu_bound'])
+    if (!numOrNull(e[k])) out.push(`${at}.${k}: expected a number or null`);
+  if (!Number.isInteger(e.measured_lag)) out.push(`${at}.measured_lag: expected an integer`);
+  if (typeof e.borderline !== 'boolean') out.push(`${at}.borderline: expected a boolean`);
+  if (typeof e.rule !== 'string' || !e.rule) out.push(`${at}.rule: expected a sentence`);
+  if (e.zero_from_lag !== null && !Number.isInteger(e.zero_from_lag)) out.push(`${at}.zero_from_lag`);
+  const fit = e.fit as Obj | null;
+  if (fit !== null) {
+    if (typeof fit !== 'object') out.push(`${at}.fit: expected an object or null`);
+    else {
+      for (const k of ['intercept', 'slope'])
+        if (!isNum(fit[k]) || !Number.isFinite(fit[k])) out.push(`${at}.fit.${k}`);
+      for (const k of ['from_lag', 'to_lag']) if (!Number.isInteger(fit[k])) out.push(`${at}.fit.${k}`);
+      if (fit.slope !== e.log10_rate_per_step) out.push(`${at}.fit.slope differs from log10_rate_per_step`);
+    }
+  } else if (e.log10_rate_per_step !== null) out.push(`${at}: a rate without a fit`);
+  const h = e.horizon as Obj | null;
+  if (
+    h !== null &&
+    (typeof h !== 'object' || !Number.isInteger(h.lag) || !['decay', 'growth'].includes(h.kind as string))
+  )
+    out.push(`${at}.horizon: expected {lag, kind} or null`);
   return out;
 }
 

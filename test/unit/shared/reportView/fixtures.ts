@@ -1,7 +1,7 @@
 // Reports for the chart-model tests: recorded ones (test/fixtures/reports) and small ones built by hand.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { LagEntry, LayerReport, Report } from '../../../../src/engine/report/types';
+import type { LagEntry, LayerReport, RegimeEvidence, Report } from '../../../../src/engine/report/types';
 import { REPO_ROOT } from '../../helpers/cli';
 
 /** A recorded report of test/fixtures/reports. */
@@ -23,6 +23,22 @@ export function lag(lagIndex: number, log10Mean: number | null, extra: Partial<L
     log10_mean: log10Mean,
     log10_min: log10Mean === null ? null : log10Mean - 1,
     log10_max: log10Mean === null ? null : log10Mean + 1,
+    ...extra,
+  };
+}
+
+/** Regime evidence with every field, defaults for those not given. */
+export function evidence(extra: Partial<RegimeEvidence> = {}): RegimeEvidence {
+  return {
+    log10_rate_per_step: -0.2,
+    log10_ratio: -2,
+    measured_lag: 10,
+    pascanu_bound: 1.2,
+    fit: { intercept: 0, slope: -0.2, from_lag: 0, to_lag: 10 },
+    horizon: null,
+    borderline: false,
+    zero_from_lag: null,
+    rule: 'r',
     ...extra,
   };
 }

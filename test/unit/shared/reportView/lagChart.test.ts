@@ -2,7 +2,7 @@
 import * as assert from 'assert';
 import { log10Axis, MAX_SERIES_POINTS } from '../../../../src/shared/reportView/axis';
 import { lagChartModel } from '../../../../src/shared/reportView/lagChart';
-import { lag, layerOf, loadFixture, reportOf } from './fixtures';
+import { evidence, lag, layerOf, loadFixture, reportOf } from './fixtures';
 
 describe('webview: lag chart shaping', () => {
   it('plots log10 values (far below 1e-308) and leaves out exact zeros', () => {
@@ -24,15 +24,26 @@ describe('webview: lag chart shaping', () => {
     assert.strictEqual(m.maxLag, 3);
   });
 
-  it('draws the decay-rate line from lag 0 with the measured slope', () => {
-    const layer = layerOf([lag(0, -0.5), lag(1, -0.7), lag(10, -2.5)], {
-      evidence: { log10_rate_per_step: -0.2, log10_ratio: -2, measured_lag: 10, pascanu_bound: 1.2, rule: 'r' },
+  it('draws the least-squares line the regime rule fitted (its intercept, not lag 0), over the lags it used', () => {
+    const fit = { intercept: -0.9, slope: -0.2, from_lag: 0, to_lag: 8 };
+    const layer = layerOf([lag(0, -0.5), lag(1, -0.7), lag(8, -2.5), lag(10, -2.9)], {
+      evidence: evidence({ log10_rate_per_step: -0.2, log10_ratio: -2, measured_lag: 8, fit }),
     });
     const m = lagChartModel(reportOf([layer]));
     assert.deepStrictEqual(m.series[0].rate, [
-      { x: 0, y: -0.5 },
-      { x: 10, y: -0.5 + -0.2 * 10 },
+      { x: 0, y: -0.9 },
+      { x: 8, y: -0.9 + -0.2 * 8 },
     ]);
+    assert.strictEqual(m.series[0].ratePerStep, -0.2);
+    // A table cut at lag 1 (a display cap) shows the same line up to its last lag.
+    const capped = layerOf([lag(0, -0.5), lag(1, -0.7)], { evidence: evidence({ fit }) });
+    assert.deepStrictEqual(lagChartModel(reportOf([capped])).series[0].rate, [
+      { x: 0, y: -0.9 },
+      { x: 1, y: -1.1 },
+    ]);
+    // No fit (too short, or an exactly-zero signal): no line, even with a rate-looking number.
+    const none = layerOf([lag(0, 0), lag(1, -1)], { evidence: evidence({ log10_rate_per_step: -1, fit: null }) });
+    assert.strictEqual(lagChartModel(reportOf([none])).series[0].rate, null);
     assert.strictEqual(lagChartModel(reportOf([layerOf([lag(0, 0)])])).series[0].rate, null);
   });
 

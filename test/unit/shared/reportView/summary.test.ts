@@ -1,7 +1,7 @@
 // Unit tests of summary.ts: the copyable clipping lines and the layer cards.
 import * as assert from 'assert';
 import { clipSnippets, layerCards } from '../../../../src/shared/reportView/summary';
-import { lag, layerOf, loadFixture, reportOf } from './fixtures';
+import { evidence, lag, layerOf, loadFixture, reportOf } from './fixtures';
 
 describe('webview: clipping thresholds', () => {
   it('writes PyTorch and Keras lines with the recommended values rounded to 4 digits', () => {
@@ -22,6 +22,30 @@ describe('webview: clipping thresholds', () => {
 });
 
 describe("webview: Pascanu's condition, cards, heatmap", () => {
+  it('cards show the gradient horizon, the borderline mark, and say why there is no rate', () => {
+    const horizon = layerOf([lag(0, 0), lag(1, -2), lag(2, -4)], {
+      evidence: evidence({ horizon: { lag: 2, kind: 'decay' }, borderline: true }),
+    });
+    const [card] = layerCards(reportOf([horizon]));
+    assert.strictEqual(card.label, 'vanishing (borderline)');
+    assert.strictEqual(card.borderline, true);
+    assert.strictEqual(card.facts.find((f) => f.label === 'gradient horizon')?.text, 'lag 2 (below 10⁻³ of lag 0)');
+    const none = layerOf([lag(0, 0), lag(1, -1)], { regime: 'stable', evidence: evidence({ horizon: null }) });
+    assert.strictEqual(
+      layerCards(reportOf([none]))[0].facts.find((f) => f.label === 'gradient horizon')?.text,
+      'none up to lag 1',
+    );
+    const zero = layerOf([lag(0, 0), lag(1, null)], {
+      evidence: evidence({ log10_rate_per_step: null, fit: null, zero_from_lag: 1 }),
+    });
+    assert.strictEqual(layerCards(reportOf([zero]))[0].facts[0].text, 'none: exactly zero from lag 1');
+    const short = layerOf([lag(0, 0)], {
+      regime: 'undetermined',
+      evidence: evidence({ log10_rate_per_step: null, fit: null }),
+    });
+    assert.strictEqual(layerCards(reportOf([short]))[0].facts[0].text, 'none: too short to measure');
+  });
+
   it('a card per layer carries the regime and the rule sentence', () => {
     const cards = layerCards(loadFixture('small.json'));
     assert.strictEqual(cards.length, 1);

@@ -323,8 +323,16 @@ function hessenbergQr(n: number, a: Float64Array, tick: () => void): { re: Float
 /** Largest |eigenvalue| of a square n×n matrix. */
 export function spectralRadius(n: number, M: Float64Array, tick: () => void = () => undefined): number {
   if (n === 0) return 0;
-  const { re, im } = eigenvalues(n, M, tick);
+  // Scaled to entries of at most 1 first, so the reduction's products stay in range for any finite matrix.
+  let scale = 0;
+  for (const x of M) scale = Math.max(scale, Math.abs(x));
+  if (scale === 0 || !Number.isFinite(scale)) return scale;
+  const { re, im } = eigenvalues(
+    n,
+    M.map((x) => x / scale),
+    tick,
+  );
   let best = 0;
   for (let i = 0; i < n; i++) best = Math.max(best, Math.hypot(re[i], im[i]));
-  return best;
+  return scale * best;
 }

@@ -176,7 +176,7 @@ export function zeroSentence(lags: LagEntry[], zeroLag: number): string {
 }
 
 function tooShortSentence(usable: number): string {
-  return `The sequences are too short to measure a trend: ${usable} lag${usable === 1 ? '' : 's'} with at least a quarter of lag 0's pairs, and the rule needs ${MIN_FIT_LAGS}.`;
+  return `Too few lags to measure a trend: ${usable} lag${usable === 1 ? '' : 's'} with at least a quarter of lag 0's pairs, and the rule needs ${MIN_FIT_LAGS}.`;
 }
 
 /** "It falls below 10⁻³ of its lag-0 value at lag h (the gradient horizon)." */

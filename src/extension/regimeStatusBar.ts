@@ -61,7 +61,7 @@ export class RegimeStatusBar extends Disposable {
         ? `Worst layer: ${worst.layer} (${label}; σ_max ${worst.sigma_max.toPrecision(3)}` +
           (horizon ? `; gradient horizon at lag ${horizon.lag}` : '') +
           ').' +
-          (regime === 'undetermined' ? ' The sequences are too short to measure a trend.' : '') +
+          (regime === 'undetermined' ? ' Too few lags to measure a trend.' : '') +
           ' Click to open the gradient report.'
         : 'Click to open the gradient report.';
       if (regime === 'exploding') this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');

@@ -120,7 +120,7 @@ export function weightHhHover(report: Report, layerIndex: number): string | unde
       `Measured: the mean gradient norm is exactly zero from lag ${evidence.zero_from_lag}; there is no rate.`,
     );
   } else if (layer.regime === 'undetermined') {
-    lines.push('Measured: the sequences are too short to measure a trend.');
+    lines.push('Measured: too few lags to measure a trend.');
   }
   lines.push('');
   lines.push(`Regime: **${regimeLabel(layer)}**${evidence?.rule ? ` — ${evidence.rule}` : ''}`);

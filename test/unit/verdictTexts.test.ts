@@ -87,9 +87,9 @@ function contradictions(layer: LayerReport, texts: Text[]): string[] {
       say(t, `"borderline" ${nearThreshold(rate) ? 'missing' : 'said'} (rate ${rate})`);
     if (zeroLag !== null && zeroLag <= (ev?.measured_lag ?? Infinity) && /× per step|by a factor/.test(s))
       say(t, `a per-step rate although the table is exactly zero at lag ${zeroLag}`);
-    if (/too short to measure/.test(s) && layer.regime !== 'undetermined')
-      say(t, `"too short to measure" with regime ${layer.regime}`);
-    if (layer.regime === 'undetermined' && !/too short/.test(s) && t.where !== 'panel card')
+    if (/too short to measure|too few lags/i.test(s) && layer.regime !== 'undetermined')
+      say(t, `"too short" / "too few lags" with regime ${layer.regime}`);
+    if (layer.regime === 'undetermined' && !/too few lags/i.test(s) && t.where !== 'panel card')
       say(t, 'an undetermined layer without saying why');
     for (const m of s.matchAll(new RegExp(`\\b(falls|grows|stays level at) (${NUM})× per step`, 'g'))) {
       if (rate === null) {

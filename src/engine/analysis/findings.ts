@@ -61,12 +61,12 @@ export function overflowFindings(layers: LayerReport[]): Finding[] {
 }
 
 /** A vanishing or exploding layer (the measured trend, Pascanu's condition, what to do), or one too short to tell. */
-export function regimeFindings(model: Model, layers: LayerReport[]): Finding[] {
+export function regimeFindings(model: Model, layers: LayerReport[], lagNonFinite = false): Finding[] {
   const out: Finding[] = [];
   for (const l of layers) {
     if (l.regime === 'stable' || !l.evidence) continue;
     if (l.regime === 'undetermined') {
-      out.push(undeterminedFinding(l));
+      out.push(undeterminedFinding(l, lagNonFinite));
       continue;
     }
     const ev = l.evidence;
@@ -116,13 +116,16 @@ function trendClause(l: LayerReport): string {
   return `the mean gradient norm ${trendVerb(rate)} ${formatShort(10 ** rate)}× per step${window} (log10 slope ${formatShort(rate)}${borderline})${horizon}`;
 }
 
-/** A layer whose sequences are too short for the rule to measure a trend. */
-function undeterminedFinding(l: LayerReport): Finding {
+/** A layer with too few usable lags for the rule to measure a trend (short sequences, or lags lost to overflow). */
+function undeterminedFinding(l: LayerReport, lagNonFinite: boolean): Finding {
   const usable = (l.evidence?.measured_lag ?? 0) + 1;
+  const cause = lagNonFinite
+    ? 'The sequences are too short, or the norms at longer lags were not finite (see lag-non-finite).'
+    : 'The sequences are too short: analyze longer ones.';
   return {
     severity: 'info',
     code: 'trend-undetermined',
-    message: `${layerTitle(l.layer, l.direction)}: the sequences are too short to measure a gradient trend (${usable} usable lag${usable === 1 ? '' : 's'}; the regime rule needs ${MIN_FIT_LAGS}, each with at least a quarter of lag 0's pairs), so the regime is undetermined, not stable. Analyze longer sequences.`,
+    message: `${layerTitle(l.layer, l.direction)}: too few lags to measure a gradient trend (${usable} usable; the regime rule needs ${MIN_FIT_LAGS}, each with at least a quarter of lag 0's pairs), so the regime is undetermined, not stable. ${cause}`,
     path: ['weights', `weight_hh_l${l.layer}${nameSuffix(l.direction)}`],
     data: { layer: l.layer, direction: l.direction },
   };

@@ -116,7 +116,7 @@ export class ReportBuilder {
       findings: [
         ...this.passFindings,
         ...overflowFindings(layers),
-        ...regimeFindings(model, layers),
+        ...regimeFindings(model, layers, parts.lagNonFinite),
         ...this.settingFindings,
       ],
       max_lag: lagCap,

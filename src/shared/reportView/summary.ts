@@ -29,7 +29,7 @@ export function layerCards(report: Report): LayerCard[] {
     const rate: CardFact = { label: 'log10 change per step', value: ev?.log10_rate_per_step ?? null };
     if (ev && ev.log10_rate_per_step === null)
       rate.text =
-        ev.zero_from_lag !== null ? `none: exactly zero from lag ${ev.zero_from_lag}` : 'none: too short to measure';
+        ev.zero_from_lag !== null ? `none: exactly zero from lag ${ev.zero_from_lag}` : 'none: too few lags to measure';
     return {
       layer: l.layer,
       regime: l.regime,

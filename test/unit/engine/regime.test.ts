@@ -308,7 +308,8 @@ describe('the regime rule: too short to measure, exactly zero', () => {
       assert.ok(l.evidence);
       assert.strictEqual(l.evidence.log10_rate_per_step, null);
       assert.strictEqual(l.evidence.fit, null);
-      assert.match(l.evidence.rule, /too short/);
+      assert.match(l.evidence.rule, /too few lags/i);
+      assert.match(r.findings.find((x) => x.code === 'trend-undetermined')?.message ?? '', /sequences are too short/);
       const f = r.findings.find((x) => x.code === 'trend-undetermined');
       assert.ok(f, codes(r).join());
       assert.strictEqual(f.severity, 'info');
@@ -391,5 +392,21 @@ describe('the regime rule: gradient horizon, borderline verdicts and the fitted 
     assert.strictEqual(ev.log10_rate_per_step, ev.fit.slope);
     // 30 steps × 3 sequences: lag 22 is the last with a quarter of lag 0's pairs.
     assert.deepStrictEqual([ev.fit.from_lag, ev.fit.to_lag], [0, 22]);
+  });
+});
+
+describe('non-finite norms inside the lag table', () => {
+  it('a W_hh column of 2.5e307 with zero inputs: the lag table meets overflow; its warning is lag-non-finite, and non-finite stays an error', () => {
+    // One column of 2.5e307: the transposed product sums H such terms (the sum loss seeds ones), beyond any
+    // rescaling of the row, while σ_max = √H·2.5e307 and the spectral radius 2.5e307 stay finite.
+    const huge = Array.from({ length: H }, () => Array.from({ length: H }, (_, j) => (j === 0 ? 2.5e307 : 0)));
+    const r = analyze(linearModel({ c: 1, T: 4, B: 1, weightHh: huge, inputScale: 0 }));
+    assert.ok(Math.abs(r.layers[0].sigma_max / (Math.sqrt(H) * 2.5e307) - 1) < 1e-12, String(r.layers[0].sigma_max));
+    assert.ok(Math.abs((r.layers[0].spectral_radius ?? 0) / 2.5e307 - 1) < 1e-12, String(r.layers[0].spectral_radius));
+    const lagWarning = r.findings.find((f) => f.code === 'lag-non-finite');
+    assert.ok(lagWarning, codes(r).join());
+    assert.strictEqual(lagWarning.severity, 'warning');
+    for (const f of r.findings.filter((x) => x.code === 'non-finite')) assert.strictEqual(f.severity, 'error');
+    assert.deepStrictEqual(nonFinitePaths(r), []);
   });
 });

@@ -79,7 +79,7 @@ describe('extension report logic', () => {
     const short = report();
     short.layers[0].regime = 'undetermined';
     short.layers[0].evidence = { ...short.layers[0].evidence!, log10_rate_per_step: null, fit: null, horizon: null };
-    assert.match(weightHhHover(short, 0) ?? '', /too short to measure a trend/);
+    assert.match(weightHhHover(short, 0) ?? '', /too few lags to measure a trend/);
     assert.strictEqual(worstLayer(short)?.layer, 1, 'exploding outranks undetermined');
   });
 });

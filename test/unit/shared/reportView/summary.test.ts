@@ -43,7 +43,7 @@ describe("webview: Pascanu's condition, cards, heatmap", () => {
       regime: 'undetermined',
       evidence: evidence({ log10_rate_per_step: null, fit: null }),
     });
-    assert.strictEqual(layerCards(reportOf([short]))[0].facts[0].text, 'none: too short to measure');
+    assert.strictEqual(layerCards(reportOf([short]))[0].facts[0].text, 'none: too few lags to measure');
   });
 
   it('a card per layer carries the regime and the rule sentence', () => {

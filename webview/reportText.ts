@@ -60,9 +60,9 @@ export function renderSummary(summary: HTMLElement, report: Report, post: Post):
       facts.append(el('li', {}, [el('span', { text: `${f.label}: ` }), el('strong', { text: value })]));
     }
     cards.append(
-      el('article', { className: `card regime-${c.regime}`, attrs: { 'aria-label': `Layer ${c.layer}: ${c.label}` } }, [
+      el('article', { className: `card regime-${c.regime}`, attrs: { 'aria-label': `${c.title}: ${c.label}` } }, [
         el('h3', {}, [
-          el('span', { text: `Layer ${c.layer} ` }),
+          el('span', { text: `${c.title} ` }),
           el('span', { className: `regime regime-${c.regime}`, text: c.regime }),
           c.borderline ? el('span', { className: 'borderline', text: ' borderline' }) : null,
         ]),

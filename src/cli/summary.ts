@@ -1,6 +1,7 @@
 // The CLI's readable terminal summary of a report.
 import type { LagEntry, LayerReport, Report } from '../engine/report/types';
 import { formatNorm, formatShort } from '../engine/report/format';
+import { layerTitle } from '../engine/report/layers';
 
 /** The lags the short table shows: 0, 1, 2, 5, 10, 20, 50, … up to the last, which is always shown. */
 export function summaryLags(last: number): number[] {
@@ -45,7 +46,7 @@ function layerBlock(l: LayerReport): string[] {
   if (horizon)
     spectra.push(`gradient horizon lag ${horizon.lag} (${horizon.kind === 'decay' ? '< 10⁻³' : '> 10³'}× lag 0)`);
   const label = l.regime.toUpperCase() + (l.evidence?.borderline ? ' (borderline)' : '');
-  lines.push(`Layer ${l.layer}  ${label}   ${spectra.join(', ')}`);
+  lines.push(`${layerTitle(l.layer, l.direction)}  ${label}   ${spectra.join(', ')}`);
   if (l.evidence) lines.push(`  ${l.evidence.rule}`);
   lines.push('    ' + pad('lag', 8) + pad('mean', 12) + pad('min', 12) + pad('max', 12) + 'contribution');
   const last = l.lags.length - 1;

@@ -1,6 +1,8 @@
 // Report-derived text for the editor face (vscode-free, unit-tested): regime summary, finding anchors,
 // clip suggestions and the weight_hh hover.
+import type { Direction } from '../engine/model/types';
 import type { Finding, LayerReport, Regime, Report } from '../engine/report/types';
+import { layerLabel, nameSuffix } from '../engine/report/layers';
 import { formatHoverNumber, formatHoverPow10, roundSuggestion } from '../engine/report/format';
 
 /** The README anchor of a finding code: `finding-<code>`, e.g. `finding-exploding-gradients`. */
@@ -57,8 +59,13 @@ export function clipSuggestions(
 
 /** The layer index of a `weight_hh_l{k}` key, or undefined. */
 export function weightHhLayer(key: string): number | undefined {
-  const match = /^weight_hh_l(\d+)$/.exec(key);
+  const match = /^weight_hh_l(\d+)(?:_reverse)?$/.exec(key);
   return match ? Number(match[1]) : undefined;
+}
+
+/** The direction a `weight_hh_l{k}` (forward) or `weight_hh_l{k}_reverse` key belongs to. */
+export function weightHhDirection(key: string): Direction {
+  return key.endsWith('_reverse') ? 'reverse' : 'forward';
 }
 
 const gateCount: Record<string, number> = { rnn: 1, lstm: 4, gru: 3 };
@@ -67,13 +74,21 @@ const gateCount: Record<string, number> = { rnn: 1, lstm: 4, gru: 3 };
  * Markdown of the hover on `weight_hh_l{k}`: shape, σ_max, spectral radius, γ, Pascanu's condition with its
  * verdict, the measured change per step and the regime. Undefined when the report has no such layer.
  */
-export function weightHhHover(report: Report, layerIndex: number): string | undefined {
-  const layer = report.layers.find((entry) => entry.layer === layerIndex);
+export function weightHhHover(
+  report: Report,
+  layerIndex: number,
+  direction: Direction = 'forward',
+): string | undefined {
+  const layer = report.layers.find(
+    (entry) => entry.layer === layerIndex && (entry.direction ?? 'forward') === direction,
+  );
   if (!layer) return undefined;
   const hidden = report.model.hidden_size;
   const rows = (gateCount[report.model.cell] ?? 1) * hidden;
   const lines: string[] = [];
-  lines.push(`**weight_hh_l${layerIndex}** — ${report.model.cell} layer ${layerIndex}, shape [${rows}][${hidden}]`);
+  lines.push(
+    `**weight_hh_l${layerIndex}${nameSuffix(direction)}** — ${report.model.cell} ${layerLabel(layerIndex, direction)}, shape [${rows}][${hidden}]`,
+  );
   lines.push('');
   lines.push(`| | |`);
   lines.push(`|---|---|`);

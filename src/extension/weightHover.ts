@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
 import { keyPathAtOffset, keySpanAt, parseJsonc } from './jsonLocationLogic';
-import { weightHhHover, weightHhLayer } from './reportLogic';
+import { weightHhDirection, weightHhHover, weightHhLayer } from './reportLogic';
 
 /** Explains a recurrent weight matrix from the document's last report. */
 export class WeightHover implements vscode.HoverProvider {
@@ -17,7 +17,7 @@ export class WeightHover implements vscode.HoverProvider {
     if (!path || path.length !== 2 || path[0] !== 'weights' || typeof path[1] !== 'string') return undefined;
     const layer = weightHhLayer(path[1]);
     if (layer === undefined) return undefined;
-    const markdown = weightHhHover(report, layer);
+    const markdown = weightHhHover(report, layer, weightHhDirection(path[1]));
     if (!markdown) return undefined;
     const span = keySpanAt(text, path, root);
     const range = span

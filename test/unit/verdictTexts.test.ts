@@ -14,6 +14,7 @@ import { loadModelFile } from '../../src/io/loadModel';
 import { formatSummary } from '../../src/cli/summary';
 import { weightHhHover } from '../../src/extension/reportLogic';
 import { layerCards } from '../../src/shared/reportView/summary';
+import { layerLabel, layerTitle, nameSuffix } from '../../src/engine/report/layers';
 import { REPO_ROOT } from './helpers/cli';
 
 /** A number as texts print it: "0.936", "-0.0285", "3.20e-4", "1.6e-175", "128". */
@@ -73,7 +74,7 @@ function contradictions(layer: LayerReport, texts: Text[]): string[] {
   const rate = ev?.log10_rate_per_step ?? null;
   const zeroLag = lags.find((e) => e.log10_mean === null)?.lag ?? null;
   const say = (t: Text, why: string): void => {
-    bad.push(`layer ${layer.layer} ${t.where}: ${why}\n    "${t.text}"`);
+    bad.push(`${layerLabel(layer.layer, layer.direction)} ${t.where}: ${why}\n    "${t.text}"`);
   };
   if (ev?.horizon !== undefined && horizon && JSON.stringify(ev.horizon) !== JSON.stringify(horizon))
     bad.push(`layer ${layer.layer}: evidence.horizon ${JSON.stringify(ev.horizon)}, table ${JSON.stringify(horizon)}`);
@@ -155,29 +156,35 @@ function contradictions(layer: LayerReport, texts: Text[]): string[] {
   return bad;
 }
 
-/** Every sentence the faces show about each layer of a report. */
+/** The report's key of a layer's W_hh: `weight_hh_l0`, `weight_hh_l0_reverse`. */
+function hhKey(l: LayerReport): string {
+  return `weight_hh_l${l.layer}${nameSuffix(l.direction)}`;
+}
+
+/** Every sentence the faces show about each layer (and direction) of a report, by its index in `layers`. */
 function layerTexts(report: Report): Map<number, Text[]> {
   const out = new Map<number, Text[]>();
   const summary = formatSummary(report).split('\n');
   const cards = layerCards(report);
-  for (const l of report.layers) {
+  report.layers.forEach((l, k) => {
     const texts: Text[] = [];
+    const direction = l.direction ?? 'forward';
     if (l.evidence) texts.push({ where: 'evidence.rule', text: l.evidence.rule });
     for (const f of report.findings)
-      if (f.path[1] === `weight_hh_l${l.layer}` || f.data?.layer === l.layer)
+      if (f.path[1] === hhKey(l) || (f.data?.layer === l.layer && (f.data?.direction ?? 'forward') === direction))
         texts.push({ where: `finding ${f.code}`, text: f.message });
-    const start = summary.findIndex((line) => line.startsWith(`Layer ${l.layer} `));
-    assert.ok(start >= 0, `no CLI summary line for layer ${l.layer}`);
+    const start = summary.findIndex((line) => line.startsWith(`${layerTitle(l.layer, l.direction)}  `));
+    assert.ok(start >= 0, `no CLI summary line for ${layerTitle(l.layer, l.direction)}`);
     texts.push({ where: 'CLI summary', text: summary.slice(start, start + 2).join(' ') });
-    const hover = weightHhHover(report, l.layer);
+    const hover = weightHhHover(report, l.layer, direction);
     if (hover) texts.push({ where: 'hover', text: hover });
-    const card = cards.find((c) => c.layer === l.layer);
+    const card = cards.find((c) => c.layer === l.layer && c.direction === direction);
     if (card) {
       const facts = card.facts.map((f) => `${f.label}: ${f.text ?? ''}`).join('; ');
       texts.push({ where: 'panel card', text: `${card.label}. ${card.rule} ${facts}` });
     }
-    out.set(l.layer, texts);
-  }
+    out.set(k, texts);
+  });
   return out;
 }
 
@@ -187,11 +194,12 @@ function labelProblems(report: Report): string[] {
   const summary = formatSummary(report);
   for (const l of report.layers) {
     const label = l.regime.toUpperCase() + (l.evidence?.borderline ? ' (borderline)' : '');
-    if (!summary.includes(`Layer ${l.layer}  ${label} `)) bad.push(`layer ${l.layer}: CLI label is not ${label}`);
-    const hover = weightHhHover(report, l.layer) ?? '';
+    const title = layerTitle(l.layer, l.direction);
+    if (!summary.includes(`${title}  ${label} `)) bad.push(`${title}: CLI label is not ${label}`);
+    const hover = weightHhHover(report, l.layer, l.direction ?? 'forward') ?? '';
     const word = l.evidence?.borderline ? `${l.regime} (borderline)` : l.regime;
-    if (!hover.includes(`Regime: **${word}**`)) bad.push(`layer ${l.layer}: hover regime is not ${word}`);
-    const codes: string[] = report.findings.filter((f) => f.path[1] === `weight_hh_l${l.layer}`).map((f) => f.code);
+    if (!hover.includes(`Regime: **${word}**`)) bad.push(`${title}: hover regime is not ${word}`);
+    const codes: string[] = report.findings.filter((f) => f.path[1] === hhKey(l)).map((f) => f.code);
     const expect = {
       vanishing: 'vanishing-gradients',
       exploding: 'exploding-gradients',
@@ -199,7 +207,7 @@ function labelProblems(report: Report): string[] {
       stable: null,
     }[l.regime];
     for (const c of ['vanishing-gradients', 'exploding-gradients', 'trend-undetermined'])
-      if (codes.includes(c) !== (c === expect)) bad.push(`layer ${l.layer} (${l.regime}): finding ${c}`);
+      if (codes.includes(c) !== (c === expect)) bad.push(`${title} (${l.regime}): finding ${c}`);
   }
   return bad;
 }

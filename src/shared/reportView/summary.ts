@@ -1,6 +1,8 @@
 // The summary at the top of the panel: a card per layer (regime, rule, numbers) and the copyable clipping lines.
 import type { Regime, Report } from '../../engine/report/types';
 import { roundForConfig } from '../../engine/report/format';
+import { layerTitle } from '../../engine/report/layers';
+import type { Direction } from '../../engine/model/types';
 
 /** One fact of a layer card: a number (plain or given as its log10), or a short text. */
 export interface CardFact {
@@ -13,6 +15,9 @@ export interface CardFact {
 /** What a layer card shows. */
 export interface LayerCard {
   layer: number;
+  direction: Direction;
+  /** "Layer 0", or "Layer 0 (reverse)" for a bidirectional layer's reverse direction. */
+  title: string;
   regime: Regime;
   /** The regime as shown: "stable", or "stable (borderline)" within 10% of a threshold. */
   label: string;
@@ -32,6 +37,8 @@ export function layerCards(report: Report): LayerCard[] {
         ev.zero_from_lag !== null ? `none: exactly zero from lag ${ev.zero_from_lag}` : 'none: too few lags to measure';
     return {
       layer: l.layer,
+      direction: l.direction ?? 'forward',
+      title: layerTitle(l.layer, l.direction),
       regime: l.regime,
       label: borderline ? `${l.regime} (borderline)` : l.regime,
       borderline,

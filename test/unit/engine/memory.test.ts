@@ -40,4 +40,17 @@ describe('memory bound', () => {
     assert.ok(b > 50 * a, `${a} ${b}`);
     assert.ok(estimateAnalysisBytes(large, 10) < b, 'a lag cap lowers the estimate');
   });
+
+  it('counts both directions of a bidirectional stack, the chunk buffers, and the narrower projected state', () => {
+    const text = (extra: string): string =>
+      modelText(1000, 64).replace('"num_layers": 2,', `"num_layers": 2, ${extra}`);
+    const uni = parseModel(text('')).model;
+    const bi = parseModel(text('"bidirectional": true,')).model;
+    const proj = parseModel(text('"proj_size": 8,')).model;
+    assert.ok(uni && bi && proj);
+    const [a, b, p] = [uni, bi, proj].map((m) => estimateAnalysisBytes(m, null));
+    // Two directions per layer: the trace and lag buffers more than double, plus the chunked recursion's bound.
+    assert.ok(b > 2 * a, `${a} ${b}`);
+    assert.ok(p < a, `projections narrow the state: ${p} vs ${a}`);
+  });
 });

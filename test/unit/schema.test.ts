@@ -40,7 +40,17 @@ describe('model JSON schema', () => {
       assert.ok(typeof s.description === 'string' && s.description.length > 0, `no description: ${key}`);
   });
 
-  const files = [...modelFiles('test/fixtures/golden'), ...modelFiles('examples')];
+  // Version-2 fixtures with inline weights and data (the checkpoint- and file-backed ones, whose weights or data
+  // are paths, are the checkpoint readers' part of the schema).
+  const inlineV2 = modelFiles('test/fixtures/generated-v2').filter((file) => {
+    const model = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return typeof model.weights !== 'string' && !Object.values(model.data ?? {}).some((v) => typeof v === 'string');
+  });
+  const files = [...modelFiles('test/fixtures/golden'), ...modelFiles('examples'), ...inlineV2];
+
+  it('covers the version-2 fixtures with inline weights', () => {
+    assert.ok(inlineV2.length >= 30, `${inlineV2.length}`);
+  });
   for (const file of files) {
     it(`accepts ${path.relative(root, file)}`, () => {
       const valid = validate(JSON.parse(fs.readFileSync(file, 'utf8')));
@@ -52,7 +62,23 @@ describe('model JSON schema', () => {
     const base = { weights: { weight_ih_l0: [[1]], weight_hh_l0: [[1]] }, data: { inputs: [[1]] } };
     assert.ok(validate(base));
     assert.ok(!validate({ ...base, lr: 1 }));
-    assert.ok(!validate({ ...base, weights: { ...base.weights, weight_hh_l0_reverse: [[1]] } }));
+    assert.ok(validate({ ...base, weights: { ...base.weights, weight_hh_l0_reverse: [[1]], weight_hr_l0: [[1]] } }));
+    assert.ok(!validate({ ...base, weights: { ...base.weights, weight_hh_l0_backward: [[1]] } }));
+    assert.ok(!validate({ ...base, weights: { ...base.weights, weight_hr_l0_rev: [[1]] } }));
+    assert.ok(!validate({ ...base, gru_reset: 'middle' }));
+    assert.ok(!validate({ ...base, proj_size: -1 }));
+    assert.ok(!validate({ ...base, data: { inputs: [[1]], lengths: [0] } }));
+    assert.ok(!validate({ ...base, data: { inputs: [[1]], tokens: [[1]] } }), 'inputs and tokens together');
+    assert.ok(!validate({ ...base, embedding: { weight: [[1]], bias: [1] } }));
+    assert.ok(
+      validate({
+        ...base,
+        bidirectional: true,
+        proj_size: 1,
+        embedding: { weight: [[1], [2]] },
+        data: { tokens: [[0, 1]], lengths: [1] },
+      }),
+    );
     assert.ok(!validate({ ...base, cell: 'lstn' }));
     assert.ok(
       validate({

@@ -1,8 +1,10 @@
 // `npm run bench`: time, achieved GFLOP/s and peak RSS of the full analysis (`rnn-gradients analyze
 // --json`, worker + WebAssembly kernels) for rnn tanh, lstm and gru, H ∈ {64, 128, 256},
-// T ∈ {250, 1000}; the ratio to the project's plain reference path; and, where /usr/bin/python3 has
-// torch, the ratio to the hand-batched PyTorch recursion (tools/bench/torch_lags.py) run in the same
-// bench. Options: --quick (H=256, T=1000 rnn only), --only cell:H:T[,…], --no-torch, --no-ref.
+// T ∈ {250, 1000}, plus a bidirectional lstm and an lstm with projections (P = 128), both H=256 T=1000;
+// the ratio to the project's plain reference path; and, where /usr/bin/python3 has torch, the ratio to
+// the hand-batched PyTorch recursion (tools/bench/torch_lags.py) run in the same bench. Options: --quick
+// (H=256, T=1000 rnn only), --only cell:H:T[:bi][:pP][,…] (e.g. lstm:256:1000:bi, lstm:256:1000:p128),
+// --no-torch, --no-ref.
 // Internal: `--ref FILE MAXLAG` runs the plain reference path in this process and prints JSON.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -18,6 +20,27 @@ interface Config {
   cell: CellType;
   hidden: number;
   steps: number;
+  /** A reverse direction with its own weights (one layer: the two directions' lag tables are independent). */
+  bidirectional?: boolean;
+  /** LSTM projection size P (0 or absent: none). */
+  proj?: number;
+}
+
+function configName(c: Config): string {
+  return `${c.bidirectional ? 'bi' : ''}${c.cell} H=${c.hidden}${c.proj ? ` P=${c.proj}` : ''} T=${c.steps}`;
+}
+
+/** `cell:H:T`, optionally followed by `:bi` and `:pP`. */
+function parseConfig(s: string): Config {
+  const [cell, h, t, ...flags] = s.split(':');
+  const proj = flags.find((f) => /^p\d+$/.test(f));
+  return {
+    cell: cell as CellType,
+    hidden: Number(h),
+    steps: Number(t),
+    bidirectional: flags.includes('bi'),
+    proj: proj ? Number(proj.slice(1)) : 0,
+  };
 }
 
 const INPUT_SIZE = 8;
@@ -26,20 +49,27 @@ const REF_BUDGET_FLOPS = 1e9;
 
 function modelText(c: Config): string {
   return JSON.stringify({
-    name: `bench ${c.cell} H=${c.hidden} T=${c.steps}`,
+    name: `bench ${configName(c)}`,
     cell: c.cell,
     input_size: INPUT_SIZE,
     hidden_size: c.hidden,
     num_layers: 1,
+    ...(c.bidirectional ? { bidirectional: true } : {}),
+    ...(c.proj ? { proj_size: c.proj } : {}),
     init: { scheme: 'pytorch', seed: 1 },
     data: { generate: { sequences: 1, length: c.steps, distribution: 'normal', seed: 2 } },
     loss: 'sum',
   });
 }
 
-/** Multiply-adds ×2 of the recursion's matrix products (W_hh only: one layer has no input product). */
+/**
+ * Multiply-adds ×2 of the recursion's matrix products (W_hh, and W_hr with projections: one layer has no input
+ * product), for each direction.
+ */
 function lagFlops(c: Config, maxLag: number): number {
-  return 2 * GATES[c.cell] * c.hidden * c.hidden * lagWork(c.steps, maxLag);
+  const width = c.proj ? c.proj : c.hidden;
+  const perRow = GATES[c.cell] * c.hidden * width + (c.proj ? c.proj * c.hidden : 0);
+  return 2 * perRow * lagWork(c.steps, maxLag) * (c.bidirectional ? 2 : 1);
 }
 
 function runRef(file: string, maxLag: number): void {
@@ -88,13 +118,14 @@ function main(): void {
       ? 'rnn:256:1000'
       : '';
   const configs: Config[] = only
-    ? only.split(',').map((s) => {
-        const [cell, h, t] = s.split(':');
-        return { cell: cell as CellType, hidden: Number(h), steps: Number(t) };
-      })
-    : (['rnn', 'lstm', 'gru'] as CellType[]).flatMap((cell) =>
-        [64, 128, 256].flatMap((hidden) => [250, 1000].map((steps) => ({ cell, hidden, steps }))),
-      );
+    ? only.split(',').map(parseConfig)
+    : [
+        ...(['rnn', 'lstm', 'gru'] as CellType[]).flatMap((cell) =>
+          [64, 128, 256].flatMap((hidden) => [250, 1000].map((steps) => ({ cell, hidden, steps }))),
+        ),
+        parseConfig('lstm:256:1000:bi'),
+        parseConfig('lstm:256:1000:p128'),
+      ];
   const torch = !argv.includes('--no-torch') && hasTorch();
   const withRef = !argv.includes('--no-ref');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-bench-'));
@@ -112,8 +143,8 @@ function main(): void {
   );
   const rows: Row[] = [];
   for (const c of configs) {
-    const name = `${c.cell} H=${c.hidden} T=${c.steps}`;
-    const file = path.join(tmp, `${c.cell}-${c.hidden}-${c.steps}.rnn.json`);
+    const name = configName(c);
+    const file = path.join(tmp, `${name.replace(/[ =]/g, '-')}.rnn.json`);
     fs.writeFileSync(file, modelText(c));
     const rssFile = path.join(tmp, 'rss.txt');
     const t0 = process.hrtime.bigint();
@@ -178,7 +209,19 @@ function main(): void {
       delete env.OPENBLAS_CORETYPE;
       const t = spawnSync(
         '/usr/bin/python3',
-        [torchScript, '--cell', c.cell, '--hidden', String(c.hidden), '--steps', String(c.steps), '--threads', '2'],
+        [
+          torchScript,
+          '--cell',
+          c.cell,
+          '--hidden',
+          String(c.hidden),
+          '--steps',
+          String(c.steps),
+          '--threads',
+          '2',
+          ...(c.bidirectional ? ['--bidirectional'] : []),
+          ...(c.proj ? ['--proj', String(c.proj)] : []),
+        ],
         {
           env,
           encoding: 'utf8',
@@ -211,7 +254,7 @@ function main(): void {
 function printRow(r: Row): void {
   const f = (x: number | null, d = 2): string => (x === null ? '—' : x.toFixed(d));
   console.log(
-    `${r.config.padEnd(22)} ${f(r.seconds)} s  ${f(r.gflops, 1)} GFLOP/s  ${f(r.peak_rss_mb, 0)} MB peak` +
+    `${r.config.padEnd(24)} ${f(r.seconds)} s  ${f(r.gflops, 1)} GFLOP/s  ${f(r.peak_rss_mb, 0)} MB peak` +
       `  | plain ref ${f(r.ref_seconds)} s (×${f(r.ref_ratio, 1)} slower; ${r.ref_note}; lag means within ${r.max_rel_diff_vs_ref === null ? '—' : r.max_rel_diff_vs_ref.toExponential(1)})` +
       (r.torch_seconds !== null
         ? `  | PyTorch ${f(r.torch_seconds)} s, ${f(r.torch_peak_rss_mb, 0)} MB: ours ${r.torch_ratio! >= 1 ? `${f(r.torch_ratio)}× faster` : `${f(1 / r.torch_ratio!)}× slower`}` +

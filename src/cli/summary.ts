@@ -1,7 +1,7 @@
 // The CLI's readable terminal summary of a report.
 import type { LagEntry, LayerReport, Report } from '../engine/report/types';
 import { formatNorm, formatShort } from '../engine/report/format';
-import { layerTitle } from '../engine/report/layers';
+import { layerLabel, layerTitle } from '../engine/report/layers';
 
 /** The lags the short table shows: 0, 1, 2, 5, 10, 20, 50, … up to the last, which is always shown. */
 export function summaryLags(last: number): number[] {
@@ -58,10 +58,15 @@ function layerBlock(l: LayerReport): string[] {
 export function formatSummary(r: Report): string {
   const m = r.model;
   const kind = m.cell === 'rnn' ? `rnn (${m.form}, ${m.nonlinearity})` : m.cell;
+  const extras: string[] = [];
+  if (m.bidirectional) extras.push('bidirectional');
+  if (m.proj_size > 0) extras.push(`projections ${m.proj_size}`);
+  if (m.cell === 'gru' && m.gru_reset === 'before') extras.push('reset before the recurrent product');
   const lines: string[] = [];
   lines.push(`${r.file}${m.name ? `  "${m.name}"` : ''}`);
   lines.push(
-    `Model   ${kind}, input ${m.input_size}, hidden ${m.hidden_size}, ${m.num_layers} layer${m.num_layers === 1 ? '' : 's'}, output ${m.output_size}`,
+    `Model   ${kind}, input ${m.input_size}, hidden ${m.hidden_size}, ${m.num_layers} layer${m.num_layers === 1 ? '' : 's'}, output ${m.output_size}` +
+      extras.map((e) => `, ${e}`).join(''),
   );
   lines.push(`Data    ${r.sequences} sequence${r.sequences === 1 ? '' : 's'}, ${r.steps} steps`);
   lines.push(
@@ -102,7 +107,7 @@ export function formatPartial(r: Report): string {
       .filter((lag) => l.lags[lag])
       .map((lag) => `${lag}: ${formatNorm(l.lags[lag].mean, l.lags[lag].log10_mean)}`);
     const label = l.regime + (l.evidence?.borderline ? ' (borderline)' : '');
-    lines.push(`  layer ${l.layer} ${label}; mean norm by lag ${shown.join(', ')}`);
+    lines.push(`  ${layerLabel(l.layer, l.direction)} ${label}; mean norm by lag ${shown.join(', ')}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -1,5 +1,6 @@
 // The terminal face of a timeline: one row per step, then the findings.
 import { formatShort } from '../engine/report/format';
+import { layerLabel } from '../engine/report/layers';
 import type { TimelineEntry, TimelineFinding, TimelineLayer, TimelineReport } from '../engine/timeline/types';
 
 function num(x: number | null | undefined): string {
@@ -15,7 +16,7 @@ function layerCell(l: TimelineLayer): string {
 }
 
 function layerTitle(l: { layer: number; direction: string }): string {
-  return l.direction === 'forward' ? `layer ${l.layer}` : `layer ${l.layer} ${l.direction}`;
+  return layerLabel(l.layer, l.direction === 'reverse' ? 'reverse' : 'forward');
 }
 
 /** The layer columns of a set of entries (every layer/direction any entry has, in first-seen order). */

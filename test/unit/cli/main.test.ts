@@ -7,6 +7,7 @@ import * as path from 'path';
 import { parseTree, type Node } from 'jsonc-parser';
 import { writeSafetensors } from '../../../src/engine/model/safetensors';
 import { REPO_ROOT, ensureBuilt, runCli, type CliRun } from '../helpers/cli';
+import { formatShort } from '../../../src/engine/report/format';
 import { nonFinitePaths, reportContractProblems } from '../helpers/report';
 
 type Obj = Record<string, unknown>;
@@ -168,6 +169,34 @@ describe('CLI (dist/cli.js)', function () {
         .filter((x): x is string => x !== undefined)
         .map(Number);
       assert.deepStrictEqual(lagsShown, [0, 1, 2, 5, 10, 20, 39]);
+    });
+  });
+
+  describe('summary of a bidirectional model', () => {
+    const BILSTM = 'test/fixtures/generated-v2/bilstm-2layer-proj-emb.rnn.json';
+
+    it('shows one block per layer and direction, "Layer 0 (reverse)" after "Layer 0", each with its own numbers', () => {
+      const run = runCli(['analyze', BILSTM]);
+      assert.strictEqual(run.status, 0, run.stderr);
+      assert.match(
+        run.stdout,
+        /^Model\s+lstm, input \d+, hidden \d+, 2 layers, output \d+, bidirectional, projections 3$/m,
+      );
+      const heads = run.stdout.split('\n').filter((l) => /^Layer \d/.test(l));
+      assert.deepStrictEqual(
+        heads.map((l) => /^(Layer \d( \(reverse\))?)\s/.exec(l)?.[1]),
+        ['Layer 0', 'Layer 0 (reverse)', 'Layer 1', 'Layer 1 (reverse)'],
+      );
+      const r = json(runCli(['analyze', BILSTM, '--json']));
+      const sigma = layers(r).map((l) => formatShort(l.sigma_max as number));
+      assert.ok(new Set(sigma).size > 1, `the directions' σ_max should differ: ${sigma.join(', ')}`);
+      heads.forEach((h, i) =>
+        assert.ok(h.includes(`σ_max ${sigma[i]},`) || h.endsWith(`σ_max ${sigma[i]}`), `${h} vs ${sigma[i]}`),
+      );
+      assert.deepStrictEqual(
+        layers(r).map((l) => `${l.layer}${l.direction}`),
+        ['0forward', '0reverse', '1forward', '1reverse'],
+      );
     });
   });
 

@@ -153,18 +153,18 @@ export function lagChartConfig(m: LagChartModel, theme: Theme, bands: BandLayer)
     bands.bands.push({ upper: s.upper, lower: s.lower, fill });
     hidden.add(datasets.length);
     datasets.push(
-      lineDataset(`Layer ${s.layer} min–max`, [], fill, theme, {
+      lineDataset(`${s.label} min–max`, [], fill, theme, {
         borderWidth: 0,
         pointRadius: 0,
         backgroundColor: fill,
       }),
     );
-    datasets.push(lineDataset(`Layer ${s.layer} mean`, s.mean, colour, theme));
+    datasets.push(lineDataset(`${s.label} mean`, s.mean, colour, theme));
     if (s.rate) {
       const perStep =
         s.ratePerStep === null ? '' : ` (${s.ratePerStep >= 0 ? '+' : ''}${s.ratePerStep.toPrecision(3)} decades/step)`;
       datasets.push(
-        lineDataset(`Layer ${s.layer} measured rate${perStep}`, s.rate, colour, theme, {
+        lineDataset(`${s.label} measured rate${perStep}`, s.rate, colour, theme, {
           borderDash: [6, 4],
           pointRadius: 0,
           borderWidth: 1,
@@ -228,14 +228,14 @@ function lagLineOptions(
 /** Chart 2: contribution_mean per lag (log10), with markers at the long-range cut-offs and their shares. */
 export function contributionChartConfig(m: ContributionChartModel, theme: Theme): ChartConfiguration<'line'> {
   const datasets = m.series.map((s, i) =>
-    lineDataset(`Layer ${s.layer} contribution`, s.log10, theme.series[i % theme.series.length], theme),
+    lineDataset(`${s.label} contribution`, s.log10, theme.series[i % theme.series.length], theme),
   );
   const lines: RefLine[] = [];
   const cutoffs = m.series[0]?.shares.map((s) => s.cutoff) ?? [];
   cutoffs.forEach((cutoff, k) => {
     if (cutoff > m.maxLag) return;
     const shares = m.series
-      .map((s) => (m.series.length > 1 ? `L${s.layer} ` : '') + formatShare(s.shares[k]?.share ?? null))
+      .map((s) => (m.series.length > 1 ? `${s.short} ` : '') + formatShare(s.shares[k]?.share ?? null))
       .join(', ');
     lines.push({
       id: `cutoff-${cutoff}`,
@@ -341,7 +341,7 @@ export function clippingChartConfig(m: ClippingChartModel, theme: Theme): ChartC
 
 /** Chart 4: σ_max and spectral radius per layer, against the 1/γ line of Pascanu's condition (rnn cells). */
 export function pascanuChartConfig(rows: PascanuRow[], theme: Theme): ChartConfiguration<'bar'> {
-  const labels = rows.map((r) => `Layer ${r.layer}`);
+  const labels = rows.map((r) => r.label);
   const datasets: ChartDataset<'bar'>[] = [
     {
       label: 'σ_max (largest singular value)',

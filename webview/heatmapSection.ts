@@ -2,6 +2,7 @@
 // when opened (it costs an extra pass of the engine), a layer picker, a colour legend and a hover readout.
 import type { Report } from '../src/engine/report/types';
 import { formatFromLog10 } from '../src/engine/report/format';
+import { layerTitle } from '../src/engine/report/layers';
 import { colourScale, heatmapModel, heatmapPixels, type HeatmapModel } from '../src/shared/reportView/heatmapChart';
 import { heatmapChartConfig, upsertChart } from './charts';
 import { ChartSection, type ChartSectionHost } from './chartSection';
@@ -141,7 +142,10 @@ export class HeatmapSection {
     }
     this.failedMessage = null;
     const options = maps.map((m, i) =>
-      el('option', { text: `Layer ${m.layer}, sequence ${m.sequence + 1}`, attrs: { value: String(i) } }),
+      el('option', {
+        text: `${layerTitle(m.layer, m.direction)}, sequence ${m.sequence + 1}`,
+        attrs: { value: String(i) },
+      }),
     );
     this.layerSelect.replaceChildren(...options);
     this.layerIndex = Math.min(this.layerIndex, maps.length - 1);
@@ -155,7 +159,7 @@ export class HeatmapSection {
       return;
     }
     showMap(true);
-    this.status.textContent = `Layer ${model.layer}, sequence ${model.sequence + 1} of length ${model.length}; each cell covers ${model.bin}×${model.bin} steps and holds its largest norm.`;
+    this.status.textContent = `${model.label}, sequence ${model.sequence + 1} of length ${model.length}; each cell covers ${model.bin}×${model.bin} steps and holds its largest norm.`;
     this.image.width = model.size;
     this.image.height = model.size;
     const ctx = this.image.getContext('2d');

@@ -1,6 +1,7 @@
 // The report panel view: builds the page once, then renders each report into it (charts updated in place).
 import type { Report } from '../src/engine/report/types';
 import { formatFromLog10, formatNumber, formatShare } from '../src/engine/report/format';
+import { layerCell } from '../src/engine/report/layers';
 import { clippingChartModel, clipThresholds } from '../src/shared/reportView/clippingChart';
 import { contributionChartModel, log10Contribution } from '../src/shared/reportView/contributionChart';
 import { exportStem, lagTableCsv } from '../src/shared/reportView/export';
@@ -297,7 +298,7 @@ export class ReportPanelView {
           for (const l of report.layers)
             for (const e of l.lags)
               yield [
-                l.layer,
+                layerCell(l.layer, l.direction),
                 e.lag,
                 e.count,
                 formatFromLog10(e.log10_mean),
@@ -310,7 +311,7 @@ export class ReportPanelView {
     s.lags.notes.replaceChildren(
       ...lags.series.map((x) =>
         el('p', {
-          text: `Layer ${x.layer}: measured rate ${x.ratePerStep === null ? '—' : `${x.ratePerStep.toPrecision(3)} decades per step`}.`,
+          text: `${x.label}: measured rate ${x.ratePerStep === null ? '—' : `${x.ratePerStep.toPrecision(3)} decades per step`}.`,
         }),
       ),
     );
@@ -322,7 +323,7 @@ export class ReportPanelView {
       contributionChartConfig(contributions, theme),
     );
     const shareRows = contributions.series.map((x) => [
-      `Layer ${x.layer}`,
+      x.label,
       ...x.shares.map((sh) => (sh.reached ? formatShare(sh.share) : `— (no lag > ${sh.cutoff})`)),
     ]);
     const cutoffs = contributions.series[0]?.shares.map((sh) => `ℓ > ${sh.cutoff}`) ?? [];
@@ -335,7 +336,8 @@ export class ReportPanelView {
         ['layer', 'lag', 'contribution_mean'],
         (function* () {
           for (const l of report.layers)
-            for (const e of l.lags) yield [l.layer, e.lag, formatFromLog10(log10Contribution(e))];
+            for (const e of l.lags)
+              yield [layerCell(l.layer, l.direction), e.lag, formatFromLog10(log10Contribution(e))];
         })(),
       ),
     );
@@ -373,13 +375,13 @@ export class ReportPanelView {
 
     const rows = pascanuRows(report);
     s.pascanu.chart = upsertChart(s.pascanu.chart, s.pascanu.canvas, pascanuChartConfig(rows, theme));
-    s.pascanu.notes.replaceChildren(...rows.map((r) => el('p', { text: `Layer ${r.layer}: ${r.verdict}` })));
+    s.pascanu.notes.replaceChildren(...rows.map((r) => el('p', { text: `${r.label}: ${r.verdict}` })));
     s.pascanu.setTableBuilder(() =>
       table(
         'Pascanu’s condition per layer',
         ['layer', 'σ_max', 'spectral radius', 'γ', '1/γ', 'σ_max·γ'],
         rows.map((r) => [
-          r.layer,
+          r.label,
           formatNumber(r.sigmaMax),
           formatNumber(r.spectralRadius),
           formatNumber(r.gamma),

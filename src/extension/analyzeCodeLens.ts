@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
 import { regimeLabel, worstLayer } from './reportLogic';
+import { layerLabel } from '../engine/report/layers';
 import { Disposable } from './dispose';
 
 /** One lens on the first line of each model file. */
@@ -30,7 +31,7 @@ export class AnalyzeCodeLens extends Disposable implements vscode.CodeLensProvid
       if (worst) {
         const title =
           result.report.layers.length > 1
-            ? `worst layer ${worst.layer}: ${regimeLabel(worst)}`
+            ? `worst ${layerLabel(worst.layer, worst.direction)}: ${regimeLabel(worst)}`
             : `gradients: ${regimeLabel(worst)}`;
         lenses.push(new vscode.CodeLens(range, { title, command: 'rnnGradients.analyze', arguments: [document.uri] }));
       }

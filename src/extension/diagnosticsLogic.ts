@@ -2,6 +2,8 @@
 import type { AnalyzeResult } from '../worker/protocol';
 import type { Severity } from '../engine/report/types';
 import { parseJsonc, spanOfPath, type TextSpan } from './jsonLocationLogic';
+import type { Direction } from '../engine/model/types';
+import { layerLabel, nameSuffix } from '../engine/report/layers';
 import { forgetBiasThreshold, lowForgetBiasLayers } from './editLogic';
 
 /** One diagnostic to show: where, how severe, what, and which finding code it is. */
@@ -41,12 +43,12 @@ export function diagnosticSpecs(text: string, result: AnalyzeResult): Diagnostic
     !result.report.findings.some((finding) => finding.code === 'forget-bias-low')
   ) {
     for (const info of lowForgetBiasLayers(text)) {
-      const path = ['weights', `bias_ih_l${info.layer}`];
+      const path = ['weights', `bias_ih_l${info.layer}${nameSuffix(info.direction)}`];
       specs.push({
         span: spanOfPath(text, path, root),
         severity: 'info',
         message:
-          `LSTM layer ${info.layer}: the forget-gate bias (bias_ih + bias_hh, rows ${info.hiddenSize}..${2 * info.hiddenSize - 1}) ` +
+          `LSTM ${layerLabel(info.layer, info.direction)}: the forget-gate bias (bias_ih + bias_hh, rows ${info.hiddenSize}..${2 * info.hiddenSize - 1}) ` +
           `averages ${info.mean.toPrecision(3)}, below ${forgetBiasThreshold}; a forget bias of 1.0 (Jozefowicz et al. 2015) ` +
           `keeps the cell state, and its gradient, alive over more steps.`,
         code: 'forget-bias-low',
@@ -57,8 +59,11 @@ export function diagnosticSpecs(text: string, result: AnalyzeResult): Diagnostic
   return specs;
 }
 
-/** The LSTM layer a forget-bias diagnostic is about, from its key text (`"bias_ih_l1"`, `"weight_ih_l1"` -> 1). */
-export function forgetBiasLayerOfKey(keyText: string): number | undefined {
-  const match = /_(?:ih|hh)_l(\d+)/.exec(keyText);
-  return match ? Number(match[1]) : undefined;
+/**
+ * The LSTM layer and direction a forget-bias diagnostic is about, from its key text (`"bias_ih_l1"`,
+ * `"weight_ih_l1"` -> layer 1 forward; `"bias_ih_l0_reverse"` -> layer 0 reverse).
+ */
+export function forgetBiasLayerOfKey(keyText: string): { layer: number; direction: Direction } | undefined {
+  const match = /_(?:ih|hh)_l(\d+)(_reverse)?(?![\w])/.exec(keyText);
+  return match ? { layer: Number(match[1]), direction: match[2] ? 'reverse' : 'forward' } : undefined;
 }

@@ -5,6 +5,7 @@ import { diagnosticSource } from './diagnosticsManager';
 import { forgetBiasLayerOfKey } from './diagnosticsLogic';
 import { clipWorkspaceEdit, formattingOf, toWorkspaceEdit } from './documentEdits';
 import { forgetBiasEdits } from './editLogic';
+import { layerLabel } from '../engine/report/layers';
 import { clipFixCodes, clipSuggestions } from './reportLogic';
 
 /** The finding code of one of our diagnostics. */
@@ -58,12 +59,14 @@ export class GradientQuickFixes implements vscode.CodeActionProvider {
         }
       }
       if (code === 'forget-bias-low') {
-        const layer = forgetBiasLayerOfKey(document.getText(diagnostic.range));
+        const key = forgetBiasLayerOfKey(document.getText(diagnostic.range));
         const edits =
-          layer === undefined ? undefined : forgetBiasEdits(document.getText(), layer, formattingOf(document));
-        if (edits && edits.length > 0) {
+          key === undefined
+            ? undefined
+            : forgetBiasEdits(document.getText(), key.layer, formattingOf(document), key.direction);
+        if (key && edits && edits.length > 0) {
           const action = new vscode.CodeAction(
-            `Set forget-gate bias to 1.0 (layer ${layer})`,
+            `Set forget-gate bias to 1.0 (${layerLabel(key.layer, key.direction)})`,
             vscode.CodeActionKind.QuickFix,
           );
           action.edit = toWorkspaceEdit(document, edits);

@@ -4,6 +4,7 @@ import type { AnalysisService } from './analysisService';
 import { isModelDocument } from './modelFiles';
 import type { Regime } from '../engine/report/types';
 import { regimeLabel, worstLayer } from './reportLogic';
+import { layerCell } from '../engine/report/layers';
 import { readSettings } from './settings';
 import { Disposable } from './dispose';
 
@@ -58,7 +59,7 @@ export class RegimeStatusBar extends Disposable {
       this.item.text = `${running ? '$(sync~spin)' : regimeIcons[regime]} RNN: ${label}`;
       const horizon = worst?.evidence?.horizon;
       this.item.tooltip = worst
-        ? `Worst layer: ${worst.layer} (${label}; σ_max ${worst.sigma_max.toPrecision(3)}` +
+        ? `Worst layer: ${layerCell(worst.layer, worst.direction)} (${label}; σ_max ${worst.sigma_max.toPrecision(3)}` +
           (horizon ? `; gradient horizon at lag ${horizon.lag}` : '') +
           ').' +
           (regime === 'undetermined' ? ' Too few lags to measure a trend.' : '') +

@@ -2,8 +2,8 @@
 // clip suggestions and the weight_hh hover.
 import type { Direction } from '../engine/model/types';
 import type { Finding, LayerReport, Regime, Report } from '../engine/report/types';
-import { layerLabel, nameSuffix } from '../engine/report/layers';
 import { formatHoverNumber, formatHoverPow10, roundSuggestion } from '../engine/report/format';
+import { layerLabel, nameSuffix } from '../engine/report/layers';
 
 /** The README anchor of a finding code: `finding-<code>`, e.g. `finding-exploding-gradients`. */
 export function findingAnchor(code: string): string {
@@ -71,8 +71,9 @@ export function weightHhDirection(key: string): Direction {
 const gateCount: Record<string, number> = { rnn: 1, lstm: 4, gru: 3 };
 
 /**
- * Markdown of the hover on `weight_hh_l{k}`: shape, σ_max, spectral radius, γ, Pascanu's condition with its
- * verdict, the measured change per step and the regime. Undefined when the report has no such layer.
+ * Markdown of the hover on `weight_hh_l{k}` (or `weight_hh_l{k}_reverse`, the reverse direction of a
+ * bidirectional layer): shape, σ_max, spectral radius, γ, Pascanu's condition with its verdict, the measured
+ * change per step and the regime. Undefined when the report has no such layer and direction.
  */
 export function weightHhHover(
   report: Report,
@@ -85,9 +86,11 @@ export function weightHhHover(
   if (!layer) return undefined;
   const hidden = report.model.hidden_size;
   const rows = (gateCount[report.model.cell] ?? 1) * hidden;
+  // With projections (LSTM proj_size P > 0) the recurrent input is the projected state: [4·H][P].
+  const columns = report.model.proj_size > 0 ? report.model.proj_size : hidden;
   const lines: string[] = [];
   lines.push(
-    `**weight_hh_l${layerIndex}${nameSuffix(direction)}** — ${report.model.cell} ${layerLabel(layerIndex, direction)}, shape [${rows}][${hidden}]`,
+    `**weight_hh_l${layerIndex}${nameSuffix(direction)}** — ${report.model.cell} ${layerLabel(layerIndex, direction)}, shape [${rows}][${columns}]`,
   );
   lines.push('');
   lines.push(`| | |`);

@@ -478,7 +478,7 @@ async function main() {
       );
       assert(
         csv &&
-          csv.content.startsWith('layer,lag,count,mean,min,max,contribution_mean,') &&
+          csv.content.startsWith('layer,direction,lag,count,mean,min,max,contribution_mean,') &&
           csv.content.split('\r\n').length === 14,
         'csv content',
       );
@@ -542,6 +542,56 @@ async function main() {
       assert(title.includes('tanh demo'), 'restored title');
       assert(restored.errors.length === 0, `errors: ${restored.errors.join('; ')}`);
       await restored.page.close();
+    });
+
+    await test('a bidirectional report labels each direction: "Layer 0 (reverse)" in the charts, cards, notes and tables', async () => {
+      const bi = JSON.parse(JSON.stringify(small));
+      bi.model.bidirectional = true;
+      bi.layers = [
+        { ...small.layers[0], direction: 'forward' },
+        { ...small.layers[0], direction: 'reverse', sigma_max: small.layers[0].sigma_max / 2 },
+      ];
+      await stageReport(page, 'bidirectional', bi);
+      await postReport(page, 'bidirectional', 15);
+      const charts = await page.evaluate(() => window.rnnGradientsTest.charts());
+      const labelsOf = (id) => charts.find((c) => c.id === id).datasets.map((d) => d.label);
+      const lagLabels = labelsOf('lags');
+      for (const expected of ['Layer 0 mean', 'Layer 0 (reverse) mean', 'Layer 0 (reverse) min–max'])
+        assert(lagLabels.includes(expected), `lag chart: ${lagLabels.join(', ')}`);
+      const contributionLabels = labelsOf('contributions');
+      assert(
+        contributionLabels.includes('Layer 0 contribution') &&
+          contributionLabels.includes('Layer 0 (reverse) contribution'),
+        `contribution chart: ${contributionLabels.join(', ')}`,
+      );
+      const cutoffs = charts.find((c) => c.id === 'contributions').annotations.map((a) => a.label);
+      assert(
+        cutoffs.some((l) => /L0 rev /.test(l)),
+        `cut-off labels: ${cutoffs.join(' | ')}`,
+      );
+      const cards = await page
+        .locator('article.card')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+      assert(
+        cards.length === 2 && /^Layer 0: /.test(cards[0]) && /^Layer 0 \(reverse\): /.test(cards[1]),
+        `cards: ${cards.join(' | ')}`,
+      );
+      const headings = await page.locator('article.card h3').allInnerTexts();
+      assert(/Layer 0 \(reverse\)/.test(headings[1] ?? ''), `card headings: ${headings.join(' | ')}`);
+      const pascanuNotes = await page.locator('section[data-chart="pascanu"] .notes').innerText();
+      assert(/Layer 0 \(reverse\): /.test(pascanuNotes), `pascanu notes: ${pascanuNotes}`);
+      const toggle = page.locator('section[data-chart="lags"] button[aria-controls="section-lags-table"]');
+      await toggle.click();
+      const lagTable = await page.locator('#section-lags-table').innerText();
+      await toggle.click();
+      assert(
+        /^0 \(reverse\)\s+0\s/m.test(lagTable) && /^0\s+0\s/m.test(lagTable),
+        `lag table: ${lagTable.slice(0, 400)}`,
+      );
+      await page.getByRole('button', { name: 'Save lag table (CSV)' }).click();
+      const csv = (await posted(page, 'exportFile')).filter((m) => m.kind === 'csv').pop();
+      assert(csv && /\r\n0,reverse,0,/.test(csv.content), 'csv has the reverse rows');
+      await postReport(page, 'small', 16);
     });
 
     // Timing on a shared machine is noisy: each figure is the median of TRIALS posts, and every post is printed.

@@ -13,6 +13,16 @@ export function layerTitle(layer: number, direction: Direction | undefined): str
   return label.charAt(0).toUpperCase() + label.slice(1);
 }
 
+/** A table cell naming a layer: "0", or "0 (reverse)". */
+export function layerCell(layer: number, direction: Direction | undefined): string {
+  return direction === 'reverse' ? `${layer} (reverse)` : String(layer);
+}
+
+/** The shortest name, for crowded labels: "L0", or "L0 rev". */
+export function layerShort(layer: number, direction: Direction | undefined): string {
+  return direction === 'reverse' ? `L${layer} rev` : `L${layer}`;
+}
+
 /** The suffix of a direction's PyTorch names: "" or "_reverse". */
 export function nameSuffix(direction: Direction | undefined): string {
   return direction === 'reverse' ? '_reverse' : '';

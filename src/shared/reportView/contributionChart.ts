@@ -1,6 +1,7 @@
 // The contribution chart's model: per layer, the mean temporal contribution against the lag (log10), and the
 // share of the summed contribution that comes from lags beyond 10, 50 and 100.
 import type { LagEntry, LayerReport, Report } from '../../engine/report/types';
+import { layerShort, layerTitle } from '../../engine/report/layers';
 import { decimateMinMaxArrays, type XY } from '../decimate';
 import { extent, log10Axis, MAX_SERIES_POINTS, present, type Log10Axis } from './axis';
 
@@ -75,6 +76,9 @@ function sharesFromLogs(c: ContributionLogs, cutoffs: readonly number[]): LongRa
 /** One layer's contribution curve. */
 export interface ContributionSeries {
   layer: number;
+  /** "Layer 0", "Layer 0 (reverse)"; and "L0", "L0 rev" where space is short. */
+  label: string;
+  short: string;
   log10: XY[];
   shares: LongRangeShare[];
 }
@@ -97,6 +101,8 @@ export function contributionChartModel(report: Report, maxPoints = MAX_SERIES_PO
     sourcePoints += layer.lags.length;
     return {
       layer: layer.layer,
+      label: layerTitle(layer.layer, layer.direction),
+      short: layerShort(layer.layer, layer.direction),
       log10: decimateMinMaxArrays(logs.lags, logs.log10, logs.count, maxPoints),
       shares: sharesFromLogs(logs, LONG_RANGE_CUTOFFS),
     };

@@ -3,6 +3,7 @@ import type { Report } from '../../engine/report/types';
 
 const CSV_COLUMNS = [
   'layer',
+  'direction',
   'lag',
   'count',
   'mean',
@@ -30,6 +31,7 @@ export function lagTableCsv(report: Report): string {
       lines.push(
         [
           l.layer,
+          l.direction ?? 'forward',
           e.lag,
           e.count,
           e.mean,

@@ -1,9 +1,12 @@
 // The heatmap's model: one sequence's (t, j) map of log10 norms, its colour range, and its pixels (viridis).
 import type { HeatmapReport } from '../../engine/report/types';
+import { layerTitle } from '../../engine/report/layers';
 
 /** A heatmap ready to paint: size×size cells (row t-bin, column j-bin), log10 values, and their range. */
 export interface HeatmapModel {
   layer: number;
+  /** "Layer 0", "Layer 0 (reverse)" (a reverse direction's pairs are t ≤ j: the upper triangle). */
+  label: string;
   sequence: number;
   size: number;
   bin: number;
@@ -27,6 +30,7 @@ export function heatmapModel(h: HeatmapReport): HeatmapModel | null {
   if (max === min) max = min + 1;
   return {
     layer: h.layer,
+    label: layerTitle(h.layer, h.direction),
     sequence: h.sequence,
     size: h.size,
     bin: h.bin,

@@ -1,12 +1,16 @@
 // The lag chart's model: per layer, the mean gradient norm against the lag in log10 units, its min–max band and
 // the line the regime rule fitted (evidence.fit), over the lags it used.
-import type { Report } from '../../engine/report/types';
+import type { LayerReport, Report } from '../../engine/report/types';
+import { layerTitle } from '../../engine/report/layers';
 import { decimateEnvelope, decimateMinMaxArrays, type XY } from '../decimate';
 import { extent, log10Axis, MAX_SERIES_POINTS, present, type Log10Axis } from './axis';
 
 /** One layer's curves on the lag chart, in log10 units. */
 export interface LagSeries {
   layer: number;
+  direction: LayerReport['direction'];
+  /** "Layer 0", "Layer 0 (reverse)". */
+  label: string;
   /** log10 of the mean norm per lag (lags whose norm is exactly 0 are left out). */
   mean: XY[];
   /** log10 of the min and max norm per lag: the band. */
@@ -72,6 +76,8 @@ export function lagChartModel(report: Report, maxPoints = MAX_SERIES_POINTS): La
     }
     return {
       layer: layer.layer,
+      direction: layer.direction,
+      label: layerTitle(layer.layer, layer.direction),
       mean: decimateMinMaxArrays(meanX, meanY, nMean, maxPoints),
       lower: band.lower,
       upper: band.upper,

@@ -1,10 +1,13 @@
 // The Pascanu chart's model: each layer's σ_max of W_hh (and spectral radius) against 1/γ, with the verdict of
 // Pascanu's condition.
 import type { Report } from '../../engine/report/types';
+import { layerTitle } from '../../engine/report/layers';
 
 /** One layer's spectra against the 1/γ line. */
 export interface PascanuRow {
   layer: number;
+  /** "Layer 0", "Layer 0 (reverse)". */
+  label: string;
   sigmaMax: number;
   spectralRadius: number | null;
   gamma: number | null;
@@ -29,6 +32,7 @@ export function pascanuRows(report: Report): PascanuRow[] {
       verdict = `σ_max·γ = ${bound?.toPrecision(3)} ≥ 1: exploding gradients are possible (necessary condition met).`;
     return {
       layer: l.layer,
+      label: layerTitle(l.layer, l.direction),
       sigmaMax: l.sigma_max,
       spectralRadius: l.spectral_radius,
       gamma: l.gamma,

@@ -35,7 +35,25 @@ describe('extension report logic', () => {
       specs.map((spec) => [spec.code, text.substr(spec.span.offset, spec.span.length)]),
       [['forget-bias-low', '"bias_ih_l0"']],
     );
-    assert.strictEqual(forgetBiasLayerOfKey('"bias_ih_l3"'), 3);
-    assert.strictEqual(forgetBiasLayerOfKey('"weight_ih_l2"'), 2);
+    assert.deepStrictEqual(forgetBiasLayerOfKey('"bias_ih_l3"'), { layer: 3, direction: 'forward' });
+    assert.deepStrictEqual(forgetBiasLayerOfKey('"weight_ih_l2"'), { layer: 2, direction: 'forward' });
+    assert.deepStrictEqual(forgetBiasLayerOfKey('"bias_ih_l0_reverse"'), { layer: 0, direction: 'reverse' });
+    assert.deepStrictEqual(forgetBiasLayerOfKey('"weight_ih_l1_reverse"'), { layer: 1, direction: 'reverse' });
+    assert.strictEqual(forgetBiasLayerOfKey('"weight_hr_l0"'), undefined);
+  });
+
+  it('places the fallback forget-bias diagnostic of a reverse direction on its _reverse key', () => {
+    const rows = '[[0],[0],[0],[0]]';
+    const text = `{"cell":"lstm","bidirectional":true,"weights":{"weight_hh_l0":${rows},"weight_ih_l0":${rows},"bias_ih_l0":[0,1,0,0],"weight_hh_l0_reverse":${rows},"weight_ih_l0_reverse":${rows},"bias_ih_l0_reverse":[0,0.1,0,0]}}`;
+    const base = report();
+    const specs = diagnosticSpecs(text, {
+      ok: true,
+      report: { ...base, model: { ...base.model, cell: 'lstm', bidirectional: true }, findings: [] },
+    });
+    assert.deepStrictEqual(
+      specs.map((spec) => [spec.code, text.substr(spec.span.offset, spec.span.length), spec.path.join('.')]),
+      [['forget-bias-low', '"bias_ih_l0_reverse"', 'weights.bias_ih_l0_reverse']],
+    );
+    assert.match(specs[0].message, /^LSTM layer 0 \(reverse\): /);
   });
 });

@@ -50,7 +50,7 @@ describe('extension edit logic', () => {
     const text = lstm('[0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.4, 0.4]', '[0, 0, 0.1, 0.1, 0, 0, 0, 0]');
     assert.deepStrictEqual(
       forgetBiases(text).map((info) => ({ ...info, mean: Number(info.mean.toFixed(6)) })),
-      [{ layer: 0, hiddenSize: 2, mean: 0.3 }],
+      [{ layer: 0, direction: 'forward', hiddenSize: 2, mean: 0.3 }],
     );
     assert.strictEqual(lowForgetBiasLayers(text).length, 1);
     const high = lstm('[0, 0, 1, 1, 0, 0, 0, 0]', undefined);
@@ -64,6 +64,38 @@ describe('extension edit logic', () => {
     const result = applyTextEdits(text, edits);
     assert.strictEqual(result, lstm('[0.1, 0.1, 1, 1, 0.3, 0.3, 0.4, 0.4]', '[0, 0, 0, 0, 0, 0, 0, 0]'));
     assert.strictEqual(lowForgetBiasLayers(result).length, 0);
+  });
+
+  it('edits the _reverse biases of a reverse direction and leaves the forward ones alone', () => {
+    const text = `{
+  "cell": "lstm",
+  "bidirectional": true,
+  "weights": {
+    "weight_ih_l0": [[1], [1], [1], [1]],
+    "weight_hh_l0": [[0], [0], [0], [0]],
+    "bias_ih_l0": [0, 0.2, 0, 0],
+    "weight_ih_l0_reverse": [[1], [1], [1], [1]],
+    "weight_hh_l0_reverse": [[0], [0], [0], [0]],
+    "bias_ih_l0_reverse": [0, 0.1, 0, 0],
+    "bias_hh_l0_reverse": [0, 0.3, 0, 0]
+  }
+}`;
+    assert.deepStrictEqual(
+      forgetBiases(text).map((info) => [info.layer, info.direction, Number(info.mean.toFixed(6))]),
+      [
+        [0, 'forward', 0.2],
+        [0, 'reverse', 0.4],
+      ],
+    );
+    const result = applyTextEdits(text, forgetBiasEdits(text, 0, undefined, 'reverse') ?? []);
+    assert.strictEqual(
+      result,
+      text
+        .replace('"bias_ih_l0_reverse": [0, 0.1, 0, 0]', '"bias_ih_l0_reverse": [0, 1, 0, 0]')
+        .replace('"bias_hh_l0_reverse": [0, 0.3, 0, 0]', '"bias_hh_l0_reverse": [0, 0, 0, 0]'),
+    );
+    const forward = applyTextEdits(text, forgetBiasEdits(text, 0) ?? []);
+    assert.strictEqual(forward, text.replace('"bias_ih_l0": [0, 0.2, 0, 0]', '"bias_ih_l0": [0, 1, 0, 0]'));
   });
 
   it('creates bias_ih when the file has no biases', () => {

@@ -1,6 +1,13 @@
 // Unit tests (plain Node) of reportLogic.ts: documentation links, the worst layer, clip suggestions, the hover.
 import * as assert from 'assert';
-import { clipSuggestions, findingDocUrl, weightHhHover, worstLayer } from '../../../src/extension/reportLogic';
+import {
+  clipSuggestions,
+  findingDocUrl,
+  weightHhDirection,
+  weightHhHover,
+  weightHhLayer,
+  worstLayer,
+} from '../../../src/extension/reportLogic';
 import { report } from './fixtures';
 
 describe('extension report logic', () => {
@@ -81,5 +88,38 @@ describe('extension report logic', () => {
     short.layers[0].evidence = { ...short.layers[0].evidence!, log10_rate_per_step: null, fit: null, horizon: null };
     assert.match(weightHhHover(short, 0) ?? '', /too few lags to measure a trend/);
     assert.strictEqual(worstLayer(short)?.layer, 1, 'exploding outranks undetermined');
+  });
+
+  it('hovers on weight_hh_l{k}_reverse with the reverse direction’s numbers', () => {
+    assert.deepStrictEqual(
+      ['weight_hh_l0', 'weight_hh_l2_reverse'].map((k) => [weightHhLayer(k), weightHhDirection(k)]),
+      [
+        [0, 'forward'],
+        [2, 'reverse'],
+      ],
+    );
+    assert.strictEqual(weightHhLayer('weight_hh_l0_backward'), undefined);
+    assert.strictEqual(weightHhLayer('weight_hr_l0'), undefined);
+    const base = report();
+    const forward = base.layers[0];
+    const reverse = {
+      ...forward,
+      direction: 'reverse' as const,
+      sigma_max: 3.5,
+      spectral_radius: 3.25,
+      regime: 'exploding' as const,
+    };
+    const bi = { ...base, model: { ...base.model, bidirectional: true, num_layers: 1 }, layers: [forward, reverse] };
+    const hover = weightHhHover(bi, 0, 'reverse') ?? '';
+    assert.match(hover, /^\*\*weight_hh_l0_reverse\*\* — rnn layer 0 \(reverse\), shape \[4\]\[4\]/);
+    assert.match(hover, /σ_max \(largest singular value\) \| 3\.5 \|/);
+    assert.match(hover, /necessary for exploding/);
+    assert.match(hover, /Regime: \*\*exploding\*\*/);
+    const plain = weightHhHover(bi, 0) ?? '';
+    assert.match(plain, /^\*\*weight_hh_l0\*\* — rnn layer 0, shape/);
+    assert.match(plain, /Regime: \*\*vanishing\*\*/);
+    assert.strictEqual(weightHhHover(base, 0, 'reverse'), undefined, 'no reverse direction in a unidirectional report');
+    const projected = { ...bi, model: { ...bi.model, cell: 'lstm', proj_size: 2 } };
+    assert.match(weightHhHover(projected, 0, 'reverse') ?? '', /shape \[16\]\[2\]/);
   });
 });

@@ -10,14 +10,14 @@ describe('webview: formatting and export', () => {
     const lines = csv.split('\r\n');
     assert.strictEqual(
       lines[0],
-      'layer,lag,count,mean,min,max,contribution_mean,log10_mean,log10_min,log10_max,log10_contribution_mean',
+      'layer,direction,lag,count,mean,min,max,contribution_mean,log10_mean,log10_min,log10_max,log10_contribution_mean',
     );
-    assert.strictEqual(lines[1], '0,0,1,1,1,1,1,0,-1,1,');
-    assert.strictEqual(lines[2], '0,1,1,0,0,0,0,,,,');
+    assert.strictEqual(lines[1], '0,forward,0,1,1,1,1,1,0,-1,1,');
+    assert.strictEqual(lines[2], '0,forward,1,1,0,0,0,0,,,,');
     assert.strictEqual(lines[3], '');
     const small = lagTableCsv(loadFixture('small.json')).split('\r\n');
     assert.strictEqual(small.length, 1 + 12 + 1);
-    assert.strictEqual(small[1].split(',')[3], '0.7623383088188802');
+    assert.strictEqual(small[1].split(',')[4], '0.7623383088188802');
   });
 
   it('quotes CSV text that could break a row or be read as a formula', () => {

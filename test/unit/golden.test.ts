@@ -6,7 +6,7 @@ import * as path from 'path';
 import { parseModel } from '../../src/engine/model/parse';
 import { analyzeModel } from '../../src/engine/analyze';
 import { REPO_ROOT, ensureBuilt, runCli } from './helpers/cli';
-import { compareWithReference, nonFinitePaths, reportContractProblems } from './helpers/report';
+import { compareCellStats, compareWithReference, nonFinitePaths, reportContractProblems } from './helpers/report';
 
 type Obj = Record<string, unknown>;
 
@@ -163,6 +163,7 @@ describe('golden references', () => {
         const ref = readJson(f.ref);
         assertMatches(ref, got, f.name);
         assert.deepStrictEqual(version2Problems(ref, got).slice(0, 8), [], f.name);
+        assert.deepStrictEqual(compareCellStats(ref, got).slice(0, 8), [], `${f.name}: gates and units`);
         assert.deepStrictEqual(nonFinitePaths(got), [], 'NaN or Infinity in the report');
         assert.deepStrictEqual(reportContractProblems(JSON.parse(JSON.stringify(got))), []);
       });
@@ -177,6 +178,7 @@ describe('golden references', () => {
       const ref = JSON.parse(fs.readFileSync(path.join(GOLDEN_V2_DIR, 'bilstm-2layer-json.ref.json'), 'utf8')) as Obj;
       assertMatches(ref, got, 'bilstm-2layer-json');
       assert.deepStrictEqual(version2Problems(ref, got), []);
+      assert.deepStrictEqual(compareCellStats(ref, got), []);
     });
   });
 

@@ -1,6 +1,9 @@
 // The first pass over the data, batch by batch: each sequence's forward pass and loss, its parameter gradients
 // by BPTT (summed into its batch's and the whole data's), and its pairs of the lag table up to the plan's
-// first lag (this thread's columns of it, when the full table is split and there is no second pass).
+// first lag (this thread's columns of it, when the full table is split and there is no second pass), and the
+// gate and unit statistics of each layer from the same forward pass (sequences whose forward pass overflowed
+// are left out of them).
+import { CellStatsAccumulator } from '../cellStats';
 import { accumulateSequenceLags, sequenceLagWork } from '../stackLags';
 import { LagStats } from '../logscale';
 import type { Model } from '../model/types';
@@ -34,6 +37,8 @@ export interface BatchPassResult {
   lagStats: LagStats[];
   /** Whether some lag-table norm was not finite. */
   lagNonFinite: boolean;
+  /** Gate and unit statistics, one per layer and direction (model.layers order). */
+  cellStats: CellStatsAccumulator[];
 }
 
 /** Runs the first pass (see the file comment). */
@@ -49,6 +54,7 @@ export function runBatchPass(model: Model, plan: AnalysisPlan, progress: Analysi
     total: zeroParamGrads(model),
     lagStats: model.layers.map(() => new LagStats(plan.firstLag + 1)),
     lagNonFinite: false,
+    cellStats: CellStatsAccumulator.forModel(model),
   };
   const perSequence = zeroParamGrads(model);
   const batchGrads = zeroParamGrads(model);
@@ -60,6 +66,8 @@ export function runBatchPass(model: Model, plan: AnalysisPlan, progress: Analysi
       const seq = model.sequences[b];
       progress.check(0, 'forward');
       const fwd = forwardSequence(model, plan.cells, plan.lossFn, seq, () => progress.check(0, 'forward'));
+      // The activations are finite unless a layer overflowed (a loss overflow leaves them valid).
+      if (!fwd.nonFinite || fwd.nonFinite.layer === model.numLayers) addCellStats(plan, fwd, seq.length, result);
       if (fwd.nonFinite) {
         result.lossFinite = false;
         batchFinite = false;
@@ -86,6 +94,11 @@ export function runBatchPass(model: Model, plan: AnalysisPlan, progress: Analysi
     result.batchMaxAbs.push(maxAbs !== null && Number.isFinite(maxAbs) ? maxAbs : null);
   }
   return result;
+}
+
+/** Adds one sequence's gate activations and unit values to each layer's statistics. */
+function addCellStats(plan: AnalysisPlan, fwd: SequenceForward, steps: number, result: BatchPassResult): void {
+  fwd.traces.forEach((trace, i) => result.cellStats[i].add(plan.cells[i].statsView(trace), steps));
 }
 
 /**

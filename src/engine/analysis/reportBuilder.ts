@@ -9,6 +9,8 @@ import { classifyRegime, type RegimeThresholds } from '../regime';
 import type { ClippingReport, Finding, LagEntry, LayerReport, ParamGradient, Report } from '../report/types';
 import { reportVersion } from '../report/layers';
 import type { BatchPassResult } from './batchPass';
+import { cellFindings } from './cellFindings';
+import { cellReports, type CellReport } from './cellReport';
 import { clipFindings, forgetBiasFindings, lagNonFiniteFinding, overflowFindings, regimeFindings } from './findings';
 import { finiteOrNull, globalNorm, reportGradients } from './gradients';
 
@@ -52,6 +54,10 @@ export class ReportBuilder {
   private readonly passFindings: Finding[];
   /** Findings about the file's settings (clip_norm, forget-gate bias). */
   private readonly settingFindings: Finding[];
+  /** Each layer's gate and unit figures (the same for every lag table). */
+  private readonly cells: CellReport[];
+  /** Findings about the gates and units. */
+  private readonly cellFindings: Finding[];
 
   constructor(
     private readonly model: Model,
@@ -67,6 +73,8 @@ export class ReportBuilder {
       ...clipFindings(model, this.clipping.batch_norms, this.clipping.recommended.clip_norm),
       ...forgetBiasFindings(model),
     ];
+    this.cells = cellReports(model, batches.cellStats, batches.total.layers);
+    this.cellFindings = cellFindings(model, this.cells);
   }
 
   /** The report for a lag table (the short one of a partial report, or the full one). */
@@ -87,6 +95,7 @@ export class ReportBuilder {
         regime,
         evidence,
         lags,
+        ...this.cells[k],
       };
     });
     return {
@@ -117,6 +126,7 @@ export class ReportBuilder {
         ...this.passFindings,
         ...overflowFindings(layers),
         ...regimeFindings(model, layers, parts.lagNonFinite),
+        ...this.cellFindings,
         ...this.settingFindings,
       ],
       max_lag: lagCap,

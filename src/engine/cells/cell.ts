@@ -1,6 +1,7 @@
 // The interface every recurrent cell implements: a forward pass over one sequence that keeps what the
 // backward pass needs, and a batched backward step that maps the gradients of many loss terms
 // (one per row) with respect to the state s_j to those with respect to s_{j−1} and to the input u_j.
+import type { StatsView } from '../cellStats';
 import type { LayerWeights } from '../model/types';
 
 /** Parameter-gradient accumulators of one layer and direction, shaped like its weights. */
@@ -74,4 +75,6 @@ export interface Cell<T extends Trace = Trace> {
    * completeState): a cell may reuse what completeState computed.
    */
   backStep(trace: T, j: number, G: Float64Array, rows: number, out: BackStepOut): void;
+  /** Where the trace keeps its gate activations and unit values (cellStats.ts; gates-and-timeline.md §1). */
+  statsView(trace: T): StatsView;
 }

@@ -5,6 +5,7 @@ import type { LayerWeights } from '../model/types';
 import { sigm } from '../activation';
 import { matVec, norm2 } from '../linalg';
 import { plainMatMul, type MatMul } from '../matmul';
+import type { StatsView } from '../cellStats';
 import type { BackStepOut, Cell, Trace } from './cell';
 import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
 
@@ -64,6 +65,11 @@ export class GruCell implements Cell<GruTrace> {
       }
     }
     return { length, input, output, gates };
+  }
+
+  /** Gates r, z, n (stride 4H: the fourth block is not a gate); units h_t. */
+  statsView(trace: GruTrace): StatsView {
+    return { gates: trace.gates, gateStride: 4 * this.hiddenSize, units: trace.output, projected: null };
   }
 
   completeState(): void {

@@ -15,6 +15,7 @@ import type { LayerWeights } from '../model/types';
 import { sigm } from '../activation';
 import { matVec, norm2 } from '../linalg';
 import { plainMatMul, type MatMul } from '../matmul';
+import type { StatsView } from '../cellStats';
 import type { BackStepOut, Cell } from './cell';
 import type { GruTrace } from './gru';
 import { addOuter, addRows, ensureSize } from './scratch';
@@ -82,6 +83,11 @@ export class GruBeforeCell implements Cell<GruTrace> {
       }
     }
     return { length, input, output, gates };
+  }
+
+  /** Gates r, z, n (stride 4H: the fourth block is not a gate); units h_t. */
+  statsView(trace: GruTrace): StatsView {
+    return { gates: trace.gates, gateStride: 4 * this.hiddenSize, units: trace.output, projected: null };
   }
 
   completeState(): void {

@@ -8,6 +8,7 @@ import type { LayerWeights } from '../model/types';
 import { sigm } from '../activation';
 import { matVec, norm2 } from '../linalg';
 import { plainMatMul, type MatMul } from '../matmul';
+import type { StatsView } from '../cellStats';
 import type { BackStepOut, Cell, Trace } from './cell';
 import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
 
@@ -87,6 +88,16 @@ export class LstmCell implements Cell<LstmTrace> {
       if (this.projSize > 0) matVec(R, H, this.weightHr, cellOutput, t * H, output, t * R, false);
     }
     return { length, input, output, gates, cells, tanhCells, cellOutput };
+  }
+
+  /** Gates i, f, g, o (stride 4H); units m_t = o ⊙ tanh(c_t); with projections also h_t = W_hr m_t. */
+  statsView(trace: LstmTrace): StatsView {
+    return {
+      gates: trace.gates,
+      gateStride: this.gateRows,
+      units: trace.cellOutput,
+      projected: this.projSize > 0 ? trace.output : null,
+    };
   }
 
   private get weightHr(): Float64Array {

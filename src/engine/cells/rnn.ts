@@ -5,6 +5,7 @@ import type { LayerWeights, Nonlinearity, RnnForm } from '../model/types';
 import { ACTIVATIONS, type Activation } from '../activation';
 import { matVec, norm2 } from '../linalg';
 import { plainMatMul, type MatMul } from '../matmul';
+import type { StatsView } from '../cellStats';
 import type { BackStepOut, Cell, Trace } from './cell';
 import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
 
@@ -70,6 +71,11 @@ export class RnnCell implements Cell<RnnTrace> {
       }
     }
     return { length, input, output, aux };
+  }
+
+  /** No gates; units h_t (elman) or σ(x_t) (pascanu). */
+  statsView(trace: RnnTrace): StatsView {
+    return { gates: null, gateStride: 0, units: this.form === 'elman' ? trace.output : trace.aux, projected: null };
   }
 
   completeState(): void {

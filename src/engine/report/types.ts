@@ -16,7 +16,11 @@ export type FindingCode =
   | 'forget-bias-low'
   | 'lag-overflow'
   | 'lag-non-finite'
-  | 'trend-undetermined';
+  | 'trend-undetermined'
+  | 'forget-gate-closed'
+  | 'gate-saturated'
+  | 'units-saturated'
+  | 'dead-units';
 
 /** One finding: something a person can act on, pointing at a key of the model file. */
 export interface Finding {
@@ -87,6 +91,53 @@ export interface RegimeEvidence {
   rule: string;
 }
 
+/** A gate's name (gates-and-timeline.md section 1; PyTorch's order: lstm i, f, g, o; gru r, z, n). */
+export type GateName = 'input' | 'forget' | 'cell' | 'output' | 'reset' | 'update' | 'new';
+
+/** A fixed-bin histogram (extra key): `counts[i]` unit-steps in [lo + i·w, lo + (i+1)·w), w = (hi − lo)/bins. */
+export interface HistogramReport {
+  lo: number;
+  hi: number;
+  counts: number[];
+}
+
+/**
+ * One gate of a layer and direction, over every unit and real step of every sequence (gates-and-timeline.md
+ * section 1). Shares are of unit-steps; figures are null only when no sequence's forward pass stayed finite.
+ */
+export interface GateReport {
+  /** Mean activation. */
+  mean: number | null;
+  /** Share below 0.05 (sigmoid gate) or −0.95 (tanh gate). */
+  saturated_low: number | null;
+  /** Share above 0.95. */
+  saturated_high: number | null;
+  /** L2 norm of the gate's rows g·H … (g+1)·H − 1 of the gradient of weight_hh_l{k} (all columns). */
+  weight_hh_grad_norm: number | null;
+  /** The same block of the gradient of weight_ih_l{k}. */
+  weight_ih_grad_norm: number | null;
+  /** Extra: the gate's activation, sigmoid (0…1) or tanh (−1…1). */
+  activation?: 'sigmoid' | 'tanh';
+  /** Extra: the activation distribution over the activation's range, 20 bins. */
+  histogram?: HistogramReport;
+}
+
+/** A layer's unit values (h_t; m_t = o ⊙ tanh(c_t) for lstm; σ(x_t) for the pascanu form). */
+export interface UnitsReport {
+  /** Share of unit-steps with |value| > 0.95 (sigmoid rnn: > 0.95 or < 0.05; 0 for relu and linear). */
+  saturated_share: number | null;
+  /** Units exactly 0 at every real step of every sequence. */
+  dead_units: number;
+  /** Mean |value|. */
+  mean_abs: number | null;
+  /** Extra: the dead units' indices, ascending (the first 64). */
+  dead_unit_indices?: number[];
+  /** Extra: the number of unit-steps counted. */
+  unit_steps?: number;
+  /** Extra: the value distribution over −1…1 (0…1 for a sigmoid rnn); null for unbounded units. */
+  histogram?: HistogramReport | null;
+}
+
 /** Per-layer (and direction) spectra, regime and lag table. */
 export interface LayerReport {
   layer: number;
@@ -98,6 +149,12 @@ export interface LayerReport {
   regime: Regime;
   evidence?: RegimeEvidence;
   lags: LagEntry[];
+  /** Gate statistics, by gate name ({} for an rnn cell). Absent only in reports of older versions. */
+  gates?: Partial<Record<GateName, GateReport>>;
+  /** Unit statistics. Absent only in reports of older versions. */
+  units?: UnitsReport;
+  /** Extra, LSTM with projections: the same figures over the P-wide projected h_t. */
+  units_projected_h?: UnitsReport;
 }
 
 export interface ClipSuggestion {

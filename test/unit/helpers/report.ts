@@ -97,6 +97,53 @@ export function compareWithReference(ref: Obj, got: Obj): string[] {
   return bad;
 }
 
+/**
+ * Compares each layer's `gates` and `units` (and, when the reference has it, `units_projected_h`) with the
+ * reference's (gates-and-timeline.md section 1): the same gate names, every figure at 1e-9 relative, dead_units
+ * exactly. Returns the mismatches (empty: equal).
+ */
+export function compareCellStats(ref: Obj, got: Obj): string[] {
+  const bad: string[] = [];
+  const close = (a: unknown, b: unknown): boolean => {
+    if (a === null || b === null) return a === b;
+    if (!isNum(a) || !isNum(b)) return false;
+    return Math.abs(a - b) <= RTOL * Math.max(Math.abs(a), Math.abs(b)) + 1e-300;
+  };
+  const units = (where: string, r: Obj, g: Obj | undefined): void => {
+    if (!g) {
+      bad.push(`${where} missing`);
+      return;
+    }
+    for (const key of ['saturated_share', 'mean_abs'])
+      if (!close(r[key], g[key]))
+        bad.push(`${where}.${key}: expected ${JSON.stringify(r[key])}, got ${JSON.stringify(g[key])}`);
+    if (g.dead_units !== r.dead_units)
+      bad.push(`${where}.dead_units: expected ${JSON.stringify(r.dead_units)}, got ${JSON.stringify(g.dead_units)}`);
+  };
+  const gl = (got.layers ?? []) as Obj[];
+  (ref.layers as Obj[]).forEach((rl, li) => {
+    const L = gl[li];
+    if (!L || !('gates' in rl)) return;
+    const rg = rl.gates as Record<string, Obj>;
+    const gg = (L.gates ?? {}) as Record<string, Obj>;
+    const names = (o: object): string => Object.keys(o).sort().join(',');
+    if (names(rg) !== names(gg)) bad.push(`layers[${li}].gates: gates ${names(rg)} expected, got ${names(gg)}`);
+    for (const [name, r] of Object.entries(rg)) {
+      const g = gg[name];
+      if (!g) continue;
+      for (const key of ['mean', 'saturated_low', 'saturated_high', 'weight_hh_grad_norm', 'weight_ih_grad_norm'])
+        if (!close(r[key], g[key]))
+          bad.push(
+            `layers[${li}].gates.${name}.${key}: expected ${JSON.stringify(r[key])}, got ${JSON.stringify(g[key])}`,
+          );
+    }
+    units(`layers[${li}].units`, rl.units as Obj, L.units as Obj | undefined);
+    if ('units_projected_h' in rl)
+      units(`layers[${li}].units_projected_h`, rl.units_projected_h as Obj, L.units_projected_h as Obj | undefined);
+  });
+  return bad;
+}
+
 /** Paths (like `layers[0].lags[3].mean`) of every number in `value` that is NaN or ±Infinity. */
 export function nonFinitePaths(value: unknown, at = '$'): string[] {
   if (typeof value === 'number') return Number.isFinite(value) ? [] : [`${at} = ${value}`];
@@ -147,7 +194,7 @@ const EXTRA: Record<keyof typeof REQUIRED, string[]> = {
   top: ['heatmaps', 'max_lag', 'elapsed_ms'],
   model: ['name'],
   gradient: ['values'],
-  layer: ['evidence'],
+  layer: ['evidence', 'gates', 'units', 'units_projected_h'],
   lag: ['log10_contribution_mean'],
   clipping: [],
   suggestion: ['clipped_share'],

@@ -1,6 +1,6 @@
 // The CLI's readable terminal summary of a report.
-import type { LagEntry, LayerReport, Report } from '../engine/report/types';
-import { formatNorm, formatShort } from '../engine/report/format';
+import type { LagEntry, LayerReport, Report, UnitsReport } from '../engine/report/types';
+import { formatNorm, formatShare, formatShort } from '../engine/report/format';
 import { layerLabel, layerTitle } from '../engine/report/layers';
 
 /** The lags the short table shows: 0, 1, 2, 5, 10, 20, 50, … up to the last, which is always shown. */
@@ -33,7 +33,7 @@ function lagRow(e: LagEntry): string {
   );
 }
 
-function layerBlock(l: LayerReport): string[] {
+function layerBlock(l: LayerReport, hidden: number, proj: number): string[] {
   const lines: string[] = [];
   const spectra = [`σ_max ${formatShort(l.sigma_max)}`];
   if (l.spectral_radius !== null) spectra.push(`spectral radius ${formatShort(l.spectral_radius)}`);
@@ -51,6 +51,48 @@ function layerBlock(l: LayerReport): string[] {
   lines.push('    ' + pad('lag', 8) + pad('mean', 12) + pad('min', 12) + pad('max', 12) + 'contribution');
   const last = l.lags.length - 1;
   for (const lag of summaryLags(last)) if (l.lags[lag]) lines.push(lagRow(l.lags[lag]));
+  lines.push(...gatesBlock(l, hidden, proj));
+  return lines;
+}
+
+/** A gradient-block norm for the Gates table. */
+function gradText(x: number | null): string {
+  return x === null ? 'non-finite' : formatNorm(x, undefined);
+}
+
+/** The units line: saturated share, dead units, mean |value|. */
+function unitsLine(label: string, u: UnitsReport, width: number): string {
+  const dead = u.dead_units > 0 ? `${u.dead_units} of ${width}` : '0';
+  const indices = u.dead_units > 0 && u.dead_unit_indices?.length ? ` (${u.dead_unit_indices.join(', ')})` : '';
+  return `  ${label} saturated ${formatShare(u.saturated_share)}, dead ${dead}${indices}, mean |value| ${u.mean_abs === null ? '—' : formatShort(u.mean_abs)}`;
+}
+
+/**
+ * A layer's "Gates" block (gates-and-timeline.md section 1): per gate its mean activation, saturated shares and
+ * the norms of its blocks of the weight_hh / weight_ih gradients; then the units. Absent for reports without them.
+ */
+export function gatesBlock(l: LayerReport, hidden: number, proj: number): string[] {
+  const lines: string[] = [];
+  const gates = Object.entries(l.gates ?? {});
+  if (gates.length > 0) {
+    lines.push(
+      '  Gates   ' + pad('gate', 8) + pad('mean', 8) + pad('low', 8) + pad('high', 8) + pad('∂W_hh', 12) + '∂W_ih',
+    );
+    for (const [name, g] of gates) {
+      if (!g) continue;
+      lines.push(
+        '          ' +
+          pad(name, 8) +
+          pad(g.mean === null ? '—' : formatShort(g.mean), 8) +
+          pad(formatShare(g.saturated_low), 8) +
+          pad(formatShare(g.saturated_high), 8) +
+          pad(gradText(g.weight_hh_grad_norm), 12) +
+          gradText(g.weight_ih_grad_norm),
+      );
+    }
+  }
+  if (l.units) lines.push(unitsLine('Units  ', l.units, hidden));
+  if (l.units_projected_h) lines.push(unitsLine('Proj h ', l.units_projected_h, proj));
   return lines;
 }
 
@@ -73,7 +115,14 @@ export function formatSummary(r: Report): string {
     `Loss    ${r.loss === null ? 'non-finite' : formatShort(r.loss)}    grad norm ${r.grad_norm === null ? 'non-finite' : formatShort(r.grad_norm)}`,
   );
   lines.push('');
-  for (const l of r.layers) lines.push(...layerBlock(l), '');
+  for (const l of r.layers) lines.push(...layerBlock(l, m.hidden_size, m.proj_size ?? 0), '');
+  if (r.layers.some((l) => Object.keys(l.gates ?? {}).length > 0)) {
+    lines.push(
+      'Gates: mean activation; low, high: shares of unit-steps < 0.05 (tanh gates cell/new: < −0.95) and > 0.95;',
+      "       ∂W_hh, ∂W_ih: norms of the gate's rows of the weight gradients.",
+      '',
+    );
+  }
   const c = r.clipping;
   lines.push('Clipping');
   const finite = c.batch_norms.filter((n): n is number => n !== null);

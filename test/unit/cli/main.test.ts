@@ -132,6 +132,44 @@ describe('CLI (dist/cli.js)', function () {
         assert.ok(means[i] > means[i - 1], `mean at row ${i}: ${means.join(', ')}`);
     });
 
+    it('a Gates block per layer: each gate of an lstm with the figures of the JSON report, then the units', () => {
+      const file = 'test/fixtures/generated-v2/find-lstm-forget-closed.rnn.json';
+      const run = runCli(['analyze', file]);
+      assert.strictEqual(run.status, 0, run.stderr);
+      const gates = layers(json(runCli(['analyze', file, '--json'])))[0].gates as Record<string, Obj>;
+      const lines = run.stdout.split('\n');
+      const head = lines.findIndex((l) => /^ {2}Gates\s+gate\s+mean\s+low\s+high\s+∂W_hh\s+∂W_ih$/.test(l));
+      assert.ok(head > 0, run.stdout);
+      const rows = lines.slice(head + 1, head + 5).map((l) => l.trim().split(/\s+/));
+      assert.deepStrictEqual(
+        rows.map((r) => r[0]),
+        ['input', 'forget', 'cell', 'output'],
+      );
+      const forget = rows[1];
+      assert.strictEqual(forget[1], '0.0685'); // mean 0.0685…
+      assert.strictEqual(forget[2], '40%'); // saturated_low 0.4
+      assert.strictEqual(forget[3], '0%');
+      assert.strictEqual(forget[4], (gates.forget.weight_hh_grad_norm as number).toExponential(2));
+      assert.strictEqual(forget[5], (gates.forget.weight_ih_grad_norm as number).toExponential(2));
+      assert.match(lines[head + 5], /^ {2}Units\s+saturated 0%, dead 0, mean \|value\| 0\.0831$/);
+      assert.match(run.stdout, /^Gates: mean activation; low, high: shares/m);
+      assert.match(
+        run.stdout,
+        /warning: \[forget-gate-closed\] weights\.bias_ih_l0: Layer 0: the forget gate's mean activation is 0\.0685 \(< 0\.2\)/,
+      );
+    });
+
+    it('an rnn layer has no gates but a Units line (dead units listed)', () => {
+      assert.doesNotMatch(out.stdout, /^ {2}Gates/m);
+      assert.match(out.stdout, /^ {2}Units\s+saturated \S+, dead 0, mean \|value\| [\d.]+$/m);
+      const dead = runCli(['analyze', 'test/fixtures/generated-v2/find-rnn-relu-dead.rnn.json']);
+      const units = layers(
+        json(runCli(['analyze', 'test/fixtures/generated-v2/find-rnn-relu-dead.rnn.json', '--json'])),
+      )[0].units as Obj;
+      const idx = (units.dead_unit_indices as number[]).join(', ');
+      assert.match(dead.stdout, new RegExp(`^ {2}Units\\s+saturated 0%, dead 3 of 6 \\(${idx}\\), mean`, 'm'));
+    });
+
     it('the lag rows agree with the JSON report', () => {
       const r = json(runCli(['analyze', EXPLODING, '--json']));
       const lags = layers(r)[0].lags as Obj[];

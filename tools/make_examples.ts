@@ -216,3 +216,67 @@ write('linear-orthogonal.rnn.json', {
   data: { generate: { sequences: 3, length: 80, distribution: 'normal', scale: 0.1, seed: 6 } },
   loss: 'sum',
 });
+
+// 7. LSTM whose forget gate is closed: forget-gate bias −3 (f ≈ 0.05), so the cell state is erased at every
+//    step and nothing is remembered for long (forget-gate-closed, next to forget-bias-low).
+{
+  const rng = new SeededRandom(7);
+  const H = 8;
+  const I = 3;
+  const B = 3;
+  const T = 30;
+  const biasIh = uniformVec(rng, 4 * H, 0.1);
+  for (let i = H; i < 2 * H; i++) biasIh[i] = -3; // gate order i, f, g, o
+  write('lstm-forget-closed.rnn.json', {
+    name: 'lstm with a closed forget gate: forget-gate bias −3',
+    cell: 'lstm',
+    weights: {
+      weight_ih_l0: uniform(rng, 4 * H, I, 0.3),
+      weight_hh_l0: uniform(rng, 4 * H, H, 0.2),
+      bias_ih_l0: biasIh,
+      bias_hh_l0: new Array(4 * H).fill(0),
+    },
+    readout: { weight: uniform(rng, 1, H, 1 / Math.sqrt(H)), bias: [0] },
+    data: {
+      inputs: normalInputs(rng, B, T, I, 1),
+      targets: Array.from({ length: B }, () => Array.from({ length: T }, () => [round(rng.uniformIn(-1, 1))])),
+    },
+    loss: 'mse',
+  });
+}
+
+// 8. ReLU rnn with three dead units (1, 4, 6): bias −4, tiny input weights and a non-positive row of W_hh keep
+//    their pre-activation below 0 at every step, so they are 0 throughout and pass no gradient (dead-units).
+{
+  const rng = new SeededRandom(8);
+  const H = 8;
+  const I = 3;
+  const B = 3;
+  const T = 30;
+  const dead = [1, 4, 6];
+  const weightIh = uniform(rng, H, I, 0.5);
+  const weightHh = scaledOrthogonal(rng, H, 0.9);
+  const biasIh = uniformVec(rng, H, 0.1);
+  for (const k of dead) {
+    weightIh[k] = weightIh[k].map((w) => round(w / 10));
+    weightHh[k] = weightHh[k].map((w) => -Math.abs(w));
+    biasIh[k] = -4;
+  }
+  write('relu-dead-units.rnn.json', {
+    name: 'relu rnn with dead units 1, 4 and 6',
+    cell: 'rnn',
+    nonlinearity: 'relu',
+    weights: {
+      weight_ih_l0: weightIh,
+      weight_hh_l0: weightHh,
+      bias_ih_l0: biasIh,
+      bias_hh_l0: new Array(H).fill(0),
+    },
+    readout: { weight: uniform(rng, 1, H, 1 / Math.sqrt(H)), bias: [0] },
+    data: {
+      inputs: normalInputs(rng, B, T, I, 1),
+      targets: Array.from({ length: B }, () => Array.from({ length: T }, () => [round(rng.uniformIn(-1, 1))])),
+    },
+    loss: 'mse',
+  });
+}

@@ -19,7 +19,16 @@ const EXPECTED_REGIME: Record<string, string> = {
   'gru-safetensors.rnn.json': 'vanishing',
   'irnn-identity.rnn.json': 'stable',
   'linear-orthogonal.rnn.json': 'stable',
+  'lstm-forget-closed.rnn.json': 'vanishing',
+  'relu-dead-units.rnn.json': 'vanishing',
 };
+
+/** The gate and unit findings each example must show (the others must show none). */
+const EXPECTED_CELL_FINDINGS: Record<string, string[]> = {
+  'lstm-forget-closed.rnn.json': ['forget-gate-closed'],
+  'relu-dead-units.rnn.json': ['dead-units'],
+};
+const CELL_CODES = ['forget-gate-closed', 'gate-saturated', 'units-saturated', 'dead-units'];
 
 describe('examples/', () => {
   it('has exactly the documented model files, each with a README paragraph', () => {
@@ -50,6 +59,12 @@ describe('examples/', () => {
       const codes: string[] = r.findings.map((f) => f.code);
       if (regime !== 'stable') assert.ok(codes.includes(`${regime}-gradients`), codes.join());
       else assert.ok(!codes.includes('exploding-gradients') && !codes.includes('vanishing-gradients'), codes.join());
+      assert.deepStrictEqual(
+        codes.filter((c) => CELL_CODES.includes(c)),
+        EXPECTED_CELL_FINDINGS[file] ?? [],
+      );
+      if (file === 'relu-dead-units.rnn.json') assert.deepStrictEqual(r.layers[0].units?.dead_unit_indices, [1, 4, 6]);
+      if (file === 'lstm-forget-closed.rnn.json') assert.ok((r.layers[0].gates?.forget?.mean ?? 1) < 0.2);
       if (file === 'exploding-tanh.rnn.json') {
         assert.strictEqual(parsed.model.training.clipNorm, 1);
         assert.strictEqual(parsed.model.training.batchSize, 2);

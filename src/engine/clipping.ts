@@ -13,10 +13,21 @@ export function percentile(values: number[], p: number): number {
   return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
 }
 
-/** Share (0..1) of norms strictly above the threshold: the batches that clipping would rescale. */
-export function clippedShare(norms: number[], threshold: number): number {
-  if (norms.length === 0) return 0;
-  return norms.filter((n) => n > threshold).length / norms.length;
+/**
+ * Share (0..1) of the batches whose global gradient norm is strictly above the threshold: the batches that
+ * clip_grad_norm_ would rescale. Overflowed batches (null norms) are left out of both counts, as they are out of
+ * the suggestions. Null when no batch norm is finite. The one definition for the report and the panel (pure:
+ * compiled into the webview too).
+ */
+export function clippedShare(batchNorms: readonly (number | null)[], threshold: number): number | null {
+  let finite = 0;
+  let clipped = 0;
+  for (const n of batchNorms) {
+    if (n === null) continue;
+    finite++;
+    if (n > threshold) clipped++;
+  }
+  return finite === 0 ? null : clipped / finite;
 }
 
 /**
@@ -42,7 +53,7 @@ export function suggestClipping(batchNorms: (number | null)[], batchMaxAbs: (num
   const suggestion = (method: string, clipNorm: number): ClipSuggestion => ({
     method,
     clip_norm: clipNorm,
-    clipped_share: clippedShare(norms, clipNorm),
+    clipped_share: clippedShare(norms, clipNorm) ?? 0,
   });
   const suggestions = [
     suggestion('mean', mean),
@@ -60,7 +71,7 @@ export function suggestClipping(batchNorms: (number | null)[], batchMaxAbs: (num
       method: 'mean',
       rationale:
         `clip_norm ${formatShort(mean)} is the average batch gradient norm (Pascanu et al. 2013), which rescales ` +
-        `${Math.round(100 * clippedShare(norms, mean))}% of the ${norms.length} batches; clip_value ${formatShort(clipValue)} is the ` +
+        `${Math.round(100 * (clippedShare(norms, mean) ?? 0))}% of the ${norms.length} batches; clip_value ${formatShort(clipValue)} is the ` +
         `mean of each batch's largest |gradient element|.` +
         (skipped ? ` ${skipped} batch(es) with non-finite gradients were left out.` : ''),
     },

@@ -7,6 +7,8 @@ import { parseModel } from '../../src/engine/model/parse';
 import { analyzeModel } from '../../src/engine/analyze';
 import { REPO_ROOT, ensureBuilt, runCli } from './helpers/cli';
 import { compareCellStats, compareWithReference, nonFinitePaths, reportContractProblems } from './helpers/report';
+import type { Report } from '../../src/engine/report/types';
+import { clipThresholds } from '../../src/shared/reportView/clippingChart';
 
 type Obj = Record<string, unknown>;
 
@@ -46,10 +48,9 @@ function needsCheckpointReaders(rel: string): boolean {
 
 /**
  * The version-2 fields of a reference that compareWithReference does not look at: the model summary, the
- * counts, each layer's direction, the version, the clipped share of each suggestion and the clip_value (the mean
- * of the batches' largest |gradient element|).
+ * counts, each layer's direction, the version, and the share of batches the file's clip_norm clips on the panel.
  */
-function version2Problems(ref: Obj, got: Obj): string[] {
+function version2Problems(ref: Obj, got: Obj, clipNorm: number | null = null): string[] {
   const bad: string[] = [];
   const rm = ref.model as Obj;
   const gm = got.model as Obj;
@@ -68,21 +69,22 @@ function version2Problems(ref: Obj, got: Obj): string[] {
     if (gl?.direction !== rl.direction || gl?.layer !== rl.layer)
       bad.push(`layers[${i}]: expected layer ${String(rl.layer)} ${String(rl.direction)}`);
   });
+  // The share of batches the file's own training.clip_norm rescales, as the panel's clipping chart shows it.
   const rc = ref.clipping as Obj;
-  const gc = got.clipping as Obj;
-  const shares = new Map(((gc.suggestions ?? []) as Obj[]).map((s) => [s.method, s.clipped_share]));
-  for (const s of rc.suggestions as Obj[]) {
-    if ('clipped_share_expected' in s && shares.get(s.method) !== s.clipped_share_expected)
-      bad.push(`clipping.suggestions.${String(s.method)}.clipped_share: expected ${String(s.clipped_share_expected)}`);
-  }
-  const maxAbs = rc.batch_max_abs as number[] | undefined;
-  if (maxAbs) {
-    const want = maxAbs.reduce((a, b) => a + b, 0) / maxAbs.length;
-    const value = (gc.recommended as Obj).clip_value as number;
-    if (!(Math.abs(value - want) <= 1e-9 * Math.abs(want)))
-      bad.push(`clipping.recommended.clip_value: expected ${want}, got ${value}`);
+  if (typeof rc.training_clipped_share_expected === 'number') {
+    const current = clipThresholds(got as unknown as Report, clipNorm).find((t) => t.source === 'current');
+    if (current?.share !== rc.training_clipped_share_expected)
+      bad.push(
+        `panel share of training.clip_norm ${String(clipNorm)}: expected ${rc.training_clipped_share_expected}, got ${String(current?.share)}`,
+      );
   }
   return bad;
+}
+
+/** The model file's training.clip_norm (null when it has none). */
+function clipNormOf(rel: string): number | null {
+  const training = readJson(rel).training as Obj | undefined;
+  return typeof training?.clip_norm === 'number' ? training.clip_norm : null;
 }
 
 function readJson(rel: string): Obj {
@@ -135,6 +137,32 @@ describe('golden references', () => {
       bad2.join('\n'),
     );
     assert.ok(bad2.includes('gradients.weight_hh_l0 missing'), bad2.join('\n'));
+    // The clipping figures the comparison used to ignore: a share and the recommended clip_norm.
+    const clip = JSON.parse(JSON.stringify(got)) as Obj;
+    const c = clip.clipping as { suggestions: Obj[]; recommended: Obj };
+    c.suggestions[0].clipped_share = (c.suggestions[0].clipped_share as number) + 0.25;
+    c.recommended.clip_norm = (c.recommended.clip_norm as number) * (1 + 1e-7);
+    const bad3 = compareWithReference(ref, clip);
+    assert.ok(
+      bad3.some((b) => b.startsWith(`clipping.suggestions.${String(c.suggestions[0].method)}.clipped_share`)),
+      bad3.join('\n'),
+    );
+    assert.ok(
+      bad3.some((b) => b.startsWith('clipping.recommended.clip_norm')),
+      bad3.join('\n'),
+    );
+  });
+
+  it('the clip-* references have at least 10 batches of unequal norms, and every v2 clip reference is checked', () => {
+    const clips = GENERATED_V2.filter((f) => f.name.startsWith('clip-'));
+    assert.ok(clips.length >= 3, `only ${clips.length} clip-* fixtures`);
+    for (const f of clips) {
+      const norms = (readJson(f.ref).clipping as Obj).batch_norms as number[];
+      assert.ok(norms.length >= 10, `${f.name}: ${norms.length} batches`);
+      const sorted = [...norms].sort((a, b) => a - b);
+      assert.ok(sorted[sorted.length - 1] > 2 * sorted[0], `${f.name}: norms nearly equal`);
+      assert.ok(!needsCheckpointReaders(f.model), `${f.name} is skipped`);
+    }
   });
 
   describe('in-process (parseModel + analyzeModel)', () => {
@@ -162,7 +190,7 @@ describe('golden references', () => {
         const got = analyzeInProcess(f.model);
         const ref = readJson(f.ref);
         assertMatches(ref, got, f.name);
-        assert.deepStrictEqual(version2Problems(ref, got).slice(0, 8), [], f.name);
+        assert.deepStrictEqual(version2Problems(ref, got, clipNormOf(f.model)).slice(0, 8), [], f.name);
         assert.deepStrictEqual(compareCellStats(ref, got).slice(0, 8), [], `${f.name}: gates and units`);
         assert.deepStrictEqual(nonFinitePaths(got), [], 'NaN or Infinity in the report');
         assert.deepStrictEqual(reportContractProblems(JSON.parse(JSON.stringify(got))), []);

@@ -1,19 +1,9 @@
 // The clipping chart's model: the global gradient norm of each batch as bars, and each suggested clip_norm (and
 // the file's current one) as a line with the share of batches it would clip.
+import { clippedShare } from '../../engine/clipping';
 import type { ClipSuggestion, Report } from '../../engine/report/types';
 import { decimateMinMax, type XY } from '../decimate';
 import { log10Axis, MAX_SERIES_POINTS } from './axis';
-
-/**
- * Share (0..1) of batches whose global norm exceeds `threshold`, i.e. that clip_grad_norm_ would scale down.
- * A null norm (it overflowed) counts as clipped. Null for no batches.
- */
-export function clippedShare(batchNorms: readonly (number | null)[], threshold: number): number | null {
-  if (batchNorms.length === 0) return null;
-  let clipped = 0;
-  for (const n of batchNorms) if (n === null || n > threshold) clipped++;
-  return clipped / batchNorms.length;
-}
 
 /** A horizontal line on the clipping chart. */
 export interface ClipThreshold {
@@ -21,7 +11,7 @@ export interface ClipThreshold {
   source: string;
   label: string;
   value: number;
-  /** Share of batches it would clip. */
+  /** Share of the finite batch norms it would clip (engine/clipping.ts clippedShare, as in the report). */
   share: number | null;
   recommended: boolean;
 }

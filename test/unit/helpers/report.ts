@@ -18,8 +18,9 @@ function flat(x: unknown): unknown[] {
 /**
  * Compares a report with a reference report as compare-report.py does: 1e-9 relative on loss,
  * grad_norm, gradient norms and max_abs, gradient values (relative to the parameter's norm), the
- * layer spectra, every lag's figures and log10 figures (1e-9 absolute), batch norms and suggestions;
- * recommended must have numeric clip_norm and clip_value. Returns the mismatches (empty: equal).
+ * layer spectra, every lag's figures and log10 figures (1e-9 absolute), batch norms and suggestions, the share
+ * of batches each suggestion clips (exactly), and the recommendation: the mean suggestion's clip_norm, and the
+ * clip_value when the reference has the batches' largest elements. Returns the mismatches (empty: equal).
  */
 export function compareWithReference(ref: Obj, got: Obj): string[] {
   const bad: string[] = [];
@@ -87,13 +88,38 @@ export function compareWithReference(ref: Obj, got: Obj): string[] {
   if (bn.length !== rbn.length) bad.push(`clipping.batch_norms: ${rbn.length} expected, got ${bn.length}`);
   else rbn.forEach((a, i) => chk(`clipping.batch_norms[${i}]`, a, bn[i]));
   const sg = new Map(((gc.suggestions ?? []) as Obj[]).map((s) => [s.method, s]));
+  const finiteRef = rbn.filter((n): n is number => n !== null);
   for (const s of rc.suggestions as Obj[]) {
     const g = sg.get(s.method);
-    if (!g) bad.push(`clipping.suggestions ${String(s.method)} missing`);
-    else chk(`clipping.suggestions.${String(s.method)}`, s.clip_norm, g.clip_norm);
+    if (!g) {
+      bad.push(`clipping.suggestions ${String(s.method)} missing`);
+      continue;
+    }
+    chk(`clipping.suggestions.${String(s.method)}`, s.clip_norm, g.clip_norm);
+    // The share of batches each threshold rescales: the reference's own figure when it gives one
+    // (make_fixtures_v2.py), else counted here from the reference's finite batch norms and threshold.
+    const want =
+      'clipped_share_expected' in s
+        ? s.clipped_share_expected
+        : finiteRef.filter((n) => n > (s.clip_norm as number)).length / finiteRef.length;
+    if (g.clipped_share !== want)
+      bad.push(
+        `clipping.suggestions.${String(s.method)}.clipped_share: expected ${String(want)}, got ${String(g.clipped_share)}`,
+      );
   }
+  // The recommendation (README "Clipping"): clip_norm is the mean suggestion (Pascanu et al.), clip_value the
+  // mean of the batches' largest |gradient element| when the reference gives them.
   const rec = (gc.recommended ?? {}) as Obj;
   if (!isNum(rec.clip_norm) || !isNum(rec.clip_value)) bad.push('clipping.recommended needs clip_norm and clip_value');
+  const refMean = (rc.suggestions as Obj[]).find((s) => s.method === 'mean');
+  if (rec.method !== 'mean')
+    bad.push(`clipping.recommended.method: expected "mean", got ${JSON.stringify(rec.method)}`);
+  if (refMean) chk('clipping.recommended.clip_norm', refMean.clip_norm, rec.clip_norm);
+  const maxAbs = rc.batch_max_abs as (number | null)[] | undefined;
+  if (maxAbs) {
+    const finite = maxAbs.filter((n): n is number => n !== null);
+    chk('clipping.recommended.clip_value', finite.reduce((a, b) => a + b, 0) / finite.length, rec.clip_value);
+  }
   return bad;
 }
 

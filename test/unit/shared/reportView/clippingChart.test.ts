@@ -1,20 +1,41 @@
 // Unit tests of the clipping chart's model: thresholds, the share of batches each clips, the axis.
 import * as assert from 'assert';
-import {
-  clippedShare,
-  clippingChartModel,
-  clipThresholds,
-  niceCeiling,
-} from '../../../../src/shared/reportView/clippingChart';
+import { clippedShare, suggestClipping } from '../../../../src/engine/clipping';
+import { clippingChartModel, clipThresholds, niceCeiling } from '../../../../src/shared/reportView/clippingChart';
 import { lag, layerOf, reportOf } from './fixtures';
 
 describe('webview: clipping thresholds', () => {
-  it('counts the share of batches above a threshold (an overflowed null norm always clips)', () => {
+  it('counts the share of batches above a threshold; overflowed (null) norms are left out of both counts', () => {
     assert.strictEqual(clippedShare([1, 2, 3, 4], 2.5), 0.5);
     assert.strictEqual(clippedShare([1, 2, 3, 4], 4), 0, 'norm equal to the threshold is not clipped');
     assert.strictEqual(clippedShare([1, 2, 3, 4], 0.5), 1);
-    assert.strictEqual(clippedShare([1, null, 3, 4], 3.5), 0.5);
+    assert.strictEqual(clippedShare([1, null, 3, 4], 3.5), 1 / 3);
+    assert.strictEqual(clippedShare([null, null], 1), null);
     assert.strictEqual(clippedShare([], 1), null);
+  });
+
+  it("the panel's shares are the engine's, overflowed batches included (one function for both)", () => {
+    // Batch norms of unequal sizes with two overflowed batches: the engine's suggestions carry clipped_share;
+    // the panel computes the share of a suggestion without one, and of the file's current clip_norm, itself.
+    const norms = [0.5, null, 1.5, 2, 8, 3, null, 0.9, 4.5, 1.1, 2.6, 0.7];
+    const maxAbs = norms.map((n) => (n === null ? null : n / 3));
+    const clipping = suggestClipping(norms, maxAbs);
+    const r = reportOf([layerOf([lag(0, 0)])], norms);
+    r.clipping = clipping;
+    const stripped = reportOf([layerOf([lag(0, 0)])], norms);
+    stripped.clipping = {
+      ...clipping,
+      suggestions: clipping.suggestions.map(({ method, clip_norm }) => ({ method, clip_norm })),
+    };
+    const fromPanel = clipThresholds(stripped, clipping.recommended.clip_norm);
+    for (const s of clipping.suggestions) {
+      assert.strictEqual(fromPanel.find((t) => t.source === s.method)?.share, s.clipped_share, s.method);
+      assert.strictEqual(clipThresholds(r, null).find((t) => t.source === s.method)?.share, s.clipped_share);
+    }
+    // The current clip_norm at the mean: the same share as the engine's mean suggestion (4 of 10 finite norms).
+    assert.strictEqual(fromPanel.find((t) => t.source === 'current')?.share, 0.4);
+    assert.strictEqual(clipping.suggestions.find((s) => s.method === 'mean')?.clipped_share, 0.4);
+    assert.match(clipping.recommended.rationale, /rescales 40% of the 10 batches/);
   });
 
   it('lists each suggestion and the current clip_norm with its share, marking the recommended one', () => {

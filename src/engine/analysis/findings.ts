@@ -163,6 +163,15 @@ export function clipFindings(model: Model, batchNorms: (number | null)[], sugges
   return [];
 }
 
+/**
+ * The key a forget-bias-low finding sits on (README): `bias_ih_l{k}`; `bias_hh_l{k}` when bias_ih is omitted;
+ * `weight_ih_l{k}` when both are (the biases are zeros then, and the quick fix adds `bias_ih_l{k}`).
+ */
+function forgetBiasKey(omitted: readonly string[]): string {
+  if (!omitted.includes('biasIh')) return 'bias_ih';
+  return omitted.includes('biasHh') ? 'weight_ih' : 'bias_hh';
+}
+
 /** LSTM layers whose forget-gate bias averages below FORGET_BIAS_LOW. */
 export function forgetBiasFindings(model: Model): Finding[] {
   if (model.cell !== 'lstm') return [];
@@ -178,7 +187,7 @@ export function forgetBiasFindings(model: Model): Finding[] {
         severity: 'info',
         code: 'forget-bias-low',
         message: `${layerTitle(w.layer, w.direction)}: the forget-gate bias averages ${formatShort(mean)} (< ${FORGET_BIAS_LOW}); a bias of 1.0 helps the cell keep gradient signal over long lags (Jozefowicz et al. 2015).`,
-        path: ['weights', `${w.omitted?.includes('biasIh') ? 'weight_ih' : 'bias_ih'}_l${w.layer}${suffix}`],
+        path: ['weights', `${forgetBiasKey(w.omitted ?? [])}_l${w.layer}${suffix}`],
         data: { layer: w.layer, direction: w.direction, mean },
       });
     }

@@ -1,6 +1,8 @@
 // Unit tests (plain Node) of diagnosticsLogic.ts: findings and problems as diagnostics on their ranges.
 import * as assert from 'assert';
 import { diagnosticSpecs, forgetBiasLayerOfKey } from '../../../src/extension/diagnosticsLogic';
+import { parseModel } from '../../../src/engine/model/parse';
+import { analyzeModel } from '../../../src/engine/analyze';
 import { commented, report } from './fixtures';
 
 describe('extension report logic', () => {
@@ -23,7 +25,8 @@ describe('extension report logic', () => {
     );
   });
 
-  it('adds a forget-bias-low diagnostic for LSTM files when the engine did not', () => {
+  it("shows the engine's forget-bias-low finding only: no copy recomputed from the text", () => {
+    // An LSTM text with a zero forget bias, and a report without the finding: an engine regression must show.
     const text =
       '{"cell":"lstm","weights":{"weight_hh_l0":[[0],[0],[0],[0]],"weight_ih_l0":[[0],[0],[0],[0]],"bias_ih_l0":[0,0,0,0]}}';
     const base = report();
@@ -31,29 +34,70 @@ describe('extension report logic', () => {
       ok: true,
       report: { ...base, model: { ...base.model, cell: 'lstm' }, findings: [] },
     });
-    assert.deepStrictEqual(
-      specs.map((spec) => [spec.code, text.substr(spec.span.offset, spec.span.length)]),
-      [['forget-bias-low', '"bias_ih_l0"']],
-    );
+    assert.deepStrictEqual(specs, []);
+  });
+
+  /** A one-unit LSTM with the given bias keys (forget rows at 0.1), analyzed by the engine. */
+  function lstmSpecs(biases: Record<string, number[]>): [string, string][] {
+    const text = JSON.stringify({
+      cell: 'lstm',
+      weights: {
+        weight_ih_l0: [[0.3], [-0.2], [0.1], [0.4]],
+        weight_hh_l0: [[0.5], [0.1], [-0.3], [0.2]],
+        ...biases,
+      },
+      data: { inputs: [[[1], [0.5], [-0.5], [0.2]]] },
+      loss: 'sum',
+    });
+    const parsed = parseModel(text);
+    assert.ok(parsed.model, JSON.stringify(parsed.problems));
+    const r = analyzeModel(parsed.model, { file: 'x.rnn.json' });
+    return diagnosticSpecs(text, { ok: true, report: r })
+      .filter((spec) => spec.code === 'forget-bias-low')
+      .map((spec) => [spec.code, text.substr(spec.span.offset, spec.span.length)]);
+  }
+
+  it("puts the engine's forget-bias-low on bias_ih_l{k}, else bias_hh_l{k}, else weight_ih_l{k} (README)", () => {
+    const bias = [0, 0.1, 0, 0];
+    assert.deepStrictEqual(lstmSpecs({ bias_ih_l0: bias, bias_hh_l0: bias }), [['forget-bias-low', '"bias_ih_l0"']]);
+    assert.deepStrictEqual(lstmSpecs({ bias_hh_l0: bias }), [['forget-bias-low', '"bias_hh_l0"']]);
+    assert.deepStrictEqual(lstmSpecs({}), [['forget-bias-low', '"weight_ih_l0"']]);
+    assert.deepStrictEqual(lstmSpecs({ bias_ih_l0: [0, 1, 0, 0] }), []);
     assert.deepStrictEqual(forgetBiasLayerOfKey('"bias_ih_l3"'), { layer: 3, direction: 'forward' });
+    assert.deepStrictEqual(forgetBiasLayerOfKey('"bias_hh_l1"'), { layer: 1, direction: 'forward' });
     assert.deepStrictEqual(forgetBiasLayerOfKey('"weight_ih_l2"'), { layer: 2, direction: 'forward' });
     assert.deepStrictEqual(forgetBiasLayerOfKey('"bias_ih_l0_reverse"'), { layer: 0, direction: 'reverse' });
     assert.deepStrictEqual(forgetBiasLayerOfKey('"weight_ih_l1_reverse"'), { layer: 1, direction: 'reverse' });
     assert.strictEqual(forgetBiasLayerOfKey('"weight_hr_l0"'), undefined);
   });
 
-  it('places the fallback forget-bias diagnostic of a reverse direction on its _reverse key', () => {
-    const rows = '[[0],[0],[0],[0]]';
-    const text = `{"cell":"lstm","bidirectional":true,"weights":{"weight_hh_l0":${rows},"weight_ih_l0":${rows},"bias_ih_l0":[0,1,0,0],"weight_hh_l0_reverse":${rows},"weight_ih_l0_reverse":${rows},"bias_ih_l0_reverse":[0,0.1,0,0]}}`;
-    const base = report();
+  it("places the engine's forget-bias-low of a reverse direction on its _reverse key", () => {
+    const ih = [[0.3], [-0.2], [0.1], [0.4]];
+    const hh = [[0.5], [0.1], [-0.3], [0.2]];
+    const text = JSON.stringify({
+      cell: 'lstm',
+      bidirectional: true,
+      weights: {
+        weight_ih_l0: ih,
+        weight_hh_l0: hh,
+        bias_ih_l0: [0, 1, 0, 0],
+        weight_ih_l0_reverse: ih,
+        weight_hh_l0_reverse: hh,
+        bias_ih_l0_reverse: [0, 0.1, 0, 0],
+      },
+      data: { inputs: [[[1], [0.5], [-0.5], [0.2]]] },
+      loss: 'sum',
+    });
+    const parsed = parseModel(text);
+    assert.ok(parsed.model, JSON.stringify(parsed.problems));
     const specs = diagnosticSpecs(text, {
       ok: true,
-      report: { ...base, model: { ...base.model, cell: 'lstm', bidirectional: true }, findings: [] },
-    });
+      report: analyzeModel(parsed.model, { file: 'x.rnn.json' }),
+    }).filter((spec) => spec.code === 'forget-bias-low');
     assert.deepStrictEqual(
-      specs.map((spec) => [spec.code, text.substr(spec.span.offset, spec.span.length), spec.path.join('.')]),
-      [['forget-bias-low', '"bias_ih_l0_reverse"', 'weights.bias_ih_l0_reverse']],
+      specs.map((spec) => [text.substr(spec.span.offset, spec.span.length), spec.path.join('.')]),
+      [['"bias_ih_l0_reverse"', 'weights.bias_ih_l0_reverse']],
     );
-    assert.match(specs[0].message, /^LSTM layer 0 \(reverse\): /);
+    assert.match(specs[0].message, /^Layer 0 \(reverse\): /);
   });
 });

@@ -45,7 +45,8 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
     const stat = fs.statSync(file);
     if (!stat.isFile()) throw new Error('not a regular file');
     if (stat.size > MAX_MODEL_FILE_BYTES) throw new Error(`larger than ${MAX_MODEL_FILE_BYTES} bytes`);
-    text = fs.readFileSync(file, 'utf8');
+    // A UTF-8 byte order mark is not part of the text (as in the editor): positions count from after it.
+    text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   } catch (err) {
     process.stderr.write(
       `${file}:1:1: cannot read the model file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})\n`,

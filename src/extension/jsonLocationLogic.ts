@@ -1,5 +1,6 @@
 // Key paths of a model file's JSONC text -> text ranges and values (vscode-free, unit-tested in Node).
 import { findNodeAtLocation, parseTree, type Node } from 'jsonc-parser';
+import { findDeepNesting } from '../engine/model/jsonDepth';
 
 /** A span of text: offset and length in UTF-16 code units, as `document.positionAt` takes them. */
 export interface TextSpan {
@@ -7,8 +8,12 @@ export interface TextSpan {
   length: number;
 }
 
-/** Parses JSONC the way model files allow it (comments and trailing commas); undefined when unreadable. */
+/**
+ * Parses JSONC the way model files allow it (comments and trailing commas); undefined when unreadable, and
+ * when it nests deeper than any model file (the parser recurses once per level; the engine reports the key).
+ */
 export function parseJsonc(text: string): Node | undefined {
+  if (findDeepNesting(text)) return undefined;
   return parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
 }
 

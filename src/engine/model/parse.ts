@@ -16,6 +16,7 @@ import {
   type V2Feature,
 } from './types';
 import { ProblemList, type ModelProblem, type SourceRange } from './problems';
+import { findDeepNesting, MAX_JSON_DEPTH } from './jsonDepth';
 import {
   formatShape,
   type Property,
@@ -217,11 +218,23 @@ function parseInto(text: string, options: ParseOptions, problems: ProblemList): 
 
 /** The top-level object's properties; syntax errors (at most MAX_SYNTAX_ERRORS) and an empty file are problems. */
 function readRoot(text: string, problems: ProblemList): { node: Node; props: Map<string, Property> } | undefined {
+  // A UTF-8 byte order mark (U+FEFF) at the start is accepted: read as a space, so every offset stays the same.
+  const source = text.charCodeAt(0) === 0xfeff ? ' ' + text.slice(1) : text;
+  // The parser and the readers recurse once per level: refuse deep nesting before they see it.
+  const deep = findDeepNesting(source);
+  if (deep) {
+    problems.error(
+      deep.path,
+      deep.range,
+      `arrays or objects nested more than ${MAX_JSON_DEPTH} levels deep; a model file needs at most a few (data.inputs: sequences, steps, features)`,
+    );
+    return undefined;
+  }
   const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const root = parseTree(source, errors, { allowTrailingComma: true, disallowComments: false });
   if (errors.length > 0) {
     for (const e of errors.slice(0, MAX_SYNTAX_ERRORS)) {
-      problems.error([], { offset: e.offset, length: Math.max(e.length, 1) }, syntaxMessage(text, e));
+      problems.error([], { offset: e.offset, length: Math.max(e.length, 1) }, syntaxMessage(source, e));
     }
     return undefined;
   }

@@ -13,6 +13,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseTree, type Node } from 'jsonc-parser';
+import { findDeepNesting } from '../../engine/model/jsonDepth';
 import type { Report } from '../../engine/report/types';
 
 /** Bump when the cached record's shape changes. */
@@ -85,7 +86,9 @@ export async function cacheKey(
   engine: string,
 ): Promise<string> {
   const names: string[] = [];
-  strings(parseTree(text, [], { allowTrailingComma: true, disallowComments: false }), names);
+  // Text nested deeper than a model file can be names no file (the engine refuses it); the parser would recurse.
+  if (!findDeepNesting(text))
+    strings(parseTree(text, [], { allowTrailingComma: true, disallowComments: false }), names);
   const dir = path.dirname(filePath);
   const files: [string, string][] = [];
   for (const name of new Set(names)) {

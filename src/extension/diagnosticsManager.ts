@@ -6,7 +6,6 @@ import type { AnalysisService } from './analysisService';
 import { diagnosticSpecs } from './diagnosticsLogic';
 import { KeyedDebouncer } from './keyedDebouncer';
 import { isModelDocument } from './modelFiles';
-import { findingDocUrl } from './reportLogic';
 import { readSettings } from './settings';
 import { Disposable } from './dispose';
 import { sameUri } from './uris';
@@ -29,7 +28,8 @@ export class DiagnosticsManager extends Disposable {
 
   constructor(
     private readonly service: AnalysisService,
-    private readonly repositoryUrl: string,
+    /** Where a finding code's explanation opens (the shipped README at its section), or undefined. */
+    private readonly docTarget: (code: string) => vscode.Uri | undefined,
     private readonly log: vscode.LogOutputChannel,
   ) {
     super();
@@ -95,7 +95,8 @@ export class DiagnosticsManager extends Disposable {
       const end = document.positionAt(spec.span.offset + spec.span.length);
       const diagnostic = new vscode.Diagnostic(new vscode.Range(start, end), spec.message, severities[spec.severity]);
       diagnostic.source = diagnosticSource;
-      diagnostic.code = { value: spec.code, target: vscode.Uri.parse(findingDocUrl(this.repositoryUrl, spec.code)) };
+      const target = this.docTarget(spec.code);
+      diagnostic.code = target ? { value: spec.code, target } : spec.code;
       return diagnostic;
     });
     this.collection.set(uri, diagnostics);

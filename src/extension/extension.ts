@@ -1,4 +1,5 @@
 // Extension entry point: builds the owner objects, registers them, and returns the API.
+import * as fs from 'fs';
 import * as vscode from 'vscode';
 import { AnalysisService } from './analysisService';
 import type { RnnGradientsApi } from './api';
@@ -9,15 +10,33 @@ import { DiagnosticsManager } from './diagnosticsManager';
 import { WeightHover } from './weightHover';
 import { createReportPanel } from './createReportPanel';
 import { RegimeStatusBar } from './regimeStatusBar';
+import { findingSectionLine } from './reportLogic';
 
 /** Documents the editor features apply to (more are analyzed when `rnnGradients.modelFiles` matches them). */
 const modelFileSelector: vscode.DocumentFilter = { scheme: 'file', pattern: '**/*.rnn.json' };
 
-/** Where the README documents finding codes (diagnostic links): the repository from package.json. */
-function repositoryUrl(context: vscode.ExtensionContext): string {
-  const repository = (context.extension.packageJSON as { repository?: { url?: unknown } | string }).repository;
-  const url = typeof repository === 'string' ? repository : repository?.url;
-  return typeof url === 'string' ? url : 'https://github.com/rnn-gradients/rnn-gradients';
+/**
+ * Where a diagnostic's code link goes: the README shipped inside the extension, opened at the finding's
+ * section (a `#L<line>` fragment, which the workbench's opener turns into the selection). There is no
+ * public repository to link to, and no made-up URL is used. Undefined (no link) when the README is missing.
+ */
+function findingDocs(context: vscode.ExtensionContext): (code: string) => vscode.Uri | undefined {
+  let readme: { uri: vscode.Uri; text: string } | undefined;
+  return (code) => {
+    // The source tree has README.md; vsce packages it as readme.md.
+    for (const name of ['README.md', 'readme.md']) {
+      if (readme) break;
+      const uri = vscode.Uri.joinPath(context.extensionUri, name);
+      try {
+        readme = { uri, text: fs.readFileSync(uri.fsPath, 'utf8') };
+      } catch {
+        // try the other name
+      }
+    }
+    if (!readme) return undefined;
+    const line = findingSectionLine(readme.text, code);
+    return line === undefined ? readme.uri : readme.uri.with({ fragment: `L${line}` });
+  };
 }
 
 export function activate(context: vscode.ExtensionContext): RnnGradientsApi {
@@ -25,7 +44,7 @@ export function activate(context: vscode.ExtensionContext): RnnGradientsApi {
     const log = vscode.window.createOutputChannel('RNN Gradients', { log: true });
     const service = new AnalysisService(context.asAbsolutePath('dist/worker.js'), log);
     const panel = createReportPanel(context.extensionUri, service);
-    const diagnostics = new DiagnosticsManager(service, repositoryUrl(context), log);
+    const diagnostics = new DiagnosticsManager(service, findingDocs(context), log);
     const statusBar = new RegimeStatusBar(service);
     const codeLens = new AnalyzeCodeLens(service);
     context.subscriptions.push(

@@ -1,22 +1,33 @@
-// Report-derived text for the editor face (vscode-free, unit-tested): regime summary, finding anchors,
+// Report-derived text for the editor face (vscode-free, unit-tested): regime summary, finding sections,
 // clip suggestions and the weight_hh hover.
 import type { Direction } from '../engine/model/types';
-import type { Finding, LayerReport, Regime, Report } from '../engine/report/types';
+import type { Finding, FindingCode, LayerReport, Regime, Report } from '../engine/report/types';
 import { formatHoverNumber, formatHoverPow10, roundSuggestion } from '../engine/report/format';
 import { layerLabel, nameSuffix } from '../engine/report/layers';
 
-/** The README anchor of a finding code: `finding-<code>`, e.g. `finding-exploding-gradients`. */
-export function findingAnchor(code: string): string {
-  return `finding-${code}`;
-}
+/** Every finding code (a missing one fails to compile), each with a `### Finding: <code>` section in the README. */
+const FINDING_CODE_SET: Record<FindingCode, true> = {
+  'invalid-model': true,
+  'non-finite': true,
+  'exploding-gradients': true,
+  'vanishing-gradients': true,
+  'clip-never-triggers': true,
+  'clip-always-triggers': true,
+  'forget-bias-low': true,
+  'lag-overflow': true,
+  'lag-non-finite': true,
+  'trend-undetermined': true,
+};
+export const FINDING_CODES = Object.keys(FINDING_CODE_SET) as FindingCode[];
 
-/** Documentation URL of a finding code: the repository's README section for it. */
-export function findingDocUrl(repositoryUrl: string, code: string): string {
-  const base = repositoryUrl
-    .replace(/^git\+/, '')
-    .replace(/\.git$/, '')
-    .replace(/\/+$/, '');
-  return `${base}#${findingAnchor(code)}`;
+/**
+ * The 1-based line of the README's section about a finding code (its `### Finding: <code>` heading), where a
+ * diagnostic's code link opens the README shipped inside the extension; undefined when there is none.
+ */
+export function findingSectionLine(readme: string, code: string): number | undefined {
+  const lines = readme.split(/\r?\n/);
+  const at = lines.indexOf(`### Finding: ${code}`);
+  return at < 0 ? undefined : at + 1;
 }
 
 const regimeRank: Record<Regime, number> = { exploding: 3, vanishing: 2, undetermined: 1, stable: 0 };

@@ -59,8 +59,25 @@ describe('RNN Gradients editor face', function () {
     assert.ok(vanishing);
     assert.strictEqual(textAt(editor, vanishing), '"weight_hh_l0"');
     assert.strictEqual(vanishing.severity, vscode.DiagnosticSeverity.Warning);
-    const target = typeof vanishing.code === 'object' ? vanishing.code.target.toString() : '';
-    assert.match(target, /#finding-vanishing-gradients$/);
+    // The code links to the README shipped inside the extension, at the finding's section: opening the link
+    // as the workbench does shows the README with the cursor on "### Finding: vanishing-gradients".
+    const target = typeof vanishing.code === 'object' ? vanishing.code.target : undefined;
+    assert.ok(target, 'the code has no link');
+    assert.strictEqual(target.scheme, 'file');
+    assert.match(target.path, /\/readme\.md$/i);
+    assert.match(target.fragment, /^L\d+$/);
+    assert.doesNotMatch(target.toString(), /example\.invalid/);
+    await vscode.commands.executeCommand('vscode.open', target);
+    const readme = await waitFor('the README opened at the section', () => {
+      const active = vscode.window.activeTextEditor;
+      return active && /readme\.md$/i.test(active.document.uri.path) ? active : undefined;
+    });
+    assert.strictEqual(
+      readme.document.lineAt(readme.selection.active.line).text,
+      '### Finding: vanishing-gradients',
+      `the README opened at line ${readme.selection.active.line + 1}`,
+    );
+    await vscode.window.showTextDocument(editor.document);
     assert.ok(!diagnostics.some((diagnostic) => codeOf(diagnostic) === 'exploding-gradients'));
 
     const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(

@@ -2,7 +2,10 @@
 // with vsce's own file listing (a missing worker bundle would silently disable that thread kind).
 import * as assert from 'assert';
 import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { strFromU8, unzipSync } from 'fflate';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 
@@ -27,5 +30,41 @@ describe('packaging (.vscodeignore allow-list)', function () {
       .filter((line) => line.length > 0);
     for (const bundle of RUNTIME_BUNDLES) assert.ok(listed.includes(bundle), `${bundle} is missing from the .vsix`);
     assert.ok(!listed.includes('dist/bench.js'), 'the bench does not belong in the .vsix');
+  });
+
+  it('names no made-up repository: no placeholder host in package.json or its package script, and vsce packages', () => {
+    const pkgText = fs.readFileSync(path.join(root, 'package.json'), 'utf8');
+    assert.doesNotMatch(pkgText, /example\.invalid|example\.com/);
+    const pkg = JSON.parse(pkgText) as { repository?: unknown; scripts: Record<string, string> };
+    assert.strictEqual(pkg.repository, undefined);
+    // vsce package with the script's own flags (the script builds first; dist/ is built for the unit tests).
+    const flags = pkg.scripts.package
+      .split('&&')
+      .map((part) => part.trim())
+      .find((part) => part.startsWith('vsce package'));
+    assert.ok(flags, pkg.scripts.package);
+    const args = flags
+      .split(/\s+/)
+      .slice(2)
+      .filter((a, i, all) => a !== '-o' && all[i - 1] !== '-o');
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-vsix-')), 'x.vsix');
+    try {
+      const vsce = path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
+      execFileSync(process.execPath, [vsce, 'package', ...args, '-o', out], {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
+      const files = unzipSync(fs.readFileSync(out));
+      // vsce stores it as extension/readme.md (the extension looks for both names, extension.ts findingDocs),
+      // unchanged: the diagnostic links' line numbers hold in the shipped copy.
+      const shipped = files['extension/readme.md'] ?? files['extension/README.md'];
+      assert.ok(shipped, `no README in the .vsix: ${Object.keys(files).join(', ')}`);
+      assert.strictEqual(strFromU8(shipped), fs.readFileSync(path.join(root, 'README.md'), 'utf8'));
+      for (const [name, bytes] of Object.entries(files))
+        if (/\.(md|json|xml)$/.test(name)) assert.doesNotMatch(strFromU8(bytes), /example\.invalid/, name);
+    } finally {
+      fs.rmSync(path.dirname(out), { recursive: true, force: true });
+    }
   });
 });

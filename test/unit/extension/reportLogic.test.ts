@@ -1,21 +1,31 @@
 // Unit tests (plain Node) of reportLogic.ts: documentation links, the worst layer, clip suggestions, the hover.
 import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
 import {
   clipSuggestions,
-  findingDocUrl,
+  FINDING_CODES,
+  findingSectionLine,
   weightHhDirection,
   weightHhHover,
   weightHhLayer,
   worstLayer,
 } from '../../../src/extension/reportLogic';
+import { REPO_ROOT } from '../helpers/cli';
 import { report } from './fixtures';
 
 describe('extension report logic', () => {
-  it('links finding codes to README anchors', () => {
-    assert.strictEqual(
-      findingDocUrl('https://example.invalid/rnn-gradients.git', 'exploding-gradients'),
-      'https://example.invalid/rnn-gradients#finding-exploding-gradients',
-    );
+  it('links every finding code to its section of the README shipped in the extension (the line of its heading)', () => {
+    const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const lines = readme.split('\n');
+    assert.ok(FINDING_CODES.length >= 10);
+    for (const code of FINDING_CODES) {
+      const line = findingSectionLine(readme, code);
+      assert.ok(line !== undefined, `README has no section for ${code}`);
+      assert.strictEqual(lines[line - 1], `### Finding: ${code}`);
+    }
+    assert.strictEqual(findingSectionLine(readme, 'no-such-code'), undefined);
+    assert.strictEqual(findingSectionLine('# x\r\n### Finding: non-finite\r\n', 'non-finite'), 2);
   });
 
   it('picks the worst layer and rounded clip suggestions', () => {

@@ -17,6 +17,10 @@ const FINDING_CODE_SET: Record<FindingCode, true> = {
   'lag-overflow': true,
   'lag-non-finite': true,
   'trend-undetermined': true,
+  'forget-gate-closed': true,
+  'gate-saturated': true,
+  'units-saturated': true,
+  'dead-units': true,
 };
 export const FINDING_CODES = Object.keys(FINDING_CODE_SET) as FindingCode[];
 

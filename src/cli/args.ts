@@ -11,6 +11,12 @@ export interface AnalyzeArgs {
   maxLag: number | null;
   failOn: FailOn | null;
   precision: Precision;
+  /** --lag-budget SECONDS (null: the default). */
+  lagBudget: number | null;
+  /** --exact: the exact lag table whatever it costs. */
+  exact: boolean;
+  /** --lag-seed N (null: the default). */
+  lagSeed: number | null;
 }
 
 export interface TrackArgs {
@@ -32,6 +38,7 @@ export interface TrackArgs {
 export type CliArgs = AnalyzeArgs | TrackArgs | { command: 'help' } | { command: 'version' };
 
 export const USAGE = `Usage: rnn-gradients analyze FILE [--json] [--gradients] [--max-lag N] [--fail-on exploding|vanishing|any] [--precision f64|f32]
+                             [--lag-budget SECONDS | --exact] [--lag-seed N]
        rnn-gradients track CHECKPOINTS... [--model BASE.rnn.json] [--json] [--watch] [--jobs N] [--no-cache]
 
 Analyzes the gradients of the recurrent network described by FILE (*.rnn.json):
@@ -53,6 +60,10 @@ Options:
   --fail-on KIND    exit 1 when a layer is exploding, vanishing, or either (any)
   --precision P     f64 (default: exact to about 1e-12) or f32 (float32 lag products, faster; lag
                     figures within 1e-4 in log10 on the tested models, see the README)
+  --lag-budget S    seconds of lag-table work allowed (default 2); a larger table is estimated from a
+                    seeded random sample of its loss terms, with a 95% interval per lag; 0: always exact
+  --exact           the exact lag table, whatever it costs
+  --lag-seed N      seed of the sampled table's generator (default 1)
   --model FILE      track: the base model file
   --watch           track: keep running, add each new checkpoint once it is completely written
                     (size stable for 1 s); Ctrl+C stops (exit 130)
@@ -81,6 +92,9 @@ export function parseArgs(argv: string[]): CliArgs | { error: string } {
     maxLag: null,
     failOn: null,
     precision: 'f64',
+    lagBudget: null,
+    exact: false,
+    lagSeed: null,
   };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i];
@@ -121,6 +135,27 @@ export function parseArgs(argv: string[]): CliArgs | { error: string } {
         out.precision = v;
         break;
       }
+      case '--lag-budget': {
+        const v = value();
+        if (v === undefined || !/^\d+(\.\d+)?$/.test(v) || !Number.isFinite(Number(v)))
+          return {
+            error: `--lag-budget needs a number of seconds (0 or more), got ${v === undefined ? 'nothing' : `"${v}"`}`,
+          };
+        out.lagBudget = Number(v);
+        break;
+      }
+      case '--exact':
+        out.exact = true;
+        break;
+      case '--lag-seed': {
+        const v = value();
+        if (v === undefined || !/^\d+$/.test(v) || Number(v) > 0xffffffff)
+          return {
+            error: `--lag-seed needs a whole number from 0 to 4294967295, got ${v === undefined ? 'nothing' : `"${v}"`}`,
+          };
+        out.lagSeed = Number(v);
+        break;
+      }
       default:
         if (a.startsWith('-')) return { error: `unknown option "${a}"` };
         if (out.file) return { error: `one model file at a time (got "${out.file}" and "${a}")` };
@@ -128,6 +163,7 @@ export function parseArgs(argv: string[]): CliArgs | { error: string } {
     }
   }
   if (!out.file) return { error: 'analyze needs a model file' };
+  if (out.exact && out.lagBudget !== null) return { error: '--exact and --lag-budget exclude each other' };
   return out;
 }
 

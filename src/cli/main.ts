@@ -71,6 +71,9 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
         maxLag: args.maxLag,
         precision: args.precision,
         partial: tty,
+        ...(args.lagBudget !== null ? { lagBudgetSeconds: args.lagBudget } : {}),
+        ...(args.lagSeed !== null ? { lagSeed: args.lagSeed } : {}),
+        exact: args.exact,
       },
       {
         signal: abort.signal,

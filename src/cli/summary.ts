@@ -1,6 +1,6 @@
 // The CLI's readable terminal summary of a report.
 import type { LagEntry, LayerReport, Report, UnitsReport } from '../engine/report/types';
-import { formatNorm, formatShare, formatShort } from '../engine/report/format';
+import { formatNorm, formatShare, formatShort, formatShortFromLog10 } from '../engine/report/format';
 import { layerLabel, layerTitle } from '../engine/report/layers';
 
 /** The lags the short table shows: 0, 1, 2, 5, 10, 20, 50, … up to the last, which is always shown. */
@@ -23,12 +23,23 @@ function pad(s: string, n: number): string {
 }
 
 function lagRow(e: LagEntry): string {
+  if (e.sampled) {
+    const [lo, hi] = e.log10_mean_ci95 ?? [null, null];
+    const interval = lo === null || hi === null ? '–' : `${formatShortFromLog10(lo)} … ${formatShortFromLog10(hi)}`;
+    return (
+      '    ' +
+      pad(String(e.lag), 8) +
+      pad(formatNorm(e.mean, e.log10_mean), 12) +
+      pad(interval, 24) +
+      formatNorm(e.contribution_mean, e.log10_contribution_mean ?? null)
+    );
+  }
   return (
     '    ' +
     pad(String(e.lag), 8) +
     pad(formatNorm(e.mean, e.log10_mean), 12) +
-    pad(formatNorm(e.min, e.log10_min), 12) +
-    pad(formatNorm(e.max, e.log10_max), 12) +
+    pad(formatNorm(e.min ?? null, e.log10_min ?? null), 12) +
+    pad(formatNorm(e.max ?? null, e.log10_max ?? null), 12) +
     formatNorm(e.contribution_mean, e.log10_contribution_mean ?? null)
   );
 }
@@ -48,7 +59,9 @@ function layerBlock(l: LayerReport, hidden: number, proj: number): string[] {
   const label = l.regime.toUpperCase() + (l.evidence?.borderline ? ' (borderline)' : '');
   lines.push(`${layerTitle(l.layer, l.direction)}  ${label}   ${spectra.join(', ')}`);
   if (l.evidence) lines.push(`  ${l.evidence.rule}`);
-  lines.push('    ' + pad('lag', 8) + pad('mean', 12) + pad('min', 12) + pad('max', 12) + 'contribution');
+  if (l.lags[0]?.sampled)
+    lines.push('    ' + pad('lag', 8) + pad('mean (est.)', 12) + pad('95% interval', 24) + 'contribution');
+  else lines.push('    ' + pad('lag', 8) + pad('mean', 12) + pad('min', 12) + pad('max', 12) + 'contribution');
   const last = l.lags.length - 1;
   for (const lag of summaryLags(last)) if (l.lags[lag]) lines.push(lagRow(l.lags[lag]));
   lines.push(...gatesBlock(l, hidden, proj));
@@ -111,6 +124,12 @@ export function formatSummary(r: Report): string {
       extras.map((e) => `, ${e}`).join(''),
   );
   lines.push(`Data    ${r.sequences} sequence${r.sequences === 1 ? '' : 's'}, ${r.steps} steps`);
+  const ls = r.lag_sampling;
+  if (ls) {
+    lines.push(
+      `Lags    estimated from a sample of ${ls.endpoints} end point${ls.endpoints === 1 ? '' : 's'} in ${ls.sequences} sequence${ls.sequences === 1 ? '' : 's'} (seed ${ls.seed}, ${formatShort(100 * ls.work_share)}% of the exact table's work), with 95% intervals; --exact for the exact table`,
+    );
+  }
   lines.push(
     `Loss    ${r.loss === null ? 'non-finite' : formatShort(r.loss)}    grad norm ${r.grad_norm === null ? 'non-finite' : formatShort(r.grad_norm)}`,
   );

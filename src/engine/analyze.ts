@@ -42,6 +42,9 @@ function analyze(model: Model, options: AnalyzeOptions): Report {
     lagNonFinite,
     gradientValues: options.gradientValues ?? false,
   });
+  if (batches.sampled) {
+    return withHeatmaps(model, reports.build(batches.sampled, options.maxLag ?? null, false, plan.sample), plan);
+  }
   if (!plan.twoPass) return withHeatmaps(model, reports.build(batches.lagStats, options.maxLag ?? null, false), plan);
   options.onProgress?.(progress.fraction(), 'short lags done', reports.build(batches.lagStats, plan.firstLag, true));
   const fullStats = runFullLagPass(model, plan, progress);

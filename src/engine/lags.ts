@@ -7,7 +7,7 @@
 // Bidirectional stacks of several layers take the chunked recursion of stackLags.ts.
 import type { Cell, Trace } from './cells/cell';
 import type { HeatmapCollector } from './heatmap';
-import { type LagStats, log10Of } from './logscale';
+import { log10Of } from './logscale';
 
 /** Progress and cancellation hooks of the recursion. */
 export interface LagHooks {
@@ -43,11 +43,22 @@ export interface ColumnSubset {
   stride: number;
   offset: number;
   width?: number;
+  /** An explicit set of columns instead (mask[t] = 1; a sampled table, lagSample.ts): overrides the pattern. */
+  mask?: Uint8Array;
+}
+
+/** Where the recursion puts each pair: LagStats (exact tables) or a sampled table's sums (lagSample.ts). */
+export interface LagSink {
+  /** Adds one pair's norm m·2^e at this lag; t is the pair's column (its loss term's step). */
+  add(lag: number, m: number, e: number, t: number): void;
+  /** Adds one pair's temporal contribution m·2^e at this lag. */
+  addContribution(lag: number, m: number, e: number, t: number): void;
 }
 
 /** Whether column t belongs to the subset. */
 export function inSubset(t: number, subset: ColumnSubset | undefined): boolean {
   if (!subset) return true;
+  if (subset.mask) return subset.mask[t] === 1;
   return (((t - subset.offset) % subset.stride) + subset.stride) % subset.stride < (subset.width ?? 1);
 }
 
@@ -56,6 +67,11 @@ export function inSubset(t: number, subset: ColumnSubset | undefined): boolean {
  * the subset when (t − offset) mod stride < width, i.e. τ when (τ − (T−1−offset−width+1)) mod stride < width.
  */
 export function mirrorSubset(subset: ColumnSubset, T: number): ColumnSubset {
+  if (subset.mask) {
+    const mask = new Uint8Array(T);
+    for (let t = 0; t < T; t++) mask[T - 1 - t] = subset.mask[t] ?? 0;
+    return { stride: 1, offset: 0, mask };
+  }
   const width = subset.width ?? 1;
   return { stride: subset.stride, offset: T - subset.offset - width, width };
 }
@@ -83,8 +99,8 @@ export interface LagAccumulation {
   heatmapLayers?: number[];
   /** Longest lag collected. */
   maxLag: number;
-  /** One LagStats per layer; the sequence's pairs are added to them. */
-  stats: LagStats[];
+  /** One LagStats (or other sink) per layer; the sequence's pairs are added to them. */
+  stats: LagSink[];
   hooks: LagHooks;
   /** This sequence's (t, j) map, when one is collected. */
   heatmap?: HeatmapCollector | null;
@@ -153,7 +169,7 @@ export function accumulateLags(job: LagAccumulation): boolean {
           nonFinite = true;
           continue;
         }
-        stats[k].add(lag, m, b.curExp[r]);
+        stats[k].add(lag, m, b.curExp[r], at(rowT[r]));
         if (heatmap) heatmap.add(mapLayer[k], at(rowT[r]), at(j), log10Of(m, b.curExp[r]));
       }
       cell.backStep(traces[k], j, G, n, {
@@ -165,7 +181,7 @@ export function accumulateLags(job: LagAccumulation): boolean {
       });
       for (let r = 0; r < n; r++) {
         const c = b.contribution[r];
-        if (Number.isFinite(c)) stats[k].addContribution(rowT[r] - j, c, b.curExp[r]);
+        if (Number.isFinite(c)) stats[k].addContribution(rowT[r] - j, c, b.curExp[r], at(rowT[r]));
       }
       if (k > 0) b.inputExp.set(b.curExp.subarray(0, n));
       if (j > 0) {

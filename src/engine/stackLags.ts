@@ -23,8 +23,9 @@ import {
   rowNormsOf,
   type ColumnSubset,
   type LagHooks,
+  type LagSink,
 } from './lags';
-import { type LagStats, log10Of } from './logscale';
+import { log10Of } from './logscale';
 import type { Model } from './model/types';
 import type { SequenceForward } from './network';
 
@@ -52,8 +53,8 @@ export interface SequenceLagJob {
   cells: Cell[];
   fwd: SequenceForward;
   maxLag: number;
-  /** One LagStats per layer and direction (model.layers order). */
-  stats: LagStats[];
+  /** One LagStats (or other sink) per layer and direction (model.layers order). */
+  stats: LagSink[];
   /** step(units) with this sequence's work done so far, in the units of sequenceLagWork. */
   hooks: LagHooks;
   heatmap?: HeatmapCollector | null;
@@ -304,7 +305,7 @@ function sweepDirection(job: SequenceLagJob, s: Sweep): boolean {
         nonFinite = true;
         continue;
       }
-      stats.add(lag, norm, b.curExp[r]);
+      stats.add(lag, norm, b.curExp[r], chunk[order[lo + r]]);
       if (heatmap) heatmap.add(idx, chunk[order[lo + r]], j, log10Of(norm, b.curExp[r]));
     }
     // On the bottom layer the first row (largest τ_t) leaves when its lag would exceed L one step back.
@@ -319,7 +320,7 @@ function sweepDirection(job: SequenceLagJob, s: Sweep): boolean {
     for (let r = 0; r < n; r++) {
       const lag = tauOf(order[lo + r]) - tau;
       const c = b.contribution[r];
-      if (lag >= 0 && lag <= L && Number.isFinite(c)) stats.addContribution(lag, c, b.curExp[r]);
+      if (lag >= 0 && lag <= L && Number.isFinite(c)) stats.addContribution(lag, c, b.curExp[r], chunk[order[lo + r]]);
     }
     if (s.below) addToBelow(s.below, b, order, lo, n, j, T, I);
     if (tau > 0) {

@@ -24,5 +24,6 @@ export function paramsOf(document: vscode.TextDocument, settings: ExtensionSetti
     displayPath,
     maxLag: settings.maxLag,
     thresholds: settings.thresholds,
+    lagBudgetSeconds: settings.lagBudgetSeconds,
   };
 }

@@ -56,15 +56,20 @@ export class RegimeStatusBar extends Disposable {
       const worst = worstLayer(result.report);
       const regime = worst?.regime ?? 'stable';
       const label = worst ? regimeLabel(worst) : regime;
-      this.item.text = `${running ? '$(sync~spin)' : regimeIcons[regime]} RNN: ${label}`;
+      const sampling = result.report.lag_sampling;
+      this.item.text = `${running ? '$(sync~spin)' : regimeIcons[regime]} RNN: ${label}${sampling ? ' (estimated)' : ''}`;
       const horizon = worst?.evidence?.horizon;
+      const estimated = sampling
+        ? ` The lag table is estimated from a sample of ${sampling.endpoints} loss terms (rnnGradients.lagBudgetSeconds); the gradients and clipping are exact.`
+        : '';
       this.item.tooltip = worst
         ? `Worst layer: ${layerCell(worst.layer, worst.direction)} (${label}; σ_max ${worst.sigma_max.toPrecision(3)}` +
           (horizon ? `; gradient horizon at lag ${horizon.lag}` : '') +
           ').' +
           (regime === 'undetermined' ? ' Too few lags to measure a trend.' : '') +
+          estimated +
           ' Click to open the gradient report.'
-        : 'Click to open the gradient report.';
+        : `${estimated.trim()} Click to open the gradient report.`.trim();
       if (regime === 'exploding') this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
       else if (regime === 'vanishing')
         this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');

@@ -155,6 +155,19 @@ export function weightHhHover(
   } else if (layer.regime === 'undetermined') {
     lines.push('Measured: too few lags to measure a trend.');
   }
+  const sampling = report.lag_sampling;
+  if (sampling) {
+    const at = layer.lags[Math.min(evidence?.measured_lag ?? Infinity, layer.lags.length - 1)];
+    const ci = at?.log10_mean_ci95;
+    const interval =
+      at && at.log10_mean !== null && ci && ci[0] !== null && ci[1] !== null
+        ? ` Mean norm at lag ${at.lag}: ${formatHoverPow10(at.log10_mean)} ± ${formatHoverNumber((ci[1] - ci[0]) / 2)} in log10 (95% interval).`
+        : '';
+    lines.push('');
+    lines.push(
+      `*Estimated* from a sample of ${sampling.endpoints} loss terms in ${sampling.sequences} sequences (seed ${sampling.seed}); the gradients and clipping are exact.${interval}`,
+    );
+  }
   lines.push('');
   lines.push(`Regime: **${regimeLabel(layer)}**${evidence?.rule ? ` — ${evidence.rule}` : ''}`);
   return lines.join('\n');

@@ -12,5 +12,6 @@ export function readSettings(scope?: vscode.Uri): ExtensionSettings {
     explodingLog10PerStep: config.get('regime.explodingLog10PerStep'),
     modelFiles: config.get('modelFiles'),
     timeoutSeconds: config.get('timeoutSeconds'),
+    lagBudgetSeconds: config.get('lagBudgetSeconds'),
   });
 }

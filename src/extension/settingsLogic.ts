@@ -12,6 +12,8 @@ export interface ExtensionSettings {
   modelFiles: string;
   /** Milliseconds before an analysis is abandoned; 0: no limit. */
   timeoutMs: number;
+  /** Seconds of lag-table work before the table is sampled; 0: always exact. */
+  lagBudgetSeconds: number;
 }
 
 /** Raw values as `WorkspaceConfiguration.get` returns them (anything a user may have typed). */
@@ -22,12 +24,15 @@ export interface RawSettings {
   explodingLog10PerStep?: unknown;
   modelFiles?: unknown;
   timeoutSeconds?: unknown;
+  lagBudgetSeconds?: unknown;
 }
 
 /** Default glob of model files. */
 export const defaultModelFiles = '**/*.rnn.json';
 /** Default analysis time limit in seconds. */
 export const defaultTimeoutSeconds = 120;
+/** Default lag-table budget in seconds (the engine's DEFAULT_LAG_BUDGET_SECONDS). */
+export const defaultLagBudgetSeconds = 2;
 
 const finite = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
@@ -47,5 +52,7 @@ export function normalizeSettings(raw: RawSettings): ExtensionSettings {
     thresholds,
     modelFiles,
     timeoutMs: Math.round(timeoutSeconds * 1000),
+    lagBudgetSeconds:
+      finite(raw.lagBudgetSeconds) && raw.lagBudgetSeconds >= 0 ? raw.lagBudgetSeconds : defaultLagBudgetSeconds,
   };
 }

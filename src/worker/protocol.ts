@@ -40,6 +40,15 @@ export interface AnalyzeParams {
    * extra pass. Default true; the CLI turns it off when nobody watches a terminal.
    */
   partial?: boolean;
+  /**
+   * Seconds of lag-table work allowed before the table is estimated from a seeded sample (default
+   * DEFAULT_LAG_BUDGET_SECONDS; 0: always exact). Ignored with `exact`.
+   */
+  lagBudgetSeconds?: number;
+  /** The exact lag table whatever it costs (--exact, "Compute the exact lag table"). */
+  exact?: boolean;
+  /** Seed of a sampled table (default the engine's). */
+  lagSeed?: number;
   /** Also compute a one-sequence (t, j) map, downsampled to at most this many cells a side. */
   heatmap?: HeatmapRequest | null;
 }

@@ -7,6 +7,7 @@ import type { MatMul } from '../engine/matmul';
 import type { LagSplitter } from '../engine/lagShare';
 import type { Model } from '../engine/model/types';
 import { tooLargeMessage } from '../engine/memory';
+import { DEFAULT_LAG_BUDGET_SECONDS } from '../engine/lagSample';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 
 export interface RunHooks {
@@ -39,6 +40,8 @@ export async function runAnalysis(params: AnalyzeParams, hooks: RunHooks): Promi
     thresholds: params.thresholds,
     heatmap: params.heatmap ?? null,
     partial: params.partial ?? true,
+    lagBudgetSeconds: params.exact ? null : (params.lagBudgetSeconds ?? DEFAULT_LAG_BUDGET_SECONDS),
+    lagSeed: params.lagSeed,
     matmul: hooks.matmul,
     lagSplit: hooks.lagSplit?.(parsed.model),
     isCancelled: hooks.isCancelled,

@@ -5,7 +5,9 @@
 // are left out of them).
 import { CellStatsAccumulator } from '../cellStats';
 import { accumulateSequenceLags, sequenceLagWork } from '../stackLags';
+import type { LagSink } from '../lags';
 import { LagStats } from '../logscale';
+import { SampledLagStats, sampleSubset } from '../lagSample';
 import type { Model } from '../model/types';
 import {
   addScaled,
@@ -33,8 +35,10 @@ export interface BatchPassResult {
   batchMaxAbs: (number | null)[];
   /** The gradient of the mean loss over all sequences. */
   total: ParamGrads;
-  /** The lag table up to plan.firstLag, one LagStats per layer. */
+  /** The lag table up to plan.firstLag, one LagStats per layer (empty when sampled). */
   lagStats: LagStats[];
+  /** The sampled lag table, one per layer, when the plan samples it; else null. */
+  sampled: SampledLagStats[] | null;
   /** Whether some lag-table norm was not finite. */
   lagNonFinite: boolean;
   /** Gate and unit statistics, one per layer and direction (model.layers order). */
@@ -52,7 +56,8 @@ export function runBatchPass(model: Model, plan: AnalysisPlan, progress: Analysi
     batchNorms: [],
     batchMaxAbs: [],
     total: zeroParamGrads(model),
-    lagStats: model.layers.map(() => new LagStats(plan.firstLag + 1)),
+    lagStats: model.layers.map(() => new LagStats(plan.sample ? 0 : plan.firstLag + 1)),
+    sampled: plan.sample ? model.layers.map(() => new SampledLagStats(plan.maxLag + 1, plan.sample!)) : null,
     lagNonFinite: false,
     cellStats: CellStatsAccumulator.forModel(model),
   };
@@ -72,7 +77,9 @@ export function runBatchPass(model: Model, plan: AnalysisPlan, progress: Analysi
         result.lossFinite = false;
         batchFinite = false;
         result.findings.push(forwardOverflowFinding(model, b, fwd.nonFinite));
-        progress.done += firstPassCost(plan.shape, plan.firstLag, seq.length);
+        progress.done += plan.sample
+          ? 2 * seq.length + sampledWork(plan, b, seq.length)
+          : firstPassCost(plan.shape, plan.firstLag, seq.length);
         continue;
       }
       result.loss += fwd.loss / B;
@@ -85,7 +92,13 @@ export function runBatchPass(model: Model, plan: AnalysisPlan, progress: Analysi
       addScaled(batchGrads, perSequence, 1 / (end - start));
       addScaled(result.total, perSequence, 1 / B);
       progress.done += 2 * seq.length;
-      const nonFinite = firstPassLags(plan, progress, { b, length: seq.length }, fwd, result.lagStats);
+      const nonFinite = firstPassLags(
+        plan,
+        progress,
+        { b, length: seq.length },
+        fwd,
+        result.sampled ?? result.lagStats,
+      );
       result.lagNonFinite ||= nonFinite;
     }
     const norm = batchFinite ? globalNorm(model, batchGrads) : null;
@@ -110,9 +123,15 @@ function firstPassLags(
   progress: AnalysisProgress,
   sequence: { b: number; length: number },
   fwd: SequenceForward,
-  stats: LagStats[],
+  stats: LagSink[],
 ): boolean {
-  const own = plan.twoPass ? undefined : plan.split?.own;
+  let own = plan.twoPass ? undefined : plan.split?.own;
+  if (plan.sample) {
+    // A sampled table: only this sequence's drawn columns (none: nothing to do).
+    const subset = sampleSubset(plan.sample, sequence.b);
+    if (!subset) return false;
+    own = subset;
+  }
   const nonFinite = accumulateSequenceLags({
     shape: plan.shape,
     cells: plan.lagCells,
@@ -126,4 +145,10 @@ function firstPassLags(
   });
   progress.done += sequenceLagWork(plan.shape, sequence.length, plan.firstLag, own);
   return nonFinite;
+}
+
+/** Work of sequence b's sampled columns (0 when none was drawn). */
+function sampledWork(plan: AnalysisPlan, b: number, T: number): number {
+  const subset = plan.sample ? sampleSubset(plan.sample, b) : null;
+  return subset ? sequenceLagWork(plan.shape, T, plan.maxLag, subset) : 0;
 }

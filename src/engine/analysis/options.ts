@@ -22,6 +22,16 @@ export interface AnalyzeOptions {
    * is large enough to pay for it; the caller's own columns then use `lagSplit.matmul`.
    */
   lagSplit?: LagSplitter;
+  /**
+   * Seconds of lag-table work allowed (about): a larger exact table is estimated from a seeded sample of its
+   * columns (lagSample.ts). Unset, null or 0: always exact (the engine's default; the CLI and the extension
+   * pass their budget, 2 s by default, unless asked for the exact table).
+   */
+  lagBudgetSeconds?: number | null;
+  /** The budget in row-steps of the lag recursion instead of seconds (tests; overrides lagBudgetSeconds). */
+  lagBudgetRows?: number;
+  /** Seed of the sampled table's generator (default DEFAULT_LAG_SEED). */
+  lagSeed?: number;
   /** With onProgress: send a partial report of the short lags first on long runs (default true). */
   partial?: boolean;
   isCancelled?: () => boolean;

@@ -11,6 +11,7 @@ import { LossFunction } from '../loss';
 import { estimateAnalysisBytes, MAX_ANALYSIS_BYTES } from '../memory';
 import { GATES, type Model } from '../model/types';
 import { computedMaxLag, DEFAULT_THRESHOLDS, VERDICT_LAGS, type RegimeThresholds } from '../regime';
+import { DEFAULT_LAG_SEED, drawLagSample, sampleSubset, type LagSample } from '../lagSample';
 import type { AnalyzeOptions } from './options';
 
 /**
@@ -27,6 +28,16 @@ const BACKWARD_ROWS_PER_STEP = { rnn: 40, other: 30 };
 
 /** Row-steps that the spectra of one layer cost per unit of H / gates (rnn: σ_max and the radius), about. */
 const SPECTRA_ROWS = { rnn: 245, other: 100 };
+
+/**
+ * Speed of the lag recursion assumed by the budget, per row-step: seconds per flop of its matrix products
+ * (2·rows·H·gates·H per layer) and per state entry of its elementwise work. Measured on this project's bench
+ * machine with the WebAssembly kernel (kernel) and the plain TypeScript product (plain); about.
+ */
+const LAG_SPEED = {
+  kernel: { perFlop: 1 / 1.2e10, perStateEntry: 2.5e-8 },
+  plain: { perFlop: 1 / 1.5e9, perStateEntry: 2.5e-8 },
+};
 
 /** The full lag table's columns split across threads: the caller's own share and the others' jobs. */
 export interface LagSplit {
@@ -62,6 +73,8 @@ export interface AnalysisPlan {
   /** The column split of the full table, or null when this thread computes all of it. */
   split: LagSplit | null;
   heatmap: HeatmapPlan | null;
+  /** The sampled columns when the exact table is over the budget (then one pass, no split), else null. */
+  sample: LagSample | null;
   /** Row-steps of the whole run, for progress. */
   totalWork: number;
 }
@@ -80,7 +93,22 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
   // the full table (every loss term reaches every step below the top layer).
   const lagFlops =
     model.sequences.reduce((a, s) => a + sequenceLagWork(shape, s.length, maxLag), 0) * flopsPerRow(model);
+  const seconds = options.lagBudgetSeconds;
+  const budgetRows =
+    options.lagBudgetRows ??
+    (typeof seconds === 'number' && seconds > 0 ? seconds / secondsPerRow(model, options.matmul !== undefined) : null);
+  const sample =
+    budgetRows !== null
+      ? drawLagSample(
+          model.sequences.map((s) => s.length),
+          shape,
+          maxLag,
+          budgetRows,
+          options.lagSeed ?? DEFAULT_LAG_SEED,
+        )
+      : null;
   const twoPass =
+    sample === null &&
     options.onProgress !== undefined &&
     (options.partial ?? true) &&
     maxLag > SHORT_LAGS &&
@@ -91,6 +119,7 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
   // the forward traces fits in memory.
   const splitter = options.lagSplit;
   const splits =
+    sample === null &&
     splitter !== undefined &&
     splitter.threads > 1 &&
     lagFlops >= (splitter.minFlops ?? SPLIT_MIN_FLOPS) &&
@@ -105,10 +134,12 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
   const collector = heatmapCollectorFor(model, request);
   const heatmap = request && collector ? { request, collector } : null;
   const secondCost = (T: number): number => (twoPass ? sequenceLagWork(shape, T, maxLag) + T : 0);
-  const totalWork = model.sequences.reduce(
-    (a, s) => a + firstPassCost(shape, firstLag, s.length) + secondCost(s.length),
-    0,
-  );
+  const firstCost = (T: number, b: number): number => {
+    if (!sample) return firstPassCost(shape, firstLag, T);
+    const subset = sampleSubset(sample, b);
+    return (subset ? sequenceLagWork(shape, T, maxLag, subset) : 0) + 2 * T;
+  };
+  const totalWork = model.sequences.reduce((a, s, b) => a + firstCost(s.length, b) + secondCost(s.length), 0);
   return {
     thresholds,
     shape,
@@ -121,8 +152,16 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
     twoPass,
     split,
     heatmap,
+    sample,
     totalWork,
   };
+}
+
+/** Seconds of one row-step of the lag recursion, about (LAG_SPEED), for the sample's budget. */
+function secondsPerRow(model: Model, kernel: boolean): number {
+  const speed = kernel ? LAG_SPEED.kernel : LAG_SPEED.plain;
+  const states = model.layers.reduce((a, w) => a + w.weightHh.cols * GATES[model.cell], 0);
+  return flopsPerRow(model) * speed.perFlop + (states / (model.bidirectional ? 2 : 1)) * speed.perStateEntry;
 }
 
 /** Row-steps of the first pass for a sequence of length T: its lags and its forward and backward passes. */

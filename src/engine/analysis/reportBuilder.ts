@@ -6,7 +6,16 @@ import { largestSingularValue, spectralRadius } from '../linalg';
 import type { LagStats } from '../logscale';
 import type { Model } from '../model/types';
 import { classifyRegime, type RegimeThresholds } from '../regime';
-import type { ClippingReport, Finding, LagEntry, LayerReport, ParamGradient, Report } from '../report/types';
+import type {
+  ClippingReport,
+  Finding,
+  LagEntry,
+  LagSamplingReport,
+  LayerReport,
+  ParamGradient,
+  Report,
+} from '../report/types';
+import { SampledLagStats, type LagSample } from '../lagSample';
 import { reportVersion } from '../report/layers';
 import type { BatchPassResult } from './batchPass';
 import { cellFindings } from './cellFindings';
@@ -78,14 +87,23 @@ export class ReportBuilder {
   }
 
   /** The report for a lag table (the short one of a partial report, or the full one). */
-  build(lagStats: LagStats[], lagCap: number | null, partial: boolean): Report {
+  build(
+    lagStats: LagStats[] | SampledLagStats[],
+    lagCap: number | null,
+    partial: boolean,
+    sample: LagSample | null = null,
+  ): Report {
     const { model, parts, gamma } = this;
     const { batches, spectra } = parts;
     const layers = model.layers.map((w, k): LayerReport => {
       // The verdict reads the table as computed (at least VERDICT_LAGS lags); the report shows it up to the cap.
-      const computed = lagEntries(lagStats[k]);
+      const stats = lagStats[k];
+      const computed = stats instanceof SampledLagStats ? sampledEntries(stats) : lagEntries(stats);
       const { regime, evidence } = classifyRegime(computed, spectra[k].sigmaMax, gamma, parts.thresholds);
       const lags = lagCap === null ? computed : computed.slice(0, lagCap + 1);
+      if (sample && evidence) {
+        evidence.rule += ` Estimated from a sample of the lag table (lag_sampling: ${sample.endpoints} end points); each lag's 95% interval is in its log10_mean_ci95.`;
+      }
       return {
         layer: w.layer,
         direction: w.direction,
@@ -130,6 +148,7 @@ export class ReportBuilder {
         ...this.settingFindings,
       ],
       max_lag: lagCap,
+      lag_sampling: sample ? samplingReport(sample) : null,
       ...(partial ? { partial: true } : {}),
       elapsed_ms: Date.now() - parts.started,
     };
@@ -155,4 +174,39 @@ function lagEntries(stats: LagStats): LagEntry[] {
     });
   }
   return out;
+}
+
+/** The report's sampled lag table of one layer: lags with at least two sampled pairs. */
+function sampledEntries(stats: SampledLagStats): LagEntry[] {
+  const out: LagEntry[] = [];
+  const lags = stats.measuredLags;
+  for (let lag = 0; lag < lags; lag++) {
+    const e = stats.estimate(lag);
+    out.push({
+      lag,
+      count: e.count,
+      mean: finiteOrNull(e.mean),
+      contribution_mean: finiteOrNull(e.contribution),
+      log10_mean: e.log10Mean,
+      log10_contribution_mean: e.log10Contribution,
+      sampled: true,
+      log10_mean_ci95: e.ci95,
+      min_sampled: finiteOrNull(e.min),
+      max_sampled: finiteOrNull(e.max),
+      log10_min_sampled: e.log10Min,
+      log10_max_sampled: e.log10Max,
+    });
+  }
+  return out;
+}
+
+/** report.lag_sampling of a sample. */
+function samplingReport(sample: LagSample): LagSamplingReport {
+  return {
+    endpoints: sample.endpoints,
+    sequences: sample.masks.size,
+    seed: sample.seed,
+    strata: sample.population.length,
+    work_share: sample.work / sample.exactWork,
+  };
 }

@@ -39,20 +39,48 @@ export interface ParamGradient {
   values?: number[] | number[][];
 }
 
-/** One row of the lag table of one layer. */
+/**
+ * One row of the lag table of one layer. In a sampled table (report.lag_sampling not null) `count` is the
+ * number of sampled pairs, mean and contribution_mean are estimates, and min/max (which would only bound the
+ * sample) are replaced by min_sampled/max_sampled.
+ */
 export interface LagEntry {
   lag: number;
   count: number;
   /** null only where the figure is above the double range (log10_mean carries it). */
   mean: number | null;
-  min: number | null;
-  max: number | null;
+  /** Exact tables only. */
+  min?: number | null;
+  max?: number | null;
   contribution_mean: number | null;
   log10_mean: number | null;
-  log10_min: number | null;
-  log10_max: number | null;
+  /** Exact tables only. */
+  log10_min?: number | null;
+  log10_max?: number | null;
   /** log10 of contribution_mean, exact outside the double range (extra key). */
   log10_contribution_mean?: number | null;
+  /** Sampled tables: true (the entry is an estimate). */
+  sampled?: true;
+  /** Sampled tables: the 95% confidence interval of log10_mean (nulls when every sampled norm was 0). */
+  log10_mean_ci95?: [number | null, number | null];
+  /** Sampled tables: the smallest and largest norm of the sample (not of the whole table). */
+  min_sampled?: number | null;
+  max_sampled?: number | null;
+  log10_min_sampled?: number | null;
+  log10_max_sampled?: number | null;
+}
+
+/** How a sampled lag table was drawn (report.lag_sampling). */
+export interface LagSamplingReport {
+  /** Sampled loss terms (columns: a sequence and an end point t). */
+  endpoints: number;
+  /** Sequences with at least one sampled end point. */
+  sequences: number;
+  seed: number;
+  /** Strata over t. */
+  strata: number;
+  /** The sample's share of the exact table's work. */
+  work_share: number;
 }
 
 /** The least-squares line the regime rule fitted: log10_mean ≈ intercept + slope·lag over from_lag..to_lag. */
@@ -219,6 +247,8 @@ export interface Report {
   heatmaps?: HeatmapReport[];
   /** Extra: true on the quick first report of a long run (short lags only; the full one follows). */
   partial?: boolean;
+  /** How the lag table was sampled, or null when it is exact (absent from older reports: exact). */
+  lag_sampling?: LagSamplingReport | null;
   /** Extra: the lag cap in force, if any. */
   max_lag?: number | null;
   /** Extra: wall time of the analysis in milliseconds. */

@@ -52,8 +52,9 @@ export function lagChartModel(report: Report, maxPoints = MAX_SERIES_POINTS): La
         meanX[nMean] = e.lag;
         meanY[nMean++] = lm;
       }
-      const a = e.log10_min;
-      const b = e.log10_max;
+      // The band: min–max of an exact table, the 95% interval of the mean of a sampled one.
+      const a = e.log10_mean_ci95 ? e.log10_mean_ci95[0] : (e.log10_min ?? null);
+      const b = e.log10_mean_ci95 ? e.log10_mean_ci95[1] : (e.log10_max ?? null);
       if (a !== null && b !== null && Number.isFinite(a) && Number.isFinite(b)) {
         xs[nBand] = e.lag;
         lo[nBand] = a;

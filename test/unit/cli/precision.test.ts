@@ -147,8 +147,8 @@ describe('CLI --precision f32 agrees with f64 (dist/cli.js)', function () {
           for (const key of ['mean', 'min', 'max'] as const) {
             const where = `layer ${k} lag ${lag} ${key}`;
             assert.strictEqual(got[key] === 0, entry[key] === 0, `${where}: f64 ${entry[key]}, f32 ${got[key]}`);
-            const a = entry[`log10_${key}`];
-            const b = got[`log10_${key}`];
+            const a = entry[`log10_${key}`] ?? null;
+            const b = got[`log10_${key}`] ?? null;
             if (a === null || b === null) {
               assert.strictEqual(b, a, `${where}: log10 f64 ${a}, f32 ${b}`);
               continue;

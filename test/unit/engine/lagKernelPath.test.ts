@@ -35,8 +35,8 @@ describe('lag recursion on the GEMM kernel', () => {
               const other = fast.layers[k].lags[lag];
               assert.strictEqual(other.count, entry.count);
               for (const key of ['log10_mean', 'log10_min', 'log10_max'] as const) {
-                const a = entry[key];
-                const b = other[key];
+                const a = entry[key] ?? null;
+                const b = other[key] ?? null;
                 assert.ok(a !== null && b !== null, `${key} at lag ${lag}`);
                 assert.ok(Math.abs(10 ** (b - a) - 1) <= tol, `layer ${k} lag ${lag} ${key}: ${a} vs ${b}`);
               }

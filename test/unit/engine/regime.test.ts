@@ -167,7 +167,7 @@ describe('lag figures beyond the double range', () => {
     // sum loss: g at lag ℓ is (0.01·Qᵀ)^ℓ g_0 and ‖Qᵀg‖ = ‖g‖, so log10 falls exactly 2 per step.
     const expected = -2 * (T - 1) + first.log10_mean;
     for (const key of ['log10_mean', 'log10_min', 'log10_max'] as const) {
-      const v = last[key];
+      const v = last[key] ?? null;
       assert.ok(v !== null && Number.isFinite(v), `${key} = ${v}`);
       assert.ok(Math.abs(v - expected) < 1e-6, `${key} = ${v}, expected ${expected}`);
     }
@@ -193,7 +193,7 @@ describe('lag figures beyond the double range', () => {
     const last = lags[T - 1];
     const expected = T - 1 + (first.log10_mean as number);
     for (const key of ['log10_mean', 'log10_min', 'log10_max'] as const) {
-      const v = last[key];
+      const v = last[key] ?? null;
       assert.ok(v !== null && Math.abs(v - expected) < 1e-6, `${key} = ${v}, expected ${expected}`);
     }
     assert.ok(expected > 399);

@@ -48,6 +48,35 @@ describe('extension report logic', () => {
     const exploding = weightHhHover(report(), 1) ?? '';
     assert.match(exploding, /necessary for exploding/);
     assert.strictEqual(weightHhHover(report(), 5), undefined);
+    assert.doesNotMatch(vanishing, /Estimated/);
+  });
+
+  it('says when the lag table is estimated, with the interval at the measured lag', () => {
+    const base = report();
+    const layer = base.layers[0];
+    const lag = layer.evidence!.measured_lag;
+    const sampled = {
+      ...base,
+      lag_sampling: { endpoints: 40, sequences: 3, seed: 1, strata: 10, work_share: 0.1 },
+      layers: [
+        {
+          ...layer,
+          lags: Array.from({ length: lag + 1 }, (_, l) => ({
+            lag: l,
+            count: 5,
+            mean: 10 ** (-l / 13),
+            contribution_mean: null,
+            log10_mean: -l / 13,
+            sampled: true as const,
+            log10_mean_ci95: [-l / 13 - 0.25, -l / 13 + 0.25] as [number, number],
+          })),
+        },
+        ...base.layers.slice(1),
+      ],
+    };
+    const hover = weightHhHover(sampled, 0) ?? '';
+    assert.match(hover, /\*Estimated\* from a sample of 40 loss terms in 3 sequences \(seed 1\)/);
+    assert.match(hover, new RegExp(`Mean norm at lag ${lag}: .* ± 0\\.25 in log10 \\(95% interval\\)`));
   });
 
   it('the hover shows the gradient horizon and a borderline verdict, and invents no rate without a fit', () => {

@@ -10,6 +10,7 @@ describe('extension settings and debounce', () => {
       thresholds: {},
       modelFiles: '**/*.rnn.json',
       timeoutMs: 120000,
+      lagBudgetSeconds: 2,
     });
     const custom = normalizeSettings({
       analyzeOnSave: false,
@@ -17,6 +18,7 @@ describe('extension settings and debounce', () => {
       vanishingLog10PerStep: -0.05,
       timeoutSeconds: 0,
       modelFiles: 'models/*.json',
+      lagBudgetSeconds: 0.5,
     });
     assert.deepStrictEqual(custom, {
       analyzeOnSave: false,
@@ -24,7 +26,10 @@ describe('extension settings and debounce', () => {
       thresholds: { vanishingLog10PerStep: -0.05 },
       modelFiles: 'models/*.json',
       timeoutMs: 0,
+      lagBudgetSeconds: 0.5,
     });
     assert.strictEqual(normalizeSettings({ maxLag: -1, timeoutSeconds: 'x' }).maxLag, null);
+    assert.strictEqual(normalizeSettings({ lagBudgetSeconds: -1 }).lagBudgetSeconds, 2);
+    assert.strictEqual(normalizeSettings({ lagBudgetSeconds: 0 }).lagBudgetSeconds, 0);
   });
 });

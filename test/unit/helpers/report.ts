@@ -211,17 +211,20 @@ const REQUIRED = {
   gradient: ['norm', 'max_abs'],
   layer: ['layer', 'direction', 'sigma_max', 'spectral_radius', 'gamma', 'regime', 'lags'],
   lag: ['lag', 'count', 'mean', 'min', 'max', 'contribution_mean', 'log10_mean', 'log10_min', 'log10_max'],
+  /** An entry of a sampled lag table (report.lag_sampling not null): min/max only of the sample, renamed. */
+  sampledLag: ['lag', 'count', 'mean', 'contribution_mean', 'log10_mean', 'sampled', 'log10_mean_ci95'],
   clipping: ['batch_norms', 'suggestions', 'recommended'],
   suggestion: ['method', 'clip_norm'],
   recommended: ['clip_norm', 'clip_value', 'method', 'rationale'],
   finding: ['severity', 'code', 'message', 'path'],
 };
 const EXTRA: Record<keyof typeof REQUIRED, string[]> = {
-  top: ['heatmaps', 'max_lag', 'elapsed_ms'],
+  top: ['heatmaps', 'max_lag', 'elapsed_ms', 'lag_sampling'],
   model: ['name'],
   gradient: ['values'],
   layer: ['evidence', 'gates', 'units', 'units_projected_h'],
   lag: ['log10_contribution_mean'],
+  sampledLag: ['log10_contribution_mean', 'min_sampled', 'max_sampled', 'log10_min_sampled', 'log10_max_sampled'],
   clipping: [],
   suggestion: ['clipped_share'],
   recommended: [],
@@ -294,16 +297,36 @@ export function reportContractProblems(report: unknown): string[] {
         out.push(`${at}.lags: expected a list`);
         return;
       }
+      const sampled = r.lag_sampling !== null && r.lag_sampling !== undefined;
       (l.lags as unknown[]).forEach((e, i) => {
-        if (!keys(e, 'lag', `${at}.lags[${i}]`)) return;
+        const kind = sampled ? 'sampledLag' : 'lag';
+        if (!keys(e, kind, `${at}.lags[${i}]`)) return;
         if (e.lag !== i) out.push(`${at}.lags[${i}].lag: expected ${i}, got ${JSON.stringify(e.lag)}`);
         if (!Number.isInteger(e.count) || (e.count as number) < 1)
           out.push(`${at}.lags[${i}].count: expected a positive integer`);
-        for (const k of REQUIRED.lag.slice(2))
-          if (!numOrNull(e[k])) out.push(`${at}.lags[${i}].${k}: expected a number or null`);
+        const numbers = sampled
+          ? ['mean', 'contribution_mean', 'log10_mean', ...EXTRA.sampledLag]
+          : REQUIRED.lag.slice(2);
+        for (const k of numbers)
+          if (k in e && !numOrNull(e[k])) out.push(`${at}.lags[${i}].${k}: expected a number or null`);
+        if (sampled) {
+          const ci = e.log10_mean_ci95;
+          if (e.sampled !== true) out.push(`${at}.lags[${i}].sampled: expected true`);
+          if (!Array.isArray(ci) || ci.length !== 2 || !ci.every(numOrNull))
+            out.push(`${at}.lags[${i}].log10_mean_ci95: expected [lo, hi]`);
+          else if (ci[0] !== null && ci[1] !== null && !((ci[0] as number) <= (ci[1] as number)))
+            out.push(`${at}.lags[${i}].log10_mean_ci95: lo above hi`);
+        }
       });
     });
   } else out.push('$.layers: expected a list');
+  if (r.lag_sampling !== undefined && r.lag_sampling !== null) {
+    const ls = r.lag_sampling as Obj;
+    for (const k of ['endpoints', 'sequences', 'seed', 'strata'])
+      if (!Number.isInteger(ls[k]) || (ls[k] as number) < 0) out.push(`$.lag_sampling.${k}: expected an integer`);
+    if (typeof ls.work_share !== 'number' || !(ls.work_share > 0 && ls.work_share <= 1))
+      out.push('$.lag_sampling.work_share: expected a share in (0, 1]');
+  }
   if (keys(r.clipping, 'clipping', '$.clipping')) {
     const c = r.clipping;
     if (!Array.isArray(c.batch_norms) || !c.batch_norms.every(numOrNull))

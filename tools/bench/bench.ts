@@ -148,7 +148,7 @@ function main(): void {
     fs.writeFileSync(file, modelText(c));
     const rssFile = path.join(tmp, 'rss.txt');
     const t0 = process.hrtime.bigint();
-    const run = spawnSync(process.execPath, ['--require', rssHook, cli, 'analyze', file, '--json'], {
+    const run = spawnSync(process.execPath, ['--require', rssHook, cli, 'analyze', file, '--json', '--exact'], {
       cwd: tmp,
       env: { ...process.env, RNN_BENCH_RSS: rssFile },
       maxBuffer: 1 << 30,

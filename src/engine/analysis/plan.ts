@@ -31,12 +31,14 @@ const SPECTRA_ROWS = { rnn: 245, other: 100 };
 
 /**
  * Speed of the lag recursion assumed by the budget, per row-step: seconds per flop of its matrix products
- * (2·rows·H·gates·H per layer) and per state entry of its elementwise work. Measured on this project's bench
- * machine with the WebAssembly kernel (kernel) and the plain TypeScript product (plain); about.
+ * (2·rows·H·gates·H per layer) and per state entry of its elementwise work, with the WebAssembly kernel
+ * (kernel) or the plain TypeScript product (plain). The exact table's products have many rows at once (dense);
+ * a sample's have few (sparse), so its products run closer to matrix–vector speed. Rough figures measured on
+ * this project's 2-core machine while other jobs ran; the budget is about, not a deadline.
  */
 const LAG_SPEED = {
-  kernel: { perFlop: 1 / 1.2e10, perStateEntry: 2.5e-8 },
-  plain: { perFlop: 1 / 1.5e9, perStateEntry: 2.5e-8 },
+  kernel: { dense: 1 / 1.2e10, sparse: 1 / 2e9, perStateEntry: 2.5e-8 },
+  plain: { dense: 1 / 1.5e9, sparse: 1 / 1e9, perStateEntry: 2.5e-8 },
 };
 
 /** The full lag table's columns split across threads: the caller's own share and the others' jobs. */
@@ -93,12 +95,17 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
   // the full table (every loss term reaches every step below the top layer).
   const lagFlops =
     model.sequences.reduce((a, s) => a + sequenceLagWork(shape, s.length, maxLag), 0) * flopsPerRow(model);
+  // Sampled when the exact table is estimated over the budget; the sample's size from the sparse speed.
   const seconds = options.lagBudgetSeconds;
-  const budgetRows =
-    options.lagBudgetRows ??
-    (typeof seconds === 'number' && seconds > 0 ? seconds / secondsPerRow(model, options.matmul !== undefined) : null);
+  const exactRows = model.sequences.reduce((a, s) => a + sequenceLagWork(shape, s.length, maxLag), 0);
+  const kernel = options.matmul !== undefined;
+  const overBudget =
+    options.lagBudgetRows !== undefined
+      ? exactRows > options.lagBudgetRows
+      : typeof seconds === 'number' && seconds > 0 && exactRows * secondsPerRow(model, kernel, 'dense') > seconds;
+  const budgetRows = options.lagBudgetRows ?? (overBudget ? seconds! / secondsPerRow(model, kernel, 'sparse') : null);
   const sample =
-    budgetRows !== null
+    overBudget && budgetRows !== null
       ? drawLagSample(
           model.sequences.map((s) => s.length),
           shape,
@@ -157,11 +164,11 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
   };
 }
 
-/** Seconds of one row-step of the lag recursion, about (LAG_SPEED), for the sample's budget. */
-function secondsPerRow(model: Model, kernel: boolean): number {
+/** Seconds of one row-step of the lag recursion, about (LAG_SPEED), in an exact table (dense) or a sample. */
+function secondsPerRow(model: Model, kernel: boolean, rows: 'dense' | 'sparse'): number {
   const speed = kernel ? LAG_SPEED.kernel : LAG_SPEED.plain;
   const states = model.layers.reduce((a, w) => a + w.weightHh.cols * GATES[model.cell], 0);
-  return flopsPerRow(model) * speed.perFlop + (states / (model.bidirectional ? 2 : 1)) * speed.perStateEntry;
+  return flopsPerRow(model) * speed[rows] + (states / (model.bidirectional ? 2 : 1)) * speed.perStateEntry;
 }
 
 /** Row-steps of the first pass for a sequence of length T: its lags and its forward and backward passes. */

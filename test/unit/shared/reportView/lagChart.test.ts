@@ -24,6 +24,22 @@ describe('webview: lag chart shaping', () => {
     assert.strictEqual(m.maxLag, 3);
   });
 
+  it("a sampled table: the band is the 95% interval of the mean, not the sample's min–max", () => {
+    const sampled = (l: number, m: number, half: number): ReturnType<typeof lag> => {
+      const { min: _min, max: _max, log10_min: _lo, log10_max: _hi, ...rest } = lag(l, m);
+      return { ...rest, sampled: true, log10_mean_ci95: [m - half, m + half], log10_min_sampled: m - 3 };
+    };
+    const m = lagChartModel(reportOf([layerOf([sampled(0, 0, 0.1), sampled(1, -2, 0.5), sampled(2, -4, 1)])]));
+    assert.deepStrictEqual(
+      m.series[0].lower.map((p) => p.y),
+      [-0.1, -2.5, -5],
+    );
+    assert.deepStrictEqual(
+      m.series[0].upper.map((p) => p.y),
+      [0.1, -1.5, -3],
+    );
+  });
+
   it('draws the least-squares line the regime rule fitted (its intercept, not lag 0), over the lags it used', () => {
     const fit = { intercept: -0.9, slope: -0.2, from_lag: 0, to_lag: 8 };
     const layer = layerOf([lag(0, -0.5), lag(1, -0.7), lag(8, -2.5), lag(10, -2.9)], {

@@ -35,15 +35,30 @@ export interface TrackArgs {
   cache: boolean;
 }
 
-export type CliArgs = AnalyzeArgs | TrackArgs | { command: 'help' } | { command: 'version' };
+export interface InitArgs {
+  command: 'init';
+  /** The checkpoint. */
+  file: string;
+  /** The model file to write (default: next to the checkpoint, NAME.rnn.json). */
+  output: string | null;
+  /** The module to select (default: the first one the engine can analyze). */
+  module: string | null;
+  /** Overwrite an existing output file. */
+  force: boolean;
+}
+
+export type CliArgs = AnalyzeArgs | TrackArgs | InitArgs | { command: 'help' } | { command: 'version' };
 
 export const USAGE = `Usage: rnn-gradients analyze FILE [--json] [--gradients] [--max-lag N] [--fail-on exploding|vanishing|any] [--precision f64|f32]
                              [--lag-budget SECONDS | --exact] [--lag-seed N]
        rnn-gradients track CHECKPOINTS... [--model BASE.rnn.json] [--json] [--watch] [--jobs N] [--no-cache]
+       rnn-gradients init CHECKPOINT [-o NAME.rnn.json] [--module NAME] [--force]
 
-Analyzes the gradients of the recurrent network described by FILE (*.rnn.json):
-how far gradient signal survives back through time, which layer vanishes or
-explodes, and which clipping thresholds to use.
+analyze: analyzes the gradients of the recurrent network described by FILE
+(*.rnn.json, or a checkpoint: .pt .pth .bin .ckpt .onnx .keras .h5 .hdf5 .npz
+.safetensors, analyzed as if a model file said {"weights": FILE}): how far
+gradient signal survives back through time, which layer vanishes or explodes,
+and which clipping thresholds to use.
 
 track: analyzes a series of checkpoints saved while a model trains (files,
 folders, globs) and prints the timeline: one row per step (loss, gradient
@@ -51,6 +66,10 @@ norm, each layer's regime, rate and σ_max, the recommended clip_norm) and the
 findings regime-change, grad-norm-spike and clip-drift. With --model, each
 checkpoint replaces the "weights" of BASE.rnn.json (its data, loss, module,
 readout and training apply to all); without, each is analyzed on its own.
+
+init: writes a commented model file for CHECKPOINT next to it (NAME.rnn.json):
+the recurrent module found (every candidate listed), its sizes, and a data
+section to fill in (synthetic data until then).
 
 Options:
   --json            print the report (report-format.md) as JSON; track: the timeline report
@@ -69,6 +88,9 @@ Options:
                     (size stable for 1 s); Ctrl+C stops (exit 130)
   --jobs N          track: analyses side by side (default: one per core)
   --no-cache        track: neither read nor write the cache of analyzed checkpoints
+  -o FILE           init: the model file to write
+  --module NAME     init: the recurrent module to select
+  --force           init: overwrite an existing model file
   -h, --help        show this help
   --version         show the version
 
@@ -83,7 +105,8 @@ export function parseArgs(argv: string[]): CliArgs | { error: string } {
     return { command: 'help' };
   if (argv[0] === '--version' || argv[0] === 'version') return { command: 'version' };
   if (argv[0] === 'track') return parseTrackArgs(argv);
-  if (argv[0] !== 'analyze') return { error: `unknown command "${argv[0]}" (expected "analyze" or "track")` };
+  if (argv[0] === 'init') return parseInitArgs(argv);
+  if (argv[0] !== 'analyze') return { error: `unknown command "${argv[0]}" (expected "analyze", "track" or "init")` };
   const out: AnalyzeArgs = {
     command: 'analyze',
     file: '',
@@ -229,5 +252,42 @@ function parseTrackArgs(argv: string[]): TrackArgs | { error: string } {
     }
   }
   if (out.inputs.length === 0) return { error: 'track needs checkpoint files, folders or globs' };
+  return out;
+}
+
+/** Parses `init CHECKPOINT [-o FILE] [--module NAME] [--force]`. */
+function parseInitArgs(argv: string[]): InitArgs | { error: string } {
+  const out: InitArgs = { command: 'init', file: '', output: null, module: null, force: false };
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] =
+      a.startsWith('--') && a.includes('=')
+        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+        : [a, undefined];
+    const value = (): string | undefined => (inline !== undefined ? inline : argv[++i]);
+    switch (flag) {
+      case '-o':
+      case '--output': {
+        const v = value();
+        if (v === undefined || v === '') return { error: `${flag} needs a file name` };
+        out.output = v;
+        break;
+      }
+      case '--module': {
+        const v = value();
+        if (v === undefined) return { error: '--module needs a module name' };
+        out.module = v;
+        break;
+      }
+      case '--force':
+        out.force = true;
+        break;
+      default:
+        if (a.startsWith('-')) return { error: `unknown option "${a}"` };
+        if (out.file) return { error: `one checkpoint at a time (got "${out.file}" and "${a}")` };
+        out.file = a;
+    }
+  }
+  if (!out.file) return { error: 'init needs a checkpoint file' };
   return out;
 }

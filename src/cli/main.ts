@@ -8,6 +8,9 @@ import { formatProblem } from '../io/position';
 import { parseArgs, USAGE, type AnalyzeArgs, type FailOn } from './args';
 import { formatPartial, formatSummary } from './summary';
 import { track } from './track';
+import { runInit } from './init';
+import { checkpointModelText, isWeightsFileName } from '../engine/model/checkpointSource';
+import { cliRootDir } from '../io/workspaceFiles';
 
 const EXIT_OK = 0;
 const EXIT_FAIL_ON = 1;
@@ -38,15 +41,25 @@ export function failOnMatches(report: Report, failOn: FailOn): boolean {
   return failOn === 'exploding' ? exploding : failOn === 'vanishing' ? vanishing : exploding || vanishing;
 }
 
+/**
+ * The model text to analyze: the file's, or for a checkpoint named directly the model file it stands for
+ * (`{"weights": NAME}`, checkpoints.md section 1), whose problems are shown at 1:1 of the checkpoint.
+ */
+function readModelText(file: string): { text: string; checkpoint: boolean } {
+  const stat = fs.statSync(file);
+  if (!stat.isFile()) throw new Error('not a regular file');
+  if (isWeightsFileName(file)) return { text: checkpointModelText(file), checkpoint: true };
+  if (stat.size > MAX_MODEL_FILE_BYTES) throw new Error(`larger than ${MAX_MODEL_FILE_BYTES} bytes`);
+  // A UTF-8 byte order mark is not part of the text (as in the editor): positions count from after it.
+  return { text: fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''), checkpoint: false };
+}
+
 async function analyze(args: AnalyzeArgs): Promise<number> {
   const file = args.file;
   let text: string;
+  let checkpoint: boolean;
   try {
-    const stat = fs.statSync(file);
-    if (!stat.isFile()) throw new Error('not a regular file');
-    if (stat.size > MAX_MODEL_FILE_BYTES) throw new Error(`larger than ${MAX_MODEL_FILE_BYTES} bytes`);
-    // A UTF-8 byte order mark is not part of the text (as in the editor): positions count from after it.
-    text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+    ({ text, checkpoint } = readModelText(file));
   } catch (err) {
     process.stderr.write(
       `${file}:1:1: cannot read the model file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})\n`,
@@ -65,7 +78,7 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
       {
         text,
         filePath: path.resolve(file),
-        rootDir: process.cwd(),
+        rootDir: checkpoint ? cliRootDir(file) : process.cwd(),
         displayPath: file,
         gradients: args.gradients,
         maxLag: args.maxLag,
@@ -92,7 +105,11 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
     );
     if (progressShown) process.stderr.write('\r\x1b[K');
     if (!result.ok) {
-      for (const p of result.problems) process.stderr.write(formatProblem(file, text, p) + '\n');
+      for (const p of result.problems) {
+        // A checkpoint has no text of its own: its problems sit at 1:1.
+        const where = checkpoint ? { ...p, range: { offset: 0, length: 0 } } : p;
+        process.stderr.write(formatProblem(file, checkpoint ? '' : text, where) + '\n');
+      }
       return EXIT_INPUT;
     }
     process.stdout.write(args.json ? JSON.stringify(result.report, null, 2) + '\n' : formatSummary(result.report));
@@ -128,6 +145,12 @@ async function main(argv: string[]): Promise<number> {
       return analyze(args);
     case 'track':
       return track(args, path.join(__dirname, 'worker.js'));
+    case 'init':
+      return runInit(
+        args,
+        (s) => process.stdout.write(s),
+        (s) => process.stderr.write(s),
+      );
   }
 }
 

@@ -2,10 +2,30 @@
 // and offset checked against the bytes actually present, and write (for tests and tools).
 
 /** The dtypes a weights file may hold. */
-export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16';
+export type SafetensorsFloatDtype = 'F64' | 'F32' | 'F16' | 'BF16';
+/** The integer dtypes a data file may also hold (token ids, lengths, class targets). */
+export type SafetensorsIntDtype = 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+export type SafetensorsDtype = SafetensorsFloatDtype | SafetensorsIntDtype;
 
 /** Bytes per element of each supported dtype. */
-export const DTYPE_SIZE: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
+export const DTYPE_SIZE: Record<SafetensorsDtype, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
+
+/** Options of readSafetensors. */
+export interface SafetensorsOptions {
+  /** Also accept the integer dtypes (data arrays); weights files hold floats only. Default false. */
+  integers?: boolean;
+}
 
 /** One tensor of a safetensors file, decoded to float64 (row-major). */
 export interface SafeTensor {
@@ -74,8 +94,12 @@ export function encodeBF16(x: number): number {
   return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
-function isDtype(value: unknown): value is SafetensorsDtype {
+function isFloatDtype(value: unknown): value is SafetensorsFloatDtype {
   return value === 'F64' || value === 'F32' || value === 'F16' || value === 'BF16';
+}
+
+function isIntDtype(value: unknown): value is SafetensorsIntDtype {
+  return value === 'I64' || value === 'I32' || value === 'I16' || value === 'I8' || value === 'U8' || value === 'BOOL';
 }
 
 function isNonNegativeInt(value: unknown): value is number {
@@ -83,7 +107,7 @@ function isNonNegativeInt(value: unknown): value is number {
 }
 
 /** Reads a safetensors file. Never throws: any inconsistency is returned as `{ error }`. */
-export function readSafetensors(bytes: Uint8Array): SafetensorsResult {
+export function readSafetensors(bytes: Uint8Array, options: SafetensorsOptions = {}): SafetensorsResult {
   if (bytes.length < 8) {
     return { error: `file is ${bytes.length} bytes, too short for the 8-byte header length` };
   }
@@ -128,8 +152,10 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsResult {
     const entry = raw as Record<string, unknown>;
     const { dtype, shape } = entry;
     const offsets = entry['data_offsets'];
-    if (!isDtype(dtype)) {
-      return { error: `tensor ${name}: unsupported dtype ${JSON.stringify(dtype)}; expected F64, F32, F16 or BF16` };
+    if (!isFloatDtype(dtype) && !(options.integers === true && isIntDtype(dtype))) {
+      const expected =
+        options.integers === true ? 'F64, F32, F16, BF16, I64, I32, I16, I8, U8 or BOOL' : 'F64, F32, F16 or BF16';
+      return { error: `tensor ${name}: unsupported dtype ${JSON.stringify(dtype)}; expected ${expected}` };
     }
     if (!Array.isArray(shape) || !shape.every(isNonNegativeInt)) {
       return { error: `tensor ${name}: shape is not a list of non-negative integers` };
@@ -183,6 +209,22 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsResult {
           break;
         case 'BF16':
           data[i] = decodeBF16(view.getUint16(at + 2 * i, true));
+          break;
+        case 'I64':
+          data[i] = Number(view.getBigInt64(at + 8 * i, true));
+          break;
+        case 'I32':
+          data[i] = view.getInt32(at + 4 * i, true);
+          break;
+        case 'I16':
+          data[i] = view.getInt16(at + 2 * i, true);
+          break;
+        case 'I8':
+          data[i] = view.getInt8(at + i);
+          break;
+        case 'U8':
+        case 'BOOL':
+          data[i] = view.getUint8(at + i);
           break;
       }
     }
@@ -241,6 +283,27 @@ export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<str
         case 'BF16':
           view.setUint16(at, encodeBF16(v), true);
           at += 2;
+          break;
+        case 'I64':
+          view.setBigInt64(at, BigInt(Math.trunc(v)), true);
+          at += 8;
+          break;
+        case 'I32':
+          view.setInt32(at, v, true);
+          at += 4;
+          break;
+        case 'I16':
+          view.setInt16(at, v, true);
+          at += 2;
+          break;
+        case 'I8':
+          view.setInt8(at, v);
+          at += 1;
+          break;
+        case 'U8':
+        case 'BOOL':
+          view.setUint8(at, v);
+          at += 1;
           break;
       }
     }

@@ -559,7 +559,7 @@ def generate(only=None):
         write_json(c.name + ".ref.json", ref)
         files = sorted(f for f in os.listdir(OUT) if f.startswith(c.name + ".")
                        and not f.endswith((".rnn.json", ".ref.json")))
-        source = {"format": c.fmt, "path": model["weights"], "module": c.module}
+        source = {"format": c.fmt, "path": model["weights"], "module": module_name(c)}
         index["cases"][c.name] = {"covers": c.covers, "ref_from": c.ref_from, "source": source, "files": files}
         print("wrote %s (+ inline, ref from %s, selfcheck %.2g)" % (c.name, c.ref_from, ref["selfcheck"]["max"]))
     for c in BARE:
@@ -570,12 +570,22 @@ def generate(only=None):
         inline = inline_model(W, {"generate": {"sequences": 8, "length": 64}})
         write_json(stem + ".inline.rnn.json", inline)
         index["bare"][c.name] = {"covers": c.covers, "inline": stem + ".inline.rnn.json",
-                                 "source": {"format": c.fmt, "path": c.name, "module": c.module}}
+                                 "source": {"format": c.fmt, "path": c.name, "module": module_name(c, c.name)}}
         print("wrote %s (+ %s.inline.rnn.json)" % (c.name, stem))
     with open(index_path, "w") as f:
         json.dump(index, f, indent=1)
         f.write("\n")
     return failed
+
+
+def module_name(c, weights=None):
+    """The module the report names: the key prefix (PyTorch, npz, safetensors), the first recurrent node of an
+    ONNX file (as onnx reads it), the layer name of a Keras file (given per case)."""
+    if c.fmt != "onnx":
+        return c.module
+    import onnx
+    model = onnx.load(p(weights or c.name + ".onnx"))
+    return next(n.name for n in model.graph.node if n.op_type in ("RNN", "LSTM", "GRU"))
 
 
 def ref_diff_reports(a, b):

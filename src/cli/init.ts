@@ -3,20 +3,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { isWeightsFileName } from '../engine/model/checkpointSource';
 import { defaultModule, modelFileTemplate, summarizeCheckpoint } from '../engine/model/checkpointTemplate';
-import { cliRootDir, makeFileLoader } from '../io/workspaceFiles';
+import { cliRootDir, defaultModelFileOf, makeFileLoader, relativeWeightsPath } from '../io/workspaceFiles';
 import type { InitArgs } from './args';
-
-/** The default model file of a checkpoint: `dir/model.pt` → `dir/model.rnn.json`. */
-export function defaultModelFileOf(checkpoint: string): string {
-  const ext = path.extname(checkpoint);
-  return path.join(path.dirname(checkpoint), `${path.basename(checkpoint, ext)}.rnn.json`);
-}
-
-/** The weights path as the model file at `modelFile` writes it: relative, with `/` separators. */
-export function relativeWeightsPath(modelFile: string, checkpoint: string): string {
-  const rel = path.relative(path.dirname(path.resolve(modelFile)), path.resolve(checkpoint));
-  return rel.split(path.sep).join('/');
-}
 
 /** Runs init; returns the exit code (0 written, 2 wrong input) after writing messages to stderr/stdout. */
 export function runInit(args: InitArgs, out: (s: string) => void, err: (s: string) => void): number {

@@ -80,3 +80,15 @@ export function cliRootDir(modelPath: string, cwd: string = process.cwd()): stri
   const abs = path.resolve(cwd, modelPath);
   return isInside(path.resolve(cwd), abs) ? cwd : path.dirname(abs);
 }
+
+/** The default model file of a checkpoint: `dir/model.pt` → `dir/model.rnn.json`. */
+export function defaultModelFileOf(checkpoint: string): string {
+  const ext = path.extname(checkpoint);
+  return path.join(path.dirname(checkpoint), `${path.basename(checkpoint, ext)}.rnn.json`);
+}
+
+/** The weights path as the model file at `modelFile` writes it: relative, with `/` separators. */
+export function relativeWeightsPath(modelFile: string, checkpoint: string): string {
+  const rel = path.relative(path.dirname(path.resolve(modelFile)), path.resolve(checkpoint));
+  return rel.split(path.sep).join('/');
+}

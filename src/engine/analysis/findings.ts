@@ -194,3 +194,24 @@ export function forgetBiasFindings(model: Model): Finding[] {
   });
   return out;
 }
+
+/**
+ * Findings about where the numbers come from: `synthetic-data` (info) when the model file gives no `data` (a
+ * checkpoint analyzed directly), so the figures describe the weights on random inputs, not on the user's batch.
+ */
+export function sourceFindings(model: Model): Finding[] {
+  if (!model.syntheticData) return [];
+  const steps = model.sequences[0]?.length ?? 0;
+  return [
+    {
+      severity: 'info',
+      code: 'synthetic-data',
+      message:
+        `No data given: analyzed on ${model.sequences.length} synthetic sequences of ${steps} steps ` +
+        '(standard normal inputs, seed 0) and the sum of the outputs as the loss. The figures describe how the ' +
+        'weights carry gradients, not your training batch: add a data section (e.g. "data": {"inputs": "batch.npz#inputs"}) ' +
+        'for that; "rnn-gradients init" writes a model file to fill in.',
+      path: ['data'],
+    },
+  ];
+}

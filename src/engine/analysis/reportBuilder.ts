@@ -20,7 +20,14 @@ import { reportVersion } from '../report/layers';
 import type { BatchPassResult } from './batchPass';
 import { cellFindings } from './cellFindings';
 import { cellReports, type CellReport } from './cellReport';
-import { clipFindings, forgetBiasFindings, lagNonFiniteFinding, overflowFindings, regimeFindings } from './findings';
+import {
+  clipFindings,
+  forgetBiasFindings,
+  lagNonFiniteFinding,
+  overflowFindings,
+  regimeFindings,
+  sourceFindings,
+} from './findings';
 import { finiteOrNull, globalNorm, reportGradients } from './gradients';
 
 /** σ_max of a layer's W_hh, and (rnn cells) its spectral radius. */
@@ -146,6 +153,7 @@ export class ReportBuilder {
         ...regimeFindings(model, layers, parts.lagNonFinite),
         ...this.cellFindings,
         ...this.settingFindings,
+        ...sourceFindings(model),
       ],
       max_lag: lagCap,
       lag_sampling: sample ? samplingReport(sample) : null,

@@ -22,7 +22,7 @@ import {
   type TensorDtype,
 } from './checkpoint';
 import { recurrentCandidates } from './checkpoint/pytorch';
-import { readSafetensors, type SafetensorsDtype } from './safetensors';
+import { readSafetensors, type SafeTensor, type SafetensorsDtype } from './safetensors';
 
 /** Reads a path relative to the model file: its bytes, or why not (a sentence naming the path). */
 export type LoadFile = (relativePath: string) => Uint8Array | { error: string };
@@ -160,15 +160,10 @@ function onnxExternalData(
   return out;
 }
 
-/** A safetensors file as checkpoint contents: its tensors, and the modules their names imply. */
-function safetensorsContents(bytes: Uint8Array, relative: string): CheckpointContents {
-  const file = readSafetensors(bytes);
-  if ('error' in file) {
-    throw new CheckpointError('corrupt', relative, '', `not a valid safetensors file: ${file.error}`);
-  }
+/** A safetensors file's tensors as checkpoint contents: the tensors, and the modules their names imply. */
+function safetensorsContents(file: Map<string, SafeTensor>): CheckpointContents {
   const tensors = new Map<string, CheckpointTensor>();
-  for (const [name, t] of file.tensors)
-    tensors.set(name, { shape: t.shape, dtype: SAFETENSORS_DTYPES[t.dtype], data: t.data });
+  for (const [name, t] of file) tensors.set(name, { shape: t.shape, dtype: SAFETENSORS_DTYPES[t.dtype], data: t.data });
   // 'npz' only to fit the type: a flat name → tensor map read like an npz state_dict; the caller says safetensors.
   return { format: 'npz', tensors, modules: recurrentCandidates(tensors), meta: {}, notes: [] };
 }
@@ -235,7 +230,16 @@ function readContents(
   maxBytes: number,
 ): { format: WeightsFileFormat; contents: CheckpointContents } | SourceFailure {
   if (extensionOf(relative) === '.safetensors') {
-    return { format: 'safetensors', contents: safetensorsContents(bytes, relative) };
+    const file = readSafetensors(bytes);
+    if ('error' in file) {
+      // Version 1's message.
+      return {
+        error: `${relative} is not a valid safetensors file: ${file.error}`,
+        code: 'invalid-model',
+        key: 'weights',
+      };
+    }
+    return { format: 'safetensors', contents: safetensorsContents(file.tensors) };
   }
   const byName = formatOfFileName(relative);
   if (byName === 'npy') {
@@ -271,6 +275,13 @@ export function readWeightsFile(
   loadFile: LoadFile,
   maxBytes = DEFAULT_MAX_BYTES,
 ): { format: WeightsFileFormat; contents: CheckpointContents } | SourceFailure {
+  if (!isWeightsFileName(relative)) {
+    return {
+      error: `"${relative}" is not a weights file: expected ${WEIGHTS_FILE_EXTENSIONS.join(' ')}`,
+      code: 'unsupported-source',
+      key: 'weights',
+    };
+  }
   const bytes = load(loadFile, relative, 'weights');
   if (!(bytes instanceof Uint8Array)) return bytes;
   try {

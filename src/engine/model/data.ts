@@ -15,7 +15,8 @@ import {
   typeName,
 } from './jsonTree';
 import { MAX_SEED, SeededRandom } from './random';
-import type { DataSource } from './source';
+import type { DataArray, DataSource } from './source';
+import { checkFileTokens, readFileInputs, readFileLengths, readFileTokens } from './dataFiles';
 
 /** Most numbers `data.generate` may create (sequences · length · input_size). */
 export const MAX_GENERATED_NUMBERS = 20_000_000;
@@ -46,7 +47,10 @@ export interface DataInputs {
   nesting: Nesting;
   /** Whether data.lengths cut some sequence short. */
   lengthsGiven: boolean;
+  /** The `data.targets` key. */
   targets?: Property;
+  /** The targets' array: nested lists in the model file, or an array read from a file. */
+  targetsArray?: DataArray;
 }
 
 /** What the data reader needs to know about the model. */
@@ -258,8 +262,14 @@ export function readData(data: DataSource, ctx: DataContext, problems: ProblemLi
     const generated = generate(generateProp, ctx.inputSize, problems);
     if (!generated) return undefined;
     read = { ...generated, nesting: { depth: 3, layout }, targets: props.get('targets') };
+  } else if (tokensProp && data.tokens?.kind === 'file') {
+    const tokens = readFileTokens(data.tokens, layout, problems);
+    read = tokens && { ...tokens, inputSize: ctx.inputSize ?? 0, targets: props.get('targets') };
   } else if (tokensProp) {
     read = readTokens(tokensProp, layout, ctx, props.get('targets'), problems);
+  } else if (inputsProp && data.inputs?.kind === 'file') {
+    const inputs = readFileInputs(data.inputs, layout, ctx.inputSize, ctx.inputSizeSource, problems);
+    read = inputs && { ...inputs, targets: props.get('targets') };
   } else if (inputsProp) {
     read = readInputs(inputsProp, layout, ctx, props.get('targets'), problems);
   } else {
@@ -269,13 +279,22 @@ export function readData(data: DataSource, ctx: DataContext, problems: ProblemLi
   if (!read) return undefined;
   const lengthsProp = props.get('lengths');
   const lengthsGiven = lengthsProp !== undefined;
-  if (lengthsProp && !readLengths(lengthsProp, read.sequences, read.nesting, generateProp !== undefined, problems)) {
+  if (lengthsProp && data.lengths?.kind === 'file') {
+    if (!readFileLengths(data.lengths, read.sequences, read.nesting, problems)) return undefined;
+  } else if (
+    lengthsProp &&
+    !readLengths(lengthsProp, read.sequences, read.nesting, generateProp !== undefined, problems)
+  ) {
     return undefined;
   }
-  if (tokensProp && ctx.vocabulary !== undefined && !checkTokens(tokensProp, read, ctx.vocabulary, problems)) {
-    return undefined;
+  if (tokensProp && ctx.vocabulary !== undefined) {
+    const ok =
+      data.tokens?.kind === 'file'
+        ? checkFileTokens(data.tokens, read.sequences, read.nesting, ctx.vocabulary, problems)
+        : checkTokens(tokensProp, read, ctx.vocabulary, problems);
+    if (!ok) return undefined;
   }
-  return { ...read, lengthsGiven };
+  return { ...read, lengthsGiven, ...(data.targets ? { targetsArray: data.targets } : {}) };
 }
 
 /** Reads `data.inputs`: [B][T][I], one sequence [T][I], or time_first [T][B][I]. */

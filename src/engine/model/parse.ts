@@ -40,6 +40,8 @@ import {
 } from './weights';
 import { assembleLayers, checkInitFits, readInit, type InitSpec } from './init';
 import { readData, readTargets, type DataInputs } from './data';
+import { readFileTargets } from './dataFiles';
+import { syntheticDataProperty } from './fileSources';
 import { readDataSource, readWeightsSource, type SourceOptions, type WeightsSource } from './source';
 
 /** How files named by the model file are read (see source.ts). */
@@ -60,6 +62,7 @@ export const TOP_LEVEL_KEYS = [
   'hidden_size',
   'num_layers',
   'weights',
+  'module',
   'readout',
   'embedding',
   'bidirectional',
@@ -148,14 +151,23 @@ function parseInto(text: string, options: ParseOptions, problems: ProblemList): 
   const top = readTopLevel(props, problems, features);
   // Stage 1: the sources.
   const read = readWeights(props, top.initProp, rootAnchor, options, problems, features);
-  const dataProp = props.get('data');
-  if (!dataProp) {
-    problems.error(['data'], rootAnchor, 'missing: give data.inputs (or data.generate)');
-    return undefined;
-  }
-  const dataSource = readDataSource(dataProp, problems, features);
+  applyDeclaredNonlinearity(top, read.weights, problems);
   // Stage 2: the architecture, then the data in its layout.
   const arch = readArchitecture(top, read, problems);
+  let dataProp = props.get('data');
+  let synthetic = false;
+  if (!dataProp) {
+    // Without data (a checkpoint analyzed directly), a model whose input size is known gets synthetic
+    // sequences and a synthetic-data finding (checkpoints.md section 4).
+    if (arch?.inputSize === undefined || read.weights.embeddingGiven) {
+      problems.error(['data'], rootAnchor, 'missing: give data.inputs (or data.generate)');
+      return undefined;
+    }
+    dataProp = syntheticDataProperty();
+    synthetic = true;
+    features.add('no-data');
+  }
+  const dataSource = readDataSource(dataProp, problems, features, options);
   if (arch?.bidirectional) features.add('bidirectional');
   if (arch && arch.projSize > 0) features.add('proj_size');
   const embedding = readEmbedding(read.weights, arch, top.explicit, problems);
@@ -212,8 +224,29 @@ function parseInto(text: string, options: ParseOptions, problems: ProblemList): 
     loss,
     training,
     source: read.weights.source,
+    ...(synthetic ? { syntheticData: true } : {}),
     v2Features: [...features].sort(),
   };
+}
+
+/**
+ * A nonlinearity the weights file declares (a pickled nn.RNN's, an ONNX RNN node's, a Keras SimpleRNN's) counts
+ * as if the model file said it (checkpoints.md section 1); a model file that says otherwise is an error on its key.
+ */
+function applyDeclaredNonlinearity(top: TopLevel, weights: WeightsSource, problems: ProblemList): void {
+  const declared = weights.declared.nonlinearity;
+  if (!declared) return;
+  if (!top.nlProp) {
+    top.nonlinearity = declared.value;
+    return;
+  }
+  if (top.nonlinearity && top.nonlinearity !== declared.value) {
+    problems.error(
+      ['nonlinearity'],
+      rangeOf(top.nlProp.value),
+      `${JSON.stringify(top.nonlinearity)}, but the weights declare nonlinearity ${JSON.stringify(declared.value)}${declared.origin}`,
+    );
+  }
 }
 
 /** The top-level object's properties; syntax errors (at most MAX_SYNTAX_ERRORS) and an empty file are problems. */
@@ -407,6 +440,18 @@ function readLossAndTargets(
     problems.error(['loss'], rangeOf(lossProp.value), `"${loss}" needs data.targets`);
   } else if (loss === 'sum' && data.targets) {
     problems.warning(['data', 'targets'], rangeOf(data.targets.keyNode), 'ignored: loss "sum" does not use targets');
+  } else if (loss && data.targetsArray?.kind === 'file') {
+    const of = data.sequences[0]?.tokens ? 'data.tokens' : 'data.inputs';
+    targets = readFileTargets(
+      data.targetsArray,
+      data.sequences,
+      data.nesting,
+      of,
+      loss,
+      outputSize,
+      outputSource,
+      problems,
+    );
   } else if (loss && data.targets) {
     targets = readTargets(data.targets, data, loss, outputSize, outputSource, problems);
   }

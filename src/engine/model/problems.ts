@@ -15,6 +15,10 @@ export interface ModelProblem {
   message: string;
   path: KeyPath;
   range: SourceRange;
+  /** `unsupported-source`: a file or attribute the engine does not read (default: `invalid-model`). */
+  code?: 'unsupported-source';
+  /** The candidate recurrent modules, when `module` must choose one of them (the editor offers them). */
+  candidates?: string[];
 }
 
 /** Most problems one parse reports; beyond it a single "too many problems" note is added. */
@@ -48,6 +52,18 @@ export class ProblemList {
     this.add('error', path, range, message);
   }
 
+  /** Records an error with a code and candidates (see ModelProblem). */
+  errorWith(
+    path: KeyPath,
+    range: SourceRange,
+    message: string,
+    extra: { code?: 'unsupported-source'; candidates?: string[] },
+  ): void {
+    const added = this.add('error', path, range, message);
+    if (added && extra.code) added.code = extra.code;
+    if (added && extra.candidates) added.candidates = [...extra.candidates];
+  }
+
   /** Records a warning on `path`, shown on `range`. */
   warning(path: KeyPath, range: SourceRange, message: string): void {
     this.add('warning', path, range, message);
@@ -78,17 +94,24 @@ export class ProblemList {
     return this.items;
   }
 
-  private add(severity: 'error' | 'warning', path: KeyPath, range: SourceRange, message: string): void {
+  private add(
+    severity: 'error' | 'warning',
+    path: KeyPath,
+    range: SourceRange,
+    message: string,
+  ): ModelProblem | undefined {
     if (this.items.length >= MAX_PROBLEMS) {
       this.dropped++;
-      return;
+      return undefined;
     }
     const name = formatPath(path);
-    this.items.push({
+    const problem: ModelProblem = {
       severity,
       message: name === '' ? message : `${name}: ${message}`,
       path: [...path],
       range: { offset: range.offset, length: range.length },
-    });
+    };
+    this.items.push(problem);
+    return problem;
   }
 }

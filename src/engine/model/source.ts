@@ -7,7 +7,9 @@
 import type { CellType, GruReset, KeyPath, ModelSource, Nonlinearity, V2Feature } from './types';
 import type { ProblemList, SourceRange } from './problems';
 import { formatShape, type NumericTensor, type Property, rangeOf, readObject, readTensor } from './jsonTree';
-import { readSafetensors, type SafeTensor } from './safetensors';
+import type { SafeTensor } from './safetensors';
+import type { CheckpointTensor, RecurrentAttributes, RecurrentMode } from './checkpoint';
+import { checkPrefixKeysWithoutFile, readDataArray, readWeightsFileSource } from './fileSources';
 
 /** A tensor given for the model, with where problems about it are shown. */
 export interface WeightEntry {
@@ -106,12 +108,18 @@ export function readWeightsSource(
 ): WeightsSource {
   const weightsProp = props.get('weights');
   let set: WeightsSource;
+  const fromFile = weightsProp?.value.type === 'string';
   if (!weightsProp) set = emptyWeightsSource();
-  else if (weightsProp.value.type === 'string') set = loadFileWeights(weightsProp, options, problems);
+  else if (fromFile) set = loadFileWeights(weightsProp, props, options, problems, features);
   else set = collectInlineWeights(weightsProp, problems);
+  if (!fromFile) checkPrefixKeysWithoutFile(props, problems);
   if (weightsProp) set.anchor = rangeOf(weightsProp.keyNode);
-  readInlineReadout(props.get('readout'), set, problems);
-  readInlineEmbedding(props.get('embedding'), set, problems, features);
+  // A string readout / embedding is a prefix in the weights file (read with it, or an error without one).
+  const readoutProp = props.get('readout');
+  if (readoutProp?.value.type !== 'string') readInlineReadout(readoutProp, set, problems);
+  const embeddingProp = props.get('embedding');
+  if (embeddingProp?.value.type !== 'string') readInlineEmbedding(embeddingProp, set, problems, features);
+  else features.add('embedding');
   return set;
 }
 
@@ -135,7 +143,7 @@ export function collectInlineWeights(prop: Property, problems: ProblemList): Wei
 
 /** Collects the tensors of a weights file; problems sit on the `weights` path string. */
 export function collectFileWeights(
-  tensors: Map<string, SafeTensor>,
+  tensors: Map<string, Pick<SafeTensor, 'shape' | 'data'>>,
   fileLabel: string,
   range: SourceRange,
   problems: ProblemList,
@@ -184,39 +192,75 @@ function unravel(flat: number, shape: readonly number[]): number[] {
 }
 
 /** Loads a `weights` path through the loader (safetensors files); problems sit on the path string. */
-function loadFileWeights(prop: Property, options: SourceOptions, problems: ProblemList): WeightsSource {
+function loadFileWeights(
+  prop: Property,
+  props: Map<string, Property>,
+  options: SourceOptions,
+  problems: ProblemList,
+  features: Set<V2Feature>,
+): WeightsSource {
   const relative = String(prop.value.value);
-  const empty = emptyWeightsSource({ format: 'safetensors', path: relative, module: '' });
   const range = rangeOf(prop.value);
-  if (!/\.safetensors$/i.test(relative)) {
-    problems.error(
-      ['weights'],
-      range,
-      `"${relative}" is not a .safetensors file; a weights path must name a .safetensors file`,
-    );
-    return empty;
+  if (props.has('module')) features.add('module');
+  const file = readWeightsFileSource(prop, props, options.loadWeightsFile, problems);
+  if (!file) {
+    // Still say what the file is, so that a later step names it.
+    return emptyWeightsSource({ format: 'safetensors', path: relative, module: '' });
   }
-  if (!options.loadWeightsFile) {
-    problems.error(['weights'], range, `cannot load "${relative}": weight files are not available here`);
-    return empty;
+  const set = collectFileWeights(file.tensors, relative, range, problems, file.origin);
+  const origin = ` (in ${relative})`;
+  const readoutProp = props.get('readout');
+  if (file.readout && readoutProp) {
+    features.add('readout-prefix');
+    const at = rangeOf(readoutProp.value);
+    const parts = file.readout.bias ? (['weight', 'bias'] as const) : (['weight'] as const);
+    for (const part of parts) {
+      const t = part === 'weight' ? file.readout.weight : (file.readout.bias as CheckpointTensor);
+      const name = `readout.${part}`;
+      set.readoutGiven.add(name);
+      set.readout.set(part, {
+        name,
+        tensor: { shape: [...t.shape], data: t.data },
+        path: ['readout'],
+        range: at,
+        origin,
+      });
+    }
   }
-  let loaded: Uint8Array | { error: string };
-  try {
-    loaded = options.loadWeightsFile(relative);
-  } catch (err) {
-    loaded = { error: `cannot read "${relative}" (${err instanceof Error ? err.message : String(err)})` };
+  const embeddingProp = props.get('embedding');
+  if (file.embedding && embeddingProp) {
+    features.add('embedding-prefix');
+    features.add('embedding');
+    const t = file.embedding;
+    set.embeddingGiven = true;
+    set.embedding = {
+      name: 'embedding.weight',
+      tensor: { shape: [...t.shape], data: t.data },
+      path: ['embedding'],
+      range: rangeOf(embeddingProp.value),
+      origin,
+    };
   }
-  if (!(loaded instanceof Uint8Array)) {
-    problems.error(['weights'], range, loaded.error.replace(/^weights:\s*/, ''));
-    return empty;
-  }
-  const file = readSafetensors(loaded);
-  if ('error' in file) {
-    problems.error(['weights'], range, `${relative} is not a valid safetensors file: ${file.error}`);
-    return empty;
-  }
-  return collectFileWeights(file.tensors, relative, range, problems, empty.source);
+  set.declared = declaredOf(file.declared, range, ` (declared in ${relative})`);
+  return set;
 }
+
+/** What a checkpoint declares about its module, as the architecture stage merges it (spec section 1). */
+function declaredOf(attributes: RecurrentAttributes, range: SourceRange, origin: string): DeclaredArchitecture {
+  const declared: DeclaredArchitecture = {};
+  const at = <T>(value: T): Declared<T> => ({ value, range, origin });
+  const cell = attributes.mode ? CELL_OF_MODE[attributes.mode] : undefined;
+  if (cell) declared.cell = at(cell);
+  const nonlinearity = attributes.nonlinearity ?? (attributes.mode === 'RNN_RELU' ? 'relu' : undefined);
+  if (nonlinearity && cell !== 'lstm' && cell !== 'gru') declared.nonlinearity = at(nonlinearity);
+  if (attributes.bidirectional !== undefined) declared.bidirectional = at(attributes.bidirectional);
+  if (attributes.proj_size !== undefined) declared.projSize = at(attributes.proj_size);
+  if (attributes.gru_reset !== undefined && cell !== 'lstm' && cell !== 'rnn')
+    declared.gruReset = at(attributes.gru_reset);
+  return declared;
+}
+
+const CELL_OF_MODE: Record<RecurrentMode, CellType> = { RNN_TANH: 'rnn', RNN_RELU: 'rnn', LSTM: 'lstm', GRU: 'gru' };
 
 /** Reads an inline `readout` object ({weight, bias}) into the source; a readout also in the file is an error. */
 function readInlineReadout(prop: Property | undefined, set: WeightsSource, problems: ProblemList): void {
@@ -271,14 +315,6 @@ function readInlineEmbedding(
     return;
   }
   set.embeddingGiven = true;
-  if (prop.value.type === 'string') {
-    problems.error(
-      ['embedding'],
-      rangeOf(prop.value),
-      `"${String(prop.value.value)}" names a module prefix in a checkpoint, which this weights source does not have; give the embedding inline as {"weight": [[…]]}`,
-    );
-    return;
-  }
   const props = readObject(prop.value, ['embedding'], problems, ['weight']);
   if (!props) return;
   const w = props.get('weight');
@@ -318,13 +354,14 @@ export interface DataSource {
 export const DATA_KEYS = ['inputs', 'targets', 'tokens', 'lengths', 'layout', 'generate'];
 
 /**
- * Reads `data`'s arrays: nested lists stay JSON nodes for data.ts; a string names an array in a file, which
- * needs a file reader this source does not have yet (an error on the string).
+ * Reads `data`'s arrays: nested lists stay JSON nodes for data.ts; a string names an array in a file (spec
+ * section 4), read here through the loader (a problem on the string when it cannot be).
  */
 export function readDataSource(
   prop: Property,
   problems: ProblemList,
   features: Set<V2Feature>,
+  options: SourceOptions = {},
 ): DataSource | undefined {
   const props = readObject(prop.value, ['data'], problems, DATA_KEYS);
   if (!props) return undefined;
@@ -336,12 +373,9 @@ export function readDataSource(
     if (key === 'tokens' || key === 'lengths') features.add(key);
     if (p.value.type === 'string') {
       features.add('data-files');
-      problems.error(
-        ['data', key],
-        rangeOf(p.value),
-        `"${String(p.value.value)}" names an array in a file; reading data from files is not available here, give the array inline`,
-      );
-      ok = false;
+      const array = readDataArray(p, key, options.loadWeightsFile, problems);
+      if (!array) ok = false;
+      else source[key] = { kind: 'file', ...array };
       continue;
     }
     source[key] = { kind: 'inline', prop: p };

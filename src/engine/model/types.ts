@@ -117,6 +117,8 @@ export interface Model {
   loss: LossKind;
   training: TrainingSettings;
   source: ModelSource;
+  /** The model file has no `data`: the sequences are synthetic (a `synthetic-data` finding says so). */
+  syntheticData?: boolean;
   /** The version-2 features the file uses (empty for a version-1 file). */
   v2Features: V2Feature[];
 }

@@ -20,7 +20,9 @@ export type FindingCode =
   | 'forget-gate-closed'
   | 'gate-saturated'
   | 'units-saturated'
-  | 'dead-units';
+  | 'dead-units'
+  | 'synthetic-data'
+  | 'unsupported-source';
 
 /** One finding: something a person can act on, pointing at a key of the model file. */
 export interface Finding {

@@ -21,6 +21,8 @@ const FINDING_CODE_SET: Record<FindingCode, true> = {
   'gate-saturated': true,
   'units-saturated': true,
   'dead-units': true,
+  'unsupported-source': true,
+  'synthetic-data': true,
 };
 export const FINDING_CODES = Object.keys(FINDING_CODE_SET) as FindingCode[];
 

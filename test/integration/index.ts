@@ -36,7 +36,9 @@ function findTestFiles(dir: string): string[] {
 /** Runs the suite; resolves when every test passed, rejects otherwise (the host turns that into exit code 1). */
 export function run(): Promise<void> {
   prefixReporterOutput();
-  const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60000, reporter: 'spec' });
+  // RNN_GRADIENTS_INTEGRATION_GREP (inherited through code-server) runs only the matching tests while working on them.
+  const grep = process.env.RNN_GRADIENTS_INTEGRATION_GREP;
+  const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60000, reporter: 'spec', ...(grep ? { grep } : {}) });
   const files = findTestFiles(__dirname);
   for (const file of files) mocha.addFile(file);
   return new Promise<void>((resolve, reject) => {

@@ -13,6 +13,12 @@ const longModel = 'responsiveness.rnn.json';
 const panelModel = 'responsiveness-panel.rnn.json';
 /** Event-loop delay budget (ms) for the 99th percentile of the samples taken during a long run. */
 const delayBudgetMs = 50;
+/**
+ * The same for the command with the report panel open: that run also carries the workbench's own work in this
+ * host (the panel's messages, the editor's and built-in extensions' events), measured at p99 30–55 ms on an idle
+ * 2-core machine; the budget guards against a return of blocking work (seconds), not against that noise.
+ */
+const panelDelayBudgetMs = 100;
 
 /** A line in the launcher's output (it prints the suite's prefixed lines). */
 function print(line: string): void {
@@ -75,6 +81,10 @@ describe('RNN Gradients long runs (responsiveness, partial reports, live panel)'
 
   it(`keeps the extension host's event loop responsive during a long analysis (p99 delay < ${delayBudgetMs} ms)`, async () => {
     const extension = await api();
+    // The exact lag table (a user who sets the budget to 0): under the default budget the table is sampled.
+    await vscode.workspace
+      .getConfiguration('rnnGradients')
+      .update('lagBudgetSeconds', 0, vscode.ConfigurationTarget.Global);
     // Warm up the worker (first start, kernels) so the run measures a long analysis, not the worker's start.
     const small = fixture('vanishing.rnn.json');
     assert.strictEqual((await extension.analyze(small)).ok, true);
@@ -92,9 +102,7 @@ describe('RNN Gradients long runs (responsiveness, partial reports, live panel)'
     );
   });
 
-  // Skipped: with sampled lag tables (default rnnGradients.lagBudgetSeconds 2) this run gives no partial report
-  // on a clean clone even with the budget set to 0 in the test; to be reworked with the exact-table button (issue 15).
-  it.skip('shows the partial report in the panel while the command runs; diagnostics and the status bar wait for the final report', async () => {
+  it('shows the partial report in the panel while the command runs; diagnostics and the status bar wait for the final report', async () => {
     const extension = await api();
     // Partial reports belong to exact lag tables: under the default lag budget this model's table is sampled
     // (one short run, no partial report), so the test asks for the exact table, as a user who sets the budget to 0.
@@ -135,8 +143,8 @@ describe('RNN Gradients long runs (responsiveness, partial reports, live panel)'
     assert.strictEqual(result?.ok, true, 'the command did not produce a report');
     assert.ok(partialSeenAt > 0);
     assert.ok(
-      delay.p99 < delayBudgetMs,
-      `event-loop delay p99 ${delay.p99.toFixed(1)} ms is not below ${delayBudgetMs} ms (max ${delay.max.toFixed(1)} ms)`,
+      delay.p99 < panelDelayBudgetMs,
+      `event-loop delay p99 ${delay.p99.toFixed(1)} ms is not below ${panelDelayBudgetMs} ms (max ${delay.max.toFixed(1)} ms)`,
     );
     assert.strictEqual(diagnosticsDuringPartial, 0, 'diagnostics were published from the partial report');
     assert.match(

@@ -27,7 +27,14 @@ function longModel(hidden = 128, length = 1500): string {
 }
 
 function params(text: string): AnalyzeParams {
-  return { text, filePath: path.join(REPO_ROOT, 'test.rnn.json'), rootDir: REPO_ROOT, displayPath: 'test.rnn.json' };
+  // The exact lag table: the long models must run long (cancel, timeout, queueing), not as a short sample.
+  return {
+    text,
+    filePath: path.join(REPO_ROOT, 'test.rnn.json'),
+    rootDir: REPO_ROOT,
+    displayPath: 'test.rnn.json',
+    exact: true,
+  };
 }
 
 /** Awaits a rejection and returns its AnalysisError and when (Date.now()) it arrived. */

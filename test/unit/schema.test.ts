@@ -47,6 +47,28 @@ describe('model JSON schema', () => {
     return typeof model.weights !== 'string' && !Object.values(model.data ?? {}).some((v) => typeof v === 'string');
   });
   const files = [...modelFiles('test/fixtures/golden'), ...modelFiles('examples'), ...inlineV2];
+  // Weights and data from files (checkpoints.md sections 1, 2 and 4): every checkpoint-backed fixture.
+  const fileBacked = [
+    ...modelFiles('test/fixtures/generated-v2').filter((f) => !inlineV2.includes(f)),
+    ...modelFiles('test/fixtures/checkpoint-models'),
+    ...modelFiles('examples/checkpoint'),
+  ];
+
+  it('covers the checkpoint-backed fixtures (module, prefixes, data files)', () => {
+    assert.ok(fileBacked.length >= 25, `${fileBacked.length}`);
+    const texts = fileBacked.map((f) => fs.readFileSync(f, 'utf8'));
+    for (const key of ['"module"', '"readout": "', '.npy"', '.npz#', '.pt"', '.onnx"', '.keras"', '.h5"'])
+      assert.ok(
+        texts.some((t) => t.includes(key)),
+        `no fixture with ${key}`,
+      );
+  });
+  for (const file of fileBacked) {
+    it(`accepts ${path.relative(root, file)}`, () => {
+      const valid = validate(JSON.parse(fs.readFileSync(file, 'utf8')));
+      assert.ok(valid, JSON.stringify(validate.errors));
+    });
+  }
 
   it('covers the version-2 fixtures with inline weights', () => {
     assert.ok(inlineV2.length >= 30, `${inlineV2.length}`);

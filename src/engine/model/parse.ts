@@ -160,6 +160,8 @@ function parseInto(text: string, options: ParseOptions, problems: ProblemList): 
     // Without data (a checkpoint analyzed directly), a model whose input size is known gets synthetic
     // sequences and a synthetic-data finding (checkpoints.md section 4).
     if (arch?.inputSize === undefined || read.weights.embeddingGiven) {
+      // Weights that could not be read already say why; "missing data" would only follow from them.
+      if (!read.weightsOk && problems.hasErrors) return undefined;
       problems.error(['data'], rootAnchor, 'missing: give data.inputs (or data.generate)');
       return undefined;
     }

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { loadModelFile } from '../../src/io/loadModel';
 import { analyzeModel } from '../../src/engine/analyze';
+import { checkpointModelText } from '../../src/engine/model/checkpointSource';
 import { REPO_ROOT } from './helpers/cli';
 import { nonFinitePaths, reportContractProblems } from './helpers/report';
 
@@ -73,6 +74,29 @@ describe('examples/', () => {
       }
     });
   }
+
+  it('examples/checkpoint (tools/make_example_checkpoint.py): tagger.pt alone on synthetic data, tagger.rnn.json with its batch', () => {
+    const dir = path.join(EXAMPLES, 'checkpoint');
+    const bare = path.join(dir, 'tagger.pt');
+    const text = checkpointModelText(bare);
+    const alone = loadModelFile(text, bare, REPO_ROOT);
+    assert.ok(alone.model, alone.problems.map((p) => p.message).join('; '));
+    assert.deepStrictEqual(alone.model.source, { format: 'pytorch', path: 'tagger.pt', module: 'rnn' });
+    const r = analyzeModel(alone.model, { file: 'examples/checkpoint/tagger.pt' });
+    assert.deepStrictEqual(
+      r.findings.filter((f) => f.code === 'synthetic-data').map((f) => f.severity),
+      ['info'],
+    );
+    const file = path.join(dir, 'tagger.rnn.json');
+    const parsed = loadModelFile(fs.readFileSync(file, 'utf8'), file, REPO_ROOT);
+    assert.ok(parsed.model, parsed.problems.map((p) => p.message).join('; '));
+    assert.deepStrictEqual(parsed.problems, []);
+    assert.strictEqual(parsed.model.sequences.length, 4);
+    assert.strictEqual(parsed.model.outputSize, 4);
+    const full = analyzeModel(parsed.model, { file: 'examples/checkpoint/tagger.rnn.json' });
+    assert.ok(!full.findings.some((f) => f.code === 'synthetic-data'));
+    assert.deepStrictEqual(nonFinitePaths(full), []);
+  });
 
   it('tools/make_examples.ts regenerates every file byte for byte', function () {
     this.timeout(60_000);

@@ -1,7 +1,7 @@
 // The text parts of the report panel: the header with the model's facts, the summary (a card per layer, the
 // recommended clipping with its actions) and the findings. Report fields are user data: always set as text.
 import type { Report } from '../src/engine/report/types';
-import { formatFromLog10, formatNumber, roundForConfig } from '../src/engine/report/format';
+import { describeOrigin, formatFromLog10, formatNumber, roundForConfig } from '../src/engine/report/format';
 import { modelTitle } from '../src/shared/reportView/export';
 import { clipSnippets, layerCards } from '../src/shared/reportView/summary';
 import type { ClipKey, FromWebviewMessage } from '../src/shared/webviewProtocol';
@@ -15,6 +15,7 @@ export function renderHeader(header: HTMLElement, report: Report, partial: boole
   const m = report.model;
   const facts: [string, string][] = [
     ['file', report.file],
+    ...(m.source && m.source.format !== 'json' ? [['weights', describeOrigin(m.source)] as [string, string]] : []),
     ['cell', `${m.cell}${m.cell === 'rnn' ? ` (${m.form}, ${m.nonlinearity})` : ''}`],
     ['hidden', String(m.hidden_size)],
     ['layers', String(m.num_layers)],

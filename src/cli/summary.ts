@@ -1,6 +1,6 @@
 // The CLI's readable terminal summary of a report.
 import type { LagEntry, LayerReport, Report, UnitsReport } from '../engine/report/types';
-import { formatNorm, formatShare, formatShort, formatShortFromLog10 } from '../engine/report/format';
+import { describeOrigin, formatNorm, formatShare, formatShort, formatShortFromLog10 } from '../engine/report/format';
 import { layerLabel, layerTitle } from '../engine/report/layers';
 
 /** The lags the short table shows: 0, 1, 2, 5, 10, 20, 50, … up to the last, which is always shown. */
@@ -123,7 +123,9 @@ export function formatSummary(r: Report): string {
     `Model   ${kind}, input ${m.input_size}, hidden ${m.hidden_size}, ${m.num_layers} layer${m.num_layers === 1 ? '' : 's'}, output ${m.output_size}` +
       extras.map((e) => `, ${e}`).join(''),
   );
-  lines.push(`Data    ${r.sequences} sequence${r.sequences === 1 ? '' : 's'}, ${r.steps} steps`);
+  if (m.source && m.source.format !== 'json') lines.push(`Source  ${describeOrigin(m.source)} (${m.source.format})`);
+  const synthetic = r.findings.some((f) => f.code === 'synthetic-data') ? ' (synthetic: no data given)' : '';
+  lines.push(`Data    ${r.sequences} sequence${r.sequences === 1 ? '' : 's'}, ${r.steps} steps${synthetic}`);
   const ls = r.lag_sampling;
   if (ls) {
     lines.push(

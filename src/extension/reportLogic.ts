@@ -2,7 +2,7 @@
 // clip suggestions and the weight_hh hover.
 import type { Direction } from '../engine/model/types';
 import type { Finding, FindingCode, LayerReport, Regime, Report } from '../engine/report/types';
-import { formatHoverNumber, formatHoverPow10, roundSuggestion } from '../engine/report/format';
+import { describeOrigin, formatHoverNumber, formatHoverPow10, roundSuggestion } from '../engine/report/format';
 import { layerLabel, nameSuffix } from '../engine/report/layers';
 
 /** Every finding code (a missing one fails to compile), each with a `### Finding: <code>` section in the README. */
@@ -186,4 +186,19 @@ function horizonText(layer: LayerReport): string {
   if (h) return `lag ${h.lag} (${h.kind === 'decay' ? 'below 10⁻³ of' : 'above 10³ times'} its lag-0 value)`;
   const last = layer.lags.length ? layer.lags[layer.lags.length - 1].lag : 0;
   return `none up to lag ${last} (within 10⁻³…10³ of lag 0)`;
+}
+
+/**
+ * The hover on the `weights` value of a checkpoint-backed model file: where the weights came from ("weights from
+ * model.pt, module encoder"), then each layer's hover as on weight_hh_l{k}. Undefined for inline weights.
+ */
+export function checkpointHover(report: Report): string | undefined {
+  const source = report.model.source;
+  if (!source || source.format === 'json') return undefined;
+  const parts = [`**${describeOrigin(source)}** (${source.format})`];
+  for (const layer of report.layers) {
+    const text = weightHhHover(report, layer.layer, layer.direction ?? 'forward');
+    if (text) parts.push(text);
+  }
+  return parts.join('\n\n---\n\n');
 }

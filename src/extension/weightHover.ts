@@ -2,7 +2,23 @@
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
 import { keyPathAtOffset, keySpanAt, parseJsonc } from './jsonLocationLogic';
-import { weightHhDirection, weightHhHover, weightHhLayer } from './reportLogic';
+import { checkpointHover, weightHhDirection, weightHhHover, weightHhLayer } from './reportLogic';
+
+/** On the `weights` value of a checkpoint-backed model file: the source, then each layer as on weight_hh_l{k}. */
+function sourceHover(
+  report: Parameters<typeof checkpointHover>[0],
+  text: string,
+  root: ReturnType<typeof parseJsonc>,
+  document: vscode.TextDocument,
+): vscode.Hover | undefined {
+  const markdown = checkpointHover(report);
+  if (!markdown) return undefined;
+  const span = keySpanAt(text, ['weights'], root);
+  const range = span
+    ? new vscode.Range(document.positionAt(span.offset), document.positionAt(span.offset + span.length))
+    : undefined;
+  return new vscode.Hover(new vscode.MarkdownString(markdown), range);
+}
 
 /** Explains a recurrent weight matrix from the document's last report. */
 export class WeightHover implements vscode.HoverProvider {
@@ -14,6 +30,7 @@ export class WeightHover implements vscode.HoverProvider {
     const text = document.getText();
     const root = parseJsonc(text);
     const path = keyPathAtOffset(text, document.offsetAt(position), root);
+    if (path?.length === 1 && path[0] === 'weights') return sourceHover(report, text, root, document);
     if (!path || path.length !== 2 || path[0] !== 'weights' || typeof path[1] !== 'string') return undefined;
     const layer = weightHhLayer(path[1]);
     if (layer === undefined) return undefined;

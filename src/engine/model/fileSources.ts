@@ -175,10 +175,3 @@ export function syntheticDataProperty(): Property {
   const [keyNode, value] = pair.children ?? [];
   return { key: 'data', keyNode, value };
 }
-
-/** "weights from model.pt, module encoder": what a report's faces say about a file source. */
-export function describeOrigin(origin: ModelSource): string {
-  if (origin.format === 'json') return 'inline weights';
-  const file = origin.path ?? 'a file';
-  return origin.module === '' ? `weights from ${file}` : `weights from ${file}, module ${origin.module}`;
-}

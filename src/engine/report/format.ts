@@ -148,3 +148,10 @@ export function formatHoverPow10(log10: number): string {
   const { mantissa, exponent } = splitLog10(log10, 3);
   return `${formatHoverNumber(Number(mantissa))}e${exponent}`;
 }
+
+/** "weights from model.pt, module encoder": what a report's faces say about where the weights came from. */
+export function describeOrigin(origin: { format: string; path?: string; module: string }): string {
+  if (origin.format === 'json') return 'inline weights';
+  const file = origin.path ?? 'a file';
+  return origin.module === '' ? `weights from ${file}` : `weights from ${file}, module ${origin.module}`;
+}

@@ -31,6 +31,8 @@ describe('CLI with checkpoints', function () {
     const r = runCli(['analyze', 'lstm-f32.pt'], ws);
     assert.strictEqual(r.status, 0, r.stderr);
     assert.match(r.stdout, /^lstm-f32\.pt/);
+    assert.match(r.stdout, /^Source {2}weights from lstm-f32\.pt \(pytorch\)$/m);
+    assert.match(r.stdout, /^Data {4}8 sequences, 64 steps \(synthetic: no data given\)$/m);
     assert.match(r.stdout, /synthetic-data/);
   });
 

@@ -3,6 +3,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
+  checkpointHover,
   clipSuggestions,
   FINDING_CODES,
   findingSectionLine,
@@ -160,5 +161,19 @@ describe('extension report logic', () => {
     assert.strictEqual(weightHhHover(base, 0, 'reverse'), undefined, 'no reverse direction in a unidirectional report');
     const projected = { ...bi, model: { ...bi.model, cell: 'lstm', proj_size: 2 } };
     assert.match(weightHhHover(projected, 0, 'reverse') ?? '', /shape \[16\]\[2\]/);
+  });
+});
+
+describe('checkpointHover (the weights value of a checkpoint-backed model file)', () => {
+  it('names the file and module, then explains each layer as on weight_hh_l{k}; nothing for inline weights', () => {
+    assert.strictEqual(checkpointHover(report()), undefined);
+    const r = report();
+    r.model = { ...r.model, source: { format: 'pytorch', path: 'model.pt', module: 'encoder' } };
+    const text = checkpointHover(r) ?? '';
+    assert.match(text, /^\*\*weights from model\.pt, module encoder\*\* \(pytorch\)/);
+    assert.ok(text.includes(weightHhHover(r, 0) ?? 'missing'), text);
+    const top = report();
+    top.model = { ...top.model, source: { format: 'onnx', path: 'm.onnx', module: '' } };
+    assert.match(checkpointHover(top) ?? '', /^\*\*weights from m\.onnx\*\* \(onnx\)/);
   });
 });

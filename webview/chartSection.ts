@@ -1,13 +1,16 @@
 // One chart section of the panel: heading, explanation, the canvas, its "Show as table" alternative and PNG export.
 import { button, el } from './dom';
-import type { Chart, ChartId } from './charts';
+import type { Chart, ChartId, TimelineChartId } from './charts';
+
+/** Any section's chart id. */
+export type SectionId = ChartId | TimelineChartId;
 
 /** What a section asks of the panel. */
 export interface ChartSectionHost {
   /** The table toggle changed (persisted in the webview state). */
-  tableToggled(id: ChartId, on: boolean): void;
+  tableToggled(id: SectionId, on: boolean): void;
   /** Export the canvas as a PNG. */
-  exportPng(id: ChartId, canvas: HTMLCanvasElement): void;
+  exportPng(id: SectionId, canvas: HTMLCanvasElement): void;
 }
 
 /** A section holding one chart and the same numbers as a table. */
@@ -28,7 +31,7 @@ export class ChartSection {
   private buildTable: (() => HTMLElement) | null = null;
 
   constructor(
-    readonly id: ChartId,
+    readonly id: SectionId,
     title: string,
     intro: string,
     private readonly host: ChartSectionHost,

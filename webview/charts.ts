@@ -48,6 +48,9 @@ Chart.register(
 /** Identifies each chart of the panel (also the PNG file name suffix and the test hook's key). */
 export type ChartId = 'lags' | 'contributions' | 'clipping' | 'pascanu' | 'heatmap';
 
+/** The charts of the timeline panel. */
+export type TimelineChartId = 'gradNormTimeline' | 'rateTimeline' | 'sigmaTimeline' | 'clipTimeline';
+
 /** Any of our chart configurations. */
 export type AnyChartConfig =
   | ChartConfiguration<'line'>
@@ -72,7 +75,7 @@ export function applyThemeDefaults(theme: Theme): void {
  */
 const NO_ANIMATION = false;
 
-function axisTitle(text: string, theme: Theme): { display: true; text: string; color: string } {
+export function axisTitle(text: string, theme: Theme): { display: true; text: string; color: string } {
   return { display: true, text, color: theme.muted };
 }
 
@@ -82,7 +85,7 @@ function plainTick(v: number | string): string {
   return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
 }
 
-function linearScale(theme: Theme, title: string, extra: AxisOptions = {}): AxisOptions {
+export function linearScale(theme: Theme, title: string, extra: AxisOptions = {}): AxisOptions {
   const extraTicks = (extra as { ticks?: object }).ticks ?? {};
   const base: AxisOptions = {
     type: 'linear',
@@ -94,7 +97,7 @@ function linearScale(theme: Theme, title: string, extra: AxisOptions = {}): Axis
 }
 
 /** A linear axis over log10 values, labelled as powers of ten (so 1e-400 still has a place on it). */
-function log10Scale(axis: Log10Axis, theme: Theme, title: string): AxisOptions {
+export function log10Scale(axis: Log10Axis, theme: Theme, title: string): AxisOptions {
   return linearScale(theme, title, {
     min: axis.min,
     max: axis.max,
@@ -117,7 +120,7 @@ function legend(theme: Theme, hidden: ReadonlySet<number>): object {
   };
 }
 
-function lineDataset(
+export function lineDataset(
   label: string,
   data: XY[],
   colour: string,

@@ -6,9 +6,11 @@
 // reference lines (thresholds, 1/γ, cut-offs) with their labels. Nothing else changes.
 import { assertNever, isToWebviewMessage, type ToWebviewMessage } from '../src/shared/webviewProtocol';
 import { ReportPanelView } from './reportPanelView';
+import { TimelinePanelView } from './timelineView';
 import { refLinesOf } from './refLinesPlugin';
 import { watchTheme } from './theme';
 import { HostChannel } from './vscodeApi';
+import type { Chart } from './charts';
 
 /** What the test hook reports about one chart. */
 interface ChartSnapshot {
@@ -22,7 +24,11 @@ interface ChartSnapshot {
 declare global {
   interface Window {
     __RNN_GRADIENTS_TEST__?: boolean;
-    rnnGradientsTest?: { charts(): ChartSnapshot[] };
+    rnnGradientsTest?: {
+      charts(): ChartSnapshot[];
+      /** Where a chart's point is drawn, in client (CSS) pixels: the browser test clicks it. */
+      pointAt?(chart: string, dataset: number, index: number): { x: number; y: number } | undefined;
+    };
   }
 }
 
@@ -40,12 +46,60 @@ function endsOf(data: readonly unknown[]): [XY, XY] | null {
   return isXY(first) && isXY(last) ? [first, last] : null;
 }
 
+function snapshot(charts: Record<string, Chart | undefined>): ChartSnapshot[] {
+  return Object.entries(charts)
+    .filter((e): e is [string, Chart] => e[1] !== undefined)
+    .map(([id, chart]) => ({
+      id,
+      type: (chart.config as { type?: string }).type ?? '',
+      datasets: chart.data.datasets.map((d) => ({ label: d.label ?? '', points: d.data.length, ends: endsOf(d.data) })),
+      annotations: refLinesOf(chart).map((l) => ({ id: l.id, label: l.label, value: l.value })),
+    }));
+}
+
+/** The timeline panel (a page built with mode "timeline"). */
+function startTimeline(host: HostChannel, app: HTMLElement): void {
+  const saved = host.loadTimelineState();
+  const view = new TimelinePanelView(host, app, new Set(saved?.tables ?? []));
+  const handle = (message: ToWebviewMessage): void => {
+    if (message.type !== 'timeline') return; // the timeline page takes timelines only
+    const t0 = performance.now();
+    const charts = view.render(message);
+    host.post({ type: 'rendered', seq: message.seq, charts, ms: performance.now() - t0 });
+  };
+  window.addEventListener('message', (event: MessageEvent<unknown>) => {
+    if (isToWebviewMessage(event.data)) handle(event.data);
+  });
+  watchTheme(() => view.retheme());
+  if (window.__RNN_GRADIENTS_TEST__ === true) {
+    window.rnnGradientsTest = {
+      charts: () => snapshot(view.charts()),
+      pointAt: (id, dataset, index) => {
+        const chart = (view.charts() as Record<string, Chart | undefined>)[id];
+        const el = chart?.getDatasetMeta(dataset)?.data[index];
+        if (!chart || !el) return undefined;
+        const box = chart.canvas.getBoundingClientRect();
+        return { x: box.left + el.x, y: box.top + el.y };
+      },
+    };
+  }
+  if (saved?.timeline) {
+    const charts = view.render({ ...saved, timeline: saved.timeline, running: null });
+    host.post({ type: 'rendered', seq: 0, charts, ms: 0 });
+  }
+  host.post({ type: 'ready' });
+}
+
 function start(): void {
   const host = new HostChannel();
-  const saved = host.loadState();
   const app = document.getElementById('app');
   const progress = document.getElementById('progress');
   if (!app || !progress) return;
+  if (app.dataset.mode === 'timeline') {
+    startTimeline(host, app);
+    return;
+  }
+  const saved = host.loadState();
   const view = new ReportPanelView(host, app, progress, new Set(saved?.tables ?? []), saved?.heatmapOpen ?? false);
   view.setHeatmapLayer(saved?.heatmapLayer ?? 0);
 
@@ -69,6 +123,8 @@ function start(): void {
       case 'heatmapFailed':
         view.heatmapFailed(message.message);
         break;
+      case 'timeline':
+        break; // the report page takes reports only
       default:
         assertNever(message);
     }
@@ -81,19 +137,7 @@ function start(): void {
 
   if (window.__RNN_GRADIENTS_TEST__ === true) {
     window.rnnGradientsTest = {
-      charts: () =>
-        Object.entries(view.charts()).map(([id, chart]) => {
-          return {
-            id,
-            type: (chart.config as { type?: string }).type ?? '',
-            datasets: chart.data.datasets.map((d) => ({
-              label: d.label ?? '',
-              points: d.data.length,
-              ends: endsOf(d.data),
-            })),
-            annotations: refLinesOf(chart).map((l) => ({ id: l.id, label: l.label, value: l.value })),
-          };
-        }),
+      charts: () => snapshot(view.charts()),
     };
   }
 

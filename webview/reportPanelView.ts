@@ -168,7 +168,8 @@ export class ReportPanelView {
   /** The charts currently drawn, by id (for the test hook). */
   charts(): Partial<Record<ChartId, Chart>> {
     const out: Partial<Record<ChartId, Chart>> = {};
-    for (const s of [...Object.values(this.sections), this.heatmap.section]) if (s.chart) out[s.id] = s.chart;
+    for (const s of [...Object.values(this.sections), this.heatmap.section])
+      if (s.chart) out[s.id as ChartId] = s.chart;
     return out;
   }
 

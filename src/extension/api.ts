@@ -3,6 +3,7 @@ import type * as vscode from 'vscode';
 import type { AnalysisClient } from '../worker/client';
 import type { AnalyzeParams, AnalyzeResult } from '../worker/protocol';
 import type { ReportPanelManager } from './reportPanelManager';
+import type { TimelinePanelManager } from './timelinePanelManager';
 
 /** The extension's exports. */
 export interface RnnGradientsApi {
@@ -16,6 +17,8 @@ export interface RnnGradientsApi {
   readonly client: AnalysisClient;
   /** The report panel. */
   readonly panel: ReportPanelManager;
+  /** The timeline panel. */
+  readonly timeline: TimelinePanelManager;
   /** Whether an analysis of the document is queued (debounced) or running. */
   isBusy(uri: vscode.Uri): boolean;
   /** The status bar text shown for the active model file. */

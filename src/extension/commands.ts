@@ -1,4 +1,5 @@
 // The command table: each command id and what it does.
+import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { AnalysisError } from '../worker/client';
@@ -8,12 +9,70 @@ import { isModelDocument } from './modelFiles';
 import { currentClipNorm } from './documentEdits';
 import type { ReportPanelManager } from './reportPanelManager';
 import { readSettings } from './settings';
+import { baseModelCandidates, isTimelineCandidate } from './timelineLogic';
+import type { TimelinePanelManager, TimelineRequest } from './timelinePanelManager';
 import { sameUri } from './uris';
 
 /** What commands act on. */
 export interface CommandContext {
   service: AnalysisService;
   panel: ReportPanelManager;
+  timeline: TimelinePanelManager;
+}
+
+/**
+ * The timeline an Explorer invocation asks for: a folder, or several selected files (the command receives the
+ * clicked resource and the whole selection); undefined for a single file (the usual analysis).
+ */
+async function timelineSelection(argument: unknown, selection: unknown): Promise<TimelineRequest | undefined> {
+  const selected = Array.isArray(selection) ? selection.filter((u): u is vscode.Uri => u instanceof vscode.Uri) : [];
+  const uris = selected.length > 1 ? selected : argument instanceof vscode.Uri ? [argument] : [];
+  if (uris.length === 0) return undefined;
+  const kinds = await Promise.all(
+    uris.map((u) =>
+      vscode.workspace.fs.stat(u).then(
+        (s) => s.type,
+        () => undefined,
+      ),
+    ),
+  );
+  const folders = kinds.map((k) => k !== undefined && (k & vscode.FileType.Directory) !== 0);
+  if (uris.length === 1 && !folders[0]) return undefined;
+  const files = uris.filter((u, i) => folders[i] || isTimelineCandidate(path.basename(u.fsPath)));
+  if (files.length === 0) return undefined;
+  const sources = files.map((u) => ({ path: u.fsPath, folder: folders[uris.indexOf(u)] }));
+  // A model file among the selected files is the base of the others when its weights names one of them.
+  const selectedModels = sources.filter((s) => !s.folder && s.path.toLowerCase().endsWith('.rnn.json'));
+  const readText = (file: string): string | undefined => {
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === file);
+    if (open) return open.getText();
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  let candidates = baseModelCandidates(
+    sources.filter((s) => !selectedModels.includes(s)),
+    readText,
+  );
+  if (selectedModels.length > 0 && selectedModels.length < sources.length) {
+    candidates = selectedModels.map((s) => s.path);
+  }
+  let base: string | undefined = candidates[0];
+  if (candidates.length > 1) {
+    const picked = await vscode.window.showQuickPick(
+      candidates.map((c) => ({ label: path.basename(c), description: vscode.workspace.asRelativePath(c), c })),
+      { title: 'Analyze RNN gradients: timeline', placeHolder: 'Which model file do the checkpoints belong to?' },
+    );
+    if (!picked) return { sources: [] };
+    base = picked.c;
+  }
+  const checkpointSources = sources.filter((s) => s.path !== base);
+  return {
+    sources: checkpointSources.map((s) => vscode.Uri.file(s.path)),
+    base: base ? vscode.Uri.file(base) : undefined,
+  };
 }
 
 type Command = (context: CommandContext, ...args: unknown[]) => unknown;
@@ -39,8 +98,20 @@ async function pickModelFile(argument: unknown): Promise<vscode.Uri | undefined>
   return picked?.uri;
 }
 
-/** Analyzes a model file and shows the report panel; wrong input is pointed out in the Problems panel. */
-async function analyze(context: CommandContext, argument?: unknown): Promise<AnalyzeResult | undefined> {
+/**
+ * Analyzes a model file and shows the report panel; wrong input is pointed out in the Problems panel. On a
+ * folder or several selected checkpoints (Explorer), opens their training timeline instead.
+ */
+async function analyze(
+  context: CommandContext,
+  argument?: unknown,
+  selection?: unknown,
+): Promise<AnalyzeResult | undefined> {
+  const timeline = await timelineSelection(argument, selection);
+  if (timeline) {
+    if (timeline.sources.length > 0) await context.timeline.open(timeline);
+    return undefined;
+  }
   const uri = await pickModelFile(argument);
   if (!uri) return undefined;
   const document = await vscode.workspace.openTextDocument(uri);

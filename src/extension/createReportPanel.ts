@@ -2,6 +2,7 @@
 // re-analyses and progress (with partial reports) of the document it shows.
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
+import type { CheckpointReports } from './checkpointReports';
 import { applyClip, currentClipNorm, revealPath } from './documentEdits';
 import { ReportPanelManager, type ReportPanelActions } from './reportPanelManager';
 import { sameUri } from './uris';
@@ -11,12 +12,47 @@ function openDocument(uri: vscode.Uri): vscode.TextDocument | undefined {
   return vscode.workspace.textDocuments.find((candidate) => sameUri(candidate.uri, uri));
 }
 
+/** The model file to edit for a report: a timeline checkpoint's base model, else the report's own file. */
+function editTarget(checkpoints: CheckpointReports, uri: vscode.Uri): vscode.Uri | undefined {
+  const c = checkpoints.get(uri);
+  if (!c) return uri;
+  if (!c.base)
+    void vscode.window.showInformationMessage(
+      'RNN Gradients: this report is of a checkpoint analyzed on its own; there is no model file to change.',
+    );
+  return c.base;
+}
+
 /** Creates the panel manager, fed by the service's analyses; disposing it ends its subscriptions too. */
-export function createReportPanel(extensionUri: vscode.Uri, service: AnalysisService): ReportPanelManager {
+export function createReportPanel(
+  extensionUri: vscode.Uri,
+  service: AnalysisService,
+  checkpoints: CheckpointReports,
+): ReportPanelManager {
+  /** A timeline checkpoint's report, analyzed again (with the heatmap when asked) and shown. */
+  const reanalyzeCheckpoint = async (uri: vscode.Uri, heatmap: boolean): Promise<boolean> => {
+    const c = checkpoints.get(uri);
+    if (!c) return false;
+    const result = await service.analyzeParams(
+      heatmap ? { ...c.params, heatmap: { sequence: 0, maxSize: 256 } } : c.params,
+    );
+    if (result.ok) panel.update(uri, result.report, null);
+    return true;
+  };
   const actions: ReportPanelActions = {
-    applyClip,
-    revealPath,
+    applyClip: async (uri, key, value) => {
+      const target = editTarget(checkpoints, uri);
+      if (target) await applyClip(target, key, value);
+    },
+    revealPath: async (uri, path) => {
+      const target = editTarget(checkpoints, uri);
+      if (target) await revealPath(target, path);
+    },
+    refresh: async (uri) => {
+      await reanalyzeCheckpoint(uri, false);
+    },
     requestHeatmap: async (documentUri) => {
+      if (await reanalyzeCheckpoint(documentUri, true)) return;
       const document = await vscode.workspace.openTextDocument(documentUri);
       // The panel now wants the map, so this is the document's normal analysis with the heatmap: it joins a running
       // one that already includes it, or returns the last result when that has it; a new result reaches the panel

@@ -10,6 +10,9 @@ import { DiagnosticsManager } from './diagnosticsManager';
 import { WeightHover } from './weightHover';
 import { createReportPanel } from './createReportPanel';
 import { RegimeStatusBar } from './regimeStatusBar';
+import { CheckpointReports } from './checkpointReports';
+import { currentClipNorm } from './documentEdits';
+import { TimelinePanelManager } from './timelinePanelManager';
 import { findingSectionLine } from './reportLogic';
 
 /** Documents the editor features apply to (more are analyzed when `rnnGradients.modelFiles` matches them). */
@@ -43,7 +46,21 @@ export function activate(context: vscode.ExtensionContext): RnnGradientsApi {
   try {
     const log = vscode.window.createOutputChannel('RNN Gradients', { log: true });
     const service = new AnalysisService(context.asAbsolutePath('dist/worker.js'), log);
-    const panel = createReportPanel(context.extensionUri, service);
+    const checkpoints = new CheckpointReports();
+    const panel = createReportPanel(context.extensionUri, service, checkpoints);
+    const timeline = new TimelinePanelManager(
+      context.extensionUri,
+      context.asAbsolutePath('dist/worker.js'),
+      checkpoints,
+      {
+        analyzeModelFile: async (uri) => vscode.commands.executeCommand('rnnGradients.analyze', uri),
+        showReport: (uri, report) => {
+          const base = checkpoints.get(uri)?.base;
+          const open = base && vscode.workspace.textDocuments.find((d) => d.uri.toString() === base.toString());
+          panel.show(uri, report, open ? currentClipNorm(open) : null);
+        },
+      },
+    );
     const diagnostics = new DiagnosticsManager(service, findingDocs(context), log);
     const statusBar = new RegimeStatusBar(service);
     const codeLens = new AnalyzeCodeLens(service);
@@ -51,6 +68,8 @@ export function activate(context: vscode.ExtensionContext): RnnGradientsApi {
       log,
       service,
       panel,
+      timeline,
+      timeline.registerSerializer(),
       diagnostics,
       statusBar,
       codeLens,
@@ -61,7 +80,7 @@ export function activate(context: vscode.ExtensionContext): RnnGradientsApi {
         GradientQuickFixes.metadata,
       ),
       vscode.languages.registerHoverProvider(modelFileSelector, new WeightHover(service)),
-      ...registerCommands({ service, panel }),
+      ...registerCommands({ service, panel, timeline }),
     );
     return {
       async analyze(target, options = {}) {
@@ -73,6 +92,7 @@ export function activate(context: vscode.ExtensionContext): RnnGradientsApi {
         return service.client;
       },
       panel,
+      timeline,
       isBusy: (uri) => diagnostics.isBusy(uri),
       get statusText() {
         return statusBar.text;

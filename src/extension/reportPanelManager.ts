@@ -310,6 +310,9 @@ export class ReportPanelManager extends Disposable {
         case 'exportFile':
           await this.exportFile(message.kind, message.suggestedName, message.content, doc);
           break;
+        case 'openStep':
+        case 'setWatch':
+          break; // timeline panel messages
         default:
           assertNever(message);
       }

@@ -11,6 +11,8 @@ export interface WebviewHtmlParams {
   scriptUri: string;
   /** URI of the stylesheet (dist/webview.css), through asWebviewUri. */
   styleUri: string;
+  /** Which page: a single report (default) or a training timeline. */
+  mode?: 'report' | 'timeline';
 }
 
 const NONCE_PATTERN = /^[A-Za-z0-9+/=_-]{16,}$/;
@@ -44,11 +46,11 @@ export function buildWebviewHtml(params: WebviewHtmlParams): string {
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${escapeAttribute(params.styleUri)}">
-<title>RNN gradient report</title>
+<title>${params.mode === 'timeline' ? 'RNN training timeline' : 'RNN gradient report'}</title>
 </head>
 <body>
 <div id="progress" class="progress" role="progressbar" aria-label="Analysis progress" aria-valuemin="0" aria-valuemax="100" hidden><div class="progress-fill"></div></div>
-<main id="app" aria-live="polite"><p class="placeholder">Waiting for an analysis…</p></main>
+<main id="app" data-mode="${params.mode === 'timeline' ? 'timeline' : 'report'}" aria-live="polite"><p class="placeholder">Waiting for an analysis…</p></main>
 <script nonce="${nonce}" src="${escapeAttribute(params.scriptUri)}"></script>
 </body>
 </html>

@@ -1,6 +1,7 @@
 // The typed message protocol between the report panel's host (extension) and its webview front end.
 // Every message is an interface with a `type` discriminant; both sides switch exhaustively over the unions.
 import type { Report } from '../engine/report/types';
+import type { TimelineReport } from '../engine/timeline/types';
 
 /** Which clipping setting of the model file's `training` object a suggestion applies to. */
 export type ClipKey = 'clip_norm' | 'clip_value';
@@ -36,8 +37,26 @@ export interface HeatmapFailedMessage {
   message: string;
 }
 
+/** Host → webview (timeline panel): show this training timeline (sent again as checkpoints are analyzed). */
+export interface TimelineMessage {
+  type: 'timeline';
+  /** What the timeline is of ("unclipped with adding.rnn.json"). */
+  title: string;
+  timeline: TimelineReport;
+  /** Increases with each timeline the host sends; echoed back in `rendered`. */
+  seq: number;
+  /** Whether the host watches for new checkpoints. */
+  watching: boolean;
+  /** Checkpoints analyzed so far of those found, while a run is going; null when idle. */
+  running: { done: number; total: number } | null;
+  /** What the timeline was made of (URIs as strings), kept in the webview state to run it again after a reload. */
+  sources: string[];
+  /** The base model file's URI, or null. */
+  base: string | null;
+}
+
 /** Everything the host may send to the webview. */
-export type ToWebviewMessage = ReportMessage | ProgressMessage | HeatmapFailedMessage;
+export type ToWebviewMessage = ReportMessage | ProgressMessage | HeatmapFailedMessage | TimelineMessage;
 
 // ---- webview → host ----
 
@@ -89,6 +108,20 @@ export interface ExportFileMessage {
   content: string;
 }
 
+/** Webview → host (timeline panel): open the full report of the checkpoint at this step. */
+export interface OpenStepMessage {
+  type: 'openStep';
+  /** The entry's `file`, as the timeline names it. */
+  file: string;
+  step: number;
+}
+
+/** Webview → host (timeline panel): the Watch toggle changed. */
+export interface SetWatchMessage {
+  type: 'setWatch';
+  on: boolean;
+}
+
 /** Everything the webview may send to the host. */
 export type FromWebviewMessage =
   | ReadyMessage
@@ -97,7 +130,9 @@ export type FromWebviewMessage =
   | RevealPathMessage
   | RequestHeatmapMessage
   | CopyTextMessage
-  | ExportFileMessage;
+  | ExportFileMessage
+  | OpenStepMessage
+  | SetWatchMessage;
 
 /** What the webview keeps with vscode.setState, and what the host's serializer receives after a reload. */
 export interface PersistedPanelState {
@@ -112,6 +147,19 @@ export interface PersistedPanelState {
   heatmapLayer: number;
 }
 
+/** What the timeline panel's webview keeps with vscode.setState, and what its serializer receives. */
+export interface PersistedTimelineState {
+  mode: 'timeline';
+  title: string;
+  timeline: TimelineReport | null;
+  /** Section ids whose "Show as table" view is on. */
+  tables: string[];
+  watching: boolean;
+  /** What the host needs to run the timeline again after a reload (URIs as strings). */
+  sources: string[];
+  base: string | null;
+}
+
 /** Fails to compile when a switch over a union misses a case; throws if reached with an unknown value. */
 export function assertNever(value: never): never {
   throw new Error(`Unexpected message: ${JSON.stringify(value)}`);
@@ -121,6 +169,7 @@ const TO_WEBVIEW_TYPES: ReadonlySet<string> = new Set<ToWebviewMessage['type']>(
   'report',
   'progress',
   'heatmapFailed',
+  'timeline',
 ]);
 const FROM_WEBVIEW_TYPES: ReadonlySet<string> = new Set<FromWebviewMessage['type']>([
   'ready',
@@ -130,6 +179,8 @@ const FROM_WEBVIEW_TYPES: ReadonlySet<string> = new Set<FromWebviewMessage['type
   'requestHeatmap',
   'copyText',
   'exportFile',
+  'openStep',
+  'setWatch',
 ]);
 
 function hasType(value: unknown, types: ReadonlySet<string>): boolean {
@@ -170,5 +221,9 @@ export function isFromWebviewMessage(value: unknown): value is FromWebviewMessag
         typeof m.suggestedName === 'string' &&
         typeof m.content === 'string'
       );
+    case 'openStep':
+      return typeof m.file === 'string' && typeof m.step === 'number' && Number.isFinite(m.step);
+    case 'setWatch':
+      return typeof m.on === 'boolean';
   }
 }

@@ -148,13 +148,14 @@ function serve(buildHtml) {
   const types = { '.js': 'text/javascript', '.css': 'text/css' };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
-    if (url.pathname === '/' || url.pathname === '/panel.html') {
+    if (url.pathname === '/' || url.pathname === '/panel.html' || url.pathname === '/timeline.html') {
       const origin = `http://127.0.0.1:${server.address().port}`;
       const html = buildHtml({
         cspSource: origin,
         nonce: crypto.randomBytes(24).toString('base64url'),
         scriptUri: `${origin}/dist/webview.js`,
         styleUri: `${origin}/dist/webview.css`,
+        mode: url.pathname === '/timeline.html' ? 'timeline' : 'report',
       });
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(html);
@@ -203,7 +204,7 @@ function initScript({ savedState }) {
   };
 }
 
-async function openPage(browser, origin, theme, savedState) {
+async function openPage(browser, origin, theme, savedState, pagePath = 'panel.html') {
   const page = await browser.newPage({ viewport: { width: 1000, height: 900 }, deviceScaleFactor: 1 });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
@@ -217,7 +218,7 @@ async function openPage(browser, origin, theme, savedState) {
     void d.dismiss();
   });
   await page.addInitScript(initScript, { savedState: savedState ?? undefined });
-  await page.goto(`${origin}/panel.html`);
+  await page.goto(`${origin}/${pagePath}`);
   await page.waitForFunction(() => window.__posted.some((p) => p.message.type === 'ready'));
   // As VS Code does: theme variables on <html style> and the theme class on <body> (the page re-themes on change).
   await setTheme(page, theme);
@@ -308,6 +309,151 @@ async function canvasDigest(page, id) {
     for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]) >>> 0;
     return h;
   }, id);
+}
+
+/** Posts a timeline as the host would and waits for its `rendered`. */
+async function postTimeline(page, timeline, seq, extra = {}) {
+  await page.evaluate(
+    ({ timeline, seq, extra }) =>
+      new Promise((resolve) => {
+        const before = window.__posted.length;
+        window.postMessage(
+          {
+            type: 'timeline',
+            title: 'timeline-models',
+            timeline,
+            seq,
+            watching: false,
+            running: null,
+            sources: ['file:///work/test/fixtures/timeline-models'],
+            base: null,
+            ...extra,
+          },
+          '*',
+        );
+        const poll = () => {
+          const hit = window.__posted.slice(before).find((p) => p.message.type === 'rendered' && p.message.seq === seq);
+          if (hit) resolve();
+          else setTimeout(poll, 1);
+        };
+        poll();
+      }),
+    { timeline, seq, extra },
+  );
+}
+
+/** The timeline page (mode "timeline"): four charts against the step, findings marked, clicks post openStep. */
+async function timelineTests(browser, origin) {
+  // test/fixtures/reports/timeline.json: `track` on test/fixtures/timeline-models (tools/make_timeline_models.js).
+  const timeline = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'timeline.json'), 'utf8'));
+  const { page, errors } = await openPage(browser, origin, 'dark', undefined, 'timeline.html');
+  const ids = ['gradNormTimeline', 'rateTimeline', 'sigmaTimeline', 'clipTimeline'];
+
+  await test('timeline: the page loads under its CSP and draws four charts with ink', async () => {
+    await postTimeline(page, timeline, 1);
+    const rendered = (await posted(page, 'rendered')).find((m) => m.seq === 1);
+    assert(rendered && rendered.charts === 4, `rendered: ${JSON.stringify(rendered)}`);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+    const ink = await inkPerCanvas(page);
+    for (const id of ids) assert(ink[id] > 2000, `${id} canvas looks blank (${ink[id]} px)`);
+    const violations = await page.evaluate(() => window.__violations);
+    assert(violations.length === 0, `CSP violations: ${JSON.stringify(violations)}`);
+  });
+
+  await test('timeline: charts are labelled, one point per step, findings marked at their steps', async () => {
+    const charts = await page.evaluate(() => window.rnnGradientsTest.charts());
+    const steps = timeline.entries.map((e) => e.step);
+    for (const id of ids) {
+      const c = charts.find((x) => x.id === id);
+      assert(c, `no ${id} chart`);
+      assert(c.datasets[0].points === steps.length, `${id}: ${c.datasets[0].points} points for ${steps.length} steps`);
+      for (const f of timeline.findings) {
+        const mark = c.annotations.find((a) => a.value === f.step && a.label.startsWith(f.code));
+        assert(mark, `${id}: no marker for ${f.code} at ${f.step}: ${JSON.stringify(c.annotations)}`);
+      }
+    }
+    const rate = charts.find((x) => x.id === 'rateTimeline');
+    assert(rate.datasets[0].label === 'Layer 0', `rate series label: ${rate.datasets[0].label}`);
+    assert(
+      rate.annotations.some((a) => a.label === 'exploding ≥ +0.01') &&
+        rate.annotations.some((a) => a.label === 'vanishing ≤ -0.03'),
+      `thresholds: ${JSON.stringify(rate.annotations)}`,
+    );
+    const regime = charts[0].annotations.find((a) => a.value === 600 && a.label.startsWith('regime-change'));
+    assert(regime && /stable → exploding/.test(regime.label), `regime marker: ${JSON.stringify(regime)}`);
+    const headings = await page.locator('section[data-chart] h2').allInnerTexts();
+    assert(
+      JSON.stringify(headings) ===
+        JSON.stringify(['Gradient norm', 'Log10 rate per step', 'σ_max(W_hh)', 'Recommended clip_norm']),
+      `headings: ${JSON.stringify(headings)}`,
+    );
+    const canvasLabel = await page.locator('section[data-chart="gradNormTimeline"] canvas').getAttribute('aria-label');
+    assert(/Gradient norm chart/.test(canvasLabel), `aria-label: ${canvasLabel}`);
+  });
+
+  await test('timeline: clicking a point on a chart posts openStep for that step', async () => {
+    // The spike at step 400 is the 4th entry (index 3).
+    const at = await page.evaluate(() => window.rnnGradientsTest.pointAt('gradNormTimeline', 0, 3));
+    assert(at, 'no position for the point');
+    await page.locator('section[data-chart="gradNormTimeline"] canvas').scrollIntoViewIfNeeded();
+    const again = await page.evaluate(() => window.rnnGradientsTest.pointAt('gradNormTimeline', 0, 3));
+    await page.mouse.click(again.x, again.y);
+    const open = (await posted(page, 'openStep')).pop();
+    assert(open && open.step === 400 && open.file === timeline.entries[3].file, `openStep: ${JSON.stringify(open)}`);
+  });
+
+  await test('timeline: findings and table rows open their step; the Watch toggle posts setWatch', async () => {
+    await page.locator('button.finding[data-code="grad-norm-spike"]').first().click();
+    let open = (await posted(page, 'openStep')).pop();
+    assert(open && open.step === 400, `finding click: ${JSON.stringify(open)}`);
+    await page.locator('button[data-open-step="600"]').click();
+    open = (await posted(page, 'openStep')).pop();
+    assert(open && open.step === 600, `row click: ${JSON.stringify(open)}`);
+    const rows = await page.locator('tr[data-step]').count();
+    assert(rows === timeline.entries.length, `${rows} table rows`);
+    await page.locator('button[data-focus-key="watch"]').click();
+    const watch = (await posted(page, 'setWatch')).pop();
+    assert(watch && watch.on === true, `setWatch: ${JSON.stringify(watch)}`);
+    await postTimeline(page, timeline, 2, { watching: true });
+    const pressed = await page.locator('button[data-focus-key="watch"]').getAttribute('aria-pressed');
+    assert(pressed === 'true', `aria-pressed: ${pressed}`);
+  });
+
+  await test('timeline: "Show as table" gives each chart as a table; an error entry is listed', async () => {
+    await page.locator('section[data-chart="clipTimeline"] button', { hasText: 'Show as table' }).click();
+    const cells = await page.locator('section[data-chart="clipTimeline"] .table-box td').allInnerTexts();
+    assert(cells.length === 2 * timeline.entries.length, `clip table cells: ${cells.length}`);
+    const withError = {
+      ...timeline,
+      entries: [...timeline.entries, { file: 'x/step_700.rnn.json', step: 700, error: 'x:1:1: broken' }],
+    };
+    await postTimeline(page, withError, 3);
+    const errorItem = await page.locator('button.finding[data-code="error"]').innerText();
+    assert(/step 700/.test(errorItem) && /broken/.test(errorItem), `error entry: ${errorItem}`);
+    const state = await page.evaluate(() => window.__state);
+    assert(
+      state.mode === 'timeline' && state.tables.includes('clipTimeline'),
+      `state: ${JSON.stringify(state).slice(0, 200)}`,
+    );
+  });
+
+  await test('timeline: a restored page shows its saved timeline at once', async () => {
+    const state = await page.evaluate(() => window.__state);
+    const { page: restored, errors: restoredErrors } = await openPage(browser, origin, 'light', state, 'timeline.html');
+    const charts = await restored.evaluate(() => window.rnnGradientsTest.charts());
+    assert(charts.length === 4, `restored charts: ${charts.length}`);
+    await restored.screenshot({ path: path.join(RESULTS, 'timeline-light.png'), fullPage: true });
+    assert(restoredErrors.length === 0, restoredErrors.map((e) => e.message).join('; '));
+    await restored.close();
+  });
+
+  await test('timeline: screenshot (dark) and no page errors', async () => {
+    await postTimeline(page, timeline, 4);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(RESULTS, 'timeline-dark.png'), fullPage: true });
+    assert(errors.length === 0, errors.map((e) => e.message).join('; '));
+  });
+  await page.close();
 }
 
 // ---- the tests ----
@@ -677,6 +823,7 @@ async function main() {
       assert(errors.length === 0, errors.map((e) => e.message).join('; '));
     });
     await page.close();
+    await timelineTests(browser, origin);
   } finally {
     await browser.close();
     server.close();

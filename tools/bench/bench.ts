@@ -2,9 +2,10 @@
 // --json`, worker + WebAssembly kernels) for rnn tanh, lstm and gru, H ∈ {64, 128, 256},
 // T ∈ {250, 1000}, plus a bidirectional lstm and an lstm with projections (P = 128), both H=256 T=1000;
 // the ratio to the project's plain reference path; and, where /usr/bin/python3 has torch, the ratio to
-// the hand-batched PyTorch recursion (tools/bench/torch_lags.py) run in the same bench. Options: --quick
-// (H=256, T=1000 rnn only), --only cell:H:T[:bi][:pP][,…] (e.g. lstm:256:1000:bi, lstm:256:1000:p128),
-// --no-torch, --no-ref.
+// the hand-batched PyTorch recursion (tools/bench/torch_lags.py) run in the same bench. Then the timeline rows
+// (tools/bench/trackBench.ts: `track` on 50 checkpoints). Options: --quick (H=256, T=1000 rnn only),
+// --only cell:H:T[:bi][:pP][,…] (e.g. lstm:256:1000:bi, lstm:256:1000:p128; `--only track`: the timeline
+// rows alone), --no-torch, --no-ref, --no-track.
 // Internal: `--ref FILE MAXLAG` runs the plain reference path in this process and prints JSON.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -15,6 +16,7 @@ import { analyzeModel } from '../../src/engine/analyze';
 import { lagWork } from '../../src/engine/lags';
 import { GATES, type CellType } from '../../src/engine/model/types';
 import type { Report } from '../../src/engine/report/types';
+import { runTrackBench, type TrackRow } from './trackBench';
 
 interface Config {
   cell: CellType;
@@ -118,7 +120,10 @@ function main(): void {
       ? 'rnn:256:1000'
       : '';
   const configs: Config[] = only
-    ? only.split(',').map(parseConfig)
+    ? only
+        .split(',')
+        .filter((s) => s !== 'track')
+        .map(parseConfig)
     : [
         ...(['rnn', 'lstm', 'gru'] as CellType[]).flatMap((cell) =>
           [64, 128, 256].flatMap((hidden) => [250, 1000].map((steps) => ({ cell, hidden, steps }))),
@@ -243,9 +248,14 @@ function main(): void {
   }
   const out = path.join(root, 'test-results');
   fs.mkdirSync(out, { recursive: true });
+  let track: TrackRow[] = [];
+  if (!argv.includes('--no-track') && (!only || only.split(',').includes('track'))) {
+    track = runTrackBench(cli);
+    for (const r of track) console.log(`${r.config.padEnd(60)} ${r.seconds.toFixed(2)} s  (${r.entries} entries)`);
+  }
   fs.writeFileSync(
     path.join(out, 'bench.json'),
-    JSON.stringify({ machine: { cpus: os.cpus().length, cpu, node: process.version }, rows }, null, 2),
+    JSON.stringify({ machine: { cpus: os.cpus().length, cpu, node: process.version }, rows, track }, null, 2),
   );
   console.log(`\nwritten: test-results/bench.json`);
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -1,0 +1,98 @@
+// The training timeline in the real extension host: "Analyze RNN gradients" on a folder (as the Explorer calls it)
+// opens the timeline panel, whose webview draws its four charts; a step opened from the panel shows that
+// checkpoint's full report in the report panel; Watch adds a checkpoint written later without taking focus.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { api, closeAll, fixtureIn, sleep, waitFor } from './helpers';
+
+describe('RNN Gradients training timeline', function () {
+  this.timeout(180000);
+
+  afterEach(async () => {
+    (await api()).timeline.close();
+    await closeAll();
+  });
+
+  it('the command on a folder opens the timeline panel with every checkpoint, drawn in its webview', async () => {
+    const extension = await api();
+    const folder = vscode.Uri.file(path.dirname(fixtureIn('timeline-models', 'step_100.rnn.json').fsPath));
+    // The Explorer passes the clicked resource and the selection.
+    await vscode.commands.executeCommand('rnnGradients.analyze', folder, [folder]);
+    const shown = extension.timeline.shown;
+    assert.ok(shown, 'no timeline panel');
+    assert.deepStrictEqual(
+      shown.timeline.entries.map((e) => e.step),
+      [100, 200, 300, 400, 500, 600],
+    );
+    assert.ok(shown.timeline.entries.every((e) => e.error === undefined));
+    assert.deepStrictEqual(
+      shown.timeline.findings.map((f) => `${f.code}@${f.step}`),
+      ['regime-change@300', 'grad-norm-spike@400', 'regime-change@600', 'grad-norm-spike@600', 'clip-drift@600'],
+    );
+    const rendered = await Promise.race([extension.timeline.whenRendered().then(() => true), sleep(30000)]);
+    assert.ok(rendered, 'the timeline webview did not render within 30 s');
+    const tab = vscode.window.tabGroups.all
+      .flatMap((g) => g.tabs)
+      .find((t) => t.input instanceof vscode.TabInputWebview && /timeline/i.test(t.input.viewType));
+    assert.ok(tab, 'no timeline tab in the workbench');
+    assert.match(tab.label, /^Timeline: timeline-models/);
+  });
+
+  it('opening a step shows that checkpoint’s full report in the report panel', async () => {
+    const extension = await api();
+    const folder = vscode.Uri.file(path.dirname(fixtureIn('timeline-models', 'step_100.rnn.json').fsPath));
+    await extension.timeline.open({ sources: [folder] });
+    const entry = extension.timeline.shown?.timeline.entries.find((e) => e.step === 400);
+    assert.ok(entry);
+    // The message the webview posts when a point, a finding or a row of step 400 is clicked.
+    await extension.timeline.handle({ type: 'openStep', file: entry.file, step: 400 });
+    const report = await waitFor('the report panel on step_400', () => {
+      const r = extension.panel.shownReport;
+      return r && /step_400\.rnn\.json$/.test(r.documentUri) && !r.partial ? r : undefined;
+    });
+    assert.ok(Math.abs((report.report.grad_norm ?? 0) - (entry.grad_norm ?? NaN)) <= 1e-12 * (entry.grad_norm ?? 1));
+    const rendered = await Promise.race([extension.panel.whenRendered(), sleep(30000).then(() => undefined)]);
+    assert.ok(rendered && rendered.charts >= 4, 'the report panel did not render');
+  });
+
+  it('Watch adds a checkpoint written later, without taking focus', async () => {
+    const extension = await api();
+    const source = path.dirname(fixtureIn('timeline-models', 'step_100.rnn.json').fsPath);
+    const folder = path.join(path.dirname(source), 'timeline-watch');
+    fs.rmSync(folder, { recursive: true, force: true });
+    fs.mkdirSync(folder);
+    for (const n of ['step_100.rnn.json', 'step_200.rnn.json'])
+      fs.copyFileSync(path.join(source, n), path.join(folder, n));
+    try {
+      await extension.timeline.open({ sources: [vscode.Uri.file(folder)] });
+      await extension.timeline.handle({ type: 'setWatch', on: true });
+      assert.strictEqual(extension.timeline.watching, true);
+      const document = await vscode.workspace.openTextDocument(fixtureIn('timeline-models', 'step_100.rnn.json'));
+      await vscode.window.showTextDocument(document);
+      fs.copyFileSync(path.join(source, 'step_300.rnn.json'), path.join(folder, 'step_300.rnn.json'));
+      const shown = await waitFor(
+        'the new checkpoint in the timeline',
+        () => {
+          const t = extension.timeline.shown;
+          return t && t.timeline.entries.length === 3 && t.running === null ? t : undefined;
+        },
+        60000,
+      );
+      assert.deepStrictEqual(
+        shown.timeline.findings.map((f) => `${f.code}@${f.step}`),
+        ['regime-change@300'],
+      );
+      assert.strictEqual(
+        vscode.window.activeTextEditor?.document.uri.toString(),
+        document.uri.toString(),
+        'the timeline took focus from the editor',
+      );
+      await extension.timeline.handle({ type: 'setWatch', on: false });
+      assert.strictEqual(extension.timeline.watching, false);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});

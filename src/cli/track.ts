@@ -1,5 +1,6 @@
 // `rnn-gradients track`: the timeline of a series of checkpoints (shared/spec/gates-and-timeline.md
 // section 2), once or, with --watch, as training writes them.
+import { setMaxListeners } from 'events';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildTimeline } from '../engine/timeline/timeline';
@@ -84,6 +85,8 @@ export async function track(args: TrackArgs, workerPath: string): Promise<number
   const jobs = args.jobs ?? Math.min(defaultPoolSize(), Math.max(1, args.watch ? 8 : expanded.files.length));
   const pool = new AnalysisPool(workerPath, jobs);
   const abort = new AbortController();
+  // Every queued and running analysis listens to it.
+  setMaxListeners(0, abort.signal);
   const tty = process.stderr.isTTY === true;
   const bar = new ProgressBar(tty && !args.watch);
   const running = new Map<string, number>();

@@ -3,6 +3,7 @@
 // report in the report panel when a step is clicked, and with Watch on adds checkpoints as training writes them
 // (never taking focus). A WebviewPanelSerializer runs the timeline again after a window reload.
 import { randomBytes } from 'crypto';
+import { setMaxListeners } from 'events';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -219,6 +220,7 @@ export class TimelinePanelManager extends Disposable {
     const settings = readSettings(request.sources[0]);
     this.pool = new AnalysisPool(this.workerPath, EDITOR_POOL_SIZE, { maxOldGenerationSizeMb: 2048 }, { niceness: 10 });
     this.abort = new AbortController();
+    setMaxListeners(0, this.abort.signal);
     const rootDir = this.rootDir();
     this.runner = new TrackRunner({
       pool: this.pool,

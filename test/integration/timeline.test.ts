@@ -80,9 +80,10 @@ describe('RNN Gradients training timeline', function () {
         },
         60000,
       );
+      // Steps 100–300 alone: the regime changes at 300, and 300's clip_norm is 5.5× step 100's (a drift is > 4×).
       assert.deepStrictEqual(
         shown.timeline.findings.map((f) => `${f.code}@${f.step}`),
-        ['regime-change@300'],
+        ['regime-change@300', 'clip-drift@300'],
       );
       assert.strictEqual(
         vscode.window.activeTextEditor?.document.uri.toString(),

@@ -17,6 +17,9 @@ const extensionId = 'rnn-gradients.rnn-gradients';
 const preferredModels = ['rnn-tanh.rnn.json', 'healthy-lstm.rnn.json'];
 /** A model with a deliberate error, written into the workspace copy, for the Problems panel. */
 const brokenModelName = 'broken-model.rnn.json';
+/** A folder of checkpoints (model files of one training run) written into the workspace copy, for the timeline. */
+const timelineFolder = 'timeline-run';
+const timelineSource = path.join(repoRoot, 'test', 'fixtures', 'timeline-models');
 
 /** What the built extension can do, read from its bundle: decides which checks are pending. */
 function builtFeatures() {
@@ -24,6 +27,7 @@ function builtFeatures() {
   return {
     diagnostics: bundle.includes('createDiagnosticCollection'),
     reportPanel: bundle.includes('createWebviewPanel'),
+    timeline: bundle.includes('rnnGradients.timeline'),
   };
 }
 
@@ -39,7 +43,7 @@ const session = {
   server: undefined,
   browser: undefined,
   page: undefined,
-  features: { diagnostics: false, reportPanel: false },
+  features: { diagnostics: false, reportPanel: false, timeline: false },
 };
 
 /** Stops the browser and code-server; safe to call more than once. */
@@ -167,6 +171,104 @@ async function webviewCanvases() {
   return found;
 }
 
+/** Polls `check` (async; a truthy value ends it) until it succeeds or `timeoutMs` passes; returns the value. */
+async function until(what, check, timeoutMs = 60000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await check().catch((e) => {
+      last = e;
+      return undefined;
+    });
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await harness.sleep(500);
+  }
+}
+
+/** Runs a command from the F1 palette by its exact label. */
+async function runCommand(label) {
+  const page = session.page;
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').waitFor({ state: 'visible', timeout: 30000 });
+  await page.keyboard.type(label);
+  const exact = new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  const row = page
+    .locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exact }) })
+    .first();
+  await row.waitFor({ state: 'visible', timeout: 30000 });
+  await row.click();
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 30000 });
+}
+
+/** The webview frame whose page satisfies `test` (evaluated in the frame), or undefined. */
+async function findFrame(test, arg) {
+  for (const frame of session.page.frames()) {
+    if (!frame.url().includes('webview')) continue;
+    if (await frame.evaluate(test, arg).catch(() => false)) return frame;
+  }
+  return undefined;
+}
+
+/** The timeline page: its frame and what it shows (title, steps of the table rows, Watch state, painted canvases). */
+async function timelinePage() {
+  const frame = await findFrame(() => Boolean(document.querySelector('section[data-chart="gradNormTimeline"]')));
+  if (!frame) return undefined;
+  const state = await frame.evaluate(() => {
+    const painted = Array.from(document.querySelectorAll('section[data-chart] canvas')).map((canvas) => {
+      const data = canvas.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      if (data) for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) n++;
+      return n;
+    });
+    const watch = document.querySelector('button[data-focus-key="watch"]');
+    return {
+      title: (document.querySelector('h1') || {}).textContent || '',
+      steps: Array.from(document.querySelectorAll('tr[data-step]')).map((tr) => Number(tr.getAttribute('data-step'))),
+      watching: watch ? watch.getAttribute('aria-pressed') === 'true' : undefined,
+      painted,
+    };
+  });
+  return { frame, ...state };
+}
+
+/** The report page that shows a model whose title contains `text`, once its charts are painted. */
+async function reportPageShowing(text) {
+  return findFrame((t) => {
+    const title = document.querySelector('h1.model-name');
+    if (!title || !title.textContent.includes(t) || document.querySelector('.awaiting')) return false;
+    const canvases = Array.from(document.querySelectorAll('canvas')).filter((c) => c.width > 0 && c.height > 0);
+    return (
+      canvases.length > 0 &&
+      canvases.some((c) => {
+        const data = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
+        if (data) for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) return true;
+        return false;
+      })
+    );
+  }, text);
+}
+
+/** The label of the active tab of the editor group that has keyboard focus in a text editor, else null. */
+async function focusedTextEditor() {
+  return session.page.evaluate(() => {
+    const focused = document.activeElement;
+    if (!focused || !focused.closest('.monaco-editor')) return null;
+    const group = focused.closest('.editor-group-container');
+    if (!group || !group.classList.contains('active')) return null;
+    const tab = group.querySelector('.tab.active');
+    return tab ? tab.getAttribute('aria-label') : null;
+  });
+}
+
+/** The labels of the workbench's editor tabs. */
+async function tabLabels() {
+  return session.page
+    .locator('.tabs-container .tab')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+}
+
 describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium)', function () {
   this.timeout(120000);
 
@@ -193,6 +295,9 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
       path.join(session.workspace, brokenModelName),
       '{ "cell": "banana", "weights": { "weight_hh_l0": "not a matrix" } }\n',
     );
+    fs.mkdirSync(path.join(session.workspace, timelineFolder));
+    for (const n of ['step_100.rnn.json', 'step_200.rnn.json'])
+      fs.copyFileSync(path.join(timelineSource, n), path.join(session.workspace, timelineFolder, n));
 
     harness.installVsix(paths, session.vsix, { dataDir: session.dataDir, extDir: session.extDir });
     session.server = await harness.startCodeServer(paths, {
@@ -359,6 +464,103 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
     assert.ok(visible.length > 0, 'no visible canvas in any webview frame');
     const blank = visible.filter((c) => c.painted === 0);
     assert.deepStrictEqual(blank, [], 'some visible canvases drew nothing');
+  });
+
+  it('opens the training timeline of a folder from the Explorer context menu, its four charts drawn', async function () {
+    if (!session.features.timeline) {
+      console.log('    pending: the timeline panel is not built yet');
+      this.skip();
+    }
+    const page = session.page;
+    await runCommand('View: Close All Editor Groups');
+    await openFromExplorer(session.modelName);
+    const folderRow = page.locator(`.explorer-folders-view .monaco-list-row[aria-label*="${timelineFolder}"]`).first();
+    await folderRow.waitFor({ state: 'visible', timeout: 60000 });
+    await folderRow.click({ button: 'right' });
+    const item = page.getByRole('menuitem', { name: /Analyze RNN gradients/ }).first();
+    await item.waitFor({ state: 'visible', timeout: 30000 });
+    await item.click();
+    await page
+      .locator(`.tabs-container .tab[aria-label*="Timeline: ${timelineFolder}"]`)
+      .first()
+      .waitFor({ state: 'visible', timeout: 60000 });
+    const shown = await until(
+      'the timeline page with both checkpoints and four painted charts',
+      async () => {
+        const t = await timelinePage();
+        return t && t.steps.length === 2 && t.painted.length === 4 && t.painted.every((n) => n > 0) ? t : undefined;
+      },
+      90000,
+    );
+    await screenshot('e2e-timeline');
+    assert.match(shown.title, new RegExp(`^Timeline: ${timelineFolder}`));
+    assert.deepStrictEqual(shown.steps, [100, 200]);
+    assert.strictEqual(shown.watching, false);
+  });
+
+  it('Watch (clicked in the panel) adds a checkpoint written later without taking focus from the editor', async function () {
+    if (!session.features.timeline) this.skip();
+    const page = session.page;
+    const before = await timelinePage();
+    assert.ok(before, 'no timeline page');
+    await before.frame.locator('button[data-focus-key="watch"]').click();
+    await until('the Watch button pressed', async () => (await timelinePage())?.watching === true, 30000);
+    // Back to the model file in the first group, as a person would keep typing there while the model trains.
+    // A click on its tab focuses the text editor (a click into the text may land on a code lens).
+    const modelTab = page
+      .locator('.editor-group-container')
+      .first()
+      .locator(`.tab[aria-label*="${session.modelName}"]`)
+      .first();
+    await modelTab.click();
+    const focusedBefore = await until('focus in the model editor', focusedTextEditor, 15000);
+    assert.ok(focusedBefore.includes(session.modelName), `focus is in ${focusedBefore}`);
+    const tabsBefore = await tabLabels();
+    fs.copyFileSync(
+      path.join(timelineSource, 'step_300.rnn.json'),
+      path.join(session.workspace, timelineFolder, 'step_300.rnn.json'),
+    );
+    const after = await until(
+      'step 300 in the timeline',
+      async () => {
+        const t = await timelinePage();
+        return t && t.steps.length === 3 && t.painted.every((n) => n > 0) ? t : undefined;
+      },
+      90000,
+    );
+    assert.deepStrictEqual(after.steps, [100, 200, 300]);
+    await harness.sleep(1000);
+    assert.strictEqual(await focusedTextEditor(), focusedBefore, 'the timeline took the focus from the editor');
+    assert.deepStrictEqual(await tabLabels(), tabsBefore, 'tabs opened or closed while watching');
+    await after.frame.locator('button[data-focus-key="watch"]').click();
+    await until('the Watch button released', async () => (await timelinePage())?.watching === false, 30000);
+  });
+
+  it('clicking a step on a timeline chart, or its row, opens that checkpoint’s full report', async function () {
+    if (!session.features.timeline) this.skip();
+    const page = session.page;
+    const t = await timelinePage();
+    assert.ok(t && t.steps.length === 3, 'no timeline of three steps');
+    // Steps 100, 200, 300 span the x axis: the middle of the gradient-norm chart is nearest to step 200.
+    const canvas = t.frame.locator('section[data-chart="gradNormTimeline"] canvas');
+    const box = await canvas.boundingBox();
+    assert.ok(box, 'the gradient-norm chart has no box');
+    await canvas.click({ position: { x: box.width / 2 + 10, y: box.height / 2 } });
+    await page
+      .locator('.tabs-container .tab[aria-label*="Gradients: step_200"]')
+      .first()
+      .waitFor({ state: 'visible', timeout: 60000 });
+    const report200 = await until('the report of step 200 drawn', () => reportPageShowing('step 200'), 90000);
+    assert.ok(report200);
+    await screenshot('e2e-timeline-step-report');
+    // The table's "Open step 300" button (the timeline tab is still open beside).
+    const again = await until('the timeline page', timelinePage, 30000);
+    await again.frame.locator('button[data-open-step="300"]').click();
+    await page
+      .locator('.tabs-container .tab[aria-label*="Gradients: step_300"]')
+      .first()
+      .waitFor({ state: 'visible', timeout: 60000 });
+    assert.ok(await until('the report of step 300 drawn', () => reportPageShowing('step 300'), 90000));
   });
 
   it('saves a screenshot of the workbench under test-results/', async function () {

@@ -17,6 +17,8 @@ export interface AnalyzeArgs {
   exact: boolean;
   /** --lag-seed N (null: the default). */
   lagSeed: number | null;
+  /** --workspace DIR: the folder weight files must stay inside; null: the rule of cli/confinement.ts. */
+  workspace: string | null;
 }
 
 export interface TrackArgs {
@@ -50,7 +52,7 @@ export interface InitArgs {
 export type CliArgs = AnalyzeArgs | TrackArgs | InitArgs | { command: 'help' } | { command: 'version' };
 
 export const USAGE = `Usage: rnn-gradients analyze FILE [--json] [--gradients] [--max-lag N] [--fail-on exploding|vanishing|any] [--precision f64|f32]
-                             [--lag-budget SECONDS | --exact] [--lag-seed N]
+                             [--lag-budget SECONDS | --exact] [--lag-seed N] [--workspace DIR]
        rnn-gradients track CHECKPOINTS... [--model BASE.rnn.json] [--json] [--watch] [--jobs N] [--no-cache]
        rnn-gradients init CHECKPOINT [-o NAME.rnn.json] [--module NAME] [--force]
 
@@ -83,6 +85,8 @@ Options:
                     seeded random sample of its loss terms, with a 95% interval per lag; 0: always exact
   --exact           the exact lag table, whatever it costs
   --lag-seed N      seed of the sampled table's generator (default 1)
+  --workspace DIR   analyze: weight files the model names must stay inside DIR (default: the
+                    current directory when FILE is inside it, else FILE's folder)
   --model FILE      track: the base model file
   --watch           track: keep running, add each new checkpoint once it is completely written
                     (size stable for 1 s); Ctrl+C stops (exit 130)
@@ -118,6 +122,7 @@ export function parseArgs(argv: string[]): CliArgs | { error: string } {
     lagBudget: null,
     exact: false,
     lagSeed: null,
+    workspace: null,
   };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i];
@@ -177,6 +182,12 @@ export function parseArgs(argv: string[]): CliArgs | { error: string } {
             error: `--lag-seed needs a whole number from 0 to 4294967295, got ${v === undefined ? 'nothing' : `"${v}"`}`,
           };
         out.lagSeed = Number(v);
+        break;
+      }
+      case '--workspace': {
+        const v = value();
+        if (v === undefined || v === '') return { error: '--workspace needs a folder' };
+        out.workspace = v;
         break;
       }
       default:

@@ -1,9 +1,10 @@
 // `rnn-gradients init CHECKPOINT [-o NAME.rnn.json]`: writes a commented model file next to a checkpoint.
 import * as fs from 'fs';
 import * as path from 'path';
+import { confinementRoot } from './confinement';
 import { isWeightsFileName } from '../engine/model/checkpointSource';
 import { defaultModule, modelFileTemplate, summarizeCheckpoint } from '../engine/model/checkpointTemplate';
-import { cliRootDir, defaultModelFileOf, makeFileLoader, relativeWeightsPath } from '../io/workspaceFiles';
+import { defaultModelFileOf, makeFileLoader, relativeWeightsPath } from '../io/workspaceFiles';
 import type { InitArgs } from './args';
 
 /** Runs init; returns the exit code (0 written, 2 wrong input) after writing messages to stderr/stdout. */
@@ -15,7 +16,7 @@ export function runInit(args: InitArgs, out: (s: string) => void, err: (s: strin
   }
   const output = args.output ?? defaultModelFileOf(file);
   const abs = path.resolve(file);
-  const loader = makeFileLoader(abs, cliRootDir(file));
+  const loader = makeFileLoader(abs, confinementRoot(file, process.cwd(), null));
   const summary = summarizeCheckpoint(path.basename(abs), loader);
   if ('error' in summary) {
     err(`${file}:1:1: ${summary.error}\n`);

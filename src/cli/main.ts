@@ -6,16 +6,18 @@ import { AnalysisClient, AnalysisError } from '../worker/client';
 import type { Report } from '../engine/report/types';
 import { formatProblem } from '../io/position';
 import { parseArgs, USAGE, type AnalyzeArgs, type FailOn } from './args';
+import { confinementRoot } from './confinement';
 import { formatPartial, formatSummary } from './summary';
 import { track } from './track';
 import { runInit } from './init';
 import { checkpointModelText, isWeightsFileName } from '../engine/model/checkpointSource';
-import { cliRootDir } from '../io/workspaceFiles';
 
 const EXIT_OK = 0;
 const EXIT_FAIL_ON = 1;
 const EXIT_INPUT = 2;
 const EXIT_INTERNAL = 3;
+/** Interrupted (SIGINT, Ctrl+C): 128 + the signal number, as shells report it. */
+const EXIT_INTERRUPTED = 130;
 
 /** Largest model file read, in bytes. */
 const MAX_MODEL_FILE_BYTES = 256 * 1024 * 1024;
@@ -26,6 +28,14 @@ function version(): string {
     return pkg.version ?? 'unknown';
   } catch {
     return 'unknown';
+  }
+}
+
+function isDirectory(dir: string): boolean {
+  try {
+    return fs.statSync(dir).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -66,6 +76,11 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
     );
     return EXIT_INPUT;
   }
+  const rootDir = confinementRoot(file, process.cwd(), args.workspace);
+  if (args.workspace !== null && !isDirectory(rootDir)) {
+    process.stderr.write(`rnn-gradients: --workspace ${args.workspace} is not a folder\n`);
+    return EXIT_INPUT;
+  }
   const client = new AnalysisClient(path.join(__dirname, 'worker.js'));
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
@@ -78,7 +93,7 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
       {
         text,
         filePath: path.resolve(file),
-        rootDir: checkpoint ? cliRootDir(file) : process.cwd(),
+        rootDir,
         displayPath: file,
         gradients: args.gradients,
         maxLag: args.maxLag,
@@ -118,7 +133,7 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
     if (progressShown) process.stderr.write('\r\x1b[K');
     if (err instanceof AnalysisError && err.reason === 'cancelled') {
       process.stderr.write('rnn-gradients: cancelled\n');
-      return 130;
+      return EXIT_INTERRUPTED;
     }
     process.stderr.write(`rnn-gradients: internal error: ${(err as Error).message}\n`);
     return EXIT_INTERNAL;

@@ -72,15 +72,6 @@ export function makeFileLoader(filePath: string, rootDir: string, maxBytes = MAX
   };
 }
 
-/**
- * The workspace folder the CLI confines a model's files to: the current directory when the model file lies
- * inside it, else the model file's own folder (a checkpoint named on the command line by an absolute path).
- */
-export function cliRootDir(modelPath: string, cwd: string = process.cwd()): string {
-  const abs = path.resolve(cwd, modelPath);
-  return isInside(path.resolve(cwd), abs) ? cwd : path.dirname(abs);
-}
-
 /** The default model file of a checkpoint: `dir/model.pt` → `dir/model.rnn.json`. */
 export function defaultModelFileOf(checkpoint: string): string {
   const ext = path.extname(checkpoint);

@@ -4,9 +4,10 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { spawn, spawnSync } from 'child_process';
 import { parseTree, type Node } from 'jsonc-parser';
 import { writeSafetensors } from '../../../src/engine/model/safetensors';
-import { REPO_ROOT, ensureBuilt, runCli, type CliRun } from '../helpers/cli';
+import { CLI_JS, REPO_ROOT, ensureBuilt, runCli, type CliRun } from '../helpers/cli';
 import { formatShort } from '../../../src/engine/report/format';
 import { nonFinitePaths, reportContractProblems } from '../helpers/report';
 
@@ -421,6 +422,70 @@ describe('CLI (dist/cli.js)', function () {
         }
       });
     }
+  });
+
+  describe('--precision, and exits 3 and 130', () => {
+    it('--precision f32 agrees with f64 to 1e-4 in log10 on every lag mean; --precision f16 is a usage error', () => {
+      const f64 = json(runCli(['analyze', EXPLODING, '--json']));
+      const f32 = json(runCli(['analyze', EXPLODING, '--json', '--precision', 'f32']));
+      const means = (r: Obj): number[] =>
+        layers(r).flatMap((l) => (l.lags as Obj[]).map((e) => e.log10_mean as number));
+      const a = means(f64);
+      const b = means(f32);
+      assert.strictEqual(a.length, b.length);
+      assert.ok(a.length > 10);
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-4, `lag ${i}: ${a[i]} vs ${b[i]}`);
+      assert.deepStrictEqual(f32.loss, f64.loss, 'the loss is always float64');
+      const bad = runCli(['analyze', EXPLODING, '--precision', 'f16']);
+      assert.strictEqual(bad.status, 2);
+      assert.match(bad.stderr, /--precision takes f64 or f32, got "f16"/);
+    });
+
+    it('an internal error (the worker bundle is missing) exits 3 with one line and no stack trace', () => {
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-cli-broken-'));
+      try {
+        fs.copyFileSync(CLI_JS, path.join(tmp, 'cli.js'));
+        const r = spawnSync(process.execPath, [path.join(tmp, 'cli.js'), 'analyze', path.join(REPO_ROOT, EXPLODING)], {
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+        assert.strictEqual(r.status, 3, r.stderr);
+        assert.strictEqual(r.stdout, '');
+        assert.match(r.stderr, /^rnn-gradients: internal error: /);
+        assert.strictEqual(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+        assert.doesNotMatch(r.stderr, /^\s{4}at /m);
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
+    });
+
+    it('Ctrl+C (SIGINT) during a long run exits 130 at once, saying "cancelled"', async () => {
+      const child = spawn(
+        process.execPath,
+        [CLI_JS, 'analyze', path.join(REPO_ROOT, 'test/fixtures/workspace/long-run.rnn.json')],
+        { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      let stdout = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+        child.on('exit', (code) => resolve({ code, at: Date.now() })),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const sent = Date.now();
+      child.kill('SIGINT');
+      const { code, at } = await exited;
+      assert.strictEqual(code, 130, `exit ${code}; stderr: ${stderr}`);
+      assert.strictEqual(stderr, 'rnn-gradients: cancelled\n');
+      assert.strictEqual(stdout, '');
+      assert.ok(at - sent < 5000, `the CLI took ${at - sent} ms to stop after SIGINT`);
+    });
+
+    it('the usage names every exit code, 130 included', () => {
+      const run = runCli(['--help']);
+      assert.match(run.stdout, /Exit codes: 0 .*; 1 .*; 2 .*; 3 internal error; 130 stopped by\s+Ctrl\+C/s);
+    });
   });
 
   describe('usage and file errors', () => {

@@ -17,11 +17,48 @@ export const REPO_ROOT: string = (() => {
 export const CLI_JS = path.join(REPO_ROOT, 'dist', 'cli.js');
 export const WORKER_JS = path.join(REPO_ROOT, 'dist', 'worker.js');
 
-/** Builds dist/ (npm run build) unless dist/cli.js and dist/worker.js exist. */
+/** The bundles `node esbuild.js` writes that the unit tests load. */
+export const BUNDLES = ['extension.js', 'worker.js', 'lag-worker.js', 'gemm-helper.js', 'cli.js', 'webview.js'];
+
+/** Newest modification time (ms) of the files under `dir` (recursively), or of `dir` itself when it is a file. */
+function newestMtime(dir: string): number {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    return 0;
+  }
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir)) newest = Math.max(newest, newestMtime(path.join(dir, entry)));
+  return newest;
+}
+
+/**
+ * Why dist/ under `root` needs rebuilding for the tests, or undefined when it is current: a bundle is missing, or a
+ * source the bundles are built from (src/, webview/, esbuild.js, package.json, package-lock.json) is newer than the
+ * oldest bundle.
+ */
+export function staleBuildReason(root: string = REPO_ROOT): string | undefined {
+  let oldest = Infinity;
+  for (const name of BUNDLES) {
+    const file = path.join(root, 'dist', name);
+    if (!fs.existsSync(file)) return `dist/${name} is missing`;
+    oldest = Math.min(oldest, fs.statSync(file).mtimeMs);
+  }
+  for (const source of ['src', 'webview', 'esbuild.js', 'package.json', 'package-lock.json']) {
+    if (newestMtime(path.join(root, source)) > oldest) return `${source} changed since the last build`;
+  }
+  return undefined;
+}
+
+/** Builds dist/ (`node esbuild.js`) when it is missing or older than its sources (see staleBuildReason). */
 export function ensureBuilt(): void {
-  if (fs.existsSync(CLI_JS) && fs.existsSync(WORKER_JS)) return;
+  const reason = staleBuildReason();
+  if (reason === undefined) return;
+  process.stderr.write(`[unit tests] building dist/: ${reason}\n`);
   const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'esbuild.js')], { cwd: REPO_ROOT, encoding: 'utf8' });
-  if (r.status !== 0 || !fs.existsSync(CLI_JS) || !fs.existsSync(WORKER_JS)) {
+  if (r.status !== 0 || staleBuildReason() !== undefined) {
     throw new Error(`build failed (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
   }
 }

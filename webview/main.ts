@@ -110,7 +110,7 @@ function start(): void {
         const charts = view.render(
           message.documentUri,
           message.report,
-          message.currentClipNorm,
+          { clip_norm: message.currentClipNorm, clip_value: message.currentClipValue ?? null },
           message.seq,
           message.partial === true,
         );
@@ -125,6 +125,9 @@ function start(): void {
         break;
       case 'timeline':
         break; // the report page takes reports only
+      case 'stopped':
+        view.stopped(message.message, message.previous);
+        break;
       default:
         assertNever(message);
     }
@@ -143,7 +146,12 @@ function start(): void {
 
   // A restored panel (window reload) shows its last report at once; the host may send a fresher one.
   if (saved?.report) {
-    const charts = view.render(saved.documentUri, saved.report, saved.currentClipNorm, 0);
+    const charts = view.render(
+      saved.documentUri,
+      saved.report,
+      { clip_norm: saved.currentClipNorm, clip_value: saved.currentClipValue ?? null },
+      0,
+    );
     host.post({ type: 'rendered', seq: 0, charts, ms: 0 });
   }
   host.post({ type: 'ready' });

@@ -8,6 +8,7 @@ import { exportStem, lagTableCsv } from '../src/shared/reportView/export';
 import { lagChartModel } from '../src/shared/reportView/lagChart';
 import { pascanuRows } from '../src/shared/reportView/pascanuChart';
 import type { FromWebviewMessage, PersistedPanelState } from '../src/shared/webviewProtocol';
+import type { CurrentClip } from '../src/shared/clipAdvice';
 import {
   applyThemeDefaults,
   clippingChartConfig,
@@ -30,7 +31,7 @@ import type { HostChannel } from './vscodeApi';
 interface Shown {
   documentUri: string;
   report: Report;
-  currentClipNorm: number | null;
+  current: CurrentClip;
   seq: number;
   partial: boolean;
 }
@@ -53,6 +54,8 @@ export class ReportPanelView {
     text: 'Waiting for an analysis…',
     attrs: { role: 'status' },
   });
+  /** What happened to a run that stopped without a report, with Re-run (above the last complete report, if any). */
+  private readonly runStatus = el('div', { className: 'run-status', attrs: { role: 'status' } });
   private saveTimer: number | undefined;
 
   constructor(
@@ -132,7 +135,33 @@ export class ReportPanelView {
     this.progressBar.setAttribute('aria-valuenow', String(pct));
     const fill = this.progressBar.firstElementChild as HTMLElement | null;
     if (fill) fill.style.width = `${pct}%`;
+    if (pct < 100) this.runStatus.hidden = true;
     if (!this.shown) this.waiting.textContent = pct >= 100 ? 'Waiting for an analysis…' : `Analyzing… ${pct}%`;
+  }
+
+  /**
+   * The running analysis stopped without a report. With `previous`, the host has just re-sent the last complete
+   * report, which stays, under a line that says what happened; without, the partial report goes and the page says
+   * what happened. Either way with a Re-run button.
+   */
+  stopped(message: string, previous: boolean): void {
+    this.setProgress(1);
+    const rerun = (): HTMLButtonElement =>
+      button('Re-run the analysis', () => this.host.post({ type: 'rerun' }), {
+        attrs: { 'data-focus-key': 'rerun' },
+      });
+    if (previous && this.shown && !this.shown.partial) {
+      this.runStatus.replaceChildren(el('span', { text: `${message} Showing the last complete report. ` }), rerun());
+      this.runStatus.hidden = false;
+      return;
+    }
+    const saved = this.state();
+    this.shown = null;
+    this.runStatus.hidden = true;
+    this.app.classList.add('awaiting');
+    this.waiting.replaceChildren(el('span', { text: `${message} There is no complete report yet. ` }), rerun());
+    // A reloaded page must not bring the partial report back.
+    if (saved) this.host.saveState({ ...saved, report: null });
   }
 
   /** The host could not compute the heatmap. */
@@ -141,13 +170,14 @@ export class ReportPanelView {
   }
 
   /** Renders a report; returns the number of charts drawn. */
-  render(documentUri: string, report: Report, currentClipNorm: number | null, seq: number, partial = false): number {
+  render(documentUri: string, report: Report, current: CurrentClip, seq: number, partial = false): number {
     const previous = this.shown;
-    this.shown = { documentUri, report, currentClipNorm, seq, partial };
+    this.shown = { documentUri, report, current, seq, partial };
     if (!partial) this.setProgress(1);
     this.heatmap.reportArriving(report, previous !== null && previous.documentUri !== documentUri);
     const focusKey = (document.activeElement as HTMLElement | null)?.dataset?.focusKey;
     this.app.classList.remove('awaiting');
+    this.runStatus.hidden = true;
     this.renderText();
     this.renderCharts();
     this.heatmap.render();
@@ -182,7 +212,8 @@ export class ReportPanelView {
     return {
       documentUri: this.shown.documentUri,
       report: report,
-      currentClipNorm: this.shown.currentClipNorm,
+      currentClipNorm: this.shown.current.clip_norm,
+      currentClipValue: this.shown.current.clip_value,
       tables: [...this.tables],
       heatmapOpen: this.heatmap.open,
       heatmapLayer: this.heatmap.layer,
@@ -210,8 +241,10 @@ export class ReportPanelView {
   private build(): void {
     const s = this.sections;
     this.app.classList.add('awaiting');
+    this.runStatus.hidden = true;
     this.app.replaceChildren(
       this.waiting,
+      this.runStatus,
       this.header,
       this.summary,
       this.findings,
@@ -275,17 +308,18 @@ export class ReportPanelView {
   // ---- header, summary, findings ----
 
   private renderText(): void {
-    const { report, partial } = this.shown!;
+    const { report, partial, current } = this.shown!;
     const post = (message: FromWebviewMessage): void => this.host.post(message);
     renderHeader(this.header, report, partial, () => this.exportJson());
-    renderSummary(this.summary, report, post);
+    renderSummary(this.summary, report, current, post);
     renderFindings(this.findings, report, post);
   }
 
   // ---- charts ----
 
   private renderCharts(): void {
-    const { report, currentClipNorm } = this.shown!;
+    const { report } = this.shown!;
+    const currentClipNorm = this.shown!.current.clip_norm;
     const theme = this.theme;
     const s = this.sections;
 

@@ -1,7 +1,8 @@
 // The text parts of the report panel: the header with the model's facts, the summary (a card per layer, the
 // recommended clipping with its actions) and the findings. Report fields are user data: always set as text.
 import type { Report } from '../src/engine/report/types';
-import { describeOrigin, formatFromLog10, formatNumber, roundForConfig } from '../src/engine/report/format';
+import { describeOrigin, formatFromLog10, formatNumber } from '../src/engine/report/format';
+import { recommendedClipActions, suggestedThreshold, type CurrentClip } from '../src/shared/clipAdvice';
 import { modelTitle } from '../src/shared/reportView/export';
 import { clipSnippets, layerCards } from '../src/shared/reportView/summary';
 import type { ClipKey, FromWebviewMessage } from '../src/shared/webviewProtocol';
@@ -45,7 +46,7 @@ export function renderHeader(header: HTMLElement, report: Report, partial: boole
 }
 
 /** The summary: a card per layer and the recommended clipping with its actions. */
-export function renderSummary(summary: HTMLElement, report: Report, post: Post): void {
+export function renderSummary(summary: HTMLElement, report: Report, current: CurrentClip, post: Post): void {
   const cards = el('div', { className: 'cards' });
   for (const c of layerCards(report)) {
     const facts = el('ul', { className: 'card-facts' });
@@ -75,48 +76,53 @@ export function renderSummary(summary: HTMLElement, report: Report, post: Post):
   summary.replaceChildren(
     el('h2', { text: 'Summary', attrs: { id: 'summary-title' } }),
     cards,
-    recommendation(report, post),
+    recommendation(report, current, post),
   );
 }
 
+/**
+ * A line of code as text that wraps only after `.`, `(`, `,` and `=` (a <wbr> after each), never inside an
+ * identifier.
+ */
+export function codeLine(text: string): HTMLElement {
+  const code = el('code', { className: 'snippet' });
+  for (const part of text.split(/(?<=[.(,=])/)) code.append(document.createTextNode(part), el('wbr'));
+  return code;
+}
+
 /** The recommended clip_norm and clip_value, buttons that set them in the file, and copyable code lines. */
-function recommendation(report: Report, post: Post): HTMLElement {
+function recommendation(report: Report, current: CurrentClip, post: Post): HTMLElement {
   const rec = report.clipping.recommended;
   const box = el('div', { className: 'recommendation' });
   box.append(el('h3', { text: 'Recommended clipping' }));
   const values = el('dl', { className: 'facts' });
+  const shown = (key: ClipKey): string => String(suggestedThreshold(report, key) ?? '—');
   values.append(
-    el('div', {}, [
-      el('dt', { text: 'clip_norm' }),
-      el('dd', { text: rec.clip_norm === null ? '—' : String(roundForConfig(rec.clip_norm)) }),
-    ]),
-    el('div', {}, [
-      el('dt', { text: 'clip_value' }),
-      el('dd', { text: rec.clip_value === null ? '—' : String(roundForConfig(rec.clip_value)) }),
-    ]),
+    el('div', {}, [el('dt', { text: 'clip_norm' }), el('dd', { text: shown('clip_norm') })]),
+    el('div', {}, [el('dt', { text: 'clip_value' }), el('dd', { text: shown('clip_value') })]),
     el('div', {}, [el('dt', { text: 'method' }), el('dd', { text: rec.method })]),
   );
   box.append(values);
   if (rec.rationale) box.append(el('p', { className: 'rule', text: rec.rationale }));
+  // Each button says what it changes ("Set clip_norm to 23.9: clips 1 of 2 batches (now 100: never clips)"); once the
+  // file holds the value, a plain line says so instead.
   const apply = el('div', { className: 'toolbar' });
-  const applyButton = (key: ClipKey, v: number | null): void => {
-    if (v === null || !Number.isFinite(v) || v <= 0) return;
-    const value = roundForConfig(v);
+  for (const action of recommendedClipActions(report, current)) {
     apply.append(
-      button(`Set training.${key} = ${value} in the file`, () => post({ type: 'applyClip', key, value }), {
-        attrs: { 'data-focus-key': `apply-${key}` },
-      }),
+      action.done
+        ? el('span', { className: 'applied', text: `✓ training.${action.title}` })
+        : button(action.title, () => post({ type: 'applyClip', key: action.key, value: action.value }), {
+            attrs: { 'data-focus-key': `apply-${action.key}` },
+          }),
     );
-  };
-  applyButton('clip_norm', rec.clip_norm);
-  applyButton('clip_value', rec.clip_value);
+  }
   box.append(apply);
   const snippets = el('ul', { className: 'snippets' });
   for (const s of clipSnippets(report)) {
     snippets.append(
       el('li', {}, [
         el('span', { className: 'snippet-label', text: s.label }),
-        el('code', { text: s.text }),
+        codeLine(s.text),
         button('Copy', () => post({ type: 'copyText', text: s.text, label: s.label }), {
           className: 'secondary',
           attrs: { 'aria-label': `Copy: ${s.label}`, 'data-focus-key': `copy-${s.id}` },

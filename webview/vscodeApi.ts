@@ -26,6 +26,7 @@ export class HostChannel {
       documentUri: s.documentUri,
       report: s.report ?? null,
       currentClipNorm: typeof s.currentClipNorm === 'number' ? s.currentClipNorm : null,
+      currentClipValue: typeof s.currentClipValue === 'number' ? s.currentClipValue : null,
       tables: Array.isArray(s.tables) ? s.tables.filter((t): t is string => typeof t === 'string') : [],
       heatmapOpen: s.heatmapOpen === true,
       heatmapLayer: typeof s.heatmapLayer === 'number' ? s.heatmapLayer : 0,

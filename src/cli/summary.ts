@@ -1,6 +1,13 @@
 // The CLI's readable terminal summary of a report.
 import type { LagEntry, LayerReport, Report, UnitsReport } from '../engine/report/types';
-import { describeOrigin, formatNorm, formatShare, formatShort, formatShortFromLog10 } from '../engine/report/format';
+import {
+  describeOrigin,
+  formatNorm,
+  formatShare,
+  formatShort,
+  formatShortFromLog10,
+  roundThreshold,
+} from '../engine/report/format';
 import { layerLabel, layerTitle } from '../engine/report/layers';
 
 /** The lags the short table shows: 0, 1, 2, 5, 10, 20, 50, … up to the last, which is always shown. */
@@ -154,8 +161,9 @@ export function formatSummary(r: Report): string {
   );
   const rec = c.recommended;
   if (rec.clip_norm !== null && rec.clip_value !== null) {
-    const n = formatShort(rec.clip_norm);
-    const v = formatShort(rec.clip_value);
+    // Rounded as the editor's quick fixes and the panel round them (three significant digits).
+    const n = String(roundThreshold(rec.clip_norm));
+    const v = String(roundThreshold(rec.clip_value));
     lines.push(`  Recommended: clip_norm ${n}, clip_value ${v}. ${rec.rationale}`);
     lines.push(`  PyTorch: torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=${n})`);
     lines.push(`           torch.nn.utils.clip_grad_value_(model.parameters(), clip_value=${v})`);

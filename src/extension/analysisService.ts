@@ -8,6 +8,7 @@ import type { Report } from '../engine/report/types';
 import { readSettings } from './settings';
 import { paramsOf } from './modelFiles';
 import { Disposable } from './dispose';
+import { stampsHold } from '../io/fileStamps';
 
 /** Heap bound of the analysis worker: a huge or hostile model file ends the worker, not the extension host. */
 const workerHeapMb = 2048;
@@ -26,7 +27,7 @@ export type ProgressStyle = 'notification' | 'window' | 'none';
 
 /** Options of one document analysis. */
 export interface AnalyzeDocumentOptions {
-  /** Re-run even when the last result was computed from this very text and settings. */
+  /** Re-run even when the last result was computed from this very text and settings (and its files are unchanged). */
   force?: boolean;
   progress?: ProgressStyle;
   /** Cancels the run. */
@@ -38,6 +39,14 @@ export interface AnalyzeDocumentOptions {
   heatmap?: boolean;
 }
 
+/** An analysis of a document that ended without a result, with no newer analysis of it running. */
+export interface StoppedEvent {
+  uri: vscode.Uri;
+  reason: AnalysisError['reason'];
+  /** What happened, for people ("The analysis was cancelled."). */
+  message: string;
+}
+
 /** A finished, current analysis of a document. */
 export interface AnalysisEvent {
   uri: vscode.Uri;
@@ -46,7 +55,10 @@ export interface AnalysisEvent {
 }
 
 interface RunningAnalysis {
+  /** The document version and settings it analyzes (not the heatmap request). */
   key: string;
+  /** Whether it computes the heatmap. */
+  heatmap: boolean;
   promise: Promise<AnalyzeResult>;
   abort: AbortController;
 }
@@ -55,7 +67,20 @@ interface RunningAnalysis {
 interface DocumentState {
   generation: number;
   running?: RunningAnalysis;
-  last?: { key: string; version: number; result: AnalyzeResult };
+  last?: { key: string; heatmap: boolean; version: number; result: AnalyzeResult };
+}
+
+/** The stopped event of a failed analysis, in words for people. */
+function stoppedEvent(uri: vscode.Uri, error: unknown): StoppedEvent {
+  const reason = error instanceof AnalysisError ? error.reason : 'internal';
+  const detail = error instanceof Error ? error.message : String(error);
+  const message =
+    reason === 'cancelled'
+      ? 'The analysis was cancelled.'
+      : reason === 'timeout'
+        ? `The analysis stopped: ${detail}`
+        : `The analysis failed: ${detail}`;
+  return { uri, reason, message };
 }
 
 /** Runs analyses of documents on the worker and publishes current results. */
@@ -67,6 +92,7 @@ export class AnalysisService extends Disposable {
   private readonly progressEmitter = this._register(
     new vscode.EventEmitter<{ uri: vscode.Uri; fraction: number; partial?: Report }>(),
   );
+  private readonly stoppedEmitter = this._register(new vscode.EventEmitter<StoppedEvent>());
   private failureShown = false;
   private heatmapPolicy: (uri: vscode.Uri) => boolean = () => false;
 
@@ -76,6 +102,11 @@ export class AnalysisService extends Disposable {
   readonly onDidChangeRunning = this.runningEmitter.event;
   /** Fires with the fraction done of a running analysis (and a partial report now and then). */
   readonly onProgress = this.progressEmitter.event;
+  /**
+   * Fires when a document's analysis ended without a result (cancelled, timed out, the worker stopped) and no newer
+   * analysis of the document runs: whatever showed its progress (the report panel) must not wait for it.
+   */
+  readonly onDidStop = this.stoppedEmitter.event;
 
   constructor(
     private readonly workerPath: string,
@@ -134,11 +165,19 @@ export class AnalysisService extends Disposable {
       this.states.set(uriKey, state);
     }
     const params = paramsOf(document, readSettings(document.uri));
-    params.heatmap = (options.heatmap ?? this.heatmapPolicy(document.uri)) ? heatmapRequest : null;
-    const key = `${document.version}\u0000${JSON.stringify({ ...params, text: undefined })}`;
-    const forced = options.force === true;
-    if (!forced && state.last?.key === key) return Promise.resolve(state.last.result);
-    if (state.running?.key === key) {
+    const wantsHeatmap = options.heatmap ?? this.heatmapPolicy(document.uri);
+    params.heatmap = wantsHeatmap ? heatmapRequest : null;
+    const key = `${document.version}\u0000${JSON.stringify({ ...params, text: undefined, heatmap: undefined })}`;
+    // The same text and settings: the last result (or the running analysis) answers, unless the map is wanted and
+    // it has none. A result also holds only while the weight files it read are unchanged.
+    const covers = (entry: { key: string; heatmap: boolean }): boolean =>
+      entry.key === key && (entry.heatmap || !wantsHeatmap);
+    const last = state.last;
+    if (options.force !== true && last && covers(last) && stampsHold(last.result.files ?? [])) {
+      this.log.info(`${params.displayPath}: the result of the same text and settings is reused`);
+      return Promise.resolve(last.result);
+    }
+    if (state.running && covers(state.running)) {
       const joined = state.running;
       this.linkCancellation(options.token, joined.abort, joined.promise);
       return joined.promise;
@@ -169,7 +208,7 @@ export class AnalysisService extends Disposable {
         if (this.states.get(uriKey) !== owner || owner.generation !== generation) {
           throw new AnalysisError('Superseded by a newer analysis of the same document.', 'cancelled');
         }
-        owner.last = { key, version, result };
+        owner.last = { key, heatmap: wantsHeatmap, version, result };
         this.failureShown = false;
         this.logResult(params, result, Date.now() - started);
         this.analyzedEmitter.fire({ uri: document.uri, version, result });
@@ -180,15 +219,21 @@ export class AnalysisService extends Disposable {
         throw error;
       },
     );
-    const running: RunningAnalysis = { key, promise, abort };
+    const running: RunningAnalysis = { key, heatmap: wantsHeatmap, promise, abort };
     state.running = running;
+    let failure: unknown;
     const settled = promise.then(
       () => undefined,
-      () => undefined,
+      (error: unknown) => {
+        failure = error ?? new Error('unknown failure');
+      },
     );
     void settled.then(() => {
       if (owner.running === running) owner.running = undefined;
       this.runningEmitter.fire(document.uri);
+      if (failure !== undefined && !owner.running && this.states.get(uriKey) === owner) {
+        this.stoppedEmitter.fire(stoppedEvent(document.uri, failure));
+      }
     });
     this.runningEmitter.fire(document.uri);
     this.linkCancellation(options.token, abort, promise);

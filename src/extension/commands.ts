@@ -6,7 +6,7 @@ import { AnalysisError } from '../worker/client';
 import type { AnalyzeResult } from '../worker/protocol';
 import type { AnalysisService } from './analysisService';
 import { isModelDocument } from './modelFiles';
-import { currentClipNorm } from './documentEdits';
+import { currentClip } from './documentEdits';
 import type { ReportPanelManager } from './reportPanelManager';
 import { readSettings } from './settings';
 import { baseModelCandidates, isTimelineCandidate } from './timelineLogic';
@@ -117,28 +117,20 @@ async function analyze(
   const document = await vscode.workspace.openTextDocument(uri);
   const { service, panel } = context;
   // A long run sends a partial report (short lags) first: show it in the panel at once; the final report replaces it.
-  let openedForPartial = false;
+  // If the run stops without one (Cancel), the panel says so and offers Re-run (service.onDidStop).
   const partials = service.onProgress((event) => {
     if (!event.partial || !sameUri(event.uri, uri) || sameUri(panel.currentDocument, uri)) return;
-    panel.show(uri, event.partial, currentClipNorm(document), true);
-    openedForPartial = true;
+    panel.show(uri, event.partial, currentClip(document), true);
   });
   let result: AnalyzeResult;
   try {
     // With the panel's heatmap section open, this run computes the map too (no second run when the report arrives).
+    // The result of an analysis of the same text and settings (on open, after an edit) is reused.
     result = await service.analyzeDocument(document, {
-      force: true,
       progress: 'notification',
       heatmap: panel.wantsHeatmap,
     });
   } catch (error) {
-    // A panel this run opened for its partial report does not outlive the run, unless a newer analysis of the
-    // document (which superseded this one) goes on to update it. Checked once the service has settled the run.
-    if (openedForPartial) {
-      setTimeout(() => {
-        if (!service.isRunning(uri) && panel.shownReport?.partial && sameUri(panel.currentDocument, uri)) panel.close();
-      }, 0);
-    }
     if (error instanceof AnalysisError && (error.reason === 'cancelled' || error.reason === 'disposed'))
       return undefined;
     if (!(error instanceof AnalysisError)) {
@@ -149,7 +141,7 @@ async function analyze(
     partials.dispose();
   }
   if (result.ok) {
-    panel.show(uri, result.report, currentClipNorm(document));
+    panel.show(uri, result.report, currentClip(document));
   } else {
     const first = result.problems[0];
     // Not awaited: the command returns while the message waits for the user.

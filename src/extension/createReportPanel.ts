@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
 import type { CheckpointReports } from './checkpointReports';
-import { applyClip, currentClipNorm, revealPath } from './documentEdits';
+import { applyClip, currentClip, revealPath } from './documentEdits';
 import { ReportPanelManager, type ReportPanelActions } from './reportPanelManager';
 import { sameUri } from './uris';
 
@@ -36,13 +36,16 @@ export function createReportPanel(
     const result = await service.analyzeParams(
       heatmap ? { ...c.params, heatmap: { sequence: 0, maxSize: 256 } } : c.params,
     );
-    if (result.ok) panel.update(uri, result.report, null);
+    if (result.ok) panel.update(uri, result.report, { clip_norm: null, clip_value: null });
     return true;
   };
   const actions: ReportPanelActions = {
     applyClip: async (uri, key, value) => {
       const target = editTarget(checkpoints, uri);
-      if (target) await applyClip(target, key, value);
+      if (!target) return;
+      await applyClip(target, key, value);
+      const document = openDocument(target);
+      if (document) panel.fileChanged(uri, currentClip(document));
     },
     revealPath: async (uri, path) => {
       const target = editTarget(checkpoints, uri);
@@ -50,6 +53,10 @@ export function createReportPanel(
     },
     refresh: async (uri) => {
       await reanalyzeCheckpoint(uri, false);
+    },
+    rerun: async (uri) => {
+      if (await reanalyzeCheckpoint(uri, false)) return;
+      await vscode.commands.executeCommand('rnnGradients.analyze', uri);
     },
     requestHeatmap: async (documentUri) => {
       if (await reanalyzeCheckpoint(documentUri, true)) return;
@@ -64,7 +71,7 @@ export function createReportPanel(
         !panel.shownReport?.partial &&
         !panel.shownReport?.report.heatmaps?.length
       ) {
-        panel.update(documentUri, result.report, currentClipNorm(document));
+        panel.update(documentUri, result.report, currentClip(document));
       }
     },
   };
@@ -77,13 +84,18 @@ export function createReportPanel(
     service.onDidAnalyze((event) => {
       if (!shows(event.uri) || !event.result.ok) return;
       const document = openDocument(event.uri);
-      panel.update(event.uri, event.result.report, document ? currentClipNorm(document) : null);
+      panel.update(
+        event.uri,
+        event.result.report,
+        document ? currentClip(document) : { clip_norm: null, clip_value: null },
+      );
     }),
     service.onProgress((event) => {
       if (!shows(event.uri)) return;
       const document = event.partial ? openDocument(event.uri) : undefined;
-      panel.progress(event.uri, event.fraction, event.partial, document ? currentClipNorm(document) : undefined);
+      panel.progress(event.uri, event.fraction, event.partial, document ? currentClip(document) : undefined);
     }),
+    service.onDidStop((event) => panel.stopped(event.uri, event.message)),
     panel.registerSerializer(),
     { dispose: () => service.setHeatmapPolicy(() => false) },
   );

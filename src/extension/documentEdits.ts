@@ -1,14 +1,20 @@
 // Applying editLogic's text edits to documents as undoable WorkspaceEdits, revealing key paths, and reading
-// the document's current clip_norm.
+// the document's current clip_norm and clip_value.
 import * as vscode from 'vscode';
 import type { FormattingOptions } from 'jsonc-parser';
 import type { ClipKey } from '../shared/webviewProtocol';
 import { clipEdits, type TextEditSpec } from './editLogic';
-import { numberAt, spanOfPath } from './jsonLocationLogic';
+import { numberAt, parseJsonc, spanOfPath } from './jsonLocationLogic';
+import type { CurrentClip } from '../shared/clipAdvice';
 
-/** training.clip_norm as the document states it now (null when unset). */
-export function currentClipNorm(document: vscode.TextDocument): number | null {
-  return numberAt(document.getText(), ['training', 'clip_norm']);
+/** training.clip_norm and clip_value as the document states them now (null when unset). */
+export function currentClip(document: vscode.TextDocument): CurrentClip {
+  const text = document.getText();
+  const root = parseJsonc(text);
+  return {
+    clip_norm: numberAt(text, ['training', 'clip_norm'], root),
+    clip_value: numberAt(text, ['training', 'clip_value'], root),
+  };
 }
 
 /** The formatting of the document's editor (indentation, line ends), for inserted text. */

@@ -11,7 +11,7 @@ import { WeightHover } from './weightHover';
 import { createReportPanel } from './createReportPanel';
 import { RegimeStatusBar } from './regimeStatusBar';
 import { CheckpointReports } from './checkpointReports';
-import { currentClipNorm } from './documentEdits';
+import { currentClip } from './documentEdits';
 import { TimelinePanelManager } from './timelinePanelManager';
 import { findingSectionLine } from './reportLogic';
 
@@ -57,7 +57,7 @@ export function activate(context: vscode.ExtensionContext): RnnGradientsApi {
         showReport: (uri, report) => {
           const base = checkpoints.get(uri)?.base;
           const open = base && vscode.workspace.textDocuments.find((d) => d.uri.toString() === base.toString());
-          panel.show(uri, report, open ? currentClipNorm(open) : null);
+          panel.show(uri, report, open ? currentClip(open) : { clip_norm: null, clip_value: null });
         },
       },
     );

@@ -3,10 +3,11 @@ import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
 import { diagnosticSource } from './diagnosticsManager';
 import { forgetBiasLayerOfKey } from './diagnosticsLogic';
-import { clipWorkspaceEdit, formattingOf, toWorkspaceEdit } from './documentEdits';
+import { clipWorkspaceEdit, currentClip, formattingOf, toWorkspaceEdit } from './documentEdits';
 import { forgetBiasEdits } from './editLogic';
 import { layerLabel } from '../engine/report/layers';
-import { clipFixCodes, clipSuggestions } from './reportLogic';
+import { clipFixCodes } from './reportLogic';
+import { recommendedClipActions } from '../shared/clipAdvice';
 
 /** The finding code of one of our diagnostics. */
 function codeOf(diagnostic: vscode.Diagnostic): string | undefined {
@@ -16,7 +17,7 @@ function codeOf(diagnostic: vscode.Diagnostic): string | undefined {
   return code === undefined ? undefined : String(code);
 }
 
-/** Offers "Set clip_norm/clip_value to X (suggested)" and "Set forget-gate bias to 1.0". */
+/** Offers "Set clip_norm/clip_value to X: … (now …)" and "Set forget-gate bias to 1.0". */
 export class GradientQuickFixes implements vscode.CodeActionProvider {
   static readonly metadata: vscode.CodeActionProviderMetadata = {
     providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
@@ -35,26 +36,15 @@ export class GradientQuickFixes implements vscode.CodeActionProvider {
     for (const diagnostic of context.diagnostics) {
       const code = codeOf(diagnostic);
       if (code === undefined) continue;
-      if (clipFixCodes.has(code) && !clipOffered) {
+      if (clipFixCodes.has(code) && !clipOffered && report) {
         clipOffered = true;
-        const suggested = clipSuggestions(report);
-        if (suggested.clip_norm !== undefined) {
-          const action = new vscode.CodeAction(
-            `Set clip_norm to ${suggested.clip_norm} (suggested)`,
-            vscode.CodeActionKind.QuickFix,
-          );
-          action.edit = clipWorkspaceEdit(document, 'clip_norm', suggested.clip_norm);
+        // Titled with what changes: "Set clip_norm to 457: clips 3 of 8 batches (now 1: clips every batch)".
+        for (const clip of recommendedClipActions(report, currentClip(document))) {
+          if (clip.done) continue;
+          const action = new vscode.CodeAction(clip.title, vscode.CodeActionKind.QuickFix);
+          action.edit = clipWorkspaceEdit(document, clip.key, clip.value);
           action.diagnostics = [diagnostic];
-          action.isPreferred = true;
-          actions.push(action);
-        }
-        if (suggested.clip_value !== undefined) {
-          const action = new vscode.CodeAction(
-            `Set clip_value to ${suggested.clip_value} (suggested)`,
-            vscode.CodeActionKind.QuickFix,
-          );
-          action.edit = clipWorkspaceEdit(document, 'clip_value', suggested.clip_value);
-          action.diagnostics = [diagnostic];
+          action.isPreferred = clip.key === 'clip_norm';
           actions.push(action);
         }
       }

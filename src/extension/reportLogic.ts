@@ -2,7 +2,7 @@
 // clip suggestions and the weight_hh hover.
 import type { Direction } from '../engine/model/types';
 import type { Finding, FindingCode, LayerReport, Regime, Report } from '../engine/report/types';
-import { describeOrigin, formatHoverNumber, formatHoverPow10, roundSuggestion } from '../engine/report/format';
+import { describeOrigin, formatHoverNumber, formatHoverPow10 } from '../engine/report/format';
 import { layerLabel, nameSuffix } from '../engine/report/layers';
 
 /** Every finding code (a missing one fails to compile), each with a `### Finding: <code>` section in the README. */
@@ -53,26 +53,6 @@ export const clipFixCodes: ReadonlySet<string> = new Set([
   'clip-always-triggers',
   'exploding-gradients',
 ]);
-
-/** Suggested clip_norm / clip_value for a finding: the report's recommendation, else numbers in the finding's data. */
-export function clipSuggestions(
-  report: Report | undefined,
-  finding?: Pick<Finding, 'data'>,
-): { clip_norm?: number; clip_value?: number } {
-  const pick = (...candidates: unknown[]): number | undefined => {
-    for (const candidate of candidates) {
-      if (typeof candidate === 'number' && Number.isFinite(candidate) && candidate > 0)
-        return roundSuggestion(candidate);
-    }
-    return undefined;
-  };
-  const recommended = report?.clipping?.recommended;
-  const data = finding?.data ?? {};
-  return {
-    clip_norm: pick(recommended?.clip_norm, data.suggested, data.suggested_clip_norm),
-    clip_value: pick(recommended?.clip_value, data.suggested_clip_value),
-  };
-}
 
 /** The layer index of a `weight_hh_l{k}` key, or undefined. */
 export function weightHhLayer(key: string): number | undefined {

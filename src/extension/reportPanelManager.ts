@@ -6,6 +6,7 @@ import type { Report } from '../engine/report/types';
 import { buildWebviewHtml } from '../shared/webviewHtml';
 import { Disposable, DisposableStore, type IDisposable } from './dispose';
 import { sameUri } from './uris';
+import type { CurrentClip } from '../shared/clipAdvice';
 import {
   assertNever,
   type ClipKey,
@@ -15,6 +16,7 @@ import {
   type PersistedPanelState,
   type ProgressMessage,
   type ReportMessage,
+  type StoppedMessage,
   type ToWebviewMessage,
 } from '../shared/webviewProtocol';
 
@@ -26,6 +28,8 @@ export interface ReportPanelActions {
   requestHeatmap(documentUri: vscode.Uri): Promise<void>;
   /** Optional: a panel restored after a reload shows its saved report; this may re-analyze and call update(). */
   refresh?(documentUri: vscode.Uri): Promise<void>;
+  /** The Re-run button after a stopped analysis: analyze the document again and show the report. */
+  rerun?(documentUri: vscode.Uri): Promise<void>;
 }
 
 interface RenderWaiter {
@@ -43,6 +47,16 @@ export interface ShownReport {
   seq: number;
   /** True for the partial report of a running analysis (short lags only). */
   partial: boolean;
+}
+
+/** The clipping settings a report message was drawn with. */
+function clipOf(message: ReportMessage): CurrentClip {
+  return { clip_norm: message.currentClipNorm, clip_value: message.currentClipValue ?? null };
+}
+
+function sameClip(message: ReportMessage, current: CurrentClip): boolean {
+  const was = clipOf(message);
+  return was.clip_norm === current.clip_norm && was.clip_value === current.clip_value;
 }
 
 const EXPORT_FILTERS: Record<ExportKind, Record<string, string[]>> = {
@@ -63,6 +77,10 @@ export class ReportPanelManager extends Disposable {
   private ready = false;
   private seq = 0;
   private lastReport: ReportMessage | undefined;
+  /** The last complete (not partial) report of the shown document: shown again when a later run stops. */
+  private lastComplete: ReportMessage | undefined;
+  /** Set while the page shows a stopped analysis (replayed when the page reloads). */
+  private lastStopped: StoppedMessage | undefined;
   private lastProgress: ProgressMessage | undefined;
   private renderedSeq = -1;
   private renderedCharts = 0;
@@ -107,7 +125,7 @@ export class ReportPanelManager extends Disposable {
    * Opens (or reveals) the panel beside the editor for this model file and shows the report (`partial`: the quick
    * short-lag report of a run still going; the final one follows through update()).
    */
-  show(documentUri: vscode.Uri, report: Report, currentClipNorm: number | null, partial = false): void {
+  show(documentUri: vscode.Uri, report: Report, current: CurrentClip, partial = false): void {
     if (!this.panel) {
       const panel = vscode.window.createWebviewPanel(
         ReportPanelManager.viewType,
@@ -122,30 +140,54 @@ export class ReportPanelManager extends Disposable {
     const already = this.shows(documentUri) && this.lastReport?.report === report && this.lastReport.partial !== true;
     this.setDocument(documentUri);
     // A live update (onDidAnalyze) may have posted this very report a moment ago: do not render it twice.
-    if (already && this.lastReport?.currentClipNorm === currentClipNorm) return;
-    this.postReport(report, currentClipNorm, partial);
+    if (already && this.lastReport && sameClip(this.lastReport, current)) return;
+    this.postReport(report, current, partial);
   }
 
   /** Updates the panel if it shows this document (live re-analysis); no-op otherwise. */
-  update(documentUri: vscode.Uri, report: Report, currentClipNorm: number | null): void {
+  update(documentUri: vscode.Uri, report: Report, current: CurrentClip): void {
     if (!this.shows(documentUri)) return;
-    this.postReport(report, currentClipNorm, false);
+    this.postReport(report, current, false);
+  }
+
+  /**
+   * The shown document's clipping settings changed (the panel's or a quick fix's edit): the shown report is drawn
+   * again with them at once, so its buttons and threshold line say what the file holds before the re-analysis.
+   */
+  fileChanged(documentUri: vscode.Uri, current: CurrentClip): void {
+    const last = this.lastReport;
+    if (!this.shows(documentUri) || !last || sameClip(last, current)) return;
+    this.postReport(last.report, current, last.partial === true);
   }
 
   /**
    * Shows progress (and, when given, a partial report) while an analysis of the shown document runs. Partial
    * reports only reach the panel: diagnostics, the status bar and hovers wait for the final report.
    */
-  progress(documentUri: vscode.Uri, fraction: number, partial?: Report, currentClipNorm?: number | null): void {
+  progress(documentUri: vscode.Uri, fraction: number, partial?: Report, current?: CurrentClip): void {
     if (!this.shows(documentUri)) return;
     if (partial)
       this.postReport(
         partial,
-        currentClipNorm !== undefined ? currentClipNorm : (this.lastReport?.currentClipNorm ?? null),
+        current ?? (this.lastReport ? clipOf(this.lastReport) : { clip_norm: null, clip_value: null }),
         true,
       );
     this.lastProgress = { type: 'progress', fraction };
     this.post(this.lastProgress);
+  }
+
+  /**
+   * The analysis of the shown document stopped without a report. When the panel shows that run's partial report, it
+   * shows the last complete report of the document again (if there is one) and says what happened, with Re-run.
+   */
+  stopped(documentUri: vscode.Uri, message: string): void {
+    if (!this.shows(documentUri) || this.lastReport?.partial !== true) return;
+    this.lastProgress = undefined;
+    const previous = this.lastComplete;
+    if (previous) this.postReport(previous.report, clipOf(previous), false);
+    else this.lastReport = undefined;
+    this.lastStopped = { type: 'stopped', message, previous: previous !== undefined };
+    this.post(this.lastStopped);
   }
 
   /** Closes the panel (the manager stays usable: show() opens a new one). */
@@ -214,7 +256,11 @@ export class ReportPanelManager extends Disposable {
   }
 
   private setDocument(uri: vscode.Uri): void {
-    if (!sameUri(this.document, uri)) this.lastProgress = undefined;
+    if (!sameUri(this.document, uri)) {
+      this.lastProgress = undefined;
+      this.lastComplete = undefined;
+      this.lastStopped = undefined;
+    }
     this.document = uri;
     if (this.panel) this.panel.title = this.titleFor(uri);
   }
@@ -245,6 +291,8 @@ export class ReportPanelManager extends Disposable {
     this.document = undefined;
     this.ready = false;
     this.lastReport = undefined;
+    this.lastComplete = undefined;
+    this.lastStopped = undefined;
     this.lastProgress = undefined;
     this.heatmapWanted = false;
     this.panelListeners.clear();
@@ -264,17 +312,22 @@ export class ReportPanelManager extends Disposable {
     });
   }
 
-  private postReport(report: Report, currentClipNorm: number | null, partial: boolean): void {
+  private postReport(report: Report, current: CurrentClip, partial: boolean): void {
     this.seq += 1;
     this.lastReport = {
       type: 'report',
       documentUri: this.document?.toString() ?? '',
       report,
-      currentClipNorm,
+      currentClipNorm: current.clip_norm,
+      currentClipValue: current.clip_value,
       seq: this.seq,
       ...(partial ? { partial: true } : {}),
     };
-    if (!partial) this.lastProgress = undefined;
+    if (!partial) {
+      this.lastProgress = undefined;
+      this.lastComplete = this.lastReport;
+    }
+    this.lastStopped = undefined;
     this.post(this.lastReport);
   }
 
@@ -290,6 +343,7 @@ export class ReportPanelManager extends Disposable {
           this.ready = true;
           if (this.lastReport) this.post(this.lastReport);
           if (this.lastProgress) this.post(this.lastProgress);
+          if (this.lastStopped) this.post(this.lastStopped);
           break;
         case 'rendered':
           this.markRendered(message.seq, message.charts);
@@ -302,6 +356,9 @@ export class ReportPanelManager extends Disposable {
           break;
         case 'requestHeatmap':
           if (doc) await this.requestHeatmap(doc);
+          break;
+        case 'rerun':
+          if (doc) await this.actions.rerun?.(doc);
           break;
         case 'copyText':
           await vscode.env.clipboard.writeText(message.text);

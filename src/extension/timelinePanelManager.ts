@@ -143,6 +143,7 @@ export class TimelinePanelManager extends Disposable {
         case 'applyClip':
         case 'revealPath':
         case 'requestHeatmap':
+        case 'rerun':
           break; // report panel messages
         default:
           assertNever(message);

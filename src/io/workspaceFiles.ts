@@ -2,6 +2,7 @@
 // resolved relative to the model file and confined to the workspace folder (symlinks followed).
 import * as fs from 'fs';
 import * as path from 'path';
+import { stampOf, type FileStamp } from './fileStamps';
 
 /** Largest file read (bytes); larger files are refused before reading. */
 export const MAX_WEIGHTS_FILE_BYTES = 512 * 1024 * 1024;
@@ -27,8 +28,14 @@ function errorText(err: unknown): string {
  * Makes a loader for the files a model file at `filePath` names: resolves each path against the model file's
  * folder, requires its real path (symlinks followed) to stay inside `rootDir`, and refuses missing,
  * unreadable, non-regular or oversized files. Messages name the path as given (`file "x.npy" does not exist`).
+ * Every file it reads or finds missing is recorded in `stamps` when given (a result is reused only while they hold).
  */
-export function makeFileLoader(filePath: string, rootDir: string, maxBytes = MAX_WEIGHTS_FILE_BYTES): FileLoader {
+export function makeFileLoader(
+  filePath: string,
+  rootDir: string,
+  maxBytes = MAX_WEIGHTS_FILE_BYTES,
+  stamps?: FileStamp[],
+): FileLoader {
   return (relativePath: string) => {
     const shown = relativePath;
     if (relativePath.includes('\0')) return { error: `path "${shown}" is not a valid path` };
@@ -44,6 +51,7 @@ export function makeFileLoader(filePath: string, rootDir: string, maxBytes = MAX
       if (!isInside(realRoot, resolved) && !isInside(path.resolve(rootDir), resolved)) {
         return { error: `path "${shown}" is outside the workspace folder` };
       }
+      stamps?.push(stampOf(resolved));
       return { error: `file "${shown}" does not exist` };
     }
     let real: string;
@@ -63,6 +71,7 @@ export function makeFileLoader(filePath: string, rootDir: string, maxBytes = MAX
     if (stat.size > maxBytes) {
       return { error: `"${shown}" is ${stat.size} bytes, larger than the limit of ${maxBytes}` };
     }
+    stamps?.push({ path: real, size: stat.size, mtimeMs: stat.mtimeMs });
     try {
       const buffer = fs.readFileSync(real);
       return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);

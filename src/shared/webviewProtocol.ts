@@ -19,6 +19,8 @@ export interface ReportMessage {
   report: Report;
   /** The file's current training.clip_norm (null when unset), drawn as a threshold line. */
   currentClipNorm: number | null;
+  /** The file's current training.clip_value (null when unset; absent: unknown). */
+  currentClipValue?: number | null;
   /** Increases with each report the host sends; echoed back in `rendered`. */
   seq: number;
   /** True for a partial report sent while the analysis still runs (short lags only). */
@@ -55,8 +57,20 @@ export interface TimelineMessage {
   base: string | null;
 }
 
+/**
+ * Host → webview: the running analysis of the shown document ended without a report (cancelled, timed out, the
+ * worker stopped). When `previous` is true the host has just re-sent the last complete report; otherwise there is
+ * none and the partial report must go. The page says what happened and offers Re-run.
+ */
+export interface StoppedMessage {
+  type: 'stopped';
+  message: string;
+  previous: boolean;
+}
+
 /** Everything the host may send to the webview. */
-export type ToWebviewMessage = ReportMessage | ProgressMessage | HeatmapFailedMessage | TimelineMessage;
+export type ToWebviewMessage =
+  ReportMessage | ProgressMessage | HeatmapFailedMessage | TimelineMessage | StoppedMessage;
 
 // ---- webview → host ----
 
@@ -90,6 +104,11 @@ export interface RevealPathMessage {
 /** Webview → host: the heatmap section was opened; re-analyze with a (t, j) map. */
 export interface RequestHeatmapMessage {
   type: 'requestHeatmap';
+}
+
+/** Webview → host: analyze the shown document again (the Re-run button after a stopped analysis). */
+export interface RerunMessage {
+  type: 'rerun';
 }
 
 /** Webview → host: put this text on the clipboard (webviews cannot reach it reliably). */
@@ -129,6 +148,7 @@ export type FromWebviewMessage =
   | ApplyClipMessage
   | RevealPathMessage
   | RequestHeatmapMessage
+  | RerunMessage
   | CopyTextMessage
   | ExportFileMessage
   | OpenStepMessage
@@ -139,6 +159,7 @@ export interface PersistedPanelState {
   documentUri: string;
   report: Report | null;
   currentClipNorm: number | null;
+  currentClipValue?: number | null;
   /** Section ids whose "Show as table" view is on. */
   tables: string[];
   /** Whether the heatmap section is open. */
@@ -170,6 +191,7 @@ const TO_WEBVIEW_TYPES: ReadonlySet<string> = new Set<ToWebviewMessage['type']>(
   'progress',
   'heatmapFailed',
   'timeline',
+  'stopped',
 ]);
 const FROM_WEBVIEW_TYPES: ReadonlySet<string> = new Set<FromWebviewMessage['type']>([
   'ready',
@@ -177,6 +199,7 @@ const FROM_WEBVIEW_TYPES: ReadonlySet<string> = new Set<FromWebviewMessage['type
   'applyClip',
   'revealPath',
   'requestHeatmap',
+  'rerun',
   'copyText',
   'exportFile',
   'openStep',
@@ -201,6 +224,7 @@ export function isFromWebviewMessage(value: unknown): value is FromWebviewMessag
   switch (m.type as FromWebviewMessage['type']) {
     case 'ready':
     case 'requestHeatmap':
+    case 'rerun':
       return true;
     case 'rendered':
       return typeof m.seq === 'number' && typeof m.charts === 'number';

@@ -5,6 +5,7 @@ import type { ModelProblem } from '../engine/model/problems';
 import type { HeatmapRequest } from '../engine/heatmap';
 import type { Precision } from '../engine/kernels';
 import type { RegimeThresholds } from '../engine/regime';
+import type { FileStamp } from '../io/fileStamps';
 
 /** The analysis worker's workerData. */
 export interface AnalysisWorkerData {
@@ -53,8 +54,12 @@ export interface AnalyzeParams {
   heatmap?: HeatmapRequest | null;
 }
 
-/** The answer to an analysis: a report, or the problems that stopped it. */
-export type AnalyzeResult = { ok: true; report: Report } | { ok: false; problems: ModelProblem[] };
+/**
+ * The answer to an analysis: a report, or the problems that stopped it; `files`: the files besides the model text
+ * it read (weights), so a caller can tell whether the result still holds.
+ */
+export type AnalyzeResult =
+  { ok: true; report: Report; files?: FileStamp[] } | { ok: false; problems: ModelProblem[]; files?: FileStamp[] };
 
 /** Client → worker: start an analysis. */
 export interface AnalyzeRequest {

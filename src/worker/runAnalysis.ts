@@ -2,6 +2,7 @@
 import type { AnalyzeParams, AnalyzeResult } from './protocol';
 import type { Report } from '../engine/report/types';
 import { loadModelFile } from '../io/loadModel';
+import type { FileStamp } from '../io/fileStamps';
 import { analyzeModel } from '../engine/analyze';
 import type { MatMul } from '../engine/matmul';
 import type { LagSplitter } from '../engine/lagShare';
@@ -22,8 +23,9 @@ export interface RunHooks {
 /** Parses, validates and analyzes; wrong input comes back as problems, never as an exception. */
 // eslint-disable-next-line @typescript-eslint/require-await -- async on purpose: an engine failure becomes a rejection
 export async function runAnalysis(params: AnalyzeParams, hooks: RunHooks): Promise<AnalyzeResult> {
-  const parsed = loadModelFile(params.text, params.filePath, params.rootDir);
-  if (!parsed.model) return { ok: false, problems: parsed.problems };
+  const files: FileStamp[] = [];
+  const parsed = loadModelFile(params.text, params.filePath, params.rootDir, files);
+  if (!parsed.model) return { ok: false, problems: parsed.problems, files };
   const tooLarge = tooLargeMessage(parsed.model, params.maxLag ?? null);
   if (tooLarge) {
     // Sits on `data` (its key), where the sequences are given.
@@ -31,7 +33,11 @@ export async function runAnalysis(params: AnalyzeParams, hooks: RunHooks): Promi
     const node = root ? findNodeAtLocation(root, ['data']) : undefined;
     const key = node?.parent?.children?.[0];
     const range = key ? { offset: key.offset, length: key.length } : { offset: 0, length: 0 };
-    return { ok: false, problems: [{ severity: 'error', message: `data: ${tooLarge}`, path: ['data'], range }] };
+    return {
+      ok: false,
+      problems: [{ severity: 'error', message: `data: ${tooLarge}`, path: ['data'], range }],
+      files,
+    };
   }
   const report = analyzeModel(parsed.model, {
     file: params.displayPath,
@@ -47,5 +53,5 @@ export async function runAnalysis(params: AnalyzeParams, hooks: RunHooks): Promi
     isCancelled: hooks.isCancelled,
     onProgress: hooks.progress,
   });
-  return { ok: true, report };
+  return { ok: true, report, files };
 }

@@ -123,18 +123,19 @@ export function formatShare(share: number | null): string {
   return `${Math.round(p)}%`;
 }
 
-/** A value rounded to 4 significant digits, as written into a model file or a code snippet. */
-export function roundForConfig(x: number): number {
-  return Number(x.toPrecision(4));
-}
+// ---- clipping thresholds ----
 
-// ---- the editor ----
-
-/** A suggested threshold as people write it in a quick fix: three significant digits (4.153217 -> 4.15). */
-export function roundSuggestion(value: number): number {
+/**
+ * A clipping threshold as every face writes it into a file or a line of code: three significant digits
+ * (4.153217 -> 4.15, 12345 -> 12300). The quick fixes, the panel's buttons and copy lines and the CLI's PyTorch and
+ * Keras lines all use it, so they always name the same number.
+ */
+export function roundThreshold(value: number): number {
   if (!Number.isFinite(value) || value === 0) return value;
   return Number(value.toPrecision(3));
 }
+
+// ---- the editor ----
 
 /** A number in the weight_hh hover: 4 significant digits, exponent form outside 1e-3..1e6; "n/a" when missing. */
 export function formatHoverNumber(value: number | null | undefined): string {

@@ -1,6 +1,6 @@
 // The summary at the top of the panel: a card per layer (regime, rule, numbers) and the copyable clipping lines.
 import type { Regime, Report } from '../../engine/report/types';
-import { roundForConfig } from '../../engine/report/format';
+import { roundThreshold } from '../../engine/report/format';
 import { layerTitle } from '../../engine/report/layers';
 import type { Direction } from '../../engine/model/types';
 
@@ -72,12 +72,12 @@ export interface ClipSnippet {
   text: string;
 }
 
-/** PyTorch and Keras lines for the recommended clip_norm and clip_value (values rounded to 4 digits). */
+/** PyTorch and Keras lines for the recommended clip_norm and clip_value (values rounded as roundThreshold rounds them). */
 export function clipSnippets(report: Report): ClipSnippet[] {
   const rec = report.clipping.recommended;
   const out: ClipSnippet[] = [];
   if (rec.clip_norm !== null && Number.isFinite(rec.clip_norm)) {
-    const x = roundForConfig(rec.clip_norm);
+    const x = roundThreshold(rec.clip_norm);
     out.push({
       id: 'torch-norm',
       label: 'PyTorch, clip by norm',
@@ -86,7 +86,7 @@ export function clipSnippets(report: Report): ClipSnippet[] {
     out.push({ id: 'keras-norm', label: 'Keras optimizer, clip by norm', text: `clipnorm=${x}` });
   }
   if (rec.clip_value !== null && Number.isFinite(rec.clip_value)) {
-    const x = roundForConfig(rec.clip_value);
+    const x = roundThreshold(rec.clip_value);
     out.push({
       id: 'torch-value',
       label: 'PyTorch, clip by value',

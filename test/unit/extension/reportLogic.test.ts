@@ -1,10 +1,9 @@
-// Unit tests (plain Node) of reportLogic.ts: documentation links, the worst layer, clip suggestions, the hover.
+// Unit tests (plain Node) of reportLogic.ts: documentation links, the worst layer, the hover.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
   checkpointHover,
-  clipSuggestions,
   FINDING_CODES,
   findingSectionLine,
   weightHhDirection,
@@ -29,15 +28,8 @@ describe('extension report logic', () => {
     assert.strictEqual(findingSectionLine('# x\r\n### Finding: non-finite\r\n', 'non-finite'), 2);
   });
 
-  it('picks the worst layer and rounded clip suggestions', () => {
+  it('picks the worst layer', () => {
     assert.strictEqual(worstLayer(report())?.layer, 1);
-    assert.deepStrictEqual(clipSuggestions(report()), { clip_norm: 4.15, clip_value: 0.5 });
-    const base = report();
-    const none = {
-      ...base,
-      clipping: { ...base.clipping, recommended: { ...base.clipping.recommended, clip_norm: null, clip_value: null } },
-    };
-    assert.deepStrictEqual(clipSuggestions(none, { data: { suggested: 2 } }), { clip_norm: 2, clip_value: undefined });
   });
 
   it('explains weight_hh with Pascanu condition and the measured rate', () => {

@@ -6,13 +6,12 @@ import {
   formatNumber,
   formatPowerOfTen,
   formatShare,
-  roundForConfig,
   formatHoverNumber,
   formatHoverPow10,
   formatNorm,
   formatShort,
   formatShortFromLog10,
-  roundSuggestion,
+  roundThreshold,
   splitLog10,
 } from '../../../../src/engine/report/format';
 
@@ -76,9 +75,9 @@ describe('number formatting: splitLog10', () => {
 
 describe('extension edit logic', () => {
   it('rounds suggestions to three significant digits', () => {
-    assert.strictEqual(roundSuggestion(4.153217), 4.15);
-    assert.strictEqual(roundSuggestion(0.00012345), 0.000123);
-    assert.strictEqual(roundSuggestion(12345), 12300);
+    assert.strictEqual(roundThreshold(4.153217), 4.15);
+    assert.strictEqual(roundThreshold(0.00012345), 0.000123);
+    assert.strictEqual(roundThreshold(12345), 12300);
   });
 });
 
@@ -105,6 +104,6 @@ describe('webview: formatting and export', () => {
       '>99.9%',
       '100%',
     ]);
-    assert.strictEqual(roundForConfig(11.204024418608755), 11.2);
+    assert.strictEqual(roundThreshold(11.204024418608755), 11.2);
   });
 });

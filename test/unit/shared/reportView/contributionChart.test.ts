@@ -1,7 +1,7 @@
 // Unit tests of the contribution chart's model: long-range shares beyond 10, 50 and 100 lags.
 import * as assert from 'assert';
 import { contributionChartModel, longRangeShares } from '../../../../src/shared/reportView/contributionChart';
-import { lag, layerOf, loadFixture } from './fixtures';
+import { engineReport, lag, layerOf } from './fixtures';
 
 describe('webview: contribution shares beyond 10, 50 and 100 lags', () => {
   it('computes the share of the summed contribution_mean from lags beyond each cut-off', () => {
@@ -42,8 +42,12 @@ describe('webview: contribution shares beyond 10, 50 and 100 lags', () => {
     assert.strictEqual(zero[0].share, null);
   });
 
-  it('the small recorded report: lag 11 contributes exactly 0, so nothing comes from lags > 10', () => {
-    const m = contributionChartModel(loadFixture('small.json'));
+  it('an engine report: the last lag contributes exactly 0 (the state before step 0 is 0), so it is not plotted and nothing comes from lags > 10 of 12 steps', () => {
+    const report = engineReport('small.rnn.json');
+    const lags = report.layers[0].lags;
+    assert.strictEqual(lags.length, 12);
+    assert.strictEqual(lags[11].contribution_mean, 0);
+    const m = contributionChartModel(report);
     assert.strictEqual(m.series[0].shares[0].share, 0);
     assert.strictEqual(m.series[0].log10.length, 11, 'the zero contribution is not plotted');
   });

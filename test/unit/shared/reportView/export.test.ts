@@ -1,7 +1,7 @@
 // Unit tests of export.ts: the CSV lag table, file name stems and the model title.
 import * as assert from 'assert';
 import { csvField, exportStem, lagTableCsv, modelTitle } from '../../../../src/shared/reportView/export';
-import { lag, layerOf, loadFixture, reportOf } from './fixtures';
+import { engineReport, lag, layerOf, reportOf } from './fixtures';
 
 describe('webview: formatting and export', () => {
   it('writes the lag table as CSV with full-precision numbers and empty fields for null', () => {
@@ -15,9 +15,10 @@ describe('webview: formatting and export', () => {
     assert.strictEqual(lines[1], '0,forward,0,1,1,1,1,1,0,-1,1,');
     assert.strictEqual(lines[2], '0,forward,1,1,0,0,0,0,,,,');
     assert.strictEqual(lines[3], '');
-    const small = lagTableCsv(loadFixture('small.json')).split('\r\n');
-    assert.strictEqual(small.length, 1 + 12 + 1);
-    assert.strictEqual(small[1].split(',')[4], '0.7623383088188802');
+    const report = engineReport('small.rnn.json');
+    const small = lagTableCsv(report).split('\r\n');
+    assert.strictEqual(small.length, 1 + report.layers[0].lags.length + 1);
+    assert.strictEqual(Number(small[1].split(',')[4]), report.layers[0].lags[0].mean, 'full precision');
   });
 
   it('quotes CSV text that could break a row or be read as a formula', () => {
@@ -29,8 +30,13 @@ describe('webview: formatting and export', () => {
   });
 
   it('names exports after the model file and shows the model name as given (user data, rendered as text)', () => {
-    const small = loadFixture('small.json');
-    assert.strictEqual(exportStem(small), 'b_', 'the / of </b> is a path separator');
+    const small = engineReport('small.rnn.json');
+    assert.strictEqual(exportStem(small), 'small');
+    assert.strictEqual(
+      exportStem({ ...small, file: 'examples/<b>tanh</b>.rnn.json' }),
+      'b_',
+      'the / of </b> is a path separator',
+    );
     assert.strictEqual(exportStem({ ...small, file: 'models/char.rnn.json' }), 'char');
     assert.strictEqual(modelTitle(small), 'tanh demo <img src=x onerror=alert(1)>');
     assert.strictEqual(modelTitle({ ...small, model: { ...small.model, name: undefined } }), small.file);

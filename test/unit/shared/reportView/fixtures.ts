@@ -1,14 +1,23 @@
-// Reports for the chart-model tests: recorded ones (test/fixtures/reports) and small ones built by hand.
+// Reports for the chart-model tests: reports the engine produces from the model files of test/fixtures/reports, the
+// synthetic large one, and small ones built by hand.
 import * as fs from 'fs';
 import * as path from 'path';
 import type { LagEntry, LayerReport, RegimeEvidence, Report } from '../../../../src/engine/report/types';
 import { REPO_ROOT } from '../../helpers/cli';
+import { analyzeModel } from '../../../../src/engine/analyze';
+import { parsedModel } from '../../helpers/models';
 
-/** A recorded report of test/fixtures/reports. */
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'reports');
 
+/** A report of test/fixtures/reports stored as JSON (the synthetic large-10000.json). */
 export function loadFixture(name: string): Report {
   return JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8')) as Report;
+}
+
+/** The report the engine produces for a model file of test/fixtures/reports (`file` as the CLI writes it). */
+export function engineReport(name: string): Report {
+  const text = fs.readFileSync(path.join(FIXTURES, name), 'utf8');
+  return analyzeModel(parsedModel(text), { file: `test/fixtures/reports/${name}` });
 }
 
 export function lag(lagIndex: number, log10Mean: number | null, extra: Partial<LagEntry> = {}): LagEntry {

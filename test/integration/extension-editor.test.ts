@@ -114,7 +114,10 @@ describe('RNN Gradients editor face', function () {
     );
     const setNorm = actions.find((action) => action.title.startsWith('Set clip_norm to'));
     assert.ok(setNorm?.edit, `no clip_norm quick fix among: ${actions.map((action) => action.title).join('; ')}`);
-    const suggested = Number(/Set clip_norm to ([^ ]+)/.exec(setNorm.title)?.[1]);
+    // The title says what changes: "Set clip_norm to 2.5: clips 1 of 2 batches (now 1e+06: never clips)".
+    const title = /^Set clip_norm to ([-+0-9.e]+): (?:clips|never).* \(now [^:]+: never clips\)$/.exec(setNorm.title);
+    assert.ok(title, `quick fix title: ${setNorm.title}`);
+    const suggested = Number(title[1]);
     assert.ok(Number.isFinite(suggested) && suggested > 0 && suggested < 1000000);
     assert.ok(await vscode.workspace.applyEdit(setNorm.edit));
     const edited = editor.document.getText();

@@ -1,7 +1,7 @@
 // The text parts of the report panel: the header with the model's facts, the summary (a card per layer, the
 // recommended clipping with its actions) and the findings. Report fields are user data: always set as text.
 import type { Report } from '../src/engine/report/types';
-import { describeOrigin, formatFromLog10, formatNumber } from '../src/engine/report/format';
+import { describeOrigin, formatDataShape, formatFromLog10, formatNumber } from '../src/engine/report/format';
 import { recommendedClipActions, suggestedThreshold, type CurrentClip } from '../src/shared/clipAdvice';
 import { modelTitle } from '../src/shared/reportView/export';
 import { clipSnippets, layerCards } from '../src/shared/reportView/summary';
@@ -20,8 +20,7 @@ export function renderHeader(header: HTMLElement, report: Report, partial: boole
     ['cell', `${m.cell}${m.cell === 'rnn' ? ` (${m.form}, ${m.nonlinearity})` : ''}`],
     ['hidden', String(m.hidden_size)],
     ['layers', String(m.num_layers)],
-    ['sequences', String(report.sequences)],
-    ['steps', String(report.steps)],
+    ['data', formatDataShape(report)],
     ['loss', formatNumber(report.loss)],
     ['gradient norm', formatNumber(report.grad_norm)],
   ];

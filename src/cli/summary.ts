@@ -2,6 +2,7 @@
 import type { LagEntry, LayerReport, Report, UnitsReport } from '../engine/report/types';
 import {
   describeOrigin,
+  formatDataShape,
   formatNorm,
   formatShare,
   formatShort,
@@ -132,7 +133,7 @@ export function formatSummary(r: Report): string {
   );
   if (m.source && m.source.format !== 'json') lines.push(`Source  ${describeOrigin(m.source)} (${m.source.format})`);
   const synthetic = r.findings.some((f) => f.code === 'synthetic-data') ? ' (synthetic: no data given)' : '';
-  lines.push(`Data    ${r.sequences} sequence${r.sequences === 1 ? '' : 's'}, ${r.steps} steps${synthetic}`);
+  lines.push(`Data    ${formatDataShape(r)}${synthetic}`);
   const ls = r.lag_sampling;
   if (ls) {
     lines.push(

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { AnalysisClient, AnalysisError } from '../worker/client';
 import type { AnalyzeParams, AnalyzeResult } from '../worker/protocol';
 import type { Report } from '../engine/report/types';
+import { formatDataShape } from '../engine/report/format';
 import { readSettings } from './settings';
 import { paramsOf } from './modelFiles';
 import { Disposable } from './dispose';
@@ -356,7 +357,7 @@ export class AnalysisService extends Disposable {
     this.log.info(
       `${params.displayPath}: analyzed in ${elapsedMs} ms` +
         (report.elapsed_ms !== undefined ? ` (engine ${Math.round(report.elapsed_ms)} ms)` : '') +
-        `: ${model.cell}, ${report.sequences} sequences, ${report.steps} steps, hidden size ${model.hidden_size}, ` +
+        `: ${model.cell}, ${formatDataShape(report)}, hidden size ${model.hidden_size}, ` +
         `${model.num_layers} layer(s); regimes ${report.layers.map((layer) => layer.regime).join(', ') || 'none'}`,
     );
   }

@@ -624,6 +624,13 @@ async function main() {
       assert(facts.includes(small.file) && small.file.includes('<b>'), `file fact: ${facts}`);
     });
 
+    await test('the header counts the data as sequences × steps, as the lag axis does', async () => {
+      const facts = await page.locator('header .facts').innerText();
+      assert(small.sequences === 2 && small.steps === 24, `small report: ${small.sequences} × ${small.steps}`);
+      assert(/data\s+2 sequences × 12 steps/.test(facts), `header facts: ${facts}`);
+      assert(!/steps\s+24/.test(facts), `header still gives the total alone: ${facts}`);
+    });
+
     await test('the CSP blocks an injected inline script', async () => {
       await page.evaluate(() => {
         const s = document.createElement('script');

@@ -142,6 +142,7 @@ export class ReportBuilder {
       },
       sequences: model.sequences.length,
       steps: model.sequences.reduce((a, s) => a + s.length, 0),
+      lengths: sequenceLengths(model.sequences),
       loss: batches.lossFinite && Number.isFinite(batches.loss) ? batches.loss : null,
       grad_norm: Number.isFinite(this.gradNorm) && batches.lossFinite ? this.gradNorm : null,
       gradients: this.gradients,
@@ -161,6 +162,18 @@ export class ReportBuilder {
       elapsed_ms: Date.now() - parts.started,
     };
   }
+}
+
+/** The shortest and longest sequence's length (0 and 0 without sequences). */
+function sequenceLengths(sequences: readonly { length: number }[]): { min: number; max: number } {
+  if (!sequences.length) return { min: 0, max: 0 };
+  let min = Infinity;
+  let max = 0;
+  for (const s of sequences) {
+    min = Math.min(min, s.length);
+    max = Math.max(max, s.length);
+  }
+  return { min, max };
 }
 
 /** The report's lag table of one layer. */

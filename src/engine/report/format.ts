@@ -123,6 +123,27 @@ export function formatShare(share: number | null): string {
   return `${Math.round(p)}%`;
 }
 
+// ---- the data's shape ----
+
+/**
+ * The data as people count it: "4 sequences × 16 steps" when every sequence has the same length, "3 sequences of
+ * 10–16 steps (38 in all)" when they differ, "1 sequence of 16 steps" for one. Reports without `lengths` (written
+ * before it existed) fall back to the total: "4 sequences, 64 steps in all".
+ */
+export function formatDataShape(report: {
+  sequences: number;
+  steps: number;
+  lengths?: { min: number; max: number };
+}): string {
+  const b = report.sequences;
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const l = report.lengths;
+  if (!l) return `${plural(b, 'sequence')}, ${plural(report.steps, 'step')} in all`;
+  if (b === 1) return `1 sequence of ${plural(l.max, 'step')}`;
+  if (l.min === l.max) return `${plural(b, 'sequence')} × ${plural(l.max, 'step')}`;
+  return `${plural(b, 'sequence')} of ${l.min}–${l.max} steps (${report.steps} in all)`;
+}
+
 // ---- clipping thresholds ----
 
 /**

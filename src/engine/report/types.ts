@@ -238,7 +238,10 @@ export interface Report {
   file: string;
   model: ModelSummary;
   sequences: number;
+  /** Σ_b T_b: the steps of all sequences together. */
   steps: number;
+  /** Extra: the shortest and longest sequence's length (steps). */
+  lengths?: { min: number; max: number };
   loss: number | null;
   grad_norm: number | null;
   gradients: Record<string, ParamGradient>;

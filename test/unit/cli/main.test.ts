@@ -110,7 +110,7 @@ describe('CLI (dist/cli.js)', function () {
         lines.some((l) => /^Model\s+rnn \(elman, tanh\), input 2, hidden 6, 1 layer, output 1$/.test(l)),
         out.stdout,
       );
-      assert.match(out.stdout, /^Data\s+4 sequences, 64 steps$/m);
+      assert.match(out.stdout, /^Data\s+4 sequences × 16 steps$/m);
       assert.match(out.stdout, /^Loss\s+[-\d.e]+\s+grad norm [\d.e]+$/m);
     });
 

@@ -220,7 +220,7 @@ const REQUIRED = {
   finding: ['severity', 'code', 'message', 'path'],
 };
 const EXTRA: Record<keyof typeof REQUIRED, string[]> = {
-  top: ['heatmaps', 'max_lag', 'elapsed_ms', 'lag_sampling'],
+  top: ['heatmaps', 'max_lag', 'elapsed_ms', 'lag_sampling', 'lengths'],
   model: ['name'],
   gradient: ['values'],
   layer: ['evidence', 'gates', 'units', 'units_projected_h'],
@@ -264,6 +264,20 @@ export function reportContractProblems(report: unknown): string[] {
   }
   for (const k of ['sequences', 'steps'])
     if (!Number.isInteger(r[k]) || (r[k] as number) < 1) out.push(`$.${k}: expected a positive integer`);
+  if (r.lengths !== undefined) {
+    const l = r.lengths as Obj;
+    const b = r.sequences as number;
+    const t = r.steps as number;
+    if (
+      !Number.isInteger(l.min) ||
+      !Number.isInteger(l.max) ||
+      (l.min as number) < 1 ||
+      (l.min as number) > (l.max as number) ||
+      (l.min as number) * b > t ||
+      (l.max as number) * b < t
+    )
+      out.push(`$.lengths: expected {min, max} with 1 ≤ min ≤ max and min·sequences ≤ steps ≤ max·sequences`);
+  }
   for (const k of ['loss', 'grad_norm']) if (!numOrNull(r[k])) out.push(`$.${k}: expected a number or null`);
   if (r.gradients && typeof r.gradients === 'object') {
     for (const [name, g] of Object.entries(r.gradients as Obj)) {

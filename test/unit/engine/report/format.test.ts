@@ -2,6 +2,7 @@
 // written from their log10 (a rounded mantissa of 10 moves into the exponent).
 import * as assert from 'assert';
 import {
+  formatDataShape,
   formatFromLog10,
   formatNumber,
   formatPowerOfTen,
@@ -62,6 +63,27 @@ describe('number formatting: the hover', () => {
     assert.strictEqual(formatHoverPow10(Math.log10(0.5)), '0.5');
     assert.strictEqual(formatHoverPow10(-400.5), '3.162e-401');
     assert.strictEqual(formatHoverPow10(400 - 1e-7), '1e400');
+  });
+});
+
+describe('the data shape: sequences × steps, not the total alone', () => {
+  it('says "4 sequences × 16 steps" for equal lengths, the range for unequal ones, and one sequence plainly', () => {
+    assert.strictEqual(
+      formatDataShape({ sequences: 4, steps: 64, lengths: { min: 16, max: 16 } }),
+      '4 sequences × 16 steps',
+    );
+    assert.strictEqual(
+      formatDataShape({ sequences: 3, steps: 38, lengths: { min: 10, max: 16 } }),
+      '3 sequences of 10–16 steps (38 in all)',
+    );
+    assert.strictEqual(
+      formatDataShape({ sequences: 1, steps: 1, lengths: { min: 1, max: 1 } }),
+      '1 sequence of 1 step',
+    );
+  });
+
+  it('falls back to the total for a report without lengths', () => {
+    assert.strictEqual(formatDataShape({ sequences: 4, steps: 64 }), '4 sequences, 64 steps in all');
   });
 });
 

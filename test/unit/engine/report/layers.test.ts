@@ -36,6 +36,16 @@ describe('report/layers', () => {
     }
   });
 
+  it('lengths: the shortest and longest sequence, next to sequences and steps', () => {
+    const model = (inputs: number[][][]): string =>
+      JSON.stringify({ cell: 'rnn', input_size: 1, hidden_size: 2, init: { seed: 1 }, data: { inputs } });
+    const seq = (t: number): number[][] => Array.from({ length: t }, (_, i) => [Math.sin(i + t)]);
+    const unequal = analyzeModel(parsedModel(model([seq(3), seq(7), seq(5)])), { file: 'a' });
+    assert.deepStrictEqual([unequal.sequences, unequal.steps, unequal.lengths], [3, 15, { min: 3, max: 7 }]);
+    const equal = analyzeModel(parsedModel(model([seq(4), seq(4)])), { file: 'a' });
+    assert.deepStrictEqual([equal.sequences, equal.steps, equal.lengths], [2, 8, { min: 4, max: 4 }]);
+  });
+
   it('findings on a reverse direction sit on its _reverse key and name it', () => {
     const model = parsedModel(
       JSON.stringify({

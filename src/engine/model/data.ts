@@ -522,7 +522,7 @@ function generate(
   const before = problems.errorCount;
   const need = (key: string): Property | undefined => {
     const p = props.get(key);
-    if (!p) problems.error(base, rangeOf(prop.keyNode), `needs ${key}`);
+    if (!p && !problems.isMisspelt([...base, key])) problems.error(base, rangeOf(prop.keyNode), `needs ${key}`);
     return p;
   };
   const seqProp = need('sequences');
@@ -543,7 +543,7 @@ function generate(
   }
   const seedProp = props.get('seed');
   const seed = seedProp ? readNonNegativeInt(seedProp, [...base, 'seed'], problems, MAX_SEED) : 0;
-  if (inputSize === undefined) {
+  if (inputSize === undefined && !problems.isMisspelt(['input_size'])) {
     problems.error(base, rangeOf(prop.keyNode), 'needs the input size: give input_size or weights.weight_ih_l0');
   }
   if (

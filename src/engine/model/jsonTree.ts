@@ -54,8 +54,8 @@ function editDistance(a: string, b: string): number {
   return prev[b.length];
 }
 
-/** A " (did you mean …?)" hint when `key` is close to one of `known`, else "". */
-export function didYouMean(key: string, known: readonly string[]): string {
+/** The known name closest to `key` when it is close enough to be a misspelling of it, else undefined. */
+export function closestName(key: string, known: readonly string[]): string | undefined {
   let best = '';
   let bestDistance = Infinity;
   for (const candidate of known) {
@@ -65,7 +65,13 @@ export function didYouMean(key: string, known: readonly string[]): string {
       best = candidate;
     }
   }
-  return bestDistance <= Math.max(1, Math.floor(best.length / 4)) ? ` (did you mean "${best}"?)` : '';
+  return bestDistance <= Math.max(1, Math.floor(best.length / 4)) ? best : undefined;
+}
+
+/** A " (did you mean …?)" hint when `key` is close to one of `known`, else "". */
+export function didYouMean(key: string, known: readonly string[]): string {
+  const best = closestName(key, known);
+  return best === undefined ? '' : ` (did you mean "${best}"?)`;
 }
 
 /**
@@ -93,6 +99,10 @@ export function readObject(
       continue;
     }
     if (allowed && !allowed.includes(key)) {
+      const meant = closestName(key, allowed);
+      if (meant !== undefined && !node.children?.some((c) => c.children?.[0]?.value === meant)) {
+        problems.markMisspelt([...path, meant]);
+      }
       problems.error(
         [...path, key],
         rangeOf(keyNode),

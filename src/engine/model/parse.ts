@@ -162,7 +162,8 @@ function parseInto(text: string, options: ParseOptions, problems: ProblemList): 
     if (arch?.inputSize === undefined || read.weights.embeddingGiven) {
       // Weights that could not be read already say why; "missing data" would only follow from them.
       if (!read.weightsOk && problems.hasErrors) return undefined;
-      problems.error(['data'], rootAnchor, 'missing: give data.inputs (or data.generate)');
+      if (!problems.isMisspelt(['data']))
+        problems.error(['data'], rootAnchor, 'missing: give data.inputs (or data.generate)');
       return undefined;
     }
     dataProp = syntheticDataProperty();
@@ -175,7 +176,8 @@ function parseInto(text: string, options: ParseOptions, problems: ProblemList): 
   const embedding = readEmbedding(read.weights, arch, top.explicit, problems);
   const readout = readReadout(read.weights, arch, problems);
   if (!dataSource) return undefined;
-  const inputSize = arch?.inputSize ?? embedding?.cols;
+  // input_size stands on its own: data.generate can use it even when the architecture could not be resolved.
+  const inputSize = arch?.inputSize ?? embedding?.cols ?? top.explicit.inputSize?.value;
   const inputSource = top.explicit.inputSize
     ? 'from input_size'
     : arch?.inputSize !== undefined

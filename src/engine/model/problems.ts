@@ -46,6 +46,21 @@ export function plural(n: number, noun: string): string {
 export class ProblemList {
   readonly items: ModelProblem[] = [];
   private dropped = 0;
+  /**
+   * Dotted paths of known keys that an unknown key was taken for ("hiddn_size" → "hidden_size"): its "did you mean"
+   * error already says the key is missing, so the readers do not report that key's absence a second time.
+   */
+  private readonly misspelt = new Set<string>();
+
+  /** Records that an unknown key at `path`'s place looks like a misspelling of the known key `path`. */
+  markMisspelt(path: KeyPath): void {
+    this.misspelt.add(formatPath(path));
+  }
+
+  /** Whether a misspelling of the key at `path` was reported (see markMisspelt). */
+  isMisspelt(path: KeyPath): boolean {
+    return this.misspelt.has(formatPath(path));
+  }
 
   /** Records an error on `path`, shown on `range`. */
   error(path: KeyPath, range: SourceRange, message: string): void {

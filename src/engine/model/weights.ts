@@ -143,7 +143,8 @@ export function resolveArchitecture(
   if (projSize === undefined) return undefined;
   const hiddenSize = hiddenSizeOf(hh0, hr0, projSize, explicit, problems);
   if (hiddenSize === undefined) {
-    if (!hh0 && withInit && anchors.init && !explicit.hiddenSize) {
+    // A misspelt hidden_size ("hiddn_size") is reported once, as an unknown key with its "did you mean".
+    if (!hh0 && withInit && anchors.init && !explicit.hiddenSize && !problems.isMisspelt(['hidden_size'])) {
       problems.error(['init'], anchors.init, 'needs hidden_size, since no weight_hh tensor gives it');
     }
     return undefined;

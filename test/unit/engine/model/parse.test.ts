@@ -297,6 +297,46 @@ describe('parseModel: specific wrong input', () => {
   it('needs weights or init, and data', () => {
     assert.ok(errors(parse({ data: { inputs: [[1]] } })).some((p) => p.path.join() === 'weights'));
   });
+
+  it('a misspelt key gives exactly one error, its "did you mean", not the missing key\'s consequences', () => {
+    const irnn = {
+      cell: 'rnn',
+      input_size: 2,
+      hidden_size: 16,
+      init: { scheme: 'identity', seed: 5 },
+      data: { generate: { sequences: 4, length: 10, seed: 5 } },
+    };
+    const rename = (o: Record<string, unknown>, from: string, to: string): Record<string, unknown> =>
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k === from ? to : k, v]));
+    for (const [from, to] of [
+      ['hidden_size', 'hiddn_size'],
+      ['input_size', 'inptu_size'],
+      ['data', 'dta'],
+    ]) {
+      const errs = errors(parse(rename(irnn, from, to)));
+      assert.deepStrictEqual(
+        errs.map((e) => e.message.split(';')[0]),
+        [`${to}: unknown key (did you mean "${from}"?)`],
+        JSON.stringify(errs.map((e) => e.message)),
+      );
+    }
+    const lengt = { ...irnn, data: { generate: { sequences: 4, lengt: 10 } } };
+    assert.deepStrictEqual(
+      errors(parse(lengt)).map((e) => e.message.split(';')[0]),
+      ['data.generate.lengt: unknown key (did you mean "length"?)'],
+    );
+    // Without a close known key, or with the known key also present, the missing key is still reported on its own.
+    const far = errors(parse(rename(irnn, 'hidden_size', 'width')));
+    assert.ok(
+      far.some((e) => /needs hidden_size/.test(e.message)),
+      JSON.stringify(far),
+    );
+    const both = errors(parse({ ...irnn, hiddn_size: 3 }));
+    assert.deepStrictEqual(
+      both.map((e) => e.message.split(';')[0]),
+      ['hiddn_size: unknown key (did you mean "hidden_size"?)'],
+    );
+  });
 });
 
 describe('parseModel: data forms', () => {

@@ -90,7 +90,8 @@ export class DiagnosticsManager extends Disposable {
     const document = vscode.workspace.textDocuments.find((candidate) => sameUri(candidate.uri, uri));
     const result = this.service.lastResult(uri);
     if (!document || document.isClosed || document.version !== version || !result) return;
-    const diagnostics = diagnosticSpecs(document.getText(), result).map((spec) => {
+    const jsonValidates = vscode.workspace.getConfiguration('json', document.uri).get<boolean>('validate.enable', true);
+    const diagnostics = diagnosticSpecs(document.getText(), result, { jsonValidates }).map((spec) => {
       const start = document.positionAt(spec.span.offset);
       const end = document.positionAt(spec.span.offset + spec.span.length);
       const diagnostic = new vscode.Diagnostic(new vscode.Range(start, end), spec.message, severities[spec.severity]);

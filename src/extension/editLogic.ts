@@ -154,3 +154,31 @@ export function forgetBiasEdits(
   setBlock(`bias_hh_l${layer}${suffix}`, 0);
   return edits;
 }
+
+/** The key or value a wrong-input message suggests: `unknown key (did you mean "hidden_size"?)` → hidden_size. */
+export function suggestedName(message: string): string | undefined {
+  const match = /\(did you mean "([^"]+)"\?\)/.exec(message);
+  return match ? match[1] : undefined;
+}
+
+/**
+ * The edit that replaces a misspelt key or value (a JSON string on `span`) by the name its problem suggests;
+ * undefined when the message suggests nothing or the span is not a string.
+ */
+export function didYouMeanEdit(
+  text: string,
+  span: { offset: number; length: number },
+  message: string,
+): { edit: TextEditSpec; from: string; to: string } | undefined {
+  const to = suggestedName(message);
+  if (to === undefined) return undefined;
+  const current = text.slice(span.offset, span.offset + span.length);
+  let from: unknown;
+  try {
+    from = JSON.parse(current);
+  } catch {
+    return undefined;
+  }
+  if (typeof from !== 'string' || from === to) return undefined;
+  return { edit: { offset: span.offset, length: span.length, content: JSON.stringify(to) }, from, to };
+}

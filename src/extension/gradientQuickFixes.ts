@@ -1,10 +1,11 @@
-// Quick fixes on the extension's diagnostics: clipping thresholds and the LSTM forget-gate bias.
+// Quick fixes on the extension's diagnostics: clipping thresholds, the LSTM forget-gate bias, and a misspelt key or
+// value the wrong-input message suggests a name for.
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
 import { diagnosticSource } from './diagnosticsManager';
 import { forgetBiasLayerOfKey } from './diagnosticsLogic';
 import { clipWorkspaceEdit, currentClip, formattingOf, toWorkspaceEdit } from './documentEdits';
-import { forgetBiasEdits } from './editLogic';
+import { didYouMeanEdit, forgetBiasEdits } from './editLogic';
 import { layerLabel } from '../engine/report/layers';
 import { clipFixCodes } from './reportLogic';
 import { recommendedClipActions } from '../shared/clipAdvice';
@@ -45,6 +46,21 @@ export class GradientQuickFixes implements vscode.CodeActionProvider {
           action.edit = clipWorkspaceEdit(document, clip.key, clip.value);
           action.diagnostics = [diagnostic];
           action.isPreferred = clip.key === 'clip_norm';
+          actions.push(action);
+        }
+      }
+      if (code === 'invalid-model') {
+        const offset = document.offsetAt(diagnostic.range.start);
+        const span = { offset, length: document.offsetAt(diagnostic.range.end) - offset };
+        const fix = didYouMeanEdit(document.getText(), span, diagnostic.message);
+        if (fix) {
+          const action = new vscode.CodeAction(
+            `Did you mean "${fix.to}"? Change "${fix.from}" to "${fix.to}"`,
+            vscode.CodeActionKind.QuickFix,
+          );
+          action.edit = toWorkspaceEdit(document, [fix.edit]);
+          action.diagnostics = [diagnostic];
+          action.isPreferred = true;
           actions.push(action);
         }
       }

@@ -4,6 +4,8 @@ import { diagnosticSpecs, forgetBiasLayerOfKey } from '../../../src/extension/di
 import { parseModel } from '../../../src/engine/model/parse';
 import { analyzeModel } from '../../../src/engine/analyze';
 import { commented, report } from './fixtures';
+import { parseModel } from '../../../src/engine/model/parse';
+import { applyTextEdits, didYouMeanEdit } from '../../../src/extension/editLogic';
 
 describe('extension report logic', () => {
   it('maps findings and problems to diagnostic specs on their ranges', () => {
@@ -23,6 +25,45 @@ describe('extension report logic', () => {
       problems.map((spec) => [spec.code, spec.span]),
       [['invalid-model', { offset: 5, length: 3 }]],
     );
+  });
+
+  it("shows at most one syntax error of ours: none beside VS Code's JSON service, except a non-JSON number", () => {
+    // One deleted "}" and a missing comma: the reader reports several syntax errors.
+    const text = '{"cell": "rnn", "init": {"seed": 1 "data": {"generate": {"sequences": 1, "length": 2}}, "x": [1 2]';
+    const parsed = parseModel(text);
+    const syntax = parsed.problems.filter((p) => p.message.startsWith('syntax error'));
+    assert.ok(syntax.length >= 2, `expected several syntax errors from the reader, got ${syntax.length}`);
+    const result = { ok: false as const, problems: parsed.problems };
+    assert.deepStrictEqual(diagnosticSpecs(text, result, { jsonValidates: true }), []);
+    const alone = diagnosticSpecs(text, result, { jsonValidates: false });
+    assert.deepStrictEqual(
+      alone.map((spec) => spec.message),
+      [syntax[0].message],
+    );
+    const nan = '{"cell": "rnn", "init": {"seed": 1}, "data": {"inputs": [[[NaN]]]}}';
+    const nanResult = { ok: false as const, problems: parseModel(nan).problems };
+    assert.deepStrictEqual(
+      diagnosticSpecs(nan, nanResult, { jsonValidates: true }).map((spec) => spec.message),
+      ['syntax error: NaN is not a JSON number (numbers must be finite)'],
+    );
+  });
+
+  it("a misspelt key's problem carries the name to change it to, and the edit renames only that key", () => {
+    const text =
+      '{\n  "cell": "rnn",\n  "input_size": 2,\n  "hiddn_size": 16, // typo\n  "init": {"seed": 1},\n  "data": {"generate": {"sequences": 1, "length": 3}}\n}';
+    const parsed = parseModel(text);
+    const [problem] = parsed.problems.filter((p) => p.severity === 'error');
+    assert.ok(
+      problem && parsed.problems.filter((p) => p.severity === 'error').length === 1,
+      JSON.stringify(parsed.problems),
+    );
+    const fix = didYouMeanEdit(text, problem.range, problem.message);
+    assert.ok(fix);
+    assert.deepStrictEqual([fix.from, fix.to], ['hiddn_size', 'hidden_size']);
+    const fixed = applyTextEdits(text, [fix.edit]);
+    assert.strictEqual(fixed, text.replace('"hiddn_size"', '"hidden_size"'));
+    assert.ok(parseModel(fixed).model, 'the fixed file parses');
+    assert.strictEqual(didYouMeanEdit(text, problem.range, 'unknown key; expected one of …'), undefined);
   });
 
   it("shows the engine's forget-bias-low finding only: no copy recomputed from the text", () => {

@@ -68,9 +68,10 @@ export function weightHhDirection(key: string): Direction {
 const gateCount: Record<string, number> = { rnn: 1, lstm: 4, gru: 3 };
 
 /**
- * Markdown of the hover on `weight_hh_l{k}` (or `weight_hh_l{k}_reverse`, the reverse direction of a
- * bidirectional layer): shape, σ_max, spectral radius, γ, Pascanu's condition with its verdict, the measured
- * change per step and the regime. Undefined when the report has no such layer and direction.
+ * Markdown of the hover on `weight_hh_l{k}` (or `weight_hh_l{k}_reverse`, the reverse direction of a bidirectional
+ * layer): the verdict first (the regime and, in one sentence, what the mean gradient norm does), then each number
+ * once in a table (horizon, fitted slope, σ_max, spectral radius, γ and Pascanu's condition), then, for a sampled
+ * lag table, that its figures are estimates. Undefined when the report has no such layer and direction.
  */
 export function weightHhHover(
   report: Report,
@@ -85,57 +86,29 @@ export function weightHhHover(
   const rows = (gateCount[report.model.cell] ?? 1) * hidden;
   // With projections (LSTM proj_size P > 0) the recurrent input is the projected state: [4·H][P].
   const columns = report.model.proj_size > 0 ? report.model.proj_size : hidden;
+  const evidence = layer.evidence;
   const lines: string[] = [];
   lines.push(
     `**weight_hh_l${layerIndex}${nameSuffix(direction)}** — ${report.model.cell} ${layerLabel(layerIndex, direction)}, shape [${rows}][${columns}]`,
   );
   lines.push('');
+  lines.push(`Regime: **${regimeLabel(layer)}** — ${verdictSentence(layer)}`);
+  lines.push('');
   lines.push(`| | |`);
   lines.push(`|---|---|`);
-  lines.push(`| σ_max (largest singular value) | ${formatHoverNumber(layer.sigma_max)} |`);
-  lines.push(
-    `| spectral radius | ${layer.spectral_radius === null ? 'n/a (gated cell)' : formatHoverNumber(layer.spectral_radius)} |`,
-  );
-  lines.push(`| γ = sup σ′ | ${layer.gamma === null ? 'n/a (gated cell)' : formatHoverNumber(layer.gamma)} |`);
   lines.push(`| gradient horizon | ${horizonText(layer)} |`);
-  lines.push('');
-  if (layer.gamma !== null && layer.gamma > 0) {
-    const bound = 1 / layer.gamma;
-    const product = layer.sigma_max * layer.gamma;
-    if (layer.sigma_max < bound) {
-      lines.push(
-        `Pascanu's condition: σ_max = ${formatHoverNumber(layer.sigma_max)} < 1/γ = ${formatHoverNumber(bound)} (σ_max·γ = ${formatHoverNumber(product)} < 1): ` +
-          `**sufficient for vanishing gradients** — long-term contributions must shrink.`,
-      );
-    } else if (layer.sigma_max > bound) {
-      lines.push(
-        `Pascanu's condition: σ_max = ${formatHoverNumber(layer.sigma_max)} > 1/γ = ${formatHoverNumber(bound)} (σ_max·γ = ${formatHoverNumber(product)} > 1): ` +
-          `**necessary for exploding gradients** — they can explode, but need not; see the measurement below.`,
-      );
-    } else {
-      lines.push(`Pascanu's condition: σ_max = 1/γ = ${formatHoverNumber(bound)}: on the boundary.`);
-    }
-  } else {
-    lines.push(`Pascanu's condition (σ_max vs 1/γ) applies to plain rnn cells only; the regime below is measured.`);
-  }
-  lines.push('');
-  const evidence = layer.evidence;
   if (evidence?.fit && evidence.log10_rate_per_step !== null) {
-    const rate = evidence.log10_rate_per_step;
-    const factor = formatHoverPow10(rate);
-    const verb = factor === '1' ? 'stays level' : rate < 0 ? 'decays' : 'grows';
     lines.push(
-      `Measured: the mean gradient norm ${verb} by a factor ${formatHoverPow10(rate)} per step (log10 ${formatHoverNumber(rate)} per step, fitted over lags ${evidence.fit.from_lag}–${evidence.fit.to_lag})` +
-        (evidence.log10_ratio !== null
-          ? `; at lag ${evidence.measured_lag} it is ×${formatHoverPow10(evidence.log10_ratio)} its lag-0 value.`
-          : '.'),
+      `| log10 slope per step | ${formatHoverNumber(evidence.log10_rate_per_step)}, fitted over lags ${evidence.fit.from_lag}–${evidence.fit.to_lag} |`,
     );
-  } else if (evidence && evidence.zero_from_lag !== null) {
-    lines.push(
-      `Measured: the mean gradient norm is exactly zero from lag ${evidence.zero_from_lag}; there is no rate.`,
-    );
-  } else if (layer.regime === 'undetermined') {
-    lines.push('Measured: too few lags to measure a trend.');
+  }
+  lines.push(`| σ_max (largest singular value) | ${formatHoverNumber(layer.sigma_max)} |`);
+  if (layer.spectral_radius !== null) lines.push(`| spectral radius | ${formatHoverNumber(layer.spectral_radius)} |`);
+  if (layer.gamma !== null && layer.gamma > 0) {
+    lines.push(`| γ = sup σ′ | ${formatHoverNumber(layer.gamma)} |`);
+    lines.push(`| Pascanu's condition | ${pascanuText(layer.sigma_max * layer.gamma)} |`);
+  } else {
+    lines.push(`| Pascanu's condition | plain rnn cells only; this regime is measured |`);
   }
   const sampling = report.lag_sampling;
   if (sampling) {
@@ -150,9 +123,37 @@ export function weightHhHover(
       `*Estimated* from a sample of ${sampling.endpoints} loss terms in ${sampling.sequences} sequences (seed ${sampling.seed}); the gradients and clipping are exact.${interval}`,
     );
   }
-  lines.push('');
-  lines.push(`Regime: **${regimeLabel(layer)}**${evidence?.rule ? ` — ${evidence.rule}` : ''}`);
   return lines.join('\n');
+}
+
+/**
+ * What the mean gradient norm does, in one sentence with each figure once: "the mean gradient norm grows 1.49× per
+ * step, to 128× its lag-0 value by lag 12."
+ */
+function verdictSentence(layer: LayerReport): string {
+  const evidence = layer.evidence;
+  if (evidence?.fit && evidence.log10_rate_per_step !== null) {
+    const rate = evidence.log10_rate_per_step;
+    const factor = formatHoverPow10(rate);
+    const verb = factor === '1' ? 'stays level at' : rate < 0 ? 'falls' : 'grows';
+    const to =
+      evidence.log10_ratio !== null && evidence.measured_lag > 0
+        ? `, to ${formatHoverPow10(evidence.log10_ratio)}× its lag-0 value by lag ${evidence.measured_lag}`
+        : '';
+    return `the mean gradient norm ${verb} ${factor}× per step${to}.`;
+  }
+  if (evidence && evidence.zero_from_lag !== null)
+    return `the mean gradient norm is exactly zero from lag ${evidence.zero_from_lag}; there is no rate.`;
+  if (layer.regime === 'undetermined') return 'too few lags to measure a trend.';
+  return 'no rate was fitted.';
+}
+
+/** Pascanu's condition on σ_max·γ, with what it implies. */
+function pascanuText(product: number): string {
+  const x = formatHoverNumber(product);
+  if (product < 1) return `σ_max·γ = ${x} < 1: sufficient for vanishing gradients`;
+  if (product > 1) return `σ_max·γ = ${x} ≥ 1: necessary for exploding gradients (possible, not certain)`;
+  return `σ_max·γ = 1: on the boundary`;
 }
 
 /** The regime as texts show it: "stable", or "stable (borderline)" within 10% of a threshold. */

@@ -122,6 +122,11 @@ function contradictions(layer: LayerReport, texts: Text[]): string[] {
       if (m[4] !== undefined && !(layer.regime === 'stable' && rate > Number(m[4]) && rate < Number(m[5])))
         say(t, `"between" with ${layer.regime} and rate ${rate}`);
     }
+    for (const m of s.matchAll(new RegExp(`to (${NUM})× its lag-0 value by lag (\\d+)`, 'g'))) {
+      const e = lags.find((x) => x.lag === Number(m[2]));
+      if (e && first !== null && e.log10_mean !== null && !near(m[1], e.log10_mean - first))
+        say(t, `ratio ${m[1]} by lag ${m[2]}, table says 1e${e.log10_mean - first}`);
+    }
     for (const m of s.matchAll(new RegExp(`at lag (\\d+) it is ×?(${NUM})× its lag-0 value`, 'g'))) {
       const e = lags.find((x) => x.lag === Number(m[1]));
       if (e && first !== null && e.log10_mean !== null && !near(m[2], e.log10_mean - first))

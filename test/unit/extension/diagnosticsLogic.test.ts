@@ -4,7 +4,6 @@ import { diagnosticSpecs, forgetBiasLayerOfKey } from '../../../src/extension/di
 import { parseModel } from '../../../src/engine/model/parse';
 import { analyzeModel } from '../../../src/engine/analyze';
 import { commented, report } from './fixtures';
-import { parseModel } from '../../../src/engine/model/parse';
 import { applyTextEdits, didYouMeanEdit } from '../../../src/extension/editLogic';
 
 describe('extension report logic', () => {

@@ -13,6 +13,7 @@ import {
 } from '../../../src/extension/reportLogic';
 import { REPO_ROOT } from '../helpers/cli';
 import { report } from './fixtures';
+import { formatHoverPow10 } from '../../../src/engine/report/format';
 
 describe('extension report logic', () => {
   it('links every finding code to its section of the README shipped in the extension (the line of its heading)', () => {
@@ -36,7 +37,7 @@ describe('extension report logic', () => {
     const vanishing = weightHhHover(report(), 0) ?? '';
     assert.match(vanishing, /shape \[4\]\[4\]/);
     assert.match(vanishing, /sufficient for vanishing/);
-    assert.match(vanishing, /decays by a factor 0\.05012 per step/);
+    assert.match(vanishing, /falls 0\.05012× per step/);
     assert.match(vanishing, /Regime: \*\*vanishing\*\*/);
     const exploding = weightHhHover(report(), 1) ?? '';
     assert.match(exploding, /necessary for exploding/);
@@ -70,6 +71,42 @@ describe('extension report logic', () => {
     const hover = weightHhHover(sampled, 0) ?? '';
     assert.match(hover, /\*Estimated\* from a sample of 40 loss terms in 3 sequences \(seed 1\)/);
     assert.match(hover, new RegExp(`Mean norm at lag ${lag}: .* ± 0\\.25 in log10 \\(95% interval\\)`));
+  });
+
+  it('the hover leads with the verdict, then gives each number once, in plain words', () => {
+    const r = report();
+    r.layers[1].evidence = {
+      log10_rate_per_step: 0.173,
+      log10_ratio: 2.1086,
+      measured_lag: 12,
+      pascanu_bound: 1.08,
+      fit: { intercept: -0.14, slope: 0.173, from_lag: 0, to_lag: 12 },
+      horizon: null,
+      borderline: false,
+      zero_from_lag: null,
+      rule: 'grows',
+    };
+    const hover = weightHhHover(r, 1) ?? '';
+    const lines = hover.split('\n');
+    const verdict = lines.findIndex((line) => line.startsWith('Regime: '));
+    const table = lines.findIndex((line) => line.startsWith('|'));
+    assert.ok(verdict > 0 && verdict < table, `verdict line ${verdict}, table from ${table}:\n${hover}`);
+    assert.strictEqual(lines.slice(0, verdict).filter((line) => line.trim()).length, 1, 'only the title before it');
+    const ev = r.layers[1].evidence;
+    assert.ok(ev.log10_ratio !== null && ev.log10_ratio > 0, 'the fixture layer 1 grows');
+    const ratio = formatHoverPow10(ev.log10_ratio);
+    assert.ok(
+      hover.includes(
+        `grows ${formatHoverPow10(ev.log10_rate_per_step!)}× per step, to ${ratio}× its lag-0 value by lag ${ev.measured_lag}.`,
+      ),
+      hover,
+    );
+    // The ratio and the per-step factor appear once (they were in the table, the Measured line and the rule).
+    for (const figure of [`${ratio}×`, `${formatHoverPow10(ev.log10_rate_per_step!)}×`])
+      assert.strictEqual(hover.split(figure).length - 1, 1, `${figure} shown more than once:\n${hover}`);
+    assert.strictEqual(hover.split('σ_max·γ').length - 1, 1, "Pascanu's condition once");
+    assert.doesNotMatch(hover, /n\/a/);
+    assert.ok(hover.length < 700, `${hover.length} characters`);
   });
 
   it('the hover shows the gradient horizon and a borderline verdict, and invents no rate without a fit', () => {

@@ -1,7 +1,7 @@
 // Report-derived text for the editor face (vscode-free, unit-tested): regime summary, finding sections,
 // clip suggestions and the weight_hh hover.
 import type { Direction } from '../engine/model/types';
-import type { Finding, FindingCode, LayerReport, Regime, Report } from '../engine/report/types';
+import type { FindingCode, LayerReport, Regime, Report } from '../engine/report/types';
 import { describeOrigin, formatHoverNumber, formatHoverPow10 } from '../engine/report/format';
 import { layerLabel, nameSuffix } from '../engine/report/layers';
 

@@ -839,6 +839,8 @@ async function main() {
       const csv = (await posted(page, 'exportFile')).filter((m) => m.kind === 'csv').pop();
       assert(csv && /\r\n0,reverse,0,/.test(csv.content), 'csv has the reverse rows');
       await postReport(page, 'small', 16);
+    });
+
     await test('a stopped run: the last complete report comes back under a "cancelled" line, or the partial report goes; Re-run asks the host', async () => {
       const send = (message) => page.evaluate((m) => window.postMessage(m, '*'), message);
       const partial = { ...small, partial: true, max_lag: 4 };

@@ -62,6 +62,16 @@ interface RunningAnalysis {
   heatmap: boolean;
   promise: Promise<AnalyzeResult>;
   abort: AbortController;
+  /** The latest partial report it sent (short lags), for a command that joins it after that report went out. */
+  partial: { report?: Report };
+}
+
+/** The message of the rejection of an analysis that a newer analysis of the same document replaced. */
+const supersededMessage = 'Superseded by a newer analysis of the same document.';
+
+/** Whether an analysis was rejected because a newer analysis of the same document replaced it. */
+export function isSuperseded(error: unknown): boolean {
+  return error instanceof AnalysisError && error.reason === 'cancelled' && error.message === supersededMessage;
 }
 
 /** What the service keeps per open document. */
@@ -191,6 +201,9 @@ export class AnalysisService extends Disposable {
     const listeners = new Set<(fraction: number, phase: string) => void>();
     let latest = { fraction: 0, phase: 'starting' };
     const version = document.version;
+    const owner = state;
+    // The latest partial report of this run (kept for a command that joins it later).
+    const partialSent: { report?: Report } = {};
     const raw = this.client.analyze(params, {
       signal: abort.signal,
       timeoutMs,
@@ -198,16 +211,16 @@ export class AnalysisService extends Disposable {
         latest = { fraction: message.fraction, phase: message.phase };
         // A partial report of a text that has changed since (its run is about to be superseded) is not shown.
         const partial = message.partial && document.version === version ? message.partial : undefined;
+        if (partial) partialSent.report = partial;
         this.progressEmitter.fire({ uri: document.uri, fraction: message.fraction, partial });
         for (const listener of listeners) listener(message.fraction, message.phase);
       },
     });
     abort.signal.addEventListener('abort', () => this.stopIdleWorker(), { once: true });
-    const owner = state;
     const promise = raw.then(
       (result) => {
         if (this.states.get(uriKey) !== owner || owner.generation !== generation) {
-          throw new AnalysisError('Superseded by a newer analysis of the same document.', 'cancelled');
+          throw new AnalysisError(supersededMessage, 'cancelled');
         }
         owner.last = { key, heatmap: wantsHeatmap, version, result };
         this.failureShown = false;
@@ -220,7 +233,7 @@ export class AnalysisService extends Disposable {
         throw error;
       },
     );
-    const running: RunningAnalysis = { key, heatmap: wantsHeatmap, promise, abort };
+    const running: RunningAnalysis = { key, heatmap: wantsHeatmap, promise, abort, partial: partialSent };
     state.running = running;
     let failure: unknown;
     const settled = promise.then(
@@ -240,6 +253,11 @@ export class AnalysisService extends Disposable {
     this.linkCancellation(options.token, abort, promise);
     this.showProgress(options.progress ?? 'none', document.uri, abort, settled, listeners, () => latest);
     return promise;
+  }
+
+  /** The latest partial report of the document's running analysis, if it sent one. */
+  runningPartial(uri: vscode.Uri): Report | undefined {
+    return this.states.get(uri.toString())?.running?.partial.report;
   }
 
   /** Analyzes raw parameters (no document, no diagnostics): for the test API. */

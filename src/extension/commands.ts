@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { AnalysisError } from '../worker/client';
 import type { AnalyzeResult } from '../worker/protocol';
-import type { AnalysisService } from './analysisService';
+import { isSuperseded, type AnalysisService } from './analysisService';
 import { isModelDocument } from './modelFiles';
 import { currentClip } from './documentEdits';
 import type { ReportPanelManager } from './reportPanelManager';
@@ -126,10 +126,20 @@ async function analyze(
   try {
     // With the panel's heatmap section open, this run computes the map too (no second run when the report arrives).
     // The result of an analysis of the same text and settings (on open, after an edit) is reused.
-    result = await service.analyzeDocument(document, {
-      progress: 'notification',
-      heatmap: panel.wantsHeatmap,
-    });
+    const run = (): Promise<AnalyzeResult> =>
+      service.analyzeDocument(document, { progress: 'notification', heatmap: panel.wantsHeatmap });
+    const pending = run();
+    // Joined an analysis (on open, after an edit) whose partial report went out before this command: show it now.
+    const early = service.runningPartial(uri);
+    if (early && !sameUri(panel.currentDocument, uri)) panel.show(uri, early, currentClip(document), true);
+    try {
+      result = await pending;
+    } catch (error) {
+      // The joined analysis was replaced by a newer one of the same document (a settings change, a save): wait for
+      // that one instead of reporting nothing.
+      if (!isSuperseded(error)) throw error;
+      result = await run();
+    }
   } catch (error) {
     if (error instanceof AnalysisError && (error.reason === 'cancelled' || error.reason === 'disposed'))
       return undefined;

@@ -32,7 +32,7 @@ describe('CLI with checkpoints', function () {
     assert.strictEqual(r.status, 0, r.stderr);
     assert.match(r.stdout, /^lstm-f32\.pt/);
     assert.match(r.stdout, /^Source {2}weights from lstm-f32\.pt \(pytorch\)$/m);
-    assert.match(r.stdout, /^Data {4}8 sequences, 512 steps \(synthetic: no data given\)$/m);
+    assert.match(r.stdout, /^Data {4}8 sequences × 64 steps \(synthetic: no data given\)$/m);
     assert.match(r.stdout, /synthetic-data/);
   });
 

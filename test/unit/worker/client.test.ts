@@ -213,13 +213,15 @@ describe('AnalysisClient with dist/worker.js', function () {
       const others = fs.readdirSync('/proc/self/task').filter((tid) => tid !== main);
       return [main, ...others].map(niceOf).filter((n): n is number => n !== undefined);
     };
+    // The main thread keeps whatever priority the test run started with (a CI job may itself run niced).
+    const mainNice = niceValues()[0];
     const before = niceValues().filter((nice) => nice === 10).length;
     const low = new AnalysisClient(WORKER_JS, undefined, { niceness: 10 });
     try {
       const r = await low.analyze(params(SMALL));
       assert.ok(r.ok);
       assert.ok(niceValues().filter((nice) => nice === 10).length > before, 'no thread runs at nice 10');
-      assert.strictEqual(niceValues()[0], 0, 'the main thread lost its priority');
+      assert.strictEqual(niceValues()[0], mainNice, 'the main thread lost its priority');
     } finally {
       low.dispose();
     }

@@ -132,6 +132,8 @@ describe('lag threads of the built worker (dist/worker.js, dist/lag-worker.js)',
       return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
     };
     const niced = (): number => fs.readdirSync('/proc/self/task').filter((tid) => niceOf(tid) === 10).length;
+    // The main thread keeps whatever priority the test run started with (a CI job may itself run niced).
+    const mainNice = niceOf(String(process.pid));
     const low = new AnalysisClient(WORKER_JS, undefined, { niceness: 10 });
     try {
       // An unsplit run starts the analysis worker (and its GEMM helpers); a split run adds the lag thread(s).
@@ -144,7 +146,7 @@ describe('lag threads of the built worker (dist/worker.js, dist/lag-worker.js)',
         niced() >= before + os.availableParallelism() - 1 || os.availableParallelism() === 1,
         `${niced() - before} more threads at nice 10`,
       );
-      assert.strictEqual(niceOf(String(process.pid)), 0, 'the main thread lost its priority');
+      assert.strictEqual(niceOf(String(process.pid)), mainNice, 'the main thread lost its priority');
     } finally {
       low.dispose();
     }

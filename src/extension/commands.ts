@@ -12,12 +12,17 @@ import { readSettings } from './settings';
 import { baseModelCandidates, isTimelineCandidate } from './timelineLogic';
 import type { TimelinePanelManager, TimelineRequest } from './timelinePanelManager';
 import { sameUri } from './uris';
+import type { CheckpointReports } from './checkpointReports';
+import { isCheckpointPath, moduleChoice } from './checkpointLogic';
+import { analyzeCheckpoint, chooseModule, createModelFile, writeModule } from './checkpointCommands';
 
 /** What commands act on. */
 export interface CommandContext {
   service: AnalysisService;
   panel: ReportPanelManager;
   timeline: TimelinePanelManager;
+  /** Reports of checkpoints (a timeline's steps, a checkpoint analyzed on its own) and how to analyze them again. */
+  checkpoints: CheckpointReports;
 }
 
 /**
@@ -98,14 +103,19 @@ async function pickModelFile(argument: unknown): Promise<vscode.Uri | undefined>
   return picked?.uri;
 }
 
+/** Marks the re-run after a module was written into the model file (asked once per command). */
+const moduleChosen = Symbol('module chosen');
+
 /**
  * Analyzes a model file and shows the report panel; wrong input is pointed out in the Problems panel. On a
- * folder or several selected checkpoints (Explorer), opens their training timeline instead.
+ * folder or several selected checkpoints (Explorer), opens their training timeline instead; on one checkpoint,
+ * analyzes it as if a model file said only {"weights": NAME}.
  */
 async function analyze(
   context: CommandContext,
   argument?: unknown,
   selection?: unknown,
+  rerun?: typeof moduleChosen,
 ): Promise<AnalyzeResult | undefined> {
   const timeline = await timelineSelection(argument, selection);
   if (timeline) {
@@ -114,6 +124,9 @@ async function analyze(
   }
   const uri = await pickModelFile(argument);
   if (!uri) return undefined;
+  // A checkpoint (Explorer context menu): analyzed as if a model file said only {"weights": NAME}.
+  if (uri.scheme === 'file' && isCheckpointPath(uri.fsPath))
+    return analyzeCheckpoint(context.service, context.panel, context.checkpoints, uri);
   const document = await vscode.workspace.openTextDocument(uri);
   const { service, panel } = context;
   // A long run sends a partial report (short lags) first: show it in the panel at once; the final report replaces it.
@@ -150,6 +163,16 @@ async function analyze(
   } finally {
     partials.dispose();
   }
+  const choice = moduleChoice(result);
+  if (choice && rerun !== moduleChosen) {
+    // Several recurrent modules in the checkpoint: the pick is written into the model file as `module`.
+    const module = await chooseModule(
+      path.basename(uri.fsPath),
+      choice.candidates.map((name) => ({ name })),
+    );
+    if (module !== undefined && (await writeModule(document, module)))
+      return analyze(context, uri, undefined, moduleChosen);
+  }
   if (result.ok) {
     panel.show(uri, result.report, currentClip(document));
   } else {
@@ -169,7 +192,8 @@ async function analyze(
 
 /** Command ids and their handlers. */
 const commands: Record<string, Command> = {
-  'rnnGradients.analyze': analyze,
+  'rnnGradients.analyze': (context, argument, selection) => analyze(context, argument, selection),
+  'rnnGradients.createModelFile': (_context, argument) => createModelFile(argument),
 };
 
 /** Registers every command of the table. */

@@ -6,21 +6,40 @@ import type { CheckpointReports } from './checkpointReports';
 import { applyClip, currentClip, revealPath } from './documentEdits';
 import { ReportPanelManager, type ReportPanelActions } from './reportPanelManager';
 import { sameUri } from './uris';
+import { isCheckpointPath } from './checkpointLogic';
+import { runCheckpointAnalysis } from './checkpointCommands';
 
 /** The open document with this URI, if any. */
 function openDocument(uri: vscode.Uri): vscode.TextDocument | undefined {
   return vscode.workspace.textDocuments.find((candidate) => sameUri(candidate.uri, uri));
 }
 
-/** The model file to edit for a report: a timeline checkpoint's base model, else the report's own file. */
-function editTarget(checkpoints: CheckpointReports, uri: vscode.Uri): vscode.Uri | undefined {
+/** Whether a URI names a checkpoint file (a report of it has no model file of its own). */
+function isCheckpoint(uri: vscode.Uri): boolean {
+  return uri.scheme === 'file' && isCheckpointPath(uri.fsPath);
+}
+
+/** A checkpoint analyzed on its own has no keys to edit: offers to create its model file. */
+function offerModelFile(uri: vscode.Uri, what: string): void {
+  void vscode.window
+    .showInformationMessage(
+      `RNN Gradients: this report is of a checkpoint analyzed on its own; to ${what}, create a model file from ${uri.path.split('/').pop() ?? 'the checkpoint'} first.`,
+      'Create Model File',
+    )
+    .then((choice) => {
+      if (choice === 'Create Model File') void vscode.commands.executeCommand('rnnGradients.createModelFile', uri);
+    });
+}
+
+/**
+ * The model file to edit for a report: a timeline checkpoint's base model, else the report's own file; none (with
+ * the offer to create one) for a checkpoint analyzed on its own.
+ */
+function editTarget(checkpoints: CheckpointReports, uri: vscode.Uri, what: string): vscode.Uri | undefined {
   const c = checkpoints.get(uri);
-  if (!c) return uri;
-  if (!c.base)
-    void vscode.window.showInformationMessage(
-      'RNN Gradients: this report is of a checkpoint analyzed on its own; there is no model file to change.',
-    );
-  return c.base;
+  if (!c && !isCheckpoint(uri)) return uri;
+  if (!c?.base) offerModelFile(uri, what);
+  return c?.base;
 }
 
 /** Creates the panel manager, fed by the service's analyses; disposing it ends its subscriptions too. */
@@ -29,7 +48,7 @@ export function createReportPanel(
   service: AnalysisService,
   checkpoints: CheckpointReports,
 ): ReportPanelManager {
-  /** A timeline checkpoint's report, analyzed again (with the heatmap when asked) and shown. */
+  /** A checkpoint's report (of a timeline, or analyzed on its own), analyzed again (with the heatmap when asked) and shown. */
   const reanalyzeCheckpoint = async (uri: vscode.Uri, heatmap: boolean): Promise<boolean> => {
     const c = checkpoints.get(uri);
     if (!c) return false;
@@ -41,14 +60,14 @@ export function createReportPanel(
   };
   const actions: ReportPanelActions = {
     applyClip: async (uri, key, value) => {
-      const target = editTarget(checkpoints, uri);
+      const target = editTarget(checkpoints, uri, `set training.${key}`);
       if (!target) return;
       await applyClip(target, key, value);
       const document = openDocument(target);
       if (document) panel.fileChanged(uri, currentClip(document));
     },
     revealPath: async (uri, path) => {
-      const target = editTarget(checkpoints, uri);
+      const target = editTarget(checkpoints, uri, 'edit its keys');
       if (target) await revealPath(target, path);
     },
     refresh: async (uri) => {
@@ -60,6 +79,12 @@ export function createReportPanel(
     },
     requestHeatmap: async (documentUri) => {
       if (await reanalyzeCheckpoint(documentUri, true)) return;
+      if (isCheckpoint(documentUri)) {
+        // A checkpoint analyzed directly (the panel restored after a reload): analyzed again with the map.
+        const result = await runCheckpointAnalysis(service, documentUri, { heatmap: true, ask: false });
+        if (result?.ok) panel.update(documentUri, result.report, { clip_norm: null, clip_value: null });
+        return;
+      }
       const document = await vscode.workspace.openTextDocument(documentUri);
       // The panel now wants the map, so this is the document's normal analysis with the heatmap: it joins a running
       // one that already includes it, or returns the last result when that has it; a new result reaches the panel

@@ -182,3 +182,12 @@ export function didYouMeanEdit(
   if (typeof from !== 'string' || from === to) return undefined;
   return { edit: { offset: span.offset, length: span.length, content: JSON.stringify(to) }, from, to };
 }
+
+/** Edits that set the top-level `module` (which recurrent module of a checkpoint), adding it when absent. */
+export function moduleEdits(
+  text: string,
+  module: string,
+  formatting: FormattingOptions = defaultFormatting,
+): TextEditSpec[] {
+  return modify(text, ['module'], module, { formattingOptions: formatting });
+}

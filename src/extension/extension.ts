@@ -80,7 +80,7 @@ export function activate(context: vscode.ExtensionContext): RnnGradientsApi {
         GradientQuickFixes.metadata,
       ),
       vscode.languages.registerHoverProvider(modelFileSelector, new WeightHover(service)),
-      ...registerCommands({ service, panel, timeline }),
+      ...registerCommands({ service, panel, timeline, checkpoints }),
     );
     return {
       async analyze(target, options = {}) {

@@ -1,11 +1,12 @@
-// Quick fixes on the extension's diagnostics: clipping thresholds, the LSTM forget-gate bias, and a misspelt key or
-// value the wrong-input message suggests a name for.
+// Quick fixes on the extension's diagnostics: clipping thresholds, the LSTM forget-gate bias, a misspelt key or
+// value the wrong-input message suggests a name for, and the recurrent module of a checkpoint holding several
+// (writes `module`).
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
 import { diagnosticSource } from './diagnosticsManager';
 import { forgetBiasLayerOfKey } from './diagnosticsLogic';
 import { clipWorkspaceEdit, currentClip, formattingOf, toWorkspaceEdit } from './documentEdits';
-import { didYouMeanEdit, forgetBiasEdits } from './editLogic';
+import { didYouMeanEdit, forgetBiasEdits, moduleEdits } from './editLogic';
 import { layerLabel } from '../engine/report/layers';
 import { clipFixCodes } from './reportLogic';
 import { recommendedClipActions } from '../shared/clipAdvice';
@@ -64,6 +65,7 @@ export class GradientQuickFixes implements vscode.CodeActionProvider {
           actions.push(action);
         }
       }
+      if (code === 'invalid-model') actions.push(...this.moduleFixes(document, diagnostic));
       if (code === 'forget-bias-low') {
         const key = forgetBiasLayerOfKey(document.getText(diagnostic.range));
         const edits =
@@ -83,5 +85,24 @@ export class GradientQuickFixes implements vscode.CodeActionProvider {
       }
     }
     return actions;
+  }
+
+  /** "Use module "encoder"" for each candidate of a problem that asks to choose one (on `weights` or `module`). */
+  private moduleFixes(document: vscode.TextDocument, diagnostic: vscode.Diagnostic): vscode.CodeAction[] {
+    const result = this.service.lastResult(document.uri);
+    if (!result || result.ok) return [];
+    const start = document.offsetAt(diagnostic.range.start);
+    const problem = result.problems.find((p) => p.candidates && p.candidates.length > 0 && p.range.offset === start);
+    if (!problem?.candidates) return [];
+    return problem.candidates.map((name, index) => {
+      const action = new vscode.CodeAction(
+        name === '' ? 'Use the top-level module' : `Use module "${name}"`,
+        vscode.CodeActionKind.QuickFix,
+      );
+      action.edit = toWorkspaceEdit(document, moduleEdits(document.getText(), name, formattingOf(document)));
+      action.diagnostics = [diagnostic];
+      action.isPreferred = index === 0;
+      return action;
+    });
   }
 }

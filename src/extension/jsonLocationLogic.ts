@@ -20,13 +20,17 @@ export function parseJsonc(text: string): Node | undefined {
 /**
  * The range a diagnostic about `path` should sit on: the property key for a key (the last segment is a
  * string), the element itself for an array index. When the path does not exist in the text, the
- * longest prefix that does; the first character of the text when nothing matches.
+ * longest prefix that does (on its value when that is a string: `["weights", "weight_hh_l0"]` of a model file whose
+ * weights come from a checkpoint sits on the checkpoint's path); the first character of the text when nothing
+ * matches.
  */
 export function spanOfPath(text: string, path: readonly (string | number)[], root = parseJsonc(text)): TextSpan {
   if (!root) return { offset: 0, length: Math.min(1, text.length) };
   for (let end = path.length; end > 0; end--) {
     const node = findNodeAtLocation(root, path.slice(0, end));
     if (!node) continue;
+    // A deeper path under a string (a checkpoint named by `weights`, a data file): on that value.
+    if (end < path.length && node.type === 'string') return { offset: node.offset, length: node.length };
     const keyNode = node.parent?.type === 'property' ? node.parent.children?.[0] : undefined;
     const target = keyNode ?? node;
     return { offset: target.offset, length: target.length };

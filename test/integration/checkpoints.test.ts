@@ -109,6 +109,13 @@ describe('RNN Gradients with checkpoints', function () {
     const result = await vscode.commands.executeCommand<AnalyzeResult | undefined>('rnnGradients.analyze', uri);
     assert.ok(result?.ok);
     assert.strictEqual(result.report.model.source?.module, 'aux');
+    // Findings about the checkpoint's tensors sit on the weights value.
+    const tensorFindings = result.report.findings.filter((f) => f.path[0] === 'weights' && f.path.length > 1);
+    const onTensors = await waitFor('the findings on the weights value', () => {
+      const now = ours(uri).filter((d) => d.severity !== vscode.DiagnosticSeverity.Information);
+      return now.length >= tensorFindings.length ? now : undefined;
+    });
+    for (const d of onTensors) assert.strictEqual(editor.document.getText(d.range), '"whole-module.pt"', d.message);
   });
 
   it('"Create model file from checkpoint" writes NAME.rnn.json next to it and opens it; it analyzes', async () => {

@@ -15,6 +15,18 @@ describe('extension key ranges', () => {
     assert.deepStrictEqual(none, { offset: 0, length: 1 });
   });
 
+  it('puts a tensor of a checkpoint-backed model file on the weights value (the checkpoint path)', () => {
+    const text = '{\n  "weights": "model.pt",\n  "data": { "inputs": "b.npz#x" }\n}';
+    const at = (path: (string | number)[]): string => {
+      const span = spanOfPath(text, path);
+      return text.slice(span.offset, span.offset + span.length);
+    };
+    assert.strictEqual(at(['weights', 'weight_hh_l0']), '"model.pt"');
+    assert.strictEqual(at(['weights', 'weight_hh_l0_reverse', 3]), '"model.pt"');
+    assert.strictEqual(at(['weights']), '"weights"');
+    assert.strictEqual(at(['data', 'inputs', 0]), '"b.npz#x"');
+  });
+
   it('tells which key the pointer is on', () => {
     const offset = commented.indexOf('weight_hh_l0') + 3;
     assert.deepStrictEqual(keyPathAtOffset(commented, offset), ['weights', 'weight_hh_l0']);

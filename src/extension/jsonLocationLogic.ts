@@ -50,6 +50,19 @@ export function keySpanAt(
   return keyNode ? { offset: keyNode.offset, length: keyNode.length } : undefined;
 }
 
+/** The span of the string value at `path` when `offset` lies on it (quotes included), else undefined. */
+export function stringValueSpanAt(
+  text: string,
+  path: readonly (string | number)[],
+  offset: number,
+  root = parseJsonc(text),
+): TextSpan | undefined {
+  if (!root) return undefined;
+  const node = findNodeAtLocation(root, path as (string | number)[]);
+  if (node?.type !== 'string' || offset < node.offset || offset > node.offset + node.length) return undefined;
+  return { offset: node.offset, length: node.length };
+}
+
 /** The number stored at `path`, or null when absent, null, or not a number. */
 export function numberAt(text: string, path: readonly (string | number)[], root = parseJsonc(text)): number | null {
   if (!root) return null;

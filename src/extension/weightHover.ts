@@ -1,19 +1,21 @@
-// Hover on `weight_hh_l{k}` keys: spectra, Pascanu's condition and the measured regime of that layer.
+// Hover on `weight_hh_l{k}` keys: spectra, Pascanu's condition and the measured regime of that layer; on the
+// `weights` key or value of a checkpoint-backed model file: where the weights came from, then each layer.
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
-import { keyPathAtOffset, keySpanAt, parseJsonc } from './jsonLocationLogic';
+import { keyPathAtOffset, keySpanAt, parseJsonc, stringValueSpanAt } from './jsonLocationLogic';
 import { checkpointHover, weightHhDirection, weightHhHover, weightHhLayer } from './reportLogic';
 
-/** On the `weights` value of a checkpoint-backed model file: the source, then each layer as on weight_hh_l{k}. */
+/**
+ * On the `weights` key or value of a checkpoint-backed model file: the source, then each layer as on
+ * weight_hh_l{k}; the hover's range is the span under the pointer.
+ */
 function sourceHover(
   report: Parameters<typeof checkpointHover>[0],
-  text: string,
-  root: ReturnType<typeof parseJsonc>,
+  span: { offset: number; length: number } | undefined,
   document: vscode.TextDocument,
 ): vscode.Hover | undefined {
   const markdown = checkpointHover(report);
   if (!markdown) return undefined;
-  const span = keySpanAt(text, ['weights'], root);
   const range = span
     ? new vscode.Range(document.positionAt(span.offset), document.positionAt(span.offset + span.length))
     : undefined;
@@ -29,8 +31,12 @@ export class WeightHover implements vscode.HoverProvider {
     if (!report) return undefined;
     const text = document.getText();
     const root = parseJsonc(text);
-    const path = keyPathAtOffset(text, document.offsetAt(position), root);
-    if (path?.length === 1 && path[0] === 'weights') return sourceHover(report, text, root, document);
+    const offset = document.offsetAt(position);
+    const onValue = stringValueSpanAt(text, ['weights'], offset, root);
+    if (onValue) return sourceHover(report, onValue, document);
+    const path = keyPathAtOffset(text, offset, root);
+    if (path?.length === 1 && path[0] === 'weights')
+      return sourceHover(report, keySpanAt(text, ['weights'], root), document);
     if (!path || path.length !== 2 || path[0] !== 'weights' || typeof path[1] !== 'string') return undefined;
     const layer = weightHhLayer(path[1]);
     if (layer === undefined) return undefined;

@@ -1,6 +1,6 @@
-// Unit tests (plain Node) of jsonLocationLogic.ts: key ranges and the key under the pointer.
+// Unit tests (plain Node) of jsonLocationLogic.ts: key ranges, the key under the pointer, a string value under it.
 import * as assert from 'assert';
-import { keyPathAtOffset, spanOfPath } from '../../../src/extension/jsonLocationLogic';
+import { keyPathAtOffset, spanOfPath, stringValueSpanAt } from '../../../src/extension/jsonLocationLogic';
 import { commented } from './fixtures';
 
 describe('extension key ranges', () => {
@@ -31,5 +31,17 @@ describe('extension key ranges', () => {
     const offset = commented.indexOf('weight_hh_l0') + 3;
     assert.deepStrictEqual(keyPathAtOffset(commented, offset), ['weights', 'weight_hh_l0']);
     assert.strictEqual(keyPathAtOffset(commented, commented.indexOf('0.5')), undefined);
+  });
+
+  it('tells when the pointer is on a string value (the weights path of a checkpoint-backed model file)', () => {
+    const text = '{\n  "weights": "model.pt", // the checkpoint\n  "module": "rnn"\n}';
+    const start = text.indexOf('"model.pt"');
+    for (const offset of [start, start + 4, start + '"model.pt"'.length])
+      assert.deepStrictEqual(stringValueSpanAt(text, ['weights'], offset), { offset: start, length: 10 });
+    assert.strictEqual(stringValueSpanAt(text, ['weights'], start - 1), undefined);
+    assert.strictEqual(stringValueSpanAt(text, ['weights'], text.indexOf('"rnn"') + 1), undefined);
+    assert.strictEqual(stringValueSpanAt(text, ['weights'], text.indexOf('weights')), undefined);
+    const inline = '{ "weights": { "weight_hh_l0": [[0.5]] } }';
+    assert.strictEqual(stringValueSpanAt(inline, ['weights'], inline.indexOf('weight_hh')), undefined);
   });
 });

@@ -1,5 +1,6 @@
-// Reports the report panel shows for a checkpoint of a timeline (not a model file of its own): which model file
-// its clip settings and keys belong to, and how to analyze it again (for the heatmap, or after a change).
+// Reports the report panel shows for a checkpoint (a step of a timeline, or a checkpoint analyzed on its own from the
+// Explorer; not a model file of its own): which model file its clip settings and keys belong to, and how to analyze
+// it again (for the heatmap, or after a change).
 import type * as vscode from 'vscode';
 import type { AnalyzeParams } from '../worker/protocol';
 

@@ -631,6 +631,21 @@ async function main() {
       assert(!/steps\s+24/.test(facts), `header still gives the total alone: ${facts}`);
     });
 
+    await test("the header names the weights' source of a checkpoint analyzed directly (as the CLI's Source line)", async () => {
+      // examples/checkpoint/tagger.pt through the built CLI, under a file name with markup in it.
+      const tagger = engineReport('examples/checkpoint/tagger.pt');
+      assert(tagger.model.source && tagger.model.source.format === 'pytorch', 'the report has no pytorch source');
+      await stageReport(page, 'tagger', tagger);
+      await postReport(page, 'tagger', 92);
+      const facts = await page.locator('header .facts').innerText();
+      const expected = `weights from <b>tagger.pt${tagger.model.source.module ? `, module ${tagger.model.source.module}` : ''}`;
+      assert(facts.includes(expected), `header facts: ${facts} (expected "${expected}")`);
+      assert((await page.locator('header .facts b').count()) === 0, 'the file name became markup');
+      await postReport(page, 'small', 93);
+      const back = await page.locator('header .facts').innerText();
+      assert(!/weights from/.test(back), `an inline-weights report still names a file: ${back}`);
+    });
+
     await test('the CSP blocks an injected inline script', async () => {
       await page.evaluate(() => {
         const s = document.createElement('script');

@@ -1,6 +1,8 @@
 // The training timeline in the real extension host: "Analyze RNN gradients" on a folder (as the Explorer calls it)
 // opens the timeline panel, whose webview draws its four charts; a step opened from the panel shows that
-// checkpoint's full report in the report panel; Watch adds a checkpoint written later without taking focus.
+// checkpoint's full report in the report panel; Watch adds a checkpoint written later without taking focus;
+// several selected PyTorch checkpoints with their model file give the timeline of the .pt files (figures as
+// PyTorch computed them, test/fixtures/timeline/expected.json).
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -95,5 +97,66 @@ describe('RNN Gradients training timeline', function () {
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
     }
+  });
+
+  it('several selected .pt checkpoints and their model file: the timeline of the PyTorch checkpoints, as PyTorch computed it', async () => {
+    const extension = await api();
+    const model = fixtureIn('timeline', 'model.rnn.json');
+    const dir = path.dirname(model.fsPath);
+    const expected = (
+      JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8')) as {
+        series: Record<
+          string,
+          {
+            entries: {
+              step: number;
+              grad_norm: number;
+              recommended: { clip_norm: number };
+              layers: { regime: string; log10_rate_per_step: number; sigma_max: number }[];
+            }[];
+          }
+        >;
+      }
+    ).series.regime;
+    const checkpoints = fs
+      .readdirSync(path.join(dir, 'regime'))
+      .filter((n) => n.endsWith('.pt'))
+      .sort()
+      .map((n) => vscode.Uri.file(path.join(dir, 'regime', n)));
+    assert.strictEqual(checkpoints.length, 5);
+    // The Explorer passes the clicked resource and the whole selection: the model file and five checkpoints.
+    await vscode.commands.executeCommand('rnnGradients.analyze', checkpoints[0], [model, ...checkpoints]);
+    const shown = await waitFor('the timeline of the five checkpoints', () => {
+      const t = extension.timeline.shown;
+      return t && t.timeline.entries.length === 5 && t.running === null ? t : undefined;
+    });
+    assert.strictEqual(shown.base, model.toString(), 'the selected model file is the base');
+    const near = (a: number | null | undefined, b: number, what: string): void =>
+      assert.ok(typeof a === 'number' && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+    shown.timeline.entries.forEach((e, i) => {
+      const x = expected.entries[i];
+      assert.strictEqual(e.error, undefined, e.error);
+      assert.strictEqual(e.step, x.step);
+      assert.match(e.file, /regime[\\/]step_\d{5}\.pt$/);
+      near(e.grad_norm, x.grad_norm, `step ${x.step} grad_norm`);
+      near(e.recommended?.clip_norm, x.recommended.clip_norm, `step ${x.step} clip_norm`);
+      assert.strictEqual(e.layers?.[0].regime, x.layers[0].regime, `step ${x.step} regime`);
+      near(e.layers?.[0].log10_rate_per_step, x.layers[0].log10_rate_per_step, `step ${x.step} rate`);
+      near(e.layers?.[0].sigma_max, x.layers[0].sigma_max, `step ${x.step} σ_max`);
+    });
+    assert.deepStrictEqual(
+      shown.timeline.findings.map((f) => `${f.code}@${f.step}`),
+      ['regime-change@230'],
+    );
+    const rendered = await Promise.race([extension.timeline.whenRendered().then(() => true), sleep(30000)]);
+    assert.ok(rendered, 'the timeline webview did not render within 30 s');
+    // Opening step 230 (as a click on its point does) shows that checkpoint's full report.
+    const entry = shown.timeline.entries[3];
+    await extension.timeline.handle({ type: 'openStep', file: entry.file, step: entry.step });
+    const report = await waitFor('the report panel on step_00230.pt', () => {
+      const r = extension.panel.shownReport;
+      return r && /step_00230\.pt$/.test(r.documentUri) && !r.partial ? r : undefined;
+    });
+    near(report.report.grad_norm, expected.entries[3].grad_norm, 'the report of step 230: grad_norm');
   });
 });

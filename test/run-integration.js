@@ -18,7 +18,7 @@ const resultMarker = 'RNN_GRADIENTS_INTEGRATION_RESULT';
 /** Prefix of mocha's reporter lines (test/integration/index.ts). */
 const reporterLinePrefix = '[rnn-gradients-test] ';
 /** Whole-run limit (ms); the page never calls back when the extension host fails to start. */
-const overallTimeoutMs = Number(process.env.RNN_GRADIENTS_INTEGRATION_TIMEOUT_MS || 5 * 60 * 1000);
+const overallTimeoutMs = Number(process.env.RNN_GRADIENTS_INTEGRATION_TIMEOUT_MS || 15 * 60 * 1000);
 /** How long after the page loads the suite's first mocha line may take before the host counts as "never started". */
 const startTimeoutMs = Number(process.env.RNN_GRADIENTS_HOST_START_TIMEOUT_MS || 120 * 1000);
 

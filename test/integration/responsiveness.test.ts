@@ -133,7 +133,7 @@ describe('RNN Gradients long runs (responsiveness, partial reports, live panel)'
           const shown = extension.panel.shownReport;
           return shown && shown.documentUri === uri.toString() && shown.partial ? shown : undefined;
         },
-        60000,
+        120000,
       );
       partialSeenAt = Date.now();
       diagnosticsDuringPartial = ours(uri).length;

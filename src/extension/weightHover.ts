@@ -1,7 +1,9 @@
-// Hover on `weight_hh_l{k}` keys: spectra, Pascanu's condition and the measured regime of that layer; on the
+// Hover on `weight_hh_l{k}` keys: spectra, Pascanu's condition and the measured regime of that layer; on
+// `bias_ih_l{k}` keys: the layer's gate means and saturated shares and its units (gateHoverLogic.ts); on the
 // `weights` key or value of a checkpoint-backed model file: where the weights came from, then each layer.
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
+import { biasIhLayer, gatesHover } from './gateHoverLogic';
 import { keyPathAtOffset, keySpanAt, parseJsonc, stringValueSpanAt } from './jsonLocationLogic';
 import { checkpointHover, weightHhDirection, weightHhHover, weightHhLayer } from './reportLogic';
 
@@ -39,8 +41,13 @@ export class WeightHover implements vscode.HoverProvider {
       return sourceHover(report, keySpanAt(text, ['weights'], root), document);
     if (!path || path.length !== 2 || path[0] !== 'weights' || typeof path[1] !== 'string') return undefined;
     const layer = weightHhLayer(path[1]);
-    if (layer === undefined) return undefined;
-    const markdown = weightHhHover(report, layer, weightHhDirection(path[1]));
+    const bias = biasIhLayer(path[1]);
+    const markdown =
+      layer !== undefined
+        ? weightHhHover(report, layer, weightHhDirection(path[1]))
+        : bias !== undefined
+          ? gatesHover(report, bias.layer, bias.direction)
+          : undefined;
     if (!markdown) return undefined;
     const span = keySpanAt(text, path, root);
     const range = span

@@ -1,6 +1,6 @@
-// Quick fixes on the extension's diagnostics: clipping thresholds, the LSTM forget-gate bias, a misspelt key or
-// value the wrong-input message suggests a name for, and the recurrent module of a checkpoint holding several
-// (writes `module`).
+// Quick fixes on the extension's diagnostics: clipping thresholds, the LSTM forget-gate bias, rescaling
+// weight_hh_l{k} to a chosen σ_max, a misspelt key or value the wrong-input message suggests a name for, and the
+// recurrent module of a checkpoint holding several (writes `module`).
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
 import { diagnosticSource } from './diagnosticsManager';
@@ -10,6 +10,8 @@ import { didYouMeanEdit, forgetBiasEdits, moduleEdits } from './editLogic';
 import { layerLabel } from '../engine/report/layers';
 import { clipFixCodes } from './reportLogic';
 import { recommendedClipActions } from '../shared/clipAdvice';
+import { RESCALE_TARGETS, formatScaled, rescaleMatrixEdits, weightHhKeyOf } from './rescaleLogic';
+import type { Report } from '../engine/report/types';
 
 /** The finding code of one of our diagnostics. */
 function codeOf(diagnostic: vscode.Diagnostic): string | undefined {
@@ -19,7 +21,42 @@ function codeOf(diagnostic: vscode.Diagnostic): string | undefined {
   return code === undefined ? undefined : String(code);
 }
 
-/** Offers "Set clip_norm/clip_value to X: … (now …)" and "Set forget-gate bias to 1.0". */
+/**
+ * "Rescale weight_hh_l{k} to σ_max s (now x)" for each target below the layer's σ_max: every number of the inline
+ * matrix multiplied by s/x, one undoable edit. For a matrix the file does not contain (a checkpoint, `init`), one
+ * disabled action whose reason says why and what to do instead.
+ */
+function rescaleActions(
+  document: vscode.TextDocument,
+  diagnostic: vscode.Diagnostic,
+  report: Report | undefined,
+): vscode.CodeAction[] {
+  const key = weightHhKeyOf(document.getText(diagnostic.range));
+  const match = key ? /^weight_hh_l(\d+)(_reverse)?$/.exec(key) : null;
+  if (!key || !match || !report) return [];
+  const direction = match[2] ? 'reverse' : 'forward';
+  const layer = report.layers.find((l) => l.layer === Number(match[1]) && (l.direction ?? 'forward') === direction);
+  const sigma = layer?.sigma_max;
+  if (sigma === undefined || sigma === null || !(sigma > 0)) return [];
+  const out: vscode.CodeAction[] = [];
+  for (const target of RESCALE_TARGETS) {
+    if (!(sigma > target)) continue;
+    const title = `Rescale ${key} to σ_max ${target} (now ${formatScaled(Number(sigma.toPrecision(3)))})`;
+    const action = new vscode.CodeAction(title, vscode.CodeActionKind.QuickFix);
+    action.diagnostics = [diagnostic];
+    const result = rescaleMatrixEdits(document.getText(), key, target / sigma);
+    if (result.kind === 'unavailable') {
+      action.disabled = { reason: result.reason };
+      out.push(action);
+      break; // one explanation is enough
+    }
+    action.edit = toWorkspaceEdit(document, result.edits);
+    out.push(action);
+  }
+  return out;
+}
+
+/** Offers "Set clip_norm/clip_value to X: … (now …)", "Set forget-gate bias to 1.0", the σ_max rescaling and "Did you mean". */
 export class GradientQuickFixes implements vscode.CodeActionProvider {
   static readonly metadata: vscode.CodeActionProviderMetadata = {
     providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
@@ -35,6 +72,7 @@ export class GradientQuickFixes implements vscode.CodeActionProvider {
     const actions: vscode.CodeAction[] = [];
     const report = this.service.lastReport(document.uri);
     let clipOffered = false;
+    const forgetOffered = new Set<string>();
     for (const diagnostic of context.diagnostics) {
       const code = codeOf(diagnostic);
       if (code === undefined) continue;
@@ -66,13 +104,17 @@ export class GradientQuickFixes implements vscode.CodeActionProvider {
         }
       }
       if (code === 'invalid-model') actions.push(...this.moduleFixes(document, diagnostic));
-      if (code === 'forget-bias-low') {
+      if (code === 'units-saturated' || code === 'exploding-gradients')
+        actions.push(...rescaleActions(document, diagnostic, report));
+      if (code === 'forget-bias-low' || code === 'forget-gate-closed') {
         const key = forgetBiasLayerOfKey(document.getText(diagnostic.range));
         const edits =
           key === undefined
             ? undefined
             : forgetBiasEdits(document.getText(), key.layer, formattingOf(document), key.direction);
-        if (key && edits && edits.length > 0) {
+        const once = key ? `${key.layer}${key.direction}` : '';
+        if (key && edits && edits.length > 0 && !forgetOffered.has(once)) {
+          forgetOffered.add(once);
           const action = new vscode.CodeAction(
             `Set forget-gate bias to 1.0 (${layerLabel(key.layer, key.direction)})`,
             vscode.CodeActionKind.QuickFix,

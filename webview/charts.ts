@@ -23,6 +23,7 @@ import { formatFromLog10, formatNumber, formatPowerOfTen, formatShare } from '..
 import type { Log10Axis } from '../src/shared/reportView/axis';
 import type { ClippingChartModel } from '../src/shared/reportView/clippingChart';
 import type { ContributionChartModel } from '../src/shared/reportView/contributionChart';
+import type { GatesChartModel } from '../src/shared/reportView/gatesChart';
 import type { HeatmapModel } from '../src/shared/reportView/heatmapChart';
 import type { LagChartModel } from '../src/shared/reportView/lagChart';
 import type { PascanuRow } from '../src/shared/reportView/pascanuChart';
@@ -46,7 +47,7 @@ Chart.register(
 );
 
 /** Identifies each chart of the panel (also the PNG file name suffix and the test hook's key). */
-export type ChartId = 'lags' | 'contributions' | 'clipping' | 'pascanu' | 'heatmap';
+export type ChartId = 'lags' | 'contributions' | 'clipping' | 'pascanu' | 'gates' | 'gateGrads' | 'heatmap';
 
 /** The charts of the timeline panel. */
 export type TimelineChartId = 'gradNormTimeline' | 'rateTimeline' | 'sigmaTimeline' | 'clipTimeline';
@@ -398,6 +399,133 @@ export function pascanuChartConfig(rows: PascanuRow[], theme: Theme): ChartConfi
         legend: legend(theme, new Set()),
         refLines: { lines },
         tooltip: { callbacks: { label: (item) => `${item.dataset.label ?? ''}: ${formatNumber(item.parsed.y)}` } },
+      },
+    },
+  };
+}
+
+/**
+ * The gates chart: per gate of every layer and direction, one horizontal bar split into the shares of unit-steps
+ * saturated low (< 0.05, tanh gates < −0.95), unsaturated, and saturated high (> 0.95): the activation
+ * distribution with its saturated shares marked. The tooltip adds the mean activation.
+ */
+export function gatesChartConfig(m: GatesChartModel, theme: Theme): ChartConfiguration<'bar'> {
+  const rows = m.gates;
+  const segment = (label: string, data: (number | null)[], colour: string): ChartDataset<'bar'> => ({
+    label,
+    data,
+    backgroundColor: colour,
+    borderWidth: 0,
+    stack: 'share',
+  });
+  return {
+    type: 'bar',
+    data: {
+      labels: rows.map((r) => r.label),
+      datasets: [
+        segment(
+          'saturated low (< 0.05; tanh gates < −0.95)',
+          rows.map((r) => r.saturatedLow),
+          theme.series[0],
+        ),
+        segment(
+          'unsaturated',
+          rows.map((r) => r.unsaturated),
+          withAlpha(theme.muted, 0.35),
+        ),
+        segment(
+          'saturated high (> 0.95)',
+          rows.map((r) => r.saturatedHigh),
+          theme.series[1],
+        ),
+      ],
+    },
+    options: {
+      indexAxis: 'y',
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: NO_ANIMATION,
+      scales: {
+        x: linearScale(theme, 'share of unit-steps', { min: 0, max: 1, stacked: true }),
+        y: {
+          type: 'category',
+          stacked: true,
+          grid: { color: theme.grid },
+          border: { color: theme.border },
+          ticks: { color: theme.foreground },
+        },
+      },
+      plugins: {
+        legend: legend(theme, new Set()),
+        tooltip: {
+          callbacks: {
+            label: (item: TooltipItem<'bar'>) => `${item.dataset.label ?? ''}: ${formatShare(item.parsed.x)}`,
+            afterBody: (items: TooltipItem<'bar'>[]) => {
+              const r = rows[items[0]?.dataIndex ?? -1];
+              return r ? `mean activation ${formatNumber(r.mean)}` : '';
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
+/**
+ * The gate gradient chart: per gate, the norms of its rows of the weight_hh and weight_ih gradients (log10 on a
+ * linear axis labelled as powers of ten; a zero or overflowed norm has no bar).
+ */
+export function gateGradsChartConfig(m: GatesChartModel, theme: Theme): ChartConfiguration<'bar'> {
+  const rows = m.gates;
+  const log = (x: number | null): number | null => (x !== null && x > 0 && Number.isFinite(x) ? Math.log10(x) : null);
+  const hh = rows.map((r) => log(r.weightHhGradNorm));
+  const ih = rows.map((r) => log(r.weightIhGradNorm));
+  const all = [...hh, ...ih].filter((v): v is number => v !== null);
+  const min = all.length ? Math.floor(Math.min(...all)) - 1 : -1;
+  const max = all.length ? Math.ceil(Math.max(...all)) : 0;
+  const bar = (label: string, data: (number | null)[], colour: string): ChartDataset<'bar'> => ({
+    label,
+    data: data.map((v) => (v === null ? null : v - min)),
+    backgroundColor: colour,
+    borderWidth: 0,
+  });
+  return {
+    type: 'bar',
+    data: {
+      labels: rows.map((r) => r.label),
+      datasets: [
+        bar('‖∂ε/∂W_hh‖ (gate rows)', hh, theme.series[0]),
+        bar('‖∂ε/∂W_ih‖ (gate rows)', ih, theme.series[2]),
+      ],
+    },
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: NO_ANIMATION,
+      scales: {
+        x: {
+          type: 'category',
+          grid: { color: theme.grid },
+          border: { color: theme.border },
+          ticks: { color: theme.foreground },
+        },
+        y: linearScale(theme, 'gradient norm', {
+          min: 0,
+          max: max - min,
+          ticks: {
+            stepSize: 1,
+            callback: (v) => (typeof v === 'number' && Number.isInteger(v) ? formatPowerOfTen(v + min) : ''),
+          },
+        }),
+      },
+      plugins: {
+        legend: legend(theme, new Set()),
+        tooltip: {
+          callbacks: {
+            label: (item: TooltipItem<'bar'>) =>
+              `${item.dataset.label ?? ''}: ${formatFromLog10(item.parsed.y === null ? null : item.parsed.y + min)}`,
+          },
+        },
       },
     },
   };

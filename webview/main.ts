@@ -17,7 +17,9 @@ interface ChartSnapshot {
   id: string;
   type: string;
   /** Each dataset's label, point count and first and last points (x, y as drawn; null for non-XY data). */
-  datasets: { label: string; points: number; ends: [XY, XY] | null }[];
+  datasets: { label: string; points: number; ends: [XY, XY] | null; values?: (number | null)[] }[];
+  /** The category labels (bar charts). */
+  labels?: string[];
   annotations: { id: string; label: string; value: number }[];
 }
 
@@ -52,7 +54,14 @@ function snapshot(charts: Record<string, Chart | undefined>): ChartSnapshot[] {
     .map(([id, chart]) => ({
       id,
       type: (chart.config as { type?: string }).type ?? '',
-      datasets: chart.data.datasets.map((d) => ({ label: d.label ?? '', points: d.data.length, ends: endsOf(d.data) })),
+      datasets: chart.data.datasets.map((d) => ({
+        label: d.label ?? '',
+        points: d.data.length,
+        ends: endsOf(d.data),
+        // Plain numbers (bar charts of a few categories): the values as drawn.
+        ...(d.data.length <= 200 && d.data.every((v) => v === null || typeof v === 'number') ? { values: d.data } : {}),
+      })),
+      ...(chart.data.labels ? { labels: chart.data.labels.map(String) } : {}),
       annotations: refLinesOf(chart).map((l) => ({ id: l.id, label: l.label, value: l.value })),
     }));
 }

@@ -5,6 +5,7 @@ import { layerCell } from '../src/engine/report/layers';
 import { clippingChartModel, clipThresholds } from '../src/shared/reportView/clippingChart';
 import { contributionChartModel, log10Contribution } from '../src/shared/reportView/contributionChart';
 import { exportStem, lagTableCsv } from '../src/shared/reportView/export';
+import { gatesChartModel, unitsNote } from '../src/shared/reportView/gatesChart';
 import { lagChartModel } from '../src/shared/reportView/lagChart';
 import { pascanuRows } from '../src/shared/reportView/pascanuChart';
 import type { FromWebviewMessage, PersistedPanelState } from '../src/shared/webviewProtocol';
@@ -13,6 +14,8 @@ import {
   applyThemeDefaults,
   clippingChartConfig,
   contributionChartConfig,
+  gateGradsChartConfig,
+  gatesChartConfig,
   lagChartConfig,
   pascanuChartConfig,
   upsertChart,
@@ -99,6 +102,18 @@ export class ReportPanelView {
         'pascanu',
         'Pascanu’s condition',
         'Largest singular value σ_max of W_hh (and its spectral radius) per layer against 1/γ, with γ = sup|σ′|: σ_max < 1/γ means long-range gradients must vanish; σ_max > 1/γ is needed for them to explode.',
+        sectionHost,
+      ),
+      gates: new ChartSection(
+        'gates',
+        'Gates and units',
+        'Per gate of each layer: the share of unit-steps (every unit at every real step) with the gate saturated low (< 0.05, or < −0.95 for the tanh gates cell/new), unsaturated, and saturated high (> 0.95). A saturated gate passes almost no gradient to its weights. Below: dead and saturated units per layer.',
+        sectionHost,
+      ),
+      gateGrads: new ChartSection(
+        'gateGrads',
+        'Gradient per gate',
+        'The norm of each gate’s rows of the gradients of weight_hh and weight_ih: which gate’s weights actually receive gradient.',
         sectionHost,
       ),
     };
@@ -252,6 +267,8 @@ export class ReportPanelView {
       s.contributions.root,
       s.clipping.root,
       s.pascanu.root,
+      s.gates.root,
+      s.gateGrads.root,
       this.heatmap.details,
     );
   }
@@ -303,6 +320,9 @@ export class ReportPanelView {
       clippingChartConfig(clippingChartModel(empty, null), this.theme),
     );
     s.pascanu.chart = upsertChart(undefined, s.pascanu.canvas, pascanuChartConfig(pascanuRows(empty), this.theme));
+    const noGates = gatesChartModel(empty);
+    s.gates.chart = upsertChart(undefined, s.gates.canvas, gatesChartConfig(noGates, this.theme));
+    s.gateGrads.chart = upsertChart(undefined, s.gateGrads.canvas, gateGradsChartConfig(noGates, this.theme));
   }
 
   // ---- header, summary, findings ----
@@ -422,6 +442,54 @@ export class ReportPanelView {
           formatNumber(r.gamma),
           formatNumber(r.threshold),
           formatNumber(r.bound),
+        ]),
+      ),
+    );
+
+    const gates = gatesChartModel(report);
+    s.gates.chart = upsertChart(s.gates.chart, s.gates.canvas, gatesChartConfig(gates, theme));
+    s.gates.notes.replaceChildren(
+      ...(gates.hasGates ? [] : [el('p', { text: 'An rnn cell has no gates; its units are below.' })]),
+      ...gates.units.map((u) => el('p', { className: 'units-note', text: unitsNote(u, formatShare) })),
+    );
+    s.gates.setTableBuilder(() =>
+      table(
+        'Gates and units per layer',
+        ['layer', 'gate / units', 'mean', 'saturated low', 'saturated high', 'dead units', '‖∂W_hh‖', '‖∂W_ih‖'],
+        [
+          ...gates.gates.map((g) => [
+            g.label.replace(` ${g.gate}`, ''),
+            g.gate,
+            formatNumber(g.mean),
+            formatShare(g.saturatedLow),
+            formatShare(g.saturatedHigh),
+            '',
+            formatNumber(g.weightHhGradNorm),
+            formatNumber(g.weightIhGradNorm),
+          ]),
+          ...gates.units.map((u) => [
+            u.label,
+            `units (${u.what})`,
+            `|value| ${formatNumber(u.meanAbs)}`,
+            '',
+            formatShare(u.saturatedShare),
+            `${u.deadUnits} of ${u.width}`,
+            '',
+            '',
+          ]),
+        ],
+      ),
+    );
+    s.gateGrads.chart = upsertChart(s.gateGrads.chart, s.gateGrads.canvas, gateGradsChartConfig(gates, theme));
+    s.gateGrads.setTableBuilder(() =>
+      table(
+        'Gradient norm per gate',
+        ['layer', 'gate', '‖∂W_hh‖ (gate rows)', '‖∂W_ih‖ (gate rows)'],
+        gates.gates.map((g) => [
+          g.label.replace(` ${g.gate}`, ''),
+          g.gate,
+          formatNumber(g.weightHhGradNorm),
+          formatNumber(g.weightIhGradNorm),
         ]),
       ),
     );

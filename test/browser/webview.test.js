@@ -538,10 +538,10 @@ async function main() {
       assert(/default-src 'none'/.test(csp) && /script-src 'nonce-[A-Za-z0-9_-]{32}'/.test(csp), `CSP: ${csp}`);
     });
 
-    await test('a small report renders four charts, each with ink on its canvas', async () => {
+    await test('a small report renders its charts (four with ink; the gate charts empty without gates)', async () => {
       await postReport(page, 'small', 1);
       const rendered = (await posted(page, 'rendered')).find((m) => m.seq === 1);
-      assert(rendered && rendered.charts === 4, `rendered: ${JSON.stringify(rendered)}`);
+      assert(rendered && rendered.charts === 6, `rendered: ${JSON.stringify(rendered)}`);
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
       const ink = await inkPerCanvas(page);
       for (const id of ['lags', 'contributions', 'clipping', 'pascanu'])
@@ -573,6 +573,62 @@ async function main() {
         pascanu.annotations.some((a) => a.label === '1/γ = 1'),
         `1/γ line (tanh: γ = 1): ${JSON.stringify(pascanu.annotations)}`,
       );
+    });
+
+    await test('Gates and units: an engine report of examples/lstm-forget-closed draws both gate charts with the report’s shares', async () => {
+      const run = childProcess.spawnSync(
+        process.execPath,
+        [path.join(ROOT, 'dist', 'cli.js'), 'analyze', 'examples/lstm-forget-closed.rnn.json', '--json'],
+        { cwd: ROOT, encoding: 'utf8' },
+      );
+      assert(run.status === 0, `cli: ${run.stderr}`);
+      const report = JSON.parse(run.stdout);
+      await stageReport(page, 'gates', report);
+      await postReport(page, 'gates', 41, null, 'file:///work/examples/lstm-forget-closed.rnn.json');
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+      const charts = await page.evaluate(() => window.rnnGradientsTest.charts());
+      const gates = charts.find((c) => c.id === 'gates');
+      assert(gates, 'no gates chart');
+      assert(
+        JSON.stringify(gates.datasets.map((d) => d.label)) ===
+          JSON.stringify(['saturated low (< 0.05; tanh gates < −0.95)', 'unsaturated', 'saturated high (> 0.95)']),
+        `gates datasets: ${JSON.stringify(gates.datasets)}`,
+      );
+      assert(
+        gates.datasets.every((d) => d.points === 4),
+        'one bar per gate (input, forget, cell, output)',
+      );
+      assert(
+        JSON.stringify(gates.labels) ===
+          JSON.stringify(['layer 0 input', 'layer 0 forget', 'layer 0 cell', 'layer 0 output']),
+        `labels ${JSON.stringify(gates.labels)}`,
+      );
+      const g = report.layers[0].gates;
+      const names = ['input', 'forget', 'cell', 'output'];
+      assert(
+        JSON.stringify(gates.datasets[0].values) === JSON.stringify(names.map((n) => g[n].saturated_low)) &&
+          JSON.stringify(gates.datasets[2].values) === JSON.stringify(names.map((n) => g[n].saturated_high)),
+        `saturated shares drawn: ${JSON.stringify(gates.datasets)}`,
+      );
+      const grads = charts.find((c) => c.id === 'gateGrads');
+      assert(
+        grads && grads.datasets.length === 2 && grads.datasets.every((d) => d.points === 4),
+        `gateGrads: ${JSON.stringify(grads)}`,
+      );
+      const ink = await inkPerCanvas(page);
+      assert(ink.gates > 2000, `gates canvas looks blank (${ink.gates} px)`);
+      assert(ink.gateGrads > 2000, `gateGrads canvas looks blank (${ink.gateGrads} px)`);
+      const notes = await page.locator('section[data-chart="gates"] .notes').innerText();
+      assert(/layer 0 \(o ⊙ tanh\(c\)\): no dead units; 0% of unit-steps saturated\./.test(notes), `notes: ${notes}`);
+      // The accessible table carries the same numbers.
+      await page.locator('section[data-chart="gates"] button', { hasText: /table/i }).first().click();
+      const tableText = await page.locator('section[data-chart="gates"] table').innerText();
+      const forgetMean = report.layers[0].gates.forget.mean;
+      assert(
+        tableText.includes('forget') && tableText.includes(forgetMean.toPrecision(3).replace(/0+$/, '')),
+        `table: ${tableText.slice(0, 400)}`,
+      );
+      await page.locator('section[data-chart="gates"] button', { hasText: /chart/i }).first().click();
     });
 
     await test("the dashed line is the regime rule's least-squares fit (an engine report of healthy-lstm)", async () => {
@@ -941,7 +997,7 @@ async function main() {
       assert(/Computing/.test(status), `status: ${status}`);
       await postReport(page, 'large', 31, 2.5, 'file:///work/examples/tanh.rnn.json');
       const rendered = (await posted(page, 'rendered')).find((m) => m.seq === 31);
-      assert(rendered.charts === 5, `charts: ${rendered.charts}`);
+      assert(rendered.charts === 7, `charts: ${rendered.charts}`);
       const ink = await inkPerCanvas(page);
       assert(ink.heatmap > 20000, `heatmap ink ${ink.heatmap}`);
       assert((await posted(page, 'requestHeatmap')).length === before + 1, 'requested more than once');

@@ -446,6 +446,12 @@ export class ReportPanelView {
       ),
     );
 
+    this.renderGates(report, theme);
+  }
+
+  /** The "Gates and units" section and the per-gate gradient chart. */
+  private renderGates(report: Report, theme: Theme): void {
+    const s = this.sections;
     const gates = gatesChartModel(report);
     s.gates.chart = upsertChart(s.gates.chart, s.gates.canvas, gatesChartConfig(gates, theme));
     s.gates.notes.replaceChildren(

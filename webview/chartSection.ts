@@ -22,6 +22,8 @@ export class ChartSection {
   /** Extra buttons next to the toggles (e.g. CSV export). */
   readonly toolbar: HTMLElement;
   chart: Chart | undefined;
+  /** More charts of the section (e.g. one per layer), under the main chart; shown and hidden with it. */
+  readonly extraCharts: HTMLElement;
   private readonly chartBox: HTMLElement;
   private readonly tableBox: HTMLElement;
   private readonly tableButton: HTMLButtonElement;
@@ -42,6 +44,7 @@ export class ChartSection {
       attrs: { role: 'img', 'aria-label': `${title} chart; use "Show as table" for the numbers` },
     });
     this.chartBox = el('div', { className: 'chart-box' }, [this.canvas]);
+    this.extraCharts = el('div', { className: 'extra-charts' });
     this.tableBox = el('div', {
       className: 'table-box',
       attrs: { tabindex: '0', role: 'region', 'aria-label': `${title} table` },
@@ -69,6 +72,7 @@ export class ChartSection {
         el('p', { className: 'intro', text: intro }),
         this.notes,
         this.chartBox,
+        this.extraCharts,
         this.tableBox,
       ],
     );
@@ -85,6 +89,7 @@ export class ChartSection {
     this.tableButton.textContent = on ? 'Show as chart' : 'Show as table';
     this.tableButton.setAttribute('aria-pressed', String(on));
     this.chartBox.hidden = on || !this.available;
+    this.extraCharts.hidden = this.chartBox.hidden;
     this.tableBox.hidden = !on || !this.available;
     if (on) this.refreshTable();
     if (fromUser) this.host.tableToggled(this.id, on);
@@ -95,6 +100,7 @@ export class ChartSection {
     this.available = on;
     this.toolbar.hidden = !on;
     this.chartBox.hidden = this.showTable || !on;
+    this.extraCharts.hidden = this.chartBox.hidden;
     this.tableBox.hidden = !this.showTable || !on;
   }
 

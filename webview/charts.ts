@@ -23,7 +23,7 @@ import { formatFromLog10, formatNumber, formatPowerOfTen, formatShare } from '..
 import type { Log10Axis } from '../src/shared/reportView/axis';
 import type { ClippingChartModel } from '../src/shared/reportView/clippingChart';
 import type { ContributionChartModel } from '../src/shared/reportView/contributionChart';
-import type { GatesChartModel } from '../src/shared/reportView/gatesChart';
+import type { GateRow, GatesChartModel } from '../src/shared/reportView/gatesChart';
 import type { HeatmapModel } from '../src/shared/reportView/heatmapChart';
 import type { LagChartModel } from '../src/shared/reportView/lagChart';
 import type { PascanuRow } from '../src/shared/reportView/pascanuChart';
@@ -464,6 +464,115 @@ export function gatesChartConfig(m: GatesChartModel, theme: Theme): ChartConfigu
               const r = rows[items[0]?.dataIndex ?? -1];
               return r ? `mean activation ${formatNumber(r.mean)}` : '';
             },
+          },
+        },
+      },
+    },
+  };
+}
+
+/** The gates of one layer and direction, for its distribution chart. */
+export interface GateLayer {
+  /** "layer 0", "layer 1 (reverse)". */
+  label: string;
+  /** Stable key: "0", "1-reverse". */
+  key: string;
+  rows: GateRow[];
+}
+
+/** Groups the model's gate rows by layer and direction (in report order), keeping only gates with a histogram. */
+export function gateLayers(m: GatesChartModel): GateLayer[] {
+  const out: GateLayer[] = [];
+  for (const r of m.gates) {
+    if (!r.shares.length) continue;
+    const key = `${r.layer}${r.direction === 'reverse' ? '-reverse' : ''}`;
+    let group = out.find((g) => g.key === key);
+    if (!group) {
+      group = { label: r.label.slice(0, r.label.length - r.gate.length - 1), key, rows: [] };
+      out.push(group);
+    }
+    group.rows.push(r);
+  }
+  return out;
+}
+
+/** A histogram as a step line: [(e0, s0), (e1, s0), (e2, s1), …, (eN, s_{N−1})], drawn with stepped 'before'. */
+function histogramSteps(edges: number[], shares: number[]): XY[] {
+  if (!shares.length) return [];
+  return edges.map((x, i) => ({ x, y: shares[Math.max(0, i - 1)] }));
+}
+
+/**
+ * The activation distribution of each gate of one layer and direction: the share of unit-steps per bin of the
+ * report's histogram (a step line per gate over the activation value), with the saturation cuts (0.05 and 0.95;
+ * −0.95 for the tanh gates cell/new) drawn as reference lines labelled with each gate's saturated share.
+ */
+export function gateDistributionChartConfig(layer: GateLayer, theme: Theme): ChartConfiguration<'line'> {
+  const gateColour = (gate: string): string => {
+    const order = ['input', 'forget', 'cell', 'output', 'reset', 'update', 'new'];
+    return theme.series[order.indexOf(gate) % theme.series.length];
+  };
+  const datasets = layer.rows.map((r) =>
+    lineDataset(
+      `${r.gate} (mean ${formatNumber(r.mean)}; saturated ${formatShare(r.saturatedLow)} low, ${formatShare(r.saturatedHigh)} high)`,
+      histogramSteps(r.edges, r.shares),
+      gateColour(r.gate),
+      theme,
+      { stepped: 'before', pointRadius: 0, pointHoverRadius: 0 },
+    ),
+  );
+  const sigmoid = layer.rows.filter((r) => r.activation === 'sigmoid');
+  const tanh = layer.rows.filter((r) => r.activation === 'tanh');
+  const shares = (rows: GateRow[], pick: (r: GateRow) => number | null): string =>
+    rows.map((r) => `${r.gate} ${formatShare(pick(r))}`).join(', ');
+  const cut = (id: string, value: number, label: string, position: RefLine['position']): RefLine => ({
+    id,
+    axis: 'x',
+    value,
+    colour: theme.threshold('current'),
+    width: 1,
+    dash: [4, 3],
+    label,
+    position,
+    labelColour: theme.foreground,
+    labelBackground: withAlpha(theme.background, 0.85),
+  });
+  const lines: RefLine[] = [];
+  if (tanh.length)
+    lines.push(cut('saturated-low-tanh', -0.95, `< −0.95: ${shares(tanh, (r) => r.saturatedLow)}`, 'start'));
+  if (sigmoid.length)
+    lines.push(cut('saturated-low', 0.05, `< 0.05: ${shares(sigmoid, (r) => r.saturatedLow)}`, 'center'));
+  if (layer.rows.length)
+    lines.push(cut('saturated-high', 0.95, `> 0.95: ${shares(layer.rows, (r) => r.saturatedHigh)}`, 'end'));
+  const top = Math.max(0, ...layer.rows.flatMap((r) => r.shares));
+  return {
+    type: 'line',
+    data: { datasets },
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: NO_ANIMATION,
+      parsing: false,
+      normalized: true,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      scales: {
+        x: linearScale(theme, 'activation (sigmoid gates 0…1, tanh gates −1…1)', {
+          min: tanh.length ? -1 : 0,
+          max: 1,
+        }),
+        y: linearScale(theme, 'share of unit-steps per bin', {
+          min: 0,
+          max: Math.min(1, Math.max(0.05, Math.ceil(top * 10.5) / 10)),
+        }),
+      },
+      plugins: {
+        legend: legend(theme, new Set()),
+        refLines: { lines },
+        tooltip: {
+          callbacks: {
+            title: (items) => (items.length ? `activation ≤ ${formatNumber(items[0].parsed.x)}` : ''),
+            label: (item) =>
+              `${(item.dataset.label ?? '').split(' (')[0]}: ${formatShare(item.parsed.y)} of unit-steps`,
           },
         },
       },

@@ -123,7 +123,8 @@ function start(): void {
           message.seq,
           message.partial === true,
         );
-        host.post({ type: 'rendered', seq: message.seq, charts, ms: performance.now() - t0 });
+        const ms = performance.now() - t0;
+        host.post({ type: 'rendered', seq: message.seq, charts, ms, text: view.renderedText() });
         break;
       }
       case 'progress':
@@ -161,7 +162,7 @@ function start(): void {
       { clip_norm: saved.currentClipNorm, clip_value: saved.currentClipValue ?? null },
       0,
     );
-    host.post({ type: 'rendered', seq: 0, charts, ms: 0 });
+    host.post({ type: 'rendered', seq: 0, charts, ms: 0, text: view.renderedText() });
   }
   host.post({ type: 'ready' });
 }

@@ -8,13 +8,15 @@ import { exportStem, lagTableCsv } from '../src/shared/reportView/export';
 import { gatesChartModel, unitsNote } from '../src/shared/reportView/gatesChart';
 import { lagChartModel } from '../src/shared/reportView/lagChart';
 import { pascanuRows } from '../src/shared/reportView/pascanuChart';
-import type { FromWebviewMessage, PersistedPanelState } from '../src/shared/webviewProtocol';
+import type { FromWebviewMessage, PersistedPanelState, RenderedText } from '../src/shared/webviewProtocol';
 import type { CurrentClip } from '../src/shared/clipAdvice';
 import {
   applyThemeDefaults,
   clippingChartConfig,
   contributionChartConfig,
+  gateDistributionChartConfig,
   gateGradsChartConfig,
+  gateLayers,
   gatesChartConfig,
   lagChartConfig,
   pascanuChartConfig,
@@ -60,6 +62,8 @@ export class ReportPanelView {
   /** What happened to a run that stopped without a report, with Re-run (above the last complete report, if any). */
   private readonly runStatus = el('div', { className: 'run-status', attrs: { role: 'status' } });
   private saveTimer: number | undefined;
+  /** The per-layer gate distribution charts of the "Gates and units" section, by layer key ("0", "1-reverse"). */
+  private readonly gateLayerCharts = new Map<string, { box: HTMLElement; chart: Chart }>();
 
   constructor(
     private readonly host: HostChannel,
@@ -107,7 +111,7 @@ export class ReportPanelView {
       gates: new ChartSection(
         'gates',
         'Gates and units',
-        'Per gate of each layer: the share of unit-steps (every unit at every real step) with the gate saturated low (< 0.05, or < −0.95 for the tanh gates cell/new), unsaturated, and saturated high (> 0.95). A saturated gate passes almost no gradient to its weights. Below: dead and saturated units per layer.',
+        'Per gate of each layer: the share of unit-steps (every unit at every real step) with the gate saturated low (< 0.05, or < −0.95 for the tanh gates cell/new), unsaturated, and saturated high (> 0.95). A saturated gate passes almost no gradient to its weights. Above: dead and saturated units per layer; below: per layer, each gate’s activation distribution (share of unit-steps per bin) with the saturation cuts marked.',
         sectionHost,
       ),
       gateGrads: new ChartSection(
@@ -210,12 +214,25 @@ export class ReportPanelView {
     this.heatmap.render();
   }
 
-  /** The charts currently drawn, by id (for the test hook). */
-  charts(): Partial<Record<ChartId, Chart>> {
-    const out: Partial<Record<ChartId, Chart>> = {};
-    for (const s of [...Object.values(this.sections), this.heatmap.section])
-      if (s.chart) out[s.id as ChartId] = s.chart;
+  /** The charts currently drawn, by id (for the test hook); the per-layer gate charts are "gates-layer-<key>". */
+  charts(): Record<string, Chart> {
+    const out: Record<string, Chart> = {};
+    for (const s of [...Object.values(this.sections), this.heatmap.section]) if (s.chart) out[s.id] = s.chart;
+    for (const [key, c] of this.gateLayerCharts) out[`gates-layer-${key}`] = c.chart;
     return out;
+  }
+
+  /** The findings list and the "Gates and units" text as the page shows them (read from the DOM). */
+  renderedText(): RenderedText {
+    const text = (node: Element | null): string => (node?.textContent ?? '').replace(/\s+/g, ' ').trim();
+    return {
+      findings: Array.from(this.findings.querySelectorAll('.finding-list .finding')).map((row) => ({
+        code: text(row.querySelector('.code')),
+        message: text(row.querySelector('.message')),
+        path: text(row.querySelector('.path')),
+      })),
+      gates: Array.from(this.sections.gates.root.querySelectorAll('.notes p, .gate-layer h3')).map(text),
+    };
   }
 
   /** The state to persist. */
@@ -454,6 +471,7 @@ export class ReportPanelView {
     const s = this.sections;
     const gates = gatesChartModel(report);
     s.gates.chart = upsertChart(s.gates.chart, s.gates.canvas, gatesChartConfig(gates, theme));
+    this.renderGateLayers(gateLayers(gates), theme);
     s.gates.notes.replaceChildren(
       ...(gates.hasGates ? [] : [el('p', { text: 'An rnn cell has no gates; its units are below.' })]),
       ...gates.units.map((u) => el('p', { className: 'units-note', text: unitsNote(u, formatShare) })),
@@ -499,6 +517,45 @@ export class ReportPanelView {
         ]),
       ),
     );
+  }
+
+  /** One chart per layer and direction: each gate's activation distribution with the saturation cuts marked. */
+  private renderGateLayers(layers: ReturnType<typeof gateLayers>, theme: Theme): void {
+    const keep = new Set(layers.map((l) => l.key));
+    for (const [key, c] of this.gateLayerCharts) {
+      if (keep.has(key)) continue;
+      c.chart.destroy();
+      c.box.remove();
+      this.gateLayerCharts.delete(key);
+    }
+    // New layers get their box (heading and canvas) in the page first: Chart.js sizes a canvas from its parent.
+    const fresh = new Map<string, HTMLCanvasElement>();
+    const boxes = layers.map((layer) => {
+      const existing = this.gateLayerCharts.get(layer.key);
+      if (existing) return existing.box;
+      const title = `${layer.label[0].toUpperCase()}${layer.label.slice(1)}: gate activations`;
+      const canvas = el('canvas', {
+        attrs: {
+          role: 'img',
+          'aria-label': `${title}: the share of unit-steps per activation bin of each gate, with the saturation cuts; use "Show as table" for the numbers`,
+          'data-gate-layer': layer.key,
+        },
+      });
+      fresh.set(layer.key, canvas);
+      return el('div', { className: 'gate-layer' }, [
+        el('h3', { text: title }),
+        el('div', { className: 'chart-box gate-layer-box' }, [canvas]),
+      ]);
+    });
+    this.sections.gates.extraCharts.replaceChildren(...boxes);
+    layers.forEach((layer, i) => {
+      const config = gateDistributionChartConfig(layer, theme);
+      const existing = this.gateLayerCharts.get(layer.key);
+      const canvas = fresh.get(layer.key);
+      if (existing) existing.chart = upsertChart(existing.chart, existing.chart.canvas, config);
+      else if (canvas)
+        this.gateLayerCharts.set(layer.key, { box: boxes[i], chart: upsertChart(undefined, canvas, config) });
+    });
   }
 
   // ---- export ----

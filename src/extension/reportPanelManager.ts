@@ -15,6 +15,7 @@ import {
   type FromWebviewMessage,
   type PersistedPanelState,
   type ProgressMessage,
+  type RenderedText,
   type ReportMessage,
   type StoppedMessage,
   type ToWebviewMessage,
@@ -32,9 +33,15 @@ export interface ReportPanelActions {
   rerun?(documentUri: vscode.Uri): Promise<void>;
 }
 
+/** What the webview reported after drawing a report: its chart count and its text (findings, gates section). */
+export interface RenderedView {
+  charts: number;
+  text?: RenderedText;
+}
+
 interface RenderWaiter {
   seq: number;
-  resolve(value: { charts: number }): void;
+  resolve(value: RenderedView): void;
   reject(error: Error): void;
 }
 
@@ -83,7 +90,7 @@ export class ReportPanelManager extends Disposable {
   private lastStopped: StoppedMessage | undefined;
   private lastProgress: ProgressMessage | undefined;
   private renderedSeq = -1;
-  private renderedCharts = 0;
+  private rendered: RenderedView = { charts: 0 };
   private waiters: RenderWaiter[] = [];
   private heatmapWanted = false;
 
@@ -215,10 +222,9 @@ export class ReportPanelManager extends Disposable {
     });
   }
 
-  /** Resolves when the webview has rendered the latest report (the webview posts `rendered` with chart count). */
-  whenRendered(): Promise<{ charts: number }> {
-    if (this.lastReport && this.renderedSeq >= this.lastReport.seq)
-      return Promise.resolve({ charts: this.renderedCharts });
+  /** Resolves when the webview has rendered the latest report (it posts `rendered` with its chart count and text). */
+  whenRendered(): Promise<RenderedView> {
+    if (this.lastReport && this.renderedSeq >= this.lastReport.seq) return Promise.resolve(this.rendered);
     const seq = this.lastReport?.seq ?? this.seq + 1;
     return new Promise((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
   }
@@ -346,7 +352,7 @@ export class ReportPanelManager extends Disposable {
           if (this.lastStopped) this.post(this.lastStopped);
           break;
         case 'rendered':
-          this.markRendered(message.seq, message.charts);
+          this.markRendered(message.seq, { charts: message.charts, text: message.text });
           break;
         case 'applyClip':
           if (doc) await this.actions.applyClip(doc, message.key, message.value);
@@ -378,14 +384,14 @@ export class ReportPanelManager extends Disposable {
     }
   }
 
-  private markRendered(seq: number, charts: number): void {
+  private markRendered(seq: number, view: RenderedView): void {
     if (seq < this.renderedSeq) return;
     this.renderedSeq = seq;
-    this.renderedCharts = charts;
+    this.rendered = view;
     const latest = this.lastReport?.seq ?? 0;
     const still: RenderWaiter[] = [];
     for (const w of this.waiters) {
-      if (seq >= w.seq && seq >= latest) w.resolve({ charts });
+      if (seq >= w.seq && seq >= latest) w.resolve(view);
       else still.push(w);
     }
     this.waiters = still;

@@ -79,6 +79,14 @@ export interface ReadyMessage {
   type: 'ready';
 }
 
+/** What the page shows as text after a render, read back from its DOM (lets workbench tests check the panel). */
+export interface RenderedText {
+  /** The findings list, one entry per row as shown: its code, message and location ("weights › bias_ih_l0"). */
+  findings: { code: string; message: string; path: string }[];
+  /** The "Gates and units" section: its notes, then the heading of each per-layer chart. */
+  gates: string[];
+}
+
 /** Webview → host: the report with this seq is drawn, with this many charts. */
 export interface RenderedMessage {
   type: 'rendered';
@@ -86,6 +94,8 @@ export interface RenderedMessage {
   charts: number;
   /** Milliseconds from receiving the report to the drawn charts. */
   ms: number;
+  /** The rendered text (absent from older pages). */
+  text?: RenderedText;
 }
 
 /** Webview → host: write this clipping setting into the model file. */
@@ -217,6 +227,22 @@ export function isToWebviewMessage(value: unknown): value is ToWebviewMessage {
   return hasType(value, TO_WEBVIEW_TYPES);
 }
 
+function isRenderedText(value: unknown): value is RenderedText {
+  if (typeof value !== 'object' || value === null) return false;
+  const t = value as Record<string, unknown>;
+  return (
+    Array.isArray(t.findings) &&
+    t.findings.every(
+      (f) =>
+        typeof f === 'object' &&
+        f !== null &&
+        ['code', 'message', 'path'].every((k) => typeof (f as Record<string, unknown>)[k] === 'string'),
+    ) &&
+    Array.isArray(t.gates) &&
+    t.gates.every((g) => typeof g === 'string')
+  );
+}
+
 /** True when a received value is a well-formed webview → host message (checked field by field). */
 export function isFromWebviewMessage(value: unknown): value is FromWebviewMessage {
   if (!hasType(value, FROM_WEBVIEW_TYPES)) return false;
@@ -227,7 +253,9 @@ export function isFromWebviewMessage(value: unknown): value is FromWebviewMessag
     case 'rerun':
       return true;
     case 'rendered':
-      return typeof m.seq === 'number' && typeof m.charts === 'number';
+      return (
+        typeof m.seq === 'number' && typeof m.charts === 'number' && (m.text === undefined || isRenderedText(m.text))
+      );
     case 'applyClip':
       return (
         (m.key === 'clip_norm' || m.key === 'clip_value') &&

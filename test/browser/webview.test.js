@@ -310,6 +310,14 @@ async function inkPerCanvas(page) {
       for (let i = 3; i < data.length; i += 4) if (data[i] > 0) ink++;
       out[section.dataset.chart] = ink;
     }
+    // The per-layer gate distribution charts of the "Gates and units" section.
+    for (const canvas of document.querySelectorAll('canvas[data-gate-layer]')) {
+      if (!canvas.width || !canvas.height) continue;
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let ink = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i] > 0) ink++;
+      out[`gates-layer-${canvas.dataset.gateLayer}`] = ink;
+    }
     return out;
   });
 }
@@ -615,8 +623,36 @@ async function main() {
         grads && grads.datasets.length === 2 && grads.datasets.every((d) => d.points === 4),
         `gateGrads: ${JSON.stringify(grads)}`,
       );
+      // One distribution chart for the layer: per gate a step line over the report's 20-bin histogram (as shares of
+      // unit-steps), and the saturation cuts marked with each gate's saturated share.
+      const dist = charts.find((c) => c.id === 'gates-layer-0');
+      assert(dist && dist.type === 'line', `no distribution chart for layer 0: ${charts.map((c) => c.id).join(', ')}`);
+      assert(
+        JSON.stringify(dist.datasets.map((d) => d.label.split(' (')[0])) === JSON.stringify(names),
+        `distribution datasets: ${JSON.stringify(dist.datasets.map((d) => d.label))}`,
+      );
+      const forgetSet = dist.datasets[1];
+      assert(/forget \(mean 0\.0495\d*; saturated 57% low, 0% high\)/.test(forgetSet.label), forgetSet.label);
+      const hist = g.forget.histogram;
+      const total = hist.counts.reduce((a, b) => a + b, 0);
+      assert(forgetSet.points === hist.counts.length + 1, `points ${forgetSet.points}`);
+      assert(
+        Math.abs(forgetSet.ends[0].y - hist.counts[0] / total) < 1e-12 && forgetSet.ends[0].x === hist.lo,
+        `first step ${JSON.stringify(forgetSet.ends)}`,
+      );
+      assert(forgetSet.ends[1].x === hist.hi, `last edge ${JSON.stringify(forgetSet.ends)}`);
+      const cuts = Object.fromEntries(dist.annotations.map((a) => [a.id, a]));
+      assert(
+        cuts['saturated-low'] && cuts['saturated-low'].value === 0.05 && /forget 57%/.test(cuts['saturated-low'].label),
+        `low cut: ${JSON.stringify(dist.annotations)}`,
+      );
+      assert(cuts['saturated-low-tanh'] && cuts['saturated-low-tanh'].value === -0.95, 'tanh low cut');
+      assert(cuts['saturated-high'] && cuts['saturated-high'].value === 0.95, 'high cut');
+      const heading = await page.locator('section[data-chart="gates"] .gate-layer h3').allInnerTexts();
+      assert(JSON.stringify(heading) === JSON.stringify(['Layer 0: gate activations']), `headings ${heading}`);
       const ink = await inkPerCanvas(page);
       assert(ink.gates > 2000, `gates canvas looks blank (${ink.gates} px)`);
+      assert(ink['gates-layer-0'] > 2000, `layer 0 distribution canvas looks blank (${ink['gates-layer-0']} px)`);
       assert(ink.gateGrads > 2000, `gateGrads canvas looks blank (${ink.gateGrads} px)`);
       const notes = await page.locator('section[data-chart="gates"] .notes').innerText();
       assert(/layer 0 \(o ⊙ tanh\(c\)\): no dead units; 0% of unit-steps saturated\./.test(notes), `notes: ${notes}`);

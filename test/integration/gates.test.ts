@@ -1,10 +1,14 @@
 // Integration tests of the gate and unit findings in the real extension host: forget-gate-closed on bias_ih_l0 with
 // the bias_ih hover and the forget-bias quick fix (the finding goes away, one undo restores the text), and
 // units-saturated on weight_hh_l0 with the σ_max rescaling quick fix (re-analysis: σ_max is the chosen one and
-// the finding goes away; only the matrix's numbers change; one undo restores the text).
+// the finding goes away; only the matrix's numbers change; one undo restores the text). Then the two examples of
+// issue 13 (examples/lstm-forget-closed, examples/relu-dead-units): each finding as a diagnostic on its key, and
+// listed in the report panel as the page rendered it (the webview reads its findings list and its "Gates and
+// units" text back from its DOM and posts them with `rendered`).
 import * as assert from 'assert';
+import * as path from 'path';
 import * as vscode from 'vscode';
-import { api, closeAll, fixture, ours, waitFor } from './helpers';
+import { api, closeAll, fixture, ours, repoRoot, sleep, waitFor } from './helpers';
 
 function codeOf(diagnostic: vscode.Diagnostic): string {
   const code = diagnostic.code;
@@ -12,11 +16,11 @@ function codeOf(diagnostic: vscode.Diagnostic): string {
 }
 
 async function openAndWait(
-  name: string,
+  name: string | vscode.Uri,
   code: string,
 ): Promise<{ editor: vscode.TextEditor; found: vscode.Diagnostic }> {
   const extension = await api();
-  const document = await vscode.workspace.openTextDocument(fixture(name));
+  const document = await vscode.workspace.openTextDocument(typeof name === 'string' ? fixture(name) : name);
   const editor = await vscode.window.showTextDocument(document);
   const found = await waitFor(
     `a ${code} diagnostic on ${name}`,
@@ -110,4 +114,63 @@ describe('gates and units in the editor', function () {
     assert.ok((result.report.layers[0].units?.saturated_share ?? 1) < 0.5);
     await undoTo(editor, original);
   });
+});
+
+/** The two examples of issue 13, each with the finding it must show, the key it sits on, and its message. */
+const examples = [
+  {
+    file: 'lstm-forget-closed.rnn.json',
+    code: 'forget-gate-closed',
+    key: 'bias_ih_l0',
+    message: /^Layer 0: the forget gate's mean activation is 0\.0495 \(< 0\.2\)/,
+    charts: 7,
+    gates: [/^layer 0 \(o ⊙ tanh\(c\)\): no dead units; 0% of unit-steps saturated\.$/, /^Layer 0: gate activations$/],
+  },
+  {
+    file: 'relu-dead-units.rnn.json',
+    code: 'dead-units',
+    key: 'weight_hh_l0',
+    message: /^Layer 0: 3 of 8 units \(1, 4, 6\) are exactly 0 at every step of every sequence/,
+    charts: 6,
+    gates: [
+      /^An rnn cell has no gates; its units are below\.$/,
+      /^layer 0 \(h\): 3 of 8 units dead \(1, 4, 6\); 0% of unit-steps saturated\.$/,
+    ],
+  },
+];
+
+describe('the gate and unit examples in the editor and the report panel', function () {
+  this.timeout(180000);
+  afterEach(closeAll);
+
+  for (const example of examples) {
+    it(`examples/${example.file}: ${example.code} on "${example.key}" in the editor, and listed in the rendered panel`, async () => {
+      const extension = await api();
+      const uri = vscode.Uri.file(path.join(repoRoot, 'examples', example.file));
+      const { editor, found } = await openAndWait(uri, example.code);
+      assert.strictEqual(editor.document.getText(found.range), `"${example.key}"`);
+      assert.strictEqual(found.severity, vscode.DiagnosticSeverity.Warning);
+      assert.match(found.message, example.message);
+      const same = ours(uri).filter((d) => codeOf(d) === example.code);
+      assert.strictEqual(same.length, 1, same.map((d) => d.message).join(' | '));
+
+      const result = await vscode.commands.executeCommand<{ ok?: boolean } | undefined>('rnnGradients.analyze');
+      assert.strictEqual(result?.ok, true, 'the command did not produce a report');
+      assert.strictEqual(extension.panel.currentDocument?.toString(), uri.toString());
+      const rendered = await Promise.race([extension.panel.whenRendered(), sleep(30000).then(() => undefined)]);
+      assert.ok(rendered, 'the report panel did not render within 30 s');
+      assert.ok(rendered.text, 'the panel sent no rendered text');
+      const rows = rendered.text.findings;
+      const row = rows.find((f) => f.code === example.code);
+      assert.ok(row, `the panel's findings list shows ${rows.map((f) => f.code).join(', ') || 'nothing'}`);
+      assert.strictEqual(row.path, `weights › ${example.key}`);
+      assert.match(row.message, example.message);
+      assert.strictEqual(rendered.charts, example.charts, `charts drawn: ${rendered.charts}`);
+      for (const line of example.gates)
+        assert.ok(
+          rendered.text.gates.some((g) => line.test(g)),
+          `the Gates and units section shows: ${rendered.text.gates.join(' | ')}`,
+        );
+    });
+  }
 });

@@ -12,6 +12,16 @@ describe('webview: message guards', () => {
     const good: FromWebviewMessage[] = [
       { type: 'ready' },
       { type: 'rendered', seq: 1, charts: 4, ms: 12 },
+      {
+        type: 'rendered',
+        seq: 2,
+        charts: 7,
+        ms: 30,
+        text: {
+          findings: [{ code: 'dead-units', message: '3 of 8 units…', path: 'weights › weight_hh_l0' }],
+          gates: ['layer 0 (h): 3 of 8 units dead (1, 4, 6); 0% of unit-steps saturated.'],
+        },
+      },
       { type: 'applyClip', key: 'clip_norm', value: 1.5 },
       { type: 'revealPath', path: ['weights', 'weight_hh_l0', 3] },
       { type: 'requestHeatmap' },
@@ -29,6 +39,8 @@ describe('webview: message guards', () => {
       { type: 'revealPath', path: [{}] },
       { type: 'exportFile', kind: 'exe', suggestedName: 'a', content: '' },
       { type: 'rendered', seq: '1', charts: 1 },
+      { type: 'rendered', seq: 1, charts: 1, ms: 0, text: { findings: [{ code: 1 }], gates: [] } },
+      { type: 'rendered', seq: 1, charts: 1, ms: 0, text: { findings: [], gates: [null] } },
     ];
     for (const m of bad) assert.ok(!isFromWebviewMessage(m), JSON.stringify(m));
   });

@@ -103,6 +103,44 @@ checkpoint could not be analyzed; the others are still reported); 3 internal err
 Ctrl+C.
 `;
 
+/** How an option's missing or wrong value is shown in a message. */
+function shown(v: string | undefined): string {
+  return v === undefined ? 'nothing' : `"${v}"`;
+}
+
+/**
+ * Handles one token: `flag` is the option name (the part before `=` of `--flag=value`), `token` the whole
+ * argument, and `value()` the option's value (after `=`, else the next argument, consumed). Returns an error
+ * message, or nothing.
+ */
+type OptionHandler = (flag: string, token: string, value: () => string | undefined) => string | undefined;
+
+/** Walks the arguments after the command, one option reader for every command; returns the first error. */
+function readOptions(argv: string[], handle: OptionHandler): string | null {
+  let i = 1;
+  while (i < argv.length) {
+    const token = argv[i++];
+    const eq = token.startsWith('--') ? token.indexOf('=') : -1;
+    const flag = eq > 0 ? token.slice(0, eq) : token;
+    const inline = eq > 0 ? token.slice(eq + 1) : undefined;
+    const error = handle(flag, token, () => (inline !== undefined ? inline : argv[i++]));
+    if (error !== undefined) return error;
+  }
+  return null;
+}
+
+/** `--max-lag N` (analyze and track). */
+function maxLagValue(v: string | undefined): number | { error: string } {
+  return v !== undefined && /^\d+$/.test(v)
+    ? Number(v)
+    : { error: `--max-lag needs a non-negative whole number, got ${shown(v)}` };
+}
+
+/** `--precision f64|f32` (analyze and track). */
+function precisionValue(v: string | undefined): Precision | { error: string } {
+  return v === 'f64' || v === 'f32' ? v : { error: `--precision takes f64 or f32, got ${shown(v)}` };
+}
+
 /** Parses argv (without node and the script); returns the arguments or a usage error message. */
 export function parseArgs(argv: string[]): CliArgs | { error: string } {
   if (argv.length === 0 || argv.includes('-h') || argv.includes('--help') || argv[0] === 'help')
@@ -124,78 +162,63 @@ export function parseArgs(argv: string[]): CliArgs | { error: string } {
     lagSeed: null,
     workspace: null,
   };
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] =
-      a.startsWith('--') && a.includes('=')
-        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
-        : [a, undefined];
-    const value = (): string | undefined => (inline !== undefined ? inline : argv[++i]);
+  const error = readOptions(argv, (flag, token, value) => {
     switch (flag) {
       case '--json':
         out.json = true;
-        break;
+        return;
       case '--gradients':
         out.gradients = true;
-        break;
+        return;
       case '--max-lag': {
-        const v = value();
-        if (v === undefined || !/^\d+$/.test(v))
-          return {
-            error: `--max-lag needs a non-negative whole number, got ${v === undefined ? 'nothing' : `"${v}"`}`,
-          };
-        out.maxLag = Number(v);
-        break;
+        const n = maxLagValue(value());
+        if (typeof n !== 'number') return n.error;
+        out.maxLag = n;
+        return;
       }
       case '--fail-on': {
         const v = value();
         if (v !== 'exploding' && v !== 'vanishing' && v !== 'any')
-          return {
-            error: `--fail-on takes exploding, vanishing or any, got ${v === undefined ? 'nothing' : `"${v}"`}`,
-          };
+          return `--fail-on takes exploding, vanishing or any, got ${shown(v)}`;
         out.failOn = v;
-        break;
+        return;
       }
       case '--precision': {
-        const v = value();
-        if (v !== 'f64' && v !== 'f32')
-          return { error: `--precision takes f64 or f32, got ${v === undefined ? 'nothing' : `"${v}"`}` };
-        out.precision = v;
-        break;
+        const p = precisionValue(value());
+        if (typeof p !== 'string') return p.error;
+        out.precision = p;
+        return;
       }
       case '--lag-budget': {
         const v = value();
         if (v === undefined || !/^\d+(\.\d+)?$/.test(v) || !Number.isFinite(Number(v)))
-          return {
-            error: `--lag-budget needs a number of seconds (0 or more), got ${v === undefined ? 'nothing' : `"${v}"`}`,
-          };
+          return `--lag-budget needs a number of seconds (0 or more), got ${shown(v)}`;
         out.lagBudget = Number(v);
-        break;
+        return;
       }
       case '--exact':
         out.exact = true;
-        break;
+        return;
       case '--lag-seed': {
         const v = value();
         if (v === undefined || !/^\d+$/.test(v) || Number(v) > 0xffffffff)
-          return {
-            error: `--lag-seed needs a whole number from 0 to 4294967295, got ${v === undefined ? 'nothing' : `"${v}"`}`,
-          };
+          return `--lag-seed needs a whole number from 0 to 4294967295, got ${shown(v)}`;
         out.lagSeed = Number(v);
-        break;
+        return;
       }
       case '--workspace': {
         const v = value();
-        if (v === undefined || v === '') return { error: '--workspace needs a folder' };
+        if (v === undefined || v === '') return '--workspace needs a folder';
         out.workspace = v;
-        break;
+        return;
       }
       default:
-        if (a.startsWith('-')) return { error: `unknown option "${a}"` };
-        if (out.file) return { error: `one model file at a time (got "${out.file}" and "${a}")` };
-        out.file = a;
+        if (token.startsWith('-')) return `unknown option "${token}"`;
+        if (out.file) return `one model file at a time (got "${out.file}" and "${token}")`;
+        out.file = token;
     }
-  }
+  });
+  if (error !== null) return { error };
   if (!out.file) return { error: 'analyze needs a model file' };
   if (out.exact && out.lagBudget !== null) return { error: '--exact and --lag-budget exclude each other' };
   return out;
@@ -213,55 +236,48 @@ function parseTrackArgs(argv: string[]): TrackArgs | { error: string } {
     jobs: null,
     cache: true,
   };
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] =
-      a.startsWith('--') && a.includes('=')
-        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
-        : [a, undefined];
-    const value = (): string | undefined => (inline !== undefined ? inline : argv[++i]);
-    const shown = (v: string | undefined): string => (v === undefined ? 'nothing' : `"${v}"`);
+  const error = readOptions(argv, (flag, token, value) => {
     switch (flag) {
       case '--json':
         out.json = true;
-        break;
+        return;
       case '--watch':
         out.watch = true;
-        break;
+        return;
       case '--no-cache':
         out.cache = false;
-        break;
+        return;
       case '--model': {
         const v = value();
-        if (v === undefined || v === '') return { error: '--model needs a model file' };
+        if (v === undefined || v === '') return '--model needs a model file';
         out.model = v;
-        break;
+        return;
       }
       case '--max-lag': {
-        const v = value();
-        if (v === undefined || !/^\d+$/.test(v))
-          return { error: `--max-lag needs a non-negative whole number, got ${shown(v)}` };
-        out.maxLag = Number(v);
-        break;
+        const n = maxLagValue(value());
+        if (typeof n !== 'number') return n.error;
+        out.maxLag = n;
+        return;
       }
       case '--jobs': {
         const v = value();
         if (v === undefined || !/^[1-9]\d{0,2}$/.test(v))
-          return { error: `--jobs needs a whole number from 1 to 999, got ${shown(v)}` };
+          return `--jobs needs a whole number from 1 to 999, got ${shown(v)}`;
         out.jobs = Number(v);
-        break;
+        return;
       }
       case '--precision': {
-        const v = value();
-        if (v !== 'f64' && v !== 'f32') return { error: `--precision takes f64 or f32, got ${shown(v)}` };
-        out.precision = v;
-        break;
+        const p = precisionValue(value());
+        if (typeof p !== 'string') return p.error;
+        out.precision = p;
+        return;
       }
       default:
-        if (a.startsWith('-')) return { error: `unknown option "${a}"` };
-        out.inputs.push(a);
+        if (token.startsWith('-')) return `unknown option "${token}"`;
+        out.inputs.push(token);
     }
-  }
+  });
+  if (error !== null) return { error };
   if (out.inputs.length === 0) return { error: 'track needs checkpoint files, folders or globs' };
   return out;
 }
@@ -269,36 +285,31 @@ function parseTrackArgs(argv: string[]): TrackArgs | { error: string } {
 /** Parses `init CHECKPOINT [-o FILE] [--module NAME] [--force]`. */
 function parseInitArgs(argv: string[]): InitArgs | { error: string } {
   const out: InitArgs = { command: 'init', file: '', output: null, module: null, force: false };
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] =
-      a.startsWith('--') && a.includes('=')
-        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
-        : [a, undefined];
-    const value = (): string | undefined => (inline !== undefined ? inline : argv[++i]);
+  const error = readOptions(argv, (flag, token, value) => {
     switch (flag) {
       case '-o':
       case '--output': {
         const v = value();
-        if (v === undefined || v === '') return { error: `${flag} needs a file name` };
+        if (v === undefined || v === '') return `${flag} needs a file name`;
         out.output = v;
-        break;
+        return;
       }
       case '--module': {
         const v = value();
-        if (v === undefined) return { error: '--module needs a module name' };
+        if (v === undefined) return '--module needs a module name';
         out.module = v;
-        break;
+        return;
       }
       case '--force':
         out.force = true;
-        break;
+        return;
       default:
-        if (a.startsWith('-')) return { error: `unknown option "${a}"` };
-        if (out.file) return { error: `one checkpoint at a time (got "${out.file}" and "${a}")` };
-        out.file = a;
+        if (token.startsWith('-')) return `unknown option "${token}"`;
+        if (out.file) return `one checkpoint at a time (got "${out.file}" and "${token}")`;
+        out.file = token;
     }
-  }
+  });
+  if (error !== null) return { error };
   if (!out.file) return { error: 'init needs a checkpoint file' };
   return out;
 }

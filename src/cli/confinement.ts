@@ -1,6 +1,7 @@
 // The folder the CLI confines a model's files to (the editor uses the workspace folder instead).
 import * as fs from 'fs';
 import * as path from 'path';
+import { isInside } from '../io/workspaceFiles';
 
 /** Real path when it exists (symlinks followed), else the resolved path. */
 function real(p: string): string {
@@ -10,12 +11,6 @@ function real(p: string): string {
   } catch {
     return resolved;
   }
-}
-
-/** True when `child` is `parent` or lies beneath it (both absolute). */
-function inside(parent: string, child: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 /**
@@ -28,5 +23,5 @@ export function confinementRoot(modelFile: string, cwd: string, workspace: strin
   if (workspace !== null) return path.resolve(cwd, workspace);
   const file = real(path.resolve(cwd, modelFile));
   const here = real(cwd);
-  return inside(here, file) ? here : path.dirname(file);
+  return isInside(here, file) ? here : path.dirname(file);
 }

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import { isTimelineFile } from '../io/timeline/inputs';
+import { isInside } from '../io/workspaceFiles';
 
 /** Whether a file name is a checkpoint or model file a timeline can take. */
 export function isTimelineCandidate(name: string): boolean {
@@ -15,11 +16,6 @@ export function weightsPathOf(text: string): string | undefined {
   const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
   const node = root ? findNodeAtLocation(root, ['weights']) : undefined;
   return node?.type === 'string' && typeof node.value === 'string' ? node.value : undefined;
-}
-
-function isInside(parent: string, child: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
 /**
@@ -51,7 +47,9 @@ export function baseModelCandidates(
       const weights = text !== undefined ? weightsPathOf(text) : undefined;
       if (weights === undefined) continue;
       const target = path.resolve(dir, weights);
-      const hits = sources.some((s) => (s.folder ? isInside(s.path, target) : s.path === target));
+      const hits = sources.some((s) =>
+        s.folder ? path.relative(s.path, target) !== '' && isInside(s.path, target) : s.path === target,
+      );
       if (hits && !sources.some((s) => s.path === file)) out.push(file);
     }
   }

@@ -15,6 +15,7 @@ import * as path from 'path';
 import { parseTree, type Node } from 'jsonc-parser';
 import { findDeepNesting } from '../../engine/model/jsonDepth';
 import type { Report } from '../../engine/report/types';
+import { isInside } from '../workspaceFiles';
 
 /** Bump when the cached record's shape changes. */
 const CACHE_FORMAT = 1;
@@ -47,11 +48,6 @@ export function engineId(workerPath: string): string {
     engineIds.set(workerPath, id);
   }
   return id;
-}
-
-function isInside(parent: string, child: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 function strings(node: Node | undefined, out: string[]): void {

@@ -5,20 +5,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { confinementRoot } from '../../../src/cli/confinement';
-import { writeSafetensors } from '../../../src/engine/model/safetensors';
+import { TINY_HIDDEN, tinyWeightsFile, tinyWeightsModel } from '../helpers/models';
 import { ensureBuilt, runCli } from '../helpers/cli';
 
 describe('CLI confinement root', function () {
   this.timeout(60_000);
   let tmp: string;
   let project: string;
-  const H = 2;
-  const tensors = () => [
-    { name: 'weight_ih_l0', dtype: 'F32' as const, shape: [H, 1], data: [0.5, -0.25] },
-    { name: 'weight_hh_l0', dtype: 'F32' as const, shape: [H, H], data: [0.5, 0.1, -0.1, 0.5] },
-  ];
-  const model = (weights: string): string =>
-    JSON.stringify({ cell: 'rnn', weights, data: { inputs: [[[1], [0.5], [-1]]] } }, null, 2);
+  const H = TINY_HIDDEN;
+  const model = tinyWeightsModel;
 
   before(function () {
     this.timeout(180_000);
@@ -27,8 +22,8 @@ describe('CLI confinement root', function () {
     tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-confine-')));
     project = path.join(tmp, 'project');
     fs.mkdirSync(path.join(project, 'other'), { recursive: true });
-    fs.writeFileSync(path.join(tmp, 'outside.safetensors'), writeSafetensors(tensors()));
-    fs.writeFileSync(path.join(project, 'weights.safetensors'), writeSafetensors(tensors()));
+    fs.writeFileSync(path.join(tmp, 'outside.safetensors'), tinyWeightsFile());
+    fs.writeFileSync(path.join(project, 'weights.safetensors'), tinyWeightsFile());
     fs.writeFileSync(path.join(project, 'model.rnn.json'), model('weights.safetensors'));
     fs.writeFileSync(path.join(project, 'escape.rnn.json'), model('../outside.safetensors'));
   });

@@ -6,10 +6,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawn, spawnSync } from 'child_process';
 import { parseTree, type Node } from 'jsonc-parser';
-import { writeSafetensors } from '../../../src/engine/model/safetensors';
 import { CLI_JS, REPO_ROOT, ensureBuilt, runCli, type CliRun } from '../helpers/cli';
 import { formatShort } from '../../../src/engine/report/format';
 import { nonFinitePaths, reportContractProblems } from '../helpers/report';
+import { TINY_HIDDEN, tinyWeightsFile, tinyWeightsModel } from '../helpers/models';
 
 type Obj = Record<string, unknown>;
 type KeyPath = (string | number)[];
@@ -527,21 +527,16 @@ describe('CLI (dist/cli.js)', function () {
     describe('weights files', () => {
       let tmp: string;
       let root: string;
-      const H = 2;
-      const tensors = () => [
-        { name: 'weight_ih_l0', dtype: 'F32' as const, shape: [H, 1], data: [0.5, -0.25] },
-        { name: 'weight_hh_l0', dtype: 'F32' as const, shape: [H, H], data: [0.5, 0.1, -0.1, 0.5] },
-      ];
-      const model = (weights: string): string =>
-        JSON.stringify({ cell: 'rnn', weights, data: { inputs: [[[1], [0.5], [-1]]] } }, null, 2);
+      const H = TINY_HIDDEN;
+      const model = tinyWeightsModel;
 
       before(() => {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-cli-'));
         root = path.join(tmp, 'root');
         fs.mkdirSync(root);
-        fs.writeFileSync(path.join(tmp, 'outside.safetensors'), writeSafetensors(tensors()));
-        fs.writeFileSync(path.join(root, 'inside.safetensors'), writeSafetensors(tensors()));
-        const full = writeSafetensors(tensors());
+        fs.writeFileSync(path.join(tmp, 'outside.safetensors'), tinyWeightsFile());
+        fs.writeFileSync(path.join(root, 'inside.safetensors'), tinyWeightsFile());
+        const full = tinyWeightsFile();
         fs.writeFileSync(path.join(root, 'truncated.safetensors'), full.subarray(0, full.length - 5));
         fs.writeFileSync(path.join(root, 'ok.rnn.json'), model('inside.safetensors'));
         fs.writeFileSync(path.join(root, 'escape.rnn.json'), model('../outside.safetensors'));

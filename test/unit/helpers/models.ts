@@ -2,6 +2,7 @@
 import * as assert from 'assert';
 import { parseModel } from '../../../src/engine/model/parse';
 import type { Model } from '../../../src/engine/model/types';
+import { writeSafetensors } from '../../../src/engine/model/safetensors';
 
 /** JSON text of a model with PyTorch-default init (seed 3) and generated inputs (seed 4), 5 inputs. */
 export function generatedModelText(cell: string, hidden: number, layers: number, steps: number, sequences = 2): string {
@@ -20,4 +21,21 @@ export function parsedModel(text: string): Model {
   const parsed = parseModel(text);
   assert.ok(parsed.model, JSON.stringify(parsed.problems));
   return parsed.model;
+}
+
+/** Hidden size of the two-tensor rnn of tinyWeightsFile / tinyWeightsModel. */
+export const TINY_HIDDEN = 2;
+
+/** A safetensors file holding a tanh rnn's weight_ih_l0 (2×1) and weight_hh_l0 (2×2), no biases. */
+export function tinyWeightsFile(): Uint8Array {
+  const H = TINY_HIDDEN;
+  return writeSafetensors([
+    { name: 'weight_ih_l0', dtype: 'F32', shape: [H, 1], data: [0.5, -0.25] },
+    { name: 'weight_hh_l0', dtype: 'F32', shape: [H, H], data: [0.5, 0.1, -0.1, 0.5] },
+  ]);
+}
+
+/** Model file text taking its weights from `weights` (a tinyWeightsFile), with one sequence of 3 steps. */
+export function tinyWeightsModel(weights: string): string {
+  return JSON.stringify({ cell: 'rnn', weights, data: { inputs: [[[1], [0.5], [-1]]] } }, null, 2);
 }

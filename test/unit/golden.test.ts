@@ -3,10 +3,10 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadModelFile } from '../../src/io/loadModel';
 import { parseModel } from '../../src/engine/model/parse';
 import { analyzeModel } from '../../src/engine/analyze';
 import { REPO_ROOT, ensureBuilt, runCli } from './helpers/cli';
+import { analyzeModelFile } from './helpers/models';
 import { compareCellStats, compareWithReference, nonFinitePaths, reportContractProblems } from './helpers/report';
 import type { Report } from '../../src/engine/report/types';
 import { clipThresholds } from '../../src/shared/reportView/clippingChart';
@@ -93,11 +93,7 @@ function readJson(rel: string): Obj {
 }
 
 function analyzeInProcess(rel: string): Obj {
-  const text = fs.readFileSync(path.join(REPO_ROOT, rel), 'utf8');
-  const file = path.join(REPO_ROOT, rel);
-  const parsed = loadModelFile(text, file, path.dirname(file));
-  assert.ok(parsed.model, `${rel} does not parse: ${parsed.problems.map((p) => p.message).join('; ')}`);
-  return analyzeModel(parsed.model, { file: rel, gradientValues: true }) as unknown as Obj;
+  return analyzeModelFile(path.join(REPO_ROOT, rel), { file: rel, gradientValues: true }) as unknown as Obj;
 }
 
 function assertMatches(ref: Obj, got: Obj, label: string): void {

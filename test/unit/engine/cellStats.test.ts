@@ -5,13 +5,12 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseModel } from '../../../src/engine/model/parse';
-import { analyzeModel } from '../../../src/engine/analyze';
 import { CellStatsAccumulator, GATE_SPECS, HISTOGRAM_BINS } from '../../../src/engine/cellStats';
 import { rowBlockNorm } from '../../../src/engine/analysis/cellReport';
 import type { Report } from '../../../src/engine/report/types';
 import { REPO_ROOT } from '../helpers/cli';
 import { compareCellStats } from '../helpers/report';
+import { analyzeModelFile } from '../helpers/models';
 
 type Obj = Record<string, unknown>;
 const DIR = path.join(REPO_ROOT, 'test/fixtures/generated-v2');
@@ -29,23 +28,9 @@ interface IndexCase {
   findings: { expected: ExpectedFinding[]; not_expected: string[] };
 }
 
+/** The report of a generated-v2 case (weights and data files read beside it, as the CLI reads them). */
 function analyzeFixture(name: string): Report {
-  const parsed = parseModel(fs.readFileSync(path.join(DIR, `${name}.rnn.json`), 'utf8'));
-  assert.ok(parsed.model, `${name}: ${parsed.problems.map((p) => p.message).join('; ')}`);
-  return analyzeModel(parsed.model, { file: name });
-}
-
-/** Whether the fixture reads weights or data from files (the model reader takes them with issue 9). */
-function readsFiles(name: string): boolean {
-  const m = JSON.parse(fs.readFileSync(path.join(DIR, `${name}.rnn.json`), 'utf8')) as Obj;
-  const data = (m.data ?? {}) as Obj;
-  return (
-    (typeof m.weights === 'string' && !m.weights.endsWith('.safetensors')) ||
-    'module' in m ||
-    typeof m.readout === 'string' ||
-    typeof m.embedding === 'string' ||
-    Object.values(data).some((v) => typeof v === 'string' && v !== 'batch_first' && v !== 'time_first')
-  );
+  return analyzeModelFile(path.join(DIR, `${name}.rnn.json`), { file: name });
 }
 
 const key = (f: Obj): string => JSON.stringify([f.code, f.layer, f.direction, f.gate ?? null, f.path]);
@@ -172,7 +157,6 @@ describe('gate and unit statistics', () => {
       for (const code of CELL_CODES) assert.ok(triggered.has(code), `no case triggers ${code}`);
     });
     for (const [name, c] of Object.entries(index.cases)) {
-      if (readsFiles(name)) continue; // covered when the model reader takes checkpoint files (issue 9)
       const want = c.findings.expected;
       it(`${name}: ${want.length ? want.map((f) => f.code).join(', ') : 'no cell finding'}`, () => {
         const report = analyzeFixture(name);

@@ -1,5 +1,10 @@
 // Model files for tests: a seeded model built by `init` with synthetic data (`data.generate`), and parsing one.
 import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { analyzeModel, type AnalyzeOptions } from '../../../src/engine/analyze';
+import type { Report } from '../../../src/engine/report/types';
+import { loadModelFile } from '../../../src/io/loadModel';
 import { parseModel } from '../../../src/engine/model/parse';
 import type { Model } from '../../../src/engine/model/types';
 import { writeSafetensors } from '../../../src/engine/model/safetensors';
@@ -38,4 +43,14 @@ export function tinyWeightsFile(): Uint8Array {
 /** Model file text taking its weights from `weights` (a tinyWeightsFile), with one sequence of 3 steps. */
 export function tinyWeightsModel(weights: string): string {
   return JSON.stringify({ cell: 'rnn', weights, data: { inputs: [[[1], [0.5], [-1]]] } }, null, 2);
+}
+
+/**
+ * The report of a model file on disk, analyzed in this process as the CLI would (weights and data files read
+ * beside it, confined to its folder); fails the test with the problems when the file does not load.
+ */
+export function analyzeModelFile(file: string, options: Omit<AnalyzeOptions, 'file'> & { file?: string } = {}): Report {
+  const parsed = loadModelFile(fs.readFileSync(file, 'utf8'), file, path.dirname(file));
+  assert.ok(parsed.model, `${file} does not load: ${parsed.problems.map((p) => p.message).join('; ')}`);
+  return analyzeModel(parsed.model, { file, ...options });
 }

@@ -72,6 +72,26 @@ function flat(m: number[][] | number[]): number[] {
   return (m as (number | number[])[]).flat();
 }
 
+/** One regression target in [−1, 1] per sequence and step (B × T × 1). */
+function regressionTargets(rng: SeededRandom, B: number, T: number): number[][][] {
+  return Array.from({ length: B }, () => Array.from({ length: T }, () => [round(rng.uniformIn(-1, 1))]));
+}
+
+/**
+ * A one-layer lstm's weights (gate order i, f, g, o): small uniform weights, biases uniform in ±0.1 except the
+ * forget gate's, set to `forgetBias` (the generator draws the biases first, then W_ih, then W_hh).
+ */
+function lstmWeights(rng: SeededRandom, H: number, I: number, forgetBias: number): Json {
+  const biasIh = uniformVec(rng, 4 * H, 0.1);
+  for (let i = H; i < 2 * H; i++) biasIh[i] = forgetBias;
+  return {
+    weight_ih_l0: uniform(rng, 4 * H, I, 0.3),
+    weight_hh_l0: uniform(rng, 4 * H, H, 0.2),
+    bias_ih_l0: biasIh,
+    bias_hh_l0: new Array(4 * H).fill(0),
+  };
+}
+
 fs.mkdirSync(OUT, { recursive: true });
 
 // 1. Exploding tanh rnn: W_hh = 1.5·Q, tiny inputs keep tanh in its linear range, so every step back
@@ -96,7 +116,7 @@ fs.mkdirSync(OUT, { recursive: true });
     readout: { weight: uniform(rng, 1, H, 1 / Math.sqrt(H)), bias: [0] },
     data: {
       inputs: normalInputs(rng, B, T, I, 1e-4),
-      targets: Array.from({ length: B }, () => Array.from({ length: T }, () => [round(rng.uniformIn(-1, 1))])),
+      targets: regressionTargets(rng, B, T),
     },
     loss: 'mse',
     training: { clip_norm: 1, batch_size: 2 },
@@ -137,17 +157,10 @@ fs.mkdirSync(OUT, { recursive: true });
   const D = 3;
   const B = 4;
   const T = 40;
-  const biasIh = uniformVec(rng, 4 * H, 0.1);
-  for (let i = H; i < 2 * H; i++) biasIh[i] = 3; // gate order i, f, g, o
   write('healthy-lstm.rnn.json', {
     name: 'healthy lstm: forget-gate bias 3',
     cell: 'lstm',
-    weights: {
-      weight_ih_l0: uniform(rng, 4 * H, I, 0.3),
-      weight_hh_l0: uniform(rng, 4 * H, H, 0.2),
-      bias_ih_l0: biasIh,
-      bias_hh_l0: new Array(4 * H).fill(0),
-    },
+    weights: lstmWeights(rng, H, I, 3),
     readout: { weight: uniform(rng, D, H, 1 / Math.sqrt(H)), bias: new Array(D).fill(0) },
     data: {
       inputs: normalInputs(rng, B, T, I, 1),
@@ -184,7 +197,7 @@ fs.mkdirSync(OUT, { recursive: true });
     readout: { weight: uniform(rng, 1, H, k), bias: [0] },
     data: {
       inputs: normalInputs(rng, B, T, I, 1),
-      targets: Array.from({ length: B }, () => Array.from({ length: T }, () => [round(rng.uniformIn(-1, 1))])),
+      targets: regressionTargets(rng, B, T),
     },
     loss: 'mse',
     training: { batch_size: 1 },
@@ -225,21 +238,14 @@ write('linear-orthogonal.rnn.json', {
   const I = 3;
   const B = 3;
   const T = 30;
-  const biasIh = uniformVec(rng, 4 * H, 0.1);
-  for (let i = H; i < 2 * H; i++) biasIh[i] = -3; // gate order i, f, g, o
   write('lstm-forget-closed.rnn.json', {
     name: 'lstm with a closed forget gate: forget-gate bias −3',
     cell: 'lstm',
-    weights: {
-      weight_ih_l0: uniform(rng, 4 * H, I, 0.3),
-      weight_hh_l0: uniform(rng, 4 * H, H, 0.2),
-      bias_ih_l0: biasIh,
-      bias_hh_l0: new Array(4 * H).fill(0),
-    },
+    weights: lstmWeights(rng, H, I, -3),
     readout: { weight: uniform(rng, 1, H, 1 / Math.sqrt(H)), bias: [0] },
     data: {
       inputs: normalInputs(rng, B, T, I, 1),
-      targets: Array.from({ length: B }, () => Array.from({ length: T }, () => [round(rng.uniformIn(-1, 1))])),
+      targets: regressionTargets(rng, B, T),
     },
     loss: 'mse',
   });
@@ -275,7 +281,7 @@ write('linear-orthogonal.rnn.json', {
     readout: { weight: uniform(rng, 1, H, 1 / Math.sqrt(H)), bias: [0] },
     data: {
       inputs: normalInputs(rng, B, T, I, 1),
-      targets: Array.from({ length: B }, () => Array.from({ length: T }, () => [round(rng.uniformIn(-1, 1))])),
+      targets: regressionTargets(rng, B, T),
     },
     loss: 'mse',
   });

@@ -6,11 +6,11 @@ import type { Report } from '../engine/report/types';
 import { buildWebviewHtml } from '../shared/webviewHtml';
 import { Disposable, DisposableStore, type IDisposable } from './dispose';
 import { sameUri } from './uris';
+import { copyFromPage, exportFromPage } from './webviewExport';
 import type { CurrentClip } from '../shared/clipAdvice';
 import {
   assertNever,
   type ClipKey,
-  type ExportKind,
   isFromWebviewMessage,
   type FromWebviewMessage,
   type PersistedPanelState,
@@ -65,12 +65,6 @@ function sameClip(message: ReportMessage, current: CurrentClip): boolean {
   const was = clipOf(message);
   return was.clip_norm === current.clip_norm && was.clip_value === current.clip_value;
 }
-
-const EXPORT_FILTERS: Record<ExportKind, Record<string, string[]>> = {
-  png: { 'PNG image': ['png'] },
-  csv: { 'CSV table': ['csv'] },
-  json: { 'JSON report': ['json'] },
-};
 
 /** Owns the report panel (at most one), its messages and its serializer. */
 export class ReportPanelManager extends Disposable {
@@ -367,11 +361,16 @@ export class ReportPanelManager extends Disposable {
           if (doc) await this.actions.rerun?.(doc);
           break;
         case 'copyText':
-          await vscode.env.clipboard.writeText(message.text);
-          vscode.window.setStatusBarMessage(`Copied: ${message.label}`, 3000);
+          await copyFromPage(message.text, message.label);
           break;
         case 'exportFile':
-          await this.exportFile(message.kind, message.suggestedName, message.content, doc);
+          await exportFromPage(
+            message.kind,
+            message.suggestedName,
+            message.content,
+            doc ? vscode.Uri.joinPath(doc, '..') : vscode.workspace.workspaceFolders?.[0]?.uri,
+            'report',
+          );
           break;
         case 'openStep':
         case 'setWatch':
@@ -408,31 +407,5 @@ export class ReportPanelManager extends Disposable {
     if (this.shows(doc) && !this.lastReport?.report.heatmaps?.length) {
       this.post({ type: 'heatmapFailed', message: 'the analysis returned no heatmap.' });
     }
-  }
-
-  private async exportFile(
-    kind: ExportKind,
-    suggestedName: string,
-    content: string,
-    doc: vscode.Uri | undefined,
-  ): Promise<void> {
-    const name = (suggestedName.split(/[\\/]/).pop() || `report.${kind}`).replace(/^\.+/, '');
-    const folder = doc ? vscode.Uri.joinPath(doc, '..') : vscode.workspace.workspaceFolders?.[0]?.uri;
-    const target = await vscode.window.showSaveDialog({
-      defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
-      filters: EXPORT_FILTERS[kind],
-      saveLabel: 'Export',
-    });
-    if (!target) return;
-    let bytes: Uint8Array;
-    if (kind === 'png') {
-      const prefix = 'data:image/png;base64,';
-      if (!content.startsWith(prefix)) throw new Error('the chart image is not a PNG data URL.');
-      bytes = Buffer.from(content.slice(prefix.length), 'base64');
-    } else {
-      bytes = new TextEncoder().encode(content);
-    }
-    await vscode.workspace.fs.writeFile(target, bytes);
-    vscode.window.setStatusBarMessage(`Exported ${target.path.split('/').pop() ?? name}`, 3000);
   }
 }

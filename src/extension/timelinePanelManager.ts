@@ -30,6 +30,7 @@ import type { CheckpointReports } from './checkpointReports';
 import { Disposable, DisposableStore } from './dispose';
 import { readSettings } from './settings';
 import { timelineTitle } from './timelineLogic';
+import { copyFromPage, exportFromPage } from './webviewExport';
 
 /** What a timeline is made of. */
 export interface TimelineRequest {
@@ -135,10 +136,16 @@ export class TimelinePanelManager extends Disposable {
           this.setWatch(message.on);
           break;
         case 'exportFile':
-          await this.exportFile(message.suggestedName, message.content, message.kind);
+          await exportFromPage(
+            message.kind,
+            message.suggestedName,
+            message.content,
+            this.request?.sources[0] ? vscode.Uri.joinPath(this.request.sources[0], '..') : undefined,
+            'timeline',
+          );
           break;
         case 'copyText':
-          await vscode.env.clipboard.writeText(message.text);
+          await copyFromPage(message.text, message.label);
           break;
         case 'applyClip':
         case 'revealPath':
@@ -392,20 +399,5 @@ export class TimelinePanelManager extends Disposable {
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.resolve();
-  }
-
-  private async exportFile(suggestedName: string, content: string, kind: 'png' | 'csv' | 'json'): Promise<void> {
-    const name = (suggestedName.split(/[\\/]/).pop() || `timeline.${kind}`).replace(/^\.+/, '');
-    const folder = this.request?.sources[0] ? vscode.Uri.joinPath(this.request.sources[0], '..') : undefined;
-    const target = await vscode.window.showSaveDialog({
-      defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
-      saveLabel: 'Export',
-    });
-    if (!target) return;
-    const bytes =
-      kind === 'png'
-        ? Buffer.from(content.replace(/^data:image\/png;base64,/, ''), 'base64')
-        : new TextEncoder().encode(content);
-    await vscode.workspace.fs.writeFile(target, bytes);
   }
 }

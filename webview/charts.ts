@@ -28,7 +28,7 @@ import type { HeatmapModel } from '../src/shared/reportView/heatmapChart';
 import type { LagChartModel } from '../src/shared/reportView/lagChart';
 import type { PascanuRow } from '../src/shared/reportView/pascanuChart';
 import type { BandLayer } from './bandLayer';
-import { refLinesPlugin, type RefLine } from './refLinesPlugin';
+import { gutterWidth, refLinesPlugin, type RefLine } from './refLinesPlugin';
 import { withAlpha, type Theme } from './theme';
 
 Chart.register(
@@ -276,8 +276,7 @@ export function clippingChartConfig(m: ClippingChartModel, theme: Theme): ChartC
     groups.set(key, [...(groups.get(key) ?? []), t]);
   }
   const sorted = [...groups.values()].sort((a, b) => a[0].value - b[0].value);
-  const positions = ['start', 'end', 'center'] as const;
-  sorted.forEach((group, k) => {
+  sorted.forEach((group) => {
     const first = group[0];
     const current = group.some((t) => t.source === 'current');
     const names = group.map((t) => t.label + (t.recommended ? ' (recommended)' : ''));
@@ -289,11 +288,17 @@ export function clippingChartConfig(m: ClippingChartModel, theme: Theme): ChartC
       width: current || first.recommended ? theme.lineWidth + 0.5 : theme.lineWidth,
       dash: current ? [8, 4] : first.recommended ? [] : [4, 3],
       label: thresholdLabel(names, first.value, first.share),
-      position: positions[k % positions.length],
+      // In the gutter right of the bars: a row per name, then the value and its share.
+      rows: [...names, `${formatNumber(first.value)} · clips ${formatShare(first.share)}`],
+      position: 'end',
       labelColour: theme.foreground,
       labelBackground: withAlpha(theme.background, 0.85),
     });
   });
+  const gutter = gutterWidth(
+    lines.flatMap((l) => l.rows ?? []),
+    `${theme.fontSize}px ${theme.fontFamily}`,
+  );
   const yLog = m.logScale;
   const yScale = yLog
     ? log10Scale({ min: m.yMin, max: m.yMax, stepSize: 1 }, theme, 'global gradient norm')
@@ -321,17 +326,22 @@ export function clippingChartConfig(m: ClippingChartModel, theme: Theme): ChartC
       animation: NO_ANIMATION,
       parsing: false,
       normalized: true,
+      // The threshold labels sit in a column right of the bars (refLinesPlugin's gutter), never on them.
+      layout: { padding: { right: gutter } },
       scales: {
+        // Half a slot either side of the first and last batch: no empty slots at the ends.
         x: linearScale(theme, 'batch', {
-          min: 0,
-          max: m.sourcePoints + m.overflowed + 1,
+          min: 0.5,
+          max: Math.max(1, m.sourcePoints + m.overflowed) + 0.5,
+          // A bar chart's x axis is offset by default (another half slot at each end).
+          offset: false,
           ticks: { precision: 0, includeBounds: false },
         }),
         y: yScale,
       },
       plugins: {
         legend: { display: false },
-        refLines: { lines },
+        refLines: { lines, gutter: { width: gutter } },
         tooltip: {
           callbacks: {
             title: (items) => (items.length ? `batch ${items[0].parsed.x}` : ''),

@@ -7,7 +7,7 @@
 import { assertNever, isToWebviewMessage, type ToWebviewMessage } from '../src/shared/webviewProtocol';
 import { ReportPanelView } from './reportPanelView';
 import { TimelinePanelView } from './timelineView';
-import { refLinesOf } from './refLinesPlugin';
+import { drawnLabelsOf, refLinesOf, type DrawnLabel } from './refLinesPlugin';
 import { watchTheme } from './theme';
 import { HostChannel } from './vscodeApi';
 import type { Chart } from './charts';
@@ -30,6 +30,8 @@ declare global {
       charts(): ChartSnapshot[];
       /** Where a chart's point is drawn, in client (CSS) pixels: the browser test clicks it. */
       pointAt?(chart: string, dataset: number, index: number): { x: number; y: number } | undefined;
+      /** Where a chart drew its plot area, reference lines, label boxes and bars (chart pixels). */
+      geometry?(chart: string): ChartGeometry | undefined;
     };
   }
 }
@@ -37,6 +39,69 @@ declare global {
 interface XY {
   x: number;
   y: number;
+}
+
+interface Rect {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+/** A drawn chart's geometry, read from Chart.js and the reference-line plugin (for the browser test). */
+interface ChartGeometry {
+  width: number;
+  height: number;
+  area: Rect;
+  /** Each reference line's pixel position on its axis (y for horizontal lines, x for vertical ones). */
+  lines: { id: string; axis: 'x' | 'y'; at: number }[];
+  labels: DrawnLabel[];
+  /** The first dataset's bars (bar charts). */
+  bars: Rect[];
+  /** Every dataset's points (line charts), in pixels. */
+  points: XY[][];
+  /** The y axis's tick values. */
+  yTicks: number[];
+}
+
+function geometryOf(chart: Chart): ChartGeometry {
+  const a = chart.chartArea;
+  const bars: Rect[] = [];
+  const points: XY[][] = [];
+  const type = (chart.config as { type?: string }).type;
+  chart.data.datasets.forEach((_, i) => {
+    const meta = chart.getDatasetMeta(i);
+    if (type === 'bar' && i === 0)
+      for (const e of meta.data) {
+        const p = e.getProps(['x', 'y', 'base', 'width'], true) as {
+          x: number;
+          y: number;
+          base: number;
+          width: number;
+        };
+        bars.push({
+          left: p.x - p.width / 2,
+          right: p.x + p.width / 2,
+          top: Math.min(p.y, p.base),
+          bottom: Math.max(p.y, p.base),
+        });
+      }
+    if (type === 'line') points.push(meta.data.map((e) => ({ x: e.x, y: e.y })));
+  });
+  return {
+    width: chart.width,
+    height: chart.height,
+    area: { left: a.left, top: a.top, right: a.right, bottom: a.bottom },
+    lines: refLinesOf(chart).map((l) => ({
+      id: l.id,
+      axis: l.axis,
+      at: chart.scales[l.axis]?.getPixelForValue(l.value) ?? NaN,
+    })),
+    labels: [...drawnLabelsOf(chart)],
+    bars,
+    points,
+    yTicks: (chart.scales.y?.ticks ?? []).map((t) => t.value),
+  };
 }
 
 /** The first and last points of a dataset whose points are {x, y}. */
@@ -151,6 +216,10 @@ function start(): void {
   if (window.__RNN_GRADIENTS_TEST__ === true) {
     window.rnnGradientsTest = {
       charts: () => snapshot(view.charts()),
+      geometry: (id) => {
+        const chart = (view.charts() as Record<string, Chart | undefined>)[id];
+        return chart ? geometryOf(chart) : undefined;
+      },
     };
   }
 

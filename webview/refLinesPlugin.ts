@@ -2,6 +2,7 @@
 // It replaces chartjs-plugin-annotation: only straight lines with one text label are needed, and drawing
 // them from plain objects keeps a 10,000-lag render inside its time budget.
 import type { Chart, ChartType, Plugin } from 'chart.js';
+import { layoutGutter } from '../src/shared/reportView/labelLayout';
 
 /** One reference line across the plot area. */
 export interface RefLine {
@@ -19,11 +20,19 @@ export interface RefLine {
   position: 'start' | 'center' | 'end';
   labelColour: string;
   labelBackground: string;
+  /** Rows drawn instead of `label` when the labels sit in the gutter (`label` stays the one-line text). */
+  rows?: string[];
 }
 
 /** The plugin's options: the lines of one chart. */
 export interface RefLinesOptions {
   lines: RefLine[];
+  /**
+   * Horizontal lines only: their labels go in a column right of the plot area, each box on its own line's y (lines
+   * too close share one box, a row each), so no label covers the data. The chart reserves the column with
+   * `layout.padding.right` = `width` (see gutterWidth).
+   */
+  gutter?: { width: number };
 }
 
 declare module 'chart.js' {
@@ -45,6 +54,46 @@ export function refLinesOf(chart: Chart): readonly RefLine[] {
 }
 
 const PAD = 3;
+
+/** A label box as drawn (canvas pixels), with the ids of the lines it labels (for the test hook). */
+export interface DrawnLabel {
+  ids: string[];
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  /** The right end of the widest text row drawn in the box. */
+  textRight: number;
+}
+
+const drawn = new WeakMap<Chart, DrawnLabel[]>();
+
+/** The label boxes drawn on a chart at its last draw (for the test hook's geometry checks). */
+export function drawnLabelsOf(chart: Chart): readonly DrawnLabel[] {
+  return drawn.get(chart) ?? [];
+}
+
+/** The height of one row of gutter text at this font size. */
+function rowHeight(size: number): number {
+  return size + 4;
+}
+
+/** Space between the plot area and the gutter's boxes (the line runs across it to its box). */
+const GUTTER_GAP = 8;
+
+/** Width of the swatch (a short stretch of the line) in front of each gutter row. */
+const SWATCH = 14;
+
+let measureContext: CanvasRenderingContext2D | null = null;
+
+/** The gutter width that fits these rows in this font (the chart reserves it with layout.padding.right). */
+export function gutterWidth(rows: string[], font: string): number {
+  measureContext ??= document.createElement('canvas').getContext('2d');
+  if (!measureContext || !rows.length) return 0;
+  measureContext.font = font;
+  const widest = Math.max(...rows.map((r) => measureContext!.measureText(r).width));
+  return Math.ceil(widest + SWATCH + 4 * PAD + GUTTER_GAP + 2);
+}
 
 interface Box {
   x: number;
@@ -90,7 +139,21 @@ export const refLinesPlugin: Plugin<ChartType> = {
     ctx.font = `${size}px ${typeof font.family === 'string' ? font.family : 'sans-serif'}`;
     ctx.textBaseline = 'middle';
     const placed: Box[] = [];
+    const labels: DrawnLabel[] = [];
+    drawn.set(chart, labels);
+    const gutter = (chart.options.plugins as { refLines?: RefLinesOptions } | undefined)?.refLines?.gutter;
+    const inGutter = gutter
+      ? drawGutter(
+          chart,
+          ctx,
+          lines.filter((l) => l.axis === 'y'),
+          gutter.width,
+          size,
+          labels,
+        )
+      : new Set<RefLine>();
     for (const line of lines) {
+      if (inGutter.has(line)) continue;
       const scale = chart.scales[line.axis];
       if (!scale) continue;
       const p = scale.getPixelForValue(line.value);
@@ -137,6 +200,7 @@ export const refLinesPlugin: Plugin<ChartType> = {
       }
       const box = place({ x, y, w, h }, placed, horizontal, area);
       placed.push(box);
+      labels.push({ ids: [line.id], ...box, textRight: box.x + w - PAD });
       ctx.fillStyle = line.labelBackground;
       ctx.fillRect(box.x, box.y, w, h);
       ctx.lineWidth = 1;
@@ -148,3 +212,68 @@ export const refLinesPlugin: Plugin<ChartType> = {
     ctx.restore();
   },
 };
+
+function strokeLine(ctx: CanvasRenderingContext2D, line: RefLine, x0: number, x1: number, y: number): void {
+  ctx.beginPath();
+  ctx.setLineDash(line.dash);
+  ctx.lineWidth = line.width;
+  ctx.strokeStyle = line.colour;
+  ctx.moveTo(x0, y);
+  ctx.lineTo(x1, y);
+  ctx.stroke();
+  ctx.setLineDash([]);
+}
+
+/**
+ * Draws horizontal lines with their labels in the gutter right of the plot area: each line runs across the plot and
+ * on to its box, which holds the line's y. Returns the lines drawn.
+ */
+function drawGutter(
+  chart: Chart,
+  ctx: CanvasRenderingContext2D,
+  lines: RefLine[],
+  width: number,
+  size: number,
+  labels: DrawnLabel[],
+): Set<RefLine> {
+  const area = chart.chartArea;
+  const scale = chart.scales.y;
+  const row = rowHeight(size);
+  const shown: { line: RefLine; y: number; rows: string[] }[] = [];
+  for (const line of lines) {
+    const y = scale?.getPixelForValue(line.value);
+    if (y === undefined || !Number.isFinite(y) || y < area.top - 0.5 || y > area.bottom + 0.5) continue;
+    shown.push({ line, y, rows: line.rows?.length ? line.rows : [line.label] });
+  }
+  const boxes = layoutGutter(
+    shown.map((s) => ({ y: s.y, height: s.rows.length * row + 2 * PAD })),
+    Math.max(0, area.top - row),
+    Math.min(chart.height, area.bottom + row),
+  );
+  const x = area.right + GUTTER_GAP;
+  const w = Math.max(0, Math.min(width - GUTTER_GAP - 2, chart.width - x - 1));
+  for (const box of boxes) {
+    // Each line across the plot and the gap, up to its box.
+    for (const i of box.items) strokeLine(ctx, shown[i].line, area.left, x, shown[i].y);
+    ctx.fillStyle = shown[box.items[0]].line.labelBackground;
+    ctx.fillRect(x, box.top, w, box.height);
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = shown[box.items[0]].line.colour;
+    ctx.strokeRect(x + 0.5, box.top + 0.5, w - 1, box.height - 1);
+    let rowTop = box.top + PAD;
+    let textRight = x;
+    for (const i of box.items) {
+      const { line, rows } = shown[i];
+      rows.forEach((text, r) => {
+        const mid = rowTop + row / 2;
+        if (r === 0) strokeLine(ctx, line, x + PAD, x + PAD + SWATCH, mid);
+        ctx.fillStyle = line.labelColour;
+        ctx.fillText(text, x + 2 * PAD + SWATCH, mid);
+        textRight = Math.max(textRight, x + 2 * PAD + SWATCH + ctx.measureText(text).width);
+        rowTop += row;
+      });
+    }
+    labels.push({ ids: box.items.map((i) => shown[i].line.id), x, y: box.top, w, h: box.height, textRight });
+  }
+  return new Set(shown.map((s) => s.line));
+}

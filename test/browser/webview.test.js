@@ -493,6 +493,61 @@ function engineReport(file) {
   return JSON.parse(r.stdout);
 }
 
+/**
+ * The report the built CLI writes for a model given as text (a variant of a fixture: other data, batch size),
+ * analyzed in a temporary folder.
+ */
+function engineReportOfText(text, name = 'variant.rnn.json') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-browser-'));
+  fs.writeFileSync(path.join(dir, name), text);
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'analyze', name, '--json'], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (r.status !== 0) throw new Error(`rnn-gradients analyze ${name} exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Whether two rectangles ({left, top, right, bottom}) overlap by more than a pixel. */
+function rectsOverlap(a, b) {
+  return a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+}
+
+/**
+ * Checks the clipping chart's drawn geometry: every threshold line has a label box holding its y; no box overlaps
+ * a bar or another box; every text row fits its box and the canvas; the bars fill the x axis (no empty slots).
+ */
+async function checkClippingGeometry(page, what, batches) {
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+  const g = await page.evaluate(() => window.rnnGradientsTest.geometry('clipping'));
+  const where = `${what}: ${JSON.stringify({ area: g.area, lines: g.lines, labels: g.labels })}`;
+  assert(g.lines.length >= 2, `${what}: ${g.lines.length} threshold lines`);
+  const boxes = g.labels.map((l) => ({ ...l, left: l.x, top: l.y, right: l.x + l.w, bottom: l.y + l.h }));
+  for (const line of g.lines) {
+    const box = boxes.find((b) => b.ids.includes(line.id));
+    assert(box, `${what}: no label for ${line.id}: ${where}`);
+    assert(box.top <= line.at && line.at <= box.bottom, `${what}: the label of ${line.id} is off its line: ${where}`);
+  }
+  for (let i = 0; i < boxes.length; i++) {
+    const b = boxes[i];
+    assert(b.textRight <= b.right + 0.5 && b.right <= g.width + 0.5, `${what}: a label is cut: ${JSON.stringify(b)}`);
+    for (let j = i + 1; j < boxes.length; j++)
+      assert(!rectsOverlap(b, boxes[j]), `${what}: labels overlap: ${JSON.stringify([b, boxes[j]])}`);
+    for (const bar of g.bars)
+      assert(!rectsOverlap(b, bar), `${what}: a label covers a bar: ${JSON.stringify([b, bar])}`);
+  }
+  assert(g.bars.length === batches, `${what}: ${g.bars.length} bars for ${batches} batches`);
+  const slot = (g.area.right - g.area.left) / batches;
+  const first = (g.bars[0].left + g.bars[0].right) / 2;
+  const last = (g.bars[g.bars.length - 1].left + g.bars[g.bars.length - 1].right) / 2;
+  assert(
+    Math.abs(first - (g.area.left + slot / 2)) <= 1.5 && Math.abs(last - (g.area.right - slot / 2)) <= 1.5,
+    `${what}: empty batch slots on the x axis (slot ${slot}, first bar at ${first}, last at ${last}, area ${JSON.stringify(g.area)})`,
+  );
+  return g;
+}
+
 /** A figure as the panel writes it: 4 significant digits (the reports here stay inside 1e-3..1e5). */
 const panelNumber = (x) => String(Number(x.toPrecision(4)));
 /** A share of batches as the panel writes it (whole percent for these reports). */
@@ -581,6 +636,48 @@ async function main() {
         pascanu.annotations.some((a) => a.label === '1/γ = 1'),
         `1/γ line (tanh: γ = 1): ${JSON.stringify(pascanu.annotations)}`,
       );
+    });
+
+    await test('clipping chart: each label on its own line, none on a bar or another label, no empty slots (geometry; engine reports)', async () => {
+      const base = fs.readFileSync(path.join(ROOT, 'test/fixtures/reports/small.rnn.json'), 'utf8');
+      const variant = (sequences, length, batch) =>
+        base
+          .replace('"sequences": 2, "length": 12', `"sequences": ${sequences}, "length": ${length}`)
+          .replace('"batch_size": 1', `"batch_size": ${batch}`);
+      const one = engineReportOfText(variant(2, 12, 2));
+      const many = engineReportOfText(variant(60, 6, 1));
+      assert(one.clipping.batch_norms.length === 1, `one batch: ${one.clipping.batch_norms.length}`);
+      assert(many.clipping.batch_norms.length === 60, `many: ${many.clipping.batch_norms.length}`);
+      const cases = [
+        // The file's clip_norm far above the norms (its line at the top), then one batch under every line.
+        ['the small report', small, 100],
+        ['a single batch', one, 100],
+        ['a single batch, clip_norm below the norm', one, one.clipping.batch_norms[0] / 3],
+        ['60 batches', many, 100],
+      ];
+      // Near-equal thresholds: the file's clip_norm 0.5% above and below the recommended value.
+      const rec = small.clipping.recommended.clip_norm;
+      cases.push(['clip_norm 0.5% above the recommended value', small, rec * 1.005]);
+      cases.push([
+        '60 batches, clip_norm 0.5% below the recommended value',
+        many,
+        many.clipping.recommended.clip_norm * 0.995,
+      ]);
+      let seq = 200;
+      for (const [what, report, clip] of cases) {
+        await stageReport(page, 'geometry', report);
+        await postReport(page, 'geometry', seq++, clip);
+        await checkClippingGeometry(page, what, report.clipping.batch_norms.length);
+      }
+      // A narrow panel: the labels still fit and stay on their lines.
+      await page.setViewportSize({ width: 520, height: 900 });
+      await postReport(page, 'geometry', seq++, 100);
+      await checkClippingGeometry(page, '60 batches at 520 px', 60);
+      await page.setViewportSize({ width: 1000, height: 900 });
+      await page
+        .locator('section[data-chart="clipping"]')
+        .screenshot({ path: path.join(RESULTS, 'chart-clipping-geometry.png') });
+      await postReport(page, 'small', seq++);
     });
 
     await test('Gates and units: an engine report of examples/lstm-forget-closed draws both gate charts with the report’s shares', async () => {

@@ -22,6 +22,23 @@ export interface MatMul {
     cOff: number,
     accumulate: boolean,
   ): void;
+  /**
+   * C[cOff..] (m×n) = (or +=) A[aOff..] (m×k) · B[bOff..] (k×n), where B is data that changes between calls
+   * (not a weight matrix: nothing of it is kept). Optional: callers fall back to the plain product. A kernel
+   * may drop its resident weights to make room (they are packed again when next used).
+   */
+  multiplyData?(
+    m: number,
+    n: number,
+    k: number,
+    A: Float64Array,
+    aOff: number,
+    B: Float64Array,
+    bOff: number,
+    C: Float64Array,
+    cOff: number,
+    accumulate: boolean,
+  ): void;
 }
 
 /** The reference product (plain TypeScript). */
@@ -29,6 +46,9 @@ export const plainMatMul: MatMul = {
   safeExponent: 200,
   multiply(m, n, k, A, aOff, W, C, cOff, accumulate) {
     gemm(m, n, k, A, aOff, W, 0, C, cOff, accumulate);
+  },
+  multiplyData(m, n, k, A, aOff, B, bOff, C, cOff, accumulate) {
+    gemm(m, n, k, A, aOff, B, bOff, C, cOff, accumulate);
   },
 };
 
@@ -78,6 +98,33 @@ export class KernelMatMul implements MatMul {
     if (known && known.shape === shape) this.kernel.useB(known.slot);
     else this.slots.set(W, { shape, slot: this.kernel.addB(k, n, W, 0) });
     this.kernel.multiplyResident(m, A, C, accumulate, aOff, cOff);
+  }
+
+  /**
+   * A product with a data matrix B: the kernel's resident weights are dropped and B packed in their place (the
+   * weights are packed again at their next use, so callers group their data products). Small products and a
+   * float32 kernel's (the data products are the exact gradients) run in plain float64 code.
+   */
+  multiplyData(
+    m: number,
+    n: number,
+    k: number,
+    A: Float64Array,
+    aOff: number,
+    B: Float64Array,
+    bOff: number,
+    C: Float64Array,
+    cOff: number,
+    accumulate: boolean,
+  ): void {
+    if (this.kernel.precision !== 'f64' || m * n * k < KERNEL_MIN_WORK || m <= 0 || n === 0 || k === 0) {
+      gemm(m, n, k, A, aOff, B, bOff, C, cOff, accumulate);
+      return;
+    }
+    this.reset();
+    this.kernel.addB(k, n, B, bOff);
+    this.kernel.multiplyResident(m, A, C, accumulate, aOff, cOff);
+    this.reset();
   }
 
   /** Forgets the resident matrices (their contents may change between runs). */

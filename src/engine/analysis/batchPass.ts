@@ -13,11 +13,13 @@ import {
   addScaled,
   backwardSequence,
   forwardSequence,
+  gradArrays,
   zeroParamGrads,
   type ParamGrads,
   type SequenceForward,
 } from '../network';
 import type { Finding } from '../report/types';
+import { blockBackward, blockForward, extractSequence } from '../block/network';
 import { backwardOverflowFinding, forwardOverflowFinding } from './findings';
 import { clearGrads, globalMaxAbs, globalNorm } from './gradients';
 import { firstPassCost, type AnalysisPlan } from './plan';
@@ -61,52 +63,138 @@ export function runBatchPass(model: Model, plan: AnalysisPlan, progress: Analysi
     lagNonFinite: false,
     cellStats: CellStatsAccumulator.forModel(model),
   };
-  const perSequence = zeroParamGrads(model);
+  const scratch = { perSequence: zeroParamGrads(model), block: zeroParamGrads(model) };
   const batchGrads = zeroParamGrads(model);
   for (let start = 0; start < B; start += batchSize) {
     clearGrads(batchGrads);
     const end = Math.min(B, start + batchSize);
-    let batchFinite = true;
-    for (let b = start; b < end; b++) {
-      const seq = model.sequences[b];
-      progress.check(0, 'forward');
-      const fwd = forwardSequence(model, plan.cells, plan.lossFn, seq, () => progress.check(0, 'forward'));
-      // The activations are finite unless a layer overflowed (a loss overflow leaves them valid).
-      if (!fwd.nonFinite || fwd.nonFinite.layer === model.numLayers) addCellStats(plan, fwd, seq.length, result);
-      if (fwd.nonFinite) {
-        result.lossFinite = false;
-        batchFinite = false;
-        result.findings.push(forwardOverflowFinding(model, b, fwd.nonFinite));
-        progress.done += plan.sample
-          ? 2 * seq.length + sampledWork(plan, b, seq.length)
-          : firstPassCost(plan.shape, plan.firstLag, seq.length);
-        continue;
-      }
-      result.loss += fwd.loss / B;
-      clearGrads(perSequence);
-      const bad = backwardSequence(model, plan.cells, fwd, perSequence, () => progress.check(seq.length, 'gradients'));
-      if (bad) {
-        batchFinite = false;
-        result.findings.push(backwardOverflowFinding(b, bad));
-      }
-      addScaled(batchGrads, perSequence, 1 / (end - start));
-      addScaled(result.total, perSequence, 1 / B);
-      progress.done += 2 * seq.length;
-      const nonFinite = firstPassLags(
-        plan,
-        progress,
-        { b, length: seq.length },
-        fwd,
-        result.sampled ?? result.lagStats,
-      );
-      result.lagNonFinite ||= nonFinite;
+    const batch: BatchState = { start, end, grads: batchGrads, finite: true, findings: [] };
+    for (const block of blocksOf(model, plan, start, end)) {
+      // A block whose values overflowed anywhere runs again sequence by sequence, which reports where.
+      if (block.length > 1 && runBlock(model, plan, progress, block, batch, result, scratch.block)) continue;
+      for (const b of block) runSequence(model, plan, progress, b, batch, result, scratch.perSequence);
     }
-    const norm = batchFinite ? globalNorm(model, batchGrads) : null;
+    // Findings in sequence order (blocks group the sequences by length).
+    batch.findings.sort((x, y) => x.b - y.b);
+    for (const f of batch.findings) result.findings.push(f.finding);
+    const norm = batch.finite ? globalNorm(model, batchGrads) : null;
     result.batchNorms.push(norm !== null && Number.isFinite(norm) ? norm : null);
-    const maxAbs = batchFinite ? globalMaxAbs(model, batchGrads) : null;
+    const maxAbs = batch.finite ? globalMaxAbs(model, batchGrads) : null;
     result.batchMaxAbs.push(maxAbs !== null && Number.isFinite(maxAbs) ? maxAbs : null);
   }
   return result;
+}
+
+/** The training batch under way. */
+interface BatchState {
+  start: number;
+  end: number;
+  grads: ParamGrads;
+  finite: boolean;
+  findings: { b: number; finding: Finding }[];
+}
+
+/**
+ * The sequences of batch [start, end) in blocks: sequences of one length together (in order of their first
+ * sequence), at most the plan's block size of that length in each.
+ */
+function blocksOf(model: Model, plan: AnalysisPlan, start: number, end: number): number[][] {
+  const byLength = new Map<number, number[]>();
+  for (let b = start; b < end; b++) {
+    const T = model.sequences[b].length;
+    const list = byLength.get(T);
+    if (list) list.push(b);
+    else byLength.set(T, [b]);
+  }
+  const blocks: number[][] = [];
+  for (const [T, list] of byLength) {
+    const size = plan.block.blockSize(T);
+    for (let i = 0; i < list.length; i += size) blocks.push(list.slice(i, i + size));
+  }
+  return blocks;
+}
+
+/** One block of equal-length sequences by batched BPTT; false (nothing added) when some value overflowed. */
+function runBlock(
+  model: Model,
+  plan: AnalysisPlan,
+  progress: AnalysisProgress,
+  block: number[],
+  batch: BatchState,
+  result: BatchPassResult,
+  grads: ParamGrads,
+): boolean {
+  const B = model.sequences.length;
+  const { cells, mm } = plan.block;
+  const sequences = block.map((b) => model.sequences[b]);
+  const T = sequences[0].length;
+  progress.check(0, 'forward');
+  const fwd = blockForward(model, cells, plan.lossFn, sequences, () => progress.check(0, 'forward'));
+  if (fwd.nonFinite) return false;
+  clearGrads(grads);
+  if (blockBackward(model, cells, fwd, grads, mm, () => progress.check(0, 'gradients'))) return false;
+  // Gradients near the end of the double range: their sums overflow, or not, by the order of the terms. The
+  // per-sequence passes decide, as before.
+  if (!gradsWellInRange(grads)) return false;
+  fwd.traces.forEach((trace, i) => cells[i].addStats(trace, result.cellStats[i]));
+  block.forEach((_, j) => (result.loss += fwd.losses[j] / B));
+  addScaled(batch.grads, grads, 1 / (batch.end - batch.start));
+  addScaled(result.total, grads, 1 / B);
+  progress.done += 2 * T * block.length;
+  block.forEach((b, j) => {
+    // Only a sampled sequence's trace (or every one, for an exact table) goes to the lag recursion.
+    if (plan.sample && !sampleSubset(plan.sample, b)) return;
+    const seq = extractSequence(model, cells, fwd, j);
+    const nonFinite = firstPassLags(plan, progress, { b, length: T }, seq, result.sampled ?? result.lagStats);
+    result.lagNonFinite ||= nonFinite;
+  });
+  return true;
+}
+
+/** Whether every gradient entry is finite and below 2^1000 in magnitude. */
+function gradsWellInRange(grads: ParamGrads): boolean {
+  const limit = 2 ** 1000;
+  for (const a of gradArrays(grads)) for (let i = 0; i < a.length; i++) if (!(Math.abs(a[i]) < limit)) return false;
+  return true;
+}
+
+/** One sequence by itself (network.ts): a block of one, or each sequence of a block that overflowed. */
+function runSequence(
+  model: Model,
+  plan: AnalysisPlan,
+  progress: AnalysisProgress,
+  b: number,
+  batch: BatchState,
+  result: BatchPassResult,
+  perSequence: ParamGrads,
+): void {
+  const B = model.sequences.length;
+  const seq = model.sequences[b];
+  progress.check(0, 'forward');
+  const fwd = forwardSequence(model, plan.cells, plan.lossFn, seq, () => progress.check(0, 'forward'));
+  // The activations are finite unless a layer overflowed (a loss overflow leaves them valid).
+  if (!fwd.nonFinite || fwd.nonFinite.layer === model.numLayers) addCellStats(plan, fwd, seq.length, result);
+  if (fwd.nonFinite) {
+    result.lossFinite = false;
+    batch.finite = false;
+    batch.findings.push({ b, finding: forwardOverflowFinding(model, b, fwd.nonFinite) });
+    progress.done += plan.sample
+      ? 2 * seq.length + sampledWork(plan, b, seq.length)
+      : firstPassCost(plan.shape, plan.firstLag, seq.length);
+    return;
+  }
+  result.loss += fwd.loss / B;
+  clearGrads(perSequence);
+  const bad = backwardSequence(model, plan.cells, fwd, perSequence, () => progress.check(seq.length, 'gradients'));
+  if (bad) {
+    batch.finite = false;
+    batch.findings.push({ b, finding: backwardOverflowFinding(b, bad) });
+  }
+  addScaled(batch.grads, perSequence, 1 / (batch.end - batch.start));
+  addScaled(result.total, perSequence, 1 / B);
+  progress.done += 2 * seq.length;
+  const nonFinite = firstPassLags(plan, progress, { b, length: seq.length }, fwd, result.sampled ?? result.lagStats);
+  result.lagNonFinite ||= nonFinite;
 }
 
 /** Adds one sequence's gate activations and unit values to each layer's statistics. */

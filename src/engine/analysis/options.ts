@@ -18,6 +18,16 @@ export interface AnalyzeOptions {
   /** The matrix product of the lag recursion (default: plain TypeScript). */
   matmul?: MatMul;
   /**
+   * The float64 product of the forward and backward passes (batched over blocks of sequences). Default:
+   * `matmul` when it is a float64 product, else the plain TypeScript product.
+   */
+  gradientMatmul?: MatMul;
+  /**
+   * Bytes the traces of one block of sequences may hold in the forward and backward passes (default
+   * DEFAULT_TRACE_BYTES, 256 MiB): blocks get as many sequences of one length as fit.
+   */
+  traceBytes?: number;
+  /**
    * Other threads that can take columns of the full lag table (see lagShare.ts). Used when the table
    * is large enough to pay for it; the caller's own columns then use `lagSplit.matmul`.
    */

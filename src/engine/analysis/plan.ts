@@ -13,6 +13,23 @@ import { GATES, type Model } from '../model/types';
 import { computedMaxLag, DEFAULT_THRESHOLDS, VERDICT_LAGS, type RegimeThresholds } from '../regime';
 import { DEFAULT_LAG_SEED, drawLagSample, sampleSubset, type LagSample } from '../lagSample';
 import type { AnalyzeOptions } from './options';
+import { plainMatMul, type MatMul } from '../matmul';
+import { buildBlockCells, blockEntriesPerStep } from '../block/network';
+import type { BlockCell } from '../block/blockCell';
+
+/** Bytes the traces of one block of sequences may hold by default (AnalyzeOptions.traceBytes). */
+export const DEFAULT_TRACE_BYTES = 256 * 2 ** 20;
+
+/** Most sequences in one block (larger blocks gain little in the products and cost cache). */
+export const MAX_BLOCK_SEQUENCES = 64;
+
+/** The batched forward and backward passes: their cells and product, and the block size of each length. */
+export interface BlockPlan {
+  cells: BlockCell[];
+  mm: MatMul;
+  /** The most sequences of length T in one block (at least 1). */
+  blockSize(T: number): number;
+}
 
 /**
  * Lags of the quick first pass of a long run (sent as a partial report): the verdict's lags, so the partial
@@ -79,6 +96,8 @@ export interface AnalysisPlan {
   sample: LagSample | null;
   /** Row-steps of the whole run, for progress. */
   totalWork: number;
+  /** The batched passes over blocks of sequences of one length. */
+  block: BlockPlan;
 }
 
 /** Plans one analysis (and takes the splitter's matmul when the table is split). */
@@ -161,6 +180,22 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
     heatmap,
     sample,
     totalWork,
+    block: planBlocks(model, options),
+  };
+}
+
+/** The float64 product of the passes, the block cells and the block size from the trace budget. */
+function planBlocks(model: Model, options: AnalyzeOptions): BlockPlan {
+  const given = options.gradientMatmul ?? options.matmul;
+  const f64 = given && (given as { precision?: string }).precision !== 'f32';
+  const mm = given && f64 ? given : plainMatMul;
+  const cells = buildBlockCells(model, mm);
+  const perStep = 8 * blockEntriesPerStep(model, cells);
+  const budget = options.traceBytes ?? DEFAULT_TRACE_BYTES;
+  return {
+    cells,
+    mm,
+    blockSize: (T) => Math.max(1, Math.min(MAX_BLOCK_SEQUENCES, Math.floor(budget / (perStep * Math.max(1, T))))),
   };
 }
 

@@ -1,0 +1,196 @@
+// Batched BPTT (engine/block/) against the per-sequence passes (network.ts): on random models of every cell,
+// form, nonlinearity, loss and architecture, with mixed lengths and several training batches, the whole report
+// (loss, every gradient value, batch norms, clipping, gate and unit statistics, the exact lag table) is the same
+// to 1e-12 whether the sequences run in blocks or one by one (traceBytes: 1 makes every block a single
+// sequence, which runs the per-sequence path).
+import * as assert from 'assert';
+import { analyzeModel } from '../../../src/engine/analyze';
+import { blockBackward, blockForward, buildBlockCells } from '../../../src/engine/block/network';
+import { buildCells } from '../../../src/engine/cells';
+import { LossFunction } from '../../../src/engine/loss';
+import { KernelMatMul, plainMatMul } from '../../../src/engine/matmul';
+import { createGemmKernel } from '../../../src/engine/kernels';
+import { backwardSequence, forwardSequence, gradArrays, zeroParamGrads } from '../../../src/engine/network';
+import type { Model } from '../../../src/engine/model/types';
+import { randomModel, type RandomModelConfig } from '../helpers/randomModel';
+
+const TOLERANCE = 1e-12;
+
+/** Keys whose values depend on the clock or the run, not on the numbers. */
+const VOLATILE = new Set([
+  'elapsed_seconds',
+  'elapsed_ms',
+  'seconds',
+  'started',
+  'finished',
+  'generated',
+  'duration_ms',
+]);
+
+/** The largest |number| in a (nested) array. */
+function maxAbs(v: unknown): number {
+  if (typeof v === 'number') return Math.abs(v);
+  return Array.isArray(v) ? v.reduce((m: number, x) => Math.max(m, maxAbs(x)), 0) : 0;
+}
+
+/**
+ * Every number of a against b: |a − b| ≤ 1e-12 · max(|a|, |b|), or 1e-12 of the largest entry of the array
+ * it is in (a gradient entry that cancels to far below its array's scale); other values equal.
+ */
+function assertClose(a: unknown, b: unknown, path: string, worst: { rel: number }, floor = 1e-300): void {
+  if (typeof a === 'number' && typeof b === 'number') {
+    if (Number.isNaN(a) && Number.isNaN(b)) return;
+    const scale = Math.max(Math.abs(a), Math.abs(b), floor);
+    const rel = a === b ? 0 : Math.abs(a - b) / scale;
+    worst.rel = Math.max(worst.rel, rel);
+    assert.ok(rel <= TOLERANCE, `${path}: ${a} vs ${b} (relative ${rel})`);
+    return;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    assert.strictEqual(a.length, b.length, `${path}: length`);
+    const arrayFloor = path.endsWith('.values') ? Math.max(floor, maxAbs(a), maxAbs(b)) : floor;
+    a.forEach((x, i) => assertClose(x, b[i], `${path}[${i}]`, worst, arrayFloor));
+    return;
+  }
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) {
+      if (VOLATILE.has(k)) continue;
+      assertClose((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`, worst);
+    }
+    return;
+  }
+  assert.deepStrictEqual(a, b, path);
+}
+
+function compareReports(model: Model, label: string): number {
+  const options = { file: label, gradientValues: true };
+  const perSequence = JSON.parse(JSON.stringify(analyzeModel(model, { ...options, traceBytes: 1 })));
+  const blocks = JSON.parse(JSON.stringify(analyzeModel(model, options)));
+  const worst = { rel: 0 };
+  assertClose(blocks, perSequence, 'report', worst);
+  return worst.rel;
+}
+
+const CASES: [string, RandomModelConfig][] = [];
+for (const form of ['elman', 'pascanu'] as const) {
+  for (const nonlinearity of ['tanh', 'relu', 'sigmoid', 'linear'] as const) {
+    CASES.push([
+      `rnn ${form} ${nonlinearity}, mse, readout`,
+      { cell: 'rnn', form, nonlinearity, loss: 'mse', layers: 1, readout: true },
+    ]);
+  }
+  CASES.push([
+    `rnn ${form}, 2 layers, bidirectional, sum`,
+    { cell: 'rnn', form, loss: 'sum', layers: 2, readout: false, bidirectional: true },
+  ]);
+}
+CASES.push(
+  ['lstm, sum', { cell: 'lstm', loss: 'sum', layers: 1, readout: false }],
+  ['lstm, cross_entropy, readout, 2 layers', { cell: 'lstm', loss: 'cross_entropy', layers: 2, readout: true }],
+  [
+    'lstm, projections, bidirectional, 2 layers, mse',
+    { cell: 'lstm', loss: 'mse', layers: 2, readout: true, bidirectional: true, projSize: 2, hidden: 4 },
+  ],
+  [
+    'lstm, projections, no biases',
+    { cell: 'lstm', loss: 'sum', layers: 1, readout: false, projSize: 2, hidden: 4, omitBias: true },
+  ],
+  ['gru, mse, readout, 3 layers', { cell: 'gru', loss: 'mse', layers: 3, readout: true }],
+  [
+    'gru, bidirectional, cross_entropy',
+    { cell: 'gru', loss: 'cross_entropy', layers: 2, readout: true, bidirectional: true },
+  ],
+  ['gru reset-before, sum, 2 layers', { cell: 'gru', gruReset: 'before', loss: 'sum', layers: 2, readout: false }],
+  [
+    'gru reset-before, bidirectional, mse',
+    { cell: 'gru', gruReset: 'before', loss: 'mse', layers: 1, readout: true, bidirectional: true },
+  ],
+  ['lstm, embedding', { cell: 'lstm', loss: 'cross_entropy', layers: 1, readout: true, vocabulary: 5 }],
+  [
+    'rnn, embedding, bidirectional',
+    { cell: 'rnn', loss: 'mse', layers: 1, readout: true, vocabulary: 6, bidirectional: true },
+  ],
+);
+
+describe('batched BPTT over blocks of sequences', () => {
+  let seed = 100;
+  for (const [name, config] of CASES) {
+    const s = seed++;
+    it(`${name}: the report matches the per-sequence passes`, () => {
+      const model = randomModel(
+        { ...config, hidden: config.hidden ?? 5, lengths: [7, 7, 7, 4, 9, 4, 4, 7], batchSize: 5 },
+        s,
+      );
+      compareReports(model, name);
+    });
+  }
+
+  it('block gradients equal the sum of the per-sequence gradients, through the WebAssembly kernel too', () => {
+    const kernel = new KernelMatMul(createGemmKernel({ precision: 'f64', threads: 1 }));
+    try {
+      for (const [i, [name, config]] of CASES.entries()) {
+        // Wide enough that the products go to the kernel.
+        const model = randomModel({ ...config, hidden: 24, lengths: [6, 6, 6, 6, 6], batchSize: 5 }, 500 + i);
+        const cells = buildCells(model);
+        const fn = new LossFunction(model);
+        const expected = zeroParamGrads(model);
+        for (const seq of model.sequences) {
+          const fwd = forwardSequence(model, cells, fn, seq);
+          assert.strictEqual(fwd.nonFinite, null, name);
+          backwardSequence(model, cells, fwd, expected);
+        }
+        for (const mm of [plainMatMul, kernel]) {
+          const blockCells = buildBlockCells(model, mm);
+          const fwd = blockForward(model, blockCells, fn, model.sequences, () => undefined);
+          assert.strictEqual(fwd.nonFinite, false, name);
+          const got = zeroParamGrads(model);
+          assert.strictEqual(
+            blockBackward(model, blockCells, fwd, got, mm, () => undefined),
+            false,
+            name,
+          );
+          const a = gradArrays(got);
+          const e = gradArrays(expected);
+          a.forEach((arr, j) => {
+            let scale = 0;
+            for (const x of e[j]) scale = Math.max(scale, Math.abs(x));
+            for (let k = 0; k < arr.length; k++) {
+              assert.ok(
+                Math.abs(arr[k] - e[j][k]) <= 1e-12 * scale,
+                `${name}: array ${j}[${k}] ${arr[k]} vs ${e[j][k]}`,
+              );
+            }
+          });
+        }
+      }
+    } finally {
+      kernel.dispose();
+    }
+  });
+
+  it('a block that overflows runs sequence by sequence and reports each overflow as before', () => {
+    const model = randomModel(
+      {
+        cell: 'rnn',
+        nonlinearity: 'linear',
+        loss: 'sum',
+        layers: 1,
+        readout: false,
+        hidden: 5,
+        lengths: [9, 9, 9, 9],
+        batchSize: 2,
+      },
+      7,
+    );
+    // Sequence 2's forward pass overflows at step 2.
+    model.sequences[2].inputs[4] = Infinity;
+    const worst = compareReports(model, 'overflow');
+    const report = analyzeModel(model, { file: 'overflow' });
+    assert.ok(
+      report.findings.some((f) => f.code === 'non-finite' && /sequence 2 became non-finite at step 2/.test(f.message)),
+      JSON.stringify(report.findings),
+    );
+    assert.ok(worst <= TOLERANCE);
+  });
+});

@@ -5,7 +5,8 @@
 // the hand-batched PyTorch recursion (tools/bench/torch_lags.py) run in the same bench. Then the timeline rows
 // (tools/bench/trackBench.ts: `track` on 50 checkpoints). Options: --quick (H=256, T=1000 rnn only),
 // --only cell:H:T[:bi][:pP][,…] (e.g. lstm:256:1000:bi, lstm:256:1000:p128; `--only track`: the timeline
-// rows alone), --no-torch, --no-ref, --no-track.
+// rows alone; `--only scale`: the scale rows alone, tools/bench/scaleBench.ts), --no-torch, --no-ref, --no-track,
+// --no-scale.
 // Internal: `--ref FILE MAXLAG` runs the plain reference path in this process and prints JSON.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -17,6 +18,7 @@ import { lagWork } from '../../src/engine/lags';
 import { GATES, type CellType } from '../../src/engine/model/types';
 import type { Report } from '../../src/engine/report/types';
 import { runTrackBench, type TrackRow } from './trackBench';
+import { runScaleBench, type ScaleRow } from './scaleBench';
 
 interface Config {
   cell: CellType;
@@ -122,7 +124,7 @@ function main(): void {
   const configs: Config[] = only
     ? only
         .split(',')
-        .filter((s) => s !== 'track')
+        .filter((s) => s !== 'track' && s !== 'scale')
         .map(parseConfig)
     : [
         ...(['rnn', 'lstm', 'gru'] as CellType[]).flatMap((cell) =>
@@ -253,9 +255,14 @@ function main(): void {
     track = runTrackBench(cli);
     for (const r of track) console.log(`${r.config.padEnd(60)} ${r.seconds.toFixed(2)} s  (${r.entries} entries)`);
   }
+  let scale: ScaleRow[] = [];
+  if (!argv.includes('--no-scale') && (!only || only.split(',').includes('scale'))) {
+    console.log('\nscale (default settings; PyTorch: tools/bench/torch_scale.py, exact gradient of the same batch)');
+    scale = runScaleBench(cli, root, tmp, rssHook, torch);
+  }
   fs.writeFileSync(
     path.join(out, 'bench.json'),
-    JSON.stringify({ machine: { cpus: os.cpus().length, cpu, node: process.version }, rows, track }, null, 2),
+    JSON.stringify({ machine: { cpus: os.cpus().length, cpu, node: process.version }, rows, track, scale }, null, 2),
   );
   console.log(`\nwritten: test-results/bench.json`);
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -84,8 +84,8 @@ export class GruBlock implements BlockCell<GruBlockTrace> {
         const ri = b * G3;
         const rh = b * ghW;
         for (let k = 0; k < H; k++) {
-          const r = sigm(gi[ri + k] + bi[k] + gh[rh + k] + bh[k]);
-          const z = sigm(gi[ri + H + k] + bi[H + k] + gh[rh + H + k] + bh[H + k]);
+          const r = sigm(gi[ri + k] + bi[k] + (gh[rh + k] + bh[k]));
+          const z = sigm(gi[ri + H + k] + bi[H + k] + (gh[rh + H + k] + bh[H + k]));
           gates[go + k] = r;
           gates[go + H + k] = z;
           if (this.before) {

@@ -62,6 +62,7 @@ export class RnnBlock implements BlockCell<RnnBlockTrace> {
     const elman = this.form === 'elman';
     const s = new Float64Array((T + 1) * n * H);
     const aux = new Float64Array((elman ? T : T + 1) * n * H);
+    const nh = n * H;
     if (init) s.set(init.subarray(0, n * H));
     if (!elman) for (let i = 0; i < n * H; i++) aux[i] = f(s[i]);
     // Step t's result goes to s at step t+1: first W_ih u_t for every step.
@@ -69,25 +70,19 @@ export class RnnBlock implements BlockCell<RnnBlockTrace> {
     for (let t = 0; t < T; t++) {
       tick();
       const o = (t + 1) * n * H;
+      // The per-sequence order of the sums (cells/rnn.ts): W_ih u_t + b, then + W_hh v_{t−1}.
+      for (let b = 0; b < n; b++) for (let k = 0; k < H; k++) s[o + b * H + k] += bias[k];
       if (elman) {
         if (t > 0 || init) mm.multiply(n, H, H, s, t * n * H, this.wHhT, s, o, true);
         const a = t * n * H;
-        for (let b = 0; b < n; b++) {
-          for (let k = 0; k < H; k++) {
-            const v = s[o + b * H + k] + bias[k];
-            aux[a + b * H + k] = v;
-            s[o + b * H + k] = f(v);
-          }
+        for (let i = 0; i < nh; i++) {
+          const v = s[o + i];
+          aux[a + i] = v;
+          s[o + i] = f(v);
         }
       } else {
         mm.multiply(n, H, H, aux, t * n * H, this.wHhT, s, o, true);
-        for (let b = 0; b < n; b++) {
-          for (let k = 0; k < H; k++) {
-            const v = s[o + b * H + k] + bias[k];
-            s[o + b * H + k] = v;
-            aux[o + b * H + k] = f(v);
-          }
-        }
+        for (let i = 0; i < nh; i++) aux[o + i] = f(s[o + i]);
       }
     }
     return { T, n, input, s, aux };

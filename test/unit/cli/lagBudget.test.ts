@@ -58,6 +58,32 @@ describe('CLI: --lag-budget, --exact and --lag-seed', function () {
     assert.strictEqual(report(runCli(['analyze', file, '--json', '--lag-budget', '0'], dir)).lag_sampling, null);
   });
 
+  it('a model whose default run is sampled: --exact gives the exact table (lag_sampling null), same gradients', () => {
+    // About 3.5e10 flops of lag work, estimated over the default budget of 2 s (so sampled by default).
+    const big = path.join(dir, 'big.rnn.json');
+    fs.writeFileSync(
+      big,
+      JSON.stringify({
+        cell: 'rnn',
+        input_size: 3,
+        hidden_size: 64,
+        init: { scheme: 'orthogonal', gain: 0.9, seed: 1 },
+        data: { generate: { sequences: 4, length: 1400, seed: 2 } },
+        loss: 'sum',
+      }),
+    );
+    const byDefault = report(runCli(['analyze', big, '--json'], dir));
+    assert.ok(byDefault.lag_sampling, 'the default run is sampled');
+    assert.ok(byDefault.layers[0].lags.every((e) => e.sampled === true));
+    const exact = report(runCli(['analyze', big, '--json', '--exact'], dir));
+    assert.strictEqual(exact.lag_sampling, null);
+    const lags = exact.layers[0].lags;
+    assert.strictEqual(lags.length, 1400);
+    assert.ok(lags.every((e) => e.sampled === undefined && e.log10_mean_ci95 === undefined), 'exact entries');
+    assert.ok(lags.every((e) => e.count === 4 * (1400 - e.lag)), 'every pair of the table');
+    assert.deepStrictEqual(exact.gradients, byDefault.gradients, 'gradients are exact either way');
+  });
+
   it('--lag-seed draws another reproducible sample', () => {
     const a = report(runCli(['analyze', file, '--json', '--lag-budget=0.01', '--lag-seed', '9'], dir));
     const b = report(runCli(['analyze', file, '--json', '--lag-budget=0.01', '--lag-seed=9'], dir));

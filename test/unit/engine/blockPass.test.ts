@@ -5,7 +5,7 @@
 // sequence, which runs the per-sequence path).
 import * as assert from 'assert';
 import { analyzeModel } from '../../../src/engine/analyze';
-import { blockBackward, blockForward, buildBlockCells } from '../../../src/engine/block/network';
+import { blockBackward, blockForward, buildBlockCells, extractSequence } from '../../../src/engine/block/network';
 import { buildCells } from '../../../src/engine/cells';
 import { LossFunction } from '../../../src/engine/loss';
 import { KernelMatMul, plainMatMul } from '../../../src/engine/matmul';
@@ -135,15 +135,23 @@ describe('batched BPTT over blocks of sequences', () => {
         const cells = buildCells(model);
         const fn = new LossFunction(model);
         const expected = zeroParamGrads(model);
-        for (const seq of model.sequences) {
+        const forwards = model.sequences.map((seq) => {
           const fwd = forwardSequence(model, cells, fn, seq);
           assert.strictEqual(fwd.nonFinite, null, name);
           backwardSequence(model, cells, fwd, expected);
-        }
+          return fwd;
+        });
         for (const mm of [plainMatMul, kernel]) {
           const blockCells = buildBlockCells(model, mm);
           const fwd = blockForward(model, blockCells, fn, model.sequences, () => undefined);
           assert.strictEqual(fwd.nonFinite, false, name);
+          // The forward pass sums in the per-sequence order: the lag recursion's inputs are bit for bit the same.
+          forwards.forEach((one, b) => {
+            const x = extractSequence(model, blockCells, fwd, b);
+            assert.deepStrictEqual(x.traces, one.traces, `${name}: traces of sequence ${b}`);
+            assert.deepStrictEqual(x.seeds, one.seeds, `${name}: seeds of sequence ${b}`);
+            assert.strictEqual(x.loss, one.loss, name);
+          });
           const got = zeroParamGrads(model);
           assert.strictEqual(
             blockBackward(model, blockCells, fwd, got, mm, () => undefined),

@@ -73,7 +73,13 @@ describe('lag threads of the built worker (dist/worker.js, dist/lag-worker.js)',
       assert.ok(r.ok, JSON.stringify(!r.ok && r.problems));
       // f64 kernel with fused multiply-adds: rounding only.
       assertSameLags(plain, r.report, 1e-9);
-      assert.strictEqual(r.report.loss, plain.loss);
+      // The forward passes run on the worker's kernel too (fused multiply-adds): the loss to rounding.
+      assert.ok(
+        r.report.loss !== null &&
+          plain.loss !== null &&
+          Math.abs(r.report.loss - plain.loss) <= 1e-12 * Math.abs(plain.loss),
+        `loss ${r.report.loss} vs ${plain.loss}`,
+      );
       assert.deepStrictEqual(
         r.report.findings.map((f) => f.code),
         plain.findings.map((f) => f.code),

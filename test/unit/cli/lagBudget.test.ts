@@ -79,8 +79,14 @@ describe('CLI: --lag-budget, --exact and --lag-seed', function () {
     assert.strictEqual(exact.lag_sampling, null);
     const lags = exact.layers[0].lags;
     assert.strictEqual(lags.length, 1400);
-    assert.ok(lags.every((e) => e.sampled === undefined && e.log10_mean_ci95 === undefined), 'exact entries');
-    assert.ok(lags.every((e) => e.count === 4 * (1400 - e.lag)), 'every pair of the table');
+    assert.ok(
+      lags.every((e) => e.sampled === undefined && e.log10_mean_ci95 === undefined),
+      'exact entries',
+    );
+    assert.ok(
+      lags.every((e) => e.count === 4 * (1400 - e.lag)),
+      'every pair of the table',
+    );
     assert.deepStrictEqual(exact.gradients, byDefault.gradients, 'gradients are exact either way');
   });
 

@@ -142,6 +142,15 @@ class ValueCounts {
     return { lo: this.lo, hi: this.hi, counts: Array.from(this.bins) };
   }
 
+  /** Adds another accumulator's counts. */
+  merge(other: ValueCounts): void {
+    this.sum.add(other.sum.value);
+    this.low += other.low;
+    this.high += other.high;
+    this.count += other.count;
+    for (let i = 0; i < HISTOGRAM_BINS; i++) this.bins[i] += other.bins[i];
+  }
+
   share(n: number): number | null {
     return this.count > 0 ? n / this.count : null;
   }
@@ -180,6 +189,12 @@ class UnitCounts extends ValueCounts {
     this.sum.add(abs.value);
     this.high += sat;
     this.count += steps * width;
+  }
+
+  /** Adds another reading's counts (a unit is alive if it was in either). */
+  mergeUnits(other: UnitCounts): void {
+    this.merge(other);
+    for (let k = 0; k < this.alive.length; k++) this.alive[k] |= other.alive[k];
   }
 
   figures(): UnitFigures {
@@ -229,6 +244,13 @@ export class CellStatsAccumulator {
     const specs = GATE_SPECS[model.cell];
     const saturation = unitSaturationOf(model);
     return model.layers.map(() => new CellStatsAccumulator(specs, model.hiddenSize, model.projSize, saturation));
+  }
+
+  /** Adds the counts of another accumulator of the same layer and direction (a block's, once it is kept). */
+  merge(other: CellStatsAccumulator): void {
+    this.gates.forEach((g, i) => g.merge(other.gates[i]));
+    this.units.mergeUnits(other.units);
+    if (this.projected && other.projected) this.projected.mergeUnits(other.projected);
   }
 
   /** Adds one sequence (its `steps` real steps) of this layer and direction. */

@@ -14,6 +14,8 @@ import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 export interface RunHooks {
   /** The lag recursion's matrix product (the worker passes its GEMM kernel); default plain code. */
   matmul?: MatMul;
+  /** The float64 product of the forward and backward passes (default: matmul when it is float64, else plain). */
+  gradientMatmul?: MatMul;
   /** Other threads for the lag table's columns (the worker's lag threads), for the parsed model. */
   lagSplit?: (model: Model) => LagSplitter | undefined;
   isCancelled: () => boolean;
@@ -49,6 +51,7 @@ export async function runAnalysis(params: AnalyzeParams, hooks: RunHooks): Promi
     lagBudgetSeconds: params.exact ? null : (params.lagBudgetSeconds ?? DEFAULT_LAG_BUDGET_SECONDS),
     lagSeed: params.lagSeed,
     matmul: hooks.matmul,
+    gradientMatmul: hooks.gradientMatmul,
     lagSplit: hooks.lagSplit?.(parsed.model),
     isCancelled: hooks.isCancelled,
     onProgress: hooks.progress,

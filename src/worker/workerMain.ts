@@ -45,6 +45,8 @@ function send(message: FromWorkerMessage): void {
 function analyze(id: number, params: AnalyzeParams): void {
   runAnalysis(params, {
     matmul: kernels.get(params.precision ?? 'f64'),
+    // The gradients are exact whatever the lag table's precision.
+    gradientMatmul: kernels.get('f64'),
     lagSplit: (model) =>
       lagThreads()?.splitter({
         requestId: id,

@@ -19,7 +19,7 @@ import {
   type SequenceForward,
 } from '../network';
 import type { Finding } from '../report/types';
-import { blockBackward, blockForward, extractSequence } from '../block/network';
+import { blockBackward, blockForward, checkpointedBlock, extractSequence } from '../block/network';
 import { backwardOverflowFinding, forwardOverflowFinding } from './findings';
 import { clearGrads, globalMaxAbs, globalNorm } from './gradients';
 import { firstPassCost, type AnalysisPlan } from './plan';
@@ -71,7 +71,11 @@ export function runBatchPass(model: Model, plan: AnalysisPlan, progress: Analysi
     const batch: BatchState = { start, end, grads: batchGrads, finite: true, findings: [] };
     for (const block of blocksOf(model, plan, start, end)) {
       // A block whose values overflowed anywhere runs again sequence by sequence, which reports where.
-      if (block.length > 1 && runBlock(model, plan, progress, block, batch, result, scratch.block)) continue;
+      const T = model.sequences[block[0]].length;
+      const segmented = plan.block.segment(T) < T;
+      if (segmented && runCheckpointed(model, plan, progress, block, batch, result, scratch.block)) continue;
+      if (!segmented && block.length > 1 && runBlock(model, plan, progress, block, batch, result, scratch.block))
+        continue;
       for (const b of block) runSequence(model, plan, progress, b, batch, result, scratch.perSequence);
     }
     // Findings in sequence order (blocks group the sequences by length).
@@ -146,6 +150,54 @@ function runBlock(
     if (plan.sample && !sampleSubset(plan.sample, b)) return;
     const seq = extractSequence(model, cells, fwd, j);
     const nonFinite = firstPassLags(plan, progress, { b, length: T }, seq, result.sampled ?? result.lagStats);
+    result.lagNonFinite ||= nonFinite;
+  });
+  return true;
+}
+
+/**
+ * A block whose traces would not fit the budget: batched BPTT from checkpoints (block/network.ts
+ * checkpointedBlock); false (nothing added) when some value overflowed. The lag recursion takes each sequence's
+ * whole trace from its own forward pass (network.ts), one sequence at a time.
+ */
+function runCheckpointed(
+  model: Model,
+  plan: AnalysisPlan,
+  progress: AnalysisProgress,
+  block: number[],
+  batch: BatchState,
+  result: BatchPassResult,
+  grads: ParamGrads,
+): boolean {
+  const B = model.sequences.length;
+  const { cells, mm } = plan.block;
+  const sequences = block.map((b) => model.sequences[b]);
+  const T = sequences[0].length;
+  // Statistics are added only once the whole block is known to be finite.
+  const stats = CellStatsAccumulator.forModel(model);
+  clearGrads(grads);
+  progress.check(0, 'forward');
+  const losses = checkpointedBlock(
+    model,
+    cells,
+    plan.lossFn,
+    sequences,
+    plan.block.segment(T),
+    grads,
+    mm,
+    (i, trace) => cells[i].addStats(trace, stats[i]),
+    () => progress.check(0, 'gradients'),
+  );
+  if (!losses || !gradsWellInRange(grads)) return false;
+  stats.forEach((s, i) => result.cellStats[i].merge(s));
+  block.forEach((_, j) => (result.loss += losses[j] / B));
+  addScaled(batch.grads, grads, 1 / (batch.end - batch.start));
+  addScaled(result.total, grads, 1 / B);
+  progress.done += 2 * T * block.length;
+  block.forEach((b) => {
+    if (plan.sample && !sampleSubset(plan.sample, b)) return;
+    const fwd = forwardSequence(model, plan.cells, plan.lossFn, model.sequences[b], () => progress.check(0, 'lags'));
+    const nonFinite = firstPassLags(plan, progress, { b, length: T }, fwd, result.sampled ?? result.lagStats);
     result.lagNonFinite ||= nonFinite;
   });
   return true;

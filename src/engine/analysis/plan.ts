@@ -29,6 +29,11 @@ export interface BlockPlan {
   mm: MatMul;
   /** The most sequences of length T in one block (at least 1). */
   blockSize(T: number): number;
+  /**
+   * Steps per segment of a block of length T: T when one sequence's trace fits the budget; else about √T
+   * (fewer if even that does not fit), and the backward pass recomputes each segment from a checkpoint.
+   */
+  segment(T: number): number;
 }
 
 /**
@@ -192,10 +197,13 @@ function planBlocks(model: Model, options: AnalyzeOptions): BlockPlan {
   const cells = buildBlockCells(model, mm);
   const perStep = 8 * blockEntriesPerStep(model, cells);
   const budget = options.traceBytes ?? DEFAULT_TRACE_BYTES;
+  const segment = (T: number): number =>
+    perStep * T <= budget ? T : Math.max(1, Math.min(Math.ceil(Math.sqrt(T)), Math.floor(budget / perStep)));
   return {
     cells,
     mm,
-    blockSize: (T) => Math.max(1, Math.min(MAX_BLOCK_SEQUENCES, Math.floor(budget / (perStep * Math.max(1, T))))),
+    blockSize: (T) => Math.max(1, Math.min(MAX_BLOCK_SEQUENCES, Math.floor(budget / (perStep * segment(T))))),
+    segment,
   };
 }
 

@@ -105,41 +105,16 @@ export function blockForward(
       const rev = cells[k * dirs + 1];
       const revTrace = rev.forward(reverseBlock(input, T, n * fwd.inputSize), T, n, null, tick);
       traces.push(revTrace);
-      const revOut = rev.outputs(revTrace);
-      const fwdOut = output;
-      output = new Float64Array(T * n * 2 * R);
-      for (let t = 0; t < T; t++) {
-        for (let b = 0; b < n; b++) {
-          const dst = (t * n + b) * 2 * R;
-          output.set(fwdOut.subarray((t * n + b) * R, (t * n + b + 1) * R), dst);
-          output.set(revOut.subarray(((T - 1 - t) * n + b) * R, ((T - 1 - t) * n + b + 1) * R), dst + R);
-        }
-      }
+      output = joinOutputs(output, rev.outputs(revTrace), T, n, R);
     }
     outputs.push(output);
     if (anyNonFinite(output)) nonFinite = true;
     input = output;
   }
-  const W = dirs * cells[cells.length - 1].outputSize;
-  const D = model.outputSize;
-  const top = outputs[outputs.length - 1];
-  const seeds = new Float64Array(T * n * W);
-  const outputGrads = new Float64Array(T * n * D);
-  const losses = new Float64Array(n);
-  const dO = new Float64Array(D);
-  for (let t = 0; t < T; t++) {
-    if ((t & 63) === 63) tick();
-    for (let b = 0; b < n; b++) {
-      const row = t * n + b;
-      const o = loss.output(top, row);
-      const e = loss.stepLoss(o, t, sequences[b].targets, dO);
-      if (!Number.isFinite(e)) nonFinite = true;
-      losses[b] += e;
-      outputGrads.set(dO, row * D);
-      loss.backToOutput(dO, seeds, row * W);
-    }
-  }
-  return { T, n, traces, outputs, losses, seeds, outputGrads, nonFinite, sequences };
+  const losses = blockLosses(model, cells, loss, sequences, outputs[outputs.length - 1], tick);
+  if (losses.nonFinite) nonFinite = true;
+  const { seeds, outputGrads } = losses;
+  return { T, n, traces, outputs, losses: losses.losses, seeds, outputGrads, nonFinite, sequences };
 }
 
 /**
@@ -165,54 +140,210 @@ export function blockBackward(
       const idx = k * dirs + d;
       const cell = cells[idx];
       const R = cell.outputSize;
-      const W = dirs * R;
       // This direction's output gradients in its own time order.
-      let own = dY;
-      if (dirs === 2) {
-        own = new Float64Array(T * n * R);
-        for (let tau = 0; tau < T; tau++) {
-          const t = d === 0 ? tau : T - 1 - tau;
-          for (let b = 0; b < n; b++) {
-            const src = (t * n + b) * W + d * R;
-            own.set(dY.subarray(src, src + R), (tau * n + b) * R);
-          }
-        }
-      }
+      const own = dirs === 2 ? ownOrder(dY, T, n, R, d) : dY;
       const dX = dIn ? (d === 0 ? dIn : new Float64Array(T * n * I)) : null;
       const G = new Float64Array(n * cell.stateSize);
       if (cell.backward(fwd.traces[idx], own, G, false, grads.layers[idx], dX, tick)) return true;
-      if (dIn && dX && d === 1) {
-        // The reverse direction's input gradients, back at sequence time.
-        const stepWidth = n * I;
-        for (let tau = 0; tau < T; tau++) {
-          const src = tau * stepWidth;
-          const dst = (T - 1 - tau) * stepWidth;
-          for (let i = 0; i < stepWidth; i++) dIn[dst + i] += dX[src + i];
-        }
-      }
+      if (dIn && dX && d === 1) addReversed(dIn, dX, T, n * I);
     }
     if (dIn) dY = dIn;
   }
+  addInputSideGrads(model, fwd.sequences, T, n, dY, fwd.outputs[fwd.outputs.length - 1], fwd.outputGrads, grads, mm);
+  return false;
+}
+
+/** The embedding's gradients (from layer 0's input gradients dX) and the readout's. */
+function addInputSideGrads(
+  model: Model,
+  sequences: Sequence[],
+  T: number,
+  n: number,
+  dX: Float64Array,
+  top: Float64Array,
+  outputGrads: Float64Array,
+  grads: ParamGrads,
+  mm: MatMul,
+): void {
   if (grads.embedding && model.embedding) {
     const I = model.embedding.cols;
     for (let b = 0; b < n; b++) {
-      const tokens = fwd.sequences[b].tokens;
+      const tokens = sequences[b].tokens;
       if (!tokens) continue;
       for (let t = 0; t < T; t++) {
         const row = tokens[t] * I;
         const src = (t * n + b) * I;
-        for (let i = 0; i < I; i++) grads.embedding[row + i] += dY[src + i];
+        for (let i = 0; i < I; i++) grads.embedding[row + i] += dX[src + i];
       }
     }
   }
   if (model.readout && grads.readoutWeight && grads.readoutBias) {
     const D = model.outputSize;
     const W = model.readout.weight.cols;
-    const top = fwd.outputs[fwd.outputs.length - 1];
-    weightGrad(mm, T * n, fwd.outputGrads, 0, D, 0, D, top, 0, W, 0, W, grads.readoutWeight);
-    addColumns(grads.readoutBias, fwd.outputGrads, T * n, D);
+    weightGrad(mm, T * n, outputGrads, 0, D, 0, D, top, 0, W, 0, W, grads.readoutWeight);
+    addColumns(grads.readoutBias, outputGrads, T * n, D);
   }
-  return false;
+}
+
+/** [forward y_t, reverse y_t] of every row and step, from the reverse direction's own time order. */
+function joinOutputs(fwd: Float64Array, revOwn: Float64Array, T: number, n: number, R: number): Float64Array {
+  const output = new Float64Array(T * n * 2 * R);
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < n; b++) {
+      const dst = (t * n + b) * 2 * R;
+      output.set(fwd.subarray((t * n + b) * R, (t * n + b + 1) * R), dst);
+      output.set(revOwn.subarray(((T - 1 - t) * n + b) * R, ((T - 1 - t) * n + b + 1) * R), dst + R);
+    }
+  }
+  return output;
+}
+
+/** Direction d's columns of the joined output gradients dY (T×n×2R), in its own time order. */
+function ownOrder(dY: Float64Array, T: number, n: number, R: number, d: number): Float64Array {
+  const own = new Float64Array(T * n * R);
+  for (let tau = 0; tau < T; tau++) {
+    const t = d === 0 ? tau : T - 1 - tau;
+    for (let b = 0; b < n; b++) {
+      const src = (t * n + b) * 2 * R + d * R;
+      own.set(dY.subarray(src, src + R), (tau * n + b) * R);
+    }
+  }
+  return own;
+}
+
+/** acc += x with x's steps (stepWidth entries each) in reverse order. */
+function addReversed(acc: Float64Array, x: Float64Array, T: number, stepWidth: number): void {
+  for (let tau = 0; tau < T; tau++) {
+    const src = tau * stepWidth;
+    const dst = (T - 1 - tau) * stepWidth;
+    for (let i = 0; i < stepWidth; i++) acc[dst + i] += x[src + i];
+  }
+}
+
+/** The per-step losses of a block's top-layer outputs, with ∂ε_t/∂o_t and ∂ε_t/∂y_t of every row. */
+function blockLosses(
+  model: Model,
+  cells: BlockCell[],
+  loss: LossFunction,
+  sequences: Sequence[],
+  top: Float64Array,
+  tick: () => void,
+): { losses: Float64Array; seeds: Float64Array; outputGrads: Float64Array; nonFinite: boolean } {
+  const n = sequences.length;
+  const T = sequences[0].length;
+  const W = (model.bidirectional ? 2 : 1) * cells[cells.length - 1].outputSize;
+  const D = model.outputSize;
+  const seeds = new Float64Array(T * n * W);
+  const outputGrads = new Float64Array(T * n * D);
+  const losses = new Float64Array(n);
+  const dO = new Float64Array(D);
+  let nonFinite = false;
+  for (let t = 0; t < T; t++) {
+    if ((t & 63) === 63) tick();
+    for (let b = 0; b < n; b++) {
+      const row = t * n + b;
+      const o = loss.output(top, row);
+      const e = loss.stepLoss(o, t, sequences[b].targets, dO);
+      if (!Number.isFinite(e)) nonFinite = true;
+      losses[b] += e;
+      outputGrads.set(dO, row * D);
+      loss.backToOutput(dO, seeds, row * W);
+    }
+  }
+  return { losses, seeds, outputGrads, nonFinite };
+}
+
+/**
+ * A block whose traces would not fit its memory budget: the forward pass keeps each layer's outputs and, every
+ * `segment` steps, each direction's state (checkpoints), and hands every segment's trace to `onTrace` (the
+ * statistics) before dropping it; the backward pass recomputes each segment's trace from its checkpoint, last
+ * segment first. Adds the gradients of the block's Σ_b Σ_t ε_t to grads; returns the sequences' losses, or
+ * null when some value was not finite (grads are then void).
+ */
+export function checkpointedBlock(
+  model: Model,
+  cells: BlockCell[],
+  loss: LossFunction,
+  sequences: Sequence[],
+  segment: number,
+  grads: ParamGrads,
+  mm: MatMul,
+  onTrace: (cell: number, trace: BlockTrace) => void,
+  tick: () => void,
+): Float64Array | null {
+  const n = sequences.length;
+  const T = sequences[0].length;
+  const dirs = model.bidirectional ? 2 : 1;
+  const K = Math.max(1, Math.min(segment, T));
+  const inputs: Float64Array[] = [];
+  const checkpoints: Float64Array[][] = cells.map(() => []);
+  let input = interleave(
+    sequences.map((s) => layerZeroInput(model, s)),
+    T,
+    cells[0].inputSize,
+  );
+  /** The input of a direction in its own time order. */
+  const ownInput = (x: Float64Array, d: number, I: number): Float64Array => (d === 0 ? x : reverseBlock(x, T, n * I));
+  for (let k = 0; k < model.numLayers; k++) {
+    inputs.push(input);
+    const outs: Float64Array[] = [];
+    for (let d = 0; d < dirs; d++) {
+      const idx = k * dirs + d;
+      const cell = cells[idx];
+      const I = cell.inputSize;
+      const R = cell.outputSize;
+      const x = ownInput(input, d, I);
+      const out = new Float64Array(T * n * R);
+      let state: Float64Array | null = null;
+      for (let s0 = 0; s0 < T; s0 += K) {
+        const len = Math.min(K, T - s0);
+        const trace = cell.forward(x.subarray(s0 * n * I, (s0 + len) * n * I), len, n, state, tick);
+        onTrace(idx, trace);
+        out.set(cell.outputs(trace), s0 * n * R);
+        if (s0 + len < T) {
+          state = new Float64Array(n * cell.stateSize);
+          cell.finalState(trace, state);
+          checkpoints[idx].push(state);
+        }
+      }
+      outs.push(out);
+    }
+    input = dirs === 2 ? joinOutputs(outs[0], outs[1], T, n, cells[k * dirs].outputSize) : outs[0];
+    if (anyNonFinite(input)) return null;
+  }
+  const top = input;
+  const result = blockLosses(model, cells, loss, sequences, top, tick);
+  if (result.nonFinite) return null;
+  let dY = result.seeds;
+  for (let k = model.numLayers - 1; k >= 0; k--) {
+    const needInput = k > 0 || grads.embedding !== null;
+    const I = cells[k * dirs].inputSize;
+    const dIn = needInput ? new Float64Array(T * n * I) : null;
+    for (let d = 0; d < dirs; d++) {
+      const idx = k * dirs + d;
+      const cell = cells[idx];
+      const R = cell.outputSize;
+      const own = dirs === 2 ? ownOrder(dY, T, n, R, d) : dY;
+      const x = ownInput(inputs[k], d, I);
+      const dX = dIn ? (d === 0 ? dIn : new Float64Array(T * n * I)) : null;
+      const G = new Float64Array(n * cell.stateSize);
+      const starts: number[] = [];
+      for (let s0 = 0; s0 < T; s0 += K) starts.push(s0);
+      for (let s = starts.length - 1; s >= 0; s--) {
+        const s0 = starts[s];
+        const len = Math.min(K, T - s0);
+        const init = s > 0 ? checkpoints[idx][s - 1] : null;
+        const trace = cell.forward(x.subarray(s0 * n * I, (s0 + len) * n * I), len, n, init, tick);
+        const dYs = own.subarray(s0 * n * R, (s0 + len) * n * R);
+        const dXs = dX ? dX.subarray(s0 * n * I, (s0 + len) * n * I) : null;
+        if (cell.backward(trace, dYs, G, s > 0, grads.layers[idx], dXs, tick)) return null;
+      }
+      if (dIn && dX && d === 1) addReversed(dIn, dX, T, n * I);
+    }
+    if (dIn) dY = dIn;
+  }
+  addInputSideGrads(model, sequences, T, n, dY, top, result.outputGrads, grads, mm);
+  return result.losses;
 }
 
 /** Sequence b of a block as network.ts's forward pass of that sequence alone (the lag recursion's input). */

@@ -5,6 +5,7 @@
 // sequence, which runs the per-sequence path).
 import * as assert from 'assert';
 import { analyzeModel } from '../../../src/engine/analyze';
+import { planAnalysis } from '../../../src/engine/analysis/plan';
 import { blockBackward, blockForward, buildBlockCells, extractSequence } from '../../../src/engine/block/network';
 import { buildCells } from '../../../src/engine/cells';
 import { LossFunction } from '../../../src/engine/loss';
@@ -174,6 +175,33 @@ describe('batched BPTT over blocks of sequences', () => {
       }
     } finally {
       kernel.dispose();
+    }
+  });
+
+  describe("streaming: a memory cap that a sequence's trace exceeds", () => {
+    const streamed: [string, RandomModelConfig][] = CASES.filter(([name]) =>
+      /bidirectional|projections|reset-before|3 layers|embedding|pascanu relu|lstm, sum/.test(name),
+    );
+    let s = 300;
+    for (const [name, config] of streamed) {
+      const seed = s++;
+      it(`${name}: checkpoints every few steps, recomputed; the report matches the uncapped one to 1e-12`, () => {
+        const model = randomModel(
+          { ...config, hidden: config.hidden ?? 5, lengths: [20, 20, 20, 13, 13, 20], batchSize: 4 },
+          seed,
+        );
+        const traceBytes = 2500;
+        const plan = planAnalysis(model, { file: name, traceBytes });
+        for (const T of [20, 13]) {
+          const segment = plan.block.segment(T);
+          assert.ok(segment > 0 && segment < T && segment <= Math.ceil(Math.sqrt(T)), `segment ${segment} of ${T}`);
+        }
+        const capped = JSON.parse(
+          JSON.stringify(analyzeModel(model, { file: name, gradientValues: true, traceBytes })),
+        );
+        const exact = JSON.parse(JSON.stringify(analyzeModel(model, { file: name, gradientValues: true })));
+        assertClose(capped, exact, 'report', { rel: 0 });
+      });
     }
   });
 

@@ -1,7 +1,7 @@
 // The analysis refuses, with a message on `data`, a model whose backpropagation would not fit in memory.
 import * as assert from 'assert';
 import { runAnalysis } from '../../../src/worker/runAnalysis';
-import { estimateAnalysisBytes, MAX_ANALYSIS_BYTES } from '../../../src/engine/memory';
+import { estimateAnalysisBytes, MAX_ANALYSIS_BYTES, tooLargeMessage } from '../../../src/engine/memory';
 import { parseModel } from '../../../src/engine/model/parse';
 
 const hooks = { isCancelled: () => false, progress: () => undefined };
@@ -26,8 +26,31 @@ describe('memory bound', () => {
     assert.strictEqual(result.problems.length, 1);
     const p = result.problems[0];
     assert.deepStrictEqual(p.path, ['data']);
-    assert.match(p.message, /^data: the longest sequence \(2000000 steps.*GB limit/);
+    assert.match(p.message, /^data: the longest sequence \(2000000 steps.*its forward trace [\d.]+ GB.*GB limit/);
+    assert.match(p.message, /--max-lag \(rnnGradients\.maxLag\) lowers the buffers/);
     assert.strictEqual(text.slice(p.range.offset, p.range.offset + p.range.length), '"data"');
+  });
+
+  it('refuses weights that alone exceed the limit, with their size', () => {
+    const m = parseModel(modelText(10, 8)).model;
+    assert.ok(m);
+    // As if weight_hh were 4·9000 × 9000 (the figures only: no such array is allocated here).
+    const huge = {
+      ...m,
+      layers: m.layers.map((w) => ({ ...w, weightHh: { ...w.weightHh, data: { length: 4 * 9000 * 9000 } } })),
+    };
+    assert.match(
+      tooLargeMessage(huge as unknown as typeof m, null) ?? '',
+      /^the weights take 4\.8 GB \(14\.5 GB with their gradients\), more than the 3\.0 GB limit/,
+    );
+  });
+
+  it('the B=512, T=1000, H=256 LSTM is not refused (its gradients stream block by block)', () => {
+    const m = parseModel(
+      '{ "cell": "lstm", "input_size": 16, "hidden_size": 256, "init": { "scheme": "pytorch", "seed": 1 }, "data": { "generate": { "sequences": 512, "length": 1000, "seed": 2 } } }',
+    ).model;
+    assert.ok(m);
+    assert.strictEqual(tooLargeMessage(m, null), null);
   });
 
   it('estimates grow with the sequence length and stay under the limit for ordinary models', () => {

@@ -205,6 +205,37 @@ describe('batched BPTT over blocks of sequences', () => {
     }
   });
 
+  it('cancellation and progress work inside a block (plain and checkpointed)', () => {
+    const model = randomModel(
+      { cell: 'lstm', loss: 'sum', layers: 2, readout: false, hidden: 48, lengths: Array(8).fill(300), batchSize: 8 },
+      42,
+    );
+    for (const traceBytes of [undefined, 20000]) {
+      let calls = 0;
+      // Cancelled after a few checks: the first block has not finished its forward pass by then.
+      assert.throws(
+        () => analyzeModel(model, { file: 'c', traceBytes, isCancelled: () => ++calls > 20 }),
+        /cancelled/i,
+        String(traceBytes),
+      );
+      assert.strictEqual(calls, 21);
+      const fractions: number[] = [];
+      const phases = new Set<string>();
+      analyzeModel(model, {
+        file: 'p',
+        traceBytes,
+        lagBudgetRows: 1000,
+        onProgress: (f, phase) => {
+          fractions.push(f);
+          phases.add(phase);
+        },
+      });
+      // The block's backward sweep checks at every step (and reports its phase): a cancel never waits for it.
+      assert.ok(phases.has('gradients'), [...phases].join(', '));
+      for (let i = 1; i < fractions.length; i++) assert.ok(fractions[i] >= fractions[i - 1], fractions.join(' '));
+    }
+  });
+
   it('a block that overflows runs sequence by sequence and reports each overflow as before', () => {
     const model = randomModel(
       {

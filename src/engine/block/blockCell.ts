@@ -37,7 +37,7 @@ export interface BlockCell<Tr extends BlockTrace = BlockTrace> {
   finalState(trace: Tr, out: Float64Array): void;
   /**
    * Backpropagates through the block. dY: ∂/∂y_t (T×n×outputSize, own order). G (n×stateSize): on entry the
-   * gradient w.r.t. the state after the last step, on return the gradient w.r.t. `init` (left unchanged
+   * gradient w.r.t. the state after the last step, on return the gradient w.r.t. `init` (scratch, undefined
    * when `needInit` is false). Adds the parameter gradients into grads and, when dX is given, writes the input
    * gradients (T×n×I). Returns true when a state gradient was not finite (the results are then void).
    */

@@ -4,7 +4,8 @@
 // the ratio to the project's plain reference path; and, where /usr/bin/python3 has torch, the ratio to
 // the hand-batched PyTorch recursion (tools/bench/torch_lags.py) run in the same bench. Then the timeline rows
 // (tools/bench/trackBench.ts: `track` on 50 checkpoints). Options: --quick (H=256, T=1000 rnn only),
-// --only cell:H:T[:bi][:pP][,…] (e.g. lstm:256:1000:bi, lstm:256:1000:p128; `--only track`: the timeline
+// --only cell:H:T[:bi][:pP][:f32][,…] (e.g. lstm:256:1000:bi, lstm:256:1000:p128, rnn:256:1000:f32 for
+// --precision f32; `--only track`: the timeline
 // rows alone; `--only scale`: the scale rows alone, tools/bench/scaleBench.ts), --no-torch, --no-ref, --no-track,
 // --no-scale.
 // Internal: `--ref FILE MAXLAG` runs the plain reference path in this process and prints JSON.
@@ -18,6 +19,8 @@ import { lagWork } from '../../src/engine/lags';
 import { GATES, type CellType } from '../../src/engine/model/types';
 import type { Report } from '../../src/engine/report/types';
 import { runTrackBench, type TrackRow } from './trackBench';
+import { WasmGemmKernel } from '../../src/engine/kernels/wasmGemm';
+import { enableRelaxedSimd } from '../../src/worker/threadBoot';
 import { runScaleBench, type ScaleRow } from './scaleBench';
 
 interface Config {
@@ -28,13 +31,15 @@ interface Config {
   bidirectional?: boolean;
   /** LSTM projection size P (0 or absent: none). */
   proj?: number;
+  /** `--precision f32` (float32 lag products). */
+  f32?: boolean;
 }
 
 function configName(c: Config): string {
-  return `${c.bidirectional ? 'bi' : ''}${c.cell} H=${c.hidden}${c.proj ? ` P=${c.proj}` : ''} T=${c.steps}`;
+  return `${c.bidirectional ? 'bi' : ''}${c.cell} H=${c.hidden}${c.proj ? ` P=${c.proj}` : ''} T=${c.steps}${c.f32 ? ' f32' : ''}`;
 }
 
-/** `cell:H:T`, optionally followed by `:bi` and `:pP`. */
+/** `cell:H:T`, optionally followed by `:bi`, `:pP` and `:f32`. */
 function parseConfig(s: string): Config {
   const [cell, h, t, ...flags] = s.split(':');
   const proj = flags.find((f) => /^p\d+$/.test(f));
@@ -44,6 +49,7 @@ function parseConfig(s: string): Config {
     steps: Number(t),
     bidirectional: flags.includes('bi'),
     proj: proj ? Number(proj.slice(1)) : 0,
+    f32: flags.includes('f32'),
   };
 }
 
@@ -85,10 +91,34 @@ function runRef(file: string, maxLag: number): void {
   process.stdout.write(JSON.stringify({ seconds, means: report.layers[0].lags.map((l) => l.log10_mean) }) + '\n');
 }
 
+/**
+ * The float64 kernel's rate on a large square product (1024³, B resident, best of a few rounds), one thread:
+ * the rate the lag recursion's threads can reach at most, each on its share of the columns.
+ */
+function kernelRate(precision: 'f64' | 'f32'): number {
+  enableRelaxedSimd();
+  const n = 1024;
+  const K = new WasmGemmKernel({ precision });
+  const A = new Float64Array(n * n).map((_, i) => Math.sin(i));
+  const B = new Float64Array(n * n).map((_, i) => Math.cos(i));
+  const C = new Float64Array(n * n);
+  K.setB(n, n, B);
+  K.multiplyResident(n, A, C, false); // warm-up and tier-up
+  let best = 0;
+  for (let round = 0; round < 5; round++) {
+    const t0 = process.hrtime.bigint();
+    K.multiplyResident(n, A, C, false);
+    best = Math.max(best, (2 * n ** 3) / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e9);
+  }
+  return best;
+}
+
 interface Row {
   config: string;
   seconds: number;
   gflops: number;
+  /** gflops as a share of the kernel's large-product rate on every core (kernelRate × threads). */
+  kernel_share: number | null;
   peak_rss_mb: number;
   ref_seconds: number | null;
   ref_note: string;
@@ -148,6 +178,13 @@ function main(): void {
   console.log(
     `PyTorch baseline: ${torch ? 'tools/bench/torch_lags.py (hand-batched GEMM recursion, float64, 2 threads)' : 'not available (/usr/bin/python3 without torch)'}`,
   );
+  const threads = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const kernel = configs.length ? kernelRate('f64') : 0;
+  if (configs.length)
+    console.log(
+      `Kernel: float64 WebAssembly GEMM on a 1024³ product ${kernel.toFixed(1)} GFLOP/s per thread, ` +
+        `${(kernel * threads).toFixed(1)} on ${threads} threads (the recursion's ceiling; "of kernel" below)`,
+    );
   const rows: Row[] = [];
   for (const c of configs) {
     const name = configName(c);
@@ -155,12 +192,16 @@ function main(): void {
     fs.writeFileSync(file, modelText(c));
     const rssFile = path.join(tmp, 'rss.txt');
     const t0 = process.hrtime.bigint();
-    const run = spawnSync(process.execPath, ['--require', rssHook, cli, 'analyze', file, '--json', '--exact'], {
-      cwd: tmp,
-      env: { ...process.env, RNN_BENCH_RSS: rssFile },
-      maxBuffer: 1 << 30,
-      encoding: 'utf8',
-    });
+    const run = spawnSync(
+      process.execPath,
+      ['--require', rssHook, cli, 'analyze', file, '--json', '--exact', ...(c.f32 ? ['--precision', 'f32'] : [])],
+      {
+        cwd: tmp,
+        env: { ...process.env, RNN_BENCH_RSS: rssFile },
+        maxBuffer: 1 << 30,
+        encoding: 'utf8',
+      },
+    );
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     if (run.status !== 0) throw new Error(`${name}: the CLI failed: ${run.stderr}`);
     const report = JSON.parse(run.stdout) as Report;
@@ -171,6 +212,7 @@ function main(): void {
       config: name,
       seconds,
       gflops: flops / seconds / 1e9,
+      kernel_share: kernel > 0 && !c.f32 ? flops / seconds / 1e9 / (kernel * threads) : null,
       peak_rss_mb: peak,
       ref_seconds: null,
       ref_note: '',
@@ -271,7 +313,7 @@ function main(): void {
 function printRow(r: Row): void {
   const f = (x: number | null, d = 2): string => (x === null ? '—' : x.toFixed(d));
   console.log(
-    `${r.config.padEnd(24)} ${f(r.seconds)} s  ${f(r.gflops, 1)} GFLOP/s  ${f(r.peak_rss_mb, 0)} MB peak` +
+    `${r.config.padEnd(24)} ${f(r.seconds)} s  ${f(r.gflops, 1)} GFLOP/s (${r.kernel_share === null ? '—' : `${Math.round(100 * r.kernel_share)}%`} of kernel)  ${f(r.peak_rss_mb, 0)} MB peak` +
       `  | plain ref ${f(r.ref_seconds)} s (×${f(r.ref_ratio, 1)} slower; ${r.ref_note}; lag means within ${r.max_rel_diff_vs_ref === null ? '—' : r.max_rel_diff_vs_ref.toExponential(1)})` +
       (r.torch_seconds !== null
         ? `  | PyTorch ${f(r.torch_seconds)} s, ${f(r.torch_peak_rss_mb, 0)} MB: ours ${r.torch_ratio! >= 1 ? `${f(r.torch_ratio)}× faster` : `${f(1 / r.torch_ratio!)}× slower`}` +

@@ -18,6 +18,33 @@ const workerHeapMb = 2048;
  * loop then gets a core first even when the analysis (worker + GEMM helpers) keeps every core busy.
  */
 const workerNiceness = 10;
+/**
+ * The worker thread keeps the normal priority for this long into an analysis (its helper threads take the lower one
+ * at once): at nice 10 on a busy machine (the workbench rendering, a build) a small model's first analysis took
+ * about twice as long, and the first squiggle is what a person waits for. Longer runs then yield as above.
+ */
+const lowerPriorityAfterMs = 250;
+/** After a worker ended (cancel, crash, timeout), a fresh one is started this long after, at idle. */
+const warmAgainMs = 200;
+/** The analysis a fresh worker runs first to load the engine and compile its kernels: inline weights, no file read. */
+const warmUpParams: AnalyzeParams = {
+  text: JSON.stringify({
+    cell: 'rnn',
+    weights: {
+      weight_ih_l0: [[0.5], [-0.3]],
+      weight_hh_l0: [
+        [0.9, 0.1],
+        [-0.1, 0.9],
+      ],
+    },
+    data: { inputs: [[[1], [0.5], [-0.5], [0.25], [0.1], [0.3], [-0.2], [0.7]]] },
+    loss: 'sum',
+  }),
+  filePath: path.join(path.sep, 'warm-up.rnn.json'),
+  rootDir: path.sep,
+  displayPath: 'warm-up.rnn.json',
+  partial: false,
+};
 /** Runs shorter than this show no progress UI. */
 const progressDelayMs = 500;
 /** The one-sequence (t, j) map the panel asks for. */
@@ -105,6 +132,8 @@ export class AnalysisService extends Disposable {
   );
   private readonly stoppedEmitter = this._register(new vscode.EventEmitter<StoppedEvent>());
   private failureShown = false;
+  private warmTimer: NodeJS.Timeout | undefined;
+  private ended = false;
   private heatmapPolicy: (uri: vscode.Uri) => boolean = () => false;
 
   /** Fires with each current result (stale ones are dropped). */
@@ -132,10 +161,26 @@ export class AnalysisService extends Disposable {
       this.clientInstance = new AnalysisClient(
         this.workerPath,
         { maxOldGenerationSizeMb: workerHeapMb },
-        { niceness: workerNiceness },
+        { niceness: workerNiceness, lowerPriorityAfterMs: lowerPriorityAfterMs },
       );
     }
     return this.clientInstance;
+  }
+
+  /**
+   * Keeps a worker ready for the next analysis: starts one at the next idle moment when none runs (after activation,
+   * after a cancelled run ended its worker, after a crash or a timeout), so the first squiggle of a model file opened
+   * next does not wait for a worker to start.
+   */
+  keepWarm(delayMs = 0): void {
+    if (this.warmTimer !== undefined || this.ended) return;
+    this.warmTimer = setTimeout(() => {
+      this.warmTimer = undefined;
+      if (this.ended || this.clientInstance?.hasWorker) return;
+      this.log.debug('starting the analysis worker ahead of the next analysis');
+      // A tiny analysis loads the engine and compiles its kernels, so the next one finds them ready.
+      this.client.analyze(warmUpParams).catch(() => undefined);
+    }, delayMs);
   }
 
   /** Decides which documents' analyses include the heatmap by default (the report panel sets it). */
@@ -283,6 +328,9 @@ export class AnalysisService extends Disposable {
 
   /** Cancels every running analysis and ends the worker, then disposes the events. */
   override dispose(): void {
+    this.ended = true;
+    if (this.warmTimer !== undefined) clearTimeout(this.warmTimer);
+    this.warmTimer = undefined;
     for (const state of this.states.values()) state.running?.abort.abort();
     this.states.clear();
     this.clientInstance?.dispose();
@@ -299,7 +347,7 @@ export class AnalysisService extends Disposable {
     const client = this.clientInstance;
     if (!client || client.inFlight > 0) return;
     this.log.debug('stopping the worker to end a cancelled analysis at once');
-    void client.terminateWorker();
+    void client.terminateWorker().then(() => this.keepWarm(warmAgainMs));
   }
 
   /** Aborts the run when the token is cancelled, until the run settles. */
@@ -389,6 +437,7 @@ export class AnalysisService extends Disposable {
       return;
     }
     this.log.error(`${params.displayPath}: ${message}`);
+    if (reason === 'timeout' || reason === 'worker-exit' || reason === 'worker-error') this.keepWarm(warmAgainMs);
     if (this.failureShown) return;
     this.failureShown = true;
     const hint =

@@ -36,7 +36,8 @@ export class DiagnosticsManager extends Disposable {
     const collection = vscode.languages.createDiagnosticCollection(diagnosticSource);
     this.debouncer = this._register(new KeyedDebouncer(debounceMs, (key) => this.runQueued(key)));
     for (const subscription of [
-      vscode.workspace.onDidOpenTextDocument((document) => this.schedule(document)),
+      // A file just opened is analyzed at once (its first squiggle counts: issue 12); edits are debounced.
+      vscode.workspace.onDidOpenTextDocument((document) => this.schedule(document, 0)),
       vscode.workspace.onDidChangeTextDocument((event) => {
         if (event.contentChanges.length > 0) this.schedule(event.document);
       }),
@@ -53,13 +54,13 @@ export class DiagnosticsManager extends Disposable {
       this._register(subscription);
     // Disposed last: the queued runs and listeners stop before the diagnostics are cleared.
     this.collection = this._register(collection);
-    for (const document of vscode.workspace.textDocuments) this.schedule(document);
+    for (const document of vscode.workspace.textDocuments) this.schedule(document, 0);
   }
 
-  /** Queues a (debounced) analysis of a model file. */
-  schedule(document: vscode.TextDocument): void {
+  /** Queues an analysis of a model file, `delayMs` after the last call for it (default: the edit debounce). */
+  schedule(document: vscode.TextDocument, delayMs = debounceMs): void {
     if (!isModelDocument(document, readSettings(document.uri))) return;
-    this.debouncer.schedule(document.uri.toString());
+    this.debouncer.schedule(document.uri.toString(), delayMs);
   }
 
   /** Whether an analysis of the document is queued or running. */

@@ -82,6 +82,8 @@ export function activate(context: vscode.ExtensionContext): RnnGradientsApi {
       vscode.languages.registerHoverProvider(modelFileSelector, new WeightHover(service)),
       ...registerCommands({ service, panel, timeline, checkpoints }),
     );
+    // A worker ready before the first model file's analysis (started at the next idle moment, kept warm).
+    service.keepWarm();
     return {
       async analyze(target, options = {}) {
         if (!(target instanceof vscode.Uri)) return service.analyzeParams(target, options.token);

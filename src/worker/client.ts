@@ -47,6 +47,8 @@ export interface WorkerOptions {
    * loop gets a core first. 0 or undefined: unchanged.
    */
   niceness?: number;
+  /** See AnalysisWorkerData.lowerPriorityAfterMs: the worker thread takes `niceness` only once a run is this long. */
+  lowerPriorityAfterMs?: number;
 }
 
 /** Index in the shared control block: the id of the request to cancel. */
@@ -91,6 +93,11 @@ export class AnalysisClient {
     });
   }
 
+  /** Whether a worker thread is running (started and not ended). */
+  get hasWorker(): boolean {
+    return this.worker !== undefined;
+  }
+
   /** Cancels one request: the worker stops at its next check (well within 200 ms). */
   cancel(id: number): void {
     if (!this.pending.has(id)) return;
@@ -126,7 +133,11 @@ export class AnalysisClient {
     if (this.worker) return this.worker;
     const control = new Int32Array(new SharedArrayBuffer(4 * 4));
     const worker = new Worker(this.workerPath, {
-      workerData: { control, niceness: this.workerOptions.niceness ?? 0 } satisfies AnalysisWorkerData,
+      workerData: {
+        control,
+        niceness: this.workerOptions.niceness ?? 0,
+        lowerPriorityAfterMs: this.workerOptions.lowerPriorityAfterMs,
+      } satisfies AnalysisWorkerData,
       resourceLimits: this.resourceLimits,
       stdout: false,
       stderr: false,

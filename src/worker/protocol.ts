@@ -13,6 +13,12 @@ export interface AnalysisWorkerData {
   control?: Int32Array;
   /** Nice value of the worker thread and the threads it starts (see WorkerOptions in client.ts). */
   niceness?: number;
+  /**
+   * When set (> 0), the worker thread itself starts at the normal priority and takes `niceness` only once an analysis
+   * has run this many milliseconds: short analyses (a small model's first squiggle) are not starved by a busy machine,
+   * long ones still leave the caller's thread a core. Its helper and lag threads take `niceness` at start.
+   */
+  lowerPriorityAfterMs?: number;
 }
 
 /** What to analyze and how. */

@@ -47,15 +47,21 @@ export function bootAnalysisThread(options: { niceness?: number }): void {
 export class KernelCache {
   private readonly byKey = new Map<string, KernelMatMul>();
 
-  /** @param defaultThreads threads of a kernel when get() is not told (1: this thread only). */
-  constructor(private readonly defaultThreads = 1) {}
+  /**
+   * @param defaultThreads threads of a kernel when get() is not told (1: this thread only).
+   * @param niceness nice value of a kernel's helper threads (they lower their own priority at start).
+   */
+  constructor(
+    private readonly defaultThreads = 1,
+    private readonly niceness?: number,
+  ) {}
 
   /** The kernel for this precision and thread count, reset for a new run. */
   get(precision: Precision, threads = this.defaultThreads): KernelMatMul {
     const key = `${precision}x${threads}`;
     let k = this.byKey.get(key);
     if (!k) {
-      k = new KernelMatMul(createGemmKernel({ precision, threads }));
+      k = new KernelMatMul(createGemmKernel({ precision, threads, niceness: this.niceness }));
       this.byKey.set(key, k);
     }
     k.reset();

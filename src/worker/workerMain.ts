@@ -5,12 +5,22 @@ import type { AnalysisWorkerData, AnalyzeParams, FromWorkerMessage, ToWorkerMess
 import { runAnalysis } from './runAnalysis';
 import { CancelledError } from '../engine/cancellation';
 import { defaultLagWorkerScript, LagPool } from './lagPool';
-import { bootAnalysisThread, KernelCache } from './threadBoot';
+import { bootAnalysisThread, KernelCache, lowerPriority } from './threadBoot';
 
 const data = workerData as AnalysisWorkerData | undefined;
 const control: Int32Array | undefined = data?.control;
 // This thread (and the GEMM helpers it starts later, which inherit it) at the caller's lower priority: see WorkerOptions.
-bootAnalysisThread({ niceness: data?.niceness });
+const deferLowering = (data?.lowerPriorityAfterMs ?? 0) > 0;
+bootAnalysisThread({ niceness: deferLowering ? 0 : data?.niceness });
+/** Whether this thread still has to take the lower priority (deferred until an analysis runs long). */
+let lowerPending = deferLowering && (data?.niceness ?? 0) > 0;
+
+/** Lowers this thread's priority once the analysis that started at `started` has run long enough (see protocol). */
+function lowerWhenLong(started: number): void {
+  if (!lowerPending || performance.now() - started < (data?.lowerPriorityAfterMs ?? 0)) return;
+  lowerPending = false;
+  lowerPriority(data?.niceness);
+}
 
 /** Threads the GEMM kernel may use (this worker plus helpers). */
 const KERNEL_THREADS = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
@@ -20,7 +30,7 @@ const port = parentPort;
  * The worker's GEMM kernels, one per precision and thread count (KERNEL_THREADS when the products are
  * split across threads, 1 when the lag table's columns are).
  */
-const kernels = new KernelCache(KERNEL_THREADS);
+const kernels = new KernelCache(KERNEL_THREADS, data?.niceness);
 
 /**
  * Lag threads (KERNEL_THREADS − 1, dist/lag-worker.js), started on the first run whose lag table is split
@@ -43,6 +53,7 @@ function send(message: FromWorkerMessage): void {
 }
 
 function analyze(id: number, params: AnalyzeParams): void {
+  const started = performance.now();
   runAnalysis(params, {
     matmul: kernels.get(params.precision ?? 'f64'),
     // The gradients are exact whatever the lag table's precision.
@@ -58,7 +69,10 @@ function analyze(id: number, params: AnalyzeParams): void {
         matmul: () => kernels.get(params.precision ?? 'f64', 1),
       }),
     isCancelled: () => control !== undefined && Atomics.load(control, 0) === id,
-    progress: (fraction, phase, partial) => send({ type: 'progress', id, fraction, phase, partial }),
+    progress: (fraction, phase, partial) => {
+      lowerWhenLong(started);
+      send({ type: 'progress', id, fraction, phase, partial });
+    },
   }).then(
     (result) => send({ type: 'result', id, result }),
     (error: unknown) => {

@@ -39,9 +39,13 @@ export function run(): Promise<void> {
   // RNN_GRADIENTS_INTEGRATION_GREP (inherited through code-server) runs only the matching tests while working on them.
   const grep = process.env.RNN_GRADIENTS_INTEGRATION_GREP;
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60000, reporter: 'spec', ...(grep ? { grep } : {}) });
-  // The long-run tests (event-loop delay, partial reports) first, on a host no earlier test has left work or state
-  // in; the rest in name order.
-  const first = (file: string): number => (path.basename(file) === 'responsiveness.test.js' ? 0 : 1);
+  // The time to the first diagnostic first (the first model file opened after activation), then the long-run tests
+  // (event-loop delay, partial reports); the rest in name order.
+  const order = ['firstDiagnostic.test.js', 'responsiveness.test.js'];
+  const first = (file: string): number => {
+    const at = order.indexOf(path.basename(file));
+    return at < 0 ? order.length : at;
+  };
   const files = findTestFiles(__dirname).sort((a, b) => first(a) - first(b));
   for (const file of files) mocha.addFile(file);
   return new Promise<void>((resolve, reject) => {

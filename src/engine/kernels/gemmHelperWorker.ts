@@ -1,5 +1,6 @@
 // GEMM helper thread (bundled to dist/gemm-helper.js): instantiates the shared GEMM module on the caller's
 // shared WebAssembly memory and runs claimed row chunks until told to stop. See parallelProtocol.ts.
+import * as os from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { Ctrl, runChunks, type PanelWorker } from './parallelProtocol';
 import { wasmApi, type WasmMemory, type WasmModule } from './wasmApi';
@@ -11,9 +12,18 @@ export interface GemmHelperData {
   ctrl: SharedArrayBuffer;
   /** polls of the job counter before sleeping (keeps wake-up latency low for short jobs) */
   spin: number;
+  /** Nice value (1..19) this helper thread runs at; 0 or absent: the creating thread's (inherited). */
+  niceness?: number;
 }
 
 function main(data: GemmHelperData): void {
+  if (data.niceness && data.niceness > 0) {
+    try {
+      os.setPriority(Math.min(19, Math.round(data.niceness)));
+    } catch {
+      // Not permitted or not supported: the inherited priority.
+    }
+  }
   const instance = new (wasmApi().Instance)(data.module, { env: { mem: data.memory } });
   const w = instance.exports as unknown as PanelWorker;
   const ctrl = new Int32Array(data.ctrl);

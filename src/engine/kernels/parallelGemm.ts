@@ -22,6 +22,8 @@ export interface ParallelGemmOptions extends Omit<WasmGemmOptions, 'memory' | 's
   helperScript?: string;
   /** helper polls before sleeping between jobs (default 20000) */
   spin?: number;
+  /** Nice value of the helper threads (they lower their own priority at start); 0 or absent: inherited. */
+  niceness?: number;
   /** below this many flops per multiply, the caller works alone (default 4e6) */
   minParallelFlops?: number;
 }
@@ -62,6 +64,7 @@ export class ParallelWasmGemm implements GemmKernel {
           memory: this.base.memory,
           ctrl: this.ctrl.buffer as SharedArrayBuffer,
           spin: opts.spin ?? 20000,
+          niceness: opts.niceness,
         };
         const w = new Worker(script, { workerData: data });
         w.unref();

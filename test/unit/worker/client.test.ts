@@ -226,4 +226,39 @@ describe('AnalysisClient with dist/worker.js', function () {
       low.dispose();
     }
   });
+
+  it('lowerPriorityAfterMs: the worker thread keeps the normal priority through a short analysis, and takes the lower one in a long run', async function () {
+    if (process.platform !== 'linux') this.skip();
+    this.timeout(120000);
+    const niceTen = (): number =>
+      fs.readdirSync('/proc/self/task').filter((tid) => {
+        try {
+          const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) === 10;
+        } catch {
+          return false;
+        }
+      }).length;
+    /** Threads at nice 10 that a client adds while its worker lives after `run`. */
+    const addedBy = async (options: { niceness: number; lowerPriorityAfterMs?: number }, text: string) => {
+      const before = niceTen();
+      const client = new AnalysisClient(WORKER_JS, undefined, options);
+      try {
+        assert.ok((await client.analyze(params(text))).ok);
+        // The GEMM helpers start in the background (they may join after the first products).
+        await new Promise((r) => setTimeout(r, 1000));
+        return niceTen() - before;
+      } finally {
+        await client.terminateWorker();
+        client.dispose();
+        for (let i = 0; i < 100 && niceTen() > before; i++) await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const immediate = await addedBy({ niceness: 10 }, SMALL);
+    const deferredShort = await addedBy({ niceness: 10, lowerPriorityAfterMs: 600000 }, SMALL);
+    const deferredLong = await addedBy({ niceness: 10, lowerPriorityAfterMs: 1 }, longModel(32, 400));
+    assert.ok(immediate >= 1, `no thread at nice 10 (${immediate})`);
+    assert.strictEqual(deferredShort, immediate - 1, 'the worker thread took nice 10 during a short analysis');
+    assert.strictEqual(deferredLong, immediate, 'the worker thread kept the normal priority in a long run');
+  });
 });

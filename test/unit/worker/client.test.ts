@@ -240,8 +240,19 @@ describe('AnalysisClient with dist/worker.js', function () {
         }
       }).length;
     /** Threads at nice 10 that a client adds while its worker lives after `run`. */
+    /** Waits until the count of threads at nice 10 holds still for a second (earlier workers finish exiting). */
+    const settled = async (): Promise<number> => {
+      let last = niceTen();
+      for (let still = 0, i = 0; still < 4 && i < 60; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        const now = niceTen();
+        still = now === last ? still + 1 : 0;
+        last = now;
+      }
+      return last;
+    };
     const addedBy = async (options: { niceness: number; lowerPriorityAfterMs?: number }, text: string) => {
-      const before = niceTen();
+      const before = await settled();
       const client = new AnalysisClient(WORKER_JS, undefined, options);
       try {
         assert.ok((await client.analyze(params(text))).ok);
@@ -251,7 +262,7 @@ describe('AnalysisClient with dist/worker.js', function () {
       } finally {
         await client.terminateWorker();
         client.dispose();
-        for (let i = 0; i < 100 && niceTen() > before; i++) await new Promise((r) => setTimeout(r, 50));
+        await settled();
       }
     };
     const immediate = await addedBy({ niceness: 10 }, SMALL);

@@ -25,6 +25,8 @@ const severities: Record<string, vscode.DiagnosticSeverity> = {
 export class DiagnosticsManager extends Disposable {
   private readonly collection: vscode.DiagnosticCollection;
   private readonly debouncer: KeyedDebouncer<string>;
+  /** Documents loaded but not in a tab when the settings changed: analyzed again when next shown. */
+  private readonly staleUntilShown = new Set<string>();
 
   constructor(
     private readonly service: AnalysisService,
@@ -46,8 +48,13 @@ export class DiagnosticsManager extends Disposable {
       }),
       vscode.workspace.onDidCloseTextDocument((document) => this.clear(document.uri)),
       vscode.workspace.onDidChangeConfiguration((event) => {
-        if (!event.affectsConfiguration('rnnGradients')) return;
-        for (const document of vscode.workspace.textDocuments) this.schedule(document);
+        if (event.affectsConfiguration('rnnGradients')) this.settingsChanged();
+      }),
+      vscode.window.onDidChangeVisibleTextEditors((editors) => {
+        for (const editor of editors) {
+          const key = editor.document.uri.toString();
+          if (this.staleUntilShown.delete(key)) this.schedule(editor.document, 0);
+        }
       }),
       service.onDidAnalyze((event) => this.publish(event.uri, event.version)),
     ])
@@ -63,12 +70,39 @@ export class DiagnosticsManager extends Disposable {
     this.debouncer.schedule(document.uri.toString(), delayMs);
   }
 
+  /**
+   * New settings: the model files open in a tab are analyzed again now. The other documents VS Code still holds in
+   * memory (closed tabs stay loaded for minutes; a long model among them would keep the worker busy for minutes and
+   * queue the visible file's analysis behind it) are analyzed again when they are next shown.
+   */
+  private settingsChanged(): void {
+    const inTabs = new Set<string>();
+    for (const group of vscode.window.tabGroups.all)
+      for (const tab of group.tabs) {
+        const input = tab.input;
+        if (input instanceof vscode.TabInputText) inTabs.add(input.uri.toString());
+      }
+    for (const editor of vscode.window.visibleTextEditors) inTabs.add(editor.document.uri.toString());
+    for (const document of vscode.workspace.textDocuments) {
+      if (!isModelDocument(document, readSettings(document.uri))) continue;
+      const key = document.uri.toString();
+      if (inTabs.has(key)) this.schedule(document);
+      else {
+        // Its running analysis (if any) is for the old settings: stop it, and analyze when shown.
+        this.debouncer.cancel(key);
+        this.service.forget(document.uri);
+        this.staleUntilShown.add(key);
+      }
+    }
+  }
+
   /** Whether an analysis of the document is queued or running. */
   isBusy(uri: vscode.Uri): boolean {
     return this.debouncer.isPending(uri.toString()) || this.service.isRunning(uri);
   }
 
   private clear(uri: vscode.Uri): void {
+    this.staleUntilShown.delete(uri.toString());
     this.debouncer.cancel(uri.toString());
     this.collection.delete(uri);
     this.service.forget(uri);

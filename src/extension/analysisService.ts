@@ -91,6 +91,8 @@ interface RunningAnalysis {
   abort: AbortController;
   /** The latest partial report it sent (short lags), for a command that joins it after that report went out. */
   partial: { report?: Report };
+  /** Shows this run's progress in one more style (a command joining a background run shows its notification). */
+  showProgress: (style: ProgressStyle) => void;
 }
 
 /** The message of the rejection of an analysis that a newer analysis of the same document replaced. */
@@ -236,6 +238,8 @@ export class AnalysisService extends Disposable {
     if (state.running && covers(state.running)) {
       const joined = state.running;
       this.linkCancellation(options.token, joined.abort, joined.promise);
+      // A command that joins a background run (on open, after an edit) still gets its notification and Cancel.
+      joined.showProgress(options.progress ?? 'none');
       return joined.promise;
     }
     state.running?.abort.abort();
@@ -278,7 +282,20 @@ export class AnalysisService extends Disposable {
         throw error;
       },
     );
-    const running: RunningAnalysis = { key, heatmap: wantsHeatmap, promise, abort, partial: partialSent };
+    const shownStyles = new Set<ProgressStyle>(['none']);
+    const showProgress = (style: ProgressStyle): void => {
+      if (shownStyles.has(style)) return;
+      shownStyles.add(style);
+      this.showProgress(style, document.uri, abort, settled, listeners, () => latest);
+    };
+    const running: RunningAnalysis = {
+      key,
+      heatmap: wantsHeatmap,
+      promise,
+      abort,
+      partial: partialSent,
+      showProgress,
+    };
     state.running = running;
     let failure: unknown;
     const settled = promise.then(
@@ -296,7 +313,7 @@ export class AnalysisService extends Disposable {
     });
     this.runningEmitter.fire(document.uri);
     this.linkCancellation(options.token, abort, promise);
-    this.showProgress(options.progress ?? 'none', document.uri, abort, settled, listeners, () => latest);
+    showProgress(options.progress ?? 'none');
     return promise;
   }
 

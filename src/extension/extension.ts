@@ -14,6 +14,8 @@ import { CheckpointReports } from './checkpointReports';
 import { currentClip } from './documentEdits';
 import { TimelinePanelManager } from './timelinePanelManager';
 import { findingSectionLine } from './reportLogic';
+import { isModelDocument } from './modelFiles';
+import { readSettings } from './settings';
 
 /** Documents the editor features apply to (more are analyzed when `rnnGradients.modelFiles` matches them). */
 const modelFileSelector: vscode.DocumentFilter = { scheme: 'file', pattern: '**/*.rnn.json' };
@@ -82,8 +84,18 @@ export function activate(context: vscode.ExtensionContext): RnnGradientsApi {
       vscode.languages.registerHoverProvider(modelFileSelector, new WeightHover(service)),
       ...registerCommands({ service, panel, timeline, checkpoints }),
     );
-    // A worker ready before the first model file's analysis (started at the next idle moment, kept warm).
-    service.keepWarm();
+    // A worker ready before the first model file's analysis (started at the next idle moment, kept warm), when there
+    // is a model file: one is open, or the workspace holds one (activation by onLanguage:jsonc, also for other JSONC
+    // files, covers workspaces whose workspaceContains search timed out on a busy machine).
+    const isModel = (document: vscode.TextDocument): boolean => isModelDocument(document, readSettings(document.uri));
+    if (vscode.workspace.textDocuments.some(isModel)) service.keepWarm();
+    else
+      void vscode.workspace.findFiles(readSettings().modelFiles, '**/node_modules/**', 1).then(
+        (found) => {
+          if (found.length > 0) service.keepWarm();
+        },
+        () => undefined,
+      );
     return {
       async analyze(target, options = {}) {
         if (!(target instanceof vscode.Uri)) return service.analyzeParams(target, options.token);

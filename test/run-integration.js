@@ -15,6 +15,42 @@ const repoRoot = harness.repoRoot;
 const extensionTestsPath = path.join(repoRoot, 'out', 'test', 'integration', 'index.js');
 /** Printed by run() in test/integration/index.ts with the counts as JSON. */
 const resultMarker = 'RNN_GRADIENTS_INTEGRATION_RESULT';
+/**
+ * A test in the extension host asks for a click in a webview by logging this marker and a JSON object {button}: the
+ * runner clicks that button (by its accessible name) in the workbench's webview frames with playwright, as a user
+ * would, so the page's own message path is exercised (test/integration/helpers.ts clickInWebview).
+ */
+const uiClickMarker = 'RNN_GRADIENTS_UI_CLICK';
+
+/** Clicks the first button named `request.button` in any webview frame (tries for 30 s); logs what happened. */
+async function clickWebviewButton(page, json) {
+  let name;
+  try {
+    name = JSON.parse(json).button;
+  } catch {
+    process.stderr.write(`[integration] unreadable click request: ${json}\n`);
+    return;
+  }
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      if (!frame.url().includes('webview')) continue;
+      try {
+        const button = frame.getByRole('button', { name, exact: true });
+        if ((await button.count()) > 0) {
+          await button.first().click({ timeout: 10000 });
+          process.stderr.write(`[integration] clicked "${name}" in a webview\n`);
+          return;
+        }
+      } catch {
+        // A frame detached while looking: try the others, then again.
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  process.stderr.write(`[integration] no button "${name}" in any webview frame within 30 s\n`);
+}
+
 /** Prefix of mocha's reporter lines (test/integration/index.ts). */
 const reporterLinePrefix = '[rnn-gradients-test] ';
 /** Whole-run limit (ms); the page never calls back when the extension host fails to start. */
@@ -131,6 +167,11 @@ async function runOffline(tmpDir, workspace) {
     const debug = Boolean(process.env.RNN_GRADIENTS_DEBUG);
     const showLine = (line) => {
       if (line.includes(reporterLinePrefix) || line.includes(resultMarker)) hostStarted = true;
+      const click = line.indexOf(uiClickMarker);
+      if (click >= 0) {
+        void clickWebviewButton(page, line.slice(click + uiClickMarker.length).trim());
+        return;
+      }
       if (!collector.take(line)) return;
       const at = line.indexOf(reporterLinePrefix);
       if (at >= 0) process.stdout.write(`${line.slice(at + reporterLinePrefix.length)}\n`);

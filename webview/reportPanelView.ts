@@ -27,7 +27,7 @@ import {
 import { BandLayer } from './bandLayer';
 import { ChartSection } from './chartSection';
 import { HeatmapSection } from './heatmapSection';
-import { renderFindings, renderHeader, renderSummary } from './reportText';
+import { renderFindings, renderHeader, renderSummary, verdictLine } from './reportText';
 import { button, el, table } from './dom';
 import { readTheme, type Theme } from './theme';
 import type { HostChannel } from './vscodeApi';
@@ -61,6 +61,16 @@ export class ReportPanelView {
   });
   /** What happened to a run that stopped without a report, with Re-run (above the last complete report, if any). */
   private readonly runStatus = el('div', { className: 'run-status', attrs: { role: 'status' } });
+  /**
+   * The only live region of the report: the verdict line ("Layer 0: vanishing."), changed only when the verdict
+   * changes, so a screen reader announces a new verdict and not the whole report on every update.
+   */
+  private readonly verdict = el('p', {
+    className: 'verdict-live visually-hidden',
+    attrs: { 'aria-live': 'polite', 'aria-atomic': 'true', 'data-verdict': '' },
+  });
+  /** Under the lag chart of a sampled report: what was sampled, and "Compute the exact lag table". */
+  private readonly sampledNote = el('div', { className: 'sampled-note' });
   private saveTimer: number | undefined;
   /** The per-layer gate distribution charts of the "Gates and units" section, by layer key ("0", "1-reverse"). */
   private readonly gateLayerCharts = new Map<string, { box: HTMLElement; chart: Chart }>();
@@ -277,6 +287,7 @@ export class ReportPanelView {
     this.app.replaceChildren(
       this.waiting,
       this.runStatus,
+      this.verdict,
       this.header,
       this.summary,
       this.findings,
@@ -350,6 +361,10 @@ export class ReportPanelView {
     renderHeader(this.header, report, partial, () => this.exportJson());
     renderSummary(this.summary, report, current, post);
     renderFindings(this.findings, report, post);
+    if (!partial) {
+      const line = `Gradient verdict: ${verdictLine(report)}`;
+      if (this.verdict.textContent !== line) this.verdict.textContent = line;
+    }
   }
 
   // ---- charts ----
@@ -380,7 +395,9 @@ export class ReportPanelView {
         })(),
       ),
     );
+    this.renderSampledNote(report);
     s.lags.notes.replaceChildren(
+      this.sampledNote,
       ...lags.series.map((x) =>
         el('p', {
           text: `${x.label}: measured rate ${x.ratePerStep === null ? '—' : `${x.ratePerStep.toPrecision(3)} decades per step`}.`,
@@ -464,6 +481,28 @@ export class ReportPanelView {
     );
 
     this.renderGates(report, theme);
+  }
+
+  /**
+   * A sampled report (lag_sampling set): what was sampled and a button that asks the host for the exact lag table (a
+   * new analysis with `exact`, with progress and Cancel). Empty for an exact report or a partial one.
+   */
+  private renderSampledNote(report: Report): void {
+    const sampling = report.lag_sampling;
+    if (!sampling || this.shown?.partial) {
+      this.sampledNote.hidden = true;
+      this.sampledNote.replaceChildren();
+      return;
+    }
+    this.sampledNote.hidden = false;
+    this.sampledNote.replaceChildren(
+      el('p', {
+        text: `Estimated lag table: each lag's mean comes from a sample of ${sampling.endpoints} loss terms in ${sampling.sequences} sequences (seed ${sampling.seed}), with 95% intervals; the gradients and clipping are exact.`,
+      }),
+      button('Compute the exact lag table', () => this.host.post({ type: 'computeExact' }), {
+        attrs: { 'data-focus-key': 'compute-exact' },
+      }),
+    );
   }
 
   /** The "Gates and units" section and the per-gate gradient chart. */

@@ -5,6 +5,7 @@ import { describeOrigin, formatDataShape, formatFromLog10, formatNumber } from '
 import { recommendedClipActions, suggestedThreshold, type CurrentClip } from '../src/shared/clipAdvice';
 import { modelTitle } from '../src/shared/reportView/export';
 import { clipSnippets, layerCards } from '../src/shared/reportView/summary';
+import { adviceCards, type AdviceCard } from '../src/shared/reportView/advice';
 import type { ClipKey, FromWebviewMessage } from '../src/shared/webviewProtocol';
 import { button, el } from './dom';
 
@@ -44,7 +45,17 @@ export function renderHeader(header: HTMLElement, report: Report, partial: boole
   );
 }
 
-/** The summary: a card per layer and the recommended clipping with its actions. */
+/** The verdict line the live region announces: each layer's regime ("Layer 0: vanishing (borderline)"). */
+export function verdictLine(report: Report): string {
+  const cards = layerCards(report);
+  return cards.length ? cards.map((c) => `${c.title}: ${c.label}`).join('; ') + '.' : 'No layers.';
+}
+
+/**
+ * The summary: a card per layer, then the advice cards in the order that applies (shared/reportView/advice.ts): the
+ * remedy for vanishing gradients first when a layer vanishes, clipping first when one explodes, "nothing to change"
+ * first for a healthy model, with clipping lower down.
+ */
 export function renderSummary(summary: HTMLElement, report: Report, current: CurrentClip, post: Post): void {
   const cards = el('div', { className: 'cards' });
   for (const c of layerCards(report)) {
@@ -72,11 +83,54 @@ export function renderSummary(summary: HTMLElement, report: Report, current: Cur
       ]),
     );
   }
-  summary.replaceChildren(
-    el('h2', { text: 'Summary', attrs: { id: 'summary-title' } }),
-    cards,
-    recommendation(report, current, post),
-  );
+  const advice = el('div', { className: 'advice' });
+  for (const card of adviceCards(report)) advice.append(adviceCard(card, report, current, post));
+  summary.replaceChildren(el('h2', { text: 'Summary', attrs: { id: 'summary-title' } }), cards, advice);
+}
+
+/** One advice card: its lines with their buttons, or (clipping) the recommended thresholds and their actions. */
+function adviceCard(card: AdviceCard, report: Report, current: CurrentClip, post: Post): HTMLElement {
+  if (card.id === 'clipping') {
+    const box = recommendation(report, current, post, card.title);
+    box.classList.add('advice-card');
+    box.dataset.advice = card.id;
+    if (!card.collapsed) return box;
+    // Folded: the heading becomes the summary of a closed <details>, so the buttons are there but not in the way.
+    const heading = box.querySelector('h3');
+    const details = el('details', { className: 'advice-fold' }, [
+      el('summary', { text: card.title, attrs: { 'data-focus-key': `fold-${card.id}` } }),
+    ]);
+    heading?.remove();
+    details.append(...Array.from(box.childNodes));
+    box.append(details);
+    return box;
+  }
+  const list = el('ul', { className: 'advice-items' });
+  card.items.forEach((item, i) => {
+    const li = el('li', {}, [el('span', { text: item.text })]);
+    const action = item.action;
+    if (action)
+      li.append(
+        ' ',
+        button(action.title, () => post({ type: 'applyRemedy', remedy: action.remedy }), {
+          attrs: { 'data-focus-key': `remedy-${card.id}-${i}` },
+        }),
+      );
+    const reveal = item.reveal;
+    if (reveal)
+      li.append(
+        ' ',
+        button(reveal.title, () => post({ type: 'revealPath', path: reveal.path }), {
+          className: 'secondary',
+          attrs: { 'data-focus-key': `reveal-${card.id}-${i}` },
+        }),
+      );
+    list.append(li);
+  });
+  return el('article', { className: `advice-card recommendation-${card.id}`, attrs: { 'data-advice': card.id } }, [
+    el('h3', { text: card.title }),
+    list,
+  ]);
 }
 
 /**
@@ -90,10 +144,10 @@ export function codeLine(text: string): HTMLElement {
 }
 
 /** The recommended clip_norm and clip_value, buttons that set them in the file, and copyable code lines. */
-function recommendation(report: Report, current: CurrentClip, post: Post): HTMLElement {
+function recommendation(report: Report, current: CurrentClip, post: Post, title: string): HTMLElement {
   const rec = report.clipping.recommended;
   const box = el('div', { className: 'recommendation' });
-  box.append(el('h3', { text: 'Recommended clipping' }));
+  box.append(el('h3', { text: title }));
   const values = el('dl', { className: 'facts' });
   const shown = (key: ClipKey): string => String(suggestedThreshold(report, key) ?? '—');
   values.append(

@@ -65,6 +65,11 @@ export interface AnalyzeDocumentOptions {
    * wants one for this document, so the normal re-analyses of the document the panel shows carry the map.
    */
   heatmap?: boolean;
+  /**
+   * The exact lag table whatever it costs ("Compute the exact lag table" in the panel). An exact result also answers
+   * later requests of the same text and settings that would have sampled it.
+   */
+  exact?: boolean;
 }
 
 /** An analysis of a document that ended without a result, with no newer analysis of it running. */
@@ -87,6 +92,8 @@ interface RunningAnalysis {
   key: string;
   /** Whether it computes the heatmap. */
   heatmap: boolean;
+  /** Whether it computes the exact lag table (never sampled). */
+  exact: boolean;
   promise: Promise<AnalyzeResult>;
   abort: AbortController;
   /** The latest partial report it sent (short lags), for a command that joins it after that report went out. */
@@ -107,7 +114,7 @@ export function isSuperseded(error: unknown): boolean {
 interface DocumentState {
   generation: number;
   running?: RunningAnalysis;
-  last?: { key: string; heatmap: boolean; version: number; result: AnalyzeResult };
+  last?: { key: string; heatmap: boolean; exact: boolean; version: number; result: AnalyzeResult };
 }
 
 /** The stopped event of a failed analysis, in words for people. */
@@ -225,11 +232,13 @@ export class AnalysisService extends Disposable {
     const params = paramsOf(document, readSettings(document.uri));
     const wantsHeatmap = options.heatmap ?? this.heatmapPolicy(document.uri);
     params.heatmap = wantsHeatmap ? heatmapRequest : null;
-    const key = `${document.version}\u0000${JSON.stringify({ ...params, text: undefined, heatmap: undefined })}`;
+    const wantsExact = options.exact === true;
+    if (wantsExact) params.exact = true;
+    const key = `${document.version}\u0000${JSON.stringify({ ...params, text: undefined, heatmap: undefined, exact: undefined })}`;
     // The same text and settings: the last result (or the running analysis) answers, unless the map is wanted and
     // it has none. A result also holds only while the weight files it read are unchanged.
-    const covers = (entry: { key: string; heatmap: boolean }): boolean =>
-      entry.key === key && (entry.heatmap || !wantsHeatmap);
+    const covers = (entry: { key: string; heatmap: boolean; exact: boolean }): boolean =>
+      entry.key === key && (entry.heatmap || !wantsHeatmap) && (entry.exact || !wantsExact);
     const last = state.last;
     if (options.force !== true && last && covers(last) && stampsHold(last.result.files ?? [])) {
       this.log.info(`${params.displayPath}: the result of the same text and settings is reused`);
@@ -271,7 +280,9 @@ export class AnalysisService extends Disposable {
         if (this.states.get(uriKey) !== owner || owner.generation !== generation) {
           throw new AnalysisError(supersededMessage, 'cancelled');
         }
-        owner.last = { key, heatmap: wantsHeatmap, version, result };
+        // A report that came out exact (its lag table was not sampled) answers an exact request too.
+        const exact = wantsExact || (result.ok && !result.report.lag_sampling);
+        owner.last = { key, heatmap: wantsHeatmap, exact, version, result };
         this.failureShown = false;
         this.logResult(params, result, Date.now() - started);
         this.analyzedEmitter.fire({ uri: document.uri, version, result });
@@ -291,6 +302,7 @@ export class AnalysisService extends Disposable {
     const running: RunningAnalysis = {
       key,
       heatmap: wantsHeatmap,
+      exact: wantsExact,
       promise,
       abort,
       partial: partialSent,

@@ -3,7 +3,9 @@
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysisService';
 import type { CheckpointReports } from './checkpointReports';
-import { applyClip, currentClip, revealPath } from './documentEdits';
+import { applyClip, currentClip, formattingOf, revealPath, toWorkspaceEdit } from './documentEdits';
+import { remedyEdits } from './remedyLogic';
+import { AnalysisError } from '../worker/client';
 import { ReportPanelManager, type ReportPanelActions } from './reportPanelManager';
 import { sameUri } from './uris';
 import { isCheckpointPath } from './checkpointLogic';
@@ -76,6 +78,46 @@ export function createReportPanel(
     rerun: async (uri) => {
       if (await reanalyzeCheckpoint(uri, false)) return;
       await vscode.commands.executeCommand('rnnGradients.analyze', uri);
+    },
+    applyRemedy: async (uri, remedy) => {
+      const target = editTarget(checkpoints, uri, 'change its weights');
+      if (!target) return;
+      const document = await vscode.workspace.openTextDocument(target);
+      const shown = panel.shownReport;
+      const result = remedyEdits(
+        document.getText(),
+        remedy,
+        shown && sameUri(vscode.Uri.parse(shown.documentUri, true), uri) ? shown.report : undefined,
+        formattingOf(document),
+      );
+      if (result.kind === 'unavailable') {
+        void vscode.window.showInformationMessage(`RNN Gradients: ${result.reason}`);
+        return;
+      }
+      if (!(await vscode.workspace.applyEdit(toWorkspaceEdit(document, result.edits))))
+        throw new Error(`Could not edit ${target.fsPath}.`);
+    },
+    computeExact: async (uri) => {
+      if (isCheckpoint(uri) || checkpoints.get(uri)) {
+        const c = checkpoints.get(uri);
+        if (!c) return;
+        const result = await service.analyzeParams({ ...c.params, exact: true });
+        if (result.ok) panel.update(uri, result.report, { clip_norm: null, clip_value: null });
+        return;
+      }
+      const document = await vscode.workspace.openTextDocument(uri);
+      // The document's analysis with the exact lag table, with progress and Cancel as any run; the report reaches the
+      // panel (and the status bar) through onDidAnalyze below.
+      let result;
+      try {
+        result = await service.analyzeDocument(document, { exact: true, progress: 'notification' });
+      } catch (error) {
+        // Cancelled (the notification's Cancel, or an edit superseded it): the panel already shows the last report.
+        if (error instanceof AnalysisError && error.reason === 'cancelled') return;
+        throw error;
+      }
+      if (result.ok && panel.shownReport?.report !== result.report && !panel.shownReport?.partial)
+        panel.update(uri, result.report, currentClip(document));
     },
     requestHeatmap: async (documentUri) => {
       if (await reanalyzeCheckpoint(documentUri, true)) return;

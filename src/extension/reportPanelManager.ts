@@ -3,6 +3,7 @@
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
 import type { Report } from '../engine/report/types';
+import type { RemedyAction } from '../shared/reportView/advice';
 import { buildWebviewHtml } from '../shared/webviewHtml';
 import { Disposable, DisposableStore, type IDisposable } from './dispose';
 import { sameUri } from './uris';
@@ -31,6 +32,10 @@ export interface ReportPanelActions {
   refresh?(documentUri: vscode.Uri): Promise<void>;
   /** The Re-run button after a stopped analysis: analyze the document again and show the report. */
   rerun?(documentUri: vscode.Uri): Promise<void>;
+  /** A remedy's button (advice card): make its edit in the model file, or say why the file cannot express it. */
+  applyRemedy?(documentUri: vscode.Uri, remedy: RemedyAction): Promise<void>;
+  /** "Compute the exact lag table": analyze the document again with the exact table, with progress and Cancel. */
+  computeExact?(documentUri: vscode.Uri): Promise<void>;
 }
 
 /** What the webview reported after drawing a report: its chart count and its text (findings, gates section). */
@@ -359,6 +364,12 @@ export class ReportPanelManager extends Disposable {
           break;
         case 'rerun':
           if (doc) await this.actions.rerun?.(doc);
+          break;
+        case 'applyRemedy':
+          if (doc) await this.actions.applyRemedy?.(doc, message.remedy);
+          break;
+        case 'computeExact':
+          if (doc) await this.actions.computeExact?.(doc);
           break;
         case 'copyText':
           await copyFromPage(message.text, message.label);

@@ -151,6 +151,8 @@ export class TimelinePanelManager extends Disposable {
         case 'revealPath':
         case 'requestHeatmap':
         case 'rerun':
+        case 'applyRemedy':
+        case 'computeExact':
           break; // report panel messages
         default:
           assertNever(message);

@@ -50,7 +50,7 @@ export function buildWebviewHtml(params: WebviewHtmlParams): string {
 </head>
 <body>
 <div id="progress" class="progress" role="progressbar" aria-label="Analysis progress" aria-valuemin="0" aria-valuemax="100" hidden><div class="progress-fill"></div></div>
-<main id="app" data-mode="${params.mode === 'timeline' ? 'timeline' : 'report'}" aria-live="polite"><p class="placeholder">Waiting for an analysis…</p></main>
+<main id="app" data-mode="${params.mode === 'timeline' ? 'timeline' : 'report'}"><p class="placeholder">Waiting for an analysis…</p></main>
 <script nonce="${nonce}" src="${escapeAttribute(params.scriptUri)}"></script>
 </body>
 </html>

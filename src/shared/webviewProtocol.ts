@@ -2,6 +2,7 @@
 // Every message is an interface with a `type` discriminant; both sides switch exhaustively over the unions.
 import type { Report } from '../engine/report/types';
 import type { TimelineReport } from '../engine/timeline/types';
+import type { RemedyAction } from './reportView/advice';
 
 /** Which clipping setting of the model file's `training` object a suggestion applies to. */
 export type ClipKey = 'clip_norm' | 'clip_value';
@@ -121,6 +122,17 @@ export interface RerunMessage {
   type: 'rerun';
 }
 
+/** Webview → host: make a remedy's edit in the model file (the forget-gate bias or W_hh rescaling quick fix's edit). */
+export interface ApplyRemedyMessage {
+  type: 'applyRemedy';
+  remedy: RemedyAction;
+}
+
+/** Webview → host: analyze the shown document again with the exact lag table (the report was sampled). */
+export interface ComputeExactMessage {
+  type: 'computeExact';
+}
+
 /** Webview → host: put this text on the clipboard (webviews cannot reach it reliably). */
 export interface CopyTextMessage {
   type: 'copyText';
@@ -159,6 +171,8 @@ export type FromWebviewMessage =
   | RevealPathMessage
   | RequestHeatmapMessage
   | RerunMessage
+  | ApplyRemedyMessage
+  | ComputeExactMessage
   | CopyTextMessage
   | ExportFileMessage
   | OpenStepMessage
@@ -210,6 +224,8 @@ const FROM_WEBVIEW_TYPES: ReadonlySet<string> = new Set<FromWebviewMessage['type
   'revealPath',
   'requestHeatmap',
   'rerun',
+  'applyRemedy',
+  'computeExact',
   'copyText',
   'exportFile',
   'openStep',
@@ -243,6 +259,17 @@ function isRenderedText(value: unknown): value is RenderedText {
   );
 }
 
+function isRemedy(value: unknown): value is RemedyAction {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Record<string, unknown>;
+  const layer = typeof r.layer === 'number' && Number.isInteger(r.layer) && r.layer >= 0 && r.layer < 1000;
+  const direction = r.direction === 'forward' || r.direction === 'reverse';
+  if (r.kind === 'forgetBias') return layer && direction;
+  if (r.kind === 'rescale')
+    return layer && direction && typeof r.target === 'number' && Number.isFinite(r.target) && r.target > 0;
+  return false;
+}
+
 /** True when a received value is a well-formed webview → host message (checked field by field). */
 export function isFromWebviewMessage(value: unknown): value is FromWebviewMessage {
   if (!hasType(value, FROM_WEBVIEW_TYPES)) return false;
@@ -251,7 +278,10 @@ export function isFromWebviewMessage(value: unknown): value is FromWebviewMessag
     case 'ready':
     case 'requestHeatmap':
     case 'rerun':
+    case 'computeExact':
       return true;
+    case 'applyRemedy':
+      return isRemedy(m.remedy);
     case 'rendered':
       return (
         typeof m.seq === 'number' && typeof m.charts === 'number' && (m.text === undefined || isRenderedText(m.text))

@@ -497,10 +497,10 @@ function engineReport(file) {
  * The report the built CLI writes for a model given as text (a variant of a fixture: other data, batch size),
  * analyzed in a temporary folder.
  */
-function engineReportOfText(text, name = 'variant.rnn.json') {
+function engineReportOfText(text, name = 'variant.rnn.json', args = []) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-browser-'));
   fs.writeFileSync(path.join(dir, name), text);
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'analyze', name, '--json'], {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'analyze', name, '--json', ...args], {
     cwd: dir,
     encoding: 'utf8',
   });
@@ -678,6 +678,198 @@ async function main() {
         .locator('section[data-chart="clipping"]')
         .screenshot({ path: path.join(RESULTS, 'chart-clipping-geometry.png') });
       await postReport(page, 'small', seq++);
+    });
+
+    await test('advice that applies first: healthy → "nothing to change", vanishing → its remedy (with buttons), exploding → clipping (engine reports)', async () => {
+      const order = async (name) => {
+        const report = engineReport(`examples/${name}.rnn.json`);
+        await stageReport(page, name, report);
+        await postReport(page, name, 300 + order.n++, null, `file:///work/examples/${name}.rnn.json`);
+        return page.evaluate(() => ({
+          cards: Array.from(document.querySelectorAll('.summary .advice > [data-advice]')).map((c) => ({
+            id: c.dataset.advice,
+            title: c.querySelector('h3, summary').textContent,
+            text: c.innerText,
+            buttons: Array.from(c.querySelectorAll('button')).map((b) => b.textContent),
+          })),
+          // The first call to action of the page: the first visible button after the header.
+          firstButton:
+            Array.from(document.querySelectorAll('.summary button, .findings button'))
+              .filter((b) => b.checkVisibility())
+              .map((b) => b.textContent)[0] ?? null,
+        }));
+      };
+      order.n = 0;
+      const healthy = await order('healthy-lstm');
+      assert(
+        JSON.stringify(healthy.cards.map((c) => c.id)) === JSON.stringify(['healthy', 'clipping']),
+        `healthy-lstm cards: ${JSON.stringify(healthy.cards)}`,
+      );
+      assert(!/clip/i.test(healthy.cards[0].title), `healthy first card: ${healthy.cards[0].title}`);
+      assert(!/^Set clip/.test(healthy.firstButton ?? ''), `healthy-lstm opens with ${healthy.firstButton}`);
+      assert(/optional/i.test(healthy.cards[1].text), `healthy clipping card: ${healthy.cards[1].text}`);
+      // The clipping advice is still there, folded: opening it shows its buttons.
+      await page.locator('.advice [data-advice="clipping"] summary').click();
+      assert(
+        await page
+          .locator('.advice [data-advice="clipping"]')
+          .getByRole('button', { name: /^Set clip_norm/ })
+          .isVisible(),
+        'no clipping button in the opened fold',
+      );
+
+      const rnn = await order('vanishing-sigmoid');
+      assert(
+        JSON.stringify(rnn.cards.map((c) => c.id)) === JSON.stringify(['vanishing', 'clipping']),
+        `vanishing-sigmoid cards: ${JSON.stringify(rnn.cards.map((c) => c.id))}`,
+      );
+      const remedy = rnn.cards[0];
+      assert(/gated cell/i.test(remedy.text) && /orthogonal/i.test(remedy.text), `remedy: ${remedy.text}`);
+      // σ_max(W_hh) = 2 < 1/γ = 4 for the sigmoid rnn: the rescale button goes to the edge of Pascanu's bound.
+      assert(remedy.buttons.includes('Rescale weight_hh_l0 to σ_max 4 (now 2)'), `remedy buttons: ${remedy.buttons}`);
+      assert(rnn.firstButton === 'Show "cell" in the file', `vanishing rnn opens with ${rnn.firstButton}`);
+      await page.getByRole('button', { name: 'Rescale weight_hh_l0 to σ_max 4 (now 2)' }).click();
+      const rescale = (await posted(page, 'applyRemedy')).pop();
+      assert(
+        JSON.stringify(rescale.remedy) ===
+          JSON.stringify({ kind: 'rescale', layer: 0, direction: 'forward', target: 4 }),
+        `applyRemedy: ${JSON.stringify(rescale)}`,
+      );
+      assert(
+        rnn.cards[1].buttons.some((b) => /^Set clip_norm/.test(b)),
+        'clipping stays available lower down',
+      );
+
+      const lstm = await order('lstm-forget-closed');
+      assert(lstm.cards[0].id === 'vanishing', `lstm-forget-closed cards: ${lstm.cards.map((c) => c.id)}`);
+      assert(
+        lstm.cards[0].buttons.includes('Set forget-gate bias to 1.0 (layer 0)'),
+        `buttons: ${lstm.cards[0].buttons}`,
+      );
+      assert(!/gated cell/i.test(lstm.cards[0].text), 'an LSTM is told to use a gated cell');
+      await page.getByRole('button', { name: 'Set forget-gate bias to 1.0 (layer 0)' }).click();
+      const forget = (await posted(page, 'applyRemedy')).pop();
+      assert(
+        JSON.stringify(forget.remedy) === JSON.stringify({ kind: 'forgetBias', layer: 0, direction: 'forward' }),
+        `applyRemedy: ${JSON.stringify(forget)}`,
+      );
+
+      const exploding = await order('exploding-tanh');
+      assert(exploding.cards[0].id === 'clipping', `exploding-tanh cards: ${exploding.cards.map((c) => c.id)}`);
+      assert(/^Set clip_norm/.test(exploding.firstButton ?? ''), `exploding opens with ${exploding.firstButton}`);
+      await postReport(page, 'small', 399);
+    });
+
+    await test('a sampled report shows "Compute the exact lag table" by the lag chart, which posts computeExact; an exact one does not', async () => {
+      const text = JSON.stringify({
+        name: 'sampled',
+        cell: 'rnn',
+        nonlinearity: 'tanh',
+        input_size: 4,
+        hidden_size: 32,
+        init: { scheme: 'orthogonal', gain: 0.9, seed: 3 },
+        data: { generate: { sequences: 2, length: 300, distribution: 'normal', scale: 1.0, seed: 4 } },
+        loss: 'sum',
+        training: { clip_norm: 100, batch_size: 1 },
+      });
+      const sampled = engineReportOfText(text, 'sampled.rnn.json', ['--lag-budget', '0.001']);
+      assert(sampled.lag_sampling, 'the engine did not sample this report');
+      const button = page
+        .locator('section[data-chart="lags"]')
+        .getByRole('button', { name: 'Compute the exact lag table' });
+      assert((await button.count()) === 0, 'the button is shown for the exact small report');
+      await stageReport(page, 'sampled', sampled);
+      await postReport(page, 'sampled', 400);
+      await button.click();
+      const asks = await posted(page, 'computeExact');
+      assert(asks.length === 1 && Object.keys(asks[0]).join() === 'type', `computeExact: ${JSON.stringify(asks)}`);
+      const note = await page.locator('section[data-chart="lags"] .sampled-note').innerText();
+      assert(note.includes(`sample of ${sampled.lag_sampling.endpoints} loss terms`), `note: ${note}`);
+      // A partial report of the exact run does not offer it again; the exact report removes it.
+      const exact = engineReportOfText(text, 'sampled.rnn.json', ['--exact']);
+      assert(exact.lag_sampling === null, 'the --exact report is sampled');
+      await stageReport(page, 'exact', exact);
+      await postReport(page, 'exact', 401);
+      assert((await button.count()) === 0, 'the button stays for the exact report');
+      await postReport(page, 'small', 402);
+    });
+
+    await test('only the verdict is announced: one small live region with the verdict line, updated only when the verdict changes', async () => {
+      const live = await page.evaluate(() =>
+        Array.from(document.querySelectorAll('[aria-live]')).map((e) => ({
+          tag: e.tagName,
+          cls: e.className,
+          chars: e.textContent.length,
+          text: e.textContent,
+        })),
+      );
+      assert(
+        !(await page.evaluate(() => document.getElementById('app').hasAttribute('aria-live'))),
+        'the whole report is live',
+      );
+      const verdict = live.filter((l) => /verdict-live/.test(l.cls));
+      assert(verdict.length === 1, `live regions: ${JSON.stringify(live)}`);
+      assert(
+        verdict[0].text ===
+          'Gradient verdict: Layer 0: ' +
+            small.layers[0].regime +
+            (small.layers[0].evidence.borderline ? ' (borderline)' : '') +
+            '.',
+        `verdict: ${verdict[0].text}`,
+      );
+      for (const l of live) assert(l.chars < 200, `a live region holds ${l.chars} characters: ${JSON.stringify(l)}`);
+      // Re-rendering the same verdict does not touch the region; a new verdict does.
+      await page.evaluate(() => {
+        window.__verdictMutations = 0;
+        new MutationObserver((m) => (window.__verdictMutations += m.length)).observe(
+          document.querySelector('.verdict-live'),
+          {
+            childList: true,
+            characterData: true,
+            subtree: true,
+          },
+        );
+      });
+      await postReport(page, 'small', 410);
+      assert((await page.evaluate(() => window.__verdictMutations)) === 0, 'the same verdict was announced again');
+      await stageReport(page, 'exploding', engineReport('examples/exploding-tanh.rnn.json'));
+      await postReport(page, 'exploding', 411);
+      const text = await page.locator('.verdict-live').textContent();
+      assert(
+        (await page.evaluate(() => window.__verdictMutations)) > 0 && /exploding/.test(text),
+        `new verdict: ${text}`,
+      );
+      await postReport(page, 'small', 412);
+    });
+
+    await test('the summary card uses the panel width: one layer spans the row, two share it (geometry at 1000 and 600 px)', async () => {
+      const measure = () =>
+        page.evaluate(() => {
+          const row = document.querySelector('.summary .cards').getBoundingClientRect();
+          return Array.from(document.querySelectorAll('.summary .cards .card')).map((c) => {
+            const r = c.getBoundingClientRect();
+            return { width: r.width, rowWidth: row.width, top: r.top };
+          });
+        });
+      const two = JSON.parse(JSON.stringify(small));
+      two.layers = [small.layers[0], { ...small.layers[0], layer: 1 }];
+      await stageReport(page, 'two-layers', two);
+      for (const width of [1000, 600]) {
+        await page.setViewportSize({ width, height: 900 });
+        await postReport(page, 'small', 420 + width / 100);
+        const one = await measure();
+        assert(
+          one.length === 1 && one[0].width >= 0.95 * one[0].rowWidth,
+          `${width} px, one layer: ${JSON.stringify(one)}`,
+        );
+        await postReport(page, 'two-layers', 430 + width / 100);
+        const cards = await measure();
+        const sideBySide = cards[0].top === cards[1].top;
+        const total = sideBySide ? cards[0].width + cards[1].width : cards[0].width;
+        assert(total >= 0.9 * cards[0].rowWidth, `${width} px, two layers: ${JSON.stringify(cards)}`);
+      }
+      await page.setViewportSize({ width: 1000, height: 900 });
+      await postReport(page, 'small', 440);
     });
 
     await test('Gates and units: an engine report of examples/lstm-forget-closed draws both gate charts with the report’s shares', async () => {

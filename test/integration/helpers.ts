@@ -63,3 +63,11 @@ export async function waitFor<T>(
     await sleep(pollMs);
   }
 }
+
+/**
+ * Asks the integration runner (test/run-integration.js) to click the button with this accessible name in the
+ * workbench's webview frames, as a user would: the click goes through the page's own handler and postMessage.
+ */
+export function clickInWebview(button: string): void {
+  console.log(`RNN_GRADIENTS_UI_CLICK ${JSON.stringify({ button })}`);
+}

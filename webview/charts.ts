@@ -184,10 +184,39 @@ export function lagChartConfig(m: LagChartModel, theme: Theme, bands: BandLayer)
       m.axis,
       m.maxLag,
       theme,
-      'mean ‖∂ε_t/∂s_{t−ℓ}‖',
-      {},
+      LAG_AXIS_TITLE,
+      { legend: lagLegend(theme, hidden) },
       (item) => !hidden.has(item.datasetIndex),
     ),
+  };
+}
+
+/** The lag chart's y title in plain Unicode (subscripts ₜ ₋ ₗ, no TeX): the mean norm of ∂ε_t/∂s_{t−ℓ}. */
+export const LAG_AXIS_TITLE = 'mean ‖∂εₜ / ∂sₜ₋ₗ‖ (gradient of the loss at t w.r.t. the state ℓ steps earlier)';
+
+/**
+ * The lag chart's legend: a point swatch for each mean, a dashed line for each measured rate, a filled square for
+ * each min–max band (the default boxes looked the same for a layer's mean and rate).
+ */
+function lagLegend(theme: Theme, hidden: ReadonlySet<number>): object {
+  const base = legend(theme, new Set()) as { labels: Record<string, unknown> };
+  return {
+    ...base,
+    labels: {
+      ...base.labels,
+      usePointStyle: true,
+      pointStyleWidth: 26,
+      generateLabels: (chart: Chart) =>
+        Chart.defaults.plugins.legend.labels.generateLabels(chart).map((item) => {
+          const dataset = chart.data.datasets[item.datasetIndex ?? -1] as ChartDataset<'line'> | undefined;
+          const colour = (dataset?.borderColor as string | undefined) ?? item.strokeStyle;
+          if (dataset?.borderDash && (dataset.borderDash as number[]).length)
+            return { ...item, pointStyle: 'line', lineDash: [6, 4], lineWidth: 2, strokeStyle: colour };
+          if (hidden.has(item.datasetIndex ?? -1)) return { ...item, pointStyle: 'rect', lineDash: [], lineWidth: 0 };
+          return { ...item, pointStyle: 'circle', lineDash: [], lineWidth: 1, fillStyle: colour, strokeStyle: colour };
+        }),
+      filter: () => true,
+    },
   };
 }
 

@@ -62,6 +62,15 @@ interface ChartGeometry {
   points: XY[][];
   /** The y axis's tick values. */
   yTicks: number[];
+  /** The y axis's title as drawn. */
+  yTitle: string;
+  /** The legend's items: text, swatch style (point style, dash). */
+  legend: { text: string; pointStyle: string; lineDash: number[] }[];
+}
+
+/** A string option as text ('' for anything else, e.g. an image point style). */
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : '';
 }
 
 function geometryOf(chart: Chart): ChartGeometry {
@@ -101,6 +110,12 @@ function geometryOf(chart: Chart): ChartGeometry {
     bars,
     points,
     yTicks: (chart.scales.y?.ticks ?? []).map((t) => t.value),
+    yTitle: textOf((chart.options.scales?.y as { title?: { text?: unknown } } | undefined)?.title?.text),
+    legend: (chart.legend?.legendItems ?? []).map((i) => ({
+      text: i.text,
+      pointStyle: textOf(i.pointStyle),
+      lineDash: [...(i.lineDash ?? [])],
+    })),
   };
 }
 

@@ -97,7 +97,7 @@ export class ReportPanelView {
       lags: new ChartSection(
         'lags',
         'Gradient norm across lags',
-        'Mean ‖∂ε_t/∂s_{t−ℓ}‖ against the lag ℓ for each layer (log scale), the min–max band over all (t, ℓ) pairs, and the decay rate the regime rule measured (dashed).',
+        'Mean ‖∂εₜ / ∂sₜ₋ₗ‖ (the gradient of the loss at step t with respect to the state ℓ steps earlier) against the lag ℓ for each layer (log scale), the min–max band over all (t, ℓ) pairs, and the decay rate the regime rule measured (dashed).',
         sectionHost,
       ),
       contributions: new ChartSection(

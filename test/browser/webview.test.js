@@ -872,6 +872,19 @@ async function main() {
       await postReport(page, 'small', 440);
     });
 
+    await test('lag chart: the y title is plain text (no TeX), and "mean" and "measured rate" have distinct swatches (point vs dashed line)', async () => {
+      await postReport(page, 'small', 450);
+      const g = await page.evaluate(() => window.rnnGradientsTest.geometry('lags'));
+      assert(!/[_{}\\]/.test(g.yTitle) && /∂sₜ₋ₗ/.test(g.yTitle), `y title: ${g.yTitle}`);
+      const intro = await page.locator('section[data-chart="lags"] .intro').innerText();
+      assert(!/[_{}]/.test(intro), `intro: ${intro}`);
+      const mean = g.legend.find((i) => /mean$/.test(i.text));
+      const rate = g.legend.find((i) => /measured rate/.test(i.text));
+      assert(mean && rate, `legend: ${JSON.stringify(g.legend)}`);
+      assert(mean.pointStyle === 'circle' && mean.lineDash.length === 0, `mean swatch: ${JSON.stringify(mean)}`);
+      assert(rate.pointStyle === 'line' && rate.lineDash.length > 0, `rate swatch: ${JSON.stringify(rate)}`);
+    });
+
     await test('Gates and units: an engine report of examples/lstm-forget-closed draws both gate charts with the report’s shares', async () => {
       const run = childProcess.spawnSync(
         process.execPath,

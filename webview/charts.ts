@@ -192,7 +192,7 @@ export function lagChartConfig(m: LagChartModel, theme: Theme, bands: BandLayer)
 }
 
 /** The lag chart's y title in plain Unicode (subscripts ₜ ₋ ₗ, no TeX): the mean norm of ∂ε_t/∂s_{t−ℓ}. */
-export const LAG_AXIS_TITLE = 'mean ‖∂εₜ / ∂sₜ₋ₗ‖ (gradient of the loss at t w.r.t. the state ℓ steps earlier)';
+export const LAG_AXIS_TITLE = 'mean ‖∂εₜ / ∂sₜ₋ₗ‖';
 
 /**
  * The lag chart's legend: a point swatch for each mean, a dashed line for each measured rate, a filled square for

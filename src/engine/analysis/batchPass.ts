@@ -128,7 +128,6 @@ function runBlock(
   result: BatchPassResult,
   grads: ParamGrads,
 ): boolean {
-  const B = model.sequences.length;
   const { cells, mm } = plan.block;
   const sequences = block.map((b) => model.sequences[b]);
   const T = sequences[0].length;
@@ -141,10 +140,7 @@ function runBlock(
   // per-sequence passes decide, as before.
   if (!gradsWellInRange(grads)) return false;
   fwd.traces.forEach((trace, i) => cells[i].addStats(trace, result.cellStats[i]));
-  block.forEach((_, j) => (result.loss += fwd.losses[j] / B));
-  addScaled(batch.grads, grads, 1 / (batch.end - batch.start));
-  addScaled(result.total, grads, 1 / B);
-  progress.done += 2 * T * block.length;
+  addBlockResult(model, progress, block, T, fwd.losses, grads, batch, result);
   block.forEach((b, j) => {
     // Only a sampled sequence's trace (or every one, for an exact table) goes to the lag recursion.
     if (plan.sample && !sampleSubset(plan.sample, b)) return;
@@ -169,7 +165,6 @@ function runCheckpointed(
   result: BatchPassResult,
   grads: ParamGrads,
 ): boolean {
-  const B = model.sequences.length;
   const { cells, mm } = plan.block;
   const sequences = block.map((b) => model.sequences[b]);
   const T = sequences[0].length;
@@ -190,10 +185,7 @@ function runCheckpointed(
   );
   if (!losses || !gradsWellInRange(grads)) return false;
   stats.forEach((s, i) => result.cellStats[i].merge(s));
-  block.forEach((_, j) => (result.loss += losses[j] / B));
-  addScaled(batch.grads, grads, 1 / (batch.end - batch.start));
-  addScaled(result.total, grads, 1 / B);
-  progress.done += 2 * T * block.length;
+  addBlockResult(model, progress, block, T, losses, grads, batch, result);
   block.forEach((b) => {
     if (plan.sample && !sampleSubset(plan.sample, b)) return;
     const fwd = forwardSequence(model, plan.cells, plan.lossFn, model.sequences[b], () => progress.check(0, 'lags'));
@@ -201,6 +193,27 @@ function runCheckpointed(
     result.lagNonFinite ||= nonFinite;
   });
   return true;
+}
+
+/**
+ * Adds a finite block's losses (one per sequence of `block`, each T steps) and gradient to its batch and to the
+ * whole data's, and counts its forward and backward work.
+ */
+function addBlockResult(
+  model: Model,
+  progress: AnalysisProgress,
+  block: number[],
+  T: number,
+  losses: ArrayLike<number>,
+  grads: ParamGrads,
+  batch: BatchState,
+  result: BatchPassResult,
+): void {
+  const B = model.sequences.length;
+  block.forEach((_, j) => (result.loss += losses[j] / B));
+  addScaled(batch.grads, grads, 1 / (batch.end - batch.start));
+  addScaled(result.total, grads, 1 / B);
+  progress.done += 2 * T * block.length;
 }
 
 /** Whether every gradient entry is finite and below 2^1000 in magnitude. */

@@ -417,8 +417,14 @@ async function timelineTests(browser, origin) {
     const at = await page.evaluate(() => window.rnnGradientsTest.pointAt('gradNormTimeline', 0, 3));
     assert(at, 'no position for the point');
     await page.locator('section[data-chart="gradNormTimeline"] canvas').scrollIntoViewIfNeeded();
+    // Two frames for the scroll (and any resize it causes) to settle before the point's position is read.
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     const again = await page.evaluate(() => window.rnnGradientsTest.pointAt('gradNormTimeline', 0, 3));
     await page.mouse.click(again.x, again.y);
+    // The click's message may be posted after this test reads the list: wait for it (the assertion decides).
+    await page
+      .waitForFunction(() => window.__posted.some((p) => p.message.type === 'openStep'), null, { timeout: 3000 })
+      .catch(() => undefined);
     const open = (await posted(page, 'openStep')).pop();
     assert(open && open.step === 400 && open.file === timeline.entries[3].file, `openStep: ${JSON.stringify(open)}`);
   });

@@ -55,6 +55,39 @@ export interface LagSink {
   addContribution(lag: number, m: number, e: number, t: number): void;
 }
 
+/**
+ * A cell's forward trace as the backward walk reads it: `seek(j)` returns a trace holding step j (and j − 1 when
+ * j > 0) at the local index j − offset. Either the whole trace (offset 0) or windows recomputed from checkpoints
+ * (block/lagWindows.ts) when the whole trace would not fit the memory budget. Walks go backwards in j, so each
+ * window is recomputed once per walk.
+ */
+export interface StepTraces {
+  /** Steps of the whole sequence. */
+  readonly length: number;
+  /** Global step of the last seek's trace's step 0. */
+  readonly offset: number;
+  seek(j: number): Trace;
+}
+
+/** A whole trace as StepTraces. */
+export function wholeTrace(trace: Trace): StepTraces {
+  return { length: trace.length, offset: 0, seek: () => trace };
+}
+
+/** StepTraces of a whole trace, or the given StepTraces. */
+export function stepTracesOf(trace: Trace | StepTraces): StepTraces {
+  return 'seek' in trace ? trace : wholeTrace(trace);
+}
+
+/**
+ * Float64 entries the recursion holds per pending row, for cells of these widths: two state buffers, the input
+ * gradient, the exponents, norms and contribution, the cells' own scratch (gate gradients), and a kernel
+ * product's copies of its operands.
+ */
+export function lagRowEntries(cells: readonly Pick<Cell, 'stateSize' | 'inputSize' | 'gateRows'>[]): number {
+  return cells.reduce((a, c) => a + 4 * c.stateSize + c.inputSize + 3 * c.gateRows + 6, 1);
+}
+
 /** Whether column t belongs to the subset. */
 export function inSubset(t: number, subset: ColumnSubset | undefined): boolean {
   if (!subset) return true;
@@ -89,8 +122,8 @@ export function lagWorkOf(length: number, maxLag: number, subset?: ColumnSubset)
 export interface LagAccumulation {
   /** The cells of the recursion, one per layer (their matrix product may be a GEMM kernel). */
   cells: Cell[];
-  /** The cells' forward traces of the sequence, in the recursion's time order. */
-  traces: Trace[];
+  /** The cells' forward traces of the sequence (whole, or windows from checkpoints), in the recursion's time order. */
+  traces: (Trace | StepTraces)[];
   /** ∂ε_t/∂y_t of the top cell's output for each step (T × its outputSize), in the recursion's time order. */
   seeds: Float64Array;
   /** The recursion runs in reversed time: its step τ is the sequence's step T−1−τ (a reverse direction). */
@@ -108,6 +141,11 @@ export interface LagAccumulation {
   safeExponent?: number;
   /** The columns t to collect (default: all). */
   subset?: ColumnSubset;
+  /**
+   * Bytes the pending rows may hold (default: no bound). When all of the subset's pending rows would hold more,
+   * its columns are split into interleaved passes that each fit (the same pairs, each walk with fewer rows).
+   */
+  rowBytes?: number;
 }
 
 /**
@@ -115,28 +153,79 @@ export interface LagAccumulation {
  * default). Returns true when some norm was not finite (those pairs are left out).
  */
 export function accumulateLags(job: LagAccumulation): boolean {
-  const { cells, traces, seeds, maxLag, stats, hooks, heatmap = null, safeExponent = 200, reversed = false } = job;
+  const T = job.traces[0].length;
+  const L = Math.min(job.maxLag, T - 1);
+  // Column subsets name the sequence's steps t; in reversed time the recursion's column τ is t = T−1−τ.
+  const subset = job.subset && job.reversed ? mirrorSubset(job.subset, T) : job.subset;
+  const passes = columnPasses(T, L, subset, 8 * lagRowEntries(job.cells), job.rowBytes ?? Infinity);
+  if (passes === null) return accumulatePass(job, subset, 0);
+  let nonFinite = false;
+  let rowsBefore = 0;
+  for (const pass of passes) {
+    nonFinite = accumulatePass(job, pass, rowsBefore) || nonFinite;
+    rowsBefore += lagWorkOf(T, L, pass);
+  }
+  return nonFinite;
+}
+
+/**
+ * The subset's columns (recursion order) in interleaved passes whose pending rows each fit `budget` bytes at
+ * `bytesPerRow`, or null when one pass fits.
+ */
+function columnPasses(
+  T: number,
+  L: number,
+  subset: ColumnSubset | undefined,
+  bytesPerRow: number,
+  budget: number,
+): ColumnSubset[] | null {
+  const cap = rowCapacity(T, L, subset);
+  const fit = Math.max(1, Math.floor(budget / bytesPerRow));
+  if (cap <= fit) return null;
+  // Every P-th column of the subset goes to the same pass: a window of L + 1 steps then holds at most
+  // ⌈cap / P⌉ of them.
+  const P = Math.ceil(cap / fit);
+  const masks = Array.from({ length: P }, () => new Uint8Array(T));
+  let i = 0;
+  for (let t = T - 1; t >= 0; t--) if (inSubset(t, subset)) masks[i++ % P][t] = 1;
+  return masks.map((mask) => ({ stride: 1, offset: 0, mask }));
+}
+
+/** One walk of the recursion over the columns of `subset` (already in the recursion's time order). */
+function accumulatePass(job: LagAccumulation, subset: ColumnSubset | undefined, rowsBefore: number): boolean {
+  const { cells, seeds, maxLag, stats, hooks, heatmap = null, safeExponent = 200, reversed = false } = job;
+  const sources = job.traces.map(stepTracesOf);
   const range = { big: 2 ** safeExponent, small: 2 ** -safeExponent };
-  const T = traces[0].length;
+  const T = sources[0].length;
   const L = Math.min(maxLag, T - 1);
   const top = cells.length - 1;
   const H = cells[top].outputSize;
-  // Column subsets name the sequence's steps t; in reversed time the recursion's column τ is t = T−1−τ.
-  const subset = job.subset && reversed ? mirrorSubset(job.subset, T) : job.subset;
   const at = (tau: number): number => (reversed ? T - 1 - tau : tau);
   const mapLayer = job.heatmapLayers ?? cells.map((_, k) => k);
   const cap = rowCapacity(T, L, subset);
   const buffers = layerBuffers(cells, cap);
+  // The walk ends below the subset's lowest column once no row is pending.
+  let lowest = 0;
+  if (subset) {
+    lowest = T;
+    for (let t = 0; t < T; t++) {
+      if (inSubset(t, subset)) {
+        lowest = t;
+        break;
+      }
+    }
+  }
   // The t of each row (rows in descending t; the new column t = j, when in the subset, is the last row).
   let rowT = new Int32Array(cap);
   let nextRowT = new Int32Array(cap);
   let carried = 0;
   let nonFinite = false;
-  let rowsDone = 0;
+  let rowsDone = rowsBefore;
   for (let j = T - 1; j >= 0; j--) {
     let n = carried;
     if (inSubset(j, subset)) rowT[n++] = j;
     if (n === 0) {
+      if (j < lowest) break;
       hooks.step(rowsDone);
       continue;
     }
@@ -146,6 +235,8 @@ export function accumulateLags(job: LagAccumulation): boolean {
       const cell = cells[k];
       const S = cell.stateSize;
       const b = buffers[k];
+      const trace = sources[k].seek(j);
+      const local = j - sources[k].offset;
       const G = b.cur;
       // Row n−1 is the newest column (t = j when in the subset).
       if (rowT[n - 1] === j) {
@@ -160,7 +251,7 @@ export function accumulateLags(job: LagAccumulation): boolean {
       }
       // Rows are rescaled before completeState, so that backStep may reuse what completeState computed.
       rescaleRows(G, b.curExp, S, n, range);
-      cell.completeState(traces[k], j, G, n);
+      cell.completeState(trace, local, G, n);
       rowNormsOf(G, S, n, b.norms);
       for (let r = 0; r < n; r++) {
         const lag = rowT[r] - j;
@@ -172,7 +263,7 @@ export function accumulateLags(job: LagAccumulation): boolean {
         stats[k].add(lag, m, b.curExp[r], at(rowT[r]));
         if (heatmap) heatmap.add(mapLayer[k], at(rowT[r]), at(j), log10Of(m, b.curExp[r]));
       }
-      cell.backStep(traces[k], j, G, n, {
+      cell.backStep(trace, local, G, n, {
         prev: j > 0 ? b.nxt : null,
         prevFrom,
         input: k > 0 ? b.input : null,

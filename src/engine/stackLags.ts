@@ -12,7 +12,7 @@
 //   to the layer below; those gradient sequences (rows × T × width, one exponent per row and step) are the
 //   only O(T) per-row memory, bounded by the chunk size. Pairs collected: forward t ≥ j, reverse t ≤ j,
 //   lag |t − j| ≤ maxLag.
-import type { Cell } from './cells/cell';
+import type { Cell, Trace } from './cells/cell';
 import type { HeatmapCollector } from './heatmap';
 import {
   accumulateLags,
@@ -21,13 +21,14 @@ import {
   mirrorSubset,
   rescaleRows,
   rowNormsOf,
+  stepTracesOf,
   type ColumnSubset,
   type LagHooks,
   type LagSink,
+  type StepTraces,
 } from './lags';
 import { log10Of } from './logscale';
 import type { Model } from './model/types';
-import type { SequenceForward } from './network';
 
 /** The shape of a stack as the lag recursion sees it. */
 export interface StackShape {
@@ -46,12 +47,22 @@ export const CHUNK_BYTES = 96 * 2 ** 20;
 /** Most loss terms in one chunk. */
 const MAX_CHUNK_ROWS = 256;
 
+/**
+ * What the recursion reads of one sequence: each layer and direction's forward trace (model.layers order, own
+ * time order; whole, or windows recomputed from checkpoints) and the loss seeds ∂ε_t/∂y_t of the top layer
+ * (T × its width, both directions side by side). network.ts's SequenceForward is one.
+ */
+export interface LagSequence {
+  traces: (Trace | StepTraces)[];
+  seeds: Float64Array;
+}
+
 /** One sequence's lag pairs for any stack: what accumulateSequenceLags works on and where it adds. */
 export interface SequenceLagJob {
   shape: StackShape;
   /** One cell per layer and direction (model.layers order); their product may be a GEMM kernel. */
   cells: Cell[];
-  fwd: SequenceForward;
+  fwd: LagSequence;
   maxLag: number;
   /** One LagStats (or other sink) per layer and direction (model.layers order). */
   stats: LagSink[];
@@ -61,8 +72,10 @@ export interface SequenceLagJob {
   safeExponent?: number;
   /** The loss terms (columns t) to collect (default: all). */
   subset?: ColumnSubset;
-  /** Memory bound of the chunked recursion (default CHUNK_BYTES). */
+  /** Memory bound of the chunked recursion (default CHUNK_BYTES, or rowBytes when smaller). */
   chunkBytes?: number;
+  /** Bytes the pending rows of a one-sweep recursion may hold (lags.ts LagAccumulation.rowBytes). */
+  rowBytes?: number;
 }
 
 /** Adds one sequence's pairs to the statistics. Returns true when some norm was not finite (left out). */
@@ -167,7 +180,11 @@ function chunkedStackLags(job: SequenceLagJob): boolean {
   for (let t = T - 1; t >= 0; t--) if (inSubset(t, subset)) columns.push(t);
   const rowsPerChunk = Math.max(
     1,
-    Math.min(MAX_CHUNK_ROWS, columns.length, Math.floor((job.chunkBytes ?? CHUNK_BYTES) / (16 * T * (W + 1)))),
+    Math.min(
+      MAX_CHUNK_ROWS,
+      columns.length,
+      Math.floor((job.chunkBytes ?? Math.min(CHUNK_BYTES, job.rowBytes ?? Infinity)) / (16 * T * (W + 1))),
+    ),
   );
   const m = rowsPerChunk;
   let above: GradSequences = { values: new Float64Array(m * T * W), exps: new Float64Array(m * T) };
@@ -257,7 +274,7 @@ function directionUnits(s: Sweep, t: number): number {
  */
 function sweepDirection(job: SequenceLagJob, s: Sweep): boolean {
   const { cell, idx, d, T, L, W, chunk, buffers: b } = s;
-  const trace = job.fwd.traces[idx];
+  const source = stepTracesOf(job.fwd.traces[idx]);
   const stats = job.stats[idx];
   const heatmap = job.heatmap ?? null;
   const safe = job.safeExponent ?? 200;
@@ -294,8 +311,10 @@ function sweepDirection(job: SequenceLagJob, s: Sweep): boolean {
     const n = hi - lo;
     if (n === 0) continue;
     const G = b.cur;
+    const trace = source.seek(tau);
+    const local = tau - source.offset;
     rescaleRows(G, b.curExp, S, n, range);
-    cell.completeState(trace, tau, G, n);
+    cell.completeState(trace, local, G, n);
     rowNormsOf(G, S, n, b.norms);
     for (let r = 0; r < n; r++) {
       const lag = tauOf(order[lo + r]) - tau;
@@ -310,7 +329,7 @@ function sweepDirection(job: SequenceLagJob, s: Sweep): boolean {
     }
     // On the bottom layer the first row (largest τ_t) leaves when its lag would exceed L one step back.
     const prevFrom = s.bottom && tau > 0 && tauOf(order[lo]) - (tau - 1) > L ? 1 : 0;
-    cell.backStep(trace, tau, G, n, {
+    cell.backStep(trace, local, G, n, {
       prev: tau > 0 ? b.nxt : null,
       prevFrom,
       input: s.below ? b.input : null,

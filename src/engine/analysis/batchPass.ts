@@ -4,7 +4,7 @@
 // gate and unit statistics of each layer from the same forward pass (sequences whose forward pass overflowed
 // are left out of them).
 import { CellStatsAccumulator } from '../cellStats';
-import { accumulateSequenceLags, sequenceLagWork } from '../stackLags';
+import { accumulateSequenceLags, sequenceLagWork, type LagSequence } from '../stackLags';
 import type { LagSink } from '../lags';
 import { LagStats } from '../logscale';
 import { SampledLagStats, sampleSubset } from '../lagSample';
@@ -20,6 +20,7 @@ import {
 } from '../network';
 import type { Finding } from '../report/types';
 import { blockBackward, blockForward, checkpointedBlock, extractSequence } from '../block/network';
+import { checkpointedLagSequence } from '../block/lagWindows';
 import { backwardOverflowFinding, forwardOverflowFinding } from './findings';
 import { clearGrads, globalMaxAbs, globalNorm } from './gradients';
 import { firstPassCost, type AnalysisPlan } from './plan';
@@ -153,8 +154,8 @@ function runBlock(
 
 /**
  * A block whose traces would not fit the budget: batched BPTT from checkpoints (block/network.ts
- * checkpointedBlock); false (nothing added) when some value overflowed. The lag recursion takes each sequence's
- * whole trace from its own forward pass (network.ts), one sequence at a time.
+ * checkpointedBlock); false (nothing added) when some value overflowed. The lag recursion then takes each
+ * sequence's trace window by window, recomputed from the same checkpoints (block/lagWindows.ts).
  */
 function runCheckpointed(
   model: Model,
@@ -172,7 +173,7 @@ function runCheckpointed(
   const stats = CellStatsAccumulator.forModel(model);
   clearGrads(grads);
   progress.check(0, 'forward');
-  const losses = checkpointedBlock(
+  const kept = checkpointedBlock(
     model,
     cells,
     plan.lossFn,
@@ -183,13 +184,16 @@ function runCheckpointed(
     (i, trace) => cells[i].addStats(trace, stats[i]),
     () => progress.check(0, 'gradients'),
   );
-  if (!losses || !gradsWellInRange(grads)) return false;
+  if (!kept || !gradsWellInRange(grads)) return false;
   stats.forEach((s, i) => result.cellStats[i].merge(s));
-  addBlockResult(model, progress, block, T, losses, grads, batch, result);
-  block.forEach((b) => {
+  addBlockResult(model, progress, block, T, kept.losses, grads, batch, result);
+  block.forEach((b, j) => {
     if (plan.sample && !sampleSubset(plan.sample, b)) return;
-    const fwd = forwardSequence(model, plan.cells, plan.lossFn, model.sequences[b], () => progress.check(0, 'lags'));
-    const nonFinite = firstPassLags(plan, progress, { b, length: T }, fwd, result.sampled ?? result.lagStats);
+    // Windows are recomputed during the recursion: their checks report the rows done so far.
+    const cursor = { rows: 0 };
+    const tick = (): void => progress.check(cursor.rows, plan.twoPass ? 'short lags' : 'lags');
+    const seq = checkpointedLagSequence(model, cells, kept.forward, kept.seeds, j, tick);
+    const nonFinite = firstPassLags(plan, progress, { b, length: T }, seq, result.sampled ?? result.lagStats, cursor);
     result.lagNonFinite ||= nonFinite;
   });
   return true;
@@ -275,8 +279,9 @@ function firstPassLags(
   plan: AnalysisPlan,
   progress: AnalysisProgress,
   sequence: { b: number; length: number },
-  fwd: SequenceForward,
+  fwd: LagSequence,
   stats: LagSink[],
+  cursor: { rows: number } = { rows: 0 },
 ): boolean {
   let own = plan.twoPass ? undefined : plan.split?.own;
   if (plan.sample) {
@@ -291,10 +296,16 @@ function firstPassLags(
     fwd,
     maxLag: plan.firstLag,
     stats,
-    hooks: { step: (rows) => progress.check(rows, plan.twoPass ? 'short lags' : 'lags') },
+    hooks: {
+      step: (rows) => {
+        cursor.rows = rows;
+        progress.check(rows, plan.twoPass ? 'short lags' : 'lags');
+      },
+    },
     heatmap: !plan.twoPass && plan.heatmap?.request.sequence === sequence.b ? plan.heatmap.collector : null,
     safeExponent: plan.safeExponent,
     subset: own,
+    rowBytes: plan.lagRowBytes,
   });
   progress.done += sequenceLagWork(plan.shape, sequence.length, plan.firstLag, own);
   return nonFinite;

@@ -4,20 +4,31 @@ import { accumulateSequenceLags, sequenceLagWork } from '../stackLags';
 import { LagStats } from '../logscale';
 import type { Model } from '../model/types';
 import { forwardSequence } from '../network';
+import { checkpointedSequence } from '../block/lagWindows';
 import type { AnalysisPlan } from './plan';
 import type { AnalysisProgress } from './progress';
 
 /**
- * The second pass: each sequence's forward pass again (its traces were not kept) and this thread's columns of
- * the table up to plan.maxLag, with the map. Its non-finite norms were already reported by the first pass.
+ * The second pass: each sequence's forward pass again (its traces were not kept; in checkpoint form when its
+ * trace would not fit the budget, block/lagWindows.ts) and this thread's columns of the table up to plan.maxLag,
+ * with the map. Its non-finite norms were already reported by the first pass.
  */
 export function runFullLagPass(model: Model, plan: AnalysisPlan, progress: AnalysisProgress): LagStats[] {
   const stats = model.layers.map(() => new LagStats(plan.maxLag + 1));
   const own = plan.split?.own;
   model.sequences.forEach((seq, b) => {
-    const fwd = forwardSequence(model, plan.cells, plan.lossFn, seq, () => progress.check(0, 'lags'));
+    // Windows from checkpoints are recomputed during the recursion: their checks report the rows done so far.
+    const cursor = { rows: 0 };
+    const tick = (): void => progress.check(cursor.rows, 'lags');
+    const K = plan.block.segment(seq.length);
+    const whole = K < seq.length ? null : forwardSequence(model, plan.cells, plan.lossFn, seq, tick);
+    const fwd = whole
+      ? whole.nonFinite
+        ? null
+        : whole
+      : checkpointedSequence(model, plan.block.cells, plan.lossFn, seq, K, tick);
     progress.done += seq.length;
-    if (fwd.nonFinite) {
+    if (!fwd) {
       progress.done += sequenceLagWork(plan.shape, seq.length, plan.maxLag);
       return;
     }
@@ -27,10 +38,16 @@ export function runFullLagPass(model: Model, plan: AnalysisPlan, progress: Analy
       fwd,
       maxLag: plan.maxLag,
       stats,
-      hooks: { step: (rows) => progress.check(rows, 'lags') },
+      hooks: {
+        step: (rows) => {
+          cursor.rows = rows;
+          progress.check(rows, 'lags');
+        },
+      },
       heatmap: plan.heatmap?.request.sequence === b ? plan.heatmap.collector : null,
       safeExponent: plan.safeExponent,
       subset: own,
+      rowBytes: plan.lagRowBytes,
     });
     progress.done += sequenceLagWork(plan.shape, seq.length, plan.maxLag, own);
   });

@@ -8,17 +8,16 @@ import { columnShares, SPLIT_MIN_FLOPS, type LagJob, type LagSplitter } from '..
 import type { ColumnSubset } from '../lags';
 import { sequenceLagWork, stackShapeOf, type StackShape } from '../stackLags';
 import { LossFunction } from '../loss';
-import { estimateAnalysisBytes, MAX_ANALYSIS_BYTES } from '../memory';
+import { DEFAULT_TRACE_BYTES, estimateAnalysisBytes, MAX_ANALYSIS_BYTES } from '../memory';
 import { GATES, type Model } from '../model/types';
 import { computedMaxLag, DEFAULT_THRESHOLDS, VERDICT_LAGS, type RegimeThresholds } from '../regime';
 import { DEFAULT_LAG_SEED, drawLagSample, sampleSubset, type LagSample } from '../lagSample';
 import type { AnalyzeOptions } from './options';
 import { plainMatMul, type MatMul } from '../matmul';
-import { buildBlockCells, blockEntriesPerStep } from '../block/network';
+import { buildBlockCells, blockEntriesPerStep, keptEntriesPerStep } from '../block/network';
 import type { BlockCell } from '../block/blockCell';
 
-/** Bytes the traces of one block of sequences may hold by default (AnalyzeOptions.traceBytes). */
-export const DEFAULT_TRACE_BYTES = 256 * 2 ** 20;
+export { DEFAULT_TRACE_BYTES } from '../memory';
 
 /** Most sequences in one block (larger blocks gain little in the products and cost cache). */
 export const MAX_BLOCK_SEQUENCES = 64;
@@ -103,6 +102,11 @@ export interface AnalysisPlan {
   totalWork: number;
   /** The batched passes over blocks of sequences of one length. */
   block: BlockPlan;
+  /**
+   * Bytes the lag recursion's pending rows may hold (the trace budget): more rows run in several passes over
+   * interleaved columns (lags.ts).
+   */
+  lagRowBytes: number;
 }
 
 /** Plans one analysis (and takes the splitter's matmul when the table is split). */
@@ -186,6 +190,7 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
     sample,
     totalWork,
     block: planBlocks(model, options),
+    lagRowBytes: options.traceBytes ?? DEFAULT_TRACE_BYTES,
   };
 }
 
@@ -196,13 +201,19 @@ function planBlocks(model: Model, options: AnalyzeOptions): BlockPlan {
   const mm = given && f64 ? given : plainMatMul;
   const cells = buildBlockCells(model, mm);
   const perStep = 8 * blockEntriesPerStep(model, cells);
+  // A checkpointed block keeps each layer's outputs and their gradients for every step, besides a segment's trace.
+  const kept = 8 * keptEntriesPerStep(model, cells);
   const budget = options.traceBytes ?? DEFAULT_TRACE_BYTES;
   const segment = (T: number): number =>
     perStep * T <= budget ? T : Math.max(1, Math.min(Math.ceil(Math.sqrt(T)), Math.floor(budget / perStep)));
+  const rowBytes = (T: number): number => {
+    const K = segment(T);
+    return K < T ? perStep * K + kept * T : perStep * T;
+  };
   return {
     cells,
     mm,
-    blockSize: (T) => Math.max(1, Math.min(MAX_BLOCK_SEQUENCES, Math.floor(budget / (perStep * segment(T))))),
+    blockSize: (T) => Math.max(1, Math.min(MAX_BLOCK_SEQUENCES, Math.floor(budget / rowBytes(T)))),
     segment,
   };
 }

@@ -221,7 +221,7 @@ function addReversed(acc: Float64Array, x: Float64Array, T: number, stepWidth: n
 }
 
 /** The per-step losses of a block's top-layer outputs, with ∂ε_t/∂o_t and ∂ε_t/∂y_t of every row. */
-function blockLosses(
+export function blockLosses(
   model: Model,
   cells: BlockCell[],
   loss: LossFunction,
@@ -254,23 +254,44 @@ function blockLosses(
 }
 
 /**
- * A block whose traces would not fit its memory budget: the forward pass keeps each layer's outputs and, every
- * `segment` steps, each direction's state (checkpoints), and hands every segment's trace to `onTrace` (the
- * statistics) before dropping it; the backward pass recomputes each segment's trace from its checkpoint, last
- * segment first. Adds the gradients of the block's Σ_b Σ_t ε_t to grads; returns the sequences' losses, or
- * null when some value was not finite (grads are then void).
+ * Float64 entries per sequence-step that a checkpointed block keeps for its whole length (not per segment):
+ * each layer's input, a reverse direction's reversed input while its forward pass runs, the top layer's outputs,
+ * the loss seeds and output gradients, and the backward pass's output and input gradients of one layer.
  */
-export function checkpointedBlock(
+export function keptEntriesPerStep(model: Model, cells: BlockCell[]): number {
+  const dirs = model.bidirectional ? 2 : 1;
+  const W = dirs * cells[0].outputSize;
+  const inputs = cells.reduce((a, c, i) => a + (i % dirs === 0 ? c.inputSize : 0), 0);
+  return inputs + (dirs === 2 ? Math.max(cells[0].inputSize, W) : 0) + 5 * W + 2 * model.outputSize;
+}
+
+/** A block's forward pass in checkpoint form: what the backward pass and the lag recursion recompute from. */
+export interface CheckpointedForward {
+  T: number;
+  n: number;
+  /** Steps per segment. */
+  segment: number;
+  /** Each layer's input, T×n×I at sequence time (layer 0: the data, or the embedding's rows). */
+  inputs: Float64Array[];
+  /** Per layer and direction (model.layers order): the state before its own step s·segment, s ≥ 1 (n×stateSize). */
+  checkpoints: Float64Array[][];
+  /** The top layer's outputs (both directions side by side), T×n×W. */
+  top: Float64Array;
+}
+
+/**
+ * The forward pass of a block that keeps each layer's outputs and, every `segment` steps, each direction's state
+ * (checkpoints), and hands every segment's trace to `onTrace` before dropping it. Null when some output was not
+ * finite.
+ */
+export function checkpointedForward(
   model: Model,
   cells: BlockCell[],
-  loss: LossFunction,
   sequences: Sequence[],
   segment: number,
-  grads: ParamGrads,
-  mm: MatMul,
   onTrace: (cell: number, trace: BlockTrace) => void,
   tick: () => void,
-): Float64Array | null {
+): CheckpointedForward | null {
   const n = sequences.length;
   const T = sequences[0].length;
   const dirs = model.bidirectional ? 2 : 1;
@@ -282,8 +303,6 @@ export function checkpointedBlock(
     T,
     cells[0].inputSize,
   );
-  /** The input of a direction in its own time order. */
-  const ownInput = (x: Float64Array, d: number, I: number): Float64Array => (d === 0 ? x : reverseBlock(x, T, n * I));
   for (let k = 0; k < model.numLayers; k++) {
     inputs.push(input);
     const outs: Float64Array[] = [];
@@ -292,7 +311,7 @@ export function checkpointedBlock(
       const cell = cells[idx];
       const I = cell.inputSize;
       const R = cell.outputSize;
-      const x = ownInput(input, d, I);
+      const x = d === 0 ? input : reverseBlock(input, T, n * I);
       const out = new Float64Array(T * n * R);
       let state: Float64Array | null = null;
       for (let s0 = 0; s0 < T; s0 += K) {
@@ -311,7 +330,72 @@ export function checkpointedBlock(
     input = dirs === 2 ? joinOutputs(outs[0], outs[1], T, n, cells[k * dirs].outputSize) : outs[0];
     if (anyNonFinite(input)) return null;
   }
-  const top = input;
+  return { T, n, segment: K, inputs, checkpoints, top: input };
+}
+
+/**
+ * The trace of layer and direction `idx` over its own steps [s0, s0 + len), recomputed from the checkpoint before
+ * s0 (a multiple of the segment; the steps may run past the segment's end): of every row of the block, or of row
+ * `row` alone (a block of one).
+ */
+export function segmentTrace(
+  model: Model,
+  cells: BlockCell[],
+  fwd: CheckpointedForward,
+  idx: number,
+  s0: number,
+  len: number,
+  row: number | null,
+  tick: () => void,
+): BlockTrace {
+  const { T, n, segment } = fwd;
+  const dirs = model.bidirectional ? 2 : 1;
+  const d = idx % dirs;
+  const cell = cells[idx];
+  const I = cell.inputSize;
+  const S = cell.stateSize;
+  const x = fwd.inputs[Math.floor(idx / dirs)];
+  const rows = row === null ? n : 1;
+  let input: Float64Array;
+  if (d === 0 && row === null) {
+    input = x.subarray(s0 * n * I, (s0 + len) * n * I);
+  } else {
+    // This direction's own time order (τ is the sequence's step T−1−τ in reverse), one row or all.
+    input = new Float64Array(len * rows * I);
+    for (let tau = s0; tau < s0 + len; tau++) {
+      const t = d === 0 ? tau : T - 1 - tau;
+      const src = row === null ? t * n * I : (t * n + row) * I;
+      input.set(x.subarray(src, src + rows * I), (tau - s0) * rows * I);
+    }
+  }
+  const checkpoint = s0 > 0 ? fwd.checkpoints[idx][s0 / segment - 1] : null;
+  const init = checkpoint && row !== null ? checkpoint.subarray(row * S, (row + 1) * S) : checkpoint;
+  return cell.forward(input, len, rows, init, tick);
+}
+
+/**
+ * A block whose traces would not fit its memory budget: the forward pass keeps each layer's outputs and, every
+ * `segment` steps, each direction's state (checkpointedForward, which hands every segment's trace to `onTrace`,
+ * the statistics); the backward pass recomputes each segment's trace from its checkpoint, last segment first.
+ * Adds the gradients of the block's Σ_b Σ_t ε_t to grads; returns the sequences' losses with the forward pass
+ * in checkpoint form and the loss seeds (for the lag recursion), or null when some value was not finite (grads
+ * are then void).
+ */
+export function checkpointedBlock(
+  model: Model,
+  cells: BlockCell[],
+  loss: LossFunction,
+  sequences: Sequence[],
+  segment: number,
+  grads: ParamGrads,
+  mm: MatMul,
+  onTrace: (cell: number, trace: BlockTrace) => void,
+  tick: () => void,
+): { losses: Float64Array; forward: CheckpointedForward; seeds: Float64Array } | null {
+  const forward = checkpointedForward(model, cells, sequences, segment, onTrace, tick);
+  if (!forward) return null;
+  const { T, n, segment: K, top } = forward;
+  const dirs = model.bidirectional ? 2 : 1;
   const result = blockLosses(model, cells, loss, sequences, top, tick);
   if (result.nonFinite) return null;
   let dY = result.seeds;
@@ -324,7 +408,6 @@ export function checkpointedBlock(
       const cell = cells[idx];
       const R = cell.outputSize;
       const own = dirs === 2 ? ownOrder(dY, T, n, R, d) : dY;
-      const x = ownInput(inputs[k], d, I);
       const dX = dIn ? (d === 0 ? dIn : new Float64Array(T * n * I)) : null;
       const G = new Float64Array(n * cell.stateSize);
       const starts: number[] = [];
@@ -332,8 +415,7 @@ export function checkpointedBlock(
       for (let s = starts.length - 1; s >= 0; s--) {
         const s0 = starts[s];
         const len = Math.min(K, T - s0);
-        const init = s > 0 ? checkpoints[idx][s - 1] : null;
-        const trace = cell.forward(x.subarray(s0 * n * I, (s0 + len) * n * I), len, n, init, tick);
+        const trace = segmentTrace(model, cells, forward, idx, s0, len, null, tick);
         const dYs = own.subarray(s0 * n * R, (s0 + len) * n * R);
         const dXs = dX ? dX.subarray(s0 * n * I, (s0 + len) * n * I) : null;
         if (cell.backward(trace, dYs, G, s > 0, grads.layers[idx], dXs, tick)) return null;
@@ -343,7 +425,7 @@ export function checkpointedBlock(
     if (dIn) dY = dIn;
   }
   addInputSideGrads(model, sequences, T, n, dY, top, result.outputGrads, grads, mm);
-  return result.losses;
+  return { losses: result.losses, forward, seeds: result.seeds };
 }
 
 /** Sequence b of a block as network.ts's forward pass of that sequence alone (the lag recursion's input). */

@@ -1,8 +1,23 @@
-// The analysis refuses, with a message on `data`, a model whose backpropagation would not fit in memory.
+// The analysis refuses, with a message on `data`, a model that would not fit in memory even streamed: weights
+// that alone exceed the limit, or a sequence so long that what the streamed passes keep for every step does. A
+// sequence whose forward trace and lag buffers exceed the limit is streamed (checkpoints, column passes) instead.
 import * as assert from 'assert';
 import { runAnalysis } from '../../../src/worker/runAnalysis';
-import { estimateAnalysisBytes, MAX_ANALYSIS_BYTES, tooLargeMessage } from '../../../src/engine/memory';
+import {
+  analysisBytesParts,
+  DEFAULT_TRACE_BYTES,
+  estimateAnalysisBytes,
+  MAX_ANALYSIS_BYTES,
+  streamedBytes,
+  tooLargeMessage,
+} from '../../../src/engine/memory';
 import { parseModel } from '../../../src/engine/model/parse';
+import type { Model } from '../../../src/engine/model/types';
+
+/** The model with sequences of these lengths (lengths only: nothing is run or allocated for them). */
+function withLengths(m: Model, lengths: number[]): Model {
+  return { ...m, sequences: lengths.map((length) => ({ length }) as Model['sequences'][number]) };
+}
 
 const hooks = { isCancelled: () => false, progress: () => undefined };
 
@@ -15,7 +30,7 @@ function modelText(length: number, hidden: number): string {
 }
 
 describe('memory bound', () => {
-  it('refuses a model whose BPTT needs more than the limit, naming data, before allocating it', async () => {
+  it('refuses, naming data, a sequence whose streamed passes alone exceed the limit, before allocating it', async () => {
     const text = modelText(2_000_000, 512);
     const result = await runAnalysis(
       { text, filePath: '/tmp/x.rnn.json', rootDir: '/tmp', displayPath: 'x.rnn.json' },
@@ -26,9 +41,40 @@ describe('memory bound', () => {
     assert.strictEqual(result.problems.length, 1);
     const p = result.problems[0];
     assert.deepStrictEqual(p.path, ['data']);
-    assert.match(p.message, /^data: the longest sequence \(2000000 steps.*its forward trace [\d.]+ GB.*GB limit/);
-    assert.match(p.message, /--max-lag \(rnnGradients\.maxLag\) lowers the buffers/);
+    assert.match(
+      p.message,
+      /^data: the longest sequence \(2000000 steps, hidden size 512, 2 layers\) needs about [\d.]+ GB even streamed from checkpoints \(its layers' outputs and their gradients for every step [\d.]+ GB\), more than the 3\.0 GB limit; shorter sequences/,
+    );
     assert.strictEqual(text.slice(p.range.offset, p.range.offset + p.range.length), '"data"');
+  });
+
+  it('analyzes a model that the whole-trace estimate refused: its trace and lag rows stream within the budget', () => {
+    // One lstm sequence of 100,000 steps, H = 512: its forward trace and lag buffers are several GB at once.
+    const base = parseModel(modelText(10, 512).replace('"num_layers": 2', '"num_layers": 1')).model;
+    assert.ok(base);
+    const m = withLengths(base, [100_000]);
+    const whole = analysisBytesParts(m, null);
+    assert.ok(whole.trace + whole.lags > MAX_ANALYSIS_BYTES, `whole: ${whole.trace} + ${whole.lags}`);
+    const s = streamedBytes(m, null);
+    assert.ok(s.checkpointed, 'the trace is recomputed from checkpoints');
+    // A window of √T steps and the checkpoints, not the whole trace; the pending rows within the budget.
+    assert.ok(s.trace < whole.trace / 50, `${s.trace} vs ${whole.trace}`);
+    assert.ok(s.lags <= DEFAULT_TRACE_BYTES, `${s.lags}`);
+    assert.ok(s.passes > 1, `${s.passes} passes`);
+    assert.ok(s.kept + s.trace + s.lags < MAX_ANALYSIS_BYTES, JSON.stringify(s));
+    assert.strictEqual(tooLargeMessage(m, null), null);
+    // With a smaller trace budget the recursion holds less.
+    const small = streamedBytes(m, null, 16 * 2 ** 20);
+    assert.ok(small.lags < s.lags && small.passes > s.passes, JSON.stringify(small));
+  });
+
+  it('a lag cap lowers the pending rows (one pass when they fit)', () => {
+    const base = parseModel(modelText(10, 64)).model;
+    assert.ok(base);
+    const m = withLengths(base, [50_000]);
+    const capped = streamedBytes(m, 100);
+    assert.strictEqual(capped.passes, 1);
+    assert.ok(capped.lags < streamedBytes(m, null).lags);
   });
 
   it('refuses weights that alone exceed the limit, with their size', () => {

@@ -194,26 +194,74 @@ export function lagChartConfig(m: LagChartModel, theme: Theme, bands: BandLayer)
 /** The lag chart's y title in plain Unicode (subscripts ₜ ₋ ₗ, no TeX): the mean norm of ∂ε_t/∂s_{t−ℓ}. */
 export const LAG_AXIS_TITLE = 'mean ‖∂εₜ / ∂sₜ₋ₗ‖';
 
+/** The kinds of legend swatch the lag chart draws. */
+type SwatchKind = 'point' | 'dash' | 'band';
+
 /**
- * The lag chart's legend: a point swatch for each mean, a dashed line for each measured rate, a filled square for
- * each min–max band (the default boxes looked the same for a layer's mean and rate).
+ * A legend swatch as a small canvas (Chart.js draws an image point style at its own size, centred in the legend's
+ * box): 2 text heights wide and 1 text height tall, so every swatch sits on its text's line at the text's height.
+ * A point is a dot the size of a hovered chart point; a dash is the dataset's dashed line; a band a filled strip.
+ */
+function legendSwatch(kind: SwatchKind, colour: string, dash: number[], fontSize: number): HTMLCanvasElement {
+  const h = Math.max(8, Math.round(fontSize));
+  const w = 2 * h;
+  const canvas = document.createElement('canvas');
+  canvas.width = w;
+  canvas.height = h;
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return canvas;
+  ctx.fillStyle = colour;
+  ctx.strokeStyle = colour;
+  if (kind === 'point') {
+    ctx.beginPath();
+    ctx.arc(w / 2, h / 2, Math.max(3, Math.round(h * 0.3)), 0, 2 * Math.PI);
+    ctx.fill();
+  } else if (kind === 'dash') {
+    ctx.lineWidth = 2;
+    ctx.setLineDash(dash);
+    ctx.beginPath();
+    ctx.moveTo(1, h / 2);
+    ctx.lineTo(w - 1, h / 2);
+    ctx.stroke();
+  } else ctx.fillRect(1, Math.round(h * 0.2), w - 2, h - 2 * Math.round(h * 0.2));
+  return canvas;
+}
+
+/**
+ * The lag chart's legend: a dot for each mean, a dashed line for each measured rate, a filled strip for each
+ * min–max band (the default boxes looked the same for a layer's mean and rate; circle point styles stretched to
+ * the box width drew the mean as a wide ellipse). Each swatch is as tall as the legend text and twice as wide.
  */
 function lagLegend(theme: Theme, hidden: ReadonlySet<number>): object {
   const base = legend(theme, new Set()) as { labels: Record<string, unknown> };
+  const size = Math.max(8, Math.round(theme.fontSize));
+  const swatches = new Map<string, HTMLCanvasElement>();
+  const swatch = (kind: SwatchKind, colour: string, dash: number[]): HTMLCanvasElement => {
+    const key = `${kind} ${colour} ${dash.join(',')}`;
+    let canvas = swatches.get(key);
+    if (!canvas) swatches.set(key, (canvas = legendSwatch(kind, colour, dash, size)));
+    return canvas;
+  };
   return {
     ...base,
     labels: {
       ...base.labels,
       usePointStyle: true,
-      pointStyleWidth: 26,
+      // The box the swatch image is centred in (Chart.js puts the text after it).
+      pointStyleWidth: 2 * size,
+      boxHeight: size,
       generateLabels: (chart: Chart) =>
         Chart.defaults.plugins.legend.labels.generateLabels(chart).map((item) => {
           const dataset = chart.data.datasets[item.datasetIndex ?? -1] as ChartDataset<'line'> | undefined;
-          const colour = (dataset?.borderColor as string | undefined) ?? item.strokeStyle;
-          if (dataset?.borderDash && (dataset.borderDash as number[]).length)
-            return { ...item, pointStyle: 'line', lineDash: [6, 4], lineWidth: 2, strokeStyle: colour };
-          if (hidden.has(item.datasetIndex ?? -1)) return { ...item, pointStyle: 'rect', lineDash: [], lineWidth: 0 };
-          return { ...item, pointStyle: 'circle', lineDash: [], lineWidth: 1, fillStyle: colour, strokeStyle: colour };
+          const stroke = typeof item.strokeStyle === 'string' ? item.strokeStyle : theme.foreground;
+          const colour = (dataset?.borderColor as string | undefined) ?? stroke;
+          const dash = (dataset?.borderDash as number[] | undefined) ?? [];
+          if (dash.length) return { ...item, pointStyle: swatch('dash', colour, dash), lineDash: dash };
+          if (hidden.has(item.datasetIndex ?? -1)) {
+            const fill = (dataset?.backgroundColor as string | undefined) ?? colour;
+            return { ...item, pointStyle: swatch('band', fill, []), lineDash: [] };
+          }
+          return { ...item, pointStyle: swatch('point', colour, []), lineDash: [] };
         }),
       filter: () => true,
     },

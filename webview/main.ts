@@ -64,13 +64,30 @@ interface ChartGeometry {
   yTicks: number[];
   /** The y axis's title as drawn. */
   yTitle: string;
-  /** The legend's items: text, swatch style (point style, dash). */
-  legend: { text: string; pointStyle: string; lineDash: number[] }[];
+  /** The y axis's ticks as drawn (after Chart.js skipped any): value and label. */
+  yTickLabels: { value: number; label: string; at: number }[];
+  /** The legend's items: text, swatch style (point style, dash) and where Chart.js drew the item (swatch + text). */
+  legend: { text: string; pointStyle: string; lineDash: number[]; box: Rect | null }[];
+  /** The legend's font (CSS font shorthand), to measure an item's text. */
+  legendFont: string;
 }
 
 /** A string option as text ('' for anything else, e.g. an image point style). */
 function textOf(value: unknown): string {
   return typeof value === 'string' ? value : '';
+}
+
+/** The CSS font the legend draws its text with (its labels' font, else the chart's). */
+function legendFontOf(chart: Chart): string {
+  const f = ((chart.legend?.options as { labels?: { font?: unknown } } | undefined)?.labels?.font ?? {}) as {
+    size?: number;
+    family?: string;
+    style?: string;
+    weight?: string | number | null;
+  };
+  const size = f.size ?? chart.options.font?.size ?? 12;
+  const family = f.family ?? chart.options.font?.family ?? 'sans-serif';
+  return `${f.style && f.style !== 'normal' ? `${f.style} ` : ''}${f.weight ? `${f.weight} ` : ''}${size}px ${family}`;
 }
 
 function geometryOf(chart: Chart): ChartGeometry {
@@ -111,11 +128,24 @@ function geometryOf(chart: Chart): ChartGeometry {
     points,
     yTicks: (chart.scales.y?.ticks ?? []).map((t) => t.value),
     yTitle: textOf((chart.options.scales?.y as { title?: { text?: unknown } } | undefined)?.title?.text),
-    legend: (chart.legend?.legendItems ?? []).map((i) => ({
-      text: i.text,
-      pointStyle: textOf(i.pointStyle),
-      lineDash: [...(i.lineDash ?? [])],
+    yTickLabels: (chart.scales.y?.ticks ?? []).map((t, i) => ({
+      value: t.value,
+      label: Array.isArray(t.label) ? t.label.join(' ') : String(t.label ?? ''),
+      at: chart.scales.y.getPixelForTick(i),
     })),
+    legend: (chart.legend?.legendItems ?? []).map((i, k) => {
+      // Chart.js keeps where it drew each item in legendHitBoxes (not in its typings).
+      const hits = (chart.legend as { legendHitBoxes?: { left: number; top: number; width: number; height: number }[] })
+        ?.legendHitBoxes;
+      const hit = hits?.[k];
+      return {
+        text: i.text,
+        pointStyle: textOf(i.pointStyle),
+        lineDash: [...(i.lineDash ?? [])],
+        box: hit ? { left: hit.left, top: hit.top, right: hit.left + hit.width, bottom: hit.top + hit.height } : null,
+      };
+    }),
+    legendFont: legendFontOf(chart),
   };
 }
 

@@ -125,7 +125,10 @@ const THEMES = {
 // ---- tiny harness ----
 
 const results = [];
+/** RNN_GRADIENTS_BROWSER_GREP=TEXT runs only the tests whose name holds TEXT (while working on one; the full run is the test). */
+const GREP = process.env.RNN_GRADIENTS_BROWSER_GREP || '';
 async function test(name, fn) {
+  if (GREP && !name.includes(GREP)) return;
   const start = Date.now();
   try {
     await fn();
@@ -554,6 +557,53 @@ async function checkClippingGeometry(page, what, batches) {
   return g;
 }
 
+/**
+ * Each legend item of a chart as drawn: its text, and the bounding box of the swatch's ink (pixels with alpha > 32
+ * between the item's left edge and its text, which starts after the swatch box and half a font size), with the
+ * number of separate ink runs along the swatch's middle row. textHeight is the legend font's size.
+ */
+async function legendSwatches(page, id) {
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+  return page.evaluate((id) => {
+    const g = window.rnnGradientsTest.geometry(id);
+    const canvas = document.querySelector(`section[data-chart="${id}"] .chart-box canvas`);
+    const ctx = canvas.getContext('2d');
+    const measure = document.createElement('canvas').getContext('2d');
+    measure.font = g.legendFont;
+    const size = Number(/(\d+(?:\.\d+)?)px/.exec(g.legendFont)[1]);
+    return g.legend.map((item) => {
+      const b = item.box;
+      const textLeft = b.right - measure.measureText(item.text).width;
+      const x0 = Math.floor(b.left);
+      const x1 = Math.floor(textLeft - size / 2);
+      const y0 = Math.floor(b.top);
+      const y1 = Math.ceil(b.bottom);
+      const data = ctx.getImageData(x0, y0, Math.max(1, x1 - x0), Math.max(1, y1 - y0));
+      let left = Infinity;
+      let right = -Infinity;
+      let top = Infinity;
+      let bottom = -Infinity;
+      const inked = (x, y) => data.data[(y * data.width + x) * 4 + 3] > 32;
+      for (let y = 0; y < data.height; y++)
+        for (let x = 0; x < data.width; x++)
+          if (inked(x, y)) {
+            left = Math.min(left, x);
+            right = Math.max(right, x);
+            top = Math.min(top, y);
+            bottom = Math.max(bottom, y);
+          }
+      let ink = null;
+      if (left <= right) {
+        const mid = Math.round((top + bottom) / 2);
+        let runs = 0;
+        for (let x = left; x <= right; x++) if (inked(x, mid) && (x === left || !inked(x - 1, mid))) runs++;
+        ink = { w: right - left + 1, h: bottom - top + 1, midY: y0 + (top + bottom + 1) / 2, runs };
+      }
+      return { text: item.text, textHeight: size, textMidY: (b.top + b.bottom) / 2, box: b, ink };
+    });
+  }, id);
+}
+
 /** A figure as the panel writes it: 4 significant digits (the reports here stay inside 1e-3..1e5). */
 const panelNumber = (x) => String(Number(x.toPrecision(4)));
 /** A share of batches as the panel writes it (whole percent for these reports). */
@@ -887,8 +937,28 @@ async function main() {
       const mean = g.legend.find((i) => /mean$/.test(i.text));
       const rate = g.legend.find((i) => /measured rate/.test(i.text));
       assert(mean && rate, `legend: ${JSON.stringify(g.legend)}`);
-      assert(mean.pointStyle === 'circle' && mean.lineDash.length === 0, `mean swatch: ${JSON.stringify(mean)}`);
-      assert(rate.pointStyle === 'line' && rate.lineDash.length > 0, `rate swatch: ${JSON.stringify(rate)}`);
+      assert(mean.lineDash.length === 0 && rate.lineDash.length > 0, `legend dashes: ${JSON.stringify(g.legend)}`);
+      // What the legend shows, read from the canvas's pixels between each item's left edge and its text.
+      const swatches = await legendSwatches(page, 'lags');
+      const sw = (re) => swatches.find((x) => re.test(x.text));
+      const where = JSON.stringify(swatches);
+      for (const [what, x] of [
+        ['mean', sw(/mean$/)],
+        ['measured rate', sw(/measured rate/)],
+      ]) {
+        assert(x && x.ink, `${what}: no swatch drawn: ${where}`);
+        const { w, h } = x.ink;
+        // As tall as the text at most, at most twice as wide, centred on the text's line.
+        assert(h <= x.textHeight + 1 && w <= 2 * x.textHeight + 1, `${what}: swatch ${w}×${h} px: ${where}`);
+        assert(Math.abs(x.ink.midY - x.textMidY) <= 1.5, `${what}: swatch off its text's line: ${where}`);
+      }
+      console.log(`      legend swatches: ${where}`);
+      const m = sw(/mean$/).ink;
+      const r = sw(/measured rate/).ink;
+      // The mean: a round point marker (as wide as tall, a solid run across its middle row).
+      assert(Math.abs(m.w - m.h) <= 2 && m.h >= 5 && m.runs === 1, `mean swatch is not a point: ${where}`);
+      // The rate: a thin dashed line (wider than tall, several runs of ink along it).
+      assert(r.h <= 3 && r.w >= 3 * r.h && r.runs >= 2, `rate swatch is not a dashed line: ${where}`);
     });
 
     await test('Gates and units: an engine report of examples/lstm-forget-closed draws both gate charts with the report’s shares', async () => {

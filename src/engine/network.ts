@@ -5,6 +5,7 @@
 import type { Model, Sequence } from './model/types';
 import { type Cell, type LayerGrads, type Trace, zeroLayerGrads } from './cells/cell';
 import type { LossFunction } from './loss';
+import { stepTracesOf, type StepTraces } from './lags';
 
 /** The forward pass of one sequence. */
 export interface SequenceForward {
@@ -26,6 +27,12 @@ export interface SequenceForward {
   /** The token ids layer 0 read through the embedding, if any. */
   tokens: Int32Array | null;
 }
+
+/**
+ * A forward pass whose traces may be windows recomputed from checkpoints (block/lagWindows.ts
+ * streamedSequenceForward): what backwardSequence and the lag recursion read.
+ */
+export type StreamedForward = Omit<SequenceForward, 'traces'> & { traces: (Trace | StepTraces)[] };
 
 /** Gradients of all parameters for one sequence, or a batch, or the file. */
 export interface ParamGrads {
@@ -65,7 +72,8 @@ export function addScaled(acc: ParamGrads, g: ParamGrads, scale: number): void {
   for (let i = 0; i < a.length; i++) for (let k = 0; k < a[i].length; k++) a[i][k] += scale * b[i][k];
 }
 
-function firstNonFinite(values: Float64Array, width: number): number {
+/** The first row (of `width` entries) of values holding a non-finite entry, or −1. */
+export function firstNonFinite(values: Float64Array, width: number): number {
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return Math.floor(i / width);
   return -1;
 }
@@ -120,23 +128,42 @@ export function forwardSequence(
     input = output;
   }
   const W = dirs * cells[cells.length - 1].outputSize;
+  const losses = sequenceLosses(model, loss, seq, outputs[outputs.length - 1], W, tick);
+  if (losses.firstNonFinite >= 0 && !nonFinite) nonFinite = { step: losses.firstNonFinite, layer: model.numLayers };
+  const { total, seeds, outputGrads } = losses;
+  return { traces, outputs, loss: total, seeds, outputGrads, nonFinite, tokens: seq.tokens ?? null };
+}
+
+/**
+ * The per-step losses of one sequence from its top layer's outputs (T × W): their sum, ∂ε_t/∂y_t (seeds),
+ * ∂ε_t/∂o_t, and the first step whose loss is not finite (−1: none).
+ */
+export function sequenceLosses(
+  model: Model,
+  loss: LossFunction,
+  seq: Sequence,
+  top: Float64Array,
+  W: number,
+  tick: () => void,
+): { total: number; seeds: Float64Array; outputGrads: Float64Array; firstNonFinite: number } {
+  const T = seq.length;
   const D = model.outputSize;
-  const top = outputs[outputs.length - 1];
   const seeds = new Float64Array(T * W);
   const outputGrads = new Float64Array(T * D);
   const dO = new Float64Array(D);
   let total = 0;
+  let firstNonFinite = -1;
   tick();
   for (let t = 0; t < T; t++) {
     if ((t & 255) === 255) tick();
     const o = loss.output(top, t);
     const e = loss.stepLoss(o, t, seq.targets, dO);
-    if (!Number.isFinite(e) && !nonFinite) nonFinite = { step: t, layer: model.numLayers };
+    if (!Number.isFinite(e) && firstNonFinite < 0) firstNonFinite = t;
     total += e;
     outputGrads.set(dO, t * D);
     loss.backToOutput(dO, seeds, t * W);
   }
-  return { traces, outputs, loss: total, seeds, outputGrads, nonFinite, tokens: seq.tokens ?? null };
+  return { total, seeds, outputGrads, firstNonFinite };
 }
 
 /** [forward y_t, reverse y_t] for every t, from the reverse trace's own time order. */
@@ -156,7 +183,7 @@ function joinDirections(fwd: Float64Array, revOwn: Float64Array, T: number, widt
 export function backwardSequence(
   model: Model,
   cells: Cell[],
-  fwd: SequenceForward,
+  fwd: StreamedForward,
   grads: ParamGrads,
   tick: () => void = () => undefined,
 ): { step: number; layer: number } | null {
@@ -199,7 +226,7 @@ export function backwardSequence(
  */
 function backwardDirection(
   cell: Cell,
-  trace: Trace,
+  traces: Trace | StepTraces,
   dY: Float64Array,
   d: number,
   dirs: number,
@@ -207,7 +234,8 @@ function backwardDirection(
   grads: LayerGrads,
   tick: () => void,
 ): number | null {
-  const T = trace.length;
+  const source = stepTracesOf(traces);
+  const T = source.length;
   const R = cell.outputSize;
   const W = dirs * R;
   const I = cell.inputSize;
@@ -221,9 +249,11 @@ function backwardDirection(
     const G = cur;
     const off = t * W + d * R;
     for (let h = 0; h < R; h++) G[h] += dY[off + h];
-    cell.completeState(trace, tau, G, 1);
+    const trace = source.seek(tau);
+    const local = tau - source.offset;
+    cell.completeState(trace, local, G, 1);
     if (nonFinite === null && firstNonFinite(G, G.length) >= 0) nonFinite = t;
-    cell.backStep(trace, tau, G, 1, { prev: nxt, prevFrom: 0, input, contribution: null, grads });
+    cell.backStep(trace, local, G, 1, { prev: nxt, prevFrom: 0, input, contribution: null, grads });
     if (dIn && input) for (let i = 0; i < I; i++) dIn[t * I + i] += input[i];
     [cur, nxt] = [nxt, cur];
   }
@@ -231,7 +261,7 @@ function backwardDirection(
 }
 
 /** Scatters layer 0's input gradients (T×I) into the embedding rows of the sequence's tokens. */
-function addEmbeddingGrads(model: Model, fwd: SequenceForward, dX: Float64Array, acc: Float64Array): void {
+function addEmbeddingGrads(model: Model, fwd: StreamedForward, dX: Float64Array, acc: Float64Array): void {
   const E = model.embedding;
   const tokens = fwd.tokens;
   if (!E || !tokens) return;

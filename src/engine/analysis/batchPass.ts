@@ -17,10 +17,11 @@ import {
   zeroParamGrads,
   type ParamGrads,
   type SequenceForward,
+  type StreamedForward,
 } from '../network';
 import type { Finding } from '../report/types';
 import { blockBackward, blockForward, checkpointedBlock, extractSequence } from '../block/network';
-import { checkpointedLagSequence } from '../block/lagWindows';
+import { checkpointedLagSequence, streamedSequenceForward } from '../block/lagWindows';
 import { backwardOverflowFinding, forwardOverflowFinding } from './findings';
 import { clearGrads, globalMaxAbs, globalNorm } from './gradients';
 import { firstPassCost, type AnalysisPlan } from './plan';
@@ -227,7 +228,11 @@ function gradsWellInRange(grads: ParamGrads): boolean {
   return true;
 }
 
-/** One sequence by itself (network.ts): a block of one, or each sequence of a block that overflowed. */
+/**
+ * One sequence by itself (network.ts): a block of one, or each sequence of a block that overflowed. A sequence
+ * whose trace would not fit the budget runs from checkpoints (block/lagWindows.ts streamedSequenceForward): the
+ * same passes and findings, its traces recomputed window by window.
+ */
 function runSequence(
   model: Model,
   plan: AnalysisPlan,
@@ -240,9 +245,28 @@ function runSequence(
   const B = model.sequences.length;
   const seq = model.sequences[b];
   progress.check(0, 'forward');
-  const fwd = forwardSequence(model, plan.cells, plan.lossFn, seq, () => progress.check(0, 'forward'));
+  // Windows from checkpoints are recomputed within each pass: their checks report that pass's progress.
+  const cursor = { rows: 0 };
+  let phase = 'forward';
+  const tick = (): void => progress.check(cursor.rows, phase);
+  const K = plan.block.segment(seq.length);
+  const stats = K < seq.length ? CellStatsAccumulator.forModel(model) : null;
+  const fwd: StreamedForward = stats
+    ? streamedSequenceForward(
+        model,
+        plan.block.cells,
+        plan.lossFn,
+        seq,
+        K,
+        (i, tr) => plan.block.cells[i].addStats(tr, stats[i]),
+        tick,
+      )
+    : forwardSequence(model, plan.cells, plan.lossFn, seq, tick);
   // The activations are finite unless a layer overflowed (a loss overflow leaves them valid).
-  if (!fwd.nonFinite || fwd.nonFinite.layer === model.numLayers) addCellStats(plan, fwd, seq.length, result);
+  if (!fwd.nonFinite || fwd.nonFinite.layer === model.numLayers) {
+    if (stats) stats.forEach((st, i) => result.cellStats[i].merge(st));
+    else addCellStats(plan, fwd as SequenceForward, seq.length, result);
+  }
   if (fwd.nonFinite) {
     result.lossFinite = false;
     batch.finite = false;
@@ -254,7 +278,9 @@ function runSequence(
   }
   result.loss += fwd.loss / B;
   clearGrads(perSequence);
-  const bad = backwardSequence(model, plan.cells, fwd, perSequence, () => progress.check(seq.length, 'gradients'));
+  cursor.rows = seq.length;
+  phase = 'gradients';
+  const bad = backwardSequence(model, plan.cells, fwd, perSequence, tick);
   if (bad) {
     batch.finite = false;
     batch.findings.push({ b, finding: backwardOverflowFinding(b, bad) });
@@ -262,7 +288,16 @@ function runSequence(
   addScaled(batch.grads, perSequence, 1 / (batch.end - batch.start));
   addScaled(result.total, perSequence, 1 / B);
   progress.done += 2 * seq.length;
-  const nonFinite = firstPassLags(plan, progress, { b, length: seq.length }, fwd, result.sampled ?? result.lagStats);
+  cursor.rows = 0;
+  phase = plan.twoPass ? 'short lags' : 'lags';
+  const nonFinite = firstPassLags(
+    plan,
+    progress,
+    { b, length: seq.length },
+    fwd,
+    result.sampled ?? result.lagStats,
+    cursor,
+  );
   result.lagNonFinite ||= nonFinite;
 }
 

@@ -8,8 +8,9 @@ import type { Trace } from '../cells/cell';
 import type { StepTraces } from '../lags';
 import type { LossFunction } from '../loss';
 import type { Model, Sequence } from '../model/types';
+import { firstNonFinite, sequenceLosses, type StreamedForward } from '../network';
 import type { LagSequence } from '../stackLags';
-import { rowSequence, type BlockCell } from './blockCell';
+import { rowSequence, type BlockCell, type BlockTrace } from './blockCell';
 import { blockLosses, checkpointedForward, segmentTrace, type CheckpointedForward } from './network';
 
 /**
@@ -83,4 +84,41 @@ export function checkpointedSequence(
   const losses = blockLosses(model, cells, loss, [seq], fwd.top, tick);
   if (losses.nonFinite) return null;
   return checkpointedLagSequence(model, cells, fwd, losses.seeds, 0, tick);
+}
+
+/**
+ * network.ts's forward pass of one sequence (forwardSequence) in checkpoint form, for a sequence whose whole
+ * trace would not fit the budget: the same outputs, losses, seeds and first non-finite step and layer (the values
+ * run on past an overflow), with traces that are windows recomputed from checkpoints every `segment` steps, which
+ * backwardSequence and the lag recursion read. Every segment's trace goes to `onTrace` (the statistics).
+ */
+export function streamedSequenceForward(
+  model: Model,
+  cells: BlockCell[],
+  loss: LossFunction,
+  seq: Sequence,
+  segment: number,
+  onTrace: (cell: number, trace: BlockTrace) => void,
+  tick: () => void,
+): StreamedForward {
+  const fwd = checkpointedForward(model, cells, [seq], segment, onTrace, tick, true)!;
+  const outputs = [...fwd.inputs.slice(1), fwd.top];
+  const W = fwd.top.length / seq.length;
+  let nonFinite: { step: number; layer: number } | null = null;
+  outputs.forEach((output, k) => {
+    const bad = firstNonFinite(output, W);
+    if (bad >= 0 && (!nonFinite || bad < nonFinite.step)) nonFinite = { step: bad, layer: k };
+  });
+  const losses = sequenceLosses(model, loss, seq, fwd.top, W, tick);
+  if (losses.firstNonFinite >= 0 && !nonFinite) nonFinite = { step: losses.firstNonFinite, layer: model.numLayers };
+  const { traces } = checkpointedLagSequence(model, cells, fwd, losses.seeds, 0, tick);
+  return {
+    traces,
+    outputs,
+    loss: losses.total,
+    seeds: losses.seeds,
+    outputGrads: losses.outputGrads,
+    nonFinite,
+    tokens: seq.tokens ?? null,
+  };
 }

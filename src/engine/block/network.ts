@@ -282,7 +282,8 @@ export interface CheckpointedForward {
 /**
  * The forward pass of a block that keeps each layer's outputs and, every `segment` steps, each direction's state
  * (checkpoints), and hands every segment's trace to `onTrace` before dropping it. Null when some output was not
- * finite.
+ * finite, unless `whatever` (then the values run on, as network.ts's forward pass does, so its caller can say
+ * where they overflowed).
  */
 export function checkpointedForward(
   model: Model,
@@ -291,6 +292,7 @@ export function checkpointedForward(
   segment: number,
   onTrace: (cell: number, trace: BlockTrace) => void,
   tick: () => void,
+  whatever = false,
 ): CheckpointedForward | null {
   const n = sequences.length;
   const T = sequences[0].length;
@@ -328,7 +330,7 @@ export function checkpointedForward(
       outs.push(out);
     }
     input = dirs === 2 ? joinOutputs(outs[0], outs[1], T, n, cells[k * dirs].outputSize) : outs[0];
-    if (anyNonFinite(input)) return null;
+    if (!whatever && anyNonFinite(input)) return null;
   }
   return { T, n, segment: K, inputs, checkpoints, top: input };
 }

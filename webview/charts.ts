@@ -20,7 +20,7 @@ import {
 } from 'chart.js';
 import type { XY } from '../src/shared/decimate';
 import { formatFromLog10, formatNumber, formatPowerOfTen, formatShare } from '../src/engine/report/format';
-import type { Log10Axis } from '../src/shared/reportView/axis';
+import { log10TickLabel, type Log10Axis } from '../src/shared/reportView/axis';
 import type { ClippingChartModel } from '../src/shared/reportView/clippingChart';
 import type { ContributionChartModel } from '../src/shared/reportView/contributionChart';
 import type { GateRow, GatesChartModel } from '../src/shared/reportView/gatesChart';
@@ -99,14 +99,22 @@ export function linearScale(theme: Theme, title: string, extra: AxisOptions = {}
 
 /** A linear axis over log10 values, labelled as powers of ten (so 1e-400 still has a place on it). */
 export function log10Scale(axis: Log10Axis, theme: Theme, title: string): AxisOptions {
+  const ticks = axis.ticks;
   return linearScale(theme, title, {
     min: axis.min,
     max: axis.max,
+    // The axis model's ticks when it has them (2× and 5× a power of ten on a short range), else every step.
+    ...(ticks
+      ? {
+          afterBuildTicks: (scale: { ticks: { value: number }[] }) => (scale.ticks = ticks.map((value) => ({ value }))),
+        }
+      : {}),
     ticks: {
       stepSize: axis.stepSize,
-      callback: (v) => (typeof v === 'number' && Number.isInteger(v) ? formatPowerOfTen(v) : ''),
+      callback: (v) =>
+        typeof v !== 'number' ? '' : ticks ? log10TickLabel(v) : Number.isInteger(v) ? formatPowerOfTen(v) : '',
     },
-  });
+  } as AxisOptions);
 }
 
 function legend(theme: Theme, hidden: ReadonlySet<number>): object {
@@ -326,7 +334,7 @@ export function contributionChartConfig(m: ContributionChartModel, theme: Theme)
       width: 1,
       dash: [3, 3],
       label: `ℓ > ${cutoff}: ${shares}`,
-      position: (['start', 'center', 'end'] as const)[k % 3],
+      position: 'start',
       labelColour: theme.foreground,
       labelBackground: withAlpha(theme.background, 0.85),
     });
@@ -334,7 +342,10 @@ export function contributionChartConfig(m: ContributionChartModel, theme: Theme)
   return {
     type: 'line',
     data: { datasets },
-    options: lagLineOptions(m.axis, m.maxLag, theme, 'mean ‖temporal contribution‖', { refLines: { lines } }),
+    // The share labels sit in a band above the plot, each on its cut-off line, never on the curve.
+    options: lagLineOptions(m.axis, m.maxLag, theme, 'mean ‖temporal contribution‖', {
+      refLines: { lines, band: true },
+    }),
   };
 }
 

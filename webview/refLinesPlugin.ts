@@ -1,8 +1,8 @@
 // A small Chart.js plugin that draws labelled reference lines (clip thresholds, 1/γ, lag cut-offs).
 // It replaces chartjs-plugin-annotation: only straight lines with one text label are needed, and drawing
 // them from plain objects keeps a 10,000-lag render inside its time budget.
-import type { Chart, ChartType, Plugin } from 'chart.js';
-import { layoutGutter } from '../src/shared/reportView/labelLayout';
+import { layouts, type Chart, type ChartArea, type ChartType, type Plugin } from 'chart.js';
+import { bandRows, layoutBand, layoutGutter, type BandBox } from '../src/shared/reportView/labelLayout';
 
 /** One reference line across the plot area. */
 export interface RefLine {
@@ -33,6 +33,11 @@ export interface RefLinesOptions {
    * `layout.padding.right` = `width` (see gutterWidth).
    */
   gutter?: { width: number };
+  /**
+   * Vertical lines only: their labels go in rows above the plot area (layoutBand), each box starting or ending at its
+   * line, which runs up to it; so no label covers the data. The plugin reserves the rows as a layout box.
+   */
+  band?: boolean;
 }
 
 declare module 'chart.js' {
@@ -126,9 +131,102 @@ function place(
   return box;
 }
 
+/** Height of one band row's box, and the space between rows. */
+function bandRowHeight(size: number): number {
+  return size + 2 * PAD;
+}
+const BAND_ROW_GAP = 3;
+
+/** The font of the labels (the chart's). */
+function labelFont(chart: Chart): { size: number; css: string } {
+  const font = chart.options.font ?? {};
+  const size = typeof font.size === 'number' ? font.size : 12;
+  return { size, css: `${size}px ${typeof font.family === 'string' ? font.family : 'sans-serif'}` };
+}
+
+/** The band's labels: the vertical lines with a label, their text widths, and x positions for a plot [left, right]. */
+function bandItems(chart: Chart, left: number, right: number): { line: RefLine; x: number; width: number }[] {
+  const lines = linesOf(chart).filter((l) => l.axis === 'x' && l.label);
+  if (!lines.length) return [];
+  measureContext ??= document.createElement('canvas').getContext('2d');
+  if (!measureContext) return [];
+  measureContext.font = labelFont(chart).css;
+  // While the layout is fitted the x scale has no pixels yet: place by its configured range over [left, right].
+  const xOpts = (chart.options.scales?.x ?? {}) as { min?: unknown; max?: unknown };
+  const min = typeof xOpts.min === 'number' ? xOpts.min : 0;
+  const max = typeof xOpts.max === 'number' ? xOpts.max : 1;
+  const out: { line: RefLine; x: number; width: number }[] = [];
+  for (const line of lines) {
+    if (line.value < min || line.value > max) continue;
+    const x = left + ((line.value - min) / (max - min || 1)) * (right - left);
+    out.push({ line, x, width: measureContext.measureText(line.label).width + 2 * PAD });
+  }
+  return out;
+}
+
+/** The layout box holding the band's rows above the plot, per chart. */
+const bands = new WeakMap<Chart, BandLayoutBox>();
+
+interface BandLayoutBox {
+  position: 'top';
+  weight: number;
+  fullSize: boolean;
+  /** Chart.js reads a box's stack options. */
+  options: { display: boolean };
+  width: number;
+  height: number;
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+  isHorizontal(): boolean;
+  update(width: number, height: number): void;
+  draw(area: ChartArea): void;
+}
+
+function bandBox(chart: Chart): BandLayoutBox {
+  const box: BandLayoutBox = {
+    position: 'top',
+    // Nearest to the plot of the top boxes; as wide as the plot area (not the whole canvas).
+    weight: 1000,
+    fullSize: false,
+    options: { display: true },
+    width: 0,
+    height: 0,
+    left: 0,
+    top: 0,
+    right: 0,
+    bottom: 0,
+    isHorizontal: () => true,
+    update(width) {
+      const items = bandItems(chart, 0, width);
+      const rows = bandRows(layoutBand(items, 0, width));
+      const size = labelFont(chart).size;
+      box.width = width;
+      box.height = rows ? rows * (bandRowHeight(size) + BAND_ROW_GAP) + BAND_ROW_GAP : 0;
+    },
+    draw() {
+      // The labels are drawn with their lines, after the datasets.
+    },
+  };
+  return box;
+}
+
 /** Draws every configured line after the datasets, with its label in a filled box. */
 export const refLinesPlugin: Plugin<ChartType> = {
   id: 'refLines',
+  beforeUpdate(chart) {
+    const want = (chart.options.plugins as { refLines?: RefLinesOptions } | undefined)?.refLines?.band === true;
+    const box = bands.get(chart);
+    if (want && !box) {
+      const created = bandBox(chart);
+      bands.set(chart, created);
+      layouts.addBox(chart, created);
+    } else if (!want && box) {
+      layouts.removeBox(chart, box);
+      bands.delete(chart);
+    }
+  },
   afterDatasetsDraw(chart) {
     const lines = linesOf(chart);
     if (!lines.length) return;
@@ -152,8 +250,9 @@ export const refLinesPlugin: Plugin<ChartType> = {
           labels,
         )
       : new Set<RefLine>();
+    const inBand = bands.has(chart) ? drawBand(chart, ctx, size, labels) : new Set<RefLine>();
     for (const line of lines) {
-      if (inGutter.has(line)) continue;
+      if (inGutter.has(line) || inBand.has(line)) continue;
       const scale = chart.scales[line.axis];
       if (!scale) continue;
       const p = scale.getPixelForValue(line.value);
@@ -276,4 +375,41 @@ function drawGutter(
     labels.push({ ids: box.items.map((i) => shown[i].line.id), x, y: box.top, w, h: box.height, textRight });
   }
   return new Set(shown.map((s) => s.line));
+}
+
+/**
+ * Draws vertical lines with their labels in the band above the plot area: each line runs from the plot's bottom up
+ * to its box in the band (layoutBand keeps the boxes off each other and off other lines). Returns the lines drawn.
+ */
+function drawBand(chart: Chart, ctx: CanvasRenderingContext2D, size: number, labels: DrawnLabel[]): Set<RefLine> {
+  const area = chart.chartArea;
+  const scale = chart.scales.x;
+  const items = bandItems(chart, area.left, area.right).map((item) => ({
+    ...item,
+    x: scale ? scale.getPixelForValue(item.line.value) : item.x,
+  }));
+  const boxes: BandBox[] = layoutBand(items, area.left, area.right);
+  const h = bandRowHeight(size);
+  items.forEach((item, i) => {
+    const { line, x, width: w } = item;
+    const b = boxes[i];
+    const y = area.top - (b.row + 1) * (h + BAND_ROW_GAP);
+    ctx.beginPath();
+    ctx.setLineDash(line.dash);
+    ctx.lineWidth = line.width;
+    ctx.strokeStyle = line.colour;
+    ctx.moveTo(x, area.bottom);
+    ctx.lineTo(x, y + h);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.fillStyle = line.labelBackground;
+    ctx.fillRect(b.left, y, w, h);
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = line.colour;
+    ctx.strokeRect(b.left + 0.5, y + 0.5, w - 1, h - 1);
+    ctx.fillStyle = line.labelColour;
+    ctx.fillText(line.label, b.left + PAD, y + h / 2);
+    labels.push({ ids: [line.id], x: b.left, y, w, h, textRight: b.left + w - PAD });
+  });
+  return new Set(items.map((i) => i.line));
 }

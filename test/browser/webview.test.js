@@ -518,6 +518,40 @@ function engineReportOfText(text, name = 'variant.rnn.json', args = []) {
   return JSON.parse(r.stdout);
 }
 
+/** The report the built CLI writes for a file of the repository, analyzed in place (its weights beside it). */
+function exampleReport(file) {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'analyze', file, '--json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`rnn-gradients analyze ${file} exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+const SUPERSCRIPTS = {
+  '⁰': '0',
+  '¹': '1',
+  '²': '2',
+  '³': '3',
+  '⁴': '4',
+  '⁵': '5',
+  '⁶': '6',
+  '⁷': '7',
+  '⁸': '8',
+  '⁹': '9',
+  '⁻': '-',
+};
+
+/** log10 of the number a tick label shows: "10⁻³", "2×10⁻³", "10⁻⁵⁰⁰", "1", "20", "0.5" (NaN for anything else). */
+function log10OfLabel(label) {
+  const m = /^(?:(\d+(?:\.\d+)?)×)?10([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]*)$/.exec(label.trim());
+  if (m) {
+    const exponent = m[2] ? Number([...m[2]].map((c) => SUPERSCRIPTS[c]).join('')) : 1;
+    return (m[1] ? Math.log10(Number(m[1])) : 0) + exponent;
+  }
+  return /^\d+(?:\.\d+)?$/.test(label.trim()) ? Math.log10(Number(label)) : NaN;
+}
+
 /** Whether two rectangles ({left, top, right, bottom}) overlap by more than a pixel. */
 function rectsOverlap(a, b) {
   return a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
@@ -959,6 +993,90 @@ async function main() {
       assert(Math.abs(m.w - m.h) <= 2 && m.h >= 5 && m.runs === 1, `mean swatch is not a point: ${where}`);
       // The rate: a thin dashed line (wider than tall, several runs of ink along it).
       assert(r.h <= 3 && r.w >= 3 * r.h && r.runs >= 2, `rate swatch is not a dashed line: ${where}`);
+    });
+
+    await test('contributions chart: at least 4 labelled y ticks that read as their values, and no share label on the curve (every example report; geometry)', async () => {
+      const examples = fs
+        .readdirSync(path.join(ROOT, 'examples'))
+        .filter((f) => f.endsWith('.rnn.json'))
+        .sort();
+      assert(examples.length >= 8, `examples: ${examples.join(', ')}`);
+      const cases = examples.map((f) => [f, exampleReport(`examples/${f}`)]);
+      // Three cut-offs crowded at the left edge of 10,000 lags, two layers.
+      cases.push(['the 10,000-lag report', large]);
+      let seq = 460;
+      for (const [what, report] of cases) {
+        await stageReport(page, 'contributions', report);
+        await postReport(page, 'contributions', seq++, null, `file:///work/examples/${what}`);
+        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+        const g = await page.evaluate(() => window.rnnGradientsTest.geometry('contributions'));
+        const ticks = g.yTickLabels.filter((t) => t.label.trim() !== '');
+        const where = `${what}: ticks ${JSON.stringify(g.yTickLabels.map((t) => t.label))}`;
+        assert(ticks.length >= 4, `${where}: fewer than 4 labelled ticks`);
+        for (const t of ticks) {
+          const shown = log10OfLabel(t.label);
+          assert(
+            Number.isFinite(shown) && Math.abs(shown - t.value) < 1e-6,
+            `${where}: "${t.label}" is not 10^${t.value}`,
+          );
+        }
+        for (let i = 1; i < ticks.length; i++)
+          assert(Math.abs(ticks[i].at - ticks[i - 1].at) >= 12, `${where}: tick labels closer than a text line`);
+        // The cut-offs the table reaches beyond, each with its share label.
+        const maxLag = Math.max(...report.layers.flatMap((l) => l.lags.map((e) => e.lag)));
+        const expected = [10, 50, 100].filter((c) => c <= maxLag).map((c) => `cutoff-${c}`);
+        const drawn = g.labels.flatMap((l) => l.ids);
+        assert(
+          JSON.stringify([...drawn].sort()) === JSON.stringify([...expected].sort()),
+          `${what}: cut-off labels ${JSON.stringify(drawn)}, expected ${JSON.stringify(expected)}`,
+        );
+        const boxes = g.labels.map((l) => ({ ...l, left: l.x, top: l.y, right: l.x + l.w, bottom: l.y + l.h }));
+        const segments = [];
+        for (const pts of g.points)
+          for (let i = 0; i < pts.length; i++) segments.push([pts[i], pts[Math.min(i + 1, pts.length - 1)]]);
+        assert(segments.length > 0, `${what}: no points`);
+        for (const b of boxes) {
+          const line = g.lines.find((l) => b.ids.includes(l.id));
+          const box = JSON.stringify(b);
+          assert(
+            b.left >= -0.5 && b.right <= g.width + 0.5 && b.top >= -0.5,
+            `${what}: label outside the chart: ${box}`,
+          );
+          assert(b.textRight <= b.right + 0.5, `${what}: a label is cut: ${box}`);
+          // On its own line: the box starts or ends at the line's x.
+          assert(
+            line && (Math.abs(b.left - line.at) <= 1 || Math.abs(b.right - line.at) <= 1),
+            `${what}: the label is off its line: ${box} ${JSON.stringify(line)}`,
+          );
+          for (const other of boxes)
+            if (other !== b) assert(!rectsOverlap(b, other), `${what}: labels overlap: ${box}`);
+          // No other cut-off line runs through the box (a line runs from the plot's bottom up to its own box).
+          for (const l of g.lines) {
+            const own = boxes.find((o) => o.ids.includes(l.id));
+            if (b.ids.includes(l.id) || !own) continue;
+            assert(
+              !(b.left + 1 < l.at && l.at < b.right - 1 && b.bottom > own.bottom),
+              `${what}: ${l.id} crosses ${box}`,
+            );
+          }
+          // Not on a point (radius 2 + 1 px) nor on the line between two points.
+          for (const [p, q] of segments) {
+            const n = Math.max(1, Math.ceil(Math.hypot(q.x - p.x, q.y - p.y)));
+            for (let k = 0; k <= n; k++) {
+              const x = p.x + ((q.x - p.x) * k) / n;
+              const y = p.y + ((q.y - p.y) * k) / n;
+              assert(
+                !(x > b.left - 3 && x < b.right + 3 && y > b.top - 3 && y < b.bottom + 3),
+                `${what}: a label covers the curve at (${x.toFixed(1)}, ${y.toFixed(1)}): ${box}`,
+              );
+            }
+          }
+        }
+      }
+      await page
+        .locator('section[data-chart="contributions"]')
+        .screenshot({ path: path.join(RESULTS, 'chart-contributions-geometry.png') });
+      await postReport(page, 'small', seq++);
     });
 
     await test('Gates and units: an engine report of examples/lstm-forget-closed draws both gate charts with the report’s shares', async () => {

@@ -58,3 +58,58 @@ function place(cluster: number[], items: GutterItem[], minTop: number, maxBottom
   top = Math.max(minTop, Math.min(top, maxBottom - height));
   return { items: cluster, top, height };
 }
+
+/** One vertical line to label in the band above the plot: its x (pixels) and its label's width. */
+export interface BandItem {
+  x: number;
+  width: number;
+}
+
+/** Where a band label goes: its row (0 is the row next to the plot, counting upwards) and its left edge. */
+export interface BandBox {
+  row: number;
+  left: number;
+}
+
+/** Space kept between two labels of one band row. */
+export const BAND_GAP = 6;
+
+/**
+ * Lays out the labels of vertical lines in rows above the plot (the contribution chart's cut-offs): each label box
+ * starts at its line (or ends at it, near the right edge), so the line runs up to its own box; boxes of a row do not
+ * overlap, and no line runs up through another line's box (a line's box is never in a row above a box that spans
+ * its x). Rows are filled from the plot upwards, lines from right to left. Bounds: [left, right] in pixels.
+ */
+export function layoutBand(items: BandItem[], left: number, right: number): BandBox[] {
+  const out: BandBox[] = new Array<BandBox>(items.length);
+  const placed: { row: number; left: number; right: number; x: number }[] = [];
+  const order = items.map((_, i) => i).sort((a, b) => items[b].x - items[a].x);
+  for (const i of order) {
+    const { x, width } = items[i];
+    const clamp = (l: number): number => Math.max(left, Math.min(l, right - width));
+    const anchors = [clamp(x), clamp(x - width)];
+    for (let row = 0; ; row++) {
+      const fits = anchors.find(
+        (l) =>
+          placed.every((p) => {
+            const r = l + width;
+            if (p.row === row) return r + BAND_GAP <= p.left || p.right + BAND_GAP <= l;
+            // No line through a box below its own: this line under a lower box, or a higher line under this one.
+            if (p.row < row) return !(p.left < x && x < p.right);
+            return !(l < p.x && p.x < r);
+          }) || row > items.length,
+      );
+      if (fits !== undefined) {
+        out[i] = { row, left: fits };
+        placed.push({ row, left: fits, right: fits + width, x });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** How many rows a band layout uses. */
+export function bandRows(boxes: BandBox[]): number {
+  return boxes.reduce((n, b) => Math.max(n, b.row + 1), 0);
+}

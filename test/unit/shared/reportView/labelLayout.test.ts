@@ -2,7 +2,14 @@
 // no two boxes overlapping, whatever the spacing of the lines.
 import * as assert from 'assert';
 import fc from 'fast-check';
-import { layoutGutter, type GutterItem } from '../../../../src/shared/reportView/labelLayout';
+import {
+  BAND_GAP,
+  bandRows,
+  layoutBand,
+  layoutGutter,
+  type BandItem,
+  type GutterItem,
+} from '../../../../src/shared/reportView/labelLayout';
 
 function check(items: GutterItem[], minTop: number, maxBottom: number): void {
   const boxes = layoutGutter(items, minTop, maxBottom);
@@ -67,6 +74,61 @@ describe('labelLayout', () => {
           },
         ),
         (items) => check(items, 0, 300 + items.reduce((s, i) => s + i.height, 0)),
+      ),
+    );
+  });
+
+  it('band above the plot: each label starts or ends at its line, none overlaps another or sits on another line', () => {
+    const checkBand = (items: BandItem[], left: number, right: number): void => {
+      const boxes = layoutBand(items, left, right);
+      const placed = boxes.map((b, i) => ({ ...b, right: b.left + items[i].width, x: items[i].x }));
+      placed.forEach((b, i) => {
+        const where = JSON.stringify({ items, placed });
+        if (items[i].width <= right - left) {
+          assert.ok(b.left >= left - 1e-9 && b.right <= right + 1e-9, `outside: ${where}`);
+          if (b.x >= left && b.x <= right)
+            assert.ok(
+              Math.abs(b.left - b.x) < 1e-9 || Math.abs(b.right - b.x) < 1e-9 || b.left === left || b.right === right,
+              `off its line: ${where}`,
+            );
+        }
+        placed.forEach((o, j) => {
+          if (i === j) return;
+          if (o.row === b.row)
+            assert.ok(b.right + BAND_GAP <= o.left + 1e-9 || o.right + BAND_GAP <= b.left + 1e-9, `overlap: ${where}`);
+          // Line j runs from the plot up to row o.row: it must not cross a box in a lower row.
+          if (b.row < o.row) assert.ok(!(b.left < o.x && o.x < b.right), `line ${j} crosses box ${i}: ${where}`);
+        });
+      });
+    };
+    // The 10,000-lag chart: cut-offs 10, 50 and 100 a pixel apart at the left edge.
+    const crowded = [10, 50, 100].map((c) => ({ x: 60 + (c / 10000) * 900, width: 150 }));
+    checkBand(crowded, 60, 960);
+    assert.strictEqual(bandRows(layoutBand(crowded, 60, 960)), 3);
+    // Far apart: one row.
+    assert.strictEqual(
+      bandRows(
+        layoutBand(
+          [10, 50].map((c) => ({ x: (c / 99) * 900, width: 110 })),
+          0,
+          900,
+        ),
+      ),
+      1,
+    );
+    assert.strictEqual(bandRows(layoutBand([], 0, 900)), 0);
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            x: fc.double({ min: 0, max: 800, noNaN: true }),
+            width: fc.double({ min: 20, max: 300, noNaN: true }),
+          }),
+          {
+            maxLength: 5,
+          },
+        ),
+        (items) => checkBand(items, 0, 800),
       ),
     );
   });

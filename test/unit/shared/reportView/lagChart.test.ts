@@ -1,6 +1,6 @@
 // Unit tests of the lag chart's model (and the log10 axes of axis.ts).
 import * as assert from 'assert';
-import { log10Axis, MAX_SERIES_POINTS } from '../../../../src/shared/reportView/axis';
+import { log10Axis, log10TickLabel, log10Ticks, MAX_SERIES_POINTS } from '../../../../src/shared/reportView/axis';
 import { lagChartModel } from '../../../../src/shared/reportView/lagChart';
 import { evidence, lag, layerOf, loadFixture, reportOf } from './fixtures';
 
@@ -80,7 +80,7 @@ describe('webview: lag chart shaping', () => {
   });
 
   it('log10 axes use integer steps that read as powers of ten', () => {
-    assert.deepStrictEqual(log10Axis(-2.3, 0.4), { min: -3, max: 1, stepSize: 1 });
+    assert.deepStrictEqual(log10Axis(-2.3, 0.4), { min: -3, max: 1, stepSize: 1, ticks: [-3, -2, -1, 0, 1] });
     const wide = log10Axis(-401, 0);
     assert.ok(
       Number.isInteger(wide.stepSize) &&
@@ -88,6 +88,31 @@ describe('webview: lag chart shaping', () => {
         wide.max >= 0 &&
         (wide.max - wide.min) / wide.stepSize <= 10,
     );
-    assert.deepStrictEqual(log10Axis(NaN, 1), { min: -1, max: 1, stepSize: 1 });
+    const fallback = log10Axis(NaN, 1);
+    assert.deepStrictEqual([fallback.min, fallback.max, fallback.stepSize], [-1, 1, 1]);
+  });
+
+  it('log10 axes have at least 4 ticks: 2× and 5× each power of ten on one or two decades', () => {
+    const near = (a: number[], b: number[]): void =>
+      assert.ok(a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) < 1e-12), `${a} vs ${b}`);
+    // Less than a decade of data (exploding-tanh's contributions: 10^-2.47 .. 10^-2.04).
+    const one = log10Axis(-2.47, -2.04);
+    assert.deepStrictEqual([one.min, one.max], [-3, -2]);
+    near(one.ticks ?? [], [-3, -3 + Math.log10(2), -3 + Math.log10(5), -2]);
+    near(log10Ticks(-1, 1, 1), [-1, -1 + Math.log10(2), -1 + Math.log10(5), 0, Math.log10(2), Math.log10(5), 1]);
+    // Three decades or more: the steps alone.
+    assert.deepStrictEqual(log10Ticks(-7, -4, 1), [-7, -6, -5, -4]);
+    for (let lo = -40; lo < 0; lo += 0.37)
+      for (const span of [0.1, 0.9, 1.5, 2.9, 3.2, 7, 12.1, 30.5, 61, 151, 400]) {
+        const a = log10Axis(lo, lo + span);
+        assert.ok((a.ticks ?? []).length >= 4, `[${lo}, ${lo + span}]: ${JSON.stringify(a)}`);
+        assert.ok(a.min <= lo && a.max >= lo + span);
+      }
+    assert.deepStrictEqual(
+      [-3, -3 + Math.log10(2), -3 + Math.log10(5), -2, 0, Math.log10(2), 1 + Math.log10(5), 1, 4 + Math.log10(5)].map(
+        log10TickLabel,
+      ),
+      ['10⁻³', '2×10⁻³', '5×10⁻³', '10⁻²', '1', '2', '50', '10', '5×10⁴'],
+    );
   });
 });

@@ -114,7 +114,7 @@ export function log10Scale(axis: Log10Axis, theme: Theme, title: string): AxisOp
       callback: (v) =>
         typeof v !== 'number' ? '' : ticks ? log10TickLabel(v) : Number.isInteger(v) ? formatPowerOfTen(v) : '',
     },
-  } as AxisOptions);
+  });
 }
 
 function legend(theme: Theme, hidden: ReadonlySet<number>): object {

@@ -14,6 +14,16 @@ import { stampsHold } from '../io/fileStamps';
 /** Heap bound of the analysis worker: a huge or hostile model file ends the worker, not the extension host. */
 const workerHeapMb = 2048;
 /**
+ * The worker's heap bound: workerHeapMb, or lower when the environment variable RNN_GRADIENTS_WORKER_HEAP_MB says so
+ * (the UI test of out-of-memory recovery makes a model of a few MB exhaust a 32 MB heap for real). It cannot be raised.
+ */
+function workerHeapLimitMb(): number {
+  const requested = Number(process.env.RNN_GRADIENTS_WORKER_HEAP_MB);
+  return Number.isFinite(requested) && requested >= 8 && requested < workerHeapMb
+    ? Math.floor(requested)
+    : workerHeapMb;
+}
+/**
  * Nice value of the analysis threads: the worker computes at a lower priority than the extension host, whose event
  * loop then gets a core first even when the analysis (worker + GEMM helpers) keeps every core busy.
  */
@@ -94,6 +104,8 @@ interface RunningAnalysis {
   heatmap: boolean;
   /** Whether it computes the exact lag table (never sampled). */
   exact: boolean;
+  /** Its time limit (rnnGradients.timeoutSeconds when it started; 0: none). */
+  timeoutMs: number;
   promise: Promise<AnalyzeResult>;
   abort: AbortController;
   /** The latest partial report it sent (short lags), for a command that joins it after that report went out. */
@@ -169,7 +181,7 @@ export class AnalysisService extends Disposable {
     if (!this.clientInstance) {
       this.clientInstance = new AnalysisClient(
         this.workerPath,
-        { maxOldGenerationSizeMb: workerHeapMb },
+        { maxOldGenerationSizeMb: workerHeapLimitMb() },
         { niceness: workerNiceness, lowerPriorityAfterMs: lowerPriorityAfterMs },
       );
     }
@@ -213,6 +225,14 @@ export class AnalysisService extends Disposable {
     return this.states.get(uri.toString())?.running !== undefined;
   }
 
+  /**
+   * Whether the document was analyzed (or an analysis of it started) since it was opened: a model file opened a moment
+   * ago, whose analysis on open is about to start, was not.
+   */
+  hasStarted(uri: vscode.Uri): boolean {
+    return this.states.has(uri.toString());
+  }
+
   /** Whether the last result is for the document's current text. */
   isCurrent(document: vscode.TextDocument): boolean {
     return this.states.get(document.uri.toString())?.last?.version === document.version;
@@ -244,7 +264,11 @@ export class AnalysisService extends Disposable {
       this.log.info(`${params.displayPath}: the result of the same text and settings is reused`);
       return Promise.resolve(last.result);
     }
-    if (state.running && covers(state.running)) {
+    const timeoutMs = readSettings(document.uri).timeoutMs;
+    // A running analysis is joined only under the time limit in force now: one started before the limit was changed
+    // (the workspace settings are often read after a file's analysis on open has started) is replaced, so that a
+    // lowered limit stops it and a raised one lets it finish.
+    if (state.running && covers(state.running) && state.running.timeoutMs === timeoutMs) {
       const joined = state.running;
       this.linkCancellation(options.token, joined.abort, joined.promise);
       // A command that joins a background run (on open, after an edit) still gets its notification and Cancel.
@@ -255,7 +279,6 @@ export class AnalysisService extends Disposable {
     const generation = ++state.generation;
     const abort = new AbortController();
     const started = Date.now();
-    const timeoutMs = readSettings(document.uri).timeoutMs;
     const listeners = new Set<(fraction: number, phase: string) => void>();
     let latest = { fraction: 0, phase: 'starting' };
     const version = document.version;
@@ -303,6 +326,7 @@ export class AnalysisService extends Disposable {
       key,
       heatmap: wantsHeatmap,
       exact: wantsExact,
+      timeoutMs,
       promise,
       abort,
       partial: partialSent,

@@ -64,7 +64,7 @@ export function activate(context: vscode.ExtensionContext): RnnGradientsApi {
       },
     );
     const diagnostics = new DiagnosticsManager(service, findingDocs(context), log);
-    const statusBar = new RegimeStatusBar(service);
+    const statusBar = new RegimeStatusBar(service, (uri) => diagnostics.isBusy(uri));
     const codeLens = new AnalyzeCodeLens(service);
     context.subscriptions.push(
       log,

@@ -15,19 +15,34 @@ const regimeIcons: Record<Regime, string> = {
   undetermined: '$(question)',
 };
 
+/**
+ * How long the item stays when no model file is active before it is hidden: switching tabs can pass through no
+ * active editor at all, and the item would disappear and come back between two model files.
+ */
+const hideDelayMs = 250;
+
 /** Shows the worst regime of the active model file. */
 export class RegimeStatusBar extends Disposable {
   private readonly item: vscode.StatusBarItem;
+  private hideTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly service: AnalysisService) {
+  /** @param isQueued whether an analysis of the document is queued to start (on open, after an edit). */
+  constructor(
+    private readonly service: AnalysisService,
+    private readonly isQueued: (uri: vscode.Uri) => boolean = () => false,
+  ) {
     super();
     this.item = vscode.window.createStatusBarItem('rnnGradients.regime', vscode.StatusBarAlignment.Left, 50);
     this.item.name = 'RNN Gradients';
     this.item.command = 'rnnGradients.analyze';
     this._register(vscode.window.onDidChangeActiveTextEditor(() => this.refresh()));
+    // A tab opened or switched to: its text editor may come a moment later (the file is still loading).
+    this._register(vscode.window.tabGroups.onDidChangeTabs(() => this.refresh()));
+    this._register(vscode.window.tabGroups.onDidChangeTabGroups(() => this.refresh()));
     this._register(service.onDidAnalyze(() => this.refresh()));
     this._register(service.onDidChangeRunning(() => this.refresh()));
     this._register(this.item);
+    this._register({ dispose: () => this.cancelHide() });
     this.refresh();
   }
 
@@ -36,14 +51,41 @@ export class RegimeStatusBar extends Disposable {
     return this.item.text;
   }
 
-  private refresh(): void {
+  private cancelHide(): void {
+    if (this.hideTimer !== undefined) clearTimeout(this.hideTimer);
+    this.hideTimer = undefined;
+  }
+
+  /**
+   * The model file the item is about: the active text editor's, or, while no text editor is active, the active tab's
+   * when it is a model file whose editor is still opening (its text not loaded yet).
+   */
+  private activeModel(): vscode.Uri | undefined {
     const document = vscode.window.activeTextEditor?.document;
-    if (!document || !isModelDocument(document, readSettings(document.uri))) {
-      this.item.hide();
+    if (document) return isModelDocument(document, readSettings(document.uri)) ? document.uri : undefined;
+    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+    if (!(input instanceof vscode.TabInputText) || input.uri.scheme !== 'file') return undefined;
+    const loaded = vscode.workspace.textDocuments.find((d) => d.uri.toString() === input.uri.toString());
+    const isModel = loaded ? isModelDocument(loaded, readSettings(loaded.uri)) : input.uri.path.endsWith('.rnn.json');
+    return isModel ? input.uri : undefined;
+  }
+
+  private refresh(): void {
+    const uri = this.activeModel();
+    if (!uri) {
+      // Hidden only if no model file becomes active meanwhile (then it goes straight to that file's state).
+      if (this.hideTimer === undefined)
+        this.hideTimer = setTimeout(() => {
+          this.hideTimer = undefined;
+          if (!this.activeModel()) this.item.hide();
+        }, hideDelayMs);
       return;
     }
-    const running = this.service.isRunning(document.uri);
-    const result = this.service.lastResult(document.uri);
+    this.cancelHide();
+    // A model file just opened is analyzed on open: it says "analyzing" before that run has started, not
+    // "not analyzed" for a moment.
+    const running = this.service.isRunning(uri) || this.isQueued(uri) || !this.service.hasStarted(uri);
+    const result = this.service.lastResult(uri);
     this.item.backgroundColor = undefined;
     if (!result) {
       this.item.text = running ? '$(sync~spin) RNN: analyzing' : '$(pulse) RNN: not analyzed';

@@ -144,9 +144,14 @@ export class AnalysisClient {
     });
     worker.unref();
     worker.on('message', (message: FromWorkerMessage) => this.onMessage(message));
-    worker.on('error', (error: Error) => {
+    worker.on('error', (error: Error & { code?: string }) => {
       if (this.worker !== worker) return;
-      this.detach(new AnalysisError(`The analysis worker failed: ${error.message}`, 'worker-error'));
+      const heap = this.resourceLimits?.maxOldGenerationSizeMb;
+      const message =
+        error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? `The analysis ran out of memory${heap ? ` (the worker's heap is bounded at ${heap} MB)` : ''}.`
+          : `The analysis worker failed: ${error.message}`;
+      this.detach(new AnalysisError(message, 'worker-error'));
     });
     worker.on('exit', (code) => {
       if (this.worker !== worker) return;

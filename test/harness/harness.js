@@ -323,12 +323,24 @@ function installVsix(paths, vsix, { dataDir, extDir }) {
  * Starts code-server on a free 127.0.0.1 port in its own process group and waits for
  * "HTTP server listening on". Returns { port, baseUrl, proc, output(), stop() }.
  */
-async function startCodeServer(paths, { tmpDir, dataDir, extDir, port: fixedPort, timeoutMs = 90000, echo = false }) {
+async function startCodeServer(
+  paths,
+  { tmpDir, dataDir, extDir, port: fixedPort, timeoutMs = 90000, echo = false, env = {}, workspaceTrust = false },
+) {
   let lastError;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = fixedPort || (await freePort());
     try {
-      return await startCodeServerOnPort(paths, { port, tmpDir, dataDir, extDir, timeoutMs, echo });
+      return await startCodeServerOnPort(paths, {
+        port,
+        tmpDir,
+        dataDir,
+        extDir,
+        timeoutMs,
+        echo,
+        env,
+        workspaceTrust,
+      });
     } catch (e) {
       lastError = e;
       if (fixedPort || !/EADDRINUSE/.test(String(e.message))) throw e;
@@ -338,7 +350,11 @@ async function startCodeServer(paths, { tmpDir, dataDir, extDir, port: fixedPort
   throw lastError;
 }
 
-function startCodeServerOnPort(paths, { port, tmpDir, dataDir, extDir, timeoutMs, echo }) {
+/**
+ * `env`: extra environment variables (the extension host inherits them); `workspaceTrust`: keep VS Code's workspace
+ * trust on (a folder not trusted yet opens in Restricted Mode) instead of --disable-workspace-trust.
+ */
+function startCodeServerOnPort(paths, { port, tmpDir, dataDir, extDir, timeoutMs, echo, env = {}, workspaceTrust }) {
   const config = path.join(tmpDir, 'cfg.yaml');
   fs.writeFileSync(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
   const args = [
@@ -351,13 +367,13 @@ function startCodeServerOnPort(paths, { port, tmpDir, dataDir, extDir, timeoutMs
     dataDir,
     '--extensions-dir',
     extDir,
-    ...serverFlags,
+    ...serverFlags.filter((flag) => !(workspaceTrust && flag === '--disable-workspace-trust')),
   ];
   const logFile = path.join(tmpDir, 'code-server.log');
   const log = fs.openSync(logFile, 'a');
   const proc = childProcess.spawn(paths.nodeBin, args, {
     cwd: tmpDir,
-    env: serverEnv(paths),
+    env: { ...serverEnv(paths), ...env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -182,6 +182,23 @@ describe('AnalysisClient with dist/worker.js', function () {
     await assertAnswers(client, 3000);
   });
 
+  it('a model that exhausts the worker\'s heap rejects with "worker-error" saying it ran out of memory; the next request works', async () => {
+    // Inline weights of a 600-unit rnn: 2.3 MB of JSON, whose parse tree alone exceeds a 32 MB heap.
+    const hidden = 600;
+    const row = Array.from({ length: hidden }, (_, j) => (((j % 7) - 3) * 0.001).toFixed(3)).join(',');
+    const big = `{"cell": "rnn", "weights": {"weight_ih_l0": [${Array.from({ length: hidden }, () => '[0.1]').join(',')}], "weight_hh_l0": [${Array.from({ length: hidden }, () => `[${row}]`).join(',')}]}, "data": {"inputs": [[[1], [0.5]]]}, "loss": "sum"}`;
+    const small = new AnalysisClient(WORKER_JS, { maxOldGenerationSizeMb: 32 });
+    try {
+      const { error } = await rejection(small.analyze(params(big)));
+      assert.strictEqual(error.reason, 'worker-error');
+      assert.match(error.message, /ran out of memory \(the worker's heap is bounded at 32 MB\)/);
+      assert.strictEqual(small.inFlight, 0);
+      await assertAnswers(small);
+    } finally {
+      small.dispose();
+    }
+  });
+
   it('dispose() rejects pending requests with "disposed", and later requests too', async () => {
     const progress = firstProgress();
     const a = client.analyze(params(longModel()), { onProgress: progress.onProgress });

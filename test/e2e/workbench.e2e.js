@@ -582,6 +582,16 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
       rows.some((r) => r.source === 'rnn-gradients'),
       'no problem from source rnn-gradients in the Problems panel',
     );
+    // The status bar item of the broken model (its editor is active) says so.
+    const status = await until(
+      'the status bar saying "wrong input"',
+      async () => {
+        const t = (await regimeItem().innerText()).trim();
+        return /RNN: wrong input/.test(t) ? t : undefined;
+      },
+      30000,
+    );
+    console.log(`    status bar: ${status}`);
   });
 
   it('the CodeLens "Analyze RNN gradients" above the model (clicked) opens the report panel with its report', async function () {
@@ -1074,12 +1084,15 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
     const page = session.page;
     await runCommand('View: Close All Editor Groups');
     // The exact lag table (lagBudgetSeconds 0) of a model whose run sends its partial report (short lags) long before
-    // its end (test/fixtures/workspace/responsiveness-panel.rnn.json: one layer, 2 sequences of 800 steps).
+    // its end: test/fixtures/workspace/responsiveness-panel.rnn.json (one layer, 2 sequences of 800 steps: 10 s in
+    // all, too short to be cancelled in time) with 2400 steps (about 9 times the lag work).
     const name = 'partial-then-cancel.rnn.json';
-    fs.copyFileSync(
+    const source = fs.readFileSync(
       path.join(repoRoot, 'test', 'fixtures', 'workspace', 'responsiveness-panel.rnn.json'),
-      path.join(session.workspace, name),
+      'utf8',
     );
+    assert.match(source, /"length": 800/);
+    fs.writeFileSync(path.join(session.workspace, name), source.replace('"length": 800', '"length": 2400'));
     await workspaceSettings({ 'rnnGradients.lagBudgetSeconds': 0 });
     const bell = page.locator('[id="status.notifications"]');
     const center = page.locator('.notifications-center');

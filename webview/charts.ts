@@ -26,7 +26,7 @@ import type { ContributionChartModel } from '../src/shared/reportView/contributi
 import type { GateRow, GatesChartModel } from '../src/shared/reportView/gatesChart';
 import type { HeatmapModel } from '../src/shared/reportView/heatmapChart';
 import type { LagChartModel } from '../src/shared/reportView/lagChart';
-import type { PascanuRow } from '../src/shared/reportView/pascanuChart';
+import { GATED_REFERENCE, type PascanuRow } from '../src/shared/reportView/pascanuChart';
 import type { BandLayer } from './bandLayer';
 import { gutterWidth, refLinesPlugin, type RefLine } from './refLinesPlugin';
 import { withAlpha, type Theme } from './theme';
@@ -471,12 +471,34 @@ export function pascanuChartConfig(rows: PascanuRow[], theme: Theme): ChartConfi
       width: theme.lineWidth,
       dash: [6, 4],
       label: `1/γ = ${formatNumber(t)}`,
+      rows: [`1/γ = ${formatNumber(t)}`],
       position: 'end',
       labelColour: theme.foreground,
       labelBackground: withAlpha(theme.background, 0.85),
     });
   });
+  // Gated layers (lstm, gru) have no 1/γ: a reference line at σ_max = 1, labelled as no more than that.
+  if (rows.some((r) => r.reference !== null)) {
+    lines.push({
+      id: 'reference-1',
+      axis: 'y',
+      value: GATED_REFERENCE,
+      colour: theme.muted,
+      width: theme.lineWidth,
+      dash: [3, 3],
+      label: 'σ_max = 1 (reference; no 1/γ bound for gated cells)',
+      rows: ['σ_max = 1', 'reference only'],
+      position: 'end',
+      labelColour: theme.foreground,
+      labelBackground: withAlpha(theme.background, 0.85),
+    });
+  }
   const top = Math.max(...rows.map((r) => Math.max(r.sigmaMax, r.spectralRadius ?? 0, r.threshold ?? 0)), 1);
+  // The line labels sit in a column right of the bars (as on the clipping chart), never on a bar.
+  const gutter = gutterWidth(
+    lines.flatMap((l) => l.rows ?? []),
+    `${theme.fontSize}px ${theme.fontFamily}`,
+  );
   return {
     type: 'bar',
     data: { labels, datasets },
@@ -484,6 +506,7 @@ export function pascanuChartConfig(rows: PascanuRow[], theme: Theme): ChartConfi
       responsive: true,
       maintainAspectRatio: false,
       animation: NO_ANIMATION,
+      layout: { padding: { right: gutter } },
       scales: {
         x: {
           type: 'category',
@@ -495,7 +518,7 @@ export function pascanuChartConfig(rows: PascanuRow[], theme: Theme): ChartConfi
       },
       plugins: {
         legend: legend(theme, new Set()),
-        refLines: { lines },
+        refLines: { lines, gutter: { width: gutter } },
         tooltip: { callbacks: { label: (item) => `${item.dataset.label ?? ''}: ${formatNumber(item.parsed.y)}` } },
       },
     },

@@ -7,7 +7,7 @@ import { contributionChartModel, log10Contribution } from '../src/shared/reportV
 import { exportStem, lagTableCsv } from '../src/shared/reportView/export';
 import { gatesChartModel, unitsNote } from '../src/shared/reportView/gatesChart';
 import { lagChartModel } from '../src/shared/reportView/lagChart';
-import { pascanuRows } from '../src/shared/reportView/pascanuChart';
+import { gatedExplanation, pascanuRows } from '../src/shared/reportView/pascanuChart';
 import type { FromWebviewMessage, PersistedPanelState, RenderedText } from '../src/shared/webviewProtocol';
 import type { CurrentClip } from '../src/shared/clipAdvice';
 import {
@@ -464,7 +464,12 @@ export class ReportPanelView {
 
     const rows = pascanuRows(report);
     s.pascanu.chart = upsertChart(s.pascanu.chart, s.pascanu.canvas, pascanuChartConfig(rows, theme));
-    s.pascanu.notes.replaceChildren(...rows.map((r) => el('p', { text: `${r.label}: ${r.verdict}` })));
+    s.pascanu.notes.replaceChildren(
+      ...rows.map((r) => el('p', { text: `${r.label}: ${r.verdict}` })),
+      ...(rows.some((r) => r.reference !== null)
+        ? [el('p', { className: 'gated-note', text: gatedExplanation(report.model.cell) })]
+        : []),
+    );
     s.pascanu.setTableBuilder(() =>
       table(
         'Pascanu’s condition per layer',

@@ -1079,6 +1079,82 @@ async function main() {
       await postReport(page, 'small', seq++);
     });
 
+    await test('Pascanu chart of a gated layer (gru, lstm examples): a line at σ_max = 1 drawn at its pixel, labelled as a reference, and a visible explanation that agrees with the numbers', async () => {
+      let seq = 480;
+      for (const [file, cell] of [
+        ['examples/gru-safetensors.rnn.json', 'gru'],
+        ['examples/healthy-lstm.rnn.json', 'lstm'],
+      ]) {
+        const report = exampleReport(file);
+        assert(report.model.cell === cell && report.layers.every((l) => l.gamma === null), `${file}: ${cell}, γ null`);
+        await stageReport(page, 'gated', report);
+        await postReport(page, 'gated', seq++, null, `file:///work/${file}`);
+        const section = page.locator('section[data-chart="pascanu"]');
+        await section.scrollIntoViewIfNeeded();
+        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+        assert(errors.length === 0, `${file}: page errors: ${errors.map((e) => e.message).join('; ')}`);
+        const g = await page.evaluate(() => window.rnnGradientsTest.geometry('pascanu'));
+        // Where 1 lies on the y axis, from two of its labelled ticks (a linear axis).
+        const ticks = g.yTickLabels.filter((t) => t.label !== '');
+        assert(ticks.length >= 2, `${file}: ticks ${JSON.stringify(g.yTickLabels)}`);
+        const [a, b] = [ticks[0], ticks[ticks.length - 1]];
+        const y1 = a.at + ((1 - a.value) * (b.at - a.at)) / (b.value - a.value);
+        // The canvas row at that pixel: a dashed line across the plot (ink in most columns outside the bars).
+        const row = await page.evaluate(
+          ({ y, area, bars }) => {
+            const canvas = document.querySelector('section[data-chart="pascanu"] .chart-box canvas');
+            const d = canvas.getContext('2d').getImageData(0, Math.round(y) - 1, canvas.width, 3).data;
+            let inked = 0;
+            let columns = 0;
+            for (let x = Math.ceil(area.left) + 1; x < Math.floor(area.right) - 1; x++) {
+              if (bars.some((r) => x >= r.left - 1 && x <= r.right + 1)) continue;
+              columns++;
+              let any = false;
+              for (let k = 0; k < 3; k++) if (d[(k * canvas.width + x) * 4 + 3] > 64) any = true;
+              if (any) inked++;
+            }
+            return { inked, columns };
+          },
+          { y: y1, area: g.area, bars: g.bars },
+        );
+        assert(
+          row.columns > 100 && row.inked / row.columns > 0.4,
+          `${file}: no line at σ_max = 1 (y ${y1}): ${JSON.stringify(row)}`,
+        );
+        // Its label: drawn on the line, saying what it is.
+        const charts = await page.evaluate(() => window.rnnGradientsTest.charts());
+        const line = charts.find((c) => c.id === 'pascanu').annotations.find((l) => l.value === 1);
+        assert(
+          line && /σ_max = 1/.test(line.label) && /reference/.test(line.label),
+          `${file}: ${JSON.stringify(line)}`,
+        );
+        const box = g.labels.find((l) => l.ids.includes(line.id));
+        assert(box && box.y <= y1 && y1 <= box.y + box.h, `${file}: label off its line: ${JSON.stringify(box)}`);
+        const rect = { left: box.x, top: box.y, right: box.x + box.w, bottom: box.y + box.h };
+        for (const bar of g.bars)
+          assert(!rectsOverlap(rect, bar), `${file}: the label covers a bar: ${JSON.stringify(box)}`);
+        // The explanation beside the chart: visible, true for gated cells, and agreeing with σ_max as printed.
+        const note = section.locator('.notes .gated-note');
+        assert(await note.isVisible(), `${file}: no visible explanation`);
+        const text = await note.innerText();
+        assert(
+          /1\/γ bound is for rnn cells/.test(text) && new RegExp(`In a ${cell} cell`).test(text),
+          `${file}: ${text}`,
+        );
+        assert(/depends on the gates/.test(text) && /Gates and units/.test(text), `${file}: ${text}`);
+        const notes = await section.locator('.notes').innerText();
+        const sigma = report.layers[0].sigma_max;
+        const side = sigma > 1 ? 'above 1' : 'below 1';
+        assert(notes.includes(`σ_max(W_hh) = ${panelNumber(sigma)}, ${side}`), `${file}: σ_max ${sigma}: ${notes}`);
+        assert(
+          !/must vanish|exploding gradients are possible/.test(notes),
+          `${file}: a Pascanu verdict for a ${cell}: ${notes}`,
+        );
+        await section.screenshot({ path: path.join(RESULTS, `chart-pascanu-${cell}.png`) });
+      }
+      await postReport(page, 'small', seq++);
+    });
+
     await test('Gates and units: an engine report of examples/lstm-forget-closed draws both gate charts with the report’s shares', async () => {
       const run = childProcess.spawnSync(
         process.execPath,

@@ -3,7 +3,13 @@
 import type { Report } from '../src/engine/report/types';
 import { formatFromLog10 } from '../src/engine/report/format';
 import { layerTitle } from '../src/engine/report/layers';
-import { colourScale, heatmapModel, heatmapPixels, type HeatmapModel } from '../src/shared/reportView/heatmapChart';
+import {
+  colourBarTicks,
+  colourScale,
+  heatmapModel,
+  heatmapPixels,
+  type HeatmapModel,
+} from '../src/shared/reportView/heatmapChart';
 import { heatmapChartConfig, upsertChart } from './charts';
 import { ChartSection, type ChartSectionHost } from './chartSection';
 import { button, el, table } from './dom';
@@ -29,10 +35,11 @@ export class HeatmapSection {
   private readonly layerSelect = el('select', { attrs: { 'aria-label': 'Layer of the heatmap' } });
   private readonly legend = el('canvas', {
     className: 'colour-legend',
-    attrs: { width: '240', height: '12', role: 'img' },
+    attrs: { width: '318', height: '12', role: 'img' },
   });
-  private readonly legendMin = el('span', { className: 'legend-label' });
-  private readonly legendMax = el('span', { className: 'legend-label' });
+  /** The colour bar's tick labels, under the bar at their places. */
+  private readonly legendTicks = el('div', { className: 'colour-ticks' });
+  private readonly legendTitle = el('span', { className: 'legend-title', text: '‖∂εₜ/∂sⱼ‖, log scale:' });
   private readonly hover = el('p', { className: 'hover-readout', attrs: { 'aria-live': 'polite' } });
   private readonly legendRow = el('div', { className: 'colour-legend-row' });
   /** The heatmap's pixels at one pixel per cell; the chart plugin scales it into the plot area. */
@@ -60,7 +67,7 @@ export class HeatmapSection {
     });
     this.section.toolbar.prepend(this.layerSelect);
     this.section.notes.append(this.status, this.legendRow, this.hover);
-    this.legendRow.append(this.legendMin, this.legend, this.legendMax);
+    this.legendRow.append(this.legendTitle, el('div', { className: 'colour-bar' }, [this.legend, this.legendTicks]));
     this.section.canvas.addEventListener('mousemove', (e) => this.describeCell(e));
     this.details = el('details', { className: 'heatmap' }, [
       el('summary', { text: 'Heatmap of one sequence (t, j)' }),
@@ -200,9 +207,20 @@ export class HeatmapSection {
         ctx.fillRect(x, 0, 1, c.height);
       }
     }
-    c.setAttribute('aria-label', `Colour scale from ${formatFromLog10(model.min)} to ${formatFromLog10(model.max)}`);
-    this.legendMin.textContent = formatFromLog10(model.min);
-    this.legendMax.textContent = formatFromLog10(model.max);
+    const ticks = colourBarTicks(model.min, model.max);
+    c.setAttribute(
+      'aria-label',
+      `Colour scale, log10 of the norm, from ${formatFromLog10(model.min)} to ${formatFromLog10(model.max)}; ticks at ${ticks.map((t) => t.label).join(', ')}`,
+    );
+    // Each label centred under its place on the bar (CSSOM styles: the page's CSP allows no inline style markup).
+    this.legendTicks.replaceChildren(
+      ...ticks.map((t) => {
+        const tick = el('span', { className: 'legend-tick', text: t.label });
+        tick.style.left = `${(t.at * 100).toFixed(3)}%`;
+        tick.dataset.log10 = String(t.log10);
+        return tick;
+      }),
+    );
   }
 
   private describeCell(e: MouseEvent): void {

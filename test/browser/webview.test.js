@@ -1611,6 +1611,59 @@ async function main() {
       assert((await posted(page, 'requestHeatmap')).length === before + 1, 'requested more than once');
     });
 
+    await test('heatmap colour bar: log scale with labelled ticks at powers of ten, at their places for the report’s range (each layer)', async () => {
+      await stageReport(page, 'large', large);
+      await postReport(page, 'large', 35, 2.5, 'file:///work/examples/tanh.rnn.json');
+      if (!(await page.locator('details.heatmap').evaluate((d) => d.open)))
+        await page.locator('details.heatmap > summary').click();
+      await page.locator('section[data-chart="heatmap"] canvas.colour-legend').waitFor({ state: 'visible' });
+      const section = page.locator('section[data-chart="heatmap"]');
+      for (let index = 0; index < large.heatmaps.length; index++) {
+        if (large.heatmaps.length > 1) await section.locator('select').selectOption(String(index));
+        // The report's range, computed here from its cells.
+        const cells = large.heatmaps[index].log10_norm.filter((v) => v !== null && Number.isFinite(v));
+        const min = Math.min(...cells);
+        const max = Math.max(...cells);
+        const bar = await page.evaluate(() => {
+          const canvas = document.querySelector('section[data-chart="heatmap"] canvas.colour-legend');
+          const r = canvas.getBoundingClientRect();
+          const inner = { left: r.left + canvas.clientLeft, width: canvas.clientWidth };
+          const ticks = Array.from(document.querySelectorAll('section[data-chart="heatmap"] .colour-ticks > *'))
+            .filter((t) => t.checkVisibility())
+            .map((t) => {
+              const b = t.getBoundingClientRect();
+              return { text: t.textContent, centre: b.left + b.width / 2, left: b.left, right: b.right };
+            });
+          return { inner, ticks, visible: canvas.checkVisibility() };
+        });
+        const where = `layer ${index} [${min}, ${max}]: ${JSON.stringify(bar.ticks.map((t) => t.text))}`;
+        assert(bar.visible && bar.ticks.length >= 3, `${where}: fewer than 3 ticks`);
+        const values = bar.ticks.map((t) => log10OfLabel(t.text));
+        for (const [k, t] of bar.ticks.entries()) {
+          const v = values[k];
+          assert(
+            Number.isFinite(v) && Number.isInteger(Math.round(v * 1e9) / 1e9),
+            `${where}: "${t.text}" is not a power of ten`,
+          );
+          assert(v >= min - 1e-9 && v <= max + 1e-9, `${where}: ${t.text} outside the report's range`);
+          // At its place on a log10 bar from min to max.
+          const x = bar.inner.left + ((v - min) / (max - min)) * bar.inner.width;
+          assert(Math.abs(t.centre - x) <= 2, `${where}: ${t.text} at ${t.centre}, expected ${x}`);
+          if (k > 0) assert(t.left >= bar.ticks[k - 1].right, `${where}: labels overlap`);
+        }
+        // Evenly spaced powers of ten covering the range: no gap wider than a step at either end.
+        const step = values[1] - values[0];
+        assert(
+          step > 0 && values.every((v, k) => k === 0 || Math.abs(v - values[k - 1] - step) < 1e-9),
+          `${where}: uneven`,
+        );
+        assert(values[0] - min < step && max - values[values.length - 1] < step, `${where}: ends not covered`);
+      }
+      const title = await section.locator('.colour-legend-row').innerText();
+      assert(/log scale/.test(title), `colour bar title: ${title}`);
+      await section.locator('.colour-legend-row').screenshot({ path: path.join(RESULTS, 'heatmap-colour-bar.png') });
+    });
+
     await test('screenshots in dark and light themes; a theme change recolours the charts', async () => {
       await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: path.join(RESULTS, 'panel-dark.png'), fullPage: true });

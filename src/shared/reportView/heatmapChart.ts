@@ -1,6 +1,8 @@
 // The heatmap's model: one sequence's (t, j) map of log10 norms, its colour range, and its pixels (viridis).
 import type { HeatmapReport } from '../../engine/report/types';
 import { layerTitle } from '../../engine/report/layers';
+import { formatFromLog10 } from '../../engine/report/format';
+import { log10TickLabel } from './axis';
 
 /** A heatmap ready to paint: size×size cells (row t-bin, column j-bin), log10 values, and their range. */
 export interface HeatmapModel {
@@ -82,4 +84,38 @@ export function heatmapPixels(m: HeatmapModel): Uint8ClampedArray<ArrayBuffer> {
     px[i * 4 + 3] = 255;
   }
   return px;
+}
+
+/** One labelled tick of the heatmap's colour bar: its log10 value, its place along the bar (0..1) and its label. */
+export interface ColourTick {
+  log10: number;
+  at: number;
+  label: string;
+}
+
+/**
+ * The colour bar's ticks: the bar is linear in log10 from min to max, so its ticks are powers of ten ("10⁻⁶" …
+ * "1"), every decade or every 2, 5, 10, 20, 25, 50, 100, … decades (at most about `target` + 1 ticks); on a range
+ * of less than two decades also 2× and 5× each power of ten; and when that still leaves fewer than two ticks, the
+ * range's ends as figures.
+ */
+export function colourBarTicks(min: number, max: number, target = 4): ColourTick[] {
+  const span = max - min;
+  if (!(span > 0) || !Number.isFinite(span)) return [];
+  const steps = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000];
+  const step = steps.find((s) => s >= span / target) ?? Math.ceil(span / target);
+  const values: number[] = [];
+  for (let v = Math.ceil(min / step - 1e-9) * step; v <= max + 1e-9; v += step) values.push(v);
+  if (values.length < 3 && step === 1) {
+    values.length = 0;
+    for (let k = Math.floor(min); k <= Math.ceil(max); k++)
+      for (const v of [k, k + Math.log10(2), k + Math.log10(5)]) if (v >= min - 1e-9 && v <= max + 1e-9) values.push(v);
+  }
+  const ticks = values.map((v) => ({ log10: v, at: (v - min) / span, label: log10TickLabel(v) }));
+  if (ticks.length >= 2) return ticks;
+  return [
+    { log10: min, at: 0, label: formatFromLog10(min) },
+    ...ticks.filter((t) => t.at > 0.15 && t.at < 0.85),
+    { log10: max, at: 1, label: formatFromLog10(max) },
+  ];
 }

@@ -95,8 +95,9 @@ export function layoutBand(items: BandItem[], left: number, right: number): Band
             const r = l + width;
             if (p.row === row) return r + BAND_GAP <= p.left || p.right + BAND_GAP <= l;
             // No line through a box below its own: this line under a lower box, or a higher line under this one.
-            if (p.row < row) return !(p.left < x && x < p.right);
-            return !(l < p.x && p.x < r);
+            // (A line on a box's edge, within half a pixel, does not cross it.)
+            if (p.row < row) return !(p.left + 0.5 < x && x < p.right - 0.5);
+            return !(l + 0.5 < p.x && p.x < r - 0.5);
           }) || row > items.length,
       );
       if (fits !== undefined) {

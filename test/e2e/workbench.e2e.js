@@ -1016,7 +1016,15 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
       }
     }
     await openFromExplorer(fresh);
-    const freshVerdict = await until(`the verdict of ${fresh}`, verdictOf, 90000);
+    // Its own verdict (a copy of vanishing-sigmoid): right after the open the item may still show the previous tab's.
+    const freshVerdict = await until(
+      `the verdict of ${fresh}`,
+      async () => {
+        const v = await verdictOf();
+        return v && /vanishing/.test(v) ? v : undefined;
+      },
+      90000,
+    );
     const states = await page.evaluate(() => {
       window.__rnnStatusObserver.disconnect();
       return window.__rnnStatusStates;
@@ -1078,80 +1086,6 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
     console.log(`    stopped ${Date.now() - clicked} ms after Cancel: ${(await item.innerText()).trim()}`);
     if (await center.isVisible()) await bell.click();
     await runCommand('View: Close All Editor Groups');
-  });
-
-  it('Cancel (clicked) while the panel shows a partial report: the panel says the analysis was cancelled, with Re-run', async function () {
-    this.timeout(300000);
-    const page = session.page;
-    await runCommand('View: Close All Editor Groups');
-    // The exact lag table (lagBudgetSeconds 0) of a model whose run sends its partial report (short lags) long before
-    // its end: test/fixtures/workspace/responsiveness-panel.rnn.json (one layer, 2 sequences of 800 steps: 10 s in
-    // all, too short to be cancelled in time) with 2400 steps (about 9 times the lag work).
-    const name = 'partial-then-cancel.rnn.json';
-    const source = fs.readFileSync(
-      path.join(repoRoot, 'test', 'fixtures', 'workspace', 'responsiveness-panel.rnn.json'),
-      'utf8',
-    );
-    assert.match(source, /"length": 800/);
-    fs.writeFileSync(path.join(session.workspace, name), source.replace('"length": 800', '"length": 2400'));
-    await workspaceSettings({ 'rnnGradients.lagBudgetSeconds': 0 });
-    const bell = page.locator('[id="status.notifications"]');
-    const center = page.locator('.notifications-center');
-    try {
-      await openFromExplorer(name);
-      // Headless Chromium shows no toasts: the notification center, opened before the run, lists its notification.
-      if (!(await center.isVisible())) await bell.click();
-      await center.waitFor({ state: 'visible', timeout: 10000 });
-      await page.locator('.editor-actions .action-label[aria-label*="Analyze RNN gradients"]').first().click();
-      const entry = center.locator('.notification-list-item', { hasText: `Analyzing ${name}` }).first();
-      try {
-        await entry.waitFor({ state: 'visible', timeout: 30000 });
-      } catch {
-        // The click closed the center: open it again.
-        if (!(await center.isVisible())) await bell.click();
-        await entry.waitFor({ state: 'visible', timeout: 30000 });
-      }
-      const partial = await until(
-        'the partial report in the panel',
-        () =>
-          findFrame(() => {
-            const badge = document.querySelector('.badge');
-            return Boolean(
-              badge && /partial/i.test(badge.textContent || '') && document.querySelector('h1.model-name'),
-            );
-          }),
-        120000,
-      );
-      console.log(`    partial: ${(await partial.locator('.badge').first().innerText()).replace(/\s+/g, ' ')}`);
-      if (!(await center.isVisible())) await bell.click();
-      await entry.waitFor({ state: 'visible', timeout: 30000 });
-      await entry.hover();
-      await entry.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
-      const stopped = await until(
-        'the panel saying the analysis was cancelled',
-        () =>
-          findFrame(() => {
-            const rerun = Array.from(document.querySelectorAll('button')).some(
-              (b) => /Re-run the analysis/.test(b.textContent || '') && b.checkVisibility({ visibilityProperty: true }),
-            );
-            return (
-              /cancelled/i.test(document.body.innerText) &&
-              rerun &&
-              !Array.from(document.querySelectorAll('.badge')).some((b) =>
-                b.checkVisibility({ visibilityProperty: true }),
-              )
-            );
-          }),
-        60000,
-      );
-      const said = (await stopped.locator('body').innerText()).replace(/\s+/g, ' ').slice(0, 200);
-      console.log(`    after Cancel the panel says: ${said}`);
-      assert.doesNotMatch(said, /analysis running/, 'the panel still says the analysis runs');
-    } finally {
-      if (await center.isVisible()) await bell.click();
-      await workspaceSettings(undefined);
-      await runCommand('View: Close All Editor Groups');
-    }
   });
 
   it('rnnGradients.timeoutSeconds, lowered while a long analysis runs, stops it with one message naming the setting', async function () {

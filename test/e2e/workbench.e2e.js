@@ -830,16 +830,20 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
     );
     await apply.click();
     // The edit is in the editor: save it (Ctrl+S in the model's editor) and read the file.
-    await page
+    // Under load the first click on the tab may not move the focus into its editor: click it again until it does.
+    const modelTab = page
       .locator('.editor-group-container')
       .first()
       .locator(`.tab[aria-label*="${actionModelName}"]`)
-      .first()
-      .click();
+      .first();
     await until(
       'the model editor focused',
-      async () => ((await focusedTextEditor()) || '').includes(actionModelName),
-      15000,
+      async () => {
+        if (((await focusedTextEditor()) || '').includes(actionModelName)) return true;
+        await modelTab.click();
+        return false;
+      },
+      30000,
     );
     await page.keyboard.press('Control+S');
     const saved = await until(

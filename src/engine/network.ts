@@ -78,6 +78,25 @@ export function firstNonFinite(values: Float64Array, width: number): number {
   return -1;
 }
 
+/**
+ * Where a forward pass of T steps first overflowed: the earliest step at which some layer's outputs (T rows each,
+ * in layer order; the lower layer at a tie) hold a non-finite value, else `lossStep`, the first step whose loss
+ * is not finite (−1: none), as layer outputs.length; null when every value was finite.
+ */
+export function firstOverflow(
+  outputs: Float64Array[],
+  T: number,
+  lossStep: number,
+): { step: number; layer: number } | null {
+  let found: { step: number; layer: number } | null = null;
+  outputs.forEach((output, k) => {
+    const bad = firstNonFinite(output, output.length / T);
+    if (bad >= 0 && (!found || bad < found.step)) found = { step: bad, layer: k };
+  });
+  if (!found && lossStep >= 0) found = { step: lossStep, layer: outputs.length };
+  return found;
+}
+
 /** Layer 0's input sequence (T×I): the data's inputs, or the embedding's rows of the token ids. */
 export function layerZeroInput(model: Model, seq: Sequence): Float64Array {
   if (!model.embedding || !seq.tokens) return seq.inputs;
@@ -108,7 +127,6 @@ export function forwardSequence(
   const traces: Trace[] = [];
   const outputs: Float64Array[] = [];
   let input = layerZeroInput(model, seq);
-  let nonFinite: { step: number; layer: number } | null = null;
   for (let k = 0; k < model.numLayers; k++) {
     tick();
     const fwd = cells[k * dirs];
@@ -122,14 +140,11 @@ export function forwardSequence(
       output = joinDirections(trace.output, revTrace.output, T, fwd.outputSize);
     }
     outputs.push(output);
-    const width = dirs * fwd.outputSize;
-    const bad = firstNonFinite(output, width);
-    if (bad >= 0 && (!nonFinite || bad < nonFinite.step)) nonFinite = { step: bad, layer: k };
     input = output;
   }
   const W = dirs * cells[cells.length - 1].outputSize;
   const losses = sequenceLosses(model, loss, seq, outputs[outputs.length - 1], W, tick);
-  if (losses.firstNonFinite >= 0 && !nonFinite) nonFinite = { step: losses.firstNonFinite, layer: model.numLayers };
+  const nonFinite = firstOverflow(outputs, T, losses.firstNonFinite);
   const { total, seeds, outputGrads } = losses;
   return { traces, outputs, loss: total, seeds, outputGrads, nonFinite, tokens: seq.tokens ?? null };
 }

@@ -8,7 +8,7 @@ import type { Trace } from '../cells/cell';
 import type { StepTraces } from '../lags';
 import type { LossFunction } from '../loss';
 import type { Model, Sequence } from '../model/types';
-import { firstNonFinite, sequenceLosses, type StreamedForward } from '../network';
+import { firstOverflow, sequenceLosses, type StreamedForward } from '../network';
 import type { LagSequence } from '../stackLags';
 import { rowSequence, type BlockCell, type BlockTrace } from './blockCell';
 import { blockLosses, checkpointedForward, segmentTrace, type CheckpointedForward } from './network';
@@ -104,13 +104,8 @@ export function streamedSequenceForward(
   const fwd = checkpointedForward(model, cells, [seq], segment, onTrace, tick, true)!;
   const outputs = [...fwd.inputs.slice(1), fwd.top];
   const W = fwd.top.length / seq.length;
-  let nonFinite: { step: number; layer: number } | null = null;
-  outputs.forEach((output, k) => {
-    const bad = firstNonFinite(output, W);
-    if (bad >= 0 && (!nonFinite || bad < nonFinite.step)) nonFinite = { step: bad, layer: k };
-  });
   const losses = sequenceLosses(model, loss, seq, fwd.top, W, tick);
-  if (losses.firstNonFinite >= 0 && !nonFinite) nonFinite = { step: losses.firstNonFinite, layer: model.numLayers };
+  const nonFinite = firstOverflow(outputs, seq.length, losses.firstNonFinite);
   const { traces } = checkpointedLagSequence(model, cells, fwd, losses.seeds, 0, tick);
   return {
     traces,

@@ -13,64 +13,12 @@ import { KernelMatMul, plainMatMul } from '../../../src/engine/matmul';
 import { createGemmKernel } from '../../../src/engine/kernels';
 import { backwardSequence, forwardSequence, gradArrays, zeroParamGrads } from '../../../src/engine/network';
 import type { Model } from '../../../src/engine/model/types';
+import { assertReportsClose, REPORT_TOLERANCE } from '../helpers/closeReports';
 import { randomModel, type RandomModelConfig } from '../helpers/randomModel';
 
-const TOLERANCE = 1e-12;
-
-/** Keys whose values depend on the clock or the run, not on the numbers. */
-const VOLATILE = new Set([
-  'elapsed_seconds',
-  'elapsed_ms',
-  'seconds',
-  'started',
-  'finished',
-  'generated',
-  'duration_ms',
-]);
-
-/** The largest |number| in a (nested) array. */
-function maxAbs(v: unknown): number {
-  if (typeof v === 'number') return Math.abs(v);
-  return Array.isArray(v) ? v.reduce((m: number, x) => Math.max(m, maxAbs(x)), 0) : 0;
-}
-
-/**
- * Every number of a against b: |a − b| ≤ 1e-12 · max(|a|, |b|), or 1e-12 of the largest entry of the array
- * it is in (a gradient entry that cancels to far below its array's scale); other values equal.
- */
-function assertClose(a: unknown, b: unknown, path: string, worst: { rel: number }, floor = 1e-300): void {
-  if (typeof a === 'number' && typeof b === 'number') {
-    if (Number.isNaN(a) && Number.isNaN(b)) return;
-    const scale = Math.max(Math.abs(a), Math.abs(b), floor);
-    const rel = a === b ? 0 : Math.abs(a - b) / scale;
-    worst.rel = Math.max(worst.rel, rel);
-    assert.ok(rel <= TOLERANCE, `${path}: ${a} vs ${b} (relative ${rel})`);
-    return;
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    assert.strictEqual(a.length, b.length, `${path}: length`);
-    const arrayFloor = path.endsWith('.values') ? Math.max(floor, maxAbs(a), maxAbs(b)) : floor;
-    a.forEach((x, i) => assertClose(x, b[i], `${path}[${i}]`, worst, arrayFloor));
-    return;
-  }
-  if (a && b && typeof a === 'object' && typeof b === 'object') {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    for (const k of keys) {
-      if (VOLATILE.has(k)) continue;
-      assertClose((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`, worst);
-    }
-    return;
-  }
-  assert.deepStrictEqual(a, b, path);
-}
-
+/** The report of the blocks against the per-sequence passes (traceBytes: 1); returns the worst difference. */
 function compareReports(model: Model, label: string): number {
-  const options = { file: label, gradientValues: true };
-  const perSequence = JSON.parse(JSON.stringify(analyzeModel(model, { ...options, traceBytes: 1 })));
-  const blocks = JSON.parse(JSON.stringify(analyzeModel(model, options)));
-  const worst = { rel: 0 };
-  assertClose(blocks, perSequence, 'report', worst);
-  return worst.rel;
+  return assertReportsClose(model, label, {}, { traceBytes: 1 });
 }
 
 const CASES: [string, RandomModelConfig][] = [];
@@ -196,11 +144,7 @@ describe('batched BPTT over blocks of sequences', () => {
           const segment = plan.block.segment(T);
           assert.ok(segment > 0 && segment < T && segment <= Math.ceil(Math.sqrt(T)), `segment ${segment} of ${T}`);
         }
-        const capped = JSON.parse(
-          JSON.stringify(analyzeModel(model, { file: name, gradientValues: true, traceBytes })),
-        );
-        const exact = JSON.parse(JSON.stringify(analyzeModel(model, { file: name, gradientValues: true })));
-        assertClose(capped, exact, 'report', { rel: 0 });
+        assertReportsClose(model, name, { traceBytes }, {});
       });
     }
   });
@@ -258,6 +202,6 @@ describe('batched BPTT over blocks of sequences', () => {
       report.findings.some((f) => f.code === 'non-finite' && /sequence 2 became non-finite at step 2/.test(f.message)),
       JSON.stringify(report.findings),
     );
-    assert.ok(worst <= TOLERANCE);
+    assert.ok(worst <= REPORT_TOLERANCE);
   });
 });

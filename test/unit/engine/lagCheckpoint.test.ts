@@ -4,7 +4,6 @@
 // stack gives the same lag table as with the whole trace and all rows at once, to 1e-12; a sampled table stays
 // the same sample with the same estimates.
 import * as assert from 'assert';
-import { analyzeModel } from '../../../src/engine/analyze';
 import { planAnalysis } from '../../../src/engine/analysis/plan';
 import { buildBlockCells } from '../../../src/engine/block/network';
 import { CheckpointWindows, checkpointedSequence } from '../../../src/engine/block/lagWindows';
@@ -18,20 +17,8 @@ import { forwardSequence } from '../../../src/engine/network';
 import type { Model } from '../../../src/engine/model/types';
 import type { Report } from '../../../src/engine/report/types';
 import { accumulateSequenceLags, stackShapeOf } from '../../../src/engine/stackLags';
+import { assertClose, reportJson } from '../helpers/closeReports';
 import { randomModel, type RandomModelConfig } from '../helpers/randomModel';
-
-const TOLERANCE = 1e-12;
-
-/** Keys whose values depend on the clock, not on the numbers. */
-const VOLATILE = new Set([
-  'elapsed_seconds',
-  'elapsed_ms',
-  'seconds',
-  'started',
-  'finished',
-  'generated',
-  'duration_ms',
-]);
 
 const CASES: [string, RandomModelConfig][] = [
   ['rnn elman tanh', { cell: 'rnn', form: 'elman', nonlinearity: 'tanh', loss: 'mse', layers: 1, readout: true }],
@@ -51,28 +38,6 @@ const CASES: [string, RandomModelConfig][] = [
     { cell: 'lstm', loss: 'cross_entropy', layers: 2, readout: true, vocabulary: 5 },
   ],
 ];
-
-/** |a − b| ≤ 1e-12 · max(|a|, |b|) (both null, or equal non-numbers). */
-function assertClose(a: unknown, b: unknown, path: string): void {
-  if (typeof a === 'number' && typeof b === 'number') {
-    const rel = a === b ? 0 : Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-300);
-    assert.ok(rel <= TOLERANCE, `${path}: ${a} vs ${b} (relative ${rel})`);
-    return;
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    assert.strictEqual(a.length, b.length, `${path}: length`);
-    a.forEach((x, i) => assertClose(x, b[i], `${path}[${i}]`));
-    return;
-  }
-  if (a && b && typeof a === 'object' && typeof b === 'object') {
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-      if (VOLATILE.has(k)) continue;
-      assertClose((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
-    }
-    return;
-  }
-  assert.deepStrictEqual(a, b, path);
-}
 
 /** Every LagStats entry of a against b. */
 function assertStatsClose(a: LagStats[], b: LagStats[], label: string): void {
@@ -175,8 +140,7 @@ describe('lag recursion within a memory cap (checkpoints and column passes)', ()
       const plan = planAnalysis(model, { file: name, traceBytes });
       assert.ok(plan.block.segment(23) < 23, `${name}: a sequence's trace exceeds the cap`);
       assert.strictEqual(plan.lagRowBytes, traceBytes);
-      const run = (extra: object): Report =>
-        JSON.parse(JSON.stringify(analyzeModel(model, { file: name, gradientValues: true, ...extra }))) as Report;
+      const run = (extra: object): Report => reportJson(model, { file: name, ...extra });
       const exact = run({});
       const cappedExact = run({ traceBytes });
       assert.strictEqual(exact.lag_sampling, null);
@@ -205,8 +169,7 @@ describe('a sequence over the trace cap that overflows (runs alone, from checkpo
   function compare(model: Model, label: string): string[] {
     const traceBytes = 3000;
     assert.ok(planAnalysis(model, { file: label, traceBytes }).block.segment(model.sequences[0].length) < 30);
-    const run = (extra: object): Report =>
-      JSON.parse(JSON.stringify(analyzeModel(model, { file: label, gradientValues: true, ...extra }))) as Report;
+    const run = (extra: object): Report => reportJson(model, { file: label, ...extra });
     const capped = run({ traceBytes });
     const whole = run({});
     assertClose(capped, whole, label);

@@ -249,10 +249,21 @@ function accumulatePass(job: LagAccumulation, subset: ColumnSubset | undefined, 
         const above = buffers[k + 1];
         addAligned(G, b.curExp, S, above.input, above.inputExp, cell.outputSize, n);
       }
-      // Rows are rescaled before completeState, so that backStep may reuse what completeState computed.
-      rescaleRows(G, b.curExp, S, n, range);
-      cell.completeState(trace, local, G, n);
-      rowNormsOf(G, S, n, b.norms);
+      const out = {
+        prev: j > 0 ? b.nxt : null,
+        prevFrom,
+        input: k > 0 ? b.input : null,
+        contribution: b.contribution,
+        grads: null,
+      };
+      // The cell's fused step when it has one; otherwise its parts. Rows are rescaled before completeState, so
+      // that backStep may reuse what completeState computed. backStep changes neither the norms nor exponents.
+      if (!cell.lagStep?.(trace, local, G, b.curExp, n, range, b.norms, out)) {
+        rescaleRows(G, b.curExp, S, n, range);
+        cell.completeState(trace, local, G, n);
+        rowNormsOf(G, S, n, b.norms);
+        cell.backStep(trace, local, G, n, out);
+      }
       for (let r = 0; r < n; r++) {
         const lag = rowT[r] - j;
         const m = b.norms[r];
@@ -263,13 +274,6 @@ function accumulatePass(job: LagAccumulation, subset: ColumnSubset | undefined, 
         stats[k].add(lag, m, b.curExp[r], at(rowT[r]));
         if (heatmap) heatmap.add(mapLayer[k], at(rowT[r]), at(j), log10Of(m, b.curExp[r]));
       }
-      cell.backStep(trace, local, G, n, {
-        prev: j > 0 ? b.nxt : null,
-        prevFrom,
-        input: k > 0 ? b.input : null,
-        contribution: b.contribution,
-        grads: null,
-      });
       for (let r = 0; r < n; r++) {
         const c = b.contribution[r];
         if (Number.isFinite(c)) stats[k].addContribution(rowT[r] - j, c, b.curExp[r], at(rowT[r]));

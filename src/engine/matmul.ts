@@ -39,6 +39,14 @@ export interface MatMul {
     cOff: number,
     accumulate: boolean,
   ): void;
+  /**
+   * Zero-copy product with a weight matrix W (k×n), for a caller that computes A itself: returns where to write
+   * A (m×k row-major; valid until `product` or another call on this MatMul), or null when this product has no
+   * such path (the caller then uses `multiply`). Optional.
+   */
+  stage?(m: number, n: number, k: number, W: Float64Array): Float64Array | null;
+  /** After `stage`: C[cOff..] (m×n) = A (as written into the staged view) · W. */
+  product?(m: number, C: Float64Array, cOff: number): void;
 }
 
 /** The reference product (plain TypeScript). */
@@ -55,6 +63,20 @@ export const plainMatMul: MatMul = {
 /** f64: products of at least this many multiply-adds go to the kernel; smaller ones stay in plain code. */
 const KERNEL_MIN_WORK = 16384;
 
+/** A kernel's zero-copy path (WasmGemmKernel, ParallelWasmGemm): A and C in its own memory. */
+interface ZeroCopyKernel {
+  inputView(m: number): Float64Array;
+  outputView(m: number): Float64Array;
+  compute(m: number, accumulate: boolean): void;
+}
+
+function zeroCopy(kernel: GemmKernel): ZeroCopyKernel | null {
+  const k = kernel as Partial<ZeroCopyKernel>;
+  return typeof k.inputView === 'function' && typeof k.outputView === 'function' && typeof k.compute === 'function'
+    ? (kernel as unknown as ZeroCopyKernel)
+    : null;
+}
+
 /**
  * Sends products to a GEMM kernel, keeping every weight matrix it has seen resident (one kernel slot each,
  * until reset). A float64 kernel takes the large products (small ones are faster in plain code, and the
@@ -66,7 +88,16 @@ export class KernelMatMul implements MatMul {
   /** The kernel rescales its float32 inputs itself, so the recursion's rows use the float64 range either way. */
   readonly safeExponent = 200;
 
-  constructor(private readonly kernel: GemmKernel) {}
+  private readonly direct: ZeroCopyKernel | null;
+  /** The staged product's n (0: none staged). */
+  private stagedN = 0;
+  /** The staged product when it is small enough for plain code (its A in plainScratch). */
+  private stagedPlain: { k: number; W: Float64Array } | null = null;
+  private plainScratch = new Float64Array(0);
+
+  constructor(private readonly kernel: GemmKernel) {
+    this.direct = zeroCopy(kernel);
+  }
 
   /** 'f64' or 'f32': the kernel's arithmetic. */
   get precision(): Precision {
@@ -93,11 +124,56 @@ export class KernelMatMul implements MatMul {
       if (!accumulate) C.fill(0, cOff, cOff + m * n);
       return;
     }
+    this.select(n, k, W);
+    this.kernel.multiplyResident(m, A, C, accumulate, aOff, cOff);
+  }
+
+  /** Makes W (k×n) the kernel's current matrix, packing it the first time. */
+  private select(n: number, k: number, W: Float64Array): void {
     const shape = `${k}x${n}`;
     const known = this.slots.get(W);
     if (known && known.shape === shape) this.kernel.useB(known.slot);
     else this.slots.set(W, { shape, slot: this.kernel.addB(k, n, W, 0) });
-    this.kernel.multiplyResident(m, A, C, accumulate, aOff, cOff);
+  }
+
+  /**
+   * The kernel's input region for A (m×k), W current: the caller writes A there and calls `product`, which saves
+   * the copy of A into the kernel's memory. Null where `multiply` would not use the kernel.
+   */
+  stage(m: number, n: number, k: number, W: Float64Array): Float64Array | null {
+    this.stagedN = 0;
+    this.stagedPlain = null;
+    if (!this.direct || m <= 0 || n === 0 || k === 0) return null;
+    if (this.kernel.precision === 'f64' && m * n * k < KERNEL_MIN_WORK) {
+      // A small product runs in plain code, as multiply does: A goes to scratch.
+      if (this.plainScratch.length < m * k)
+        this.plainScratch = new Float64Array(Math.max(m * k, 2 * this.plainScratch.length));
+      this.stagedPlain = { k, W };
+      this.stagedN = n;
+      return this.plainScratch;
+    }
+    this.select(n, k, W);
+    const view = this.direct.inputView(m);
+    this.stagedN = n;
+    return view;
+  }
+
+  /** C[cOff..] (m×n) = the staged A · W. */
+  product(m: number, C: Float64Array, cOff: number): void {
+    const n = this.stagedN;
+    if (!this.direct || n === 0) throw new Error('KernelMatMul.product: nothing staged');
+    this.stagedN = 0;
+    const plain = this.stagedPlain;
+    if (plain) {
+      this.stagedPlain = null;
+      gemm(m, n, plain.k, this.plainScratch, 0, plain.W, 0, C, cOff, false);
+      return;
+    }
+    this.direct.compute(m, false);
+    const out = this.direct.outputView(m);
+    const stride = out.length / m;
+    if (stride === n) C.set(out, cOff);
+    else for (let r = 0; r < m; r++) C.set(out.subarray(r * stride, r * stride + n), cOff + r * n);
   }
 
   /**
@@ -129,6 +205,8 @@ export class KernelMatMul implements MatMul {
 
   /** Forgets the resident matrices (their contents may change between runs). */
   reset(): void {
+    this.stagedN = 0;
+    this.stagedPlain = null;
     this.slots.clear();
     this.kernel.clearB();
   }

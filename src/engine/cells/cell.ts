@@ -77,4 +77,20 @@ export interface Cell<T extends Trace = Trace> {
   backStep(trace: T, j: number, G: Float64Array, rows: number, out: BackStepOut): void;
   /** Where the trace keeps its gate activations and unit values (cellStats.ts; gates-and-timeline.md §1). */
   statsView(trace: T): StatsView;
+  /**
+   * Optional: the lag recursion's whole step at j in one pass over the rows (lags.ts), with the same results to
+   * the bit as its parts in order: rescaleRows (exponents into `exp`), completeState, the row norms of G into
+   * `norms` (rowNormsOf), then backStep. Returns false, having changed nothing, when it does not apply to these
+   * outputs (the caller then runs the parts).
+   */
+  lagStep?(
+    trace: T,
+    j: number,
+    G: Float64Array,
+    exp: Float64Array,
+    rows: number,
+    range: { big: number; small: number },
+    norms: Float64Array,
+    out: BackStepOut,
+  ): boolean;
 }

@@ -82,6 +82,101 @@ export class RnnCell implements Cell<RnnTrace> {
     // The state is the output itself: nothing to add.
   }
 
+  /**
+   * The lag recursion's step (Cell.lagStep) for the products of one layer (no input gradient, no parameter
+   * gradients): one pass per row finds its largest entry and its squared norm and writes ∂ε/∂a_j (elman) or the
+   * row itself (pascanu) straight into the kernel's input region (MatMul.stage), so the state gradients are read
+   * once and copied nowhere. A row that must be rescaled is rescaled first and read again, as rescaleRows does.
+   */
+  lagStep(
+    trace: RnnTrace,
+    j: number,
+    G: Float64Array,
+    exp: Float64Array,
+    rows: number,
+    range: { big: number; small: number },
+    norms: Float64Array,
+    out: BackStepOut,
+  ): boolean {
+    const contribution = out.contribution;
+    if (out.input || out.grads || !contribution || !this.mm.stage || !this.mm.product) return false;
+    const H = this.hiddenSize;
+    const o = j * H;
+    const from = out.prevFrom;
+    const n = rows - from;
+    const prev = j > 0 ? out.prev : null;
+    let A: Float64Array | null = null;
+    if (prev && n > 0) {
+      A = this.mm.stage(n, H, H, this.w.weightHh.data);
+      if (!A) return false;
+    }
+    const elman = this.form === 'elman';
+    const prevState = elman ? trace.output : trace.aux;
+    const v = j > 0 ? prevState : elman ? null : this.sigmaZero;
+    const vNorm = v ? norm2(v, j > 0 ? o - H : 0, H) : 0;
+    const { df } = this.act;
+    const d = this.deriv;
+    if (elman) for (let i = 0; i < H; i++) d[i] = df(trace.aux[o + i], trace.output[o + i]);
+    this.scratch = ensureSize(this.scratch, H);
+    const { big, small } = range;
+    for (let r = 0; r < rows; r++) {
+      const g0 = r * H;
+      // The row's destination: the staged A, or scratch for a row that leaves (no product).
+      const dst = A && r >= from ? A : this.scratch;
+      const d0 = A && r >= from ? (r - from) * H : 0;
+      for (let pass = 0; pass < 2; pass++) {
+        let max = 0;
+        let ss = 0;
+        let sx = 0;
+        if (elman) {
+          for (let i = 0; i < H; i++) {
+            const g = G[g0 + i];
+            const a = Math.abs(g);
+            if (a > max) max = a;
+            ss += g * g;
+            const x = g * d[i];
+            dst[d0 + i] = x;
+            sx += x * x;
+          }
+        } else {
+          for (let i = 0; i < H; i++) {
+            const g = G[g0 + i];
+            const a = Math.abs(g);
+            if (a > max) max = a;
+            ss += g * g;
+            dst[d0 + i] = g;
+          }
+        }
+        if (pass === 0 && !(max === 0 || !Number.isFinite(max) || (max < big && max > small))) {
+          // As rescaleRows: two factors, so that 2^−e never overflows for subnormal rows; then read it again.
+          const e = Math.floor(Math.log2(max));
+          const half = Math.trunc(e / 2);
+          const f1 = 2 ** -half;
+          const f2 = 2 ** (half - e);
+          for (let i = g0; i < g0 + H; i++) G[i] = G[i] * f1 * f2;
+          exp[r] += e;
+          continue;
+        }
+        const norm = Math.sqrt(ss);
+        norms[r] = norm;
+        contribution[r] = elman ? Math.sqrt(sx) * vNorm : norm * vNorm;
+        break;
+      }
+    }
+    if (A && prev) {
+      this.mm.product(n, prev, 0);
+      if (!elman) {
+        // ∂x_j/∂x_{j−1} = W_hh diag(σ′(x_{j−1})).
+        for (let i = 0; i < H; i++) d[i] = df(trace.output[o - H + i], trace.aux[o - H + i]);
+        for (let r = 0; r < n; r++) {
+          const rr = r * H;
+          for (let i = 0; i < H; i++) prev[rr + i] *= d[i];
+        }
+      }
+    }
+    return true;
+  }
+
   backStep(trace: RnnTrace, j: number, G: Float64Array, rows: number, out: BackStepOut): void {
     const H = this.hiddenSize;
     const I = this.inputSize;

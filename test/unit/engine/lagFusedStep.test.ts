@@ -1,0 +1,122 @@
+// The rnn's fused lag step (RnnCell.lagStep: rescaling, row norms and the backward step in one pass, A written
+// straight into the kernel's memory) gives the same lag statistics to the bit as the step's parts in order.
+import * as assert from 'assert';
+import { buildCells } from '../../../src/engine/cells';
+import type { Cell } from '../../../src/engine/cells/cell';
+import { createGemmKernel } from '../../../src/engine/kernels';
+import { accumulateLags } from '../../../src/engine/lags';
+import { LagStats } from '../../../src/engine/logscale';
+import { LossFunction } from '../../../src/engine/loss';
+import { KernelMatMul } from '../../../src/engine/matmul';
+import { forwardSequence } from '../../../src/engine/network';
+import { parsedModel } from '../helpers/models';
+
+function modelText(form: string, nonlinearity: string, hidden: number, steps: number, gain: number): string {
+  return JSON.stringify({
+    cell: 'rnn',
+    form,
+    nonlinearity,
+    input_size: 3,
+    hidden_size: hidden,
+    num_layers: 1,
+    init: { scheme: 'orthogonal', seed: 5, gain },
+    data: { generate: { sequences: 1, length: steps, seed: 6 } },
+    loss: 'sum',
+  });
+}
+
+/** Packed statistics and contributions of the recursion, with or without the cells' fused step. */
+function lagRun(text: string, mm: KernelMatMul, fused: boolean, safeExponent: number): Float64Array {
+  const model = parsedModel(text);
+  const cells = buildCells(model);
+  const fwd = forwardSequence(model, cells, new LossFunction(model), model.sequences[0], () => undefined);
+  const lagCells: Cell[] = buildCells(model, mm);
+  let calls = 0;
+  for (const c of lagCells) {
+    const own = c.lagStep?.bind(c);
+    assert.ok(own, 'the rnn cell has a fused step');
+    c.lagStep = fused
+      ? (...args) => {
+          const done = own(...args);
+          if (done) calls++;
+          return done;
+        }
+      : undefined;
+  }
+  const T = model.sequences[0].length;
+  const stats = [new LagStats(T)];
+  accumulateLags({
+    cells: lagCells,
+    traces: fwd.traces,
+    seeds: fwd.seeds,
+    maxLag: T - 1,
+    stats,
+    hooks: { step: () => undefined },
+    safeExponent,
+  });
+  if (fused) assert.ok(calls >= T - 1, `the fused step ran (${calls} of ${T} steps)`);
+  const out = new Float64Array(T * LagStats.PACKED_PER_LAG);
+  stats[0].pack(out, 0);
+  return out;
+}
+
+describe('rnn fused lag step', () => {
+  for (const precision of ['f64', 'f32'] as const) {
+    for (const [form, nonlinearity] of [
+      ['elman', 'tanh'],
+      ['pascanu', 'tanh'],
+      ['elman', 'relu'],
+    ] as const) {
+      for (const [what, gain, safe] of [
+        ['no rescaling', 1, 200],
+        ['rows rescaled often (growing gradients, safe exponent 3)', 3, 3],
+      ] as const) {
+        it(`${form} ${nonlinearity}, ${precision}, ${what}: the same statistics to the bit as the parts`, () => {
+          const text = modelText(form, nonlinearity, 40, 90, gain);
+          const mm = new KernelMatMul(createGemmKernel({ precision, kind: 'wasm' }));
+          try {
+            const parts = lagRun(text, mm, false, safe);
+            const fused = lagRun(text, mm, true, safe);
+            assert.strictEqual(fused.length, parts.length);
+            let finite = 0;
+            for (let i = 0; i < parts.length; i++) {
+              assert.ok(Object.is(fused[i], parts[i]), `entry ${i}: ${fused[i]} vs ${parts[i]}`);
+              if (Number.isFinite(parts[i]) && parts[i] !== 0) finite++;
+            }
+            assert.ok(finite > parts.length / 4, 'the statistics hold numbers');
+          } finally {
+            mm.dispose();
+          }
+        });
+      }
+    }
+  }
+
+  it('falls back to the parts when the product has no zero-copy path (plain product)', () => {
+    const model = parsedModel(modelText('elman', 'tanh', 8, 10, 1));
+    const [cell] = buildCells(model);
+    const G = new Float64Array(8).fill(1);
+    const out = {
+      prev: new Float64Array(8),
+      prevFrom: 0,
+      input: null,
+      contribution: new Float64Array(1),
+      grads: null,
+    };
+    const fwd = forwardSequence(model, [cell], new LossFunction(model), model.sequences[0], () => undefined);
+    assert.strictEqual(
+      cell.lagStep?.(
+        fwd.traces[0],
+        5,
+        G,
+        new Float64Array(1),
+        1,
+        { big: 2 ** 200, small: 2 ** -200 },
+        new Float64Array(1),
+        out,
+      ),
+      false,
+    );
+    assert.deepStrictEqual(Array.from(out.prev), new Array<number>(8).fill(0), 'nothing written');
+  });
+});

@@ -377,21 +377,37 @@ export class ReportPanelView {
 
     const lags = lagChartModel(report);
     s.lags.chart = upsertChart(s.lags.chart, s.lags.canvas, lagChartConfig(lags, theme, this.lagBands));
+    // A sampled table (lag_sampling) adds each estimated mean's 95% interval, symmetric on the log scale (issue 12).
+    const sampled = Boolean(report.lag_sampling);
     s.lags.setTableBuilder(() =>
       table(
         'Gradient norm per lag',
-        ['layer', 'lag', 'pairs', 'mean', 'min', 'max'],
+        sampled
+          ? ['layer', 'lag', 'pairs', 'mean', 'min (sample)', 'max (sample)', '95% interval of the mean (log10)']
+          : ['layer', 'lag', 'pairs', 'mean', 'min', 'max'],
         (function* () {
           for (const l of report.layers)
-            for (const e of l.lags)
+            for (const e of l.lags) {
+              const ci = e.log10_mean_ci95;
               yield [
                 layerCell(l.layer, l.direction),
                 e.lag,
                 e.count,
                 formatFromLog10(e.log10_mean),
-                formatFromLog10(e.log10_min),
-                formatFromLog10(e.log10_max),
+                // A sampled entry has no min and max of the whole table: those of its sample.
+                formatFromLog10(e.sampled ? e.log10_min_sampled : e.log10_min),
+                formatFromLog10(e.sampled ? e.log10_max_sampled : e.log10_max),
+                ...(sampled
+                  ? [
+                      !e.sampled
+                        ? 'exact'
+                        : ci && ci[0] !== null && ci[1] !== null
+                          ? `± ${formatNumber((ci[1] - ci[0]) / 2)}`
+                          : '–',
+                    ]
+                  : []),
               ];
+            }
         })(),
       ),
     );

@@ -143,7 +143,13 @@ export class ReportPanelManager extends Disposable {
     } else {
       this.panel.reveal(undefined, true);
     }
-    const already = this.shows(documentUri) && this.lastReport?.report === report && this.lastReport.partial !== true;
+    // After a stopped run the page shows its last complete report under "cancelled" with Re-run: the same report
+    // shown again (Re-run answered from the last result) is posted, so that the page drops that line.
+    const already =
+      this.shows(documentUri) &&
+      this.lastReport?.report === report &&
+      this.lastReport.partial !== true &&
+      this.lastStopped === undefined;
     this.setDocument(documentUri);
     // A live update (onDidAnalyze) may have posted this very report a moment ago: do not render it twice.
     if (already && this.lastReport && sameClip(this.lastReport, current)) return;

@@ -26,6 +26,28 @@ const actionModelName = 'exploding-tanh.rnn.json';
 /** A long analysis (test/fixtures/workspace/long-run.rnn.json) for the progress notification, Cancel and the timeout. */
 const longModelName = 'long-run.rnn.json';
 
+/**
+ * A long model for Cancel during a partial report, with a text no analysis saw before (a comment with the run's time):
+ * test/fixtures/workspace/responsiveness-panel.rnn.json (one lstm layer, 2 sequences of 800 steps) with 2400 steps.
+ * Its lag table is sampled under the default rnnGradients.lagBudgetSeconds (a quick first report); its exact table
+ * (the panel's "Compute the exact lag table", with progress and Cancel) sends a partial report (short lags) long
+ * before its end.
+ */
+const partialModelName = 'partial-then-cancel.rnn.json';
+/** A small model (rnn tanh, 32 units, 2 sequences of 300 steps) whose exact lag table takes about a second. */
+const exactModelName = 'exact-on-request.rnn.json';
+const exactModel = {
+  name: 'sampled lag table (exact on request)',
+  cell: 'rnn',
+  nonlinearity: 'tanh',
+  input_size: 4,
+  hidden_size: 32,
+  init: { scheme: 'orthogonal', gain: 0.9, seed: 3 },
+  data: { generate: { sequences: 2, length: 300, distribution: 'normal', scale: 1.0, seed: 4 } },
+  loss: 'sum',
+  training: { clip_norm: 100, batch_size: 1 },
+};
+
 /** The state shared by the tests: server, browser, page, folders. */
 const session = {
   tmpDir: '',
@@ -88,7 +110,22 @@ async function screenshot(name) {
 async function openFromExplorer(name) {
   const page = session.page;
   const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label*="${name}"]`).first();
-  await row.waitFor({ state: 'visible', timeout: 60000 });
+  // A file the test has just written may reach the Explorer late (its file watcher was seen to miss one right after
+  // the workbench started): after 10 s the Explorer is refreshed by its command, once.
+  const since = Date.now();
+  let refreshed = false;
+  await until(
+    `${name} in the Explorer`,
+    async () => {
+      if (await row.isVisible()) return true;
+      if (!refreshed && Date.now() - since > 10000) {
+        refreshed = true;
+        await runCommand('File: Refresh Explorer');
+      }
+      return false;
+    },
+    60000,
+  );
   await row.click();
   await page
     .locator(`.tabs-container .tab[aria-label*="${name}"]`)
@@ -338,6 +375,35 @@ function positionIn(name, needle) {
   return { line: before.length, column: before[before.length - 1].length + 1 };
 }
 
+/**
+ * The progress notification whose text contains `text`, once visible: its toast when the workbench shows one, else its
+ * entry in the notification centre, which is opened by its command ("Notifications: Show Notifications", not the
+ * bell, whose click toggles) whenever neither is visible (a click elsewhere may have closed the centre, or the toast
+ * may have gone into the centre already). Returns its locator.
+ */
+async function progressNotification(text, timeoutMs = 60000) {
+  const page = session.page;
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
+  const entry = page.locator('.notifications-center .notification-list-item', { hasText: text }).first();
+  return until(
+    `the notification "${text}"`,
+    async () => {
+      if (await toast.isVisible()) return toast;
+      if (await entry.isVisible()) return entry;
+      if (!(await page.locator('.notifications-center').isVisible()))
+        await runCommand('Notifications: Show Notifications');
+      return (await entry.isVisible()) ? entry : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** Closes the notification centre if it is open (its status bar bell toggles it). */
+async function closeNotificationCentre() {
+  if (await session.page.locator('.notifications-center').isVisible())
+    await session.page.locator('[id="status.notifications"]').click({ timeout: 10000 });
+}
+
 /** The notification center's entries whose text matches `re` (see notificationTexts). */
 async function notificationsMatching(re) {
   return (await notificationTexts()).filter((n) => re.test(n.text));
@@ -478,6 +544,18 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
       path.join(repoRoot, 'test', 'fixtures', 'workspace', longModelName),
       path.join(session.workspace, longModelName),
     );
+    // Files some checks open, written before the workbench starts: a file written while it runs may reach the
+    // Explorer late (seen right after start-up).
+    const responsiveness = fs.readFileSync(
+      path.join(repoRoot, 'test', 'fixtures', 'workspace', 'responsiveness-panel.rnn.json'),
+      'utf8',
+    );
+    assert.match(responsiveness, /"length": 800/);
+    fs.writeFileSync(
+      path.join(session.workspace, partialModelName),
+      `// e2e run ${new Date().toISOString()}\n${responsiveness.replace('"length": 800', '"length": 2400')}`,
+    );
+    fs.writeFileSync(path.join(session.workspace, exactModelName), `${JSON.stringify(exactModel, null, 2)}\n`);
     fs.writeFileSync(
       path.join(session.workspace, brokenModelName),
       '{ "cell": "banana", "weights": { "weight_hh_l0": "not a matrix" } }\n',
@@ -1089,6 +1167,210 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
     await until('the status bar no longer analyzing', async () => /not analyzed/.test(await item.innerText()), 15000);
     console.log(`    stopped ${Date.now() - clicked} ms after Cancel: ${(await item.innerText()).trim()}`);
     if (await center.isVisible()) await bell.click();
+    await runCommand('View: Close All Editor Groups');
+  });
+
+  it('Cancel (clicked in the progress notification) while the panel shows a partial report: the last complete report again, "cancelled" with Re-run, and Re-run (clicked) brings a report', async function () {
+    this.timeout(300000);
+    await runCommand('View: Close All Editor Groups');
+    // Written into the workspace before the workbench started (see partialModelName): the Explorer lists it, and no
+    // setting is changed (nothing waits on the workbench reading a settings file).
+    const name = partialModelName;
+    try {
+      await openFromExplorer(name);
+      await runCommand('Analyze RNN gradients');
+      await reportTab(name).waitFor({ state: 'visible', timeout: 60000 });
+      const frame = await reportFrameOf(name, 120000);
+      const complete = await frame.locator('.facts').first().innerText();
+      const exact = frame.locator('button[data-focus-key="compute-exact"]');
+      await exact.waitFor({ state: 'visible', timeout: 30000 });
+      await exact.click();
+      const partial = await until(
+        'the partial report in the panel',
+        () =>
+          findFrame(() => {
+            const badge = document.querySelector('.badge');
+            return Boolean(
+              badge &&
+              /partial/i.test(badge.textContent || '') &&
+              badge.checkVisibility({ visibilityProperty: true }) &&
+              document.querySelector('h1.model-name'),
+            );
+          }),
+        120000,
+      );
+      console.log(`    partial: ${(await partial.locator('.badge').first().innerText()).replace(/\s+/g, ' ')}`);
+      const notification = await progressNotification(`Analyzing ${name}`);
+      await notification.hover();
+      await notification.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
+      const stopped = await until(
+        'the panel saying the analysis was cancelled',
+        () =>
+          findFrame(() => {
+            const visible = (e) => e.checkVisibility({ visibilityProperty: true });
+            const rerun = document.querySelector('button[data-focus-key="rerun"]');
+            return (
+              /cancelled/i.test(document.body.innerText) &&
+              rerun &&
+              visible(rerun) &&
+              !Array.from(document.querySelectorAll('.badge')).some(visible)
+            );
+          }),
+        60000,
+      );
+      const said = (await stopped.locator('body').innerText()).replace(/\s+/g, ' ');
+      console.log(`    after Cancel the panel says: ${said.slice(0, 160)}`);
+      assert.doesNotMatch(said, /analysis running/, 'the panel still says the analysis runs');
+      assert.match(said, /Showing the last complete report/, 'the panel does not show the last complete report');
+      // The last complete report is the one shown again: its facts (analysis time included) and its sampled note.
+      assert.strictEqual(
+        await stopped.locator('.facts').first().innerText(),
+        complete,
+        'another report than the last one',
+      );
+      await stopped.locator('button[data-focus-key="compute-exact"]').waitFor({ state: 'visible', timeout: 10000 });
+      await closeNotificationCentre();
+      await stopped.locator('button[data-focus-key="rerun"]').click();
+      const again = await until(
+        'a report in the panel after Re-run, without the cancelled line',
+        () =>
+          findFrame(() => {
+            const rerun = document.querySelector('button[data-focus-key="rerun"]');
+            return (
+              !/cancelled/i.test(document.body.innerText) &&
+              !(rerun && rerun.checkVisibility({ visibilityProperty: true })) &&
+              !document.querySelector('.awaiting') &&
+              document.querySelector('h1.model-name') &&
+              document.querySelectorAll('section[data-chart] canvas').length > 0
+            );
+          }),
+        120000,
+      );
+      assert.ok(await again.locator('.facts dd', { hasText: name }).count(), 'the report is of another file');
+    } finally {
+      await closeNotificationCentre();
+      await runCommand('View: Close All Editor Groups');
+    }
+  });
+
+  it('a lag table sampled under a tiny rnnGradients.lagBudgetSeconds: "estimated" in the status bar, "±" in the panel’s lag table; "Compute the exact lag table" (clicked) gives the exact table and the status bar drops "estimated"', async function () {
+    this.timeout(300000);
+    const page = session.page;
+    await runCommand('View: Close All Editor Groups');
+    const name = exactModelName;
+    const lagRows = async (frame) => {
+      const section = frame.locator('section[data-chart="lags"]');
+      await section.scrollIntoViewIfNeeded();
+      await section.locator('.section-head button', { hasText: 'Show as table' }).first().click();
+      const tableBox = section.locator('.table-box table');
+      await tableBox.waitFor({ state: 'visible', timeout: 10000 });
+      const read = await tableBox.evaluate((t) => ({
+        headers: Array.from(t.querySelectorAll('thead th')).map((c) => c.textContent.trim()),
+        rows: Array.from(t.querySelectorAll('tbody tr')).map((tr) =>
+          Array.from(tr.querySelectorAll('td')).map((c) => c.textContent.trim()),
+        ),
+      }));
+      await section.locator('.section-head button', { hasText: 'Show as chart' }).first().click();
+      return read;
+    };
+    const statusText = async () => (await regimeItem().innerText()).replace(/\s+/g, ' ').trim();
+    try {
+      await workspaceSettings({ 'rnnGradients.lagBudgetSeconds': 0.001 });
+      await openFromExplorer(name);
+      // Waits for the setting to be in force (the file's analysis after it, on open or on the settings change).
+      const estimated = await until(
+        '"estimated" in the status bar',
+        async () => {
+          const t = await statusText();
+          return /RNN: .*estimated/.test(t) && !/analyzing/.test(t) ? t : undefined;
+        },
+        90000,
+      );
+      console.log(`    status bar, sampled: ${estimated}`);
+      await runCommand('Analyze RNN gradients');
+      await reportTab(name).waitFor({ state: 'visible', timeout: 60000 });
+      const frame = await until(
+        'the sampled report in the panel',
+        async () => {
+          const f = await reportFrameOf(name);
+          return (await f.locator('button[data-focus-key="compute-exact"]').isVisible()) ? f : undefined;
+        },
+        90000,
+      );
+      const sampled = await lagRows(frame);
+      console.log(`    sampled table: ${sampled.headers.join(' | ')}; lag 10: ${sampled.rows[10].join(' | ')}`);
+      assert.ok(
+        sampled.rows.some((r) => /^± \d/.test(r[6] || '')),
+        `no "±" interval in the sampled lag table: ${JSON.stringify(sampled.rows.slice(0, 3))}`,
+      );
+      // Its min and max are those of the sample (a sampled entry has none of the whole table; they read "0" before).
+      for (const r of sampled.rows.filter((row) => /^± /.test(row[6] || ''))) {
+        const [min, max] = [log10Of(r[4]), log10Of(r[5])];
+        assert.ok(Number.isFinite(min) && min <= max, `lag ${r[1]}: sample min ${r[4]}, max ${r[5]}`);
+      }
+      await frame.locator('button[data-focus-key="compute-exact"]').click();
+      const exactFrame = await until(
+        'the exact report in the panel',
+        async () => {
+          const f = await reportFrameOf(name);
+          return (await f.locator('.sampled-note').isVisible()) ? undefined : f;
+        },
+        180000,
+      );
+      const exact = await lagRows(exactFrame);
+      assert.ok(
+        !exact.headers.some((h) => /interval/.test(h)) && !exact.rows.some((r) => r.some((c) => c.includes('±'))),
+        `the exact lag table still shows intervals: ${exact.headers.join(' | ')}`,
+      );
+      // Every (t, ℓ) pair of the 2 sequences of 300 steps: lag ℓ has 2·(300 − ℓ) of them.
+      assert.strictEqual(Number(exact.rows[0][2]), 600, 'lag 0 pairs');
+      assert.strictEqual(Number(exact.rows[10][2]), 2 * 290, 'lag 10 pairs');
+      // The status bar shows the model file's state with its editor active: back to the model's tab.
+      await page.locator('.editor-group-container').first().locator(`.tab[aria-label*="${name}"]`).first().click();
+      const plain = await until(
+        'the status bar without "estimated"',
+        async () => {
+          const t = await statusText();
+          return /RNN: /.test(t) && !/estimated|analyzing/.test(t) ? t : undefined;
+        },
+        60000,
+      );
+      console.log(`    status bar, exact: ${plain}`);
+    } finally {
+      await workspaceSettings(undefined);
+      await runCommand('View: Close All Editor Groups');
+    }
+  });
+
+  it('a model file reading a PyTorch checkpoint: the panel’s header names its weights file and module, as the report says', async function () {
+    const page = session.page;
+    await runCommand('View: Close All Editor Groups');
+    const name = 'tagger.rnn.json';
+    // Opened from the command's quick pick (no model file active), as its folder is collapsed in the Explorer.
+    await startCommand('Analyze RNN gradients');
+    await until(
+      'the quick pick listing model files',
+      async () => (await page.locator('.quick-input-list .monaco-list-row').count()) > 1,
+      30000,
+    );
+    await page.keyboard.type(name);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible' });
+    await page.keyboard.press('Enter');
+    await reportTab(name).waitFor({ state: 'visible', timeout: 60000 });
+    const frame = await reportFrameOf(name);
+    const report = cliReport(`checkpoint/${name}`);
+    const source = report.model.source;
+    assert.ok(
+      source && source.format === 'pytorch' && source.module,
+      `the CLI report has no module: ${JSON.stringify(source)}`,
+    );
+    const facts = await frame
+      .locator('.facts > div')
+      .evaluateAll((divs) => divs.map((d) => [d.querySelector('dt').textContent, d.querySelector('dd').textContent]));
+    const weights = facts.find(([k]) => k === 'weights');
+    console.log(`    header: ${facts.map(([k, v]) => `${k} ${v}`).join(' | ')}`);
+    assert.ok(weights, `the header has no weights line: ${JSON.stringify(facts)}`);
+    assert.strictEqual(weights[1], `weights from ${source.path}, module ${source.module}`);
     await runCommand('View: Close All Editor Groups');
   });
 

@@ -154,6 +154,9 @@ describe('RNN Gradients with checkpoints', function () {
     const rendered = await Promise.race([extension.panel.whenRendered(), sleep(30000).then(() => undefined)]);
     assert.ok(rendered, 'the report panel did not render within 30 s');
     assert.ok(rendered.charts > 0, 'the panel drew no chart');
+    // Data flow: the panel was given the chosen module's report (a hook read; the UI side, the panel's header naming
+    // the weights file and its module, is checked in the workbench by the e2e test 'a model file reading a PyTorch
+    // checkpoint: the panel’s header names its weights file and module, as the report says').
     const shown = extension.panel.shownReport;
     assert.strictEqual(shown?.documentUri, uri.toString());
     assert.deepStrictEqual(shown.report.model.source, sourceOf(result));
@@ -202,6 +205,8 @@ describe('RNN Gradients with checkpoints', function () {
     assert.ok(result?.ok, `no report: ${JSON.stringify(result)}`);
     assert.strictEqual(sourceOf(result)?.module, 'aux');
     await waitFor('the report panel tab', () => panelTab('pick-model'));
+    // Data flow (hook read): the panel was given the picked module's report; its header is checked in the e2e test
+    // named above.
     assert.strictEqual(extension.panel.shownReport?.report.model.source?.module, 'aux');
     const rendered = await Promise.race([extension.panel.whenRendered(), sleep(30000).then(() => undefined)]);
     assert.ok(rendered && rendered.charts > 0, 'the report panel did not render its charts within 30 s');

@@ -48,7 +48,10 @@ describe('RNN Gradients training timeline', function () {
     await extension.timeline.open({ sources: [folder] });
     const entry = extension.timeline.shown?.timeline.entries.find((e) => e.step === 400);
     assert.ok(entry);
-    // The message the webview posts when a point, a finding or a row of step 400 is clicked.
+    // The message the webview posts when a point, a finding or a row of step 400 is clicked. The data flow is checked
+    // here (a hook read: the panel was given that checkpoint's report, its numbers those of the timeline entry); the
+    // clicks themselves and the report drawn are checked in the workbench by the e2e test 'clicking a step on a
+    // timeline chart, or its row, opens that checkpoint’s full report'.
     await extension.timeline.handle({ type: 'openStep', file: entry.file, step: 400 });
     const report = await waitFor('the report panel on step_400', () => {
       const r = extension.panel.shownReport;
@@ -150,7 +153,8 @@ describe('RNN Gradients training timeline', function () {
     );
     const rendered = await Promise.race([extension.timeline.whenRendered().then(() => true), sleep(30000)]);
     assert.ok(rendered, 'the timeline webview did not render within 30 s');
-    // Opening step 230 (as a click on its point does) shows that checkpoint's full report.
+    // Opening step 230 (as a click on its point does) shows that checkpoint's full report (data flow, a hook read; the
+    // click in the UI is checked by the e2e test named in the test above).
     const entry = shown.timeline.entries[3];
     await extension.timeline.handle({ type: 'openStep', file: entry.file, step: entry.step });
     const report = await waitFor('the report panel on step_00230.pt', () => {

@@ -143,6 +143,52 @@ async function reportPainted(page) {
   return null;
 }
 
+/** How far the hover's content overflows its box (px; ≤ 0: all of it shows) and how far it is scrolled. */
+function hoverOverflow(hover) {
+  return hover.evaluate((node) => {
+    const content = node.querySelector('.monaco-hover-content') || node;
+    const view = content.parentElement || node;
+    return { overflow: content.scrollHeight - view.clientHeight, scrolled: view.scrollTop || content.scrollTop || 0 };
+  });
+}
+
+/** Drags the hover's bottom edge (the resizable hover's south sash) down by `dy` px. */
+async function dragHoverBottom(page, hover, dy) {
+  const box = await hover.boundingBox();
+  const sashes = page.locator('.monaco-resizable-hover .monaco-sash.horizontal:not(.disabled)');
+  let south = null;
+  for (const sash of await sashes.all()) {
+    const b = await sash.boundingBox();
+    if (b && box && Math.abs(b.y + b.height / 2 - (box.y + box.height)) < 8) south = b;
+  }
+  if (!south) throw new Error('the hover has no bottom edge to drag');
+  const x = south.x + south.width / 2;
+  const y = south.y + south.height / 2;
+  await page.mouse.move(x, y - 20, { steps: 2 });
+  await page.mouse.move(x, y, { steps: 2 });
+  await page.mouse.down();
+  await page.mouse.move(x, y + dy, { steps: 8 });
+  await page.mouse.up();
+  // Rest inside the hover (it stays open) away from its edges and its scroll bar.
+  await page.mouse.move(box.x + box.width / 2, box.y + 20, { steps: 4 });
+  await harness.sleep(300);
+}
+
+/**
+ * Makes the hover tall enough for all its content by dragging its bottom edge (the resizable hover's south sash)
+ * down; fails when it still overflows, rather than take a shot with a cut line.
+ */
+async function fitHover(page, hover) {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const { overflow, scrolled } = await hoverOverflow(hover);
+    if (overflow <= 0 && scrolled === 0) break;
+    await dragHoverBottom(page, hover, Math.max(overflow, 0) + 12);
+  }
+  const { overflow, scrolled } = await hoverOverflow(hover);
+  if (overflow > 0 || scrolled !== 0)
+    throw new Error(`the hover still hides ${overflow} px of its content (scrolled ${scrolled} px) after resizing it`);
+}
+
 async function save(page, dir, name) {
   const file = path.join(dir, name);
   await page.screenshot({ path: file });
@@ -224,14 +270,10 @@ async function main() {
       const text = await hover.innerText();
       return /σ_max/.test(text) && /Regime/.test(text);
     });
-    // The hover is as tall as VS Code allows and scrolls: move into it and scroll its content down past the
-    // diagnostic's message so the table, Pascanu's condition, the measurement and the regime line are all in view.
+    // The hover opens at most 250 px tall and scrolls (the diagnostic's message, our table, the key's description):
+    // drag its bottom edge down, as a person would, until the whole of it shows from its first line, unscrolled.
     const hover = page.locator('.monaco-hover:visible').first();
-    const box = await hover.boundingBox();
-    if (box) {
-      await page.mouse.move(box.x + box.width / 2, box.y + 10, { steps: 4 });
-      await page.mouse.wheel(0, 90);
-    }
+    await fitHover(page, hover);
     await harness.sleep(700);
     await save(page, dir, 'hover-weight-hh.png');
 

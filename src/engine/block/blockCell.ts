@@ -159,6 +159,16 @@ export function rowSequence(
   return out;
 }
 
+/** Steps 1…T of a (T+1)×n×W buffer whose step 0 is the initial state (a view): y_t of every step. */
+export function afterInitial(states: Float64Array, n: number, W: number): Float64Array {
+  return states.subarray(n * W);
+}
+
+/** Step T of a (T+1)×n×W buffer (each row's last value; a view). */
+export function lastStep(states: Float64Array, T: number, n: number, W: number): Float64Array {
+  return states.subarray(T * n * W, (T + 1) * n * W);
+}
+
 /** Whether some entry of v[off … off+len) is not finite. */
 export function anyNonFinite(v: Float64Array, off = 0, len = v.length - off): boolean {
   for (let i = off, e = off + len; i < e; i++) if (!Number.isFinite(v[i])) return true;

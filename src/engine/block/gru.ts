@@ -9,7 +9,9 @@ import type { GruTrace } from '../cells/gru';
 import type { MatMul } from '../matmul';
 import {
   addColumns,
+  afterInitial,
   anyNonFinite,
+  lastStep,
   multiplyRows,
   rowSequence,
   transposed,
@@ -121,12 +123,11 @@ export class GruBlock implements BlockCell<GruBlockTrace> {
   }
 
   outputs(trace: GruBlockTrace): Float64Array {
-    return trace.h.subarray(trace.n * this.H);
+    return afterInitial(trace.h, trace.n, this.H);
   }
 
   finalState(trace: GruBlockTrace, out: Float64Array): void {
-    const { T, n } = trace;
-    out.set(trace.h.subarray(T * n * this.H, (T + 1) * n * this.H));
+    out.set(lastStep(trace.h, trace.T, trace.n, this.H));
   }
 
   backward(

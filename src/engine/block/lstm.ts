@@ -8,6 +8,7 @@ import type { LstmTrace } from '../cells/lstm';
 import type { MatMul } from '../matmul';
 import {
   addColumns,
+  afterInitial,
   anyNonFinite,
   multiplyRows,
   rowSequence,
@@ -112,7 +113,7 @@ export class LstmBlock implements BlockCell<LstmBlockTrace> {
   }
 
   outputs(trace: LstmBlockTrace): Float64Array {
-    return trace.h.subarray(trace.n * this.outputSize);
+    return afterInitial(trace.h, trace.n, this.outputSize);
   }
 
   finalState(trace: LstmBlockTrace, out: Float64Array): void {

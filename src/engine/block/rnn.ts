@@ -10,7 +10,9 @@ import type { RnnTrace } from '../cells/rnn';
 import type { MatMul } from '../matmul';
 import {
   addColumns,
+  afterInitial,
   anyNonFinite,
+  lastStep,
   multiplyRows,
   rowSequence,
   transposed,
@@ -89,12 +91,11 @@ export class RnnBlock implements BlockCell<RnnBlockTrace> {
   }
 
   outputs(trace: RnnBlockTrace): Float64Array {
-    return trace.s.subarray(trace.n * this.H);
+    return afterInitial(trace.s, trace.n, this.H);
   }
 
   finalState(trace: RnnBlockTrace, out: Float64Array): void {
-    const { T, n } = trace;
-    out.set(trace.s.subarray(T * n * this.H, (T + 1) * n * this.H));
+    out.set(lastStep(trace.s, trace.T, trace.n, this.H));
   }
 
   backward(

@@ -154,6 +154,8 @@ export class AnalysisService extends Disposable {
   private readonly stoppedEmitter = this._register(new vscode.EventEmitter<StoppedEvent>());
   private failureShown = false;
   private warmTimer: NodeJS.Timeout | undefined;
+  /** The worker was ended because the workspace holds no model file: none is started again until an analysis. */
+  private released = false;
   private ended = false;
   private heatmapPolicy: (uri: vscode.Uri) => boolean = () => false;
 
@@ -182,7 +184,15 @@ export class AnalysisService extends Disposable {
       this.clientInstance = new AnalysisClient(
         this.workerPath,
         { maxOldGenerationSizeMb: workerHeapLimitMb() },
-        { niceness: workerNiceness, lowerPriorityAfterMs: lowerPriorityAfterMs },
+        {
+          niceness: workerNiceness,
+          lowerPriorityAfterMs: lowerPriorityAfterMs,
+          // However a worker that worked ended (stopped, cancelled, crashed, timed out), a fresh one waits for the next
+          // analysis.
+          onWorkerEnded: (answered) => {
+            if (answered && !this.released) this.keepWarm(warmAgainMs);
+          },
+        },
       );
     }
     return this.clientInstance;
@@ -197,11 +207,32 @@ export class AnalysisService extends Disposable {
     if (this.warmTimer !== undefined || this.ended) return;
     this.warmTimer = setTimeout(() => {
       this.warmTimer = undefined;
-      if (this.ended || this.clientInstance?.hasWorker) return;
-      this.log.debug('starting the analysis worker ahead of the next analysis');
-      // A tiny analysis loads the engine and compiles its kernels, so the next one finds them ready.
-      this.client.analyze(warmUpParams).catch(() => undefined);
+      this.warmNow();
     }, delayMs);
+  }
+
+  /**
+   * Starts a worker now when none runs (on activation: a thread starts in a few milliseconds of this thread's time,
+   * then loads and compiles the engine on its own core while the workbench and other extensions start).
+   */
+  warmNow(): void {
+    if (this.ended || this.clientInstance?.hasWorker) return;
+    this.log.debug('starting the analysis worker ahead of the next analysis');
+    // A tiny analysis loads the engine and compiles its kernels, so the next one finds them ready.
+    this.client.analyze(warmUpParams).catch(() => undefined);
+  }
+
+  /**
+   * Ends a worker started ahead of need (keepWarm, warmNow) when no document was analyzed yet: the workspace turned
+   * out to hold no model file.
+   */
+  releaseUnusedWorker(): void {
+    if (this.warmTimer !== undefined) clearTimeout(this.warmTimer);
+    this.warmTimer = undefined;
+    if (this.states.size > 0 || !this.clientInstance?.hasWorker) return;
+    this.released = true;
+    this.log.debug('stopping the analysis worker: no model file in the workspace');
+    void this.clientInstance.terminateWorker();
   }
 
   /** Decides which documents' analyses include the heatmap by default (the report panel sets it). */
@@ -285,6 +316,7 @@ export class AnalysisService extends Disposable {
     const owner = state;
     // The latest partial report of this run (kept for a command that joins it later).
     const partialSent: { report?: Report } = {};
+    this.released = false;
     const raw = this.client.analyze(params, {
       signal: abort.signal,
       timeoutMs,
@@ -361,6 +393,7 @@ export class AnalysisService extends Disposable {
   /** Analyzes raw parameters (no document, no diagnostics): for the test API. */
   analyzeParams(params: AnalyzeParams, token?: vscode.CancellationToken): Promise<AnalyzeResult> {
     const abort = new AbortController();
+    this.released = false;
     const promise = this.client.analyze(params, { signal: abort.signal, timeoutMs: readSettings().timeoutMs });
     abort.signal.addEventListener('abort', () => this.stopIdleWorker(), { once: true });
     this.linkCancellation(token, abort, promise);

@@ -39,7 +39,7 @@ export class DiagnosticsManager extends Disposable {
     this.debouncer = this._register(new KeyedDebouncer(debounceMs, (key) => this.runQueued(key)));
     for (const subscription of [
       // A file just opened is analyzed at once (its first squiggle counts: issue 12); edits are debounced.
-      vscode.workspace.onDidOpenTextDocument((document) => this.schedule(document, 0)),
+      vscode.workspace.onDidOpenTextDocument((document) => this.analyzeNow(document)),
       vscode.workspace.onDidChangeTextDocument((event) => {
         if (event.contentChanges.length > 0) this.schedule(event.document);
       }),
@@ -62,6 +62,16 @@ export class DiagnosticsManager extends Disposable {
     // Disposed last: the queued runs and listeners stop before the diagnostics are cleared.
     this.collection = this._register(collection);
     for (const document of vscode.workspace.textDocuments) this.schedule(document, 0);
+  }
+
+  /**
+   * Analyzes a model file just opened at once, in the open event's own call: its first squiggle counts (issue 12), and
+   * the same event makes VS Code activate the extensions of its language (for JSONC the TypeScript extension, which
+   * blocks the extension host's event loop for 0.3–0.4 s) right after, which would delay even a 0 ms timer; the
+   * worker then computes meanwhile.
+   */
+  private analyzeNow(document: vscode.TextDocument): void {
+    if (isModelDocument(document, readSettings(document.uri))) this.debouncer.runNow(document.uri.toString());
   }
 
   /** Queues an analysis of a model file, `delayMs` after the last call for it (default: the edit debounce). */

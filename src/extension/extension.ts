@@ -84,15 +84,20 @@ export function activate(context: vscode.ExtensionContext): RnnGradientsApi {
       vscode.languages.registerHoverProvider(modelFileSelector, new WeightHover(service)),
       ...registerCommands({ service, panel, timeline, checkpoints }),
     );
-    // A worker ready before the first model file's analysis (started at the next idle moment, kept warm), when there
-    // is a model file: one is open, or the workspace holds one (activation by onLanguage:jsonc, also for other JSONC
-    // files, covers workspaces whose workspaceContains search timed out on a busy machine).
+    // A worker ready before the first model file's analysis (kept warm), started now unless the activation is
+    // explained by another JSONC file (onLanguage:jsonc: tsconfig.json, settings): activation by workspaceContains, a
+    // command or a panel means a model file is about to be analyzed, and the workspace search below takes 0.1–1.4 s
+    // on a busy machine, longer than the first file takes to open. Otherwise the search decides; a worker started
+    // for a workspace that holds no model file (and no model file open) is ended again.
     const isModel = (document: vscode.TextDocument): boolean => isModelDocument(document, readSettings(document.uri));
-    if (vscode.workspace.textDocuments.some(isModel)) service.keepWarm();
-    else
+    const modelOpen = vscode.workspace.textDocuments.some(isModel);
+    const otherJsonc = vscode.workspace.textDocuments.some((d) => d.languageId === 'jsonc' && !isModel(d));
+    if (modelOpen || !otherJsonc) service.warmNow();
+    if (!modelOpen)
       void vscode.workspace.findFiles(readSettings().modelFiles, '**/node_modules/**', 1).then(
         (found) => {
           if (found.length > 0) service.keepWarm();
+          else service.releaseUnusedWorker();
         },
         () => undefined,
       );

@@ -21,6 +21,15 @@ export class KeyedDebouncer<K> {
     );
   }
 
+  /**
+   * Runs the key now, in this call, dropping its pending run (a file just opened: a timer, even of 0 ms, waits for
+   * whatever else the event loop does next, such as other extensions activating for the same file).
+   */
+  runNow(key: K): void {
+    this.cancel(key);
+    this.run(key);
+  }
+
   /** Whether a run is pending for the key. */
   isPending(key: K): boolean {
     return this.timers.has(key);

@@ -49,6 +49,13 @@ export interface WorkerOptions {
   niceness?: number;
   /** See AnalysisWorkerData.lowerPriorityAfterMs: the worker thread takes `niceness` only once a run is this long. */
   lowerPriorityAfterMs?: number;
+  /**
+   * Called after the worker thread ended for any reason but dispose() (stopped, restarted after a timeout, crashed,
+   * exited), once its pending requests were rejected, with whether that worker had answered any request (one that
+   * never did may fail at start: starting another at once could loop). The extension starts a fresh one ahead of the
+   * next analysis.
+   */
+  onWorkerEnded?: (answered: boolean) => void;
 }
 
 /** Index in the shared control block: the id of the request to cancel. */
@@ -58,6 +65,8 @@ const CANCEL_SLOT = 0;
 export class AnalysisClient {
   private worker: Worker | undefined;
   private control: Int32Array | undefined;
+  /** Whether the current worker answered a request (a result or an error message). */
+  private answered = false;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private disposed = false;
@@ -125,7 +134,7 @@ export class AnalysisClient {
     if (this.disposed) return;
     this.disposed = true;
     const worker = this.worker;
-    this.detach(new AnalysisError('The analysis client was disposed.', 'disposed'));
+    this.detach(new AnalysisError('The analysis client was disposed.', 'disposed'), false);
     void worker?.terminate();
   }
 
@@ -169,11 +178,15 @@ export class AnalysisClient {
     void worker.terminate();
   }
 
-  /** Forgets the current worker and rejects all pending requests with `error`. */
-  private detach(error: AnalysisError): void {
+  /** Forgets the current worker and rejects all pending requests with `error`; tells onWorkerEnded unless disposing. */
+  private detach(error: AnalysisError, notify = true): void {
+    const had = this.worker !== undefined;
+    const answered = this.answered;
     this.worker = undefined;
     this.control = undefined;
+    this.answered = false;
     for (const id of [...this.pending.keys()]) this.finish(id, error);
+    if (had && notify) this.workerOptions.onWorkerEnded?.(answered);
   }
 
   private onMessage(message: FromWorkerMessage): void {
@@ -184,9 +197,11 @@ export class AnalysisClient {
         entry.options.onProgress?.(message);
         return;
       case 'result':
+        this.answered = true;
         this.finish(message.id, undefined, message.result);
         return;
       case 'error':
+        this.answered = true;
         this.finish(message.id, new AnalysisError(message.message, message.cancelled ? 'cancelled' : 'internal'));
         return;
       default: {

@@ -4,7 +4,7 @@
 // the README's target, under 1 s cold).
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import { api, closeAll, fixture, ours } from './helpers';
+import { api, closeAll, fixture, ours, waitFor } from './helpers';
 import { reporterLinePrefix } from './index';
 
 /** The README's target for the first squiggle, cold (docs/testing.md). */
@@ -49,7 +49,10 @@ describe('time to first diagnostic', function () {
 
   it('the first model file opened after activation shows its squiggle promptly (cold, worker start included)', async () => {
     // Activation is what opening a workspace with model files triggers; the first file follows at once.
-    await api();
+    const extension = await api();
+    // Activated by workspaceContains (the workspace holds model files): the worker started at once, not at the first
+    // analysis and not after the workspace search.
+    assert.ok(extension.client.hasWorker, 'no worker running after activation');
     check('cold (first open after activation)', await timeToSquiggle('vanishing.rnn.json'));
   });
 
@@ -57,7 +60,10 @@ describe('time to first diagnostic', function () {
     const extension = await api();
     await closeAll();
     await extension.client.terminateWorker();
-    // A person opens the next file a moment later; the extension keeps a worker ready meanwhile.
+    assert.strictEqual(extension.client.hasWorker, false);
+    // A person opens the next file a moment later; the extension keeps a worker ready meanwhile (a fresh one started
+    // in the background, without any file opened).
+    await waitFor('a fresh worker after the stop', () => (extension.client.hasWorker ? true : undefined), 10000);
     await new Promise((resolve) => setTimeout(resolve, 300));
     check('after a worker restart', await timeToSquiggle('exploding.rnn.json'));
     await closeAll();

@@ -18,4 +18,16 @@ describe('extension settings and debounce', () => {
     assert.deepStrictEqual(runs.sort(), ['a', 'b']);
     debouncer.dispose();
   });
+
+  it('runNow runs the key in the same call and drops its pending run', async () => {
+    const runs: string[] = [];
+    const debouncer = new KeyedDebouncer<string>(20, (key) => runs.push(key));
+    debouncer.schedule('a');
+    debouncer.runNow('a');
+    assert.deepStrictEqual(runs, ['a']);
+    assert.ok(!debouncer.isPending('a'));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepStrictEqual(runs, ['a'], 'the pending run was dropped');
+    debouncer.dispose();
+  });
 });

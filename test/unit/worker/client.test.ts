@@ -182,6 +182,29 @@ describe('AnalysisClient with dist/worker.js', function () {
     await assertAnswers(client, 3000);
   });
 
+  it('onWorkerEnded is told when the worker ends (terminateWorker), with whether it had answered; not on dispose()', async () => {
+    const ended: boolean[] = [];
+    const watched = new AnalysisClient(WORKER_JS, undefined, { onWorkerEnded: (answered) => ended.push(answered) });
+    try {
+      await watched.terminateWorker();
+      assert.deepStrictEqual(ended, [], 'no worker had started');
+      await assertAnswers(watched);
+      await watched.terminateWorker();
+      assert.deepStrictEqual(ended, [true], 'after terminateWorker()');
+      const stopped = rejection(watched.analyze(params(longModel())));
+      await watched.terminateWorker();
+      assert.strictEqual((await stopped).error.reason, 'worker-exit');
+      assert.deepStrictEqual(ended, [true, false], 'a worker stopped before it answered');
+      const pending = rejection(watched.analyze(params(longModel())));
+      await new Promise((r) => setTimeout(r, 100));
+      watched.dispose();
+      assert.strictEqual((await pending).error.reason, 'disposed');
+      assert.deepStrictEqual(ended, [true, false], 'after dispose()');
+    } finally {
+      watched.dispose();
+    }
+  });
+
   it('a model that exhausts the worker\'s heap rejects with "worker-error" saying it ran out of memory; the next request works', async () => {
     // Inline weights of a 600-unit rnn: 2.3 MB of JSON, whose parse tree alone exceeds a 32 MB heap.
     const hidden = 600;

@@ -3,7 +3,7 @@
 import * as assert from 'assert';
 import { buildCells } from '../../../src/engine/cells';
 import type { Cell } from '../../../src/engine/cells/cell';
-import { createGemmKernel } from '../../../src/engine/kernels';
+import { createGemmKernel, ParallelWasmGemm } from '../../../src/engine/kernels';
 import { accumulateLags } from '../../../src/engine/lags';
 import { LagStats } from '../../../src/engine/logscale';
 import { LossFunction } from '../../../src/engine/loss';
@@ -91,6 +91,21 @@ describe('rnn fused lag step', () => {
       }
     }
   }
+
+  it('elman tanh on the two-thread kernel (shared memory, helper up): the same statistics to the bit', async () => {
+    const K = new ParallelWasmGemm({ threads: 2, minParallelFlops: 0, mcPanels: 2 });
+    const mm = new KernelMatMul(K);
+    try {
+      for (let i = 0; i < 300 && K.readyHelpers < 1; i++) await new Promise((res) => setTimeout(res, 10));
+      assert.strictEqual(K.readyHelpers, 1, 'the helper thread started');
+      const text = modelText('elman', 'tanh', 40, 90, 3);
+      const parts = lagRun(text, mm, false, 3);
+      const fused = lagRun(text, mm, true, 3);
+      for (let i = 0; i < parts.length; i++) assert.ok(Object.is(fused[i], parts[i]), `entry ${i}`);
+    } finally {
+      mm.dispose();
+    }
+  });
 
   it('falls back to the parts when the product has no zero-copy path (plain product)', () => {
     const model = parsedModel(modelText('elman', 'tanh', 8, 10, 1));

@@ -15,6 +15,7 @@
 const fs = require('fs');
 const path = require('path');
 const harness = require('../test/harness/harness');
+const { startWorkbench } = require('../test/harness/workbench');
 
 const repoRoot = harness.repoRoot;
 const model = 'exploding-tanh.rnn.json';
@@ -42,12 +43,6 @@ function userSettings(theme) {
     'update.mode': 'none',
     'git.enabled': false,
   };
-}
-
-function writeSettings(dataDir, theme) {
-  const dir = path.join(dataDir, 'User');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'settings.json'), `${JSON.stringify(userSettings(theme), null, 2)}\n`);
 }
 
 function parseArgs(argv) {
@@ -203,35 +198,34 @@ async function main() {
   const { dir } = parseArgs(process.argv.slice(2));
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js')))
     throw new Error('dist/extension.js is missing: run `npm run build` first');
-  const paths = await harness.ensureHarness();
   const tmpDir = harness.makeTempDir('screenshots');
-  const dataDir = path.join(tmpDir, 'data');
-  const extDir = path.join(tmpDir, 'extensions');
-  fs.mkdirSync(extDir, { recursive: true });
-  const workspace = harness.copyFolder(path.join(repoRoot, 'examples'), path.join(tmpDir, 'examples'));
-  writeSettings(dataDir, 'Default Dark Modern');
   fs.mkdirSync(dir, { recursive: true });
 
-  let server;
-  let browser;
+  let workbench;
   const cleanup = async () => {
-    await harness.closeBrowser(browser);
-    browser = undefined;
-    if (server) await server.stop();
-    server = undefined;
+    if (workbench) await workbench.stop();
+    workbench = undefined;
     await harness.killAllDescendants();
   };
   harness.installCleanupHandlers(cleanup);
   try {
-    server = await harness.startCodeServer(paths, { tmpDir, dataDir, extDir });
-    browser = await harness.launchChromium(paths);
-    const page = await browser.newPage({ viewport, deviceScaleFactor: 1 });
-    const url = harness.workbenchUrl(server, workspace, [
-      ['extensionDevelopmentPath', harness.remoteUri(server.port, repoRoot)],
-      ['skipWelcome', 'true'],
-    ]);
-    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60000 });
-    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90000 });
+    // The extension from this checkout (a development extension), a copy of examples/, the dark theme.
+    try {
+      workbench = await startWorkbench({
+        dir: tmpDir,
+        copyFrom: path.join(repoRoot, 'examples'),
+        workspaceName: 'examples',
+        developmentPath: repoRoot,
+        userSettings: userSettings('Default Dark Modern'),
+        viewport,
+        deviceScaleFactor: 1,
+        waitFor: 'workbench',
+      });
+    } catch (error) {
+      workbench = error.workbench;
+      throw error;
+    }
+    const page = workbench.page;
 
     // (a) The model from the Explorer, its warning squiggle, and the Problems panel.
     const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label*="${model}"]`).first();
@@ -321,6 +315,7 @@ async function main() {
     await harness.sleep(1500);
     await save(page, dir, 'report-panel-light.png');
   } catch (error) {
+    const browser = workbench && workbench.browser;
     const pages = browser ? browser.contexts().flatMap((context) => context.pages()) : [];
     if (pages[0]) {
       const file = path.join(repoRoot, 'test-results', 'screenshots-failed.png');

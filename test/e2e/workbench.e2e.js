@@ -9,6 +9,7 @@ const childProcess = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const harness = require('../harness/harness');
+const { startWorkbench } = require('../harness/workbench');
 
 const repoRoot = harness.repoRoot;
 const resultsDir = path.join(repoRoot, 'test-results');
@@ -427,6 +428,27 @@ async function workspaceSettings(settings) {
   await harness.sleep(2500);
 }
 
+/** The session's workbench from now on: its server, browser, page and folders (see startWorkbench). */
+function adoptWorkbench(workbench) {
+  session.server = workbench.server;
+  session.browser = workbench.browser;
+  session.page = workbench.page;
+  session.dataDir = workbench.dataDir;
+  session.extDir = workbench.extDir;
+  session.workspace = workbench.workspace;
+  session.reports = {};
+}
+
+/** Starts a workbench (startWorkbench's options) as the session's; one that failed half-way is still stopped later. */
+async function openSession(options) {
+  try {
+    adoptWorkbench(await startWorkbench(options));
+  } catch (error) {
+    if (error.workbench) adoptWorkbench(error.workbench);
+    throw error;
+  }
+}
+
 /**
  * Ends the current workbench and opens a second one (code-server + Chromium) on a fresh copy of the examples plus the
  * long model, with the extension already installed: `env` for code-server and so the extension host, `workspaceTrust`
@@ -437,46 +459,17 @@ async function restartSession(
   { env = {}, workspaceTrust = false, userSettings, folderSettings, files = {} } = {},
 ) {
   await stopSession();
-  const paths = await harness.ensureHarness();
-  const dir = path.join(session.tmpDir, label);
-  fs.mkdirSync(dir, { recursive: true });
-  session.dataDir = path.join(dir, 'data');
-  session.workspace = harness.copyFolder(harness.exampleFolder(), path.join(dir, 'workspace'));
-  session.reports = {};
-  fs.copyFileSync(
-    path.join(repoRoot, 'test', 'fixtures', 'workspace', longModelName),
-    path.join(session.workspace, longModelName),
-  );
-  const writeJson = (file, value) => {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
-  };
-  if (userSettings) writeJson(path.join(session.dataDir, 'User', 'settings.json'), userSettings);
-  if (folderSettings) writeJson(path.join(session.workspace, '.vscode', 'settings.json'), folderSettings);
-  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(session.workspace, name), text);
-  session.server = await harness.startCodeServer(paths, {
-    tmpDir: dir,
-    dataDir: session.dataDir,
+  await openSession({
+    dir: path.join(session.tmpDir, label),
+    copyFrom: harness.exampleFolder(),
+    copies: { [longModelName]: path.join(repoRoot, 'test', 'fixtures', 'workspace', longModelName) },
+    files,
     extDir: session.extDir,
+    userSettings,
+    folderSettings,
     env,
     workspaceTrust,
   });
-  await openWorkbench(paths);
-}
-
-/** Opens the workbench of the running code-server on session.workspace in a new Chromium, once its Explorer lists files. */
-async function openWorkbench(paths) {
-  session.browser = await harness.launchChromium(paths);
-  session.page = await session.browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await session.page.goto(harness.workbenchUrl(session.server, session.workspace), {
-    waitUntil: 'domcontentloaded',
-    timeout: 60000,
-  });
-  await session.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90000 });
-  await session.page
-    .locator('.explorer-folders-view .monaco-list-row')
-    .first()
-    .waitFor({ state: 'visible', timeout: 90000 });
 }
 
 /**
@@ -524,53 +517,43 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
 
   before(async function () {
     this.timeout(600000);
-    const paths = await harness.ensureHarness();
     session.tmpDir = harness.makeTempDir('e2e');
-    session.dataDir = path.join(session.tmpDir, 'data');
-    session.extDir = path.join(session.tmpDir, 'extensions');
-    fs.mkdirSync(session.extDir, { recursive: true });
-
     const packaged = packageExtension(session.tmpDir);
     session.vsix = packaged.vsix;
     session.packageError = packaged.error;
-    session.workspace = harness.copyFolder(harness.exampleFolder(), path.join(session.tmpDir, 'workspace'));
+    const examples = harness.exampleFolder();
     const models = fs
-      .readdirSync(session.workspace)
+      .readdirSync(examples)
       .filter((f) => f.endsWith('.rnn.json'))
       .sort();
     session.modelName = preferredModels.find((m) => models.includes(m)) || models[0];
-    if (!session.modelName) throw new Error(`no *.rnn.json model at the top of ${session.workspace}`);
-    fs.copyFileSync(
-      path.join(repoRoot, 'test', 'fixtures', 'workspace', longModelName),
-      path.join(session.workspace, longModelName),
-    );
-    // Files some checks open, written before the workbench starts: a file written while it runs may reach the
+    if (!session.modelName) throw new Error(`no *.rnn.json model at the top of ${examples}`);
+    // Files some checks open are written before the workbench starts: a file written while it runs may reach the
     // Explorer late (seen right after start-up).
     const responsiveness = fs.readFileSync(
       path.join(repoRoot, 'test', 'fixtures', 'workspace', 'responsiveness-panel.rnn.json'),
       'utf8',
     );
     assert.match(responsiveness, /"length": 800/);
-    fs.writeFileSync(
-      path.join(session.workspace, partialModelName),
-      `// e2e run ${new Date().toISOString()}\n${responsiveness.replace('"length": 800', '"length": 2400')}`,
-    );
-    fs.writeFileSync(path.join(session.workspace, exactModelName), `${JSON.stringify(exactModel, null, 2)}\n`);
-    fs.writeFileSync(
-      path.join(session.workspace, brokenModelName),
-      '{ "cell": "banana", "weights": { "weight_hh_l0": "not a matrix" } }\n',
-    );
-    fs.mkdirSync(path.join(session.workspace, timelineFolder));
-    for (const n of ['step_100.rnn.json', 'step_200.rnn.json'])
-      fs.copyFileSync(path.join(timelineSource, n), path.join(session.workspace, timelineFolder, n));
-
-    harness.installVsix(paths, session.vsix, { dataDir: session.dataDir, extDir: session.extDir });
-    session.server = await harness.startCodeServer(paths, {
-      tmpDir: session.tmpDir,
-      dataDir: session.dataDir,
-      extDir: session.extDir,
+    await openSession({
+      dir: session.tmpDir,
+      copyFrom: examples,
+      copies: {
+        [longModelName]: path.join(repoRoot, 'test', 'fixtures', 'workspace', longModelName),
+        ...Object.fromEntries(
+          ['step_100.rnn.json', 'step_200.rnn.json'].map((n) => [
+            `${timelineFolder}/${n}`,
+            path.join(timelineSource, n),
+          ]),
+        ),
+      },
+      files: {
+        [brokenModelName]: '{ "cell": "banana", "weights": { "weight_hh_l0": "not a matrix" } }\n',
+        [partialModelName]: `// e2e run ${new Date().toISOString()}\n${responsiveness.replace('"length": 800', '"length": 2400')}`,
+        [exactModelName]: `${JSON.stringify(exactModel, null, 2)}\n`,
+      },
+      vsix: session.vsix,
     });
-    await openWorkbench(paths);
   });
 
   afterEach(async function () {

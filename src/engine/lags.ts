@@ -7,7 +7,7 @@
 // Bidirectional stacks of several layers take the chunked recursion of stackLags.ts.
 import type { Cell, Trace } from './cells/cell';
 import type { HeatmapCollector } from './heatmap';
-import { log10Of } from './logscale';
+import { log10Of, rescaleRow } from './logscale';
 
 /** Progress and cancellation hooks of the recursion. */
 export interface LagHooks {
@@ -337,14 +337,7 @@ export function rescaleRows(
       const a = Math.abs(G[i]);
       if (a > max) max = a;
     }
-    if (max === 0 || !Number.isFinite(max) || (max < range.big && max > range.small)) continue;
-    const e = Math.floor(Math.log2(max));
-    // Two factors, so that 2^−e never overflows for subnormal rows.
-    const half = Math.trunc(e / 2);
-    const f1 = 2 ** -half;
-    const f2 = 2 ** (half - e);
-    for (let i = off; i < off + width; i++) G[i] = G[i] * f1 * f2;
-    exp[r] += e;
+    exp[r] += rescaleRow(G, off, width, max, range);
   }
 }
 

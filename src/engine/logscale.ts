@@ -201,3 +201,24 @@ export class LagStats {
     };
   }
 }
+
+/**
+ * Rescales the row G[off, off+width) whose largest |entry| is `max` to about 1 when `max` left
+ * [range.small, range.big], and returns the power of two it divided by (0 when the row stays as it is, also for
+ * a zero or non-finite row). Two factors, so that 2^−e never overflows for subnormal rows.
+ */
+export function rescaleRow(
+  G: Float64Array,
+  off: number,
+  width: number,
+  max: number,
+  range: { big: number; small: number },
+): number {
+  if (max === 0 || !Number.isFinite(max) || (max < range.big && max > range.small)) return 0;
+  const e = Math.floor(Math.log2(max));
+  const half = Math.trunc(e / 2);
+  const f1 = 2 ** -half;
+  const f2 = 2 ** (half - e);
+  for (let i = off; i < off + width; i++) G[i] = G[i] * f1 * f2;
+  return e;
+}

@@ -5,6 +5,7 @@ import type { LayerWeights, Nonlinearity, RnnForm } from '../model/types';
 import { ACTIVATIONS, type Activation } from '../activation';
 import { matVec, norm2 } from '../linalg';
 import { plainMatMul, type MatMul } from '../matmul';
+import { rescaleRow } from '../logscale';
 import type { StatsView } from '../cellStats';
 import type { BackStepOut, Cell, Trace } from './cell';
 import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
@@ -118,7 +119,6 @@ export class RnnCell implements Cell<RnnTrace> {
     const d = this.deriv;
     if (elman) for (let i = 0; i < H; i++) d[i] = df(trace.aux[o + i], trace.output[o + i]);
     this.scratch = ensureSize(this.scratch, H);
-    const { big, small } = range;
     for (let r = 0; r < rows; r++) {
       const g0 = r * H;
       // The row's destination: the staged A, or scratch for a row that leaves (no product).
@@ -147,15 +147,13 @@ export class RnnCell implements Cell<RnnTrace> {
             dst[d0 + i] = g;
           }
         }
-        if (pass === 0 && !(max === 0 || !Number.isFinite(max) || (max < big && max > small))) {
-          // As rescaleRows: two factors, so that 2^−e never overflows for subnormal rows; then read it again.
-          const e = Math.floor(Math.log2(max));
-          const half = Math.trunc(e / 2);
-          const f1 = 2 ** -half;
-          const f2 = 2 ** (half - e);
-          for (let i = g0; i < g0 + H; i++) G[i] = G[i] * f1 * f2;
-          exp[r] += e;
-          continue;
+        if (pass === 0) {
+          // As rescaleRows; a rescaled row is read again.
+          const e = rescaleRow(G, g0, H, max, range);
+          if (e !== 0) {
+            exp[r] += e;
+            continue;
+          }
         }
         const norm = Math.sqrt(ss);
         norms[r] = norm;

@@ -851,17 +851,7 @@ async function main() {
     });
 
     await test('a sampled report shows "Compute the exact lag table" by the lag chart, which posts computeExact; an exact one does not', async () => {
-      const text = JSON.stringify({
-        name: 'sampled',
-        cell: 'rnn',
-        nonlinearity: 'tanh',
-        input_size: 4,
-        hidden_size: 32,
-        init: { scheme: 'orthogonal', gain: 0.9, seed: 3 },
-        data: { generate: { sequences: 2, length: 300, distribution: 'normal', scale: 1.0, seed: 4 } },
-        loss: 'sum',
-        training: { clip_norm: 100, batch_size: 1 },
-      });
+      const text = fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'models', 'exact-on-request.rnn.json'), 'utf8');
       const sampled = engineReportOfText(text, 'sampled.rnn.json', ['--lag-budget', '0.001']);
       assert(sampled.lag_sampling, 'the engine did not sample this report');
       const button = page

@@ -35,19 +35,12 @@ const longModelName = 'long-run.rnn.json';
  * before its end.
  */
 const partialModelName = 'partial-then-cancel.rnn.json';
-/** A small model (rnn tanh, 32 units, 2 sequences of 300 steps) whose exact lag table takes about a second. */
+/**
+ * A small model (rnn tanh, 32 units, 2 sequences of 300 steps) whose exact lag table takes about a second; the
+ * integration and browser tests of the exact lag table use the same file.
+ */
 const exactModelName = 'exact-on-request.rnn.json';
-const exactModel = {
-  name: 'sampled lag table (exact on request)',
-  cell: 'rnn',
-  nonlinearity: 'tanh',
-  input_size: 4,
-  hidden_size: 32,
-  init: { scheme: 'orthogonal', gain: 0.9, seed: 3 },
-  data: { generate: { sequences: 2, length: 300, distribution: 'normal', scale: 1.0, seed: 4 } },
-  loss: 'sum',
-  training: { clip_norm: 100, batch_size: 1 },
-};
+const exactModelText = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'models', exactModelName), 'utf8');
 
 /** The state shared by the tests: server, browser, page, folders. */
 const session = {
@@ -550,7 +543,7 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
       files: {
         [brokenModelName]: '{ "cell": "banana", "weights": { "weight_hh_l0": "not a matrix" } }\n',
         [partialModelName]: `// e2e run ${new Date().toISOString()}\n${responsiveness.replace('"length": 800', '"length": 2400')}`,
-        [exactModelName]: `${JSON.stringify(exactModel, null, 2)}\n`,
+        [exactModelName]: exactModelText,
       },
       vsix: session.vsix,
     });

@@ -9,19 +9,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { AnalyzeResult } from '../../src/worker/protocol';
-import { api, clickInWebview, closeAll } from './helpers';
+import { api, clickInWebview, closeAll, repoRoot } from './helpers';
 
-const model = {
-  name: 'sampled lag table (exact on request)',
-  cell: 'rnn',
-  nonlinearity: 'tanh',
-  input_size: 4,
-  hidden_size: 32,
-  init: { scheme: 'orthogonal', gain: 0.9, seed: 3 },
-  data: { generate: { sequences: 2, length: 300, distribution: 'normal', scale: 1.0, seed: 4 } },
-  loss: 'sum',
-  training: { clip_norm: 100, batch_size: 1 },
-};
+/** The model file (test/fixtures/models, shared with the e2e and browser tests of the exact lag table). */
+const modelText = fs.readFileSync(
+  path.join(repoRoot, 'test', 'fixtures', 'models', 'exact-on-request.rnn.json'),
+  'utf8',
+);
 
 describe('RNN Gradients exact lag table on request', function () {
   this.timeout(240000);
@@ -43,7 +37,7 @@ describe('RNN Gradients exact lag table on request', function () {
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     assert.ok(folder, 'no workspace folder');
     file = vscode.Uri.file(path.join(folder, 'exact-on-request.rnn.json'));
-    fs.writeFileSync(file.fsPath, JSON.stringify(model, null, 2) + '\n');
+    fs.writeFileSync(file.fsPath, modelText);
     const uri = file;
     const document = await vscode.workspace.openTextDocument(uri);
     await vscode.window.showTextDocument(document);

@@ -340,6 +340,18 @@ async function reportFrameOf(modelName, timeoutMs = 90000) {
   );
 }
 
+/** The report page of the model once `accept(frame)` (async) holds for it; `description` names the wait. */
+async function reportFrameWhen(modelName, description, accept, timeoutMs) {
+  return until(
+    description,
+    async () => {
+      const frame = await reportFrameOf(modelName);
+      return (await accept(frame)) ? frame : undefined;
+    },
+    timeoutMs,
+  );
+}
+
 /** Closes every editor tab whose label contains `part` (middle click, as a person closes a tab). */
 async function closeTabs(part) {
   const tabs = session.page.locator(`.tabs-container .tab[aria-label*="${part}"]`);
@@ -1285,12 +1297,10 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
       console.log(`    status bar, sampled: ${estimated}`);
       await runCommand('Analyze RNN gradients');
       await reportTab(name).waitFor({ state: 'visible', timeout: 60000 });
-      const frame = await until(
+      const frame = await reportFrameWhen(
+        name,
         'the sampled report in the panel',
-        async () => {
-          const f = await reportFrameOf(name);
-          return (await f.locator('button[data-focus-key="compute-exact"]').isVisible()) ? f : undefined;
-        },
+        (f) => f.locator('button[data-focus-key="compute-exact"]').isVisible(),
         90000,
       );
       const sampled = await lagRows(frame);
@@ -1305,12 +1315,10 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
         assert.ok(Number.isFinite(min) && min <= max, `lag ${r[1]}: sample min ${r[4]}, max ${r[5]}`);
       }
       await frame.locator('button[data-focus-key="compute-exact"]').click();
-      const exactFrame = await until(
+      const exactFrame = await reportFrameWhen(
+        name,
         'the exact report in the panel',
-        async () => {
-          const f = await reportFrameOf(name);
-          return (await f.locator('.sampled-note').isVisible()) ? undefined : f;
-        },
+        async (f) => !(await f.locator('.sampled-note').isVisible()),
         180000,
       );
       const exact = await lagRows(exactFrame);

@@ -45,8 +45,11 @@ export interface MatMul {
    * such path (the caller then uses `multiply`). Optional.
    */
   stage?(m: number, n: number, k: number, W: Float64Array): Float64Array | null;
-  /** After `stage`: C[cOff..] (m×n) = A (as written into the staged view) · W. */
-  product?(m: number, C: Float64Array, cOff: number): void;
+  /**
+   * After `stage`: C[cOff..] (m×n, rows `ldc` apart, default n) = A (as written into the staged view) · W; the
+   * entries between rows are left as they are.
+   */
+  product?(m: number, C: Float64Array, cOff: number, ldc?: number): void;
 }
 
 /** The reference product (plain TypeScript). */
@@ -145,9 +148,10 @@ export class KernelMatMul implements MatMul {
     this.stagedPlain = null;
     if (!this.direct || m <= 0 || n === 0 || k === 0) return null;
     if (this.kernel.precision === 'f64' && m * n * k < KERNEL_MIN_WORK) {
-      // A small product runs in plain code, as multiply does: A goes to scratch.
-      if (this.plainScratch.length < m * k)
-        this.plainScratch = new Float64Array(Math.max(m * k, 2 * this.plainScratch.length));
+      // A small product runs in plain code, as multiply does: A goes to scratch (and C after it, when product
+      // writes rows apart).
+      if (this.plainScratch.length < m * (k + n))
+        this.plainScratch = new Float64Array(Math.max(m * (k + n), 2 * this.plainScratch.length));
       this.stagedPlain = { k, W };
       this.stagedN = n;
       return this.plainScratch;
@@ -158,22 +162,30 @@ export class KernelMatMul implements MatMul {
     return view;
   }
 
-  /** C[cOff..] (m×n) = the staged A · W. */
-  product(m: number, C: Float64Array, cOff: number): void {
+  /** C[cOff..] (m×n, rows `ldc` apart) = the staged A · W. */
+  product(m: number, C: Float64Array, cOff: number, ldc?: number): void {
     const n = this.stagedN;
     if (!this.direct || n === 0) throw new Error('KernelMatMul.product: nothing staged');
     this.stagedN = 0;
+    const ld = ldc ?? n;
     const plain = this.stagedPlain;
     if (plain) {
       this.stagedPlain = null;
-      gemm(m, n, plain.k, this.plainScratch, 0, plain.W, 0, C, cOff, false);
+      if (ld === n) {
+        gemm(m, n, plain.k, this.plainScratch, 0, plain.W, 0, C, cOff, false);
+        return;
+      }
+      // The rows of C are apart: the product into scratch after A (the same arithmetic), then copied.
+      const c0 = m * plain.k;
+      gemm(m, n, plain.k, this.plainScratch, 0, plain.W, 0, this.plainScratch, c0, false);
+      for (let r = 0; r < m; r++) C.set(this.plainScratch.subarray(c0 + r * n, c0 + (r + 1) * n), cOff + r * ld);
       return;
     }
     this.direct.compute(m, false);
     const out = this.direct.outputView(m);
     const stride = out.length / m;
-    if (stride === n) C.set(out, cOff);
-    else for (let r = 0; r < m; r++) C.set(out.subarray(r * stride, r * stride + n), cOff + r * n);
+    if (stride === n && ld === n) C.set(out, cOff);
+    else for (let r = 0; r < m; r++) C.set(out.subarray(r * stride, r * stride + n), cOff + r * ld);
   }
 
   /**

@@ -5,6 +5,7 @@ import type { LayerWeights } from '../model/types';
 import { sigm } from '../activation';
 import { matVec, norm2 } from '../linalg';
 import { plainMatMul, type MatMul } from '../matmul';
+import { rescaleRow } from '../logscale';
 import type { StatsView } from '../cellStats';
 import type { BackStepOut, Cell, Trace } from './cell';
 import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
@@ -74,6 +75,95 @@ export class GruCell implements Cell<GruTrace> {
 
   completeState(): void {
     // The state is the output itself: nothing to add.
+  }
+
+  /**
+   * The lag recursion's step (Cell.lagStep) for the products of one layer (no input gradient, no parameter
+   * gradients), with the same results to the bit as rescaleRows, rowNormsOf and backStep in order. Per row: one
+   * pass finds the largest entry (rescaling) and the squared norm; one pass over k writes the gate gradients
+   * ∂ε/∂(W_hh h_{j−1} + b_hh) straight into the kernel's input region (MatMul.stage), whose norm is then summed in
+   * their memory order (blocks r, z, n), as rowNorms sums it. The product writes into `prev`, then the path through
+   * z is added.
+   */
+  lagStep(
+    trace: GruTrace,
+    j: number,
+    G: Float64Array,
+    exp: Float64Array,
+    rows: number,
+    range: { big: number; small: number },
+    norms: Float64Array,
+    out: BackStepOut,
+  ): boolean {
+    const contribution = out.contribution;
+    const mm = this.mm;
+    if (out.input || out.grads || !contribution || !mm.stage || !mm.product) return false;
+    const H = this.hiddenSize;
+    const G3 = this.gateRows;
+    const go = j * 4 * H;
+    const hPrevOff = (j - 1) * H;
+    const from = out.prevFrom;
+    const n = rows - from;
+    const prev = j > 0 ? out.prev : null;
+    let A: Float64Array | null = null;
+    if (prev && n > 0) {
+      A = mm.stage(n, H, G3, this.w.weightHh.data);
+      if (!A) return false;
+    }
+    const { gates, output } = trace;
+    const hNorm = j > 0 ? norm2(output, hPrevOff, H) : 0;
+    this.dU = ensureSize(this.dU, G3);
+    const scratch = this.dU;
+    for (let r = 0; r < rows; r++) {
+      const g0 = r * H;
+      let ss = 0;
+      for (let pass = 0; ; pass++) {
+        let max = 0;
+        ss = 0;
+        for (let i = g0, e = g0 + H; i < e; i++) {
+          const g = G[i];
+          const a = Math.abs(g);
+          if (a > max) max = a;
+          ss += g * g;
+        }
+        if (pass === 0) {
+          // As rescaleRows; a rescaled row is read again.
+          const e = rescaleRow(G, g0, H, max, range);
+          if (e !== 0) {
+            exp[r] += e;
+            continue;
+          }
+        }
+        break;
+      }
+      norms[r] = Math.sqrt(ss);
+      const toA = A !== null && r >= from;
+      const dst = toA ? (A as Float64Array) : scratch;
+      const d0 = toA ? (r - from) * G3 : 0;
+      for (let k = 0; k < H; k++) {
+        const g = G[g0 + k];
+        const rg_ = gates[go + k];
+        const z = gates[go + H + k];
+        const nk = gates[go + 2 * H + k];
+        const hn = gates[go + 3 * H + k];
+        const hPrev = j > 0 ? output[hPrevOff + k] : 0;
+        const dan = g * (1 - z) * (1 - nk * nk);
+        dst[d0 + k] = dan * hn * rg_ * (1 - rg_);
+        dst[d0 + H + k] = g * (hPrev - nk) * z * (1 - z);
+        dst[d0 + 2 * H + k] = dan * rg_;
+      }
+      let sz = 0;
+      for (let i = d0, e = d0 + G3; i < e; i++) sz += dst[i] * dst[i];
+      contribution[r] = Math.sqrt(sz) * hNorm;
+    }
+    if (A && prev) {
+      mm.product(n, prev, 0);
+      for (let r = 0; r < n; r++) {
+        const src = (r + from) * H;
+        for (let k = 0; k < H; k++) prev[r * H + k] += G[src + k] * gates[go + H + k];
+      }
+    }
+    return true;
   }
 
   backStep(trace: GruTrace, j: number, G: Float64Array, rows: number, out: BackStepOut): void {

@@ -8,6 +8,7 @@ import type { LayerWeights } from '../model/types';
 import { sigm } from '../activation';
 import { matVec, norm2 } from '../linalg';
 import { plainMatMul, type MatMul } from '../matmul';
+import { rescaleRow } from '../logscale';
 import type { StatsView } from '../cellStats';
 import type { BackStepOut, Cell, Trace } from './cell';
 import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
@@ -131,6 +132,148 @@ export class LstmCell implements Cell<LstmTrace> {
         const tc = trace.tanhCells[j * H + k];
         G[rr + R + k] += gm[r * H + k] * trace.gates[go + 3 * H + k] * (1 - tc * tc);
       }
+    }
+  }
+
+  /**
+   * The lag recursion's step (Cell.lagStep) for the products of one layer (no input gradient, no parameter
+   * gradients), with the same results to the bit as rescaleRows, completeState, rowNormsOf and backStep in order.
+   * Per row: one pass finds the largest entry (rescaling) and the h-part's squared norm; one pass over k completes
+   * ∂ε/∂c_j, adds it to the norm, writes the four gate gradients ∂ε/∂z straight into the kernel's input region
+   * (MatMul.stage) and ∂ε/∂c_{j−1} into `prev`; ∂ε/∂z's norm is then summed in its memory order (gate blocks i, f,
+   * g, o), as rowNorms sums it. The product writes ∂ε/∂h_{j−1} into `prev`'s rows directly. With projections the
+   * rows' h-parts go straight into the kernel for ∂ε/∂m_j = ∂ε/∂h_j · W_hr first (all rows rescaled before).
+   */
+  lagStep(
+    trace: LstmTrace,
+    j: number,
+    G: Float64Array,
+    exp: Float64Array,
+    rows: number,
+    range: { big: number; small: number },
+    norms: Float64Array,
+    out: BackStepOut,
+  ): boolean {
+    const contribution = out.contribution;
+    const mm = this.mm;
+    if (out.input || out.grads || !contribution || !mm.stage || !mm.product) return false;
+    const H = this.hiddenSize;
+    const R = this.outputSize;
+    const S = this.stateSize;
+    const G4 = this.gateRows;
+    const go = j * G4;
+    const to = j * H;
+    const co = (j - 1) * H;
+    const proj = this.projSize > 0;
+    const from = out.prevFrom;
+    const n = rows - from;
+    const prev = j > 0 ? out.prev : null;
+    const { gates, tanhCells, cells } = trace;
+    let gm: Float64Array = G;
+    if (proj) {
+      // ∂ε/∂m_j of every row first: rows rescaled, their h-parts (squared norms into `norms`) into the kernel.
+      const V = mm.stage(rows, H, R, this.weightHr);
+      if (!V) return false;
+      for (let r = 0; r < rows; r++) norms[r] = this.scanRow(G, r * S, exp, r, range, V, r * R);
+      this.gm = ensureSize(this.gm, rows * H);
+      mm.product(rows, this.gm, 0);
+      gm = this.gm;
+    }
+    let A: Float64Array | null = null;
+    let staged = false;
+    if (prev && n > 0) {
+      A = mm.stage(n, R, G4, this.w.weightHh.data);
+      if (A) staged = true;
+      else if (!proj) return false;
+      else {
+        // Not reached with KernelMatMul (its stage fails for both products or neither): the parts' product.
+        this.dZ = ensureSize(this.dZ, n * G4);
+        A = this.dZ;
+      }
+    }
+    const hNorm = j > 0 ? norm2(trace.output, (j - 1) * R, R) : 0;
+    this.hPart = ensureSize(this.hPart, G4);
+    const scratch = this.hPart;
+    for (let r = 0; r < rows; r++) {
+      const g0 = r * S;
+      const ss0 = proj ? norms[r] : this.scanRow(G, g0, exp, r, range, null, 0);
+      const toA = A !== null && r >= from;
+      const dst = toA ? (A as Float64Array) : scratch;
+      const d0 = toA ? (r - from) * G4 : 0;
+      const p0 = (r - from) * S + R;
+      const m0 = proj ? r * H : g0;
+      let ss = ss0;
+      for (let k = 0; k < H; k++) {
+        const og = gates[go + 3 * H + k];
+        const tc = tanhCells[to + k];
+        const gmk = gm[m0 + k];
+        // completeState: ∂ε/∂c_j += ∂ε/∂m_j ⊙ o_j ⊙ (1 − tanh² c_j).
+        const gc = G[g0 + R + k] + gmk * og * (1 - tc * tc);
+        ss += gc * gc;
+        const ig = gates[go + k];
+        const fg = gates[go + H + k];
+        const gg = gates[go + 2 * H + k];
+        const cPrev = j > 0 ? cells[co + k] : 0;
+        dst[d0 + k] = gc * gg * ig * (1 - ig);
+        dst[d0 + H + k] = gc * cPrev * fg * (1 - fg);
+        dst[d0 + 2 * H + k] = gc * ig * (1 - gg * gg);
+        dst[d0 + 3 * H + k] = gmk * tc * og * (1 - og);
+        if (toA) (prev as Float64Array)[p0 + k] = gc * fg;
+      }
+      norms[r] = Math.sqrt(ss);
+      let sz = 0;
+      for (let i = d0, e = d0 + G4; i < e; i++) sz += dst[i] * dst[i];
+      contribution[r] = Math.sqrt(sz) * hNorm;
+    }
+    if (A && prev) {
+      if (staged) mm.product(n, prev, 0, S);
+      else {
+        const hPart = new Float64Array(n * R);
+        mm.multiply(n, R, G4, A, 0, this.w.weightHh.data, hPart, 0, false);
+        for (let r = 0; r < n; r++) prev.set(hPart.subarray(r * R, (r + 1) * R), r * S);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * lagStep's first pass over row G[g0 … g0 + S): its largest entry, rescaling the row as rescaleRows does (the
+   * exponent into exp[r]; a rescaled row is read again), and the squared norm of its h-part, summed as rowNormsOf
+   * sums it; the h-part is also copied to V[v0 …] when V is given. Returns the h-part's squared norm.
+   */
+  private scanRow(
+    G: Float64Array,
+    g0: number,
+    exp: Float64Array,
+    r: number,
+    range: { big: number; small: number },
+    V: Float64Array | null,
+    v0: number,
+  ): number {
+    const R = this.outputSize;
+    const S = this.stateSize;
+    for (let pass = 0; ; pass++) {
+      let max = 0;
+      let ss = 0;
+      for (let i = 0; i < R; i++) {
+        const g = G[g0 + i];
+        const a = Math.abs(g);
+        if (a > max) max = a;
+        ss += g * g;
+      }
+      for (let i = g0 + R, e = g0 + S; i < e; i++) {
+        const a = Math.abs(G[i]);
+        if (a > max) max = a;
+      }
+      if (pass === 0) {
+        const e = rescaleRow(G, g0, S, max, range);
+        if (e !== 0) {
+          exp[r] += e;
+          continue;
+        }
+      }
+      if (V) for (let i = 0; i < R; i++) V[v0 + i] = G[g0 + i];
+      return ss;
     }
   }
 

@@ -69,6 +69,14 @@ export interface StepTraces {
   seek(j: number): Trace;
 }
 
+/**
+ * The loss seeds as the backward walk reads them when they are not held whole: `seedsAt(j)` returns ∂ε_j/∂y_j
+ * (the top cell's outputSize entries), from windows recomputed from checkpoints (block/streamed.ts).
+ */
+export interface StepSeeds {
+  seedsAt(j: number): Float64Array;
+}
+
 /** A whole trace as StepTraces. */
 export function wholeTrace(trace: Trace): StepTraces {
   return { length: trace.length, offset: 0, seek: () => trace };
@@ -124,8 +132,11 @@ export interface LagAccumulation {
   cells: Cell[];
   /** The cells' forward traces of the sequence (whole, or windows from checkpoints), in the recursion's time order. */
   traces: (Trace | StepTraces)[];
-  /** ∂ε_t/∂y_t of the top cell's output for each step (T × its outputSize), in the recursion's time order. */
-  seeds: Float64Array;
+  /**
+   * ∂ε_t/∂y_t of the top cell's output for each step (T × its outputSize), in the recursion's time order; or read
+   * step by step from windows (StepSeeds).
+   */
+  seeds: Float64Array | StepSeeds;
   /** The recursion runs in reversed time: its step τ is the sequence's step T−1−τ (a reverse direction). */
   reversed?: boolean;
   /** The heatmap layer of each cell (default: its index). */
@@ -195,6 +206,7 @@ function columnPasses(
 function accumulatePass(job: LagAccumulation, subset: ColumnSubset | undefined, rowsBefore: number): boolean {
   const { cells, seeds, maxLag, stats, hooks, heatmap = null, safeExponent = 200, reversed = false } = job;
   const sources = job.traces.map(stepTracesOf);
+  const wholeSeeds = 'seedsAt' in seeds ? null : seeds;
   const range = { big: 2 ** safeExponent, small: 2 ** -safeExponent };
   const T = sources[0].length;
   const L = Math.min(maxLag, T - 1);
@@ -244,7 +256,11 @@ function accumulatePass(job: LagAccumulation, subset: ColumnSubset | undefined, 
         b.curExp[n - 1] = 0;
       }
       if (k === top) {
-        if (rowT[n - 1] === j) for (let h = 0; h < H; h++) G[(n - 1) * S + h] = seeds[j * H + h];
+        if (rowT[n - 1] === j) {
+          const seed = wholeSeeds ?? (seeds as StepSeeds).seedsAt(j);
+          const from = wholeSeeds ? j * H : 0;
+          for (let h = 0; h < H; h++) G[(n - 1) * S + h] = seed[from + h];
+        }
       } else {
         const above = buffers[k + 1];
         addAligned(G, b.curExp, S, above.input, above.inputExp, cell.outputSize, n);

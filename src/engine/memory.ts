@@ -3,9 +3,11 @@
 //
 // The gradients stream block by block within the trace budget (AnalyzeOptions.traceBytes), from checkpoints every
 // ≈√T steps when one sequence's trace is larger; the lag recursion reads the same checkpoints window by window,
-// and runs its columns in several passes when their pending rows would exceed the budget. What grows with T
-// without a bound is only what the streamed passes keep for every step: each layer's outputs and the gradients
-// of one layer's outputs and inputs (about (layers + 5) × the layer width per step).
+// and runs its columns in several passes when their pending rows would exceed the budget. A unidirectional stack
+// then keeps nothing per step but the checkpoints (every layer's state every ≈√T steps, block/streamed.ts), so
+// only its weights can make it too large. A bidirectional one keeps, for every step, each layer's outputs and the
+// gradients of one layer's outputs and inputs (about (layers + 5) × the layer width per step): a reverse
+// direction's backward pass runs the other way, so a layer's output gradients of every step are needed at once.
 import { directionWidth, GATES, layerOutputWidth, type Model } from './model/types';
 import { computedMaxLag } from './regime';
 import { lagRowEntries } from './lags';
@@ -73,7 +75,10 @@ export function estimateAnalysisBytes(model: Model, maxLag: number | null): numb
 
 /** What the analysis holds for its longest sequence within a trace budget (bytes; see streamedBytes). */
 export interface StreamedBytes {
-  /** Kept for every step by the streamed passes: each layer's outputs and one layer's gradients (0 when whole). */
+  /**
+   * Kept for every step by the streamed passes of a bidirectional stack: each layer's outputs and one layer's
+   * gradients (0 when whole, and for a unidirectional stack, which keeps only its checkpoints).
+   */
   kept: number;
   /** The forward trace: whole, or a segment's window and the checkpoints. */
   trace: number;
@@ -110,7 +115,7 @@ export function streamedBytes(
   const passes = Math.ceil(L / fit);
   const chunked = model.bidirectional && model.numLayers > 1 ? Math.min(CHUNK_BYTES, traceBytes) : 0;
   return {
-    kept: checkpointed ? 8 * T * keptPerStep : 0,
+    kept: checkpointed && model.bidirectional ? 8 * T * keptPerStep : 0,
     trace,
     checkpointed,
     lags: perRow * Math.min(L, fit) + chunked,
@@ -132,8 +137,9 @@ export function weightBytes(model: Model): number {
 
 /**
  * A sentence saying why the model is too large to analyze (with the figures and what helps), or null: its weights
- * with their gradients exceed the limit, or the longest sequence's streamed passes do (what they keep for every
- * step, which no budget bounds: a sequence of millions of steps).
+ * with their gradients exceed the limit, or, for a bidirectional stack, the longest sequence's streamed passes do
+ * (what they keep for every step, which no budget bounds: a sequence of hundreds of thousands of steps). A
+ * unidirectional stack's streamed passes keep only checkpoints, every ≈√T steps.
  */
 export function tooLargeMessage(
   model: Model,
@@ -150,5 +156,5 @@ export function tooLargeMessage(
   const total = s.kept + s.trace + s.lags + 3 * weights;
   if (total <= MAX_ANALYSIS_BYTES) return null;
   const T = longest(model);
-  return `the longest sequence (${T} steps, hidden size ${model.hiddenSize}, ${model.numLayers} layer${model.numLayers === 1 ? '' : 's'}) needs about ${gb(total)} GB even streamed from checkpoints (its layers' outputs and their gradients for every step ${gb(s.kept)} GB), more than the ${gb(MAX_ANALYSIS_BYTES)} GB limit; shorter sequences (or fewer layers, a smaller hidden_size) lower it`;
+  return `the longest sequence (${T} steps, hidden size ${model.hiddenSize}, ${model.numLayers} bidirectional layer${model.numLayers === 1 ? '' : 's'}) needs about ${gb(total)} GB even streamed from checkpoints: a reverse direction's backward pass runs the other way, so its layers' outputs and their gradients are kept for every step (${gb(s.kept)} GB), more than the ${gb(MAX_ANALYSIS_BYTES)} GB limit; shorter sequences (or fewer layers, a smaller hidden_size, or a unidirectional stack, which streams in checkpoints) lower it`;
 }

@@ -25,6 +25,7 @@ import {
   type ColumnSubset,
   type LagHooks,
   type LagSink,
+  type StepSeeds,
   type StepTraces,
 } from './lags';
 import { log10Of } from './logscale';
@@ -54,7 +55,13 @@ const MAX_CHUNK_ROWS = 256;
  */
 export interface LagSequence {
   traces: (Trace | StepTraces)[];
-  seeds: Float64Array;
+  seeds: Float64Array | StepSeeds;
+}
+
+/** Seeds held whole (a bidirectional stack's: block/streamed.ts streams only unidirectional stacks). */
+function wholeSeeds(seeds: Float64Array | StepSeeds): Float64Array {
+  if ('seedsAt' in seeds) throw new Error('a bidirectional stack needs its loss seeds whole');
+  return seeds;
 }
 
 /** One sequence's lag pairs for any stack: what accumulateSequenceLags works on and where it adds. */
@@ -99,7 +106,7 @@ function oneBidirectionalLayer(job: SequenceLagJob): boolean {
     const seeds = new Float64Array(T * R);
     for (let tau = 0; tau < T; tau++) {
       const t = d === 0 ? tau : T - 1 - tau;
-      seeds.set(fwd.seeds.subarray(t * 2 * R + d * R, t * 2 * R + d * R + R), tau * R);
+      seeds.set(wholeSeeds(fwd.seeds).subarray(t * 2 * R + d * R, t * 2 * R + d * R + R), tau * R);
     }
     const offset = before;
     nonFinite =
@@ -275,6 +282,7 @@ function directionUnits(s: Sweep, t: number): number {
 function sweepDirection(job: SequenceLagJob, s: Sweep): boolean {
   const { cell, idx, d, T, L, W, chunk, buffers: b } = s;
   const source = stepTracesOf(job.fwd.traces[idx]);
+  const topSeeds = wholeSeeds(job.fwd.seeds);
   const stats = job.stats[idx];
   const heatmap = job.heatmap ?? null;
   const safe = job.safeExponent ?? 200;
@@ -302,7 +310,7 @@ function sweepDirection(job: SequenceLagJob, s: Sweep): boolean {
         b.cur.fill(0, r * S, (r + 1) * S);
         b.curExp[r] = 0;
         const seedOff = chunk[order[hi]] * W + d * R;
-        for (let h = 0; h < R; h++) b.cur[r * S + h] = job.fwd.seeds[seedOff + h];
+        for (let h = 0; h < R; h++) b.cur[r * S + h] = topSeeds[seedOff + h];
         hi++;
       }
     } else {

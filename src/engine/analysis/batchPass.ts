@@ -22,6 +22,13 @@ import {
 import type { Finding } from '../report/types';
 import { blockBackward, blockForward, checkpointedBlock, extractSequence } from '../block/network';
 import { checkpointedLagSequence, streamedSequenceForward } from '../block/lagWindows';
+import {
+  streamedBackward,
+  streamedBackwardSequence,
+  streamedForward,
+  streamsInSegments,
+  StreamedWindows,
+} from '../block/streamed';
 import { backwardOverflowFinding, forwardOverflowFinding } from './findings';
 import { clearGrads, globalMaxAbs, globalNorm } from './gradients';
 import { firstPassCost, type AnalysisPlan } from './plan';
@@ -75,7 +82,9 @@ export function runBatchPass(model: Model, plan: AnalysisPlan, progress: Analysi
       // A block whose values overflowed anywhere runs again sequence by sequence, which reports where.
       const T = model.sequences[block[0]].length;
       const segmented = plan.block.segment(T) < T;
-      if (segmented && runCheckpointed(model, plan, progress, block, batch, result, scratch.block)) continue;
+      if (segmented && streamsInSegments(model)) {
+        if (runStreamed(model, plan, progress, block, batch, result, scratch.block)) continue;
+      } else if (segmented && runCheckpointed(model, plan, progress, block, batch, result, scratch.block)) continue;
       if (!segmented && block.length > 1 && runBlock(model, plan, progress, block, batch, result, scratch.block))
         continue;
       for (const b of block) runSequence(model, plan, progress, b, batch, result, scratch.perSequence);
@@ -201,6 +210,56 @@ function runCheckpointed(
 }
 
 /**
+ * A block of a unidirectional stack whose traces would not fit the budget: batched BPTT segment by segment from
+ * checkpoints of every layer, nothing of the sequences' length held (block/streamed.ts); false (nothing added)
+ * when some value overflowed. The lag recursion then takes each sequence's windows, recomputed from the same
+ * checkpoints.
+ */
+function runStreamed(
+  model: Model,
+  plan: AnalysisPlan,
+  progress: AnalysisProgress,
+  block: number[],
+  batch: BatchState,
+  result: BatchPassResult,
+  grads: ParamGrads,
+): boolean {
+  const { cells, mm } = plan.block;
+  const sequences = block.map((b) => model.sequences[b]);
+  const T = sequences[0].length;
+  // Statistics are added only once the whole block is known to be finite.
+  const stats = CellStatsAccumulator.forModel(model);
+  clearGrads(grads);
+  progress.check(0, 'forward');
+  const tick = (): void => progress.check(0, 'gradients');
+  const fwd = streamedForward(
+    model,
+    cells,
+    plan.lossFn,
+    sequences,
+    plan.block.segment(T),
+    (i, trace) => cells[i].addStats(trace, stats[i]),
+    tick,
+  );
+  if (!fwd) return false;
+  if (streamedBackward(model, cells, plan.lossFn, fwd.stack, grads, mm, tick) || !gradsWellInRange(grads)) {
+    return false;
+  }
+  stats.forEach((s, i) => result.cellStats[i].merge(s));
+  addBlockResult(model, progress, block, T, fwd.stack.losses, grads, batch, result);
+  block.forEach((b, j) => {
+    if (plan.sample && !sampleSubset(plan.sample, b)) return;
+    // Windows are recomputed during the recursion: their checks report the rows done so far.
+    const cursor = { rows: 0 };
+    const lagTick = (): void => progress.check(cursor.rows, plan.twoPass ? 'short lags' : 'lags');
+    const seq = new StreamedWindows(model, cells, plan.lossFn, fwd.stack, j, lagTick).lagSequence();
+    const nonFinite = firstPassLags(plan, progress, { b, length: T }, seq, result.sampled ?? result.lagStats, cursor);
+    result.lagNonFinite ||= nonFinite;
+  });
+  return true;
+}
+
+/**
  * Adds a finite block's losses (one per sequence of `block`, each T steps) and gradient to its batch and to the
  * whole data's, and counts its forward and backward work.
  */
@@ -250,6 +309,10 @@ function runSequence(
   let phase = 'forward';
   const tick = (): void => progress.check(cursor.rows, phase);
   const K = plan.block.segment(seq.length);
+  if (K < seq.length && streamsInSegments(model)) {
+    runStreamedSequence(model, plan, progress, b, batch, result, perSequence);
+    return;
+  }
   const stats = K < seq.length ? CellStatsAccumulator.forModel(model) : null;
   const fwd: StreamedForward = stats
     ? streamedSequenceForward(
@@ -295,6 +358,75 @@ function runSequence(
     progress,
     { b, length: seq.length },
     fwd,
+    result.sampled ?? result.lagStats,
+    cursor,
+  );
+  result.lagNonFinite ||= nonFinite;
+}
+
+/**
+ * One sequence of a unidirectional stack whose trace would not fit the budget, by itself (block/streamed.ts): the
+ * forward pass segment by segment (run on past an overflow, which it locates), the backward pass and the lag
+ * recursion through windows recomputed from its checkpoints; the same findings as runSequence's whole passes.
+ */
+function runStreamedSequence(
+  model: Model,
+  plan: AnalysisPlan,
+  progress: AnalysisProgress,
+  b: number,
+  batch: BatchState,
+  result: BatchPassResult,
+  perSequence: ParamGrads,
+): void {
+  const B = model.sequences.length;
+  const seq = model.sequences[b];
+  const { cells } = plan.block;
+  const cursor = { rows: 0 };
+  let phase = 'forward';
+  const tick = (): void => progress.check(cursor.rows, phase);
+  const stats = CellStatsAccumulator.forModel(model);
+  const fwd = streamedForward(
+    model,
+    cells,
+    plan.lossFn,
+    [seq],
+    plan.block.segment(seq.length),
+    (i, tr) => cells[i].addStats(tr, stats[i]),
+    tick,
+    true,
+  )!;
+  const overflow = fwd.overflow;
+  // The activations are finite unless a layer overflowed (a loss overflow leaves them valid).
+  if (!overflow || overflow.layer === model.numLayers) stats.forEach((st, i) => result.cellStats[i].merge(st));
+  if (overflow) {
+    result.lossFinite = false;
+    batch.finite = false;
+    batch.findings.push({ b, finding: forwardOverflowFinding(model, b, overflow) });
+    progress.done += plan.sample
+      ? 2 * seq.length + sampledWork(plan, b, seq.length)
+      : firstPassCost(plan.shape, plan.firstLag, seq.length);
+    return;
+  }
+  result.loss += fwd.stack.losses[0] / B;
+  clearGrads(perSequence);
+  cursor.rows = seq.length;
+  phase = 'gradients';
+  const windows = new StreamedWindows(model, cells, plan.lossFn, fwd.stack, 0, tick);
+  const bad = streamedBackwardSequence(model, plan.cells, windows, perSequence, tick);
+  if (bad) {
+    batch.finite = false;
+    batch.findings.push({ b, finding: backwardOverflowFinding(b, bad) });
+  }
+  addScaled(batch.grads, perSequence, 1 / (batch.end - batch.start));
+  addScaled(result.total, perSequence, 1 / B);
+  progress.done += 2 * seq.length;
+  cursor.rows = 0;
+  phase = plan.twoPass ? 'short lags' : 'lags';
+  const nonFinite = firstPassLags(
+    plan,
+    progress,
+    { b, length: seq.length },
+    windows.lagSequence(),
     result.sampled ?? result.lagStats,
     cursor,
   );

@@ -1,10 +1,11 @@
 // The full lag table of a two-pass run (the first pass collected only the short lags), and the merge of the
 // other threads' columns when the table is split.
-import { accumulateSequenceLags, sequenceLagWork } from '../stackLags';
+import { accumulateSequenceLags, sequenceLagWork, type LagSequence } from '../stackLags';
 import { LagStats } from '../logscale';
-import type { Model } from '../model/types';
+import type { Model, Sequence } from '../model/types';
 import { forwardSequence } from '../network';
 import { checkpointedSequence } from '../block/lagWindows';
+import { streamedForward, streamsInSegments, StreamedWindows } from '../block/streamed';
 import type { AnalysisPlan } from './plan';
 import type { AnalysisProgress } from './progress';
 
@@ -26,7 +27,9 @@ export function runFullLagPass(model: Model, plan: AnalysisPlan, progress: Analy
       ? whole.nonFinite
         ? null
         : whole
-      : checkpointedSequence(model, plan.block.cells, plan.lossFn, seq, K, tick);
+      : streamsInSegments(model)
+        ? streamedLagSequence(model, plan, seq, K, tick)
+        : checkpointedSequence(model, plan.block.cells, plan.lossFn, seq, K, tick);
     progress.done += seq.length;
     if (!fwd) {
       progress.done += sequenceLagWork(plan.shape, seq.length, plan.maxLag);
@@ -74,4 +77,17 @@ export function mergeOtherThreads(
     nonFinite ||= p.nonFinite;
   }
   return nonFinite;
+}
+
+/** A unidirectional stack's sequence in windows from checkpoints (block/streamed.ts), or null when not finite. */
+function streamedLagSequence(
+  model: Model,
+  plan: AnalysisPlan,
+  seq: Sequence,
+  segment: number,
+  tick: () => void,
+): LagSequence | null {
+  const { cells } = plan.block;
+  const fwd = streamedForward(model, cells, plan.lossFn, [seq], segment, () => undefined, tick);
+  return fwd ? new StreamedWindows(model, cells, plan.lossFn, fwd.stack, 0, tick).lagSequence() : null;
 }

@@ -15,6 +15,7 @@ import { DEFAULT_LAG_SEED, drawLagSample, sampleSubset, type LagSample } from '.
 import type { AnalyzeOptions } from './options';
 import { plainMatMul, type MatMul } from '../matmul';
 import { buildBlockCells, blockEntriesPerStep, keptEntriesPerStep } from '../block/network';
+import { streamsInSegments } from '../block/streamed';
 import type { BlockCell } from '../block/blockCell';
 
 export { DEFAULT_TRACE_BYTES } from '../memory';
@@ -201,14 +202,16 @@ function planBlocks(model: Model, options: AnalyzeOptions): BlockPlan {
   const mm = given && f64 ? given : plainMatMul;
   const cells = buildBlockCells(model, mm);
   const perStep = 8 * blockEntriesPerStep(model, cells);
-  // A checkpointed block keeps each layer's outputs and their gradients for every step, besides a segment's trace.
-  const kept = 8 * keptEntriesPerStep(model, cells);
+  // A checkpointed bidirectional block keeps each layer's outputs and their gradients for every step, besides a
+  // segment's trace; a unidirectional one only every layer's state at each checkpoint (block/streamed.ts).
+  const kept = streamsInSegments(model) ? 0 : 8 * keptEntriesPerStep(model, cells);
+  const stateBytes = 8 * cells.reduce((a, c) => a + c.stateSize, 0);
   const budget = options.traceBytes ?? DEFAULT_TRACE_BYTES;
   const segment = (T: number): number =>
     perStep * T <= budget ? T : Math.max(1, Math.min(Math.ceil(Math.sqrt(T)), Math.floor(budget / perStep)));
   const rowBytes = (T: number): number => {
     const K = segment(T);
-    return K < T ? perStep * K + kept * T : perStep * T;
+    return K < T ? perStep * K + kept * T + stateBytes * Math.ceil(T / K) : perStep * T;
   };
   return {
     cells,

@@ -5,7 +5,16 @@
 // the same sample with the same estimates.
 import * as assert from 'assert';
 import { planAnalysis } from '../../../src/engine/analysis/plan';
-import { buildBlockCells } from '../../../src/engine/block/network';
+import * as blockNetwork from '../../../src/engine/block/network';
+import { blockBackward, blockForward, buildBlockCells } from '../../../src/engine/block/network';
+import * as streamedModule from '../../../src/engine/block/streamed';
+import {
+  streamedBackward,
+  streamedBackwardSequence,
+  streamedForward,
+  streamsInSegments,
+  StreamedWindows,
+} from '../../../src/engine/block/streamed';
 import { CheckpointWindows, checkpointedSequence } from '../../../src/engine/block/lagWindows';
 import { buildCells } from '../../../src/engine/cells';
 import type { Cell } from '../../../src/engine/cells/cell';
@@ -13,7 +22,13 @@ import { lagRowEntries } from '../../../src/engine/lags';
 import { LagStats } from '../../../src/engine/logscale';
 import { LossFunction } from '../../../src/engine/loss';
 import { plainMatMul } from '../../../src/engine/matmul';
-import { forwardSequence } from '../../../src/engine/network';
+import {
+  backwardSequence,
+  forwardSequence,
+  gradArrays,
+  zeroParamGrads,
+  type ParamGrads,
+} from '../../../src/engine/network';
 import type { Model } from '../../../src/engine/model/types';
 import type { Report } from '../../../src/engine/report/types';
 import { accumulateSequenceLags, stackShapeOf } from '../../../src/engine/stackLags';
@@ -223,4 +238,224 @@ describe('a sequence over the trace cap that overflows (runs alone, from checkpo
       findings.join('\n'),
     );
   });
+});
+
+describe('unidirectional stacks streamed in O(√T): only checkpoints of every layer are kept (block/streamed.ts)', () => {
+  const UNI: [string, RandomModelConfig][] = [
+    [
+      'rnn elman tanh, 1 layer',
+      { cell: 'rnn', form: 'elman', nonlinearity: 'tanh', loss: 'mse', layers: 1, readout: true },
+    ],
+    [
+      'rnn pascanu relu, 2 layers',
+      { cell: 'rnn', form: 'pascanu', nonlinearity: 'relu', loss: 'sum', layers: 2, readout: false },
+    ],
+    ['lstm, 1 layer', { cell: 'lstm', loss: 'mse', layers: 1, readout: true }],
+    ['lstm, 2 layers, projections', { cell: 'lstm', loss: 'sum', layers: 2, readout: true, projSize: 2, hidden: 4 }],
+    ['lstm, 2 layers, embedding', { cell: 'lstm', loss: 'cross_entropy', layers: 2, readout: true, vocabulary: 5 }],
+    ['gru, 1 layer', { cell: 'gru', loss: 'cross_entropy', layers: 1, readout: true }],
+    ['gru reset before, 2 layers', { cell: 'gru', gruReset: 'before', loss: 'mse', layers: 2, readout: true }],
+  ];
+  const grads = (g: ParamGrads): number[][] => gradArrays(g).map((a) => Array.from(a));
+
+  let seed = 1500;
+  for (const [name, config] of UNI) {
+    const s = seed++;
+    it(`${name}: segment-by-segment gradients, losses, windows and lag table equal the whole passes to 1e-12`, () => {
+      const model = randomModel({ ...config, hidden: config.hidden ?? 5, lengths: [23, 23, 23] }, s);
+      assert.ok(streamsInSegments(model));
+      const loss = new LossFunction(model);
+      const cells = buildBlockCells(model, plainMatMul);
+      const T = 23;
+      const K = 5;
+      // Whole: one block through blockForward/blockBackward.
+      const whole = blockForward(model, cells, loss, model.sequences, () => undefined);
+      assert.ok(!whole.nonFinite);
+      const wholeGrads = zeroParamGrads(model);
+      assert.ok(!blockBackward(model, cells, whole, wholeGrads, plainMatMul, () => undefined));
+      // Streamed: checkpoints every K steps, nothing else of length T.
+      const traced: number[] = [];
+      const fwd = streamedForward(
+        model,
+        cells,
+        loss,
+        model.sequences,
+        K,
+        (k, tr) => traced.push(k, tr.T),
+        () => 0,
+      );
+      assert.ok(fwd && fwd.overflow === null);
+      const { stack } = fwd;
+      assert.deepStrictEqual(Object.keys(stack).sort(), ['T', 'checkpoints', 'losses', 'n', 'segment', 'sequences']);
+      for (const c of stack.checkpoints) assert.strictEqual(c.length, Math.ceil(T / K) - 1);
+      // Segment-major: every layer's trace of a segment before the next segment, K steps at most.
+      assert.deepStrictEqual(traced.slice(0, 2 * model.numLayers + 2), [
+        ...model.layers.flatMap((_, k) => [k, K]),
+        0,
+        K,
+      ]);
+      assertClose(Array.from(stack.losses), Array.from(whole.losses), `${name}: losses`);
+      const streamedGrads = zeroParamGrads(model);
+      assert.ok(!streamedBackward(model, cells, loss, stack, streamedGrads, plainMatMul, () => undefined));
+      assertClose(grads(streamedGrads), grads(wholeGrads), `${name}: block gradients`);
+      // One sequence through windows: its gradients (network.ts backwardSequence) and its lag table.
+      const plain = buildCells(model);
+      const maxLag = 22;
+      model.sequences.forEach((seq, b) => {
+        const one = forwardSequence(model, plain, loss, seq);
+        const expected = zeroParamGrads(model);
+        assert.strictEqual(backwardSequence(model, plain, one, expected), null);
+        const windows = new StreamedWindows(model, cells, loss, stack, b, () => undefined);
+        const got = zeroParamGrads(model);
+        assert.strictEqual(
+          streamedBackwardSequence(model, plain, windows, got, () => undefined),
+          null,
+        );
+        assertClose(grads(got), grads(expected), `${name}: sequence ${b} gradients`);
+        // Windows [0, 5], [5, 10], …, [20, 22]: each once per backward walk.
+        assert.strictEqual(windows.recomputed, Math.ceil((T - 1) / K));
+        const job = { shape: stackShapeOf(model), maxLag, hooks: { step: () => undefined } };
+        const a = model.layers.map(() => new LagStats(maxLag + 1));
+        const c = model.layers.map(() => new LagStats(maxLag + 1));
+        accumulateSequenceLags({ ...job, cells: plain, fwd: one, stats: a });
+        const lagWindows = new StreamedWindows(model, cells, loss, stack, b, () => undefined);
+        accumulateSequenceLags({ ...job, cells: plain, fwd: lagWindows.lagSequence(), stats: c, rowBytes: 200 });
+        assertStatsClose(c, a, `${name}: sequence ${b} lags`);
+      });
+    });
+
+    it(`${name}: the whole analysis under a small trace cap takes the streamed path and reports the uncapped results`, () => {
+      const model = randomModel({ ...config, hidden: config.hidden ?? 5, lengths: [23, 23, 17, 23], batchSize: 2 }, s);
+      const traceBytes = 3000;
+      assert.ok(planAnalysis(model, { file: name, traceBytes }).block.segment(23) < 23);
+      const calls = countCalls(streamedModule, ['streamedBackward', 'streamedBackwardSequence']);
+      const checkpointed = countCalls(blockNetwork, ['checkpointedBlock', 'checkpointedForward']);
+      try {
+        for (const extra of [{}, { lagBudgetRows: 60, lagSeed: 5 }, { maxLag: 3 }]) {
+          // The whole report: loss, gradients, batch norms, clipping, findings, gate and unit statistics, lags.
+          const label = `${name} ${JSON.stringify(extra)}`;
+          assertClose(
+            linearIntervals(reportJson(model, { file: label, ...extra, traceBytes })),
+            linearIntervals(reportJson(model, { file: label, ...extra })),
+            label,
+          );
+        }
+      } finally {
+        calls.restore();
+        checkpointed.restore();
+      }
+      assert.ok(calls.count.streamedBackward > 0, `${name}: streamed blocks`);
+      assert.strictEqual(checkpointed.count.checkpointedBlock + checkpointed.count.checkpointedForward, 0);
+    });
+  }
+
+  /**
+   * The report with each sampled lag's interval for log10 of the mean as an interval for the mean: a bound near
+   * log10 = 0 carries the mean's rounding (the column passes sum in another order) as an absolute error, which
+   * the relative comparison would magnify.
+   */
+  function linearIntervals(report: Report): Report {
+    for (const layer of report.layers) {
+      for (const lag of layer.lags as unknown as Record<string, unknown>[]) {
+        const ci = lag.log10_mean_ci95 as [number, number] | undefined;
+        if (ci) lag.log10_mean_ci95 = ci.map((x) => 10 ** x);
+      }
+    }
+    return report;
+  }
+
+  /** Replaces functions of a module's exports by counting wrappers (restore() puts them back). */
+  function countCalls(
+    mod: Record<string, unknown>,
+    names: string[],
+  ): { count: Record<string, number>; restore: () => void } {
+    const count: Record<string, number> = {};
+    const saved = names.map((n) => mod[n] as (...args: unknown[]) => unknown);
+    names.forEach((n, i) => {
+      count[n] = 0;
+      mod[n] = (...args: unknown[]) => {
+        count[n]++;
+        return saved[i](...args);
+      };
+    });
+    return { count, restore: () => names.forEach((n, i) => (mod[n] = saved[i])) };
+  }
+
+  /** A 2-layer linear rnn over the cap whose overflows the tests place. */
+  function linear(cell: 'rnn' | 'lstm' | 'gru', seed: number): Model {
+    return randomModel(
+      {
+        cell,
+        form: 'elman',
+        nonlinearity: 'linear',
+        loss: 'sum',
+        layers: 2,
+        readout: true,
+        hidden: 4,
+        lengths: [60, 60, 60],
+        batchSize: 3,
+      },
+      seed,
+    );
+  }
+
+  function compare(model: Model, label: string): string[] {
+    const traceBytes = 3000;
+    assert.ok(planAnalysis(model, { file: label, traceBytes }).block.segment(60) < 30);
+    const capped = reportJson(model, { file: label, traceBytes });
+    assertClose(capped, reportJson(model, { file: label }), label);
+    return capped.findings.map((f) => f.message);
+  }
+
+  it('an overflow in the upper layer only: the same finding, step and layer (layer 1)', () => {
+    const model = linear('rnn', 21);
+    // Layer 1 amplifies: its outputs overflow while layer 0's stay finite.
+    model.layers[1].weightHh.data.fill(0);
+    for (let i = 0; i < 4; i++) model.layers[1].weightHh.data[i * 4 + i] = 1e30;
+    const findings = compare(model, 'upper');
+    assert.ok(
+      findings.some((m) => /the activations of layer 1 of sequence 0 became non-finite at step \d+/.test(m)),
+      findings.join('\n'),
+    );
+  });
+
+  it('an overflow of the loss only (finite activations): the same finding and step', () => {
+    const model = linear('rnn', 24);
+    for (const w of model.layers) {
+      w.weightHh.data.fill(0);
+      for (let i = 0; i < 4; i++) w.weightHh.data[i * 4 + i] = 0.5;
+    }
+    // Finite activations of 1e200 at step 40 of sequence 2, times a readout of 1e150: its loss overflows there.
+    model.readout!.weight.data.fill(1e150);
+    model.sequences[2].inputs.fill(1e100, 2 * 30, 2 * 31);
+    model.sequences[2].inputs.fill(1e200, 2 * 40, 2 * 41);
+    const findings = compare(model, 'loss');
+    assert.ok(
+      findings.includes(
+        'Overflow in the forward pass: the loss of sequence 2 became non-finite at step 40. Scale down the inputs or weight_hh, or clip activations.',
+      ),
+      findings.join('\n'),
+    );
+  });
+
+  for (const [cell, step] of [
+    ['lstm', 55],
+    ['gru', 58],
+  ] as const) {
+    it(`a gradient overflow in a 2-layer ${cell}: the same finding, step and layer`, () => {
+      const model = linear(cell, 23);
+      // A huge readout: the summed state gradients of the upper layer overflow a few steps from the end.
+      model.readout!.weight.data.fill(3e307);
+      model.sequences.forEach((s) => s.inputs.fill(1e-6));
+      const findings = compare(model, `${cell} backward`);
+      assert.ok(
+        findings.some((m) =>
+          m.startsWith(
+            `Gradient overflow: backpropagating through sequence 0, the gradient of layer 1's state became non-finite at step ${step}.`,
+          ),
+        ),
+        findings.join('\n'),
+      );
+    });
+  }
 });

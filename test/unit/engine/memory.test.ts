@@ -1,6 +1,7 @@
 // The analysis refuses, with a message on `data`, a model that would not fit in memory even streamed: weights
-// that alone exceed the limit, or a sequence so long that what the streamed passes keep for every step does. A
-// sequence whose forward trace and lag buffers exceed the limit is streamed (checkpoints, column passes) instead.
+// that alone exceed the limit, or, for a bidirectional stack, a sequence so long that what the streamed passes
+// keep for every step does. A sequence whose forward trace and lag buffers exceed the limit is streamed
+// (checkpoints, column passes) instead; a unidirectional stack keeps only checkpoints, whatever its length.
 import * as assert from 'assert';
 import { runAnalysis } from '../../../src/worker/runAnalysis';
 import {
@@ -30,8 +31,8 @@ function modelText(length: number, hidden: number): string {
 }
 
 describe('memory bound', () => {
-  it('refuses, naming data, a sequence whose streamed passes alone exceed the limit, before allocating it', async () => {
-    const text = modelText(2_000_000, 512);
+  it('refuses, naming data, a bidirectional sequence whose streamed passes exceed the limit, before allocating it', async () => {
+    const text = modelText(2_000_000, 512).replace('"num_layers": 2,', '"num_layers": 2, "bidirectional": true,');
     const result = await runAnalysis(
       { text, filePath: '/tmp/x.rnn.json', rootDir: '/tmp', displayPath: 'x.rnn.json' },
       hooks,
@@ -43,9 +44,34 @@ describe('memory bound', () => {
     assert.deepStrictEqual(p.path, ['data']);
     assert.match(
       p.message,
-      /^data: the longest sequence \(2000000 steps, hidden size 512, 2 layers\) needs about [\d.]+ GB even streamed from checkpoints \(its layers' outputs and their gradients for every step [\d.]+ GB\), more than the 3\.0 GB limit; shorter sequences/,
+      /^data: the longest sequence \(2000000 steps, hidden size 512, 2 bidirectional layers\) needs about [\d.]+ GB even streamed from checkpoints: a reverse direction's backward pass runs the other way, so its layers' outputs and their gradients are kept for every step \([\d.]+ GB\), more than the 3\.0 GB limit; shorter sequences \(or fewer layers, a smaller hidden_size, or a unidirectional stack, which streams in checkpoints\) lower it$/,
     );
     assert.strictEqual(text.slice(p.range.offset, p.range.offset + p.range.length), '"data"');
+  });
+
+  it('does not refuse a unidirectional sequence of any length: it keeps only checkpoints every ≈√T steps', () => {
+    for (const [cell, hidden, input, layers, extra] of [
+      ['lstm', 512, 16, 1, ''],
+      ['rnn', 128, 16, 1, ''],
+      ['gru', 256, 16, 3, ''],
+      ['lstm', 256, 16, 2, '"proj_size": 64,'],
+    ] as const) {
+      const text = `{ "cell": "${cell}", "input_size": ${input}, "hidden_size": ${hidden}, "num_layers": ${layers}, ${extra}
+        "init": { "scheme": "pytorch", "seed": 1 }, "data": { "generate": { "sequences": 1, "length": 10, "seed": 2 } } }`;
+      const base = parseModel(text).model;
+      assert.ok(base, text);
+      for (const T of [150_000, 2_000_000, 20_000_000]) {
+        const m = withLengths(base, [T]);
+        const s = streamedBytes(m, 100);
+        assert.ok(s.checkpointed, `${cell} ${T}: checkpointed`);
+        assert.strictEqual(s.kept, 0, `${cell} ${T}: nothing kept per step`);
+        assert.strictEqual(tooLargeMessage(m, 100), null, `${cell} ${T}`);
+        // Its bidirectional twin keeps each layer's outputs and gradients for every step: refused when long.
+        const bi = withLengths({ ...base, bidirectional: true, layers: [...base.layers, ...base.layers] }, [T]);
+        assert.ok(streamedBytes(bi, 100).kept > 0);
+        if (T === 20_000_000) assert.match(tooLargeMessage(bi, 100) ?? '', /a reverse direction's backward pass runs/);
+      }
+    }
   });
 
   it('analyzes a model that the whole-trace estimate refused: its trace and lag rows stream within the budget', () => {

@@ -3,7 +3,9 @@
 // process start, forward pass, gradients and spectra that `npm run bench` times with it. Build and run:
 //   npx esbuild tools/bench/lagAlone.ts --bundle --platform=node --main-fields=module,main --outfile=dist/lag-alone.js
 //   node dist/lag-alone.js [cell:H:T[:pP][:f32]] [--unfused] [--rounds N]
-// (--unfused: the cells' parts instead of their fused lag step, for comparison in the same run.)
+// (--unfused: the cells' parts instead of their fused lag step, for comparison in the same run.) Times are the
+// process's CPU time (user + system, this thread and V8's own), which other jobs on a loaded machine disturb less
+// than the wall time; the wall time of the whole recursion is printed too.
 import { buildCells } from '../../src/engine/cells';
 import type { Cell } from '../../src/engine/cells/cell';
 import { WasmGemmKernel } from '../../src/engine/kernels/wasmGemm';
@@ -41,6 +43,12 @@ if (!parsed.model) throw new Error(JSON.stringify(parsed.problems));
 const model = parsed.model;
 const fwd = forwardSequence(model, buildCells(model), new LossFunction(model), model.sequences[0]);
 
+/** CPU seconds of this process so far. */
+function cpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 /** Times and counts the products (multiply, and stage → product) of a KernelMatMul. */
 class TimedMatMul extends KernelMatMul {
   seconds = 0;
@@ -48,22 +56,22 @@ class TimedMatMul extends KernelMatMul {
   private staged = 0;
   private stagedFlops = 0;
   override multiply(...a: Parameters<KernelMatMul['multiply']>): void {
-    const t0 = process.hrtime.bigint();
+    const t0 = cpu();
     super.multiply(...a);
-    this.seconds += Number(process.hrtime.bigint() - t0) / 1e9;
+    this.seconds += cpu() - t0;
     this.flops += 2 * a[0] * a[1] * a[2];
   }
   override stage(m: number, n: number, k: number, W: Float64Array): Float64Array | null {
-    const t0 = process.hrtime.bigint();
+    const t0 = cpu();
     const view = super.stage(m, n, k, W);
-    this.seconds += Number(process.hrtime.bigint() - t0) / 1e9;
+    this.seconds += cpu() - t0;
     this.stagedFlops = 2 * n * k;
     return view;
   }
   override product(m: number, C: Float64Array, cOff: number, ldc?: number): void {
-    const t0 = process.hrtime.bigint();
+    const t0 = cpu();
     super.product(m, C, cOff, ldc);
-    this.staged += Number(process.hrtime.bigint() - t0) / 1e9;
+    this.staged += cpu() - t0;
     this.flops += m * this.stagedFlops;
   }
   get productSeconds(): number {
@@ -83,9 +91,9 @@ const kernelGflops = ((): number => {
   K.multiplyResident(n, A, C, false);
   let best = 0;
   for (let round = 0; round < 5; round++) {
-    const t0 = process.hrtime.bigint();
+    const t0 = cpu();
     K.multiplyResident(n, A, C, false);
-    best = Math.max(best, (2 * n ** 3) / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e9);
+    best = Math.max(best, (2 * n ** 3) / (cpu() - t0) / 1e9);
   }
   K.dispose();
   return best;
@@ -101,7 +109,8 @@ for (let round = 0; round < rounds; round++) {
   const cells: Cell[] = buildCells(model, mm);
   if (unfused) for (const c of cells) c.lagStep = undefined;
   const stats = cells.map(() => new LagStats(T));
-  const t0 = process.hrtime.bigint();
+  const w0 = process.hrtime.bigint();
+  const t0 = cpu();
   accumulateLags({
     cells,
     traces: fwd.traces,
@@ -112,10 +121,11 @@ for (let round = 0; round < rounds; round++) {
     safeExponent: mm.safeExponent,
     subset: { stride: 2, offset: 0 },
   });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const seconds = cpu() - t0;
+  const wall = Number(process.hrtime.bigint() - w0) / 1e9;
   const p = mm.productSeconds;
   console.log(
-    `  ${seconds.toFixed(3)} s: products ${p.toFixed(3)} s (${((100 * p) / seconds).toFixed(0)}%), rest ` +
+    `  ${seconds.toFixed(3)} s CPU (${wall.toFixed(3)} s wall): products ${p.toFixed(3)} s (${((100 * p) / seconds).toFixed(0)}%), rest ` +
       `${(seconds - p).toFixed(3)} s; ${(mm.flops / 1e9).toFixed(1)} GFLOP, ` +
       `${(mm.flops / seconds / 1e9).toFixed(1)} GFLOP/s = ${((100 * mm.flops) / seconds / 1e9 / kernelGflops).toFixed(0)}% ` +
       `of the kernel (products alone ${((100 * mm.flops) / p / 1e9 / kernelGflops).toFixed(0)}%)`,

@@ -5,10 +5,9 @@ import type { LayerWeights } from '../model/types';
 import { sigm } from '../activation';
 import { matVec, norm2 } from '../linalg';
 import { plainMatMul, type MatMul } from '../matmul';
-import { rescaleRow } from '../logscale';
 import type { StatsView } from '../cellStats';
 import type { BackStepOut, Cell, Trace } from './cell';
-import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
+import { addOuter, addRows, ensureSize, rowNorms, scanRowGroup, sumSquares4 } from './scratch';
 
 /** Forward values of one sequence. */
 export interface GruTrace extends Trace {
@@ -24,6 +23,8 @@ export class GruCell implements Cell<GruTrace> {
   readonly gateRows: number;
   private dU: Float64Array = new Float64Array(0);
   private dI: Float64Array = new Float64Array(0);
+  /** lagStep's per-group sums (scratch.ts scanRowGroup, sumSquares4). */
+  private readonly quad = new Float64Array(8);
 
   constructor(
     private readonly w: LayerWeights,
@@ -80,7 +81,8 @@ export class GruCell implements Cell<GruTrace> {
   /**
    * The lag recursion's step (Cell.lagStep) for the products of one layer (no input gradient, no parameter
    * gradients), with the same results to the bit as rescaleRows, rowNormsOf and backStep in order. Per row: one
-   * pass finds the largest entry (rescaling) and the squared norm; one pass over k writes the gate gradients
+   * pass finds the largest entry (rescaling) and the squared norm, four rows side by side so that their sums'
+   * dependency chains overlap (each still summed in its own order); one pass over k writes the gate gradients
    * ∂ε/∂(W_hh h_{j−1} + b_hh) straight into the kernel's input region (MatMul.stage), whose norm is then summed in
    * their memory order (blocks r, z, n), as rowNorms sums it. The product writes into `prev`, then the path through
    * z is added.
@@ -112,49 +114,43 @@ export class GruCell implements Cell<GruTrace> {
     }
     const { gates, output } = trace;
     const hNorm = j > 0 ? norm2(output, hPrevOff, H) : 0;
-    this.dU = ensureSize(this.dU, G3);
+    this.dU = ensureSize(this.dU, 4 * G3);
     const scratch = this.dU;
-    for (let r = 0; r < rows; r++) {
-      const g0 = r * H;
-      let ss = 0;
-      for (let pass = 0; ; pass++) {
-        let max = 0;
-        ss = 0;
-        for (let i = g0, e = g0 + H; i < e; i++) {
-          const g = G[i];
-          const a = Math.abs(g);
-          if (a > max) max = a;
-          ss += g * g;
+    const q = this.quad;
+    const dsts = [scratch, scratch, scratch, scratch];
+    const offs = [0, 0, 0, 0];
+    // Rows in groups of four, whose sums run side by side (each in its own order).
+    for (let r0 = 0; r0 < rows; r0 += 4) {
+      const c = Math.min(4, rows - r0);
+      scanRowGroup(G, r0, c, H, H, exp, range, norms, q);
+      for (let i = 0; i < c; i++) {
+        const r = r0 + i;
+        const toA = A !== null && r >= from;
+        dsts[i] = toA ? (A as Float64Array) : scratch;
+        offs[i] = toA ? (r - from) * G3 : i * G3;
+        norms[r] = Math.sqrt(norms[r]);
+        const g0 = r * H;
+        const dst = dsts[i];
+        const d0 = offs[i];
+        for (let k = 0; k < H; k++) {
+          const g = G[g0 + k];
+          const rg_ = gates[go + k];
+          const z = gates[go + H + k];
+          const nk = gates[go + 2 * H + k];
+          const hn = gates[go + 3 * H + k];
+          const hPrev = j > 0 ? output[hPrevOff + k] : 0;
+          const dan = g * (1 - z) * (1 - nk * nk);
+          dst[d0 + k] = dan * hn * rg_ * (1 - rg_);
+          dst[d0 + H + k] = g * (hPrev - nk) * z * (1 - z);
+          dst[d0 + 2 * H + k] = dan * rg_;
         }
-        if (pass === 0) {
-          // As rescaleRows; a rescaled row is read again.
-          const e = rescaleRow(G, g0, H, max, range);
-          if (e !== 0) {
-            exp[r] += e;
-            continue;
-          }
-        }
-        break;
       }
-      norms[r] = Math.sqrt(ss);
-      const toA = A !== null && r >= from;
-      const dst = toA ? (A as Float64Array) : scratch;
-      const d0 = toA ? (r - from) * G3 : 0;
-      for (let k = 0; k < H; k++) {
-        const g = G[g0 + k];
-        const rg_ = gates[go + k];
-        const z = gates[go + H + k];
-        const nk = gates[go + 2 * H + k];
-        const hn = gates[go + 3 * H + k];
-        const hPrev = j > 0 ? output[hPrevOff + k] : 0;
-        const dan = g * (1 - z) * (1 - nk * nk);
-        dst[d0 + k] = dan * hn * rg_ * (1 - rg_);
-        dst[d0 + H + k] = g * (hPrev - nk) * z * (1 - z);
-        dst[d0 + 2 * H + k] = dan * rg_;
+      for (let i = c; i < 4; i++) {
+        dsts[i] = dsts[c - 1];
+        offs[i] = offs[c - 1];
       }
-      let sz = 0;
-      for (let i = d0, e = d0 + G3; i < e; i++) sz += dst[i] * dst[i];
-      contribution[r] = Math.sqrt(sz) * hNorm;
+      sumSquares4(dsts[0], offs[0], dsts[1], offs[1], dsts[2], offs[2], dsts[3], offs[3], G3, q);
+      for (let i = 0; i < c; i++) contribution[r0 + i] = Math.sqrt(q[i]) * hNorm;
     }
     if (A && prev) {
       mm.product(n, prev, 0);

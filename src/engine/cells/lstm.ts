@@ -8,10 +8,9 @@ import type { LayerWeights } from '../model/types';
 import { sigm } from '../activation';
 import { matVec, norm2 } from '../linalg';
 import { plainMatMul, type MatMul } from '../matmul';
-import { rescaleRow } from '../logscale';
 import type { StatsView } from '../cellStats';
 import type { BackStepOut, Cell, Trace } from './cell';
-import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
+import { addOuter, addRows, ensureSize, rowNorms, scanRowGroup, sumSquares4 } from './scratch';
 
 /** Forward values of one sequence. */
 export interface LstmTrace extends Trace {
@@ -39,6 +38,8 @@ export class LstmCell implements Cell<LstmTrace> {
   /** Projections: ∂ε/∂h_j of the rows (rows × P, contiguous) and ∂ε/∂m_j = that · W_hr (rows × H). */
   private gh: Float64Array = new Float64Array(0);
   private gm: Float64Array = new Float64Array(0);
+  /** lagStep's per-group sums (scratch.ts scanRowGroup, sumSquares4). */
+  private readonly quad = new Float64Array(8);
 
   constructor(
     private readonly w: LayerWeights,
@@ -138,7 +139,8 @@ export class LstmCell implements Cell<LstmTrace> {
   /**
    * The lag recursion's step (Cell.lagStep) for the products of one layer (no input gradient, no parameter
    * gradients), with the same results to the bit as rescaleRows, completeState, rowNormsOf and backStep in order.
-   * Per row: one pass finds the largest entry (rescaling) and the h-part's squared norm; one pass over k completes
+   * Per row: one pass finds the largest entry (rescaling) and the h-part's squared norm (four rows side by side, so
+   * that their sums' dependency chains overlap, each still summed in its own order); one pass over k completes
    * ∂ε/∂c_j, adds it to the norm, writes the four gate gradients ∂ε/∂z straight into the kernel's input region
    * (MatMul.stage) and ∂ε/∂c_{j−1} into `prev`; ∂ε/∂z's norm is then summed in its memory order (gate blocks i, f,
    * g, o), as rowNorms sums it. The product writes ∂ε/∂h_{j−1} into `prev`'s rows directly. With projections the
@@ -169,12 +171,18 @@ export class LstmCell implements Cell<LstmTrace> {
     const n = rows - from;
     const prev = j > 0 ? out.prev : null;
     const { gates, tanhCells, cells } = trace;
+    const q = this.quad;
     let gm: Float64Array = G;
     if (proj) {
-      // ∂ε/∂m_j of every row first: rows rescaled, their h-parts (squared norms into `norms`) into the kernel.
+      // ∂ε/∂m_j of every row first: rows rescaled (the h-parts' sums of squares into `norms`), their h-parts into
+      // the kernel.
       const V = mm.stage(rows, H, R, this.weightHr);
       if (!V) return false;
-      for (let r = 0; r < rows; r++) norms[r] = this.scanRow(G, r * S, exp, r, range, V, r * R);
+      for (let r0 = 0; r0 < rows; r0 += 4) {
+        const c = Math.min(4, rows - r0);
+        scanRowGroup(G, r0, c, R, S, exp, range, norms, q);
+        for (let r = r0; r < r0 + c; r++) for (let i = 0; i < R; i++) V[r * R + i] = G[r * S + i];
+      }
       this.gm = ensureSize(this.gm, rows * H);
       mm.product(rows, this.gm, 0);
       gm = this.gm;
@@ -192,38 +200,50 @@ export class LstmCell implements Cell<LstmTrace> {
       }
     }
     const hNorm = j > 0 ? norm2(trace.output, (j - 1) * R, R) : 0;
-    this.hPart = ensureSize(this.hPart, G4);
+    this.hPart = ensureSize(this.hPart, 4 * G4);
     const scratch = this.hPart;
-    for (let r = 0; r < rows; r++) {
-      const g0 = r * S;
-      const ss0 = proj ? norms[r] : this.scanRow(G, g0, exp, r, range, null, 0);
-      const toA = A !== null && r >= from;
-      const dst = toA ? (A as Float64Array) : scratch;
-      const d0 = toA ? (r - from) * G4 : 0;
-      const p0 = (r - from) * S + R;
-      const m0 = proj ? r * H : g0;
-      let ss = ss0;
-      for (let k = 0; k < H; k++) {
-        const og = gates[go + 3 * H + k];
-        const tc = tanhCells[to + k];
-        const gmk = gm[m0 + k];
-        // completeState: ∂ε/∂c_j += ∂ε/∂m_j ⊙ o_j ⊙ (1 − tanh² c_j).
-        const gc = G[g0 + R + k] + gmk * og * (1 - tc * tc);
-        ss += gc * gc;
-        const ig = gates[go + k];
-        const fg = gates[go + H + k];
-        const gg = gates[go + 2 * H + k];
-        const cPrev = j > 0 ? cells[co + k] : 0;
-        dst[d0 + k] = gc * gg * ig * (1 - ig);
-        dst[d0 + H + k] = gc * cPrev * fg * (1 - fg);
-        dst[d0 + 2 * H + k] = gc * ig * (1 - gg * gg);
-        dst[d0 + 3 * H + k] = gmk * tc * og * (1 - og);
-        if (toA) (prev as Float64Array)[p0 + k] = gc * fg;
+    const dsts = [scratch, scratch, scratch, scratch];
+    const offs = [0, 0, 0, 0];
+    // Rows in groups of four, whose sums run side by side (each in its own order).
+    for (let r0 = 0; r0 < rows; r0 += 4) {
+      const c = Math.min(4, rows - r0);
+      if (!proj) scanRowGroup(G, r0, c, R, S, exp, range, norms, q);
+      for (let i = 0; i < c; i++) {
+        const r = r0 + i;
+        const g0 = r * S;
+        const toA = A !== null && r >= from;
+        const dst = toA ? (A as Float64Array) : scratch;
+        const d0 = toA ? (r - from) * G4 : i * G4;
+        dsts[i] = dst;
+        offs[i] = d0;
+        const p0 = (r - from) * S + R;
+        const m0 = proj ? r * H : g0;
+        let ss = norms[r];
+        for (let k = 0; k < H; k++) {
+          const og = gates[go + 3 * H + k];
+          const tc = tanhCells[to + k];
+          const gmk = gm[m0 + k];
+          // completeState: ∂ε/∂c_j += ∂ε/∂m_j ⊙ o_j ⊙ (1 − tanh² c_j).
+          const gc = G[g0 + R + k] + gmk * og * (1 - tc * tc);
+          ss += gc * gc;
+          const ig = gates[go + k];
+          const fg = gates[go + H + k];
+          const gg = gates[go + 2 * H + k];
+          const cPrev = j > 0 ? cells[co + k] : 0;
+          dst[d0 + k] = gc * gg * ig * (1 - ig);
+          dst[d0 + H + k] = gc * cPrev * fg * (1 - fg);
+          dst[d0 + 2 * H + k] = gc * ig * (1 - gg * gg);
+          dst[d0 + 3 * H + k] = gmk * tc * og * (1 - og);
+          if (toA) (prev as Float64Array)[p0 + k] = gc * fg;
+        }
+        norms[r] = Math.sqrt(ss);
       }
-      norms[r] = Math.sqrt(ss);
-      let sz = 0;
-      for (let i = d0, e = d0 + G4; i < e; i++) sz += dst[i] * dst[i];
-      contribution[r] = Math.sqrt(sz) * hNorm;
+      for (let i = c; i < 4; i++) {
+        dsts[i] = dsts[c - 1];
+        offs[i] = offs[c - 1];
+      }
+      sumSquares4(dsts[0], offs[0], dsts[1], offs[1], dsts[2], offs[2], dsts[3], offs[3], G4, q);
+      for (let i = 0; i < c; i++) contribution[r0 + i] = Math.sqrt(q[i]) * hNorm;
     }
     if (A && prev) {
       if (staged) mm.product(n, prev, 0, S);
@@ -234,47 +254,6 @@ export class LstmCell implements Cell<LstmTrace> {
       }
     }
     return true;
-  }
-
-  /**
-   * lagStep's first pass over row G[g0 … g0 + S): its largest entry, rescaling the row as rescaleRows does (the
-   * exponent into exp[r]; a rescaled row is read again), and the squared norm of its h-part, summed as rowNormsOf
-   * sums it; the h-part is also copied to V[v0 …] when V is given. Returns the h-part's squared norm.
-   */
-  private scanRow(
-    G: Float64Array,
-    g0: number,
-    exp: Float64Array,
-    r: number,
-    range: { big: number; small: number },
-    V: Float64Array | null,
-    v0: number,
-  ): number {
-    const R = this.outputSize;
-    const S = this.stateSize;
-    for (let pass = 0; ; pass++) {
-      let max = 0;
-      let ss = 0;
-      for (let i = 0; i < R; i++) {
-        const g = G[g0 + i];
-        const a = Math.abs(g);
-        if (a > max) max = a;
-        ss += g * g;
-      }
-      for (let i = g0 + R, e = g0 + S; i < e; i++) {
-        const a = Math.abs(G[i]);
-        if (a > max) max = a;
-      }
-      if (pass === 0) {
-        const e = rescaleRow(G, g0, S, max, range);
-        if (e !== 0) {
-          exp[r] += e;
-          continue;
-        }
-      }
-      if (V) for (let i = 0; i < R; i++) V[v0 + i] = G[g0 + i];
-      return ss;
-    }
   }
 
   backStep(trace: LstmTrace, j: number, G: Float64Array, rows: number, out: BackStepOut): void {

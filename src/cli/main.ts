@@ -20,6 +20,12 @@ const EXIT_INTERNAL = 3;
 const EXIT_INTERRUPTED = 130;
 
 /** Largest model file read, in bytes. */
+/**
+ * Set to 1: `analyze` writes the full lag table's recursion timing as one JSON line on stderr (internal, read by
+ * `npm run bench`; not part of the report or of the documented CLI).
+ */
+const LAG_TIMING_ENV = 'RNN_GRADIENTS_LAG_TIMING';
+
 const MAX_MODEL_FILE_BYTES = 256 * 1024 * 1024;
 
 function version(): string {
@@ -128,6 +134,9 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
       return EXIT_INPUT;
     }
     process.stdout.write(args.json ? JSON.stringify(result.report, null, 2) + '\n' : formatSummary(result.report));
+    // Internal, for `npm run bench`: the lag recursion's own wall time, one JSON line on stderr.
+    if (process.env[LAG_TIMING_ENV] === '1' && result.lagTiming)
+      process.stderr.write(JSON.stringify({ lag_recursion: result.lagTiming }) + '\n');
     return args.failOn && failOnMatches(result.report, args.failOn) ? EXIT_FAIL_ON : EXIT_OK;
   } catch (err) {
     if (progressShown) process.stderr.write('\r\x1b[K');

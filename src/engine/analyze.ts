@@ -33,6 +33,7 @@ function analyze(model: Model, options: AnalyzeOptions): Report {
   const spectra = layerSpectra(model, () => progress.check(0, 'spectra'));
   let lagNonFinite = batches.lagNonFinite;
   if (!plan.twoPass) lagNonFinite = mergeOtherThreads(plan, batches.lagStats, progress, 'lags') || lagNonFinite;
+  if (!plan.twoPass && !batches.sampled) reportTiming(options, progress);
   const reports = new ReportBuilder(model, {
     file: options.file,
     started,
@@ -49,7 +50,14 @@ function analyze(model: Model, options: AnalyzeOptions): Report {
   options.onProgress?.(progress.fraction(), 'short lags done', reports.build(batches.lagStats, plan.firstLag, true));
   const fullStats = runFullLagPass(model, plan, progress);
   mergeOtherThreads(plan, fullStats, progress, 'lags');
+  reportTiming(options, progress);
   return withHeatmaps(model, reports.build(fullStats, options.maxLag ?? null, false), plan);
+}
+
+/** Hands the full table's recursion timing to the caller that asked for it. */
+function reportTiming(options: AnalyzeOptions, progress: AnalysisProgress): void {
+  const timing = progress.clock.timing();
+  if (timing) options.onLagTiming?.(timing);
 }
 
 /** Adds the (t, j) maps to the final report when the run collected them. */

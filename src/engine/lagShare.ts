@@ -11,6 +11,7 @@ import type { ColumnSubset } from './lags';
 import { accumulateSequenceLags, columnWork, sequenceLagWork, stackShapeOf, type StackShape } from './stackLags';
 import { heatmapCollectorFor, type HeatmapRequest } from './heatmap';
 import { LagStats } from './logscale';
+import { addSpan, wallMs, type ThreadSpan } from './analysis/recursionClock';
 
 /** One thread's part of a full lag table: the lag cap, the map request and its columns. */
 export interface LagJob {
@@ -24,6 +25,8 @@ export interface LagPartial {
   stats: LagStats[];
   heatmap: Float64Array[] | null;
   nonFinite: boolean;
+  /** When this thread's walks ran (for the recursion's timing; not part of the statistics). */
+  span: ThreadSpan;
 }
 
 /** The other threads of a split lag table, as the worker layer provides them. */
@@ -48,11 +51,11 @@ export interface LagSplitter {
   abort(): void;
 }
 
-/** Doubles a packed LagPartial takes: the statistics of every layer, the non-finite flag and the map. */
+/** Doubles a packed LagPartial takes: the statistics of every layer, the non-finite flag, the span and the map. */
 export function lagPartialLength(model: Model, job: Pick<LagJob, 'maxLag' | 'heatmap'>): number {
   const h = heatmapCollectorFor(model, job.heatmap);
   const layers = model.layers.length;
-  return layers * (job.maxLag + 1) * LagStats.PACKED_PER_LAG + 1 + (h ? layers * h.size * h.size : 0);
+  return layers * (job.maxLag + 1) * LagStats.PACKED_PER_LAG + 4 + (h ? layers * h.size * h.size : 0);
 }
 
 /** Writes a partial result into `out` (lagPartialLength doubles). */
@@ -63,6 +66,9 @@ export function packLagPartial(partial: LagPartial, out: Float64Array<ArrayBuffe
     o += s.lags * LagStats.PACKED_PER_LAG;
   }
   out[o++] = partial.nonFinite ? 1 : 0;
+  out[o++] = partial.span.start;
+  out[o++] = partial.span.end;
+  out[o++] = partial.span.busy;
   if (partial.heatmap)
     for (const cells of partial.heatmap) {
       out.set(cells, o);
@@ -84,6 +90,8 @@ export function unpackLagPartial(
     return s;
   });
   const nonFinite = data[o++] !== 0;
+  const span = { start: data[o], end: data[o + 1], busy: data[o + 2] };
+  o += 3;
   const h = heatmapCollectorFor(model, job.heatmap);
   const heatmap = h
     ? h.cells.map((c) => {
@@ -92,7 +100,7 @@ export function unpackLagPartial(
         return cells;
       })
     : null;
-  return { stats, heatmap, nonFinite };
+  return { stats, heatmap, nonFinite, span };
 }
 
 /** Hooks of a lag job on another thread. */
@@ -125,6 +133,7 @@ export function computeLagShare(model: Model, job: LagJob, hooks: LagJobHooks): 
     if (hooks.isCancelled()) throw hooks.cancelled();
   };
   let nonFinite = false;
+  const span: ThreadSpan = { start: Infinity, end: -Infinity, busy: 0 };
   model.sequences.forEach((seq, b) => {
     check();
     const fwd = forwardSequence(model, cells, lossFn, seq, check);
@@ -138,6 +147,7 @@ export function computeLagShare(model: Model, job: LagJob, hooks: LagJobHooks): 
         reported = whole;
       }
     };
+    const t0 = wallMs();
     nonFinite =
       accumulateSequenceLags({
         shape,
@@ -150,10 +160,11 @@ export function computeLagShare(model: Model, job: LagJob, hooks: LagJobHooks): 
         safeExponent,
         subset: job.share,
       }) || nonFinite;
+    addSpan(span, t0, wallMs());
     const total = Math.floor(sequenceLagWork(shape, seq.length, job.maxLag, job.share));
     if (total > reported) hooks.onRows(total - reported);
   });
-  return { stats, heatmap: heatmap ? heatmap.cells : null, nonFinite };
+  return { stats, heatmap: heatmap ? heatmap.cells : null, nonFinite, span };
 }
 
 /** Lag-table flops (all layers) below which splitting the columns does not pay for a thread's start. */

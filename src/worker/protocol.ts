@@ -6,6 +6,7 @@ import type { HeatmapRequest } from '../engine/heatmap';
 import type { Precision } from '../engine/kernels';
 import type { RegimeThresholds } from '../engine/regime';
 import type { FileStamp } from '../io/fileStamps';
+import type { LagTiming } from '../engine/analysis/recursionClock';
 
 /** The analysis worker's workerData. */
 export interface AnalysisWorkerData {
@@ -65,7 +66,14 @@ export interface AnalyzeParams {
  * it read (weights), so a caller can tell whether the result still holds.
  */
 export type AnalyzeResult =
-  { ok: true; report: Report; files?: FileStamp[] } | { ok: false; problems: ModelProblem[]; files?: FileStamp[] };
+  | {
+      ok: true;
+      report: Report;
+      files?: FileStamp[];
+      /** The full lag table's recursion timing (internal, for the bench; never part of the report). */
+      lagTiming?: LagTiming;
+    }
+  | { ok: false; problems: ModelProblem[]; files?: FileStamp[] };
 
 /** Client → worker: start an analysis. */
 export interface AnalyzeRequest {

@@ -7,6 +7,7 @@ import { analyzeModel } from '../engine/analyze';
 import type { MatMul } from '../engine/matmul';
 import type { LagSplitter } from '../engine/lagShare';
 import type { Model } from '../engine/model/types';
+import type { LagTiming } from '../engine/analysis/recursionClock';
 import { tooLargeMessage } from '../engine/memory';
 import { DEFAULT_LAG_BUDGET_SECONDS } from '../engine/lagSample';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
@@ -41,6 +42,7 @@ export async function runAnalysis(params: AnalyzeParams, hooks: RunHooks): Promi
       files,
     };
   }
+  let lagTiming: LagTiming | undefined;
   const report = analyzeModel(parsed.model, {
     file: params.displayPath,
     gradientValues: params.gradients ?? false,
@@ -55,6 +57,7 @@ export async function runAnalysis(params: AnalyzeParams, hooks: RunHooks): Promi
     lagSplit: hooks.lagSplit?.(parsed.model),
     isCancelled: hooks.isCancelled,
     onProgress: hooks.progress,
+    onLagTiming: (t) => (lagTiming = t),
   });
-  return { ok: true, report, files };
+  return { ok: true, report, files, ...(lagTiming ? { lagTiming } : {}) };
 }

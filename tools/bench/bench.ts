@@ -23,6 +23,25 @@ import { WasmGemmKernel } from '../../src/engine/kernels/wasmGemm';
 import { enableRelaxedSimd } from '../../src/worker/threadBoot';
 import { runScaleBench, type ScaleRow } from './scaleBench';
 
+const HELP = `npm run bench -- [options]
+
+Times \`rnn-gradients analyze --json --exact\` (one sequence, 8 inputs) for each row, with its peak RSS, and
+where /usr/bin/python3 has torch the hand-batched PyTorch recursion in the same run.
+
+  --only ROWS   comma-separated rows: cell:H:T[:bi][:pP][:f32] (e.g. rnn:256:1000, lstm:256:1000:f32,
+                lstm:256:1000:bi, lstm:256:1000:p128), \`track\` (timeline rows), \`scale\` (scale rows)
+  --quick       rnn:256:1000 only
+  --no-torch    skip PyTorch       --no-ref    skip the plain TypeScript reference path
+  --no-track    skip the timeline  --no-scale  skip the scale rows
+
+Columns: "of kernel (whole run)" is the lag table's flops over the whole CLI run's wall time (process start,
+parse, forward and backward passes, gradients, spectra, thread imbalance), as a share of the float64 kernel's
+rate on a 1024³ product times the machine's threads. "of kernel (recursion)" is the same flops over the lag
+recursion's own wall time as the engine measures it (first column to last, all threads; the CLI prints it on
+stderr when RNN_GRADIENTS_LAG_TIMING=1), as a share of the kernel's rate times the threads that ran it. A :f32
+row next to its float64 row also prints f32 / f64 for both times. Results: test-results/bench.json.
+`;
+
 interface Config {
   cell: CellType;
   hidden: number;
@@ -119,6 +138,15 @@ interface Row {
   gflops: number;
   /** gflops as a share of the kernel's large-product rate on every core (kernelRate × threads). */
   kernel_share: number | null;
+  /**
+   * The lag recursion alone, as the engine timed it (RNN_GRADIENTS_LAG_TIMING): wall seconds from the first
+   * column to the last on all threads, the threads that ran it, its GFLOP/s and their share of the kernel's
+   * rate on those threads.
+   */
+  recursion_seconds: number | null;
+  recursion_threads: number | null;
+  recursion_gflops: number | null;
+  recursion_kernel_share: number | null;
   peak_rss_mb: number;
   ref_seconds: number | null;
   ref_note: string;
@@ -140,6 +168,10 @@ function main(): void {
   const argv = process.argv.slice(2);
   if (argv[0] === '--ref') {
     runRef(argv[1], Number(argv[2]));
+    return;
+  }
+  if (argv.includes('--help')) {
+    process.stdout.write(HELP);
     return;
   }
   const root = path.resolve(__dirname, '..');
@@ -197,7 +229,7 @@ function main(): void {
       ['--require', rssHook, cli, 'analyze', file, '--json', '--exact', ...(c.f32 ? ['--precision', 'f32'] : [])],
       {
         cwd: tmp,
-        env: { ...process.env, RNN_BENCH_RSS: rssFile },
+        env: { ...process.env, RNN_BENCH_RSS: rssFile, RNN_GRADIENTS_LAG_TIMING: '1' },
         maxBuffer: 1 << 30,
         encoding: 'utf8',
       },
@@ -208,11 +240,17 @@ function main(): void {
     const lags = report.layers[0].lags;
     const peak = Number(fs.readFileSync(rssFile, 'utf8')) / 1024;
     const flops = lagFlops(c, c.steps - 1);
+    const timing = recursionTiming(run.stderr);
     const row: Row = {
       config: name,
       seconds,
       gflops: flops / seconds / 1e9,
       kernel_share: kernel > 0 && !c.f32 ? flops / seconds / 1e9 / (kernel * threads) : null,
+      recursion_seconds: timing?.seconds ?? null,
+      recursion_threads: timing?.threads ?? null,
+      recursion_gflops: timing ? flops / timing.seconds / 1e9 : null,
+      recursion_kernel_share:
+        timing && kernel > 0 && !c.f32 ? flops / timing.seconds / 1e9 / (kernel * timing.threads) : null,
       peak_rss_mb: peak,
       ref_seconds: null,
       ref_note: '',
@@ -290,6 +328,7 @@ function main(): void {
     rows.push(row);
     printRow(row);
   }
+  printPrecisionRatios(rows);
   const out = path.join(root, 'test-results');
   fs.mkdirSync(out, { recursive: true });
   let track: TrackRow[] = [];
@@ -310,10 +349,42 @@ function main(): void {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 
+/** The engine's recursion timing: the CLI's `{"lag_recursion": …}` line on stderr (RNN_GRADIENTS_LAG_TIMING=1). */
+function recursionTiming(stderr: string): { seconds: number; threads: number } | null {
+  for (const line of stderr.split('\n').reverse()) {
+    if (!line.startsWith('{"lag_recursion"')) continue;
+    const t = (JSON.parse(line) as { lag_recursion: { seconds: number; threads: number } }).lag_recursion;
+    return t.seconds > 0 ? t : null;
+  }
+  return null;
+}
+
+/** f32 / f64 of the whole run and of the recursion, for every `:f32` row whose float64 row also ran. */
+function printPrecisionRatios(rows: Row[]): void {
+  for (const r of rows) {
+    if (!r.config.endsWith(' f32')) continue;
+    const base = rows.find((b) => b.config === r.config.slice(0, -4));
+    if (!base) continue;
+    const rec =
+      r.recursion_seconds !== null && base.recursion_seconds !== null
+        ? (r.recursion_seconds / base.recursion_seconds).toFixed(2)
+        : '—';
+    console.log(
+      `${r.config.padEnd(24)} f32 / f64: whole run ${(r.seconds / base.seconds).toFixed(2)}, recursion ${rec}`,
+    );
+  }
+}
+
+function pct(x: number | null): string {
+  return x === null ? '—' : `${Math.round(100 * x)}%`;
+}
+
 function printRow(r: Row): void {
   const f = (x: number | null, d = 2): string => (x === null ? '—' : x.toFixed(d));
   console.log(
-    `${r.config.padEnd(24)} ${f(r.seconds)} s  ${f(r.gflops, 1)} GFLOP/s (${r.kernel_share === null ? '—' : `${Math.round(100 * r.kernel_share)}%`} of kernel)  ${f(r.peak_rss_mb, 0)} MB peak` +
+    `${r.config.padEnd(24)} ${f(r.seconds)} s  ${f(r.gflops, 1)} GFLOP/s (${pct(r.kernel_share)} of kernel, whole run)` +
+      `  recursion ${f(r.recursion_seconds)} s on ${r.recursion_threads ?? '—'} threads, ${f(r.recursion_gflops, 1)} GFLOP/s (${pct(r.recursion_kernel_share)} of kernel, recursion)` +
+      `  ${f(r.peak_rss_mb, 0)} MB peak` +
       `  | plain ref ${f(r.ref_seconds)} s (×${f(r.ref_ratio, 1)} slower; ${r.ref_note}; lag means within ${r.max_rel_diff_vs_ref === null ? '—' : r.max_rel_diff_vs_ref.toExponential(1)})` +
       (r.torch_seconds !== null
         ? `  | PyTorch ${f(r.torch_seconds)} s, ${f(r.torch_peak_rss_mb, 0)} MB: ours ${r.torch_ratio! >= 1 ? `${f(r.torch_ratio)}× faster` : `${f(1 / r.torch_ratio!)}× slower`}` +

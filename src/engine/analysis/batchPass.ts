@@ -457,23 +457,26 @@ function firstPassLags(
     if (!subset) return false;
     own = subset;
   }
-  const nonFinite = accumulateSequenceLags({
-    shape: plan.shape,
-    cells: plan.lagCells,
-    fwd,
-    maxLag: plan.firstLag,
-    stats,
-    hooks: {
-      step: (rows) => {
-        cursor.rows = rows;
-        progress.check(rows, plan.twoPass ? 'short lags' : 'lags');
+  const walk = (): boolean =>
+    accumulateSequenceLags({
+      shape: plan.shape,
+      cells: plan.lagCells,
+      fwd,
+      maxLag: plan.firstLag,
+      stats,
+      hooks: {
+        step: (rows) => {
+          cursor.rows = rows;
+          progress.check(rows, plan.twoPass ? 'short lags' : 'lags');
+        },
       },
-    },
-    heatmap: !plan.twoPass && plan.heatmap?.request.sequence === sequence.b ? plan.heatmap.collector : null,
-    safeExponent: plan.safeExponent,
-    subset: own,
-    rowBytes: plan.lagRowBytes,
-  });
+      heatmap: !plan.twoPass && plan.heatmap?.request.sequence === sequence.b ? plan.heatmap.collector : null,
+      safeExponent: plan.safeExponent,
+      subset: own,
+      rowBytes: plan.lagRowBytes,
+    });
+  // The full table's walks are timed (LagTiming); the short pass and a sample are not the full table.
+  const nonFinite = plan.twoPass || plan.sample ? walk() : progress.clock.time(walk);
   progress.done += sequenceLagWork(plan.shape, sequence.length, plan.firstLag, own);
   return nonFinite;
 }

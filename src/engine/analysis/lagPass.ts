@@ -35,23 +35,25 @@ export function runFullLagPass(model: Model, plan: AnalysisPlan, progress: Analy
       progress.done += sequenceLagWork(plan.shape, seq.length, plan.maxLag);
       return;
     }
-    accumulateSequenceLags({
-      shape: plan.shape,
-      cells: plan.lagCells,
-      fwd,
-      maxLag: plan.maxLag,
-      stats,
-      hooks: {
-        step: (rows) => {
-          cursor.rows = rows;
-          progress.check(rows, 'lags');
+    progress.clock.time(() =>
+      accumulateSequenceLags({
+        shape: plan.shape,
+        cells: plan.lagCells,
+        fwd,
+        maxLag: plan.maxLag,
+        stats,
+        hooks: {
+          step: (rows) => {
+            cursor.rows = rows;
+            progress.check(rows, 'lags');
+          },
         },
-      },
-      heatmap: plan.heatmap?.request.sequence === b ? plan.heatmap.collector : null,
-      safeExponent: plan.safeExponent,
-      subset: own,
-      rowBytes: plan.lagRowBytes,
-    });
+        heatmap: plan.heatmap?.request.sequence === b ? plan.heatmap.collector : null,
+        safeExponent: plan.safeExponent,
+        subset: own,
+        rowBytes: plan.lagRowBytes,
+      }),
+    );
     progress.done += sequenceLagWork(plan.shape, seq.length, plan.maxLag, own);
   });
   return stats;
@@ -73,6 +75,7 @@ export function mergeOtherThreads(
   let nonFinite = false;
   for (const p of partials) {
     into.forEach((s, k) => s.merge(p.stats[k]));
+    progress.clock.addThread(p.span);
     if (heatmap && p.heatmap) heatmap.merge(p.heatmap);
     nonFinite ||= p.nonFinite;
   }

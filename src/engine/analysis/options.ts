@@ -4,6 +4,7 @@ import type { LagSplitter } from '../lagShare';
 import type { MatMul } from '../matmul';
 import type { RegimeThresholds } from '../regime';
 import type { Report } from '../report/types';
+import type { LagTiming } from './recursionClock';
 
 /** The options of analyzeModel. */
 export interface AnalyzeOptions {
@@ -46,4 +47,9 @@ export interface AnalyzeOptions {
   partial?: boolean;
   isCancelled?: () => boolean;
   onProgress?: (fraction: number, phase: string, partial?: Report) => void;
+  /**
+   * Called once with the full lag table's recursion timing (not for a sampled table). Internal: for the bench,
+   * never part of the report.
+   */
+  onLagTiming?: (timing: LagTiming) => void;
 }

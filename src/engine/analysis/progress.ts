@@ -3,6 +3,7 @@
 import { CancelledError } from '../cancellation';
 import type { AnalysisPlan } from './plan';
 import type { AnalyzeOptions } from './options';
+import { RecursionClock } from './recursionClock';
 
 /** How often progress is reported, at most (ms). */
 const PROGRESS_INTERVAL_MS = 50;
@@ -11,6 +12,8 @@ const PROGRESS_INTERVAL_MS = 50;
 export class AnalysisProgress {
   /** Row-steps this thread has finished (the passes add to it). */
   done = 0;
+  /** The full lag table's walks on every thread (timing only). */
+  readonly clock = new RecursionClock();
   private lastReport = Date.now();
 
   constructor(

@@ -22,6 +22,7 @@ import type { Model } from '../../../src/engine/model/types';
 import { forwardSequence } from '../../../src/engine/network';
 import { generatedModelText as modelText, parsedModel as parse } from '../helpers/models';
 import { assertSameLags } from '../helpers/report';
+import type { LagTiming } from '../../../src/engine/analysis/recursionClock';
 
 /** Runs every other thread's share in this thread, at finish(): the engine's split path without threads. */
 class InProcessSplitter implements LagSplitter {
@@ -205,6 +206,49 @@ describe('lag table split by columns', () => {
       assert.deepStrictEqual(split.clipping, plain.clipping);
     });
   }
+
+  it("times the full table's recursion on every thread (LagTiming), not a sampled table, and not in the report", () => {
+    const text = modelText('rnn', 16, 1, 300, 2);
+    const model = parse(text);
+    const timings: LagTiming[] = [];
+    const splitter = new InProcessSplitter(3, model);
+    const report = analyzeModel(model, { file: 'x', lagSplit: splitter, onLagTiming: (t) => timings.push(t) });
+    assert.strictEqual(splitter.started, 1, 'the table was split');
+    assert.strictEqual(timings.length, 1);
+    const t = timings[0];
+    assert.strictEqual(t.threads, 3);
+    assert.strictEqual(t.busySeconds.length, 3);
+    for (const b of t.busySeconds) assert.ok(b > 0 && b <= t.seconds + 1e-9, `busy ${b} of ${t.seconds}`);
+    assert.doesNotMatch(JSON.stringify(report), /busySeconds/);
+    // One thread: its own walks.
+    const alone: LagTiming[] = [];
+    analyzeModel(parse(text), { file: 'x', onLagTiming: (x) => alone.push(x) });
+    assert.strictEqual(alone.length, 1);
+    assert.strictEqual(alone[0].threads, 1);
+    // A sampled table is not the full recursion: no timing.
+    const sampled: LagTiming[] = [];
+    const r = analyzeModel(parse(text), { file: 'x', lagBudgetRows: 1000, onLagTiming: (x) => sampled.push(x) });
+    assert.notStrictEqual(r.lag_sampling, null);
+    assert.strictEqual(sampled.length, 0);
+  });
+
+  it("a packed partial keeps its statistics and the thread's span", () => {
+    const model = parse(modelText('gru', 8, 2, 40, 1));
+    const job: LagJob = { maxLag: 39, heatmap: { sequence: 0, maxSize: 16 }, share: { stride: 2, offset: 1 } };
+    const p = computeLagShare(model, job, {
+      isCancelled: () => false,
+      cancelled: () => new Error('cancelled'),
+      onRows: () => undefined,
+    });
+    assert.ok(p.span.end >= p.span.start && p.span.busy > 0 && p.span.busy <= p.span.end - p.span.start + 1e-9);
+    const data = new Float64Array(lagPartialLength(model, job));
+    packLagPartial(p, data);
+    const q = unpackLagPartial(model, job, data);
+    assert.deepStrictEqual(q.span, p.span);
+    q.stats.forEach((s, k) => assert.deepStrictEqual(s.pack(), p.stats[k].pack()));
+    assert.deepStrictEqual(q.heatmap, p.heatmap);
+    assert.strictEqual(q.nonFinite, p.nonFinite);
+  });
 
   it('a small table is not split; a cancelled split run aborts the other threads', () => {
     const small = parse(modelText('rnn', 8, 1, 20));

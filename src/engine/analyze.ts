@@ -28,11 +28,12 @@ function analyze(model: Model, options: AnalyzeOptions): Report {
   const plan = planAnalysis(model, options);
   if (plan.split) plan.split.splitter.start(plan.split.jobs);
   const progress = new AnalysisProgress(options, plan);
-  const batches = runBatchPass(model, plan, progress);
-  // With a split table the spectra run while the other threads finish their columns.
+  // The spectra first (they need only the weights): with a split table they run while the other threads take
+  // chunks of the lag table, and this thread then takes what is left, so all finish together.
   const spectra = layerSpectra(model, () => progress.check(0, 'spectra'));
+  const batches = runBatchPass(model, plan, progress);
   let lagNonFinite = batches.lagNonFinite;
-  if (!plan.twoPass) lagNonFinite = mergeOtherThreads(plan, batches.lagStats, progress, 'lags') || lagNonFinite;
+  if (!plan.twoPass) lagNonFinite = mergeOtherThreads(plan, batches.merger, progress, 'lags') || lagNonFinite;
   if (!plan.twoPass && !batches.sampled) reportTiming(options, progress);
   const reports = new ReportBuilder(model, {
     file: options.file,
@@ -48,8 +49,8 @@ function analyze(model: Model, options: AnalyzeOptions): Report {
   }
   if (!plan.twoPass) return withHeatmaps(model, reports.build(batches.lagStats, options.maxLag ?? null, false), plan);
   options.onProgress?.(progress.fraction(), 'short lags done', reports.build(batches.lagStats, plan.firstLag, true));
-  const fullStats = runFullLagPass(model, plan, progress);
-  mergeOtherThreads(plan, fullStats, progress, 'lags');
+  const { stats: fullStats, merger } = runFullLagPass(model, plan, progress);
+  mergeOtherThreads(plan, merger, progress, 'lags');
   reportTiming(options, progress);
   return withHeatmaps(model, reports.build(fullStats, options.maxLag ?? null, false), plan);
 }

@@ -5,7 +5,9 @@
 // are left out of them).
 import { CellStatsAccumulator } from '../cellStats';
 import { accumulateSequenceLags, sequenceLagWork, type LagSequence } from '../stackLags';
-import type { LagSink } from '../lags';
+import type { ColumnSubset, LagSink } from '../lags';
+import { ChunkMerger } from '../lagChunks';
+import { skipOwnChunks, walkOwnChunks } from './chunkPass';
 import { LagStats } from '../logscale';
 import { SampledLagStats, sampleSubset } from '../lagSample';
 import type { Model } from '../model/types';
@@ -52,6 +54,8 @@ export interface BatchPassResult {
   sampled: SampledLagStats[] | null;
   /** Whether some lag-table norm was not finite. */
   lagNonFinite: boolean;
+  /** The merge of the full table's chunks into lagStats (a one-pass run whose table is chunked), else null. */
+  merger: ChunkMerger | null;
   /** Gate and unit statistics, one per layer and direction (model.layers order). */
   cellStats: CellStatsAccumulator[];
 }
@@ -70,8 +74,10 @@ export function runBatchPass(model: Model, plan: AnalysisPlan, progress: Analysi
     lagStats: model.layers.map(() => new LagStats(plan.sample ? 0 : plan.firstLag + 1)),
     sampled: plan.sample ? model.layers.map(() => new SampledLagStats(plan.maxLag + 1, plan.sample!)) : null,
     lagNonFinite: false,
+    merger: null,
     cellStats: CellStatsAccumulator.forModel(model),
   };
+  if (!plan.twoPass && plan.chunks) result.merger = new ChunkMerger(plan.chunks, result.lagStats);
   const scratch = { perSequence: zeroParamGrads(model), block: zeroParamGrads(model) };
   const batchGrads = zeroParamGrads(model);
   for (let start = 0; start < B; start += batchSize) {
@@ -156,7 +162,15 @@ function runBlock(
     // Only a sampled sequence's trace (or every one, for an exact table) goes to the lag recursion.
     if (plan.sample && !sampleSubset(plan.sample, b)) return;
     const seq = extractSequence(model, cells, fwd, j);
-    const nonFinite = firstPassLags(plan, progress, { b, length: T }, seq, result.sampled ?? result.lagStats);
+    const nonFinite = firstPassLags(
+      plan,
+      progress,
+      { b, length: T },
+      seq,
+      result.sampled ?? result.lagStats,
+      undefined,
+      result.merger,
+    );
     result.lagNonFinite ||= nonFinite;
   });
   return true;
@@ -203,7 +217,15 @@ function runCheckpointed(
     const cursor = { rows: 0 };
     const tick = (): void => progress.check(cursor.rows, plan.twoPass ? 'short lags' : 'lags');
     const seq = checkpointedLagSequence(model, cells, kept.forward, kept.seeds, j, tick);
-    const nonFinite = firstPassLags(plan, progress, { b, length: T }, seq, result.sampled ?? result.lagStats, cursor);
+    const nonFinite = firstPassLags(
+      plan,
+      progress,
+      { b, length: T },
+      seq,
+      result.sampled ?? result.lagStats,
+      cursor,
+      result.merger,
+    );
     result.lagNonFinite ||= nonFinite;
   });
   return true;
@@ -336,7 +358,9 @@ function runSequence(
     batch.findings.push({ b, finding: forwardOverflowFinding(model, b, fwd.nonFinite) });
     progress.done += plan.sample
       ? 2 * seq.length + sampledWork(plan, b, seq.length)
-      : firstPassCost(plan.shape, plan.firstLag, seq.length);
+      : result.merger
+        ? 2 * seq.length + skipOwnChunks(plan, result.merger, b, seq.length)
+        : firstPassCost(plan.shape, plan.firstLag, seq.length);
     return;
   }
   result.loss += fwd.loss / B;
@@ -360,6 +384,7 @@ function runSequence(
     fwd,
     result.sampled ?? result.lagStats,
     cursor,
+    result.merger,
   );
   result.lagNonFinite ||= nonFinite;
 }
@@ -449,8 +474,11 @@ function firstPassLags(
   fwd: LagSequence,
   stats: LagSink[],
   cursor: { rows: number } = { rows: 0 },
+  merger: ChunkMerger | null = null,
 ): boolean {
-  let own = plan.twoPass ? undefined : plan.split?.own;
+  // A chunked full table: this thread's chunks of the sequence.
+  if (merger) return walkOwnChunks(plan, progress, merger, sequence, fwd, 'lags', cursor);
+  let own: ColumnSubset | undefined;
   if (plan.sample) {
     // A sampled table: only this sequence's drawn columns (none: nothing to do).
     const subset = sampleSubset(plan.sample, sequence.b);

@@ -8,16 +8,27 @@ import { checkpointedSequence } from '../block/lagWindows';
 import { streamedForward, streamsInSegments, StreamedWindows } from '../block/streamed';
 import type { AnalysisPlan } from './plan';
 import type { AnalysisProgress } from './progress';
+import { ChunkMerger } from '../lagChunks';
+import { skipOwnChunks, walkOwnChunks } from './chunkPass';
 
 /**
  * The second pass: each sequence's forward pass again (its traces were not kept; in checkpoint form when its
- * trace would not fit the budget, block/lagWindows.ts) and this thread's columns of the table up to plan.maxLag,
- * with the map. Its non-finite norms were already reported by the first pass.
+ * trace would not fit the budget, block/lagWindows.ts) and this thread's columns (or chunks) of the table up to
+ * plan.maxLag, with the map. Its non-finite norms were already reported by the first pass.
  */
-export function runFullLagPass(model: Model, plan: AnalysisPlan, progress: AnalysisProgress): LagStats[] {
+export function runFullLagPass(
+  model: Model,
+  plan: AnalysisPlan,
+  progress: AnalysisProgress,
+): { stats: LagStats[]; merger: ChunkMerger | null } {
   const stats = model.layers.map(() => new LagStats(plan.maxLag + 1));
-  const own = plan.split?.own;
+  const merger = plan.chunks ? new ChunkMerger(plan.chunks, stats) : null;
   model.sequences.forEach((seq, b) => {
+    // Every chunk of this sequence already claimed by other threads: no forward pass needed here.
+    if (merger && !plan.chunks!.hasWork(b)) {
+      progress.done += seq.length;
+      return;
+    }
     // Windows from checkpoints are recomputed during the recursion: their checks report the rows done so far.
     const cursor = { rows: 0 };
     const tick = (): void => progress.check(cursor.rows, 'lags');
@@ -32,7 +43,13 @@ export function runFullLagPass(model: Model, plan: AnalysisPlan, progress: Analy
         : checkpointedSequence(model, plan.block.cells, plan.lossFn, seq, K, tick);
     progress.done += seq.length;
     if (!fwd) {
-      progress.done += sequenceLagWork(plan.shape, seq.length, plan.maxLag);
+      progress.done += merger
+        ? skipOwnChunks(plan, merger, b, seq.length)
+        : sequenceLagWork(plan.shape, seq.length, plan.maxLag);
+      return;
+    }
+    if (merger) {
+      walkOwnChunks(plan, progress, merger, { b, length: seq.length }, fwd, 'lags', cursor);
       return;
     }
     progress.clock.time(() =>
@@ -50,34 +67,40 @@ export function runFullLagPass(model: Model, plan: AnalysisPlan, progress: Analy
         },
         heatmap: plan.heatmap?.request.sequence === b ? plan.heatmap.collector : null,
         safeExponent: plan.safeExponent,
-        subset: own,
         rowBytes: plan.lagRowBytes,
       }),
     );
-    progress.done += sequenceLagWork(plan.shape, seq.length, plan.maxLag, own);
+    progress.done += sequenceLagWork(plan.shape, seq.length, plan.maxLag);
   });
-  return stats;
+  return { stats, merger };
 }
 
 /**
- * Waits for the other threads of a split table and merges their columns into `into` (and their map cells
- * into the plan's map). Returns whether they met a non-finite norm; false when the table is not split.
+ * Waits for the other threads of a split table, merging their chunks as they come (in chunk order, with the
+ * caller's), and their map cells into the plan's map. Returns whether they met a non-finite norm.
  */
 export function mergeOtherThreads(
   plan: AnalysisPlan,
-  into: LagStats[],
+  merger: ChunkMerger | null,
   progress: AnalysisProgress,
   phase: string,
 ): boolean {
-  if (!plan.split) return false;
-  const partials = plan.split.splitter.finish(() => progress.check(0, phase));
-  const heatmap = plan.heatmap?.collector;
   let nonFinite = false;
-  for (const p of partials) {
-    into.forEach((s, k) => s.merge(p.stats[k]));
-    progress.clock.addThread(p.span);
-    if (heatmap && p.heatmap) heatmap.merge(p.heatmap);
-    nonFinite ||= p.nonFinite;
+  if (plan.split) {
+    const partials = plan.split.splitter.finish(() => {
+      merger?.drain();
+      progress.check(0, phase);
+    });
+    const heatmap = plan.heatmap?.collector;
+    for (const p of partials) {
+      if (heatmap && p.heatmap) heatmap.merge(p.heatmap);
+      nonFinite ||= p.nonFinite;
+      progress.clock.addThread(p.span);
+    }
+  }
+  if (merger) {
+    merger.drain();
+    if (!merger.complete) throw new Error('Internal error: a chunk of the lag table was not computed.');
   }
   return nonFinite;
 }

@@ -41,6 +41,8 @@ export interface AnalyzeOptions {
   lagBudgetSeconds?: number | null;
   /** The budget in row-steps of the lag recursion instead of seconds (tests; overrides lagBudgetSeconds). */
   lagBudgetRows?: number;
+  /** Lag-table flops from which the exact table runs in chunks (tests; default CHUNK_MIN_FLOPS, lagChunks.ts). */
+  lagChunkMinFlops?: number;
   /** Seed of the sampled table's generator (default DEFAULT_LAG_SEED). */
   lagSeed?: number;
   /** With onProgress: send a partial report of the short lags first on long runs (default true). */

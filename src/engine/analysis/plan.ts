@@ -4,8 +4,8 @@
 import { buildCells } from '../cells';
 import type { Cell } from '../cells/cell';
 import { heatmapCollectorFor, type HeatmapCollector, type HeatmapRequest } from '../heatmap';
-import { columnShares, SPLIT_MIN_FLOPS, type LagJob, type LagSplitter } from '../lagShare';
-import type { ColumnSubset } from '../lags';
+import { lagFlopsPerRow, SPLIT_MIN_FLOPS, type LagJob, type LagSplitter } from '../lagShare';
+import { ChunkClaims, chunkLayoutOf, CHUNK_MIN_FLOPS, newChunkShared } from '../lagChunks';
 import { sequenceLagWork, stackShapeOf, type StackShape } from '../stackLags';
 import { LossFunction } from '../loss';
 import { DEFAULT_TRACE_BYTES, estimateAnalysisBytes, MAX_ANALYSIS_BYTES } from '../memory';
@@ -45,12 +45,6 @@ const SHORT_LAGS = VERDICT_LAGS;
 /** Lag-table work (flops) above which a run takes the two-pass route with a partial report. */
 const PARTIAL_MIN_FLOPS = 4e9;
 
-/** Row-steps of the lag recursion that the caller's backward pass costs per time step, about (measured). */
-const BACKWARD_ROWS_PER_STEP = { rnn: 40, other: 30 };
-
-/** Row-steps that the spectra of one layer cost per unit of H / gates (rnn: σ_max and the radius), about. */
-const SPECTRA_ROWS = { rnn: 245, other: 100 };
-
 /**
  * Speed of the lag recursion assumed by the budget, per row-step: seconds per flop of its matrix products
  * (2·rows·H·gates·H per layer) and per state entry of its elementwise work, with the WebAssembly kernel
@@ -63,10 +57,9 @@ const LAG_SPEED = {
   plain: { dense: 1 / 1.5e9, sparse: 1 / 1e9, perStateEntry: 2.5e-8 },
 };
 
-/** The full lag table's columns split across threads: the caller's own share and the others' jobs. */
+/** The full lag table's chunks shared with other threads: their jobs (they claim chunks as the caller does). */
 export interface LagSplit {
   splitter: LagSplitter;
-  own: ColumnSubset;
   jobs: LagJob[];
 }
 
@@ -94,8 +87,13 @@ export interface AnalysisPlan {
   firstLag: number;
   /** A quick short-lag pass (partial report) first, then the full table in a second pass. */
   twoPass: boolean;
-  /** The column split of the full table, or null when this thread computes all of it. */
+  /** The other threads of the full table, or null when this thread computes all of it. */
   split: LagSplit | null;
+  /**
+   * The full table in chunks claimed by the threads and merged in a fixed order (lagChunks.ts), when it is exact
+   * and large (the same whether or not it is split); null: one walk per sequence.
+   */
+  chunks: ChunkClaims | null;
   heatmap: HeatmapPlan | null;
   /** The sampled columns when the exact table is over the budget (then one pass, no split), else null. */
   sample: LagSample | null;
@@ -123,7 +121,7 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
   // the full lag table. Not for bidirectional stacks of several layers, whose short lags cost about as much as
   // the full table (every loss term reaches every step below the top layer).
   const lagFlops =
-    model.sequences.reduce((a, s) => a + sequenceLagWork(shape, s.length, maxLag), 0) * flopsPerRow(model);
+    model.sequences.reduce((a, s) => a + sequenceLagWork(shape, s.length, maxLag), 0) * lagFlopsPerRow(model);
   // Sampled when the exact table is estimated over the budget; the sample's size from the sparse speed.
   const seconds = options.lagBudgetSeconds;
   const exactRows = model.sequences.reduce((a, s) => a + sequenceLagWork(shape, s.length, maxLag), 0);
@@ -154,8 +152,10 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
   // Split the columns of the full table across threads when it is large, and every thread's copy of
   // the forward traces fits in memory.
   const splitter = options.lagSplit;
+  const chunkMinFlops = options.lagChunkMinFlops ?? CHUNK_MIN_FLOPS;
+  const chunked = sample === null && lagFlops >= chunkMinFlops;
   const splits =
-    sample === null &&
+    chunked &&
     splitter !== undefined &&
     splitter.threads > 1 &&
     lagFlops >= (splitter.minFlops ?? SPLIT_MIN_FLOPS) &&
@@ -163,9 +163,20 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
   const matmul = splits ? splitter.matmul : options.matmul;
   const lagCells = matmul ? buildCells(model, matmul) : cells;
   const safeExponent = matmul?.safeExponent ?? 200;
-  const split = splits
-    ? planSplit(model, shape, splitter, { maxLag, firstLag, twoPass }, options.heatmap ?? null)
-    : null;
+  const layout = chunked ? chunkLayoutOf(model, maxLag, lagFlopsPerRow(model), chunkMinFlops) : null;
+  const shared = layout ? newChunkShared(layout, model.layers.length, chunkMinFlops) : null;
+  const chunks = layout && shared ? new ChunkClaims(layout, model.layers.length, shared) : null;
+  const split =
+    splits && shared
+      ? {
+          splitter,
+          jobs: Array.from({ length: splitter.threads - 1 }, () => ({
+            maxLag,
+            heatmap: options.heatmap ?? null,
+            chunks: shared,
+          })),
+        }
+      : null;
   const request = options.heatmap && options.heatmap.sequence < model.sequences.length ? options.heatmap : null;
   const collector = heatmapCollectorFor(model, request);
   const heatmap = request && collector ? { request, collector } : null;
@@ -187,6 +198,7 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
     firstLag,
     twoPass,
     split,
+    chunks,
     heatmap,
     sample,
     totalWork,
@@ -225,45 +237,12 @@ function planBlocks(model: Model, options: AnalyzeOptions): BlockPlan {
 function secondsPerRow(model: Model, kernel: boolean, rows: 'dense' | 'sparse'): number {
   const speed = kernel ? LAG_SPEED.kernel : LAG_SPEED.plain;
   const states = model.layers.reduce((a, w) => a + w.weightHh.cols * GATES[model.cell], 0);
-  return flopsPerRow(model) * speed[rows] + (states / (model.bidirectional ? 2 : 1)) * speed.perStateEntry;
+  return lagFlopsPerRow(model) * speed[rows] + (states / (model.bidirectional ? 2 : 1)) * speed.perStateEntry;
 }
 
 /** Row-steps of the first pass for a sequence of length T: its lags and its forward and backward passes. */
 export function firstPassCost(shape: StackShape, firstLag: number, T: number): number {
   return sequenceLagWork(shape, T, firstLag) + 2 * T;
-}
-
-/** Flops of one row-step of the lag recursion (all layers and directions): about twice the recurrent weights. */
-function flopsPerRow(model: Model): number {
-  const perDirection = model.layers.reduce((a, w) => a + w.weightHh.data.length + (w.weightHr?.data.length ?? 0), 0);
-  return (2 * perDirection) / (model.bidirectional ? 2 : 1);
-}
-
-/**
- * The columns of each thread: the caller also runs the gradients, the spectra (and the short-lag pass of a
- * two-pass run), so it takes fewer columns and all threads finish together.
- */
-function planSplit(
-  model: Model,
-  shape: StackShape,
-  splitter: LagSplitter,
-  lags: { maxLag: number; firstLag: number; twoPass: boolean },
-  heatmap: HeatmapRequest | null,
-): LagSplit {
-  const { maxLag, firstLag, twoPass } = lags;
-  const steps = model.sequences.reduce((a, s) => a + s.length, 0);
-  const shortRows = twoPass ? model.sequences.reduce((a, s) => a + sequenceLagWork(shape, s.length, firstLag), 0) : 0;
-  const kind = model.cell === 'rnn' ? 'rnn' : 'other';
-  const spectraRows = model.layers.length * (model.hiddenSize / GATES[model.cell]) * SPECTRA_ROWS[kind];
-  const callerExtra = BACKWARD_ROWS_PER_STEP[kind] * steps + spectraRows + shortRows;
-  const shares = columnShares(
-    splitter.threads,
-    model.sequences.map((s) => s.length),
-    maxLag,
-    callerExtra,
-    shape,
-  );
-  return { splitter, own: shares[0], jobs: shares.slice(1).map((share) => ({ maxLag, heatmap, share })) };
 }
 
 /** The thresholds the caller set (a setting left empty may arrive as null). */

@@ -3,7 +3,7 @@
 import * as assert from 'assert';
 import { analyzeModel } from '../../../src/engine/analyze';
 import { buildCells } from '../../../src/engine/cells';
-import { accumulateLags, lagWork, lagWorkOf } from '../../../src/engine/lags';
+import { accumulateLags, inSubset, lagWork, lagWorkOf } from '../../../src/engine/lags';
 import { HeatmapCollector } from '../../../src/engine/heatmap';
 import {
   computeLagShare,
@@ -13,9 +13,16 @@ import {
   packLagPartial,
   unpackLagPartial,
   lagPartialLength,
-  columnShares,
+  lagFlopsPerRow,
 } from '../../../src/engine/lagShare';
 import { LagStats } from '../../../src/engine/logscale';
+import {
+  ChunkLayout,
+  chunkLayoutOf,
+  chunkShares,
+  newChunkShared,
+  type ChunkShared,
+} from '../../../src/engine/lagChunks';
 import { LossFunction } from '../../../src/engine/loss';
 import { plainMatMul } from '../../../src/engine/matmul';
 import type { Model } from '../../../src/engine/model/types';
@@ -24,40 +31,57 @@ import { generatedModelText as modelText, parsedModel as parse } from '../helper
 import { assertSameLags } from '../helpers/report';
 import type { LagTiming } from '../../../src/engine/analysis/recursionClock';
 
-/** Runs every other thread's share in this thread, at finish(): the engine's split path without threads. */
+/**
+ * Runs the other threads' jobs in this thread: the engine's split path without threads. With `limits`, job i
+ * runs at start(), before the caller, claiming at most limits[i] chunks (the caller takes the rest); without, the
+ * jobs run at finish(), after the caller (they find what it left).
+ */
 class InProcessSplitter implements LagSplitter {
   readonly matmul = plainMatMul;
   private jobs: LagJob[] = [];
+  private early: LagPartial[] | null = null;
   started = 0;
   aborted = 0;
   readonly minFlops = 1e6;
   constructor(
     readonly threads: number,
     private readonly model: Model,
+    private readonly limits?: number[],
   ) {}
+  private run(job: LagJob, check: () => void, claimLimit?: number): LagPartial {
+    const p = computeLagShare(this.model, job, {
+      isCancelled: () => false,
+      cancelled: () => new Error('cancelled'),
+      onRows: () => check(),
+      claimLimit,
+    });
+    // Through the packed form, as the worker threads hand it over.
+    const data = new Float64Array(new SharedArrayBuffer(8 * lagPartialLength(this.model, job)));
+    packLagPartial(p, data);
+    return unpackLagPartial(this.model, job, data);
+  }
   start(jobs: LagJob[]): void {
     this.jobs = jobs;
     this.started++;
+    const limits = this.limits;
+    this.early = limits ? jobs.map((job, i) => this.run(job, () => undefined, limits[i])) : null;
   }
   progress(): number {
     return 0;
   }
   finish(check: () => void): LagPartial[] {
-    return this.jobs.map((job) => {
-      const p = computeLagShare(this.model, job, {
-        isCancelled: () => false,
-        cancelled: () => new Error('cancelled'),
-        onRows: () => check(),
-      });
-      // Through the packed form, as the worker threads hand it over.
-      const data = new Float64Array(new SharedArrayBuffer(8 * lagPartialLength(this.model, job)));
-      packLagPartial(p, data);
-      return unpackLagPartial(this.model, job, data);
-    });
+    check();
+    return this.early ?? this.jobs.map((job) => this.run(job, check));
   }
   abort(): void {
     this.aborted++;
   }
+}
+
+/** Fresh shared chunk state of a model's full table (every sequence cut into chunks). */
+function sharedChunks(model: Model, maxLag: number): ChunkShared {
+  const layout = chunkLayoutOf(model, maxLag, lagFlopsPerRow(model), 0);
+  return newChunkShared(layout, model.layers.length, 0);
 }
 
 describe('lag table split by columns', () => {
@@ -160,28 +184,6 @@ describe('lag table split by columns', () => {
     a.forEach((s, k) => assert.deepStrictEqual(b[k].pack(), s.pack()));
   });
 
-  it('column shares cover every column once and give the caller less when it has extra work', () => {
-    for (const threads of [2, 3, 4, 8]) {
-      for (const extra of [0, 1e4, 1e9]) {
-        const shares = columnShares(threads, [1000, 300], 999, extra);
-        assert.strictEqual(shares.length, threads);
-        for (let t = 0; t < 2000; t++) {
-          const owners = shares.filter((s) => (t - s.offset + 1000 * s.stride) % s.stride < (s.width ?? 1));
-          assert.strictEqual(owners.length, 1, `column ${t}, ${threads} threads`);
-        }
-        for (const s of shares) assert.ok((s.width ?? 1) >= 1);
-        // Without extra work every share has about the same row-steps.
-        if (extra === 0) {
-          const work = shares.map((s) => lagWorkOf(1000, 999, s) + lagWorkOf(300, 999, s));
-          assert.ok(Math.max(...work) <= 1.05 * Math.min(...work), `${threads} threads: ${work.join(', ')}`);
-        }
-      }
-      assert.ok(
-        (columnShares(threads, [1000], 999, 1e5)[0].width ?? 1) < (columnShares(threads, [1000], 999, 0)[0].width ?? 1),
-      );
-    }
-  });
-
   for (const [cell, layers, threads] of [
     ['rnn', 1, 3],
     ['lstm', 2, 2],
@@ -192,8 +194,8 @@ describe('lag table split by columns', () => {
       const model = parse(text);
       const heatmap = { sequence: 1, maxSize: 64 };
       const plain = analyzeModel(parse(text), { file: 'x', heatmap });
-      const splitter = new InProcessSplitter(threads, model);
-      const split = analyzeModel(model, { file: 'x', heatmap, lagSplit: splitter });
+      const splitter = new InProcessSplitter(threads, model, [3, 2, 1].slice(0, threads - 1));
+      const split = analyzeModel(model, { file: 'x', heatmap, lagSplit: splitter, lagChunkMinFlops: 0 });
       assert.strictEqual(splitter.started, 1, 'the table was split');
       assertSameLags(plain, split, 1e-12);
       assert.strictEqual(split.loss, plain.loss);
@@ -211,8 +213,13 @@ describe('lag table split by columns', () => {
     const text = modelText('rnn', 16, 1, 300, 2);
     const model = parse(text);
     const timings: LagTiming[] = [];
-    const splitter = new InProcessSplitter(3, model);
-    const report = analyzeModel(model, { file: 'x', lagSplit: splitter, onLagTiming: (t) => timings.push(t) });
+    const splitter = new InProcessSplitter(3, model, [2, 2]);
+    const report = analyzeModel(model, {
+      file: 'x',
+      lagSplit: splitter,
+      lagChunkMinFlops: 0,
+      onLagTiming: (t) => timings.push(t),
+    });
     assert.strictEqual(splitter.started, 1, 'the table was split');
     assert.strictEqual(timings.length, 1);
     const t = timings[0];
@@ -234,7 +241,7 @@ describe('lag table split by columns', () => {
 
   it("a packed partial keeps its statistics and the thread's span", () => {
     const model = parse(modelText('gru', 8, 2, 40, 1));
-    const job: LagJob = { maxLag: 39, heatmap: { sequence: 0, maxSize: 16 }, share: { stride: 2, offset: 1 } };
+    const job: LagJob = { maxLag: 39, heatmap: { sequence: 0, maxSize: 16 }, chunks: sharedChunks(model, 39) };
     const p = computeLagShare(model, job, {
       isCancelled: () => false,
       cancelled: () => new Error('cancelled'),
@@ -245,10 +252,66 @@ describe('lag table split by columns', () => {
     packLagPartial(p, data);
     const q = unpackLagPartial(model, job, data);
     assert.deepStrictEqual(q.span, p.span);
-    q.stats.forEach((s, k) => assert.deepStrictEqual(s.pack(), p.stats[k].pack()));
     assert.deepStrictEqual(q.heatmap, p.heatmap);
     assert.strictEqual(q.nonFinite, p.nonFinite);
   });
+
+  it('chunks: every column of a sequence in exactly one chunk, guided sizes, work spread evenly over t', () => {
+    const shares = chunkShares();
+    assert.ok(Math.abs(shares.reduce((a, x) => a + x, 0) - 1) < 1e-12);
+    for (let i = 1; i < shares.length; i++) assert.ok(shares[i] <= shares[i - 1] + 1e-12, `shares ${shares.join()}`);
+    // About a fifth of what is left, at least 1/32, the last one what remains.
+    assert.ok(shares[0] <= 0.25 && Math.min(...shares.slice(0, -1)) >= 1 / 32 - 1e-12, `shares ${shares.join()}`);
+    assert.ok(shares.length <= 16 && shares[shares.length - 1] <= 1 / 32, `shares ${shares.join()}`);
+    const layout = new ChunkLayout([1000, 37, 5], { layers: 1, directions: 1 }, 999, 1e3, 1e9);
+    assert.deepStrictEqual(Array.from(layout.counts), [shares.length, 1, 1], 'small sequences are one chunk');
+    assert.deepStrictEqual(Array.from(layout.first), [0, shares.length, shares.length + 1]);
+    const owner = new Int32Array(1000).fill(-1);
+    const total = lagWorkOf(1000, 999);
+    for (let c = 0; c < shares.length; c++) {
+      const subset = layout.subset(0, c);
+      for (let t = 0; t < 1000; t++) {
+        if (!inSubset(t, subset)) continue;
+        assert.strictEqual(owner[t], -1, `column ${t} in chunks ${owner[t]} and ${c}`);
+        owner[t] = c;
+      }
+      // Each chunk's work is about its share of the sequence's (short and long columns alike).
+      const work = lagWorkOf(1000, 999, subset) / total;
+      assert.ok(Math.abs(work - shares[c]) <= 0.25 * shares[c] + 0.002, `chunk ${c}: work ${work}, share ${shares[c]}`);
+    }
+    assert.ok(
+      owner.every((c) => c >= 0),
+      'every column has a chunk',
+    );
+  });
+
+  for (const [cell, layers, bidirectional] of [
+    ['rnn', 1, false],
+    ['lstm', 2, false],
+    ['gru', 1, true],
+    ['lstm', 2, true],
+  ] as const) {
+    it(`${cell}, ${layers} layer(s)${bidirectional ? ', bidirectional' : ''}: the same report to the bit for 1, 2 and 3 threads and any claim order`, () => {
+      const text = JSON.stringify({
+        ...(JSON.parse(modelText(cell, 12, layers, 90, 3)) as object),
+        bidirectional,
+      });
+      const heatmap = { sequence: 1, maxSize: 32 };
+      const run = (splitter?: InProcessSplitter): string => {
+        const r = analyzeModel(parse(text), { file: 'x', heatmap, lagSplit: splitter, lagChunkMinFlops: 0 });
+        assert.strictEqual(splitter?.started ?? 1, 1, 'the table was split');
+        return JSON.stringify({ ...r, elapsed_ms: 0 });
+      };
+      const alone = run();
+      const model = parse(text);
+      // Helpers first with some chunks (the caller takes the rest), all of them, or after the caller (none).
+      for (const limits of [[1], [4], [7, 3], [Infinity], [2, Infinity], undefined]) {
+        const threads = (limits?.length ?? 1) + 1;
+        const split = run(new InProcessSplitter(threads, model, limits));
+        assert.ok(split === alone, `helpers' claims ${limits}: the reports differ`);
+      }
+    });
+  }
 
   it('a small table is not split; a cancelled split run aborts the other threads', () => {
     const small = parse(modelText('rnn', 8, 1, 20));
@@ -258,7 +321,10 @@ describe('lag table split by columns', () => {
     const big = parse(modelText('rnn', 16, 1, 300));
     const s2 = new InProcessSplitter(2, big);
     let calls = 0;
-    assert.throws(() => analyzeModel(big, { file: 'x', lagSplit: s2, isCancelled: () => ++calls > 50 }), /cancelled/);
+    assert.throws(
+      () => analyzeModel(big, { file: 'x', lagSplit: s2, lagChunkMinFlops: 0, isCancelled: () => ++calls > 50 }),
+      /cancelled/,
+    );
     assert.strictEqual(s2.started, 1);
     assert.strictEqual(s2.aborted, 1);
   });

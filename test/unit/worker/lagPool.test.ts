@@ -5,7 +5,9 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { analyzeModel } from '../../../src/engine/analyze';
-import { computeLagShare } from '../../../src/engine/lagShare';
+import { computeLagShare, lagFlopsPerRow, type LagJob } from '../../../src/engine/lagShare';
+import { ChunkClaims, chunkLayoutOf, newChunkShared } from '../../../src/engine/lagChunks';
+import type { Model } from '../../../src/engine/model/types';
 import { KernelMatMul, plainMatMul } from '../../../src/engine/matmul';
 import { createGemmKernel } from '../../../src/engine/kernels';
 import { AnalysisClient, AnalysisError } from '../../../src/worker/client';
@@ -162,7 +164,13 @@ describe('lag threads of the built worker (dist/worker.js, dist/lag-worker.js)',
 describe('lag threads that fail or die (LagPool)', function () {
   this.timeout(30_000);
   const model = parse(modelText('rnn', 8, 1, 30));
-  const job = { maxLag: 29, heatmap: null, share: { stride: 2, offset: 1 } };
+  /** A job of the whole table of `m` (every chunk to claim), with its own shared state. */
+  const jobOf = (m: Model, maxLag: number): LagJob => ({
+    maxLag,
+    heatmap: null,
+    chunks: newChunkShared(chunkLayoutOf(m, maxLag, lagFlopsPerRow(m), 0), m.layers.length, 0),
+  });
+  const job = jobOf(model, 29);
   function request(text: string) {
     return {
       requestId: 1,
@@ -200,18 +208,31 @@ describe('lag threads that fail or die (LagPool)', function () {
       assert.throws(() => bad.finish(() => undefined), /A lag thread failed: /);
       // The same thread then serves a good job, whose result matches the in-process share.
       const good = pool.splitter(request(modelText('rnn', 8, 1, 30)));
-      good.start([job]);
+      const goodJob = jobOf(model, 29);
+      good.start([goodJob]);
       const [p] = good.finish(() => undefined);
-      const ref = computeLagShare(model, job, {
+      assert.strictEqual(p.nonFinite, false);
+      const refJob = jobOf(model, 29);
+      computeLagShare(model, refJob, {
         isCancelled: () => false,
         cancelled: () => new Error(),
         onRows: () => undefined,
       });
-      p.stats.forEach((st, k) => assert.deepStrictEqual(st.pack(), ref.stats[k].pack()));
+      // Every chunk came back through the ring, each the same as the in-process thread's.
+      const layout = chunkLayoutOf(model, 29, lagFlopsPerRow(model), 0);
+      const got = new ChunkClaims(layout, 1, goodJob.chunks);
+      const want = new ChunkClaims(layout, 1, refJob.chunks);
+      assert.ok(layout.total > 1);
+      for (let g = 0; g < layout.total; g++) {
+        const a = got.take(g);
+        const b = want.take(g);
+        assert.ok(a && b, `chunk ${g} missing`);
+        assert.deepStrictEqual(a[0].pack(), b[0].pack());
+      }
       // A cancel seen while waiting stops the wait at once.
       const big = parse(modelText('rnn', 64, 1, 2000, 1));
       const slow = pool.splitter({ ...request(modelText('rnn', 64, 1, 2000, 1)), model: big });
-      slow.start([{ maxLag: 1999, heatmap: null, share: { stride: 2, offset: 1 } }]);
+      slow.start([jobOf(big, 1999)]);
       const t0 = Date.now();
       let polls = 0;
       assert.throws(

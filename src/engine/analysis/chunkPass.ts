@@ -1,0 +1,70 @@
+// The caller's part of a full lag table in chunks (lagChunks.ts): at each sequence it claims that sequence's chunks
+// that are left, runs them and hands them to the merger, which merges every chunk in index order.
+import { LagStats } from '../logscale';
+import type { ChunkMerger } from '../lagChunks';
+import { accumulateSequenceLags, sequenceLagWork, type LagSequence } from '../stackLags';
+import type { AnalysisPlan } from './plan';
+import type { AnalysisProgress } from './progress';
+
+/** Runs this thread's chunks of sequence b (those no other thread has claimed). Returns whether a norm was not finite. */
+export function walkOwnChunks(
+  plan: AnalysisPlan,
+  progress: AnalysisProgress,
+  merger: ChunkMerger,
+  sequence: { b: number; length: number },
+  fwd: LagSequence,
+  phase: string,
+  cursor: { rows: number } = { rows: 0 },
+): boolean {
+  const claims = plan.chunks!;
+  const { b, length: T } = sequence;
+  let nonFinite = false;
+  for (;;) {
+    const c = claims.claim(b);
+    if (c < 0) break;
+    const subset = claims.layout.subset(b, c);
+    const stats = Array.from({ length: claims.layers }, () => new LagStats(plan.maxLag + 1));
+    const walk = (): boolean =>
+      accumulateSequenceLags({
+        shape: plan.shape,
+        cells: plan.lagCells,
+        fwd,
+        maxLag: plan.maxLag,
+        stats,
+        hooks: {
+          step: (rows) => {
+            // Rows of this walk (not yet in progress.done).
+            cursor.rows = rows;
+            progress.check(rows, phase);
+          },
+        },
+        heatmap: plan.heatmap?.request.sequence === b ? plan.heatmap.collector : null,
+        safeExponent: plan.safeExponent,
+        subset,
+        rowBytes: plan.lagRowBytes,
+      });
+    nonFinite = progress.clock.time(walk) || nonFinite;
+    progress.done += sequenceLagWork(plan.shape, T, plan.maxLag, subset);
+    cursor.rows = 0;
+    merger.add(claims.layout.first[b] + c, stats);
+  }
+  return nonFinite;
+}
+
+/**
+ * A sequence without pairs (its forward pass overflowed): its chunks that are left, as empty statistics (another
+ * thread that claimed some finds the same overflow and hands back empty ones). Returns their work.
+ */
+export function skipOwnChunks(plan: AnalysisPlan, merger: ChunkMerger, b: number, T: number): number {
+  const claims = plan.chunks!;
+  let work = 0;
+  for (;;) {
+    const c = claims.claim(b);
+    if (c < 0) return work;
+    work += sequenceLagWork(plan.shape, T, plan.maxLag, claims.layout.subset(b, c));
+    merger.add(
+      claims.layout.first[b] + c,
+      Array.from({ length: claims.layers }, () => new LagStats(plan.maxLag + 1)),
+    );
+  }
+}

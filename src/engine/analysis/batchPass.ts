@@ -162,15 +162,7 @@ function runBlock(
     // Only a sampled sequence's trace (or every one, for an exact table) goes to the lag recursion.
     if (plan.sample && !sampleSubset(plan.sample, b)) return;
     const seq = extractSequence(model, cells, fwd, j);
-    const nonFinite = firstPassLags(
-      plan,
-      progress,
-      { b, length: T },
-      seq,
-      result.sampled ?? result.lagStats,
-      undefined,
-      result.merger,
-    );
+    const nonFinite = firstPassLags(model, plan, progress, { b, length: T }, seq, result);
     result.lagNonFinite ||= nonFinite;
   });
   return true;
@@ -217,15 +209,7 @@ function runCheckpointed(
     const cursor = { rows: 0 };
     const tick = (): void => progress.check(cursor.rows, plan.twoPass ? 'short lags' : 'lags');
     const seq = checkpointedLagSequence(model, cells, kept.forward, kept.seeds, j, tick);
-    const nonFinite = firstPassLags(
-      plan,
-      progress,
-      { b, length: T },
-      seq,
-      result.sampled ?? result.lagStats,
-      cursor,
-      result.merger,
-    );
+    const nonFinite = firstPassLags(model, plan, progress, { b, length: T }, seq, result, cursor);
     result.lagNonFinite ||= nonFinite;
   });
   return true;
@@ -275,7 +259,7 @@ function runStreamed(
     const cursor = { rows: 0 };
     const lagTick = (): void => progress.check(cursor.rows, plan.twoPass ? 'short lags' : 'lags');
     const seq = new StreamedWindows(model, cells, plan.lossFn, fwd.stack, j, lagTick).lagSequence();
-    const nonFinite = firstPassLags(plan, progress, { b, length: T }, seq, result.sampled ?? result.lagStats, cursor);
+    const nonFinite = firstPassLags(model, plan, progress, { b, length: T }, seq, result, cursor);
     result.lagNonFinite ||= nonFinite;
   });
   return true;
@@ -356,11 +340,7 @@ function runSequence(
     result.lossFinite = false;
     batch.finite = false;
     batch.findings.push({ b, finding: forwardOverflowFinding(model, b, fwd.nonFinite) });
-    progress.done += plan.sample
-      ? 2 * seq.length + sampledWork(plan, b, seq.length)
-      : result.merger
-        ? 2 * seq.length + skipOwnChunks(plan, result.merger, b, seq.length)
-        : firstPassCost(plan.shape, plan.firstLag, seq.length);
+    progress.done += overflowedWork(plan, result, b, seq.length);
     return;
   }
   result.loss += fwd.loss / B;
@@ -377,15 +357,8 @@ function runSequence(
   progress.done += 2 * seq.length;
   cursor.rows = 0;
   phase = plan.twoPass ? 'short lags' : 'lags';
-  const nonFinite = firstPassLags(
-    plan,
-    progress,
-    { b, length: seq.length },
-    fwd,
-    result.sampled ?? result.lagStats,
-    cursor,
-    result.merger,
-  );
+  // Without a trace budget's windows (stats null), fwd is the plain forwardSequence trace.
+  const nonFinite = firstPassLags(model, plan, progress, { b, length: seq.length }, fwd, result, cursor, !stats);
   result.lagNonFinite ||= nonFinite;
 }
 
@@ -427,9 +400,7 @@ function runStreamedSequence(
     result.lossFinite = false;
     batch.finite = false;
     batch.findings.push({ b, finding: forwardOverflowFinding(model, b, overflow) });
-    progress.done += plan.sample
-      ? 2 * seq.length + sampledWork(plan, b, seq.length)
-      : firstPassCost(plan.shape, plan.firstLag, seq.length);
+    progress.done += overflowedWork(plan, result, b, seq.length);
     return;
   }
   result.loss += fwd.stack.losses[0] / B;
@@ -448,11 +419,12 @@ function runStreamedSequence(
   cursor.rows = 0;
   phase = plan.twoPass ? 'short lags' : 'lags';
   const nonFinite = firstPassLags(
+    model,
     plan,
     progress,
     { b, length: seq.length },
     windows.lagSequence(),
-    result.sampled ?? result.lagStats,
+    result,
     cursor,
   );
   result.lagNonFinite ||= nonFinite;
@@ -468,16 +440,28 @@ function addCellStats(plan: AnalysisPlan, fwd: SequenceForward, steps: number, r
  * when the table is split; the short pass of a two-pass run takes every column and no map.
  */
 function firstPassLags(
+  model: Model,
   plan: AnalysisPlan,
   progress: AnalysisProgress,
   sequence: { b: number; length: number },
   fwd: LagSequence,
-  stats: LagSink[],
+  result: BatchPassResult,
   cursor: { rows: number } = { rows: 0 },
-  merger: ChunkMerger | null = null,
+  plain = false,
 ): boolean {
-  // A chunked full table: this thread's chunks of the sequence.
-  if (merger) return walkOwnChunks(plan, progress, merger, sequence, fwd, 'lags', cursor);
+  // A chunked full table: this thread's chunks of the sequence, on its plain forward trace (as the other threads).
+  if (result.merger) {
+    const trace = plain
+      ? fwd
+      : (): LagSequence | null => {
+          const again = forwardSequence(model, plan.cells, plan.lossFn, model.sequences[sequence.b], () =>
+            progress.check(0, 'lags'),
+          );
+          return again.nonFinite ? null : again;
+        };
+    return walkOwnChunks(plan, progress, result.merger, sequence, trace, 'lags', cursor);
+  }
+  const stats: LagSink[] = result.sampled ?? result.lagStats;
   let own: ColumnSubset | undefined;
   if (plan.sample) {
     // A sampled table: only this sequence's drawn columns (none: nothing to do).
@@ -507,6 +491,16 @@ function firstPassLags(
   const nonFinite = plan.twoPass || plan.sample ? walk() : progress.clock.time(walk);
   progress.done += sequenceLagWork(plan.shape, sequence.length, plan.firstLag, own);
   return nonFinite;
+}
+
+/**
+ * The work of a sequence whose forward pass overflowed (it has no lag pairs), for progress; a chunked table's chunks
+ * of it that are left are handed to the merger empty.
+ */
+function overflowedWork(plan: AnalysisPlan, result: BatchPassResult, b: number, T: number): number {
+  if (plan.sample) return 2 * T + sampledWork(plan, b, T);
+  if (result.merger) return 2 * T + skipOwnChunks(plan, result.merger, b, T);
+  return firstPassCost(plan.shape, plan.firstLag, T);
 }
 
 /** Work of sequence b's sampled columns (0 when none was drawn). */

@@ -6,18 +6,29 @@ import { accumulateSequenceLags, sequenceLagWork, type LagSequence } from '../st
 import type { AnalysisPlan } from './plan';
 import type { AnalysisProgress } from './progress';
 
-/** Runs this thread's chunks of sequence b (those no other thread has claimed). Returns whether a norm was not finite. */
+/**
+ * Runs this thread's chunks of sequence b (those no other thread has claimed) on the sequence's plain forward
+ * trace: `trace` is it, or computes it (the other threads compute it that way, and a chunk's figures must not
+ * depend on the thread that ran it); null when that forward pass overflowed (the chunks are then empty). Returns
+ * whether a norm was not finite.
+ */
 export function walkOwnChunks(
   plan: AnalysisPlan,
   progress: AnalysisProgress,
   merger: ChunkMerger,
   sequence: { b: number; length: number },
-  fwd: LagSequence,
+  trace: LagSequence | (() => LagSequence | null),
   phase: string,
   cursor: { rows: number } = { rows: 0 },
 ): boolean {
   const claims = plan.chunks!;
   const { b, length: T } = sequence;
+  if (!claims.hasWork(b)) return false;
+  const fwd = typeof trace === 'function' ? trace() : trace;
+  if (!fwd) {
+    progress.done += skipOwnChunks(plan, merger, b, T);
+    return false;
+  }
   let nonFinite = false;
   for (;;) {
     const c = claims.claim(b);

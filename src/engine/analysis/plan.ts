@@ -153,7 +153,11 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
   // the forward traces fits in memory.
   const splitter = options.lagSplit;
   const chunkMinFlops = options.lagChunkMinFlops ?? CHUNK_MIN_FLOPS;
-  const chunked = sample === null && lagFlops >= chunkMinFlops;
+  const block = planBlocks(model, options);
+  // Chunks walk each sequence's whole plain forward trace (every thread computes it the same way): not when some
+  // sequence's trace is over the budget (it streams from checkpoints, one walk per sequence as before).
+  const chunked =
+    sample === null && lagFlops >= chunkMinFlops && model.sequences.every((s) => block.segment(s.length) === s.length);
   const splits =
     chunked &&
     splitter !== undefined &&
@@ -202,7 +206,7 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
     heatmap,
     sample,
     totalWork,
-    block: planBlocks(model, options),
+    block,
     lagRowBytes: options.traceBytes ?? DEFAULT_TRACE_BYTES,
   };
 }

@@ -55,3 +55,39 @@ describe('CLI lag recursion timing (internal, for the bench)', function () {
     assert.doesNotMatch(sampled.stderr, /lag_recursion/);
   });
 });
+
+describe('CLI lag table split across threads: the same report to the bit', function () {
+  this.timeout(180_000);
+  it('several sequences (batched forward passes): 1 thread (taskset) and 2 threads, twice', function () {
+    const cores = os.availableParallelism?.() ?? os.cpus().length;
+    if (process.platform !== 'linux' || cores < 2 || spawnSync('taskset', ['-c', '0', 'true']).status !== 0)
+      this.skip();
+    ensureBuilt();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-lag-bits-'));
+    try {
+      const file = path.join(dir, 'bits.rnn.json');
+      // Three sequences of one length: the caller's forward passes run batched on the kernel, the lag threads'
+      // one by one; the chunks must walk the same traces whichever thread runs them.
+      fs.writeFileSync(file, modelText('lstm', 64, 1, 400, 3));
+      const run = (prefix: string[]): string => {
+        const args = [...prefix, process.execPath, CLI_JS, 'analyze', file, '--json', '--exact'];
+        const r = spawnSync(args[0], args.slice(1), {
+          cwd: dir,
+          encoding: 'utf8',
+          env: { ...process.env, RNN_GRADIENTS_LAG_TIMING: '1' },
+          maxBuffer: 1 << 28,
+        });
+        assert.strictEqual(r.status, 0, r.stderr);
+        const threads = (JSON.parse(r.stderr.trim().split('\n').pop()!) as { lag_recursion: { threads: number } })
+          .lag_recursion.threads;
+        assert.strictEqual(threads, prefix.length ? 1 : 2);
+        return JSON.stringify({ ...(JSON.parse(r.stdout) as object), elapsed_ms: 0 });
+      };
+      const one = run(['taskset', '-c', '0']);
+      assert.ok(run([]) === one, '2 threads: the report differs from 1 thread');
+      assert.ok(run([]) === one, '2 threads, again: the report differs from 1 thread');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -313,6 +313,17 @@ describe('lag table split by columns', () => {
     });
   }
 
+  it('a table whose traces stream from checkpoints (small trace budget) is neither chunked nor split', () => {
+    const text = modelText('lstm', 10, 2, 120, 3);
+    const options = { file: 'x', lagChunkMinFlops: 0, traceBytes: 40_000 };
+    const model = parse(text);
+    const splitter = new InProcessSplitter(2, model, [2]);
+    const split = analyzeModel(model, { ...options, lagSplit: splitter });
+    assert.strictEqual(splitter.started, 0);
+    const whole = analyzeModel(parse(text), { ...options, traceBytes: undefined });
+    assertSameLags(whole, split, 1e-12);
+  });
+
   it('a small table is not split; a cancelled split run aborts the other threads', () => {
     const small = parse(modelText('rnn', 8, 1, 20));
     const s1 = new InProcessSplitter(2, small);

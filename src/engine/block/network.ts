@@ -376,7 +376,8 @@ export function segmentTrace(
 }
 
 /**
- * A block whose traces would not fit its memory budget: the forward pass keeps each layer's outputs and, every
+ * A block of a bidirectional stack whose traces would not fit its memory budget (a unidirectional stack streams
+ * with checkpoints alone, block/streamed.ts): the forward pass keeps each layer's outputs and, every
  * `segment` steps, each direction's state (checkpointedForward, which hands every segment's trace to `onTrace`,
  * the statistics); the backward pass recomputes each segment's trace from its checkpoint, last segment first.
  * Adds the gradients of the block's Σ_b Σ_t ε_t to grads; returns the sequences' losses with the forward pass

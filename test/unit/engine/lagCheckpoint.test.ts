@@ -5,6 +5,8 @@
 // the same sample with the same estimates.
 import * as assert from 'assert';
 import { planAnalysis } from '../../../src/engine/analysis/plan';
+import { runFullLagPass } from '../../../src/engine/analysis/lagPass';
+import { AnalysisProgress } from '../../../src/engine/analysis/progress';
 import * as blockNetwork from '../../../src/engine/block/network';
 import { blockBackward, blockForward, buildBlockCells } from '../../../src/engine/block/network';
 import * as streamedModule from '../../../src/engine/block/streamed';
@@ -348,6 +350,26 @@ describe('unidirectional stacks streamed in O(√T): only checkpoints of every l
       assert.strictEqual(checkpointed.count.checkpointedBlock + checkpointed.count.checkpointedForward, 0);
     });
   }
+
+  it('the full-table pass of a two-pass run (lagPass.ts) reads streamed windows: the same table as whole traces', () => {
+    for (const [name, config] of UNI) {
+      const model = randomModel({ ...config, hidden: config.hidden ?? 5, lengths: [23, 23, 17, 23], batchSize: 2 }, 31);
+      const table = (traceBytes?: number): LagStats[] => {
+        const plan = planAnalysis(model, { file: name, traceBytes });
+        assert.strictEqual(plan.block.segment(23) < 23, traceBytes !== undefined, name);
+        return runFullLagPass(model, plan, new AnalysisProgress({}, plan));
+      };
+      const calls = countCalls(streamedModule, ['streamedForward']);
+      let capped: LagStats[];
+      try {
+        capped = table(3000);
+      } finally {
+        calls.restore();
+      }
+      assert.strictEqual(calls.count.streamedForward, model.sequences.length, name);
+      assertStatsClose(capped, table(), `${name}: full pass`);
+    }
+  });
 
   /**
    * The report with each sampled lag's interval for log10 of the mean as an interval for the mean: a bound near

@@ -357,7 +357,7 @@ describe('unidirectional stacks streamed in O(√T): only checkpoints of every l
       const table = (traceBytes?: number): LagStats[] => {
         const plan = planAnalysis(model, { file: name, traceBytes });
         assert.strictEqual(plan.block.segment(23) < 23, traceBytes !== undefined, name);
-        return runFullLagPass(model, plan, new AnalysisProgress({}, plan));
+        return runFullLagPass(model, plan, new AnalysisProgress({}, plan)).stats;
       };
       const calls = countCalls(streamedModule, ['streamedForward']);
       let capped: LagStats[];

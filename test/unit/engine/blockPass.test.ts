@@ -7,6 +7,7 @@ import * as assert from 'assert';
 import { analyzeModel } from '../../../src/engine/analyze';
 import { planAnalysis } from '../../../src/engine/analysis/plan';
 import { blockBackward, blockForward, buildBlockCells, extractSequence } from '../../../src/engine/block/network';
+import { streamedBackward, streamedForward } from '../../../src/engine/block/streamed';
 import { buildCells } from '../../../src/engine/cells';
 import { LossFunction } from '../../../src/engine/loss';
 import { KernelMatMul, plainMatMul } from '../../../src/engine/matmul';
@@ -146,6 +147,53 @@ describe('batched BPTT over blocks of sequences', () => {
         }
         assertReportsClose(model, name, { traceBytes }, {});
       });
+    }
+  });
+
+  it('unidirectional stacks streamed segment by segment on the WebAssembly kernel: the per-sequence gradients', () => {
+    const kernel = new KernelMatMul(createGemmKernel({ precision: 'f64', threads: 1 }));
+    try {
+      for (const [i, [name, config]] of CASES.entries()) {
+        if (config.bidirectional) continue;
+        // Wide enough that the products go to the kernel; segments of 4 steps (the last one shorter).
+        const model = randomModel({ ...config, hidden: 24, lengths: [14, 14, 14], batchSize: 3 }, 700 + i);
+        const cells = buildCells(model);
+        const fn = new LossFunction(model);
+        const expected = zeroParamGrads(model);
+        const losses = model.sequences.map((seq) => {
+          const fwd = forwardSequence(model, cells, fn, seq);
+          assert.strictEqual(fwd.nonFinite, null, name);
+          backwardSequence(model, cells, fwd, expected);
+          return fwd.loss;
+        });
+        const blockCells = buildBlockCells(model, kernel);
+        const fwd = streamedForward(
+          model,
+          blockCells,
+          fn,
+          model.sequences,
+          4,
+          () => undefined,
+          () => undefined,
+        );
+        assert.ok(fwd, name);
+        assert.deepStrictEqual(Array.from(fwd.stack.losses), losses, `${name}: losses`);
+        const got = zeroParamGrads(model);
+        assert.strictEqual(
+          streamedBackward(model, blockCells, fn, fwd.stack, got, kernel, () => undefined),
+          false,
+        );
+        const e = gradArrays(expected);
+        gradArrays(got).forEach((arr, j) => {
+          let scale = 0;
+          for (const x of e[j]) scale = Math.max(scale, Math.abs(x));
+          for (let k = 0; k < arr.length; k++) {
+            assert.ok(Math.abs(arr[k] - e[j][k]) <= 1e-12 * scale, `${name}: array ${j}[${k}] ${arr[k]} vs ${e[j][k]}`);
+          }
+        });
+      }
+    } finally {
+      kernel.dispose();
     }
   });
 

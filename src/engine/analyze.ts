@@ -28,12 +28,15 @@ function analyze(model: Model, options: AnalyzeOptions): Report {
   const plan = planAnalysis(model, options);
   if (plan.split) plan.split.splitter.start(plan.split.jobs);
   const progress = new AnalysisProgress(options, plan);
-  // The spectra first (they need only the weights): with a split table they run while the other threads take
-  // chunks of the lag table, and this thread then takes what is left, so all finish together.
-  const spectra = layerSpectra(model, () => progress.check(0, 'spectra'));
+  const spectraCheck = (): void => progress.check(0, 'spectra');
+  // The spectra need only the weights. A one-pass split run shares them as tasks (spectraTasks.ts): a lag thread
+  // takes them while this one runs its forward and backward passes. Otherwise they come first.
+  const early = plan.spectra ? null : layerSpectra(model, spectraCheck);
   const batches = runBatchPass(model, plan, progress);
+  plan.spectra?.runAll(spectraCheck);
   let lagNonFinite = batches.lagNonFinite;
   if (!plan.twoPass) lagNonFinite = mergeOtherThreads(plan, batches.merger, progress, 'lags') || lagNonFinite;
+  const spectra = early ?? plan.spectra!.results(spectraCheck);
   if (!plan.twoPass && !batches.sampled) reportTiming(options, progress);
   const reports = new ReportBuilder(model, {
     file: options.file,

@@ -10,6 +10,7 @@ import { forwardSequence } from './network';
 import { accumulateSequenceLags, sequenceLagWork, stackShapeOf } from './stackLags';
 import { ChunkClaims, chunkLayoutOf, CHUNK_MIN_FLOPS, type ChunkShared } from './lagChunks';
 import { heatmapCollectorFor, type HeatmapRequest } from './heatmap';
+import { SpectraClaims, type SpectraShared } from './spectraTasks';
 import { LagStats } from './logscale';
 import { addSpan, wallMs, type ThreadSpan } from './analysis/recursionClock';
 
@@ -19,6 +20,8 @@ export interface LagJob {
   heatmap: HeatmapRequest | null;
   /** The table's chunks (lagChunks.ts): claimed from the shared counters, handed back through the ring. */
   chunks: ChunkShared;
+  /** The spectra as shared tasks (spectraTasks.ts), claimed before any chunk; null: the caller computes them. */
+  spectra: SpectraShared | null;
 }
 
 /** What one thread computed besides its chunks' statistics (those went back through the ring): its map cells. */
@@ -124,6 +127,8 @@ export function computeLagShare(model: Model, job: LagJob, hooks: LagJobHooks): 
     hooks.tick?.();
     if (hooks.isCancelled()) throw hooks.cancelled();
   };
+  // The spectra first: the caller is still in its forward and backward passes.
+  if (job.spectra) new SpectraClaims(model, job.spectra).runAll(check);
   let nonFinite = false;
   let claimed = 0;
   const limit = hooks.claimLimit ?? Infinity;

@@ -145,19 +145,20 @@ function toHessenberg(n: number, h: Float64Array, tick: () => void = () => undef
     for (let i = k + 1; i < n; i++) vv += v[i] * v[i];
     if (vv === 0) continue;
     // H = (I - 2vvᵀ/vᵀv) H (I - 2vvᵀ/vᵀv)
-    // Left: w = vᵀH (row by row, for cache locality), then H −= (2/vᵀv) v wᵀ.
+    // Left: w = vᵀH (row by row, for cache locality), then H −= (2/vᵀv) v wᵀ. Columns j < k of rows i > k are
+    // already zero (w[j] = 0 there: skipping them changes nothing).
     w.fill(0);
     for (let i = k + 1; i < n; i++) {
       const vi = v[i];
       if (vi === 0) continue;
       const row = i * n;
-      for (let j = 0; j < n; j++) w[j] += vi * h[row + j];
+      for (let j = k; j < n; j++) w[j] += vi * h[row + j];
     }
     for (let i = k + 1; i < n; i++) {
       const f = (2 * v[i]) / vv;
       if (f === 0) continue;
       const row = i * n;
-      for (let j = 0; j < n; j++) h[row + j] -= f * w[j];
+      for (let j = k; j < n; j++) h[row + j] -= f * w[j];
     }
     for (let i = 0; i < n; i++) {
       let s = 0;

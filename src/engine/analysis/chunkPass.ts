@@ -24,6 +24,8 @@ export function walkOwnChunks(
   const claims = plan.chunks!;
   const { b, length: T } = sequence;
   if (!claims.hasWork(b)) return false;
+  // Shared spectra that no thread has taken yet come before this thread's first chunk.
+  plan.spectra?.runAll(() => progress.check(0, 'spectra'));
   const fwd = typeof trace === 'function' ? trace() : trace;
   if (!fwd) {
     progress.done += skipOwnChunks(plan, merger, b, T);

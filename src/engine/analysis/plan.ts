@@ -6,6 +6,7 @@ import type { Cell } from '../cells/cell';
 import { heatmapCollectorFor, type HeatmapCollector, type HeatmapRequest } from '../heatmap';
 import { lagFlopsPerRow, SPLIT_MIN_FLOPS, type LagJob, type LagSplitter } from '../lagShare';
 import { ChunkClaims, chunkLayoutOf, CHUNK_MIN_FLOPS, newChunkShared } from '../lagChunks';
+import { newSpectraShared, SpectraClaims } from '../spectraTasks';
 import { sequenceLagWork, stackShapeOf, type StackShape } from '../stackLags';
 import { LossFunction } from '../loss';
 import { DEFAULT_TRACE_BYTES, estimateAnalysisBytes, MAX_ANALYSIS_BYTES } from '../memory';
@@ -94,6 +95,8 @@ export interface AnalysisPlan {
    * and large (the same whether or not it is split); null: one walk per sequence.
    */
   chunks: ChunkClaims | null;
+  /** The spectra as tasks shared with the other threads (a one-pass split run), else null (computed first). */
+  spectra: SpectraClaims | null;
   heatmap: HeatmapPlan | null;
   /** The sampled columns when the exact table is over the budget (then one pass, no split), else null. */
   sample: LagSample | null;
@@ -170,6 +173,8 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
   const layout = chunked ? chunkLayoutOf(model, maxLag, lagFlopsPerRow(model), chunkMinFlops) : null;
   const shared = layout ? newChunkShared(layout, model.layers.length, chunkMinFlops) : null;
   const chunks = layout && shared ? new ChunkClaims(layout, model.layers.length, shared) : null;
+  // A one-pass split run shares the spectra as tasks too (a two-pass run needs them for its partial report first).
+  const spectraShared = splits && !twoPass ? newSpectraShared(model) : null;
   const split =
     splits && shared
       ? {
@@ -178,6 +183,7 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
             maxLag,
             heatmap: options.heatmap ?? null,
             chunks: shared,
+            spectra: spectraShared,
           })),
         }
       : null;
@@ -203,6 +209,7 @@ export function planAnalysis(model: Model, options: AnalyzeOptions): AnalysisPla
     twoPass,
     split,
     chunks,
+    spectra: spectraShared ? new SpectraClaims(model, spectraShared) : null,
     heatmap,
     sample,
     totalWork,

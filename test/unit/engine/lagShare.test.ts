@@ -30,6 +30,8 @@ import { forwardSequence } from '../../../src/engine/network';
 import { generatedModelText as modelText, parsedModel as parse } from '../helpers/models';
 import { assertSameLags } from '../helpers/report';
 import type { LagTiming } from '../../../src/engine/analysis/recursionClock';
+import { layerSpectra } from '../../../src/engine/analysis/reportBuilder';
+import { newSpectraShared, SpectraClaims, spectraTasks } from '../../../src/engine/spectraTasks';
 
 /**
  * Runs the other threads' jobs in this thread: the engine's split path without threads. With `limits`, job i
@@ -241,7 +243,12 @@ describe('lag table split by columns', () => {
 
   it("a packed partial keeps its statistics and the thread's span", () => {
     const model = parse(modelText('gru', 8, 2, 40, 1));
-    const job: LagJob = { maxLag: 39, heatmap: { sequence: 0, maxSize: 16 }, chunks: sharedChunks(model, 39) };
+    const job: LagJob = {
+      maxLag: 39,
+      heatmap: { sequence: 0, maxSize: 16 },
+      chunks: sharedChunks(model, 39),
+      spectra: null,
+    };
     const p = computeLagShare(model, job, {
       isCancelled: () => false,
       cancelled: () => new Error('cancelled'),
@@ -322,6 +329,31 @@ describe('lag table split by columns', () => {
     assert.strictEqual(splitter.started, 0);
     const whole = analyzeModel(parse(text), { ...options, traceBytes: undefined });
     assertSameLags(whole, split, 1e-12);
+  });
+
+  it('spectra as shared tasks: the same values as layerSpectra, whichever thread takes each', () => {
+    for (const [cell, layers] of [
+      ['rnn', 2],
+      ['gru', 1],
+    ] as const) {
+      const model = parse(modelText(cell, 24, layers, 10, 1));
+      const ref = layerSpectra(model, () => undefined);
+      const tasks = spectraTasks(model);
+      assert.strictEqual(tasks.length, cell === 'rnn' ? 2 * layers : layers);
+      // Another thread computes every task; this one only reads them. And the other way round.
+      const shared = newSpectraShared(model);
+      const a = new SpectraClaims(model, shared);
+      new SpectraClaims(model, shared).runAll(() => undefined);
+      assert.deepStrictEqual(
+        a.results(() => assert.fail('nothing left to wait for')),
+        ref,
+      );
+      const other = newSpectraShared(model);
+      assert.deepStrictEqual(
+        new SpectraClaims(model, other).results(() => undefined),
+        ref,
+      );
+    }
   });
 
   it('a small table is not split; a cancelled split run aborts the other threads', () => {

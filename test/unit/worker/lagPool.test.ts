@@ -169,6 +169,7 @@ describe('lag threads that fail or die (LagPool)', function () {
     maxLag,
     heatmap: null,
     chunks: newChunkShared(chunkLayoutOf(m, maxLag, lagFlopsPerRow(m), 0), m.layers.length, 0),
+    spectra: null,
   });
   const job = jobOf(model, 29);
   function request(text: string) {

@@ -1,10 +1,11 @@
 // The full lag table in chunks of columns, claimed dynamically by the threads and merged in a fixed order.
 //
-// Each sequence's columns (loss terms t) are cut into chunks of decreasing size (guided: about a fifth of what is
-// left, at least 1/32, the last what remains), each spread evenly over t (column t goes to the chunk whose interval holds frac(t·φ), so
-// every chunk gets short and long columns alike). The cut depends only on the model and the lag cap, never on
+// Each sequence's columns (loss terms t) are cut into chunks of decreasing size (guided: about 30% of what is left,
+// at least 1/16, the last what remains; fewer chunks mean fewer walks, each with more rows), each spread evenly
+// over t (column t goes to the chunk whose interval holds frac(t·φ), so every chunk gets short and long columns
+// alike). The cut depends only on the model and the lag cap, never on
 // the threads. Every thread that reaches a sequence claims its chunks from one shared counter per sequence
-// (Atomics.add) until none is left; the caller also runs the gradients and spectra, so it simply claims fewer. Each
+// (Atomics.add) until none is left; the caller also runs the gradients, so it simply claims fewer. Each
 // chunk's pairs go into statistics of their own, and the caller merges the chunks in their index order (sequence
 // by sequence, chunk by chunk), whichever thread computed them and whenever it finished: the table is the same to
 // the bit for any number of threads and any claim order. Another thread's chunk comes back through a ring of
@@ -18,8 +19,8 @@ import { sequenceLagWork, stackShapeOf, type StackShape } from './stackLags';
 export const CHUNK_MIN_FLOPS = 2e9;
 
 /** Share of what is left that the next chunk takes, and the smallest chunk (shares of the sequence's columns). */
-const GUIDED_SHARE = 0.2;
-const MIN_SHARE = 1 / 32;
+const GUIDED_SHARE = 0.3;
+const MIN_SHARE = 1 / 16;
 
 /** Bytes the ring of returned chunks may take (it has at least two slots). */
 const RING_BYTES = 64 * 2 ** 20;
@@ -27,7 +28,7 @@ const RING_BYTES = 64 * 2 ** 20;
 /** The fractional golden ratio: frac(t·φ) spreads any run of columns evenly over [0, 1). */
 const PHI = 0.6180339887498949;
 
-/** Shares of a cut sequence's chunks, in claim order: about a fifth of what is left, at least 1/32. */
+/** Shares of a cut sequence's chunks, in claim order: about 30% of what is left, at least 1/16. */
 export function chunkShares(): number[] {
   const shares: number[] = [];
   let left = 1;

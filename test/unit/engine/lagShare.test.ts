@@ -267,9 +267,12 @@ describe('lag table split by columns', () => {
     const shares = chunkShares();
     assert.ok(Math.abs(shares.reduce((a, x) => a + x, 0) - 1) < 1e-12);
     for (let i = 1; i < shares.length; i++) assert.ok(shares[i] <= shares[i - 1] + 1e-12, `shares ${shares.join()}`);
-    // About a fifth of what is left, at least 1/32, the last one what remains.
-    assert.ok(shares[0] <= 0.25 && Math.min(...shares.slice(0, -1)) >= 1 / 32 - 1e-12, `shares ${shares.join()}`);
-    assert.ok(shares.length <= 16 && shares[shares.length - 1] <= 1 / 32, `shares ${shares.join()}`);
+    // About 30% of what is left, at least 1/16, the last one what remains.
+    assert.ok(shares[0] <= 0.35 && Math.min(...shares.slice(0, -1)) >= 1 / 16 - 1e-12, `shares ${shares.join()}`);
+    assert.ok(
+      shares.length >= 4 && shares.length <= 16 && shares[shares.length - 1] <= 1 / 16,
+      `shares ${shares.join()}`,
+    );
     const layout = new ChunkLayout([1000, 37, 5], { layers: 1, directions: 1 }, 999, 1e3, 1e9);
     assert.deepStrictEqual(Array.from(layout.counts), [shares.length, 1, 1], 'small sequences are one chunk');
     assert.deepStrictEqual(Array.from(layout.first), [0, shares.length, shares.length + 1]);

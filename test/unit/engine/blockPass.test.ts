@@ -2,7 +2,8 @@
 // form, nonlinearity, loss and architecture, with mixed lengths and several training batches, the whole report
 // (loss, every gradient value, batch norms, clipping, gate and unit statistics, the exact lag table) is the same
 // to 1e-12 whether the sequences run in blocks or one by one (traceBytes: 1 makes every block a single
-// sequence, which runs the per-sequence path).
+// sequence streamed from checkpoints: block/streamed.ts for unidirectional stacks, the checkpointed
+// single-sequence pass for bidirectional ones).
 import * as assert from 'assert';
 import { analyzeModel } from '../../../src/engine/analyze';
 import { planAnalysis } from '../../../src/engine/analysis/plan';
@@ -17,7 +18,7 @@ import type { Model } from '../../../src/engine/model/types';
 import { assertReportsClose, REPORT_TOLERANCE } from '../helpers/closeReports';
 import { randomModel, type RandomModelConfig } from '../helpers/randomModel';
 
-/** The report of the blocks against the per-sequence passes (traceBytes: 1); returns the worst difference. */
+/** The report of the blocks against one sequence at a time (traceBytes: 1); returns the worst difference. */
 function compareReports(model: Model, label: string): number {
   return assertReportsClose(model, label, {}, { traceBytes: 1 });
 }

@@ -201,17 +201,9 @@ function runCheckpointed(
     () => progress.check(0, 'gradients'),
   );
   if (!kept || !gradsWellInRange(grads)) return false;
-  stats.forEach((s, i) => result.cellStats[i].merge(s));
-  addBlockResult(model, progress, block, T, kept.losses, grads, batch, result);
-  block.forEach((b, j) => {
-    if (plan.sample && !sampleSubset(plan.sample, b)) return;
-    // Windows are recomputed during the recursion: their checks report the rows done so far.
-    const cursor = { rows: 0 };
-    const tick = (): void => progress.check(cursor.rows, plan.twoPass ? 'short lags' : 'lags');
-    const seq = checkpointedLagSequence(model, cells, kept.forward, kept.seeds, j, tick);
-    const nonFinite = firstPassLags(model, plan, progress, { b, length: T }, seq, result, cursor);
-    result.lagNonFinite ||= nonFinite;
-  });
+  addWindowedBlock(model, plan, progress, block, T, kept.losses, grads, stats, batch, result, (j, tick) =>
+    checkpointedLagSequence(model, cells, kept.forward, kept.seeds, j, tick),
+  );
   return true;
 }
 
@@ -251,18 +243,39 @@ function runStreamed(
   if (streamedBackward(model, cells, plan.lossFn, fwd.stack, grads, mm, tick) || !gradsWellInRange(grads)) {
     return false;
   }
+  addWindowedBlock(model, plan, progress, block, T, fwd.stack.losses, grads, stats, batch, result, (j, lagTick) =>
+    new StreamedWindows(model, cells, plan.lossFn, fwd.stack, j, lagTick).lagSequence(),
+  );
+  return true;
+}
+
+/**
+ * Adds a finite block run from checkpoints (runCheckpointed, runStreamed): its statistics, losses and gradient,
+ * then each (sampled) sequence's first lag pass over the windows `lagSequence(j, tick)` recomputes as the
+ * recursion reaches them, whose checks report the rows done so far.
+ */
+function addWindowedBlock(
+  model: Model,
+  plan: AnalysisPlan,
+  progress: AnalysisProgress,
+  block: number[],
+  T: number,
+  losses: ArrayLike<number>,
+  grads: ParamGrads,
+  stats: CellStatsAccumulator[],
+  batch: BatchState,
+  result: BatchPassResult,
+  lagSequence: (j: number, tick: () => void) => Parameters<typeof firstPassLags>[4],
+): void {
   stats.forEach((s, i) => result.cellStats[i].merge(s));
-  addBlockResult(model, progress, block, T, fwd.stack.losses, grads, batch, result);
+  addBlockResult(model, progress, block, T, losses, grads, batch, result);
   block.forEach((b, j) => {
     if (plan.sample && !sampleSubset(plan.sample, b)) return;
-    // Windows are recomputed during the recursion: their checks report the rows done so far.
     const cursor = { rows: 0 };
-    const lagTick = (): void => progress.check(cursor.rows, plan.twoPass ? 'short lags' : 'lags');
-    const seq = new StreamedWindows(model, cells, plan.lossFn, fwd.stack, j, lagTick).lagSequence();
-    const nonFinite = firstPassLags(model, plan, progress, { b, length: T }, seq, result, cursor);
+    const tick = (): void => progress.check(cursor.rows, plan.twoPass ? 'short lags' : 'lags');
+    const nonFinite = firstPassLags(model, plan, progress, { b, length: T }, lagSequence(j, tick), result, cursor);
     result.lagNonFinite ||= nonFinite;
   });
-  return true;
 }
 
 /**

@@ -5,7 +5,7 @@
 // the double range keep exact logarithms. A reverse direction runs in its own time order (its step τ is the
 // sequence's step T−1−τ), where its pairs t ≤ j are pairs τ_t ≥ τ_j with lag τ_t − τ_j = j − t.
 // Bidirectional stacks of several layers take the chunked recursion of stackLags.ts.
-import type { Cell, Trace } from './cells/cell';
+import type { Cell, LagStepArgs, Trace } from './cells/cell';
 import type { HeatmapCollector } from './heatmap';
 import { log10Of, rescaleRow } from './logscale';
 
@@ -25,6 +25,8 @@ interface LayerBuffers {
   inputExp: Float64Array;
   contribution: Float64Array;
   norms: Float64Array;
+  /** The step's arguments (Cell.lagStep) and backStep's outputs: one per walk, updated per step. */
+  step: LagStepArgs;
 }
 
 /** Number of row-steps the recursion takes for a sequence of this length: Σ_j (rows at j) per layer. */
@@ -215,7 +217,7 @@ function accumulatePass(job: LagAccumulation, subset: ColumnSubset | undefined, 
   const at = (tau: number): number => (reversed ? T - 1 - tau : tau);
   const mapLayer = job.heatmapLayers ?? cells.map((_, k) => k);
   const cap = rowCapacity(T, L, subset);
-  const buffers = layerBuffers(cells, cap);
+  const buffers = layerBuffers(cells, cap, range);
   // The walk ends below the subset's lowest column once no row is pending.
   let lowest = 0;
   if (subset) {
@@ -265,20 +267,20 @@ function accumulatePass(job: LagAccumulation, subset: ColumnSubset | undefined, 
         const above = buffers[k + 1];
         addAligned(G, b.curExp, S, above.input, above.inputExp, cell.outputSize, n);
       }
-      const out = {
-        prev: j > 0 ? b.nxt : null,
-        prevFrom,
-        input: k > 0 ? b.input : null,
-        contribution: b.contribution,
-        grads: null,
-      };
+      const step = b.step;
+      step.j = local;
+      step.G = G;
+      step.exp = b.curExp;
+      step.rows = n;
+      step.out.prev = j > 0 ? b.nxt : null;
+      step.out.prevFrom = prevFrom;
       // The cell's fused step when it has one; otherwise its parts. Rows are rescaled before completeState, so
       // that backStep may reuse what completeState computed. backStep changes neither the norms nor exponents.
-      if (!cell.lagStep?.(trace, local, G, b.curExp, n, range, b.norms, out)) {
+      if (!cell.lagStep?.(trace, step)) {
         rescaleRows(G, b.curExp, S, n, range);
         cell.completeState(trace, local, G, n);
         rowNormsOf(G, S, n, b.norms);
-        cell.backStep(trace, local, G, n, out);
+        cell.backStep(trace, local, G, n, step.out);
       }
       for (let r = 0; r < n; r++) {
         const lag = rowT[r] - j;
@@ -324,18 +326,30 @@ function rowCapacity(T: number, L: number, subset: ColumnSubset | undefined): nu
   return cap;
 }
 
-/** Each layer's buffers for `cap` rows. */
-function layerBuffers(cells: Cell[], cap: number): LayerBuffers[] {
-  return cells.map((c) => ({
-    cur: new Float64Array(cap * c.stateSize),
-    nxt: new Float64Array(cap * c.stateSize),
-    curExp: new Float64Array(cap),
-    nxtExp: new Float64Array(cap),
-    input: new Float64Array(cap * c.inputSize),
-    inputExp: new Float64Array(cap),
-    contribution: new Float64Array(cap),
-    norms: new Float64Array(cap),
-  }));
+/**
+ * Each layer's buffers for `cap` rows. Its step's outputs hold what stays for the walk: the input gradient (every
+ * layer but the lowest) and the contributions; the rest is set per step.
+ */
+function layerBuffers(cells: Cell[], cap: number, range: { big: number; small: number }): LayerBuffers[] {
+  return cells.map((c, k) => {
+    const cur = new Float64Array(cap * c.stateSize);
+    const curExp = new Float64Array(cap);
+    const input = new Float64Array(cap * c.inputSize);
+    const contribution = new Float64Array(cap);
+    const norms = new Float64Array(cap);
+    const out = { prev: null, prevFrom: 0, input: k > 0 ? input : null, contribution, grads: null };
+    return {
+      cur,
+      nxt: new Float64Array(cap * c.stateSize),
+      curExp,
+      nxtExp: new Float64Array(cap),
+      input,
+      inputExp: new Float64Array(cap),
+      contribution,
+      norms,
+      step: { j: 0, G: cur, exp: curExp, rows: 0, range, norms, out },
+    };
+  });
 }
 
 /** Rescales rows whose largest entry left [range.small, range.big] to about 1, moving the scale to exp. */

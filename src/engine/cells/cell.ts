@@ -81,16 +81,42 @@ export interface Cell<T extends Trace = Trace> {
    * Optional: the lag recursion's whole step at j in one pass over the rows (lags.ts), with the same results to
    * the bit as its parts in order: rescaleRows (exponents into `exp`), completeState, the row norms of G into
    * `norms` (rowNormsOf), then backStep. Returns false, having changed nothing, when it does not apply to these
-   * outputs (the caller then runs the parts).
+   * outputs (the caller then runs the parts; see onlyLayerProducts).
    */
-  lagStep?(
-    trace: T,
-    j: number,
-    G: Float64Array,
-    exp: Float64Array,
-    rows: number,
-    range: { big: number; small: number },
-    norms: Float64Array,
-    out: BackStepOut,
-  ): boolean;
+  lagStep?(trace: T, args: LagStepArgs): boolean;
+}
+
+/**
+ * The arguments of Cell.lagStep: the lag recursion's rows at step j of one layer. lags.ts fills one per layer for a
+ * walk and updates it per step (nothing is allocated per step); the cell only reads it.
+ */
+export interface LagStepArgs {
+  /** The step, in the trace's own index. */
+  j: number;
+  /** The rows' state gradients at j (rows × stateSize), rescaled and completed in place. */
+  G: Float64Array;
+  /** Each row's base-2 exponent; a rescaled row adds its own. */
+  exp: Float64Array;
+  rows: number;
+  /** Rows whose largest entry leaves [small, big] are rescaled (rescaleRows). */
+  range: { big: number; small: number };
+  /** Receives the row norms of G (rowNormsOf). */
+  norms: Float64Array;
+  /** What backStep writes (the parts' last step). */
+  out: BackStepOut;
+}
+
+/** The outputs a fused lag step computes: the products of one layer only (`prev` and the contributions). */
+export interface LayerProductsOut extends BackStepOut {
+  input: null;
+  contribution: Float64Array;
+  grads: null;
+}
+
+/**
+ * Whether `out` asks for the products of one layer only (contributions; no input or parameter gradients): the
+ * fused lag steps compute nothing else, and return false on any other outputs.
+ */
+export function onlyLayerProducts(out: BackStepOut): out is LayerProductsOut {
+  return !out.input && !out.grads && !!out.contribution;
 }

@@ -6,8 +6,8 @@ import { sigm } from '../activation';
 import { matVec, norm2 } from '../linalg';
 import { plainMatMul, type MatMul } from '../matmul';
 import type { StatsView } from '../cellStats';
-import type { BackStepOut, Cell, Trace } from './cell';
-import { addOuter, addRows, ensureSize, rowNorms, scanRowGroup, sumSquares4 } from './scratch';
+import { onlyLayerProducts, type BackStepOut, type Cell, type LagStepArgs, type Trace } from './cell';
+import { addOuter, addRows, ensureSize, groupContributions, rowNorms, scanRowGroup } from './scratch';
 
 /** Forward values of one sequence. */
 export interface GruTrace extends Trace {
@@ -23,7 +23,7 @@ export class GruCell implements Cell<GruTrace> {
   readonly gateRows: number;
   private dU: Float64Array = new Float64Array(0);
   private dI: Float64Array = new Float64Array(0);
-  /** lagStep's per-group sums (scratch.ts scanRowGroup, sumSquares4). */
+  /** lagStep's per-group sums (scratch.ts scanRowGroup, groupContributions). */
   private readonly quad = new Float64Array(8);
 
   constructor(
@@ -87,24 +87,13 @@ export class GruCell implements Cell<GruTrace> {
    * their memory order (blocks r, z, n), as rowNorms sums it. The product writes into `prev`, then the path through
    * z is added.
    */
-  lagStep(
-    trace: GruTrace,
-    j: number,
-    G: Float64Array,
-    exp: Float64Array,
-    rows: number,
-    range: { big: number; small: number },
-    norms: Float64Array,
-    out: BackStepOut,
-  ): boolean {
-    const contribution = out.contribution;
-    const mm = this.mm;
-    if (out.input || out.grads || !contribution || !mm.stage || !mm.product) return false;
-    const H = this.hiddenSize;
-    const G3 = this.gateRows;
+  lagStep(trace: GruTrace, args: LagStepArgs): boolean {
+    const { j, G, exp, rows, range, norms, out } = args;
+    const { mm, hiddenSize: H, gateRows: G3 } = this;
+    if (!onlyLayerProducts(out) || !mm.stage || !mm.product) return false;
     const go = j * 4 * H;
     const hPrevOff = (j - 1) * H;
-    const from = out.prevFrom;
+    const { contribution, prevFrom: from } = out;
     const n = rows - from;
     const prev = j > 0 ? out.prev : null;
     let A: Float64Array | null = null;
@@ -145,12 +134,7 @@ export class GruCell implements Cell<GruTrace> {
           dst[d0 + 2 * H + k] = dan * rg_;
         }
       }
-      for (let i = c; i < 4; i++) {
-        dsts[i] = dsts[c - 1];
-        offs[i] = offs[c - 1];
-      }
-      sumSquares4(dsts[0], offs[0], dsts[1], offs[1], dsts[2], offs[2], dsts[3], offs[3], G3, q);
-      for (let i = 0; i < c; i++) contribution[r0 + i] = Math.sqrt(q[i]) * hNorm;
+      groupContributions(dsts, offs, c, G3, hNorm, q, contribution, r0);
     }
     if (A && prev) {
       mm.product(n, prev, 0);

@@ -9,8 +9,8 @@ import { sigm } from '../activation';
 import { matVec, norm2 } from '../linalg';
 import { plainMatMul, type MatMul } from '../matmul';
 import type { StatsView } from '../cellStats';
-import type { BackStepOut, Cell, Trace } from './cell';
-import { addOuter, addRows, ensureSize, rowNorms, scanRowGroup, sumSquares4 } from './scratch';
+import { onlyLayerProducts, type BackStepOut, type Cell, type LagStepArgs, type Trace } from './cell';
+import { addOuter, addRows, ensureSize, groupContributions, rowNorms, scanRowGroup } from './scratch';
 
 /** Forward values of one sequence. */
 export interface LstmTrace extends Trace {
@@ -38,7 +38,7 @@ export class LstmCell implements Cell<LstmTrace> {
   /** Projections: ∂ε/∂h_j of the rows (rows × P, contiguous) and ∂ε/∂m_j = that · W_hr (rows × H). */
   private gh: Float64Array = new Float64Array(0);
   private gm: Float64Array = new Float64Array(0);
-  /** lagStep's per-group sums (scratch.ts scanRowGroup, sumSquares4). */
+  /** lagStep's per-group sums (scratch.ts scanRowGroup, groupContributions). */
   private readonly quad = new Float64Array(8);
 
   constructor(
@@ -146,28 +146,15 @@ export class LstmCell implements Cell<LstmTrace> {
    * g, o), as rowNorms sums it. The product writes ∂ε/∂h_{j−1} into `prev`'s rows directly. With projections the
    * rows' h-parts go straight into the kernel for ∂ε/∂m_j = ∂ε/∂h_j · W_hr first (all rows rescaled before).
    */
-  lagStep(
-    trace: LstmTrace,
-    j: number,
-    G: Float64Array,
-    exp: Float64Array,
-    rows: number,
-    range: { big: number; small: number },
-    norms: Float64Array,
-    out: BackStepOut,
-  ): boolean {
-    const contribution = out.contribution;
-    const mm = this.mm;
-    if (out.input || out.grads || !contribution || !mm.stage || !mm.product) return false;
-    const H = this.hiddenSize;
-    const R = this.outputSize;
-    const S = this.stateSize;
-    const G4 = this.gateRows;
+  lagStep(trace: LstmTrace, args: LagStepArgs): boolean {
+    const { j, G, exp, rows, range, norms, out } = args;
+    const { mm, hiddenSize: H, outputSize: R, stateSize: S, gateRows: G4 } = this;
+    if (!onlyLayerProducts(out) || !mm.stage || !mm.product) return false;
     const go = j * G4;
     const to = j * H;
     const co = (j - 1) * H;
     const proj = this.projSize > 0;
-    const from = out.prevFrom;
+    const { contribution, prevFrom: from } = out;
     const n = rows - from;
     const prev = j > 0 ? out.prev : null;
     const { gates, tanhCells, cells } = trace;
@@ -238,12 +225,7 @@ export class LstmCell implements Cell<LstmTrace> {
         }
         norms[r] = Math.sqrt(ss);
       }
-      for (let i = c; i < 4; i++) {
-        dsts[i] = dsts[c - 1];
-        offs[i] = offs[c - 1];
-      }
-      sumSquares4(dsts[0], offs[0], dsts[1], offs[1], dsts[2], offs[2], dsts[3], offs[3], G4, q);
-      for (let i = 0; i < c; i++) contribution[r0 + i] = Math.sqrt(q[i]) * hNorm;
+      groupContributions(dsts, offs, c, G4, hNorm, q, contribution, r0);
     }
     if (A && prev) {
       if (staged) mm.product(n, prev, 0, S);

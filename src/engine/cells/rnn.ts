@@ -7,7 +7,7 @@ import { matVec, norm2 } from '../linalg';
 import { plainMatMul, type MatMul } from '../matmul';
 import { rescaleRow } from '../logscale';
 import type { StatsView } from '../cellStats';
-import type { BackStepOut, Cell, Trace } from './cell';
+import { onlyLayerProducts, type BackStepOut, type Cell, type LagStepArgs, type Trace } from './cell';
 import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
 
 /** Forward values of one sequence. */
@@ -89,21 +89,12 @@ export class RnnCell implements Cell<RnnTrace> {
    * row itself (pascanu) straight into the kernel's input region (MatMul.stage), so the state gradients are read
    * once and copied nowhere. A row that must be rescaled is rescaled first and read again, as rescaleRows does.
    */
-  lagStep(
-    trace: RnnTrace,
-    j: number,
-    G: Float64Array,
-    exp: Float64Array,
-    rows: number,
-    range: { big: number; small: number },
-    norms: Float64Array,
-    out: BackStepOut,
-  ): boolean {
-    const contribution = out.contribution;
-    if (out.input || out.grads || !contribution || !this.mm.stage || !this.mm.product) return false;
+  lagStep(trace: RnnTrace, args: LagStepArgs): boolean {
+    const { j, G, exp, rows, range, norms, out } = args;
+    if (!onlyLayerProducts(out) || !this.mm.stage || !this.mm.product) return false;
     const H = this.hiddenSize;
     const o = j * H;
-    const from = out.prevFrom;
+    const { contribution, prevFrom: from } = out;
     const n = rows - from;
     const prev = j > 0 ? out.prev : null;
     let A: Float64Array | null = null;

@@ -141,6 +141,29 @@ export function sumSquares4(
 }
 
 /**
+ * The fused lag steps' contributions of rows r0 … r0 + c − 1 (c ≤ 4): row i's gate gradients are the `width` entries
+ * of dsts[i] from offs[i], and out[r0 + i] = their norm (sumSquares4, four rows side by side) × factor. Entries c … 3
+ * of dsts and offs are set to the last row's. `q` holds 4 entries.
+ */
+export function groupContributions(
+  dsts: Float64Array[],
+  offs: number[],
+  c: number,
+  width: number,
+  factor: number,
+  q: Float64Array,
+  out: Float64Array,
+  r0: number,
+): void {
+  for (let i = c; i < 4; i++) {
+    dsts[i] = dsts[c - 1];
+    offs[i] = offs[c - 1];
+  }
+  sumSquares4(dsts[0], offs[0], dsts[1], offs[1], dsts[2], offs[2], dsts[3], offs[3], width, q);
+  for (let i = 0; i < c; i++) out[r0 + i] = Math.sqrt(q[i]) * factor;
+}
+
+/**
  * The lag recursion's first pass over rows r0 … r0 + c − 1 (c ≤ 4) of G (width S): each row whose largest |entry|
  * left the range is rescaled as rescaleRows does (the exponent added to exp[r]), and the sum of squares of its
  * first R entries, after rescaling, summed in order as rowNormsOf sums, goes to ss[r]. `q` holds 8 entries.

@@ -92,6 +92,22 @@ function assertSameBits(fused: Float64Array, parts: Float64Array, rescaled: bool
   if (rescaled) assert.ok(exponents > 0, 'some rows were rescaled');
 }
 
+/**
+ * A one-layer model's fused step at j = 5 over one row of ones (G) on the plain product, which has no zero-copy path:
+ * what it returned and what it was given.
+ */
+function plainProductStep(text: string) {
+  const model = parsedModel(text);
+  const [cell] = buildCells(model);
+  const S = cell.stateSize;
+  const G = new Float64Array(S).fill(1);
+  const out = { prev: new Float64Array(S), prevFrom: 0, input: null, contribution: new Float64Array(1), grads: null };
+  const fwd = forwardSequence(model, [cell], new LossFunction(model), model.sequences[0], () => undefined);
+  const range = { big: 2 ** 200, small: 2 ** -200 };
+  const args = { j: 5, G, exp: new Float64Array(1), rows: 1, range, norms: new Float64Array(1), out };
+  return { model, S, G, out, done: cell.lagStep?.(fwd.traces[0], args) };
+}
+
 describe('rnn fused lag step', () => {
   for (const precision of ['f64', 'f32'] as const) {
     for (const [form, nonlinearity] of [
@@ -132,30 +148,8 @@ describe('rnn fused lag step', () => {
   });
 
   it('falls back to the parts when the product has no zero-copy path (plain product)', () => {
-    const model = parsedModel(modelText('elman', 'tanh', 8, 10, 1));
-    const [cell] = buildCells(model);
-    const G = new Float64Array(8).fill(1);
-    const out = {
-      prev: new Float64Array(8),
-      prevFrom: 0,
-      input: null,
-      contribution: new Float64Array(1),
-      grads: null,
-    };
-    const fwd = forwardSequence(model, [cell], new LossFunction(model), model.sequences[0], () => undefined);
-    assert.strictEqual(
-      cell.lagStep?.(
-        fwd.traces[0],
-        5,
-        G,
-        new Float64Array(1),
-        1,
-        { big: 2 ** 200, small: 2 ** -200 },
-        new Float64Array(1),
-        out,
-      ),
-      false,
-    );
+    const { done, out } = plainProductStep(modelText('elman', 'tanh', 8, 10, 1));
+    assert.strictEqual(done, false);
     assert.deepStrictEqual(Array.from(out.prev), new Array<number>(8).fill(0), 'nothing written');
   });
 });
@@ -207,20 +201,7 @@ describe('lstm and gru fused lag steps', () => {
 
   it('the lstm and gru fall back to the parts when the product has no zero-copy path (plain product)', () => {
     for (const text of [gatedText('lstm', 1), gatedText('lstm', 1, { proj: 24 }), gatedText('gru', 1)]) {
-      const model = parsedModel(text);
-      const [cell] = buildCells(model);
-      const S = cell.stateSize;
-      const G = new Float64Array(S).fill(1);
-      const out = {
-        prev: new Float64Array(S),
-        prevFrom: 0,
-        input: null,
-        contribution: new Float64Array(1),
-        grads: null,
-      };
-      const fwd = forwardSequence(model, [cell], new LossFunction(model), model.sequences[0], () => undefined);
-      const range = { big: 2 ** 200, small: 2 ** -200 };
-      const done = cell.lagStep?.(fwd.traces[0], 5, G, new Float64Array(1), 1, range, new Float64Array(1), out);
+      const { model, S, G, out, done } = plainProductStep(text);
       assert.strictEqual(done, false, model.cell);
       assert.deepStrictEqual(Array.from(out.prev), new Array<number>(S).fill(0), 'nothing written');
       assert.deepStrictEqual(Array.from(G), new Array<number>(S).fill(1), 'G unchanged');

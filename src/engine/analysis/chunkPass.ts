@@ -1,7 +1,9 @@
 // The caller's part of a full lag table in chunks (lagChunks.ts): at each sequence it claims that sequence's chunks
-// that are left, runs them and hands them to the merger, which merges every chunk in index order.
+// that are left, runs them and hands them to the merger, which merges every chunk in index order. Its walks and the
+// unsplit table's (lagPass.ts) are one timedFullTableWalk.
 import { LagStats } from '../logscale';
 import type { ChunkMerger } from '../lagChunks';
+import type { ColumnSubset, LagSink } from '../lags';
 import { accumulateSequenceLags, sequenceLagWork, type LagSequence } from '../stackLags';
 import type { AnalysisPlan } from './plan';
 import type { AnalysisProgress } from './progress';
@@ -37,31 +39,58 @@ export function walkOwnChunks(
     if (c < 0) break;
     const subset = claims.layout.subset(b, c);
     const stats = Array.from({ length: claims.layers }, () => new LagStats(plan.maxLag + 1));
-    const walk = (): boolean =>
-      accumulateSequenceLags({
-        shape: plan.shape,
-        cells: plan.lagCells,
-        fwd,
-        maxLag: plan.maxLag,
-        stats,
-        hooks: {
-          step: (rows) => {
-            // Rows of this walk (not yet in progress.done).
-            cursor.rows = rows;
-            progress.check(rows, phase);
-          },
-        },
-        heatmap: plan.heatmap?.request.sequence === b ? plan.heatmap.collector : null,
-        safeExponent: plan.safeExponent,
-        subset,
-        rowBytes: plan.lagRowBytes,
-      });
-    nonFinite = progress.clock.time(walk) || nonFinite;
+    nonFinite = timedFullTableWalk(plan, progress, fwd, stats, { b, subset, cursor, phase }) || nonFinite;
     progress.done += sequenceLagWork(plan.shape, T, plan.maxLag, subset);
     cursor.rows = 0;
     merger.add(claims.layout.first[b] + c, stats);
   }
   return nonFinite;
+}
+
+/** Which walk of the full table timedFullTableWalk runs, and where its checks report. */
+export interface FullTableWalk {
+  /** The sequence (the map is drawn for one). */
+  b: number;
+  /** Its columns t to walk (default: all). */
+  subset?: ColumnSubset;
+  /** Receives the walk's rows so far (not yet in progress.done), for checks made outside the walk. */
+  cursor: { rows: number };
+  /** The phase the walk's checks report. */
+  phase: string;
+}
+
+/**
+ * One walk of the full table up to plan.maxLag over sequence `walk.b` (its columns `walk.subset`) into `stats`, with
+ * the map when it is that sequence's, timed on progress.clock (LagTiming). Returns whether a norm was not finite.
+ */
+export function timedFullTableWalk(
+  plan: AnalysisPlan,
+  progress: AnalysisProgress,
+  fwd: LagSequence,
+  stats: LagSink[],
+  walk: FullTableWalk,
+): boolean {
+  const { b, subset, cursor, phase } = walk;
+  return progress.clock.time(() =>
+    accumulateSequenceLags({
+      shape: plan.shape,
+      cells: plan.lagCells,
+      fwd,
+      maxLag: plan.maxLag,
+      stats,
+      hooks: {
+        step: (rows) => {
+          // Rows of this walk (not yet in progress.done).
+          cursor.rows = rows;
+          progress.check(rows, phase);
+        },
+      },
+      heatmap: plan.heatmap?.request.sequence === b ? plan.heatmap.collector : null,
+      safeExponent: plan.safeExponent,
+      subset,
+      rowBytes: plan.lagRowBytes,
+    }),
+  );
 }
 
 /**

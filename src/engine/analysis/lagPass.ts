@@ -1,6 +1,6 @@
 // The full lag table of a two-pass run (the first pass collected only the short lags), and the merge of the
 // other threads' columns when the table is split.
-import { accumulateSequenceLags, sequenceLagWork, type LagSequence } from '../stackLags';
+import { sequenceLagWork, type LagSequence } from '../stackLags';
 import { LagStats } from '../logscale';
 import type { Model, Sequence } from '../model/types';
 import { forwardSequence } from '../network';
@@ -9,7 +9,7 @@ import { streamedForward, streamsInSegments, StreamedWindows } from '../block/st
 import type { AnalysisPlan } from './plan';
 import type { AnalysisProgress } from './progress';
 import { ChunkMerger } from '../lagChunks';
-import { skipOwnChunks, walkOwnChunks } from './chunkPass';
+import { skipOwnChunks, timedFullTableWalk, walkOwnChunks } from './chunkPass';
 
 /**
  * The second pass: each sequence's forward pass again (its traces were not kept; in checkpoint form when its
@@ -52,24 +52,7 @@ export function runFullLagPass(
       walkOwnChunks(plan, progress, merger, { b, length: seq.length }, fwd, 'lags', cursor);
       return;
     }
-    progress.clock.time(() =>
-      accumulateSequenceLags({
-        shape: plan.shape,
-        cells: plan.lagCells,
-        fwd,
-        maxLag: plan.maxLag,
-        stats,
-        hooks: {
-          step: (rows) => {
-            cursor.rows = rows;
-            progress.check(rows, 'lags');
-          },
-        },
-        heatmap: plan.heatmap?.request.sequence === b ? plan.heatmap.collector : null,
-        safeExponent: plan.safeExponent,
-        rowBytes: plan.lagRowBytes,
-      }),
-    );
+    timedFullTableWalk(plan, progress, fwd, stats, { b, cursor, phase: 'lags' });
     progress.done += sequenceLagWork(plan.shape, seq.length, plan.maxLag);
   });
   return { stats, merger };

@@ -84,6 +84,27 @@ function spied(cells: Cell[]): { cells: Cell[]; maxRows: () => number } {
 
 const LENGTHS = [23, 23, 17, 23];
 
+/**
+ * A 2-layer linear cell (elman form for the rnn) over three sequences of 60 steps, over the trace caps of the tests
+ * below, whose overflows the tests place.
+ */
+function linear(cell: 'rnn' | 'lstm' | 'gru', seed: number): Model {
+  return randomModel(
+    {
+      cell,
+      form: 'elman',
+      nonlinearity: 'linear',
+      loss: 'sum',
+      layers: 2,
+      readout: true,
+      hidden: 4,
+      lengths: [60, 60, 60],
+      batchSize: 3,
+    },
+    seed,
+  );
+}
+
 describe('lag recursion within a memory cap (checkpoints and column passes)', () => {
   let seed = 900;
   for (const [name, config] of CASES) {
@@ -193,25 +214,8 @@ describe('a sequence over the trace cap that overflows (runs alone, from checkpo
     return capped.findings.map((f) => f.message);
   }
 
-  function linearRnn(seed: number): Model {
-    return randomModel(
-      {
-        cell: 'rnn',
-        form: 'elman',
-        nonlinearity: 'linear',
-        loss: 'sum',
-        layers: 2,
-        readout: true,
-        hidden: 4,
-        lengths: [60, 60, 60],
-        batchSize: 3,
-      },
-      seed,
-    );
-  }
-
   it('an overflow of the forward pass: the same finding, step and layer', () => {
-    const model = linearRnn(11);
+    const model = linear('rnn', 11);
     // Large but finite inputs from step 40: the linear recurrences overflow a few steps later.
     model.sequences[1].inputs.fill(1.5e308, 2 * 40, 2 * 50);
     const findings = compare(model, 'forward');
@@ -224,7 +228,7 @@ describe('a sequence over the trace cap that overflows (runs alone, from checkpo
   });
 
   it('an overflow of the gradients only: the same finding, step and layer', () => {
-    const model = linearRnn(12);
+    const model = linear('rnn', 12);
     // Contractive recurrences (finite activations) and a huge readout: the summed state gradients overflow.
     for (const w of model.layers) {
       w.biasIh.fill(0);
@@ -401,24 +405,6 @@ describe('unidirectional stacks streamed in O(√T): only checkpoints of every l
       };
     });
     return { count, restore: () => names.forEach((n, i) => (mod[n] = saved[i])) };
-  }
-
-  /** A 2-layer linear rnn over the cap whose overflows the tests place. */
-  function linear(cell: 'rnn' | 'lstm' | 'gru', seed: number): Model {
-    return randomModel(
-      {
-        cell,
-        form: 'elman',
-        nonlinearity: 'linear',
-        loss: 'sum',
-        layers: 2,
-        readout: true,
-        hidden: 4,
-        lengths: [60, 60, 60],
-        batchSize: 3,
-      },
-      seed,
-    );
   }
 
   function compare(model: Model, label: string): string[] {

@@ -105,7 +105,8 @@ console.log(
     `float64 kernel ${kernelGflops.toFixed(1)} GFLOP/s (1024³); products in ${precision}`,
 );
 for (let round = 0; round < rounds; round++) {
-  const mm = new TimedMatMul(new WasmGemmKernel({ precision }));
+  const kernel = new WasmGemmKernel({ precision });
+  const mm = new TimedMatMul(kernel);
   const cells: Cell[] = buildCells(model, mm);
   if (unfused) for (const c of cells) c.lagStep = undefined;
   const stats = cells.map(() => new LagStats(T));
@@ -128,7 +129,8 @@ for (let round = 0; round < rounds; round++) {
     `  ${seconds.toFixed(3)} s CPU (${wall.toFixed(3)} s wall): products ${p.toFixed(3)} s (${((100 * p) / seconds).toFixed(0)}%), rest ` +
       `${(seconds - p).toFixed(3)} s; ${(mm.flops / 1e9).toFixed(1)} GFLOP, ` +
       `${(mm.flops / seconds / 1e9).toFixed(1)} GFLOP/s = ${((100 * mm.flops) / seconds / 1e9 / kernelGflops).toFixed(0)}% ` +
-      `of the kernel (products alone ${((100 * mm.flops) / p / 1e9 / kernelGflops).toFixed(0)}%)`,
+      `of the kernel (products alone ${((100 * mm.flops) / p / 1e9 / kernelGflops).toFixed(0)}%)` +
+      (precision === 'f32' ? `; ${kernel.fallbackRows} rows recomputed in float64` : ''),
   );
   mm.dispose();
 }

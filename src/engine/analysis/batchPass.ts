@@ -4,10 +4,10 @@
 // gate and unit statistics of each layer from the same forward pass (sequences whose forward pass overflowed
 // are left out of them).
 import { CellStatsAccumulator } from '../cellStats';
-import { accumulateSequenceLags, sequenceLagWork, type LagSequence } from '../stackLags';
+import { sequenceLagWork, type LagSequence } from '../stackLags';
 import type { ColumnSubset, LagSink } from '../lags';
 import { ChunkMerger } from '../lagChunks';
-import { skipOwnChunks, walkOwnChunks } from './chunkPass';
+import { lagWalk, skipOwnChunks, walkOwnChunks } from './chunkPass';
 import { LagStats } from '../logscale';
 import { SampledLagStats, sampleSubset } from '../lagSample';
 import type { Model } from '../model/types';
@@ -482,26 +482,16 @@ function firstPassLags(
     if (!subset) return false;
     own = subset;
   }
-  const walk = (): boolean =>
-    accumulateSequenceLags({
-      shape: plan.shape,
-      cells: plan.lagCells,
-      fwd,
-      maxLag: plan.firstLag,
-      stats,
-      hooks: {
-        step: (rows) => {
-          cursor.rows = rows;
-          progress.check(rows, plan.twoPass ? 'short lags' : 'lags');
-        },
-      },
-      heatmap: !plan.twoPass && plan.heatmap?.request.sequence === sequence.b ? plan.heatmap.collector : null,
-      safeExponent: plan.safeExponent,
-      subset: own,
-      rowBytes: plan.lagRowBytes,
-    });
   // The full table's walks are timed (LagTiming); the short pass and a sample are not the full table.
-  const nonFinite = plan.twoPass || plan.sample ? walk() : progress.clock.time(walk);
+  const nonFinite = lagWalk(plan, progress, fwd, stats, {
+    b: sequence.b,
+    subset: own,
+    cursor,
+    phase: plan.twoPass ? 'short lags' : 'lags',
+    maxLag: plan.firstLag,
+    map: !plan.twoPass,
+    timed: !(plan.twoPass || plan.sample),
+  });
   progress.done += sequenceLagWork(plan.shape, sequence.length, plan.firstLag, own);
   return nonFinite;
 }

@@ -1,6 +1,6 @@
 // The caller's part of a full lag table in chunks (lagChunks.ts): at each sequence it claims that sequence's chunks
 // that are left, runs them and hands them to the merger, which merges every chunk in index order. Its walks and the
-// unsplit table's (lagPass.ts) are one timedFullTableWalk.
+// unsplit table's (lagPass.ts) and the first pass's (batchPass.ts) are one lagWalk.
 import { LagStats } from '../logscale';
 import type { ChunkMerger } from '../lagChunks';
 import type { ColumnSubset, LagSink } from '../lags';
@@ -39,7 +39,7 @@ export function walkOwnChunks(
     if (c < 0) break;
     const subset = claims.layout.subset(b, c);
     const stats = Array.from({ length: claims.layers }, () => new LagStats(plan.maxLag + 1));
-    nonFinite = timedFullTableWalk(plan, progress, fwd, stats, { b, subset, cursor, phase }) || nonFinite;
+    nonFinite = lagWalk(plan, progress, fwd, stats, { b, subset, cursor, phase }) || nonFinite;
     progress.done += sequenceLagWork(plan.shape, T, plan.maxLag, subset);
     cursor.rows = 0;
     merger.add(claims.layout.first[b] + c, stats);
@@ -47,8 +47,8 @@ export function walkOwnChunks(
   return nonFinite;
 }
 
-/** Which walk of the full table timedFullTableWalk runs, and where its checks report. */
-export interface FullTableWalk {
+/** Which walk of a sequence's lag pairs `lagWalk` runs, and where its checks report. */
+export interface LagWalk {
   /** The sequence (the map is drawn for one). */
   b: number;
   /** Its columns t to walk (default: all). */
@@ -57,26 +57,29 @@ export interface FullTableWalk {
   cursor: { rows: number };
   /** The phase the walk's checks report. */
   phase: string;
+  /** Its lags up to this (default plan.maxLag: the full table). */
+  maxLag?: number;
+  /** Whether the map is drawn here when it is this sequence's (default true; not in a two-pass run's short pass). */
+  map?: boolean;
+  /** Whether the walk counts in the recursion's timing (LagTiming; default true): only the full table's walks do. */
+  timed?: boolean;
 }
 
-/**
- * One walk of the full table up to plan.maxLag over sequence `walk.b` (its columns `walk.subset`) into `stats`, with
- * the map when it is that sequence's, timed on progress.clock (LagTiming). Returns whether a norm was not finite.
- */
-export function timedFullTableWalk(
+/** One walk of sequence `walk.b`'s lag pairs (its columns `walk.subset`) into `stats`. Returns whether a norm was not finite. */
+export function lagWalk(
   plan: AnalysisPlan,
   progress: AnalysisProgress,
   fwd: LagSequence,
   stats: LagSink[],
-  walk: FullTableWalk,
+  walk: LagWalk,
 ): boolean {
-  const { b, subset, cursor, phase } = walk;
-  return progress.clock.time(() =>
+  const { b, subset, cursor, phase, maxLag = plan.maxLag, map = true, timed = true } = walk;
+  const run = (): boolean =>
     accumulateSequenceLags({
       shape: plan.shape,
       cells: plan.lagCells,
       fwd,
-      maxLag: plan.maxLag,
+      maxLag,
       stats,
       hooks: {
         step: (rows) => {
@@ -85,12 +88,12 @@ export function timedFullTableWalk(
           progress.check(rows, phase);
         },
       },
-      heatmap: plan.heatmap?.request.sequence === b ? plan.heatmap.collector : null,
+      heatmap: map && plan.heatmap?.request.sequence === b ? plan.heatmap.collector : null,
       safeExponent: plan.safeExponent,
       subset,
       rowBytes: plan.lagRowBytes,
-    }),
-  );
+    });
+  return timed ? progress.clock.time(run) : run();
 }
 
 /**

@@ -9,7 +9,7 @@ import { streamedForward, streamsInSegments, StreamedWindows } from '../block/st
 import type { AnalysisPlan } from './plan';
 import type { AnalysisProgress } from './progress';
 import { ChunkMerger } from '../lagChunks';
-import { skipOwnChunks, timedFullTableWalk, walkOwnChunks } from './chunkPass';
+import { skipOwnChunks, lagWalk, walkOwnChunks } from './chunkPass';
 
 /**
  * The second pass: each sequence's forward pass again (its traces were not kept; in checkpoint form when its
@@ -52,7 +52,7 @@ export function runFullLagPass(
       walkOwnChunks(plan, progress, merger, { b, length: seq.length }, fwd, 'lags', cursor);
       return;
     }
-    timedFullTableWalk(plan, progress, fwd, stats, { b, cursor, phase: 'lags' });
+    lagWalk(plan, progress, fwd, stats, { b, cursor, phase: 'lags' });
     progress.done += sequenceLagWork(plan.shape, seq.length, plan.maxLag);
   });
   return { stats, merger };

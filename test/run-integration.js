@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// Runs the integration suite (out/test/integration/index.js) inside the real VS Code extension host.
-// Desktop route: VSCODE_EXECUTABLE=/path/to/code -> @vscode/test-electron runTests.
+// Runs the integration suite inside the real VS Code extension host, in three extension hosts one after the other
+// (`runs` below): out/test/integration/index.js on a copy of test/fixtures, then two suites that need a workspace
+// without model files and an extension host that has not activated the extension yet.
+// Desktop route: VSCODE_EXECUTABLE=/path/to/code -> @vscode/test-electron runTests, once per run.
 // Offline route (default): code-server 4.139.1 run by Node 24, driven through Debian's Chromium with
-// playwright-core; the harness installs itself into .harness/ (or $RNN_GRADIENTS_HARNESS_DIR) on first use.
-// Ends with mocha's summary and a plain "N passed, N failed" line; exits non-zero on any failure.
+// playwright-core; the harness installs itself into .harness/ (or $RNN_GRADIENTS_HARNESS_DIR) on first use. One
+// code-server and one Chromium serve every run: each run is a new page (a new window, so a new extension host).
+// Ends with mocha's summary per run and a plain "N passed, N failed" line; exits non-zero on any failure.
 'use strict';
 
 const fs = require('fs');
@@ -12,7 +15,7 @@ const util = require('util');
 const harness = require('./harness/harness');
 
 const repoRoot = harness.repoRoot;
-const extensionTestsPath = path.join(repoRoot, 'out', 'test', 'integration', 'index.js');
+const integrationOut = path.join(repoRoot, 'out', 'test', 'integration');
 /** Printed by run() in test/integration/index.ts with the counts as JSON. */
 const resultMarker = 'RNN_GRADIENTS_INTEGRATION_RESULT';
 /**
@@ -76,26 +79,51 @@ class ResultCollector {
   }
 }
 
+/**
+ * The extension hosts of one integration run, in order: each opens its own workspace (made in the run folder) and runs
+ * the suite of its entry module (extensionTestsPath). The index.js of a folder below out/test/integration is left out
+ * of the main suite (test/integration/index.ts findTestFiles).
+ */
+const runs = [
+  {
+    label: 'test/fixtures',
+    entry: path.join(integrationOut, 'index.js'),
+    makeWorkspace: (tmpDir) =>
+      harness.copyFolder(path.join(repoRoot, 'test', 'fixtures'), path.join(tmpDir, 'workspace')),
+  },
+  {
+    label: 'no model file, the extension activated by its API',
+    entry: path.join(integrationOut, 'noModelWorkspace', 'activatedByApi', 'index.js'),
+    makeWorkspace: (tmpDir) => makeNoModelWorkspace(tmpDir, 'no-model-api'),
+  },
+  {
+    label: 'no model file, the extension activated by a JSONC file',
+    entry: path.join(integrationOut, 'noModelWorkspace', 'activatedByJsonc', 'index.js'),
+    makeWorkspace: (tmpDir) => makeNoModelWorkspace(tmpDir, 'no-model-jsonc'),
+  },
+];
+
 function checkBuilt() {
   const missing = [];
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js')))
     missing.push('dist/extension.js (run `npm run build`)');
-  if (!fs.existsSync(extensionTestsPath)) missing.push('out/test/integration/index.js (run `npm run compile-tests`)');
+  for (const run of runs) {
+    if (!fs.existsSync(run.entry))
+      missing.push(`${path.relative(repoRoot, run.entry)} (run \`npm run compile-tests\`)`);
+  }
   if (missing.length) {
     process.stderr.write(`[integration] missing build output:\n  ${missing.join('\n  ')}\n`);
     process.exit(1);
   }
 }
 
-/** A throwaway copy of test/fixtures to open as the workspace folder. */
-function makeWorkspace(tmpDir) {
-  const workspace = path.join(tmpDir, 'workspace');
-  harness.copyFolder(path.join(repoRoot, 'test', 'fixtures'), workspace);
-  return workspace;
+/** A throwaway copy of test/fixtures/no-model-workspace (a JSONC file, no *.rnn.json) named `name`. */
+function makeNoModelWorkspace(tmpDir, name) {
+  return harness.copyFolder(path.join(repoRoot, 'test', 'fixtures', 'no-model-workspace'), path.join(tmpDir, name));
 }
 
-/** Desktop VS Code through @vscode/test-electron; returns { exitCode, counts }. */
-async function runDesktop(executable, workspace) {
+/** Desktop VS Code through @vscode/test-electron, one run; returns { exitCode, counts }. */
+async function runDesktop(executable, workspace, extensionTestsPath) {
   const { runTests } = require('@vscode/test-electron');
   const collector = new ResultCollector();
   const originalWrite = process.stdout.write.bind(process.stdout);
@@ -132,33 +160,15 @@ function formatLog(args) {
   return util.inspect(args);
 }
 
-/** code-server + Chromium; returns { exitCode, counts }. */
-async function runOffline(tmpDir, workspace) {
-  const paths = await harness.ensureHarness();
-  const dataDir = path.join(tmpDir, 'data');
-  const extDir = path.join(tmpDir, 'extensions');
-  fs.mkdirSync(extDir, { recursive: true });
-  let server;
-  let browser;
-  const cleanup = async () => {
-    await harness.closeBrowser(browser);
-    browser = undefined;
-    if (server) await server.stop();
-    await harness.killAllDescendants();
-  };
-  harness.installCleanupHandlers(cleanup);
-
+/**
+ * One run in a new page of the browser (a new window, hence a new extension host) on `run.workspace`; resolves with
+ * { exitCode, counts, failure } (failure: why no exit code came back, '' when one did).
+ */
+async function runInPage(browser, server, run, { consoleLog, t0 }) {
   const collector = new ResultCollector();
-  const consoleLog = path.join(tmpDir, 'workbench-console.log');
-  let exitCode = 1;
-  let failure = '';
+  fs.appendFileSync(consoleLog, `===== ${run.label}: ${run.workspace}\n`);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   try {
-    const t0 = Date.now();
-    server = await harness.startCodeServer(paths, { tmpDir, dataDir, extDir });
-    harness.note(`code-server listening on ${server.baseUrl} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    browser = await harness.launchChromium(paths);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-
     /** Set by the first line from the suite's run() in the extension host. */
     let hostStarted = false;
     let exitResolve;
@@ -189,17 +199,17 @@ async function runOffline(tmpDir, workspace) {
     await page.exposeFunction('codeAutomationExit', (code) => {
       exitResolve(typeof code === 'number' ? code : Number(code));
     });
-    if (process.env.RNN_GRADIENTS_DEBUG) {
+    if (debug) {
       page.on('console', (m) => process.stderr.write(`[page ${m.type()}] ${m.text()}\n`));
       page.on('pageerror', (e) => process.stderr.write(`[page error] ${e.message}\n`));
     }
 
-    const url = harness.workbenchUrl(server, workspace, [
+    const url = harness.workbenchUrl(server, run.workspace, [
       ['extensionDevelopmentPath', harness.remoteUri(server.port, repoRoot)],
-      ['extensionTestsPath', harness.remoteUri(server.port, extensionTestsPath)],
+      ['extensionTestsPath', harness.remoteUri(server.port, run.entry)],
       ['skipWelcome', 'true'],
     ]);
-    harness.note(`opening the workbench on ${workspace}`);
+    harness.note(`opening the workbench on ${run.workspace}`);
     const pageLoaded = Date.now();
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60000 });
 
@@ -219,19 +229,54 @@ async function runOffline(tmpDir, workspace) {
     const outcome = await Promise.race([exited.then((code) => ({ code })), watchdog]);
     clearInterval(timer);
     if (buffered) showLine(buffered);
-    if ('code' in outcome) {
-      exitCode = outcome.code;
-      harness.note(
-        `extension host finished with exit code ${exitCode} (${((Date.now() - t0) / 1000).toFixed(1)} s after start)`,
-      );
-    } else {
-      failure = outcome.reason;
+    if (!('code' in outcome)) return { exitCode: 1, counts: collector.counts, failure: outcome.reason };
+    harness.note(
+      `extension host finished with exit code ${outcome.code} (${((Date.now() - pageLoaded) / 1000).toFixed(1)} s after the page opened)`,
+    );
+    return { exitCode: outcome.code, counts: collector.counts, failure: '' };
+  } finally {
+    await Promise.race([page.close().catch(() => undefined), harness.sleep(5000)]);
+  }
+}
+
+/** code-server + Chromium, the runs one after the other; returns one { exitCode, counts } per run started. */
+async function runOffline(tmpDir, planned) {
+  const paths = await harness.ensureHarness();
+  const dataDir = path.join(tmpDir, 'data');
+  const extDir = path.join(tmpDir, 'extensions');
+  fs.mkdirSync(extDir, { recursive: true });
+  let server;
+  let browser;
+  const cleanup = async () => {
+    await harness.closeBrowser(browser);
+    browser = undefined;
+    if (server) await server.stop();
+    await harness.killAllDescendants();
+  };
+  harness.installCleanupHandlers(cleanup);
+
+  const consoleLog = path.join(tmpDir, 'workbench-console.log');
+  const results = [];
+  let failure = '';
+  try {
+    const t0 = Date.now();
+    server = await harness.startCodeServer(paths, { tmpDir, dataDir, extDir });
+    harness.note(`code-server listening on ${server.baseUrl} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    browser = await harness.launchChromium(paths);
+    for (const [index, run] of planned.entries()) {
+      harness.note(`run ${index + 1}/${planned.length}: ${run.label}`);
+      const result = await runInPage(browser, server, run, { consoleLog, t0 });
+      results.push(result);
+      if (result.failure) process.stderr.write(`[integration] ${run.label}: ${result.failure}\n`);
+      // Without code-server or past the overall limit, the later runs could not start either.
+      if (server.exited() || Date.now() - t0 > overallTimeoutMs) break;
     }
   } catch (e) {
     failure = e instanceof harness.HarnessError ? e.message : (e && e.stack) || String(e);
   }
   if (failure) process.stderr.write(`[integration] ${failure}\n`);
-  if (failure || exitCode !== 0 || !collector.counts || collector.counts.failed > 0) {
+  const failed = (r) => r.failure || r.exitCode !== 0 || !r.counts || r.counts.failed > 0;
+  if (failure || results.length < planned.length || results.some(failed)) {
     process.stderr.write(
       `----- workbench console, extension host included (last 40 lines; full: ${consoleLog}) -----\n`,
     );
@@ -239,34 +284,47 @@ async function runOffline(tmpDir, workspace) {
     harness.printLogTails(server, dataDir);
   }
   await cleanup();
-  return { exitCode: failure ? 1 : exitCode, counts: collector.counts };
+  return results;
 }
 
 async function main() {
   checkBuilt();
   const started = Date.now();
   const tmpDir = harness.makeTempDir('integration');
-  const workspace = makeWorkspace(tmpDir);
+  const planned = runs.map((run) => ({ ...run, workspace: run.makeWorkspace(tmpDir) }));
   const executable = process.env.VSCODE_EXECUTABLE;
-  let result;
+  let results;
   try {
     if (executable) {
       harness.note(`desktop route: ${executable}`);
-      result = await runDesktop(executable, workspace);
+      results = [];
+      for (const [index, run] of planned.entries()) {
+        harness.note(`run ${index + 1}/${planned.length}: ${run.label}`);
+        results.push(await runDesktop(executable, run.workspace, run.entry));
+      }
     } else {
-      result = await runOffline(tmpDir, workspace);
+      results = await runOffline(tmpDir, planned);
     }
   } catch (e) {
     process.stderr.write(`${e instanceof harness.HarnessError ? e.message : (e && e.stack) || e}\n`);
-    result = { exitCode: 2, counts: null };
+    results = [];
   }
   if (harness.wasInterrupted()) return;
-  const { exitCode, counts } = result;
-  const passed = counts ? counts.passed : 0;
-  const failed = counts ? counts.failed : 0;
-  const pending = counts ? counts.pending : 0;
-  if (!counts) process.stderr.write('[integration] no test results came back from the extension host\n');
-  const ok = exitCode === 0 && counts !== null && failed === 0 && passed > 0;
+  let passed = 0;
+  let failed = 0;
+  let pending = 0;
+  let ok = results.length === planned.length;
+  for (const [index, { exitCode, counts }] of results.entries()) {
+    if (!counts)
+      process.stderr.write(`[integration] no test results came back from run ${index + 1} (${planned[index].label})\n`);
+    passed += counts ? counts.passed : 0;
+    failed += counts ? counts.failed : 0;
+    pending += counts ? counts.pending : 0;
+    if (exitCode !== 0 || !counts || counts.failed > 0) ok = false;
+  }
+  if (results.length < planned.length)
+    process.stderr.write(`[integration] ${planned.length - results.length} run(s) did not start\n`);
+  ok = ok && failed === 0 && passed > 0;
   if (ok) fs.rmSync(tmpDir, { recursive: true, force: true });
   else process.stderr.write(`[integration] run folder kept for inspection: ${tmpDir}\n`);
   harness.note(`integration run took ${((Date.now() - started) / 1000).toFixed(1)} s`);

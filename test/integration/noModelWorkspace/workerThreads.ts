@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as vscode from 'vscode';
 import { Worker } from 'worker_threads';
 import type { RnnGradientsApi } from '../../../src/extension/api';
-import { extensionId } from '../helpers';
+import { closeAll, extensionId } from '../helpers';
 
 /** The names of this process's threads ([] where /proc is not there). */
 function threadNames(): string[] {
@@ -153,4 +153,32 @@ export function inactiveExtension(): vscode.Extension<RnnGradientsApi> {
   assert.ok(extension, `${extensionId} is not loaded in the extension host`);
   assert.strictEqual(extension.isActive, false, 'the extension was active before the test activated it');
   return extension;
+}
+
+/**
+ * The run's state before a test of a workspace without model files: the extension not yet active, one workspace
+ * folder, and no model file in it.
+ */
+export async function noModelWorkspace(): Promise<{
+  extension: vscode.Extension<RnnGradientsApi>;
+  folder: vscode.WorkspaceFolder;
+}> {
+  const extension = inactiveExtension();
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'the run has no workspace folder');
+  assert.deepStrictEqual(await vscode.workspace.findFiles('**/*.rnn.json'), [], 'the workspace holds a model file');
+  return { extension, folder };
+}
+
+/**
+ * Registers the suite's cleanup (the recorder stopped, every editor closed) and returns what starts the recorder.
+ * Call it in a describe block.
+ */
+export function workerRecorderOfSuite(): () => Promise<WorkerRecorder> {
+  let recorder: WorkerRecorder | undefined;
+  after(async () => {
+    recorder?.dispose();
+    await closeAll();
+  });
+  return async () => (recorder = await WorkerRecorder.start());
 }

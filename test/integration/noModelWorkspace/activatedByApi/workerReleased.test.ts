@@ -17,27 +17,20 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { AnalyzeResult } from '../../../../src/worker/protocol';
-import { closeAll, repoRoot, sleep, waitFor } from '../../helpers';
+import { repoRoot, sleep, waitFor } from '../../helpers';
 import { reporterLinePrefix } from '../../index';
-import { inactiveExtension, WorkerRecorder } from '../workerThreads';
+import { noModelWorkspace, workerRecorderOfSuite } from '../workerThreads';
 
 describe('a workspace without model files, the extension activated by the API', function () {
   this.timeout(120000);
 
-  let recorder: WorkerRecorder | undefined;
-  after(async () => {
-    recorder?.dispose();
-    await closeAll();
-  });
+  const startRecorder = workerRecorderOfSuite();
 
   it('ends the worker it started on activation once the search finds no model file; a later analysis starts one', async () => {
-    const extension = inactiveExtension();
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    assert.ok(folder, 'the run has no workspace folder');
-    assert.deepStrictEqual(await vscode.workspace.findFiles('**/*.rnn.json'), [], 'the workspace holds a model file');
+    const { extension, folder } = await noModelWorkspace();
     const jsonc = vscode.workspace.textDocuments.filter((d) => d.languageId === 'jsonc').map((d) => d.fileName);
     assert.deepStrictEqual(jsonc, [], 'a JSONC document is open before activation');
-    const workers = (recorder = await WorkerRecorder.start());
+    const workers = await startRecorder();
 
     const origin = performance.now();
     await extension.activate();

@@ -14,8 +14,8 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { closeAll, repoRoot, sleep, waitFor } from '../../helpers';
-import { inactiveExtension, WorkerRecorder } from '../workerThreads';
+import { repoRoot, sleep, waitFor } from '../../helpers';
+import { noModelWorkspace, workerRecorderOfSuite } from '../workerThreads';
 
 /** How long after activation workers are watched for: the workspace search took 0.1–1.4 s on a busy machine. */
 const watchAfterActivationMs = 3000;
@@ -23,18 +23,11 @@ const watchAfterActivationMs = 3000;
 describe('a workspace without model files, the extension activated by a JSONC file', function () {
   this.timeout(120000);
 
-  let recorder: WorkerRecorder | undefined;
-  after(async () => {
-    recorder?.dispose();
-    await closeAll();
-  });
+  const startRecorder = workerRecorderOfSuite();
 
   it('starts no worker ahead of need; an analysis asked for later starts one', async () => {
-    const extension = inactiveExtension();
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    assert.ok(folder, 'the run has no workspace folder');
-    assert.deepStrictEqual(await vscode.workspace.findFiles('**/*.rnn.json'), [], 'the workspace holds a model file');
-    const workers = (recorder = await WorkerRecorder.start());
+    const { extension, folder } = await noModelWorkspace();
+    const workers = await startRecorder();
 
     const origin = performance.now();
     const document = await vscode.workspace.openTextDocument(

@@ -3,7 +3,7 @@
 
 Random differential check of the engine against PyTorch autograd: N random model files (every cell, rnn form and
 nonlinearity, gru reset placement, loss, 1-3 layers, bidirectional with or without the key, projections,
-embeddings, data.lengths, time-first layout, batch sizes, clip_norm, bias subsets; hidden sizes up to H, sequences
+embeddings, data.lengths, time-first layout, .npy data files and .pt checkpoints, batch sizes, clip_norm, bias subsets; hidden sizes up to H, sequences
 up to T steps), built with make_fixtures_v2.py's builder from seeds S, S+1, ...; each gets its reference from
 gen_reference.py and the project's report from `node dist/cli.js analyze FILE --json --gradients` (run from the
 project root after a build), compared by tools/ref_diff.py at 1e-9 relative (or by SCRIPT REF GOT, e.g. the
@@ -58,6 +58,16 @@ def random_case(seed, hmax, tmax):
         kw["seq_lens"] = (lens[0],) * B
         if B > 1:
             kw["layout"] = "time_first"
+    # Data and weights from files, as make_fixtures_v2.py writes them: .npy arrays (a padded batch with lengths and
+    # mse targets) or a PyTorch checkpoint of an embedding, the recurrent module and a readout.
+    pick = r.random()
+    if pick < 0.15 and not kw.get("vocab"):
+        kw.update(lengths=kw["seq_lens"], loss="mse", files="npy")
+        kw.pop("layout", None)
+    elif pick > 0.85:
+        kw.setdefault("vocab", r.randint(2, 7))
+        kw.setdefault("readout", r.randint(1, 3))
+        kw["files"] = "pt"
     return mf.Case("fuzz-%d" % seed, cell, "random", **kw), kw
 
 

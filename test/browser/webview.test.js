@@ -460,10 +460,17 @@ async function timelineTests(browser, origin) {
     await postTimeline(page, withError, 3);
     const errorItem = await page.locator('button.finding[data-code="error"]').innerText();
     assert(/step 700/.test(errorItem) && /broken/.test(errorItem), `error entry: ${errorItem}`);
+    // The page saves its state 50 ms after a change (timelineView.ts scheduleSave): wait for that save (a clean-clone
+    // CI run under load read a state without the table once), then check it; a state that never has it still fails.
+    await page
+      .waitForFunction(() => window.__state && (window.__state.tables || []).includes('clipTimeline'), null, {
+        timeout: 5000,
+      })
+      .catch(() => undefined);
     const state = await page.evaluate(() => window.__state);
     assert(
       state.mode === 'timeline' && state.tables.includes('clipTimeline'),
-      `state: ${JSON.stringify(state).slice(0, 200)}`,
+      `state: mode ${state.mode}, tables ${JSON.stringify(state.tables)}`,
     );
   });
 

@@ -265,7 +265,7 @@ function addWindowedBlock(
   stats: CellStatsAccumulator[],
   batch: BatchState,
   result: BatchPassResult,
-  lagSequence: (j: number, tick: () => void) => Parameters<typeof firstPassLags>[4],
+  lagSequence: (j: number, tick: () => void) => LagSequence,
 ): void {
   stats.forEach((s, i) => result.cellStats[i].merge(s));
   addBlockResult(model, progress, block, T, losses, grads, batch, result);

@@ -10,6 +10,7 @@ import { confinementRoot } from './confinement';
 import { formatPartial, formatSummary } from './summary';
 import { track } from './track';
 import { runInit } from './init';
+import { RemainingTime, formatRemaining } from '../shared/remainingTime';
 import { checkpointModelText, isWeightsFileName } from '../engine/model/checkpointSource';
 
 const EXIT_OK = 0;
@@ -94,6 +95,7 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
   const started = Date.now();
   const tty = process.stderr.isTTY === true;
   let progressShown = false;
+  const remaining = new RemainingTime(started);
   try {
     const result = await client.analyze(
       {
@@ -118,9 +120,12 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
             process.stderr.write('\r\x1b[K' + formatPartial(p.partial));
             progressShown = true;
           }
-          if (Date.now() - started < 1000) return;
+          const now = Date.now();
+          const left = remaining.update(p.fraction, now);
+          if (now - started < 1000) return;
           progressShown = true;
-          process.stderr.write(`\r\x1b[Kanalyzing ${file}: ${p.phase} ${Math.round(100 * p.fraction)}%`);
+          const eta = left === undefined ? '' : ` · ${formatRemaining(left)}`;
+          process.stderr.write(`\r\x1b[Kanalyzing ${file}: ${p.phase} ${Math.round(100 * p.fraction)}%${eta}`);
         },
       },
     );

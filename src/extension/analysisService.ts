@@ -10,6 +10,14 @@ import { readSettings } from './settings';
 import { paramsOf } from './modelFiles';
 import { Disposable } from './dispose';
 import { stampsHold } from '../io/fileStamps';
+import { RemainingTime, formatRemaining } from '../shared/remainingTime';
+
+/** A running analysis's latest progress: fraction done, phase, and the estimated seconds left once known. */
+interface RunProgress {
+  fraction: number;
+  phase: string;
+  secondsLeft?: number;
+}
 
 /** Heap bound of the analysis worker: a huge or hostile model file ends the worker, not the extension host. */
 const workerHeapMb = 2048;
@@ -310,8 +318,9 @@ export class AnalysisService extends Disposable {
     const generation = ++state.generation;
     const abort = new AbortController();
     const started = Date.now();
-    const listeners = new Set<(fraction: number, phase: string) => void>();
-    let latest = { fraction: 0, phase: 'starting' };
+    const listeners = new Set<(progress: RunProgress) => void>();
+    let latest: RunProgress = { fraction: 0, phase: 'starting' };
+    const remaining = new RemainingTime(started);
     const version = document.version;
     const owner = state;
     // The latest partial report of this run (kept for a command that joins it later).
@@ -321,12 +330,13 @@ export class AnalysisService extends Disposable {
       signal: abort.signal,
       timeoutMs,
       onProgress: (message) => {
-        latest = { fraction: message.fraction, phase: message.phase };
+        const secondsLeft = remaining.update(message.fraction, Date.now());
+        latest = { fraction: message.fraction, phase: message.phase, secondsLeft };
         // A partial report of a text that has changed since (its run is about to be superseded) is not shown.
         const partial = message.partial && document.version === version ? message.partial : undefined;
         if (partial) partialSent.report = partial;
         this.progressEmitter.fire({ uri: document.uri, fraction: message.fraction, partial });
-        for (const listener of listeners) listener(message.fraction, message.phase);
+        for (const listener of listeners) listener(latest);
       },
     });
     abort.signal.addEventListener('abort', () => this.stopIdleWorker(), { once: true });
@@ -460,8 +470,8 @@ export class AnalysisService extends Disposable {
     uri: vscode.Uri,
     abort: AbortController,
     settled: Promise<void>,
-    listeners: Set<(fraction: number, phase: string) => void>,
-    latest: () => { fraction: number; phase: string },
+    listeners: Set<(progress: RunProgress) => void>,
+    latest: () => RunProgress,
   ): void {
     if (style === 'none') return;
     let done = false;
@@ -478,13 +488,14 @@ export class AnalysisService extends Disposable {
         (progress, token) => {
           token.onCancellationRequested(() => abort.abort());
           let reported = 0;
-          const update = (fraction: number, phase: string): void => {
+          const update = ({ fraction, phase, secondsLeft }: RunProgress): void => {
             const percent = Math.max(0, Math.min(100, Math.floor(fraction * 100)));
             const increment = Math.max(0, percent - reported);
             reported = Math.max(reported, percent);
-            progress.report({ increment, message: `${phase} (${reported}%)` });
+            const eta = secondsLeft === undefined ? '' : ` · ${formatRemaining(secondsLeft)}`;
+            progress.report({ increment, message: `${phase} (${reported}%)${eta}` });
           };
-          update(latest().fraction, latest().phase);
+          update(latest());
           listeners.add(update);
           return settled.then(() => {
             listeners.delete(update);

@@ -1129,7 +1129,7 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
     await runCommand('View: Close All Editor Groups');
   });
 
-  it('a long analysis shows its progress notification after the 0.5 s delay, and its Cancel button (clicked) stops it', async function () {
+  it('a long analysis shows its progress notification after the 0.5 s delay, then the time left, and its Cancel button (clicked) stops it', async function () {
     this.timeout(240000);
     const page = session.page;
     await runCommand('View: Close All Editor Groups');
@@ -1167,6 +1167,10 @@ describe('RNN Gradients in the workbench (packaged .vsix, code-server + Chromium
       assert.ok(shownAfter >= 500, `the notification came ${shownAfter} ms after the click, before the 0.5 s delay`);
     const item = regimeItem();
     assert.match(await item.innerText(), /analyzing/, 'the status bar does not say the analysis runs');
+    // Once the run has gone 3 s, the notification gives its phase, percent done and the estimated time left.
+    const eta = /\((\d+)%\) · about \d+ (s|min) left/;
+    await until('the notification giving the time left', async () => eta.test(await entry.innerText()), 30000);
+    console.log(`    the notification says: ${(await entry.innerText()).replace(/\s+/g, ' ')}`);
     await entry.hover();
     await entry.locator('.monaco-button', { hasText: 'Cancel' }).first().click();
     const clicked = Date.now();

@@ -482,6 +482,42 @@ describe('CLI (dist/cli.js)', function () {
       assert.ok(at - sent < 5000, `the CLI took ${at - sent} ms to stop after SIGINT`);
     });
 
+    it('on a terminal, the progress line of a long run gives the estimated time left', async function () {
+      this.timeout(90_000);
+      // `script` (util-linux) runs the CLI on a pseudo-terminal, where the progress line is drawn.
+      const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI_JS)} analyze test/fixtures/workspace/long-run.rnn.json`;
+      const child = spawn('script', ['-qfec', command, '/dev/null'], {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+      const line = /analyzing \S*long-run\.rnn\.json: [a-z ]+ (\d+)% · about (\d+) (s|min) left/;
+      const deadline = Date.now() + 60_000;
+      let match: RegExpMatchArray | null = null;
+      while (!match && Date.now() < deadline && child.exitCode === null) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        match =
+          output
+            .split('\r')
+            .map((l) => l.match(line))
+            .find((m) => m) ?? null;
+      }
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // ended already
+      }
+      await exited;
+      assert.ok(match, `no progress line with the time left in: ${JSON.stringify(output.slice(-600))}`);
+      // Drawn only once the run has made progress, and never below 5 s.
+      assert.ok(Number(match[1]) > 0, match[0]);
+      assert.ok(match[3] === 'min' || Number(match[2]) >= 5, match[0]);
+    });
+
     it('the usage names every exit code, 130 included', () => {
       const run = runCli(['--help']);
       assert.match(run.stdout, /Exit codes: 0 .*; 1 .*; 2 .*; 3 internal error; 130 stopped by\s+Ctrl\+C/s);

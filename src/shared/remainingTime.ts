@@ -46,9 +46,9 @@ export class RemainingTime {
   }
 }
 
-/** "about 45 s left", "about 12 min left", "about 2 h 10 min left" (rounded to 5 s, 1 min, 10 min). */
+/** "about 45 s left", "about 12 min left", "about 2 h 10 min left" (rounded to 5 s below 100 s, then 1 min, 10 min). */
 export function formatRemaining(seconds: number): string {
-  if (seconds < 57.5) return `about ${Math.max(5, Math.round(seconds / 5) * 5)} s left`;
+  if (seconds < 97.5) return `about ${Math.max(5, Math.round(seconds / 5) * 5)} s left`;
   const minutes = Math.max(1, Math.round(seconds / 60));
   if (minutes < 90) return `about ${minutes} min left`;
   const tens = Math.round(minutes / 10);

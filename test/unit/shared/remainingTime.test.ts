@@ -68,7 +68,9 @@ describe('remaining time', () => {
   it('words seconds, minutes and hours, rounded', () => {
     assert.strictEqual(formatRemaining(5), 'about 5 s left');
     assert.strictEqual(formatRemaining(43), 'about 45 s left');
-    assert.strictEqual(formatRemaining(58), 'about 1 min left');
+    assert.strictEqual(formatRemaining(58), 'about 60 s left');
+    assert.strictEqual(formatRemaining(89), 'about 90 s left');
+    assert.strictEqual(formatRemaining(98), 'about 2 min left');
     assert.strictEqual(formatRemaining(12.6 * 60), 'about 13 min left');
     assert.strictEqual(formatRemaining(89 * 60), 'about 89 min left');
     assert.strictEqual(formatRemaining(90 * 60), 'about 1 h 30 min left');

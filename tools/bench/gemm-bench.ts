@@ -2,6 +2,7 @@
 //   npx esbuild tools/bench/gemm-bench.ts --bundle --platform=node --outfile=/tmp/gemm-bench.js && node /tmp/gemm-bench.js
 // Options: --sizes=m,k,n;m,k,n  --seconds=0.4  --tune (sweep micro-tile / block parameters)  --no-ref
 //          --threads=N (parallel kernel; default: available parallelism)
+//          --parts (one thread: the time of packing A, of the micro-kernels, and of a whole compute, per call)
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -80,6 +81,23 @@ function benchWasm(
   return benchKernel(new WasmGemmKernel(opts), m, k, n, A, B, C);
 }
 
+/** Milliseconds per call of packA alone, of the micro-kernels alone (on packed A), and of a whole compute. */
+function partsOf(m: number, k: number, n: number, precision: 'f64' | 'f32', A: Float64Array, B: Float64Array): string {
+  const K = new WasmGemmKernel({ precision });
+  K.setB(k, n, B);
+  K.inputView(m).set(A.subarray(0, m * k));
+  const panels = Math.ceil(m / K.config.mr);
+  const flops = 2 * m * n * k;
+  // measure() gives GFLOP/s; with `flops` = 1e6 the rate's inverse is the time per call in ms
+  const ms = (fn: () => void): number => 1 / measure(1e6, fn).gf;
+  const pack = ms(() => K.packPanels(m, 0, panels));
+  const gemm = ms(() => K.gemmPanels(0, panels, false));
+  const whole = ms(() => K.compute(m, false));
+  K.dispose();
+  const rate = (t: number): string => `${(flops / t / 1e6).toFixed(1)} GFLOP/s`;
+  return `${K.name}: pack ${pack.toFixed(3)} ms, micro-kernels ${gemm.toFixed(3)} ms (${rate(gemm)}), compute ${whole.toFixed(3)} ms (${rate(whole)})`;
+}
+
 /** The helper thread script: dist/gemm-helper.js if built, else bundled on the fly into the temp dir. */
 function helperScript(): string {
   const built = path.resolve('dist/gemm-helper.js');
@@ -117,6 +135,10 @@ async function main(): Promise<void> {
     const row: string[] = [`(m,k,n)=(${m},${k},${n})`];
     if (!process.argv.includes('--no-ref'))
       row.push(`ref ${fmt(measure(flops, () => gemmRef(m, n, k, A, 0, B, 0, C, 0, true)))}`);
+    if (process.argv.includes('--parts')) {
+      for (const precision of ['f64', 'f32'] as const) console.log(row[0], partsOf(m, k, n, precision, A, B));
+      continue;
+    }
     if (!tune) {
       for (const precision of ['f64', 'f32'] as const) {
         const r = benchWasm(m, k, n, { precision }, A, B, C);

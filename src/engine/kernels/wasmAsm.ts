@@ -51,6 +51,17 @@ export const Simd = {
   f64x2_extract_lane: 0x21,
   f64x2_abs: 0xec,
   f64x2_pmax: 0xf7,
+  f64x2_max: 0xf5,
+  f64x2_lt: 0x49,
+  v128_and: 0x4e,
+  v128_andnot: 0x4f,
+  f32x4_demote_f64x2_zero: 0x5e,
+  v128_store32_lane: 0x5a,
+  v128_store64_lane: 0x5b,
+  v128_load64_lane: 0x57,
+  f64x2_replace_lane: 0x22,
+  i64x2_splat: 0x12,
+  i64x2_replace_lane: 0x1e,
   f32x4_relaxed_madd: 0x105,
   f64x2_relaxed_madd: 0x107,
 } as const;
@@ -171,6 +182,9 @@ export class FnBuilder {
   i32shl(): this {
     return this.op(0x74);
   }
+  i32shrU(): this {
+    return this.op(0x76);
+  }
   select(): this {
     return this.op(0x1b);
   }
@@ -183,6 +197,9 @@ export class FnBuilder {
     this.op(0x42);
     sleb(this.code, v);
     return this;
+  }
+  i64ne(): this {
+    return this.op(0x52);
   }
   i64shl(): this {
     return this.op(0x86);
@@ -291,6 +308,34 @@ export class FnBuilder {
   v128zero(): this {
     this.simd(Simd.v128_const);
     for (let i = 0; i < 16; i++) this.code.push(0);
+    return this;
+  }
+  store32Lane(offset: number, lane: number): this {
+    this.simd(Simd.v128_store32_lane);
+    this.memarg(2, offset);
+    this.code.push(lane);
+    return this;
+  }
+  store64Lane(offset: number, lane: number): this {
+    this.simd(Simd.v128_store64_lane);
+    this.memarg(3, offset);
+    this.code.push(lane);
+    return this;
+  }
+  load64Lane(offset: number, lane: number): this {
+    this.simd(Simd.v128_load64_lane);
+    this.memarg(3, offset);
+    this.code.push(lane);
+    return this;
+  }
+  f64x2ReplaceLane(lane: number): this {
+    this.simd(Simd.f64x2_replace_lane);
+    this.code.push(lane);
+    return this;
+  }
+  i64x2ReplaceLane(lane: number): this {
+    this.simd(Simd.i64x2_replace_lane);
+    this.code.push(lane);
     return this;
   }
   f64x2ExtractLane(lane: number): this {

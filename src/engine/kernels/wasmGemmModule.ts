@@ -412,115 +412,260 @@ function buildPackA(cfg: GemmModuleConfig): FnBuilder {
   return f;
 }
 
+/** The locals (and parameters) of the f32 packA; the per-row and per-pair ones are arrays over a panel. */
+interface PackLocals {
+  MR: number;
+  /** Bytes of one k of a panel: MR float32s. */
+  panelRowBytes: number;
+  pairs: number;
+  src: number;
+  dst: number;
+  m: number;
+  k: number;
+  kPad: number;
+  rs: number;
+  norms: number;
+  ip: number;
+  row0: number;
+  d: number;
+  dEnd: number;
+  kk: number;
+  s: number;
+  sEnd: number;
+  s2End: number;
+  ex: number;
+  vm: number;
+  vlim: number;
+  vx: number;
+  va: number;
+  vmask: number;
+  squares: number;
+  /** Per row of a panel: source pointer, info address, largest |entry|, 1/u, all ones if packed (0: a zero row). */
+  sp: number[];
+  info: number[];
+  mx: number[];
+  sc: number[];
+  keep: number[];
+  /** Per pair of rows (lanes 0 and 1): scales, keep masks, flushed and squares sums. */
+  vsc: number[];
+  vkeep: number[];
+  vfl: number[];
+  vsq: number[];
+}
+
+function packLocals(f: FnBuilder, MR: number): PackLocals {
+  const pairs = Math.ceil(MR / 2);
+  const each = (n: number, type: ValType): number[] => Array.from({ length: n }, () => f.local(type));
+  // params: src, dst, m, k, kPad, ipStart, ipEnd, rs, norms
+  return {
+    MR,
+    panelRowBytes: MR * 4,
+    pairs,
+    src: 0,
+    dst: 1,
+    m: 2,
+    k: 3,
+    kPad: 4,
+    rs: 7,
+    norms: 8,
+    ip: f.local('i32'),
+    row0: f.local('i32'),
+    d: f.local('i32'),
+    dEnd: f.local('i32'),
+    kk: f.local('i32'),
+    s: f.local('i32'),
+    sEnd: f.local('i32'),
+    s2End: f.local('i32'),
+    ex: f.local('i32'),
+    vm: f.local('v128'),
+    vlim: f.local('v128'),
+    vx: f.local('v128'),
+    va: f.local('v128'),
+    vmask: f.local('v128'),
+    squares: f.local('f64'),
+    sp: each(MR, 'i32'),
+    info: each(MR, 'i32'),
+    mx: each(MR, 'f64'),
+    sc: each(MR, 'f64'),
+    keep: each(MR, 'i64'),
+    vsc: each(pairs, 'v128'),
+    vkeep: each(pairs, 'v128'),
+    vfl: each(pairs, 'v128'),
+    vsq: each(pairs, 'v128'),
+  };
+}
+
+/** Row r of the panel: its infos, source pointer, largest |entry| and scale (a padding or non-finite row: zero). */
+function scanPanelRow(f: FnBuilder, L: PackLocals, r: number): void {
+  f.get(L.rs).get(L.row0).i32(r).i32add().i32(ROW_INFO_BYTES).i32mul().i32add().set(L.info[r]);
+  // a padding row: every info 0, and it reads (and masks to 0) the panel's first row, which exists
+  for (const off of Object.values(RowInfo)) f.get(L.info[r]).f64const0().f64store(off);
+  f.get(L.src).get(L.row0).get(L.k).i32mul().i32(8).i32mul().i32add().set(L.sp[r]);
+  f.f64const0().set(L.sc[r]);
+  f.f64const0().set(L.mx[r]);
+  f.i64(0).set(L.keep[r]);
+  f.get(L.row0).i32(r).i32add().get(L.m).i32ltS().if_();
+  {
+    f.get(L.sp[r])
+      .get(L.k)
+      .i32(r * 8)
+      .i32mul()
+      .i32add()
+      .set(L.sp[r]);
+    // mx = max |a|, by f64x2.pmax (one instruction; f64x2.max, which propagates NaN, costs about twice the
+    // whole packing): a NaN entry is skipped here and found by its row's sum of squares below; ±∞ makes mx ∞
+    f.get(L.sp[r]).set(L.s);
+    f.get(L.s).get(L.k).i32(8).i32mul().i32add().set(L.sEnd);
+    f.get(L.s).get(L.k).i32(1).i32shrU().i32(16).i32mul().i32add().set(L.s2End);
+    f.v128zero().set(L.vm);
+    whileLoop(
+      f,
+      () => f.get(L.s).get(L.s2End).i32ltU(),
+      () => {
+        f.get(L.vm).get(L.s).v128load().simd(Simd.f64x2_abs).simd(Simd.f64x2_pmax).set(L.vm);
+        addTo(f, L.s, 16);
+      },
+    );
+    f.get(L.vm).f64x2ExtractLane(0).get(L.vm).f64x2ExtractLane(1).f64max().set(L.mx[r]);
+    f.get(L.s).get(L.sEnd).i32ltU().if_(); // odd k: the last entry
+    f.get(L.mx[r]).get(L.s).f64load().f64abs().f64max().set(L.mx[r]);
+    f.end();
+    // finite (mx − mx == 0): packed scaled; else u = 0, δ = +∞ and the row stays zero
+    f.get(L.mx[r]).get(L.mx[r]).f64sub().f64const0().f64eq().if_();
+    {
+      // ex = biased exponent of mx, clamped to [1, 2045]; sc = 2^(1023 − ex) = 1/u, u = 2^(ex − 1023)
+      f.get(L.mx[r]).i64reinterpretF64().i64(52).i64shrU().i32wrapI64().set(L.ex);
+      f.i32(1).get(L.ex).get(L.ex).i32(1).i32ltS().select().set(L.ex);
+      f.i32(2045).get(L.ex).get(L.ex).i32(2045).i32gtS().select().set(L.ex);
+      f.i32(2046).get(L.ex).i32sub().i64extendI32U().i64(52).i64shl().f64reinterpretI64().set(L.sc[r]);
+      f.get(L.info[r]).get(L.ex).i64extendI32U().i64(52).i64shl().f64reinterpretI64().f64store(RowInfo.scale);
+      f.get(L.info[r]).get(L.sc[r]).f64store(RowInfo.inverse);
+      f.i64(-1).set(L.keep[r]);
+    }
+    f.else_();
+    f.get(L.info[r]).f64const(Infinity).f64store(RowInfo.flushed);
+    f.end();
+  }
+  f.end();
+}
+
+/** The panel's pairs of rows: scale and keep vectors, then every k packed, then the padding up to kPad. */
+function packPanelPairs(f: FnBuilder, L: PackLocals): void {
+  for (let p = 0; p < L.pairs; p++) {
+    const [r0, r1] = [2 * p, 2 * p + 1];
+    f.get(L.sc[r0]).simd(Simd.f64x2_splat);
+    if (r1 < L.MR) f.get(L.sc[r1]).f64x2ReplaceLane(1);
+    f.set(L.vsc[p]);
+    f.get(L.keep[r0]).simd(Simd.i64x2_splat);
+    if (r1 < L.MR) f.get(L.keep[r1]);
+    else f.i64(0);
+    f.i64x2ReplaceLane(1).set(L.vkeep[p]);
+    f.v128zero().set(L.vfl[p]);
+    f.v128zero().set(L.vsq[p]);
+  }
+  // Each k: x = a·sc for the panel's rows, two rows a vector; |x| < F32_FLUSH_BELOW goes to the row's flushed
+  // sum and becomes 0; the kept x² add up (in k order, as a scalar loop would); x rounded to float32 is stored.
+  f.get(L.dst).get(L.ip).get(L.kPad).i32mul().i32(L.panelRowBytes).i32mul().i32add().set(L.d);
+  f.get(L.d).get(L.kPad).i32(L.panelRowBytes).i32mul().i32add().set(L.dEnd);
+  f.i32(0).set(L.kk);
+  whileLoop(
+    f,
+    () => f.get(L.kk).get(L.k).i32ltS(),
+    () => {
+      for (let p = 0; p < L.pairs; p++) {
+        const [r0, r1] = [2 * p, 2 * p + 1];
+        f.get(L.sp[r0]).load64Splat();
+        if (r1 < L.MR) {
+          f.set(L.vx);
+          f.get(L.sp[r1]).get(L.vx).load64Lane(0, 1);
+        }
+        f.get(L.vsc[p]).simd(Simd.f64x2_mul).get(L.vkeep[p]).simd(Simd.v128_and).set(L.vx);
+        f.get(L.vx).simd(Simd.f64x2_abs).set(L.va);
+        f.get(L.va).get(L.vlim).simd(Simd.f64x2_lt).set(L.vmask);
+        f.get(L.vfl[p]).get(L.va).get(L.vmask).simd(Simd.v128_and).simd(Simd.f64x2_add).set(L.vfl[p]);
+        f.get(L.vx).get(L.vmask).simd(Simd.v128_andnot).set(L.vx);
+        f.get(L.vsq[p]).get(L.vx).get(L.vx).simd(Simd.f64x2_mul).simd(Simd.f64x2_add).set(L.vsq[p]);
+        f.get(L.d).get(L.vx).simd(Simd.f32x4_demote_f64x2_zero);
+        if (r1 < L.MR) f.store64Lane(8 * p, 0);
+        else f.store32Lane(8 * p, 0);
+      }
+      for (let r = 0; r < L.MR; r++) addTo(f, L.sp[r], 8);
+      addTo(f, L.d, L.panelRowBytes);
+      addTo(f, L.kk, 1);
+    },
+  );
+  whileLoop(
+    f,
+    () => f.get(L.d).get(L.dEnd).i32ltU(),
+    () => {
+      for (let r = 0; r < L.MR; r++)
+        f.get(L.d)
+          .f64const0()
+          .f32demoteF64()
+          .f32store(4 * r);
+      addTo(f, L.d, L.panelRowBytes);
+    },
+  );
+}
+
+/** Row r's ‖A_r‖ and δ_r once packed; a row with a NaN entry becomes a zero row with δ_r = ∞. */
+function finishPanelRow(f: FnBuilder, L: PackLocals, r: number): void {
+  const [p, lane] = [r >> 1, r & 1];
+  f.get(L.keep[r]).i64(0).i64ne().if_();
+  {
+    f.get(L.vsq[p]).f64x2ExtractLane(lane).set(L.squares);
+    f.get(L.squares).get(L.squares).f64eq().if_();
+    {
+      f.get(L.info[r]).get(L.squares).f64sqrt().f64store(RowInfo.aNorm);
+      // δ = flushed·u·‖b‖ + mx·‖φ‖
+      f.get(L.info[r]);
+      f.get(L.vfl[p]).f64x2ExtractLane(lane).get(L.info[r]).f64load(RowInfo.scale).f64mul();
+      f.get(L.norms).f64load(0).f64mul();
+      f.get(L.mx[r]).get(L.norms).f64load(8).f64mul().f64add();
+      f.f64store(RowInfo.flushed);
+    }
+    f.else_();
+    {
+      // a NaN entry (its square made the sum NaN): as a row with ∞ in it, u = 0, δ = +∞ and the row zero
+      for (const off of [RowInfo.scale, RowInfo.inverse]) f.get(L.info[r]).f64const0().f64store(off);
+      f.get(L.info[r]).f64const(Infinity).f64store(RowInfo.flushed);
+      f.get(L.dst).get(L.ip).get(L.kPad).i32mul().i32(L.panelRowBytes).i32mul().i32add().set(L.d);
+      whileLoop(
+        f,
+        () => f.get(L.d).get(L.dEnd).i32ltU(),
+        () => {
+          f.get(L.d)
+            .f64const0()
+            .f32demoteF64()
+            .f32store(4 * r);
+          addTo(f, L.d, L.panelRowBytes);
+        },
+      );
+    }
+    f.end();
+  }
+  f.end();
+}
+
 /**
  * packA of the f32 module: each row scaled into float32's range, tiny entries flushed, its u_r and δ_r written
  * to rs (see "f32 scaling" at the top).
  */
 function buildPackAScaled(cfg: GemmModuleConfig): FnBuilder {
-  const MR = cfg.mr;
-  const esz = 4;
-  // params: src, dst, m, k, kPad, ipStart, ipEnd, rs, norms
   const f = new FnBuilder(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [src, dst, m, k, kPad, ipStart, ipEnd, rs, norms] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const ip = f.local('i32');
-  const r = f.local('i32');
-  const row = f.local('i32');
-  const d = f.local('i32');
-  const dEnd = f.local('i32');
-  const s = f.local('i32');
-  const sEnd = f.local('i32');
-  const ex = f.local('i32');
-  const info = f.local('i32');
-  const mx = f.local('f64');
-  const sc = f.local('f64');
-  const x = f.local('f64');
-  const flushed = f.local('f64');
-  const squares = f.local('f64');
-  const step = MR * esz;
-
-  f.get(ipStart).set(ip);
+  const [ipStart, ipEnd] = [5, 6];
+  const L = packLocals(f, cfg.mr);
+  f.f64const(F32_FLUSH_BELOW).simd(Simd.f64x2_splat).set(L.vlim);
+  f.get(ipStart).set(L.ip);
   whileLoop(
     f,
-    () => f.get(ip).get(ipEnd).i32ltS(),
+    () => f.get(L.ip).get(ipEnd).i32ltS(),
     () => {
-      f.i32(0).set(r);
-      whileLoop(
-        f,
-        () => f.get(r).i32(MR).i32ltS(),
-        () => {
-          f.get(ip).i32(MR).i32mul().get(r).i32add().set(row);
-          f.get(rs).get(row).i32(ROW_INFO_BYTES).i32mul().i32add().set(info);
-          // d = dst + (ip*kPad*MR + r)*esz ; dEnd = d + kPad*MR*esz
-          f.get(dst).get(ip).get(kPad).i32mul().i32(MR).i32mul().get(r).i32add().i32(esz).i32mul().i32add().set(d);
-          f.get(d).get(kPad).i32(step).i32mul().i32add().set(dEnd);
-          // padding rows: every info 0
-          for (const off of Object.values(RowInfo)) f.get(info).f64const0().f64store(off);
-          f.get(row).get(m).i32ltS().if_();
-          {
-            f.get(src).get(row).get(k).i32mul().i32(8).i32mul().i32add().set(s);
-            f.get(s).get(k).i32(8).i32mul().i32add().set(sEnd);
-            // pass 1: mx = max |a| (NaN propagates)
-            f.f64const0().set(mx);
-            whileLoop(
-              f,
-              () => f.get(s).get(sEnd).i32ltU(),
-              () => {
-                f.get(mx).get(s).f64load().f64abs().f64max().set(mx);
-                addTo(f, s, 8);
-              },
-            );
-            f.get(s).get(k).i32(8).i32mul().i32sub().set(s);
-            // finite (mx − mx == 0): scale and pack; else u = 0, δ = +∞ and the row stays zero
-            f.get(mx).get(mx).f64sub().f64const0().f64eq().if_();
-            {
-              // ex = biased exponent of mx, clamped to [1, 2045]; sc = 2^(1023 − ex) = 1/u, u = 2^(ex − 1023)
-              f.get(mx).i64reinterpretF64().i64(52).i64shrU().i32wrapI64().set(ex);
-              f.i32(1).get(ex).get(ex).i32(1).i32ltS().select().set(ex);
-              f.i32(2045).get(ex).get(ex).i32(2045).i32gtS().select().set(ex);
-              f.i32(2046).get(ex).i32sub().i64extendI32U().i64(52).i64shl().f64reinterpretI64().set(sc);
-              f.get(info).get(ex).i64extendI32U().i64(52).i64shl().f64reinterpretI64().f64store(RowInfo.scale);
-              f.get(info).get(sc).f64store(RowInfo.inverse);
-              f.f64const0().set(flushed);
-              f.f64const0().set(squares);
-              whileLoop(
-                f,
-                () => f.get(s).get(sEnd).i32ltU(),
-                () => {
-                  f.get(s).f64load().get(sc).f64mul().set(x);
-                  f.get(x).f64abs().f64const(F32_FLUSH_BELOW).f64lt().if_();
-                  f.get(flushed).get(x).f64abs().f64add().set(flushed);
-                  f.f64const0().set(x);
-                  f.end();
-                  f.get(squares).get(x).get(x).f64mul().f64add().set(squares);
-                  f.get(d).get(x).f32demoteF64().f32store();
-                  addTo(f, s, 8);
-                  addTo(f, d, step);
-                },
-              );
-              f.get(info).get(squares).f64sqrt().f64store(RowInfo.aNorm);
-              // δ = flushed·u·‖b‖ + mx·‖φ‖
-              f.get(info);
-              f.get(flushed).get(info).f64load(RowInfo.scale).f64mul().get(norms).f64load(0).f64mul();
-              f.get(mx).get(norms).f64load(8).f64mul().f64add();
-              f.f64store(RowInfo.flushed);
-            }
-            f.else_();
-            f.get(info).f64const(Infinity).f64store(RowInfo.flushed);
-            f.end();
-          }
-          f.end();
-          whileLoop(
-            f,
-            () => f.get(d).get(dEnd).i32ltU(),
-            () => {
-              f.get(d).f64const0().f32demoteF64().f32store();
-              addTo(f, d, step);
-            },
-          );
-          addTo(f, r, 1);
-        },
-      );
-      addTo(f, ip, 1);
+      f.get(L.ip).i32(L.MR).i32mul().set(L.row0);
+      for (let r = 0; r < L.MR; r++) scanPanelRow(f, L, r);
+      packPanelPairs(f, L);
+      for (let r = 0; r < L.MR; r++) finishPanelRow(f, L, r);
+      addTo(f, L.ip, 1);
     },
   );
   return f;

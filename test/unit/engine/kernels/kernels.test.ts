@@ -196,6 +196,8 @@ describe('kernels: gemm', () => {
     runCases(() => new WasmGemmKernel({ precision: 'f32' }), 2e-6, 20);
     runResident(() => new WasmGemmKernel({ precision: 'f32' }), 2e-6, 21, 300, 13);
     runCases(() => new WasmGemmKernel({ precision: 'f32', mr: 3, nr: 4, unroll: 2, kc: 6, mcPanels: 2 }), 2e-6, 22);
+    runCases(() => new WasmGemmKernel({ precision: 'f32', mr: 5, nr: 8, unroll: 1, kc: 7, mcPanels: 3 }), 2e-6, 23);
+    runCases(() => new WasmGemmKernel({ precision: 'f32', mr: 1, nr: 4, unroll: 1, kc: 5, mcPanels: 1 }), 2e-6, 24);
   });
 
   it('wasm f32: several resident matrices (addB / useB) each give their own product', () => {
@@ -352,6 +354,41 @@ describe('kernels: gemm', () => {
       for (let i = 0; i < m; i++) worst = Math.max(worst, Math.abs(got[i * n] - want[i * n]) / Math.abs(want[i * n]));
       assert.ok(worst <= 1e-14, `column 0 in float64: ${worst}`);
       K.dispose();
+    });
+
+    it('NaN and ∞ anywhere in a row (first, middle, last entry, odd k, every tile height) give what float64 gives', () => {
+      // The packer finds a row's largest |entry| with f64x2.pmax, which skips NaN: a NaN is found by the row's sum of
+      // squares instead. Rows packed two at a time (an odd tile height leaves one alone), k odd and even.
+      const r = rng(61);
+      for (const mr of [1, 3, 4, 5]) {
+        for (const k of [1, 2, 7, 30]) {
+          const [m, n] = [11, 8];
+          const A = randArray(r, m * k);
+          A[0] = NaN; // row 0, first entry
+          A[2 * k + (k >> 1)] = NaN; // row 2, middle
+          A[3 * k + k - 1] = NaN; // row 3, last (the odd entry when k is odd)
+          A.fill(NaN, 5 * k, 6 * k); // row 5, all NaN
+          A[7 * k] = -Infinity; // row 7: ∞ and NaN
+          A[7 * k + k - 1] = NaN;
+          A[9 * k + k - 1] = Infinity; // row 9, last
+          const B = randArray(r, k * n);
+          const want = new Float64Array(m * n);
+          gemmRef(m, n, k, A, 0, B, 0, want, 0, false);
+          const K = new WasmGemmKernel({ precision: 'f32', mr, nr: 8 });
+          const got = new Float64Array(m * n);
+          K.setB(k, n, B);
+          K.multiplyResident(m, A, got, false);
+          for (let i = 0; i < m * n; i++) {
+            const where = `mr=${mr} k=${k} C[${Math.floor(i / n)}][${i % n}] = ${got[i]}, want ${want[i]}`;
+            if (!Number.isFinite(want[i]))
+              assert.ok(Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i])), where);
+            else assert.ok(Math.abs(got[i] - want[i]) <= 1e-6 * (Math.abs(want[i]) + 1), where);
+          }
+          // Exactly the six rows with a non-finite entry are recomputed in float64 (only rows 0, 2, 3, 5, 7 and 9).
+          assert.strictEqual(K.fallbackRows, 6, `mr=${mr} k=${k}: ${K.fallbackRows} rows recomputed`);
+          K.dispose();
+        }
+      }
     });
 
     it('non-finite rows give what float64 gives; accumulate keeps C in float64', () => {

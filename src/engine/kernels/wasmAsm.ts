@@ -310,38 +310,39 @@ export class FnBuilder {
     for (let i = 0; i < 16; i++) this.code.push(0);
     return this;
   }
+  /** A lane access to memory: the opcode, its memarg (alignment 2^alignLog2, offset) and the lane index. */
+  private laneMemory(opcode: number, alignLog2: number, offset: number, lane: number): this {
+    this.simd(opcode);
+    this.memarg(alignLog2, offset);
+    this.code.push(lane);
+    return this;
+  }
+  /** Stores lane `lane` (a float32) of the v128 on the stack at address + offset. */
   store32Lane(offset: number, lane: number): this {
-    this.simd(Simd.v128_store32_lane);
-    this.memarg(2, offset);
-    this.code.push(lane);
-    return this;
+    return this.laneMemory(Simd.v128_store32_lane, 2, offset, lane);
   }
+  /** Stores 64-bit lane `lane` (e.g. two float32s) of the v128 on the stack at address + offset. */
   store64Lane(offset: number, lane: number): this {
-    this.simd(Simd.v128_store64_lane);
-    this.memarg(3, offset);
-    this.code.push(lane);
-    return this;
+    return this.laneMemory(Simd.v128_store64_lane, 3, offset, lane);
   }
+  /** Replaces 64-bit lane `lane` of the v128 on the stack (above the address) with the 8 bytes at address + offset. */
   load64Lane(offset: number, lane: number): this {
-    this.simd(Simd.v128_load64_lane);
-    this.memarg(3, offset);
-    this.code.push(lane);
-    return this;
+    return this.laneMemory(Simd.v128_load64_lane, 3, offset, lane);
   }
+  /** f64x2 and f64 on the stack → the f64x2 with lane `lane` replaced. */
   f64x2ReplaceLane(lane: number): this {
-    this.simd(Simd.f64x2_replace_lane);
-    this.code.push(lane);
-    return this;
+    return this.simd(Simd.f64x2_replace_lane).lane(lane);
   }
+  /** i64x2 and i64 on the stack → the i64x2 with lane `lane` replaced. */
   i64x2ReplaceLane(lane: number): this {
-    this.simd(Simd.i64x2_replace_lane);
-    this.code.push(lane);
+    return this.simd(Simd.i64x2_replace_lane).lane(lane);
+  }
+  private lane(index: number): this {
+    this.code.push(index);
     return this;
   }
   f64x2ExtractLane(lane: number): this {
-    this.simd(Simd.f64x2_extract_lane);
-    this.code.push(lane);
-    return this;
+    return this.simd(Simd.f64x2_extract_lane).lane(lane);
   }
   shuffle(lanes: number[]): this {
     if (lanes.length !== 16) throw new Error('shuffle needs 16 lane indices');

@@ -71,6 +71,8 @@ function missingDebianPackages({ forInstall }) {
     if (!gssapi.some((f) => fs.existsSync(f))) missing.push('libkrb5-dev');
     if (!commandExists('g++') || !commandExists('make')) missing.push('build-essential');
     if (!commandExists('python3')) missing.push('python3');
+    // `script` gives the CLI's progress-line test a pseudo-terminal (Essential on Debian, so rarely missing).
+    if (!commandExists('script')) missing.push('bsdutils');
   }
   return missing;
 }

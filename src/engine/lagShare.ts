@@ -12,7 +12,7 @@ import { ChunkClaims, chunkLayoutOf, CHUNK_MIN_FLOPS, type ChunkShared } from '.
 import { heatmapCollectorFor, type HeatmapRequest } from './heatmap';
 import { SpectraClaims, type SpectraShared } from './spectraTasks';
 import { LagStats } from './logscale';
-import { addSpan, wallMs, type ThreadSpan } from './analysis/recursionClock';
+import { emptySpan, timeWalk, type ThreadSpan } from './analysis/recursionClock';
 
 /** One thread's part of a full lag table: the lag cap, the map request and the shared chunk claims. */
 export interface LagJob {
@@ -57,7 +57,7 @@ export interface LagSplitter {
 /** Doubles a packed LagPartial takes: the non-finite flag, the span and the map. */
 export function lagPartialLength(model: Model, job: Pick<LagJob, 'heatmap'>): number {
   const h = heatmapCollectorFor(model, job.heatmap);
-  return 4 + (h ? model.layers.length * h.size * h.size : 0);
+  return 5 + (h ? model.layers.length * h.size * h.size : 0);
 }
 
 /** Writes a partial result into `out` (lagPartialLength doubles). */
@@ -67,6 +67,7 @@ export function packLagPartial(partial: LagPartial, out: Float64Array<ArrayBuffe
   out[o++] = partial.span.start;
   out[o++] = partial.span.end;
   out[o++] = partial.span.busy;
+  out[o++] = partial.span.cpu;
   if (partial.heatmap)
     for (const cells of partial.heatmap) {
       out.set(cells, o);
@@ -82,8 +83,8 @@ export function unpackLagPartial(
 ): LagPartial {
   let o = 0;
   const nonFinite = data[o++] !== 0;
-  const span = { start: data[o], end: data[o + 1], busy: data[o + 2] };
-  o += 3;
+  const span = { start: data[o], end: data[o + 1], busy: data[o + 2], cpu: data[o + 3] };
+  o += 4;
   const h = heatmapCollectorFor(model, job.heatmap);
   const heatmap = h
     ? h.cells.map((c) => {
@@ -132,7 +133,7 @@ export function computeLagShare(model: Model, job: LagJob, hooks: LagJobHooks): 
   let nonFinite = false;
   let claimed = 0;
   const limit = hooks.claimLimit ?? Infinity;
-  const span: ThreadSpan = { start: Infinity, end: -Infinity, busy: 0 };
+  const span: ThreadSpan = emptySpan();
   model.sequences.forEach((seq, b) => {
     check();
     if (claimed >= limit || !claims.hasWork(b)) return;
@@ -155,8 +156,7 @@ export function computeLagShare(model: Model, job: LagJob, hooks: LagJobHooks): 
       };
       // A sequence whose forward pass overflowed has no pairs (analyzeModel reports it): empty statistics.
       if (!fwd.nonFinite) {
-        const t0 = wallMs();
-        nonFinite =
+        const walked = timeWalk(span, () =>
           accumulateSequenceLags({
             shape,
             cells: lagCells,
@@ -167,8 +167,9 @@ export function computeLagShare(model: Model, job: LagJob, hooks: LagJobHooks): 
             heatmap: heatmap && job.heatmap?.sequence === b ? heatmap : null,
             safeExponent,
             subset,
-          }) || nonFinite;
-        addSpan(span, t0, wallMs());
+          }),
+        );
+        nonFinite = walked || nonFinite;
       }
       const total = Math.floor(sequenceLagWork(shape, seq.length, job.maxLag, subset));
       if (total > reported) hooks.onRows(total - reported);

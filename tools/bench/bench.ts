@@ -38,7 +38,9 @@ Columns: "of kernel (whole run)" is the lag table's flops over the whole CLI run
 parse, forward and backward passes, gradients, spectra, thread imbalance), as a share of the float64 kernel's
 rate on a 1024³ product times the machine's threads. "of kernel (recursion)" is the same flops over the lag
 recursion's own wall time as the engine measures it (first column to last, all threads; the CLI prints it on
-stderr when RNN_GRADIENTS_LAG_TIMING=1), as a share of the kernel's rate times the threads that ran it. A :f32
+stderr when RNN_GRADIENTS_LAG_TIMING=1), as a share of the kernel's rate times the threads that ran it. "per
+CPU-second" is the same flops over the CPU time the threads ran inside their walks (Linux), as a share of the
+kernel's one-thread rate: the recursion's efficiency without the time its walks waited for a core. A :f32
 row next to its float64 row also prints f32 / f64 for both times. Results: test-results/bench.json.
 `;
 
@@ -147,6 +149,12 @@ interface Row {
   recursion_threads: number | null;
   recursion_gflops: number | null;
   recursion_kernel_share: number | null;
+  /**
+   * The recursion's rate per CPU-second its threads ran inside their walks (the engine's per-thread CPU time,
+   * Linux), as a share of the kernel's one-thread rate: its efficiency apart from the time the walks wait for a
+   * core (on two cores they share the CPU with the analysis thread's passes, which the wall time counts).
+   */
+  recursion_cpu_share: number | null;
   peak_rss_mb: number;
   ref_seconds: number | null;
   ref_note: string;
@@ -251,6 +259,7 @@ function main(): void {
       recursion_gflops: timing ? flops / timing.seconds / 1e9 : null,
       recursion_kernel_share:
         timing && kernel > 0 && !c.f32 ? flops / timing.seconds / 1e9 / (kernel * timing.threads) : null,
+      recursion_cpu_share: timing?.cpuSeconds && kernel > 0 && !c.f32 ? flops / timing.cpuSeconds / 1e9 / kernel : null,
       peak_rss_mb: peak,
       ref_seconds: null,
       ref_note: '',
@@ -350,11 +359,17 @@ function main(): void {
 }
 
 /** The engine's recursion timing: the CLI's `{"lag_recursion": …}` line on stderr (RNN_GRADIENTS_LAG_TIMING=1). */
-function recursionTiming(stderr: string): { seconds: number; threads: number } | null {
+function recursionTiming(stderr: string): { seconds: number; threads: number; cpuSeconds: number | null } | null {
   for (const line of stderr.split('\n').reverse()) {
     if (!line.startsWith('{"lag_recursion"')) continue;
-    const t = (JSON.parse(line) as { lag_recursion: { seconds: number; threads: number } }).lag_recursion;
-    return t.seconds > 0 ? t : null;
+    const t = (
+      JSON.parse(line) as { lag_recursion: { seconds: number; threads: number; cpuSeconds?: (number | null)[] } }
+    ).lag_recursion;
+    // The threads' CPU seconds inside their walks, summed (null when a thread's is unknown).
+    const cpu = t.cpuSeconds ?? [];
+    const cpuSeconds =
+      cpu.length > 0 && cpu.every((c) => c !== null && c > 0) ? cpu.reduce((a, c) => a! + c!, 0)! : null;
+    return t.seconds > 0 ? { seconds: t.seconds, threads: t.threads, cpuSeconds } : null;
   }
   return null;
 }
@@ -383,7 +398,7 @@ function printRow(r: Row): void {
   const f = (x: number | null, d = 2): string => (x === null ? '—' : x.toFixed(d));
   console.log(
     `${r.config.padEnd(24)} ${f(r.seconds)} s  ${f(r.gflops, 1)} GFLOP/s (${pct(r.kernel_share)} of kernel, whole run)` +
-      `  recursion ${f(r.recursion_seconds)} s on ${r.recursion_threads ?? '—'} threads, ${f(r.recursion_gflops, 1)} GFLOP/s (${pct(r.recursion_kernel_share)} of kernel, recursion)` +
+      `  recursion ${f(r.recursion_seconds)} s on ${r.recursion_threads ?? '—'} threads, ${f(r.recursion_gflops, 1)} GFLOP/s (${pct(r.recursion_kernel_share)} of kernel, recursion; ${pct(r.recursion_cpu_share)} per CPU-second)` +
       `  ${f(r.peak_rss_mb, 0)} MB peak` +
       `  | plain ref ${f(r.ref_seconds)} s (×${f(r.ref_ratio, 1)} slower; ${r.ref_note}; lag means within ${r.max_rel_diff_vs_ref === null ? '—' : r.max_rel_diff_vs_ref.toExponential(1)})` +
       (r.torch_seconds !== null

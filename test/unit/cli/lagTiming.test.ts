@@ -37,15 +37,27 @@ describe('CLI lag recursion timing (internal, for the bench)', function () {
     const { stdout, stderr } = run({ RNN_GRADIENTS_LAG_TIMING: '1' });
     const lines = stderr.split('\n').filter((l) => l.startsWith('{"lag_recursion"'));
     assert.strictEqual(lines.length, 1, stderr);
-    const t = (JSON.parse(lines[0]) as { lag_recursion: { seconds: number; threads: number; busySeconds: number[] } })
-      .lag_recursion;
+    const t = (
+      JSON.parse(lines[0]) as {
+        lag_recursion: { seconds: number; threads: number; busySeconds: number[]; cpuSeconds: (number | null)[] };
+      }
+    ).lag_recursion;
     assert.ok(t.seconds > 0 && t.seconds < 120, `seconds ${t.seconds}`);
     const cores = os.availableParallelism?.() ?? os.cpus().length;
     assert.strictEqual(t.threads, cores > 1 ? 2 : 1, 'the table was split on a machine with several cores');
     assert.strictEqual(t.busySeconds.length, t.threads);
     // Each thread's own walks lie within the wall time from the first column to the last.
     for (const b of t.busySeconds) assert.ok(b > 0 && b <= t.seconds + 1e-6, `busy ${b} of ${t.seconds}`);
-    assert.doesNotMatch(stdout, /lag_recursion|busySeconds|lagTiming/);
+    // Each thread's CPU time inside its walks (Linux: the scheduler's count of that thread alone): positive, and
+    // no more than the wall time inside them (a thread cannot run longer than the walks last).
+    assert.strictEqual(t.cpuSeconds.length, t.threads);
+    t.cpuSeconds.forEach((c, i) => {
+      assert.ok(
+        c !== null && c > 0 && c <= t.busySeconds[i] + 0.005,
+        `thread ${i}: cpu ${c}, busy ${t.busySeconds[i]}`,
+      );
+    });
+    assert.doesNotMatch(stdout, /lag_recursion|busySeconds|cpuSeconds|lagTiming/);
   });
 
   it('prints nothing without the variable, nor for a sampled table', () => {

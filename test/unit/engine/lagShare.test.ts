@@ -29,7 +29,7 @@ import type { Model } from '../../../src/engine/model/types';
 import { forwardSequence } from '../../../src/engine/network';
 import { generatedModelText as modelText, parsedModel as parse } from '../helpers/models';
 import { assertSameLags } from '../helpers/report';
-import type { LagTiming } from '../../../src/engine/analysis/recursionClock';
+import { threadCpuMs, type LagTiming } from '../../../src/engine/analysis/recursionClock';
 import { layerSpectra } from '../../../src/engine/analysis/reportBuilder';
 import { newSpectraShared, SpectraClaims, spectraTasks } from '../../../src/engine/spectraTasks';
 
@@ -241,6 +241,22 @@ describe('lag table split by columns', () => {
     assert.strictEqual(sampled.length, 0);
   });
 
+  it("threadCpuMs counts this thread's CPU time: a busy wait adds to it, a sleep hardly does", async () => {
+    const spin = (ms: number): void => {
+      const end = Date.now() + ms;
+      while (Date.now() < end);
+    };
+    const c0 = threadCpuMs();
+    const t0 = Date.now();
+    spin(60);
+    const busy = threadCpuMs() - c0;
+    const wall = Date.now() - t0;
+    assert.ok(busy > 0 && busy <= wall + 1, `cpu ${busy} ms in ${wall} ms of busy wait`);
+    const c1 = threadCpuMs();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.ok(threadCpuMs() - c1 < 20, `cpu ${threadCpuMs() - c1} ms while asleep 60 ms`);
+  });
+
   it("a packed partial keeps its statistics and the thread's span", () => {
     const model = parse(modelText('gru', 8, 2, 40, 1));
     const job: LagJob = {
@@ -255,6 +271,7 @@ describe('lag table split by columns', () => {
       onRows: () => undefined,
     });
     assert.ok(p.span.end >= p.span.start && p.span.busy > 0 && p.span.busy <= p.span.end - p.span.start + 1e-9);
+    assert.ok(p.span.cpu > 0 && p.span.cpu <= p.span.busy + 5, `cpu ${p.span.cpu} ms, busy ${p.span.busy} ms`);
     const data = new Float64Array(lagPartialLength(model, job));
     packLagPartial(p, data);
     const q = unpackLagPartial(model, job, data);

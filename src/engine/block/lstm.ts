@@ -4,7 +4,7 @@ import type { LayerWeights } from '../model/types';
 import { sigm } from '../activation';
 import type { CellStatsAccumulator } from '../cellStats';
 import type { LayerGrads } from '../cells/cell';
-import type { LstmTrace } from '../cells/lstm';
+import { GATE_FACTOR_BLOCKS, lstmGateFactors, type LstmTrace } from '../cells/lstm';
 import type { MatMul } from '../matmul';
 import {
   addColumns,
@@ -147,6 +147,7 @@ export class LstmBlock implements BlockCell<LstmBlockTrace> {
     const gh = P > 0 ? new Float64Array(T * n * R) : null;
     const gm = P > 0 ? new Float64Array(n * H) : null;
     const hPart = new Float64Array(n * R);
+    const F = new Float64Array(GATE_FACTOR_BLOCKS * H);
     let cur = G;
     let nxt: Float64Array = new Float64Array(n * S);
     for (let t = T - 1; t >= 0; t--) {
@@ -164,20 +165,16 @@ export class LstmBlock implements BlockCell<LstmBlockTrace> {
         const rs = b * S;
         const z = (t * n + b) * G4;
         const row = (t * n + b) * H;
-        const cp = row; // c at step t (the state before step t) is row t·n + b of c
+        // c at step t (the state before step t) is row t·n + b of c
+        lstmGateFactors(H, gates, z, tanhC, row, c, row, F);
         for (let k = 0; k < H; k++) {
-          const tc = tanhC[row + k];
-          const og = gates[z + 3 * H + k];
           const gmk = gm ? gm[b * H + k] : cur[rs + k];
-          const gc = cur[rs + R + k] + gmk * og * (1 - tc * tc);
+          const gc = cur[rs + R + k] + gmk * F[k];
           cur[rs + R + k] = gc;
-          const ig = gates[z + k];
-          const fg = gates[z + H + k];
-          const gg = gates[z + 2 * H + k];
-          dZ[z + k] = gc * gg * ig * (1 - ig);
-          dZ[z + H + k] = gc * c[cp + k] * fg * (1 - fg);
-          dZ[z + 2 * H + k] = gc * ig * (1 - gg * gg);
-          dZ[z + 3 * H + k] = gmk * tc * og * (1 - og);
+          dZ[z + k] = gc * F[H + k];
+          dZ[z + H + k] = gc * F[2 * H + k];
+          dZ[z + 2 * H + k] = gc * F[3 * H + k];
+          dZ[z + 3 * H + k] = gmk * F[4 * H + k];
         }
       }
       if (anyNonFinite(cur, 0, n * S)) return true;

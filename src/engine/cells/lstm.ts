@@ -24,6 +24,48 @@ export interface LstmTrace extends Trace {
   readonly cellOutput: Float64Array;
 }
 
+/** Doubles lstmGateFactors writes for a cell of H units. */
+export const GATE_FACTOR_BLOCKS = 5;
+
+/**
+ * The factors of one step's backward pass that depend on the step's forward values and not on the row (the loss
+ * term), H each (i, f, g, o the gates, c the cell state, c₋ the state before the step):
+ *   out[k]       o·(1 − tanh² c)     ∂ε/∂c += ∂ε/∂m ⊙ this
+ *   out[H + k]   g·i·(1 − i)         ∂ε/∂a_i = ∂ε/∂c ⊙ this
+ *   out[2H + k]  c₋·f·(1 − f)        ∂ε/∂a_f = ∂ε/∂c ⊙ this
+ *   out[3H + k]  i·(1 − g²)          ∂ε/∂a_g = ∂ε/∂c ⊙ this
+ *   out[4H + k]  tanh c·o·(1 − o)    ∂ε/∂a_o = ∂ε/∂m ⊙ this
+ * Every backward pass of the lstm (completeState, backStep, the fused lagStep and the batched block pass) multiplies
+ * by these same numbers, so they agree to the bit; the lag recursion computes them once per step for all its rows.
+ * @param go offset of the step's gates (i, f, g, o: 4H) in `gates`
+ * @param to offset of the step's tanh c in `tanhCells`
+ * @param cells the cell states holding c₋ at `co`, or null for the initial state 0
+ */
+export function lstmGateFactors(
+  H: number,
+  gates: Float64Array,
+  go: number,
+  tanhCells: Float64Array,
+  to: number,
+  cells: Float64Array | null,
+  co: number,
+  out: Float64Array,
+): void {
+  for (let k = 0; k < H; k++) {
+    const ig = gates[go + k];
+    const fg = gates[go + H + k];
+    const gg = gates[go + 2 * H + k];
+    const og = gates[go + 3 * H + k];
+    const tc = tanhCells[to + k];
+    const cPrev = cells ? cells[co + k] : 0;
+    out[k] = og * (1 - tc * tc);
+    out[H + k] = gg * ig * (1 - ig);
+    out[2 * H + k] = cPrev * fg * (1 - fg);
+    out[3 * H + k] = ig * (1 - gg * gg);
+    out[4 * H + k] = tc * og * (1 - og);
+  }
+}
+
 export class LstmCell implements Cell<LstmTrace> {
   readonly hiddenSize: number;
   readonly inputSize: number;
@@ -35,6 +77,8 @@ export class LstmCell implements Cell<LstmTrace> {
   private readonly bias: Float64Array;
   private dZ: Float64Array = new Float64Array(0);
   private hPart: Float64Array = new Float64Array(0);
+  /** lstmGateFactors of the step at hand (stepFactors). */
+  private factors: Float64Array = new Float64Array(0);
   /** Projections: ∂ε/∂h_j of the rows (rows × P, contiguous) and ∂ε/∂m_j = that · W_hr (rows × H). */
   private gh: Float64Array = new Float64Array(0);
   private gm: Float64Array = new Float64Array(0);
@@ -110,14 +154,11 @@ export class LstmCell implements Cell<LstmTrace> {
     const H = this.hiddenSize;
     const R = this.outputSize;
     const S = this.stateSize;
-    const go = j * 4 * H;
+    const F = this.stepFactors(trace, j);
     if (this.projSize === 0) {
       for (let r = 0; r < rows; r++) {
         const rr = r * S;
-        for (let k = 0; k < H; k++) {
-          const tc = trace.tanhCells[j * H + k];
-          G[rr + H + k] += G[rr + k] * trace.gates[go + 3 * H + k] * (1 - tc * tc);
-        }
+        for (let k = 0; k < H; k++) G[rr + H + k] += G[rr + k] * F[k];
       }
       return;
     }
@@ -129,11 +170,25 @@ export class LstmCell implements Cell<LstmTrace> {
     this.mm.multiply(rows, H, R, gh, 0, this.weightHr, gm, 0, false);
     for (let r = 0; r < rows; r++) {
       const rr = r * S;
-      for (let k = 0; k < H; k++) {
-        const tc = trace.tanhCells[j * H + k];
-        G[rr + R + k] += gm[r * H + k] * trace.gates[go + 3 * H + k] * (1 - tc * tc);
-      }
+      for (let k = 0; k < H; k++) G[rr + R + k] += gm[r * H + k] * F[k];
     }
+  }
+
+  /** lstmGateFactors of step j, in this cell's scratch (valid until the next call). */
+  private stepFactors(trace: LstmTrace, j: number): Float64Array {
+    const H = this.hiddenSize;
+    this.factors = ensureSize(this.factors, GATE_FACTOR_BLOCKS * H);
+    lstmGateFactors(
+      H,
+      trace.gates,
+      j * 4 * H,
+      trace.tanhCells,
+      j * H,
+      j > 0 ? trace.cells : null,
+      (j - 1) * H,
+      this.factors,
+    );
+    return this.factors;
   }
 
   /**
@@ -151,13 +206,11 @@ export class LstmCell implements Cell<LstmTrace> {
     const { mm, hiddenSize: H, outputSize: R, stateSize: S, gateRows: G4 } = this;
     if (!onlyLayerProducts(out) || !mm.stage || !mm.product) return false;
     const go = j * G4;
-    const to = j * H;
-    const co = (j - 1) * H;
     const proj = this.projSize > 0;
     const { contribution, prevFrom: from } = out;
     const n = rows - from;
     const prev = j > 0 ? out.prev : null;
-    const { gates, tanhCells, cells } = trace;
+    const { gates } = trace;
     const q = this.quad;
     let gm: Float64Array = G;
     if (proj) {
@@ -187,6 +240,7 @@ export class LstmCell implements Cell<LstmTrace> {
       }
     }
     const hNorm = j > 0 ? norm2(trace.output, (j - 1) * R, R) : 0;
+    const F = this.stepFactors(trace, j);
     this.hPart = ensureSize(this.hPart, 4 * G4);
     const scratch = this.hPart;
     const dsts = [scratch, scratch, scratch, scratch];
@@ -207,21 +261,15 @@ export class LstmCell implements Cell<LstmTrace> {
         const m0 = proj ? r * H : g0;
         let ss = norms[r];
         for (let k = 0; k < H; k++) {
-          const og = gates[go + 3 * H + k];
-          const tc = tanhCells[to + k];
           const gmk = gm[m0 + k];
           // completeState: ∂ε/∂c_j += ∂ε/∂m_j ⊙ o_j ⊙ (1 − tanh² c_j).
-          const gc = G[g0 + R + k] + gmk * og * (1 - tc * tc);
+          const gc = G[g0 + R + k] + gmk * F[k];
           ss += gc * gc;
-          const ig = gates[go + k];
-          const fg = gates[go + H + k];
-          const gg = gates[go + 2 * H + k];
-          const cPrev = j > 0 ? cells[co + k] : 0;
-          dst[d0 + k] = gc * gg * ig * (1 - ig);
-          dst[d0 + H + k] = gc * cPrev * fg * (1 - fg);
-          dst[d0 + 2 * H + k] = gc * ig * (1 - gg * gg);
-          dst[d0 + 3 * H + k] = gmk * tc * og * (1 - og);
-          if (toA) (prev as Float64Array)[p0 + k] = gc * fg;
+          dst[d0 + k] = gc * F[H + k];
+          dst[d0 + H + k] = gc * F[2 * H + k];
+          dst[d0 + 2 * H + k] = gc * F[3 * H + k];
+          dst[d0 + 3 * H + k] = gmk * F[4 * H + k];
+          if (toA) (prev as Float64Array)[p0 + k] = gc * gates[go + H + k];
         }
         norms[r] = Math.sqrt(ss);
       }
@@ -248,21 +296,17 @@ export class LstmCell implements Cell<LstmTrace> {
     const proj = this.projSize > 0;
     this.dZ = ensureSize(this.dZ, rows * G4);
     const dZ = this.dZ;
+    const F = this.stepFactors(trace, j);
     for (let r = 0; r < rows; r++) {
       const rs = r * S;
       const rz = r * G4;
       for (let k = 0; k < H; k++) {
         const gm = proj ? this.gm[r * H + k] : G[rs + k];
         const gc = G[rs + R + k];
-        const ig = trace.gates[go + k];
-        const fg = trace.gates[go + H + k];
-        const gg = trace.gates[go + 2 * H + k];
-        const og = trace.gates[go + 3 * H + k];
-        const cPrev = j > 0 ? trace.cells[(j - 1) * H + k] : 0;
-        dZ[rz + k] = gc * gg * ig * (1 - ig);
-        dZ[rz + H + k] = gc * cPrev * fg * (1 - fg);
-        dZ[rz + 2 * H + k] = gc * ig * (1 - gg * gg);
-        dZ[rz + 3 * H + k] = gm * trace.tanhCells[j * H + k] * og * (1 - og);
+        dZ[rz + k] = gc * F[H + k];
+        dZ[rz + H + k] = gc * F[2 * H + k];
+        dZ[rz + 2 * H + k] = gc * F[3 * H + k];
+        dZ[rz + 3 * H + k] = gm * F[4 * H + k];
       }
     }
     const hPrevOff = (j - 1) * R;

@@ -25,7 +25,10 @@ export function wallMs(): number {
 
 /**
  * This thread's CPU time so far (ms): the scheduler's run time of the calling thread (/proc/thread-self/schedstat,
- * nanoseconds), or NaN where there is no such file.
+ * nanoseconds), or NaN where there is no such file. The kernel brings that count up to date at its ticks and
+ * context switches, so a reading lags by up to a tick (1–10 ms): the difference over one short walk can be 0 or a
+ * tick too much, the sum over a run's many walks is right on average (each walk's errors at its two ends cancel in
+ * expectation).
  */
 export function threadCpuMs(): number {
   try {

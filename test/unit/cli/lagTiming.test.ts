@@ -51,9 +51,10 @@ describe('CLI lag recursion timing (internal, for the bench)', function () {
     // Each thread's CPU time inside its walks (Linux: the scheduler's count of that thread alone): positive, and
     // no more than the wall time inside them (a thread cannot run longer than the walks last).
     assert.strictEqual(t.cpuSeconds.length, t.threads);
+    // Up to a tick (10 ms) per walk off either way (threadCpuMs); over a run's walks they mostly cancel.
     t.cpuSeconds.forEach((c, i) => {
       assert.ok(
-        c !== null && c > 0 && c <= t.busySeconds[i] + 0.005,
+        c !== null && c > 0 && c <= 1.05 * t.busySeconds[i] + 0.02,
         `thread ${i}: cpu ${c}, busy ${t.busySeconds[i]}`,
       );
     });

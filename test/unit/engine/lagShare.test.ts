@@ -251,7 +251,8 @@ describe('lag table split by columns', () => {
     spin(60);
     const busy = threadCpuMs() - c0;
     const wall = Date.now() - t0;
-    assert.ok(busy > 0 && busy <= wall + 1, `cpu ${busy} ms in ${wall} ms of busy wait`);
+    // Within a tick (up to 10 ms) of the wall time: the count is brought up to date at ticks.
+    assert.ok(busy > wall / 2 && busy <= wall + 10, `cpu ${busy} ms in ${wall} ms of busy wait`);
     const c1 = threadCpuMs();
     await new Promise((resolve) => setTimeout(resolve, 60));
     assert.ok(threadCpuMs() - c1 < 20, `cpu ${threadCpuMs() - c1} ms while asleep 60 ms`);
@@ -271,7 +272,8 @@ describe('lag table split by columns', () => {
       onRows: () => undefined,
     });
     assert.ok(p.span.end >= p.span.start && p.span.busy > 0 && p.span.busy <= p.span.end - p.span.start + 1e-9);
-    assert.ok(p.span.cpu > 0 && p.span.cpu <= p.span.busy + 5, `cpu ${p.span.cpu} ms, busy ${p.span.busy} ms`);
+    // The scheduler's count is brought up to date at ticks (threadCpuMs): a walk of a few ms may read 0, or a tick more.
+    assert.ok(p.span.cpu >= 0 && p.span.cpu <= p.span.busy + 10, `cpu ${p.span.cpu} ms, busy ${p.span.busy} ms`);
     const data = new Float64Array(lagPartialLength(model, job));
     packLagPartial(p, data);
     const q = unpackLagPartial(model, job, data);

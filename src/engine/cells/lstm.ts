@@ -24,7 +24,7 @@ export interface LstmTrace extends Trace {
   readonly cellOutput: Float64Array;
 }
 
-/** Doubles lstmGateFactors writes for a cell of H units. */
+/** Blocks of H doubles that lstmGateFactors writes (out has GATE_FACTOR_BLOCKS · H entries). */
 export const GATE_FACTOR_BLOCKS = 5;
 
 /**

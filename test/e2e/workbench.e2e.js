@@ -163,7 +163,6 @@ function extensionHostLog() {
   return lines;
 }
 
-/** Polls `check` (async; a truthy value ends it) until it succeeds or `timeoutMs` passes; returns the value. */
 /**
  * Clicks a context menu item. A click that lands as the menu opens can be dropped by the workbench's menu (a clean-clone
  * CI run under load left the Explorer's menu open with the item highlighted and nothing run): when the menu is still
@@ -179,6 +178,7 @@ async function clickMenuItem(item) {
   }
 }
 
+/** Polls `check` (async; a truthy value ends it) until it succeeds or `timeoutMs` passes; returns the value. */
 async function until(what, check, timeoutMs = 60000) {
   const deadline = Date.now() + timeoutMs;
   let last;

@@ -549,6 +549,27 @@ function scanPanelRow(f: FnBuilder, L: PackLocals, r: number): void {
   f.end();
 }
 
+/** L.d = the first byte of panel L.ip in the packed A region. */
+function panelStart(f: FnBuilder, L: PackLocals): void {
+  f.get(L.dst).get(L.ip).get(L.kPad).i32mul().i32(L.panelRowBytes).i32mul().i32add().set(L.d);
+}
+
+/** Zeros the given rows of the panel from L.d up to L.dEnd, one k at a time. */
+function zeroPanelRows(f: FnBuilder, L: PackLocals, rows: number[]): void {
+  whileLoop(
+    f,
+    () => f.get(L.d).get(L.dEnd).i32ltU(),
+    () => {
+      for (const r of rows)
+        f.get(L.d)
+          .f64const0()
+          .f32demoteF64()
+          .f32store(4 * r);
+      addTo(f, L.d, L.panelRowBytes);
+    },
+  );
+}
+
 /** The panel's pairs of rows: scale and keep vectors, then every k packed, then the padding up to kPad. */
 function packPanelPairs(f: FnBuilder, L: PackLocals): void {
   for (let p = 0; p < L.pairs; p++) {
@@ -565,7 +586,7 @@ function packPanelPairs(f: FnBuilder, L: PackLocals): void {
   }
   // Each k: x = a·sc for the panel's rows, two rows a vector; |x| < F32_FLUSH_BELOW goes to the row's flushed
   // sum and becomes 0; the kept x² add up (in k order, as a scalar loop would); x rounded to float32 is stored.
-  f.get(L.dst).get(L.ip).get(L.kPad).i32mul().i32(L.panelRowBytes).i32mul().i32add().set(L.d);
+  panelStart(f, L);
   f.get(L.d).get(L.kPad).i32(L.panelRowBytes).i32mul().i32add().set(L.dEnd);
   f.i32(0).set(L.kk);
   whileLoop(
@@ -594,17 +615,10 @@ function packPanelPairs(f: FnBuilder, L: PackLocals): void {
       addTo(f, L.kk, 1);
     },
   );
-  whileLoop(
+  zeroPanelRows(
     f,
-    () => f.get(L.d).get(L.dEnd).i32ltU(),
-    () => {
-      for (let r = 0; r < L.MR; r++)
-        f.get(L.d)
-          .f64const0()
-          .f32demoteF64()
-          .f32store(4 * r);
-      addTo(f, L.d, L.panelRowBytes);
-    },
+    L,
+    Array.from({ length: L.MR }, (_, r) => r),
   );
 }
 
@@ -629,18 +643,8 @@ function finishPanelRow(f: FnBuilder, L: PackLocals, r: number): void {
       // a NaN entry (its square made the sum NaN): as a row with ∞ in it, u = 0, δ = +∞ and the row zero
       for (const off of [RowInfo.scale, RowInfo.inverse]) f.get(L.info[r]).f64const0().f64store(off);
       f.get(L.info[r]).f64const(Infinity).f64store(RowInfo.flushed);
-      f.get(L.dst).get(L.ip).get(L.kPad).i32mul().i32(L.panelRowBytes).i32mul().i32add().set(L.d);
-      whileLoop(
-        f,
-        () => f.get(L.d).get(L.dEnd).i32ltU(),
-        () => {
-          f.get(L.d)
-            .f64const0()
-            .f32demoteF64()
-            .f32store(4 * r);
-          addTo(f, L.d, L.panelRowBytes);
-        },
-      );
+      panelStart(f, L);
+      zeroPanelRows(f, L, [r]);
     }
     f.end();
   }

@@ -3,6 +3,7 @@
 // several threads) serves the large products of the lag recursion.
 import { gemm } from './linalg';
 import type { GemmKernel, Precision } from './kernels';
+import type { RowKernels } from './kernels/rowKernels';
 
 export interface MatMul {
   /**
@@ -50,6 +51,23 @@ export interface MatMul {
    * entries between rows are left as they are.
    */
   product?(m: number, C: Float64Array, cOff: number, ldc?: number): void;
+  /**
+   * After `stage`, when the staged view is in a kernel's memory: that memory's row kernels and a region beside the
+   * product's (RowWork); null otherwise (the view is plain scratch, or there is no kernel). Optional.
+   */
+  rowWork?(): RowWork | null;
+}
+
+/** The per-row arithmetic of a staged product in WebAssembly (kernels/rowKernels.ts), on the kernel's memory. */
+export interface RowWork {
+  readonly kernels: RowKernels;
+  /**
+   * Byte offset of a region of `bytes` bytes, valid until the staged product runs. May grow the memory: the staged
+   * view is then stale where the memory is not shared (length 0); stage again for a current one.
+   */
+  region(bytes: number): number;
+  /** The whole memory as float64, current after `region`. */
+  view(): Float64Array;
 }
 
 /** The reference product (plain TypeScript). */
@@ -71,6 +89,10 @@ interface ZeroCopyKernel {
   inputView(m: number): Float64Array;
   outputView(m: number): Float64Array;
   compute(m: number, accumulate: boolean): void;
+  /** The row kernels' side (WasmGemmKernel.sideRegion, memoryView, rowKernels). */
+  sideRegion?(bytes: number): number;
+  memoryView?(): Float64Array;
+  rowKernels?(): RowKernels;
 }
 
 function zeroCopy(kernel: GemmKernel): ZeroCopyKernel | null {
@@ -78,6 +100,17 @@ function zeroCopy(kernel: GemmKernel): ZeroCopyKernel | null {
   return typeof k.inputView === 'function' && typeof k.outputView === 'function' && typeof k.compute === 'function'
     ? (kernel as unknown as ZeroCopyKernel)
     : null;
+}
+
+/** A zero-copy kernel's RowWork, or null when it has no row kernels. */
+function rowWorkOf(k: ZeroCopyKernel | null): RowWork | null {
+  if (!k?.sideRegion || !k.memoryView || !k.rowKernels) return null;
+  const kernel = k as Required<ZeroCopyKernel>;
+  return {
+    kernels: kernel.rowKernels(),
+    region: (bytes) => kernel.sideRegion(bytes),
+    view: () => kernel.memoryView(),
+  };
 }
 
 /**
@@ -97,6 +130,8 @@ export class KernelMatMul implements MatMul {
   /** The staged product when it is small enough for plain code (its A in plainScratch). */
   private stagedPlain: { k: number; W: Float64Array } | null = null;
   private plainScratch = new Float64Array(0);
+  /** The kernel's RowWork (made at the first rowWork; null: it has none). */
+  private rowSide: RowWork | null | undefined;
 
   constructor(private readonly kernel: GemmKernel) {
     this.direct = zeroCopy(kernel);
@@ -160,6 +195,12 @@ export class KernelMatMul implements MatMul {
     const view = this.direct.inputView(m);
     this.stagedN = n;
     return view;
+  }
+
+  rowWork(): RowWork | null {
+    if (this.stagedN === 0 || this.stagedPlain) return null;
+    if (this.rowSide === undefined) this.rowSide = rowWorkOf(this.direct);
+    return this.rowSide;
   }
 
   /** C[cOff..] (m×n, rows `ldc` apart) = the staged A · W. */

@@ -4,10 +4,13 @@
 import type { LayerWeights } from '../model/types';
 import { sigm } from '../activation';
 import { matVec, norm2 } from '../linalg';
-import { plainMatMul, type MatMul } from '../matmul';
+import { plainMatMul, type MatMul, type RowWork } from '../matmul';
 import type { StatsView } from '../cellStats';
 import { onlyLayerProducts, type BackStepOut, type Cell, type LagStepArgs, type Trace } from './cell';
 import { addOuter, addRows, ensureSize, groupContributions, rowNorms, scanRowGroup } from './scratch';
+
+/** Rows the fused lag step hands to its WebAssembly row kernel at a time (their copies stay in cache). */
+const ROW_CHUNK = 8;
 
 /** Forward values of one sequence. */
 export interface GruTrace extends Trace {
@@ -25,6 +28,9 @@ export class GruCell implements Cell<GruTrace> {
   private dI: Float64Array = new Float64Array(0);
   /** lagStep's per-group sums (scratch.ts scanRowGroup, groupContributions). */
   private readonly quad = new Float64Array(8);
+  /** gateRowGroup's destinations of the gate gradients (groupContributions). */
+  private readonly groupDsts: Float64Array[] = [];
+  private readonly groupOffs: number[] = [0, 0, 0, 0];
 
   constructor(
     private readonly w: LayerWeights,
@@ -88,12 +94,12 @@ export class GruCell implements Cell<GruTrace> {
    * z is added.
    */
   lagStep(trace: GruTrace, args: LagStepArgs): boolean {
-    const { j, G, exp, rows, range, norms, out } = args;
+    const { j, G, rows, out } = args;
     const { mm, hiddenSize: H, gateRows: G3 } = this;
     if (!onlyLayerProducts(out) || !mm.stage || !mm.product) return false;
     const go = j * 4 * H;
     const hPrevOff = (j - 1) * H;
-    const { contribution, prevFrom: from } = out;
+    const { prevFrom: from } = out;
     const n = rows - from;
     const prev = j > 0 ? out.prev : null;
     let A: Float64Array | null = null;
@@ -101,49 +107,120 @@ export class GruCell implements Cell<GruTrace> {
       A = mm.stage(n, H, G3, this.w.weightHh.data);
       if (!A) return false;
     }
-    const { gates, output } = trace;
-    const hNorm = j > 0 ? norm2(output, hPrevOff, H) : 0;
+    const hNorm = j > 0 ? norm2(trace.output, hPrevOff, H) : 0;
     this.dU = ensureSize(this.dU, 4 * G3);
-    const scratch = this.dU;
-    const q = this.quad;
-    const dsts = [scratch, scratch, scratch, scratch];
-    const offs = [0, 0, 0, 0];
-    // Rows in groups of four, whose sums run side by side (each in its own order).
-    for (let r0 = 0; r0 < rows; r0 += 4) {
-      const c = Math.min(4, rows - r0);
-      scanRowGroup(G, r0, c, H, H, exp, range, norms, q);
-      for (let i = 0; i < c; i++) {
-        const r = r0 + i;
-        const toA = A !== null && r >= from;
-        dsts[i] = toA ? (A as Float64Array) : scratch;
-        offs[i] = toA ? (r - from) * G3 : i * G3;
-        norms[r] = Math.sqrt(norms[r]);
-        const g0 = r * H;
-        const dst = dsts[i];
-        const d0 = offs[i];
-        for (let k = 0; k < H; k++) {
-          const g = G[g0 + k];
-          const rg_ = gates[go + k];
-          const z = gates[go + H + k];
-          const nk = gates[go + 2 * H + k];
-          const hn = gates[go + 3 * H + k];
-          const hPrev = j > 0 ? output[hPrevOff + k] : 0;
-          const dan = g * (1 - z) * (1 - nk * nk);
-          dst[d0 + k] = dan * hn * rg_ * (1 - rg_);
-          dst[d0 + H + k] = g * (hPrev - nk) * z * (1 - z);
-          dst[d0 + 2 * H + k] = dan * rg_;
-        }
-      }
-      groupContributions(dsts, offs, c, G3, hNorm, q, contribution, r0);
+    const work = A && prev && H % 2 === 0 ? mm.rowWork?.() : null;
+    if (work && A) {
+      // The rows that leave (at most one) here, the others in WebAssembly.
+      if (from > 0) this.gateRowGroup(trace, args, A, 0, from, hNorm);
+      A = this.kernelGateRows(trace, args, A, work, hNorm);
+    } else {
+      // Rows in groups of four, whose sums run side by side (each in its own order).
+      for (let r0 = 0; r0 < rows; r0 += 4) this.gateRowGroup(trace, args, A, r0, Math.min(4, rows - r0), hNorm);
     }
     if (A && prev) {
       mm.product(n, prev, 0);
       for (let r = 0; r < n; r++) {
         const src = (r + from) * H;
-        for (let k = 0; k < H; k++) prev[r * H + k] += G[src + k] * gates[go + H + k];
+        for (let k = 0; k < H; k++) prev[r * H + k] += G[src + k] * trace.gates[go + H + k];
       }
     }
     return true;
+  }
+
+  /**
+   * lagStep's rows r0 … r0 + c − 1 (c ≤ 4): their first pass (rescaling, norms), the gate gradients into A (rows from
+   * on; scratch for a row that leaves), and the gate gradients' norms times ‖h_{j−1}‖ into the contributions.
+   */
+  private gateRowGroup(
+    trace: GruTrace,
+    args: LagStepArgs,
+    A: Float64Array | null,
+    r0: number,
+    c: number,
+    hNorm: number,
+  ): void {
+    const { j, G, exp, range, norms, out } = args;
+    const { hiddenSize: H, gateRows: G3 } = this;
+    const { contribution, prevFrom: from } = out as { contribution: Float64Array; prevFrom: number };
+    const go = j * 4 * H;
+    const hPrevOff = (j - 1) * H;
+    const { gates, output } = trace;
+    const scratch = this.dU;
+    const q = this.quad;
+    const dsts = this.groupDsts;
+    const offs = this.groupOffs;
+    scanRowGroup(G, r0, c, H, H, exp, range, norms, q);
+    for (let i = 0; i < c; i++) {
+      const r = r0 + i;
+      const toA = A !== null && r >= from;
+      dsts[i] = toA ? A : scratch;
+      offs[i] = toA ? (r - from) * G3 : i * G3;
+      norms[r] = Math.sqrt(norms[r]);
+      const g0 = r * H;
+      const dst = dsts[i];
+      const d0 = offs[i];
+      for (let k = 0; k < H; k++) {
+        const g = G[g0 + k];
+        const rg_ = gates[go + k];
+        const z = gates[go + H + k];
+        const nk = gates[go + 2 * H + k];
+        const hn = gates[go + 3 * H + k];
+        const hPrev = j > 0 ? output[hPrevOff + k] : 0;
+        const dan = g * (1 - z) * (1 - nk * nk);
+        dst[d0 + k] = dan * hn * rg_ * (1 - rg_);
+        dst[d0 + H + k] = g * (hPrev - nk) * z * (1 - z);
+        dst[d0 + 2 * H + k] = dan * rg_;
+      }
+    }
+    groupContributions(dsts, offs, c, G3, hNorm, q, contribution, r0);
+  }
+
+  /**
+   * lagStep's rows from `from` on (j > 0) in WebAssembly (kernels/rowKernels.ts gruGateRows), the same arithmetic
+   * as gateRowGroup in the same order, ROW_CHUNK rows at a time: each chunk's first pass here, its state gradients
+   * copied beside the product's regions (with the step's gates and h_{j−1}), the gate gradients written into the
+   * staged A, and their norms (sumSquaresRows) give the contributions while they are in cache. Returns the staged
+   * A, staged again when the region grew the memory.
+   */
+  private kernelGateRows(
+    trace: GruTrace,
+    args: LagStepArgs,
+    A: Float64Array,
+    work: RowWork,
+    hNorm: number,
+  ): Float64Array {
+    const { j, G, exp, range, rows, norms, out } = args;
+    const { hiddenSize: H, gateRows: G3 } = this;
+    const from = out.prevFrom;
+    const contribution = out.contribution as Float64Array;
+    const n = rows - from;
+    const chunk = Math.min(ROW_CHUNK, n);
+    // Doubles: the gates (4H), h_{j−1} (H), the chunk's sums (8) and rows.
+    const at = work.region(8 * (5 * H + 8 + chunk * H));
+    // A region that grew a memory that is not shared left the staged view empty: the same product, staged again.
+    const staged = A.length > 0 ? A : (this.mm.stage?.(n, H, G3, this.w.weightHh.data) ?? A);
+    const mem = work.view();
+    const gates = at / 8;
+    const h = gates + 4 * H;
+    const sums = h + H;
+    const g = sums + 8;
+    mem.set(trace.gates.subarray(j * 4 * H, (j + 1) * 4 * H), gates);
+    mem.set(trace.output.subarray((j - 1) * H, j * H), h);
+    const kernel = work.kernels.gruGateRows(H);
+    for (let r0 = from; r0 < rows; r0 += chunk) {
+      const c = Math.min(chunk, rows - r0);
+      for (let q0 = r0; q0 < r0 + c; q0 += 4)
+        scanRowGroup(G, q0, Math.min(4, r0 + c - q0), H, H, exp, range, norms, this.quad);
+      for (let r = r0; r < r0 + c; r++) norms[r] = Math.sqrt(norms[r]);
+      mem.set(G.subarray(r0 * H, (r0 + c) * H), g);
+      const aRows = staged.byteOffset + 8 * (r0 - from) * G3;
+      kernel(8 * g, 8 * gates, 8 * h, aRows, c);
+      // The gate gradients' norms, each summed in its memory order (blocks r, z, n), as rowNorms sums.
+      work.kernels.sumSquaresRows(aRows, 8 * G3, 8 * G3, c, 8 * sums);
+      for (let i = 0; i < c; i++) contribution[r0 + i] = Math.sqrt(mem[sums + i]) * hNorm;
+    }
+    return staged;
   }
 
   backStep(trace: GruTrace, j: number, G: Float64Array, rows: number, out: BackStepOut): void {

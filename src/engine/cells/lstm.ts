@@ -7,7 +7,7 @@
 import type { LayerWeights } from '../model/types';
 import { sigm } from '../activation';
 import { matVec, norm2 } from '../linalg';
-import { plainMatMul, type MatMul } from '../matmul';
+import { plainMatMul, type MatMul, type RowWork } from '../matmul';
 import type { StatsView } from '../cellStats';
 import { onlyLayerProducts, type BackStepOut, type Cell, type LagStepArgs, type Trace } from './cell';
 import { addOuter, addRows, ensureSize, groupContributions, rowNorms, scanRowGroup } from './scratch';
@@ -23,6 +23,9 @@ export interface LstmTrace extends Trace {
   /** m_t = o_t ⊙ tanh(c_t), T×H: what W_hr projects (the output itself without projections). */
   readonly cellOutput: Float64Array;
 }
+
+/** Rows the fused lag step hands to its WebAssembly row kernel at a time (their copies stay in cache). */
+const ROW_CHUNK = 8;
 
 /** Blocks of H doubles that lstmGateFactors writes (out has GATE_FACTOR_BLOCKS · H entries). */
 export const GATE_FACTOR_BLOCKS = 5;
@@ -84,6 +87,9 @@ export class LstmCell implements Cell<LstmTrace> {
   private gm: Float64Array = new Float64Array(0);
   /** lagStep's per-group sums (scratch.ts scanRowGroup, groupContributions). */
   private readonly quad = new Float64Array(8);
+  /** gateRowGroup's destinations of the gate gradients (groupContributions). */
+  private readonly groupDsts: Float64Array[] = [];
+  private readonly groupOffs: number[] = [0, 0, 0, 0];
 
   constructor(
     private readonly w: LayerWeights,
@@ -205,12 +211,10 @@ export class LstmCell implements Cell<LstmTrace> {
     const { j, G, exp, rows, range, norms, out } = args;
     const { mm, hiddenSize: H, outputSize: R, stateSize: S, gateRows: G4 } = this;
     if (!onlyLayerProducts(out) || !mm.stage || !mm.product) return false;
-    const go = j * G4;
     const proj = this.projSize > 0;
-    const { contribution, prevFrom: from } = out;
+    const { prevFrom: from } = out;
     const n = rows - from;
     const prev = j > 0 ? out.prev : null;
-    const { gates } = trace;
     const q = this.quad;
     let gm: Float64Array = G;
     if (proj) {
@@ -242,38 +246,21 @@ export class LstmCell implements Cell<LstmTrace> {
     const hNorm = j > 0 ? norm2(trace.output, (j - 1) * R, R) : 0;
     const F = this.stepFactors(trace, j);
     this.hPart = ensureSize(this.hPart, 4 * G4);
-    const scratch = this.hPart;
-    const dsts = [scratch, scratch, scratch, scratch];
-    const offs = [0, 0, 0, 0];
-    // Rows in groups of four, whose sums run side by side (each in its own order).
-    for (let r0 = 0; r0 < rows; r0 += 4) {
-      const c = Math.min(4, rows - r0);
-      if (!proj) scanRowGroup(G, r0, c, R, S, exp, range, norms, q);
-      for (let i = 0; i < c; i++) {
-        const r = r0 + i;
-        const g0 = r * S;
-        const toA = A !== null && r >= from;
-        const dst = toA ? (A as Float64Array) : scratch;
-        const d0 = toA ? (r - from) * G4 : i * G4;
-        dsts[i] = dst;
-        offs[i] = d0;
-        const p0 = (r - from) * S + R;
-        const m0 = proj ? r * H : g0;
-        let ss = norms[r];
-        for (let k = 0; k < H; k++) {
-          const gmk = gm[m0 + k];
-          // completeState: ∂ε/∂c_j += ∂ε/∂m_j ⊙ o_j ⊙ (1 − tanh² c_j).
-          const gc = G[g0 + R + k] + gmk * F[k];
-          ss += gc * gc;
-          dst[d0 + k] = gc * F[H + k];
-          dst[d0 + H + k] = gc * F[2 * H + k];
-          dst[d0 + 2 * H + k] = gc * F[3 * H + k];
-          dst[d0 + 3 * H + k] = gmk * F[4 * H + k];
-          if (toA) (prev as Float64Array)[p0 + k] = gc * gates[go + H + k];
-        }
-        norms[r] = Math.sqrt(ss);
+    const work = staged && !proj && H % 2 === 0 ? mm.rowWork?.() : null;
+    if (work && A && prev) {
+      // The rows that leave (at most one) here, the others in WebAssembly.
+      if (from > 0) {
+        scanRowGroup(G, 0, from, R, S, exp, range, norms, q);
+        this.gateRowGroup(trace, args, gm, A, 0, from, F, hNorm);
       }
-      groupContributions(dsts, offs, c, G4, hNorm, q, contribution, r0);
+      A = this.kernelGateRows(trace, args, A, work, F, hNorm);
+    } else {
+      // Rows in groups of four, whose sums run side by side (each in its own order).
+      for (let r0 = 0; r0 < rows; r0 += 4) {
+        const c = Math.min(4, rows - r0);
+        if (!proj) scanRowGroup(G, r0, c, R, S, exp, range, norms, q);
+        this.gateRowGroup(trace, args, gm, A, r0, c, F, hNorm);
+      }
     }
     if (A && prev) {
       if (staged) mm.product(n, prev, 0, S);
@@ -284,6 +271,114 @@ export class LstmCell implements Cell<LstmTrace> {
       }
     }
     return true;
+  }
+
+  /**
+   * lagStep's rows r0 … r0 + c − 1 (c ≤ 4) after their first pass: ∂ε/∂c_j completed, its squares added to the
+   * norms, the gate gradients into A (rows from on; scratch for a row that leaves), ∂ε/∂c_{j−1} into `prev`, and
+   * the gate gradients' norms times ‖h_{j−1}‖ into the contributions.
+   */
+  private gateRowGroup(
+    trace: LstmTrace,
+    args: LagStepArgs,
+    gm: Float64Array,
+    A: Float64Array | null,
+    r0: number,
+    c: number,
+    F: Float64Array,
+    hNorm: number,
+  ): void {
+    const { j, G, norms, out } = args;
+    const { hiddenSize: H, outputSize: R, stateSize: S, gateRows: G4 } = this;
+    const proj = this.projSize > 0;
+    const { contribution, prevFrom: from } = out as { contribution: Float64Array; prevFrom: number };
+    const prev = j > 0 ? out.prev : null;
+    const go = j * G4;
+    const { gates } = trace;
+    const scratch = this.hPart;
+    const dsts = this.groupDsts;
+    const offs = this.groupOffs;
+    for (let i = 0; i < c; i++) {
+      const r = r0 + i;
+      const g0 = r * S;
+      const toA = A !== null && r >= from;
+      const dst = toA ? A : scratch;
+      const d0 = toA ? (r - from) * G4 : i * G4;
+      dsts[i] = dst;
+      offs[i] = d0;
+      const p0 = (r - from) * S + R;
+      const m0 = proj ? r * H : g0;
+      let ss = norms[r];
+      for (let k = 0; k < H; k++) {
+        const gmk = gm[m0 + k];
+        // completeState: ∂ε/∂c_j += ∂ε/∂m_j ⊙ o_j ⊙ (1 − tanh² c_j).
+        const gc = G[g0 + R + k] + gmk * F[k];
+        ss += gc * gc;
+        dst[d0 + k] = gc * F[H + k];
+        dst[d0 + H + k] = gc * F[2 * H + k];
+        dst[d0 + 2 * H + k] = gc * F[3 * H + k];
+        dst[d0 + 3 * H + k] = gmk * F[4 * H + k];
+        if (toA) (prev as Float64Array)[p0 + k] = gc * gates[go + H + k];
+      }
+      norms[r] = Math.sqrt(ss);
+    }
+    groupContributions(dsts, offs, c, G4, hNorm, this.quad, contribution, r0);
+  }
+
+  /**
+   * lagStep's rows from `from` on (no projections) in WebAssembly (kernels/rowKernels.ts lstmGateRows), the same
+   * arithmetic as gateRowGroup in the same order, ROW_CHUNK rows at a time: their state gradients and sums so far
+   * are copied beside the product's regions (with the step's factors and forget gate), the gate gradients are
+   * written into the staged A, the sums and ∂ε/∂c_{j−1} are copied back (the product writes `prev`'s h-parts
+   * after), and the gate gradients' norms give the contributions while they are in cache. Returns the staged A,
+   * staged again when the region grew the memory.
+   */
+  private kernelGateRows(
+    trace: LstmTrace,
+    args: LagStepArgs,
+    A: Float64Array,
+    work: RowWork,
+    F: Float64Array,
+    hNorm: number,
+  ): Float64Array {
+    const { j, G, rows, norms, out } = args;
+    const { hiddenSize: H, stateSize: S, gateRows: G4 } = this;
+    const from = out.prevFrom;
+    const prev = out.prev as Float64Array;
+    const contribution = out.contribution as Float64Array;
+    const n = rows - from;
+    const chunk = Math.min(ROW_CHUNK, n);
+    // Doubles: the factors (5H), the forget gate (H), the chunk's sums (of the state and of the gate gradients, 8
+    // each), its rows and rows of prev.
+    const at = work.region(8 * (6 * H + 16 + chunk * 2 * S));
+    // A region that grew a memory that is not shared left the staged view empty: the same product, staged again.
+    const staged = A.length > 0 ? A : (this.mm.stage?.(n, this.outputSize, G4, this.w.weightHh.data) ?? A);
+    const mem = work.view();
+    const f = at / 8;
+    const fg = f + 5 * H;
+    const ss = fg + H;
+    const sums = ss + 8;
+    const g = sums + 8;
+    const p = g + chunk * S;
+    mem.set(F.subarray(0, 5 * H), f);
+    mem.set(trace.gates.subarray(j * G4 + H, j * G4 + 2 * H), fg);
+    const kernel = work.kernels.lstmGateRows(H);
+    for (let r0 = from; r0 < rows; r0 += chunk) {
+      const c = Math.min(chunk, rows - r0);
+      for (let q0 = r0; q0 < r0 + c; q0 += 4) {
+        scanRowGroup(G, q0, Math.min(4, r0 + c - q0), this.outputSize, S, args.exp, args.range, norms, this.quad);
+      }
+      mem.set(G.subarray(r0 * S, (r0 + c) * S), g);
+      mem.set(norms.subarray(r0, r0 + c), ss);
+      const aRows = staged.byteOffset + 8 * (r0 - from) * G4;
+      kernel(8 * g, 8 * f, 8 * fg, 8 * ss, aRows, 8 * p, c);
+      for (let i = 0; i < c; i++) norms[r0 + i] = Math.sqrt(mem[ss + i]);
+      prev.set(mem.subarray(p, p + c * S), (r0 - from) * S);
+      // The gate gradients' norms, each summed in its memory order (gate blocks i, f, g, o), as rowNorms sums.
+      work.kernels.sumSquaresRows(aRows, 8 * G4, 8 * G4, c, 8 * sums);
+      for (let i = 0; i < c; i++) contribution[r0 + i] = Math.sqrt(mem[sums + i]) * hNorm;
+    }
+    return staged;
   }
 
   backStep(trace: LstmTrace, j: number, G: Float64Array, rows: number, out: BackStepOut): void {

@@ -13,6 +13,7 @@ import type { GemmHelperData } from './gemmHelperWorker';
 import { CLOSED, CTRL_SLOTS, Ctrl, MAX_CHUNKS, claimWord, runChunks, type PanelWorker } from './parallelProtocol';
 import { getGemmModule, WasmGemmKernel, type WasmGemmOptions } from './wasmGemm';
 import type { Precision } from './wasmGemmModule';
+import type { RowKernels } from './rowKernels';
 import { wasmApi } from './wasmApi';
 
 export interface ParallelGemmOptions extends Omit<WasmGemmOptions, 'memory' | 'shared'> {
@@ -131,6 +132,19 @@ export class ParallelWasmGemm implements GemmKernel {
 
   outputView(m: number): Float64Array {
     return this.base.outputView(m);
+  }
+
+  /** As WasmGemmKernel.sideRegion, memoryView and rowKernels (the memory is the base kernel's). */
+  sideRegion(bytes: number): number {
+    return this.base.sideRegion(bytes);
+  }
+
+  memoryView(): Float64Array {
+    return this.base.memoryView();
+  }
+
+  rowKernels(): RowKernels {
+    return this.base.rowKernels();
   }
 
   compute(m: number, accumulate: boolean): void {

@@ -46,6 +46,7 @@ export const Simd = {
   f32x4_add: 0xe4,
   f32x4_mul: 0xe6,
   f64x2_add: 0xf0,
+  f64x2_sub: 0xf1,
   f64x2_mul: 0xf2,
   f64x2_promote_low_f32x4: 0x5f,
   f64x2_extract_lane: 0x21,

@@ -13,6 +13,7 @@
 // The memory only grows and is reused across calls.
 
 import type { GemmKernel } from './gemm';
+import { rowKernelsOf, type RowKernels } from './rowKernels';
 import { wasmApi, type WasmMemory, type WasmModule } from './wasmApi';
 import {
   buildGemmModule,
@@ -193,6 +194,7 @@ export class WasmGemmKernel implements GemmKernel {
   private fallback: WasmGemmKernel | null = null;
   /** f32: rows recomputed in float64 so far (a diagnostic for tests and benchmarks). */
   fallbackRows = 0;
+  private rowKernelsCache: RowKernels | null = null;
 
   constructor(opts: WasmGemmOptions = {}) {
     const shared = opts.shared ?? opts.memory !== undefined;
@@ -412,6 +414,33 @@ export class WasmGemmKernel implements GemmKernel {
   inputView(m: number): Float64Array {
     this.reserve(m);
     return new Float64Array(this.memory.buffer, this.scratch.ar, m * this.currentLayout.k);
+  }
+
+  /**
+   * Byte offset of a region of `bytes` bytes past the A and C regions, for the row kernels (rowKernels.ts) between
+   * an inputView and its compute. Valid until the A and C regions next grow (reserve for more rows, addB). May grow
+   * the memory: a view taken before (inputView) is then stale where the memory is not shared; take it again.
+   */
+  sideRegion(bytes: number): number {
+    const at = this.scratch.end;
+    this.ensureBytes(at + bytes);
+    return at;
+  }
+
+  /** The whole memory as float64 (current after sideRegion). */
+  memoryView(): Float64Array {
+    this.refreshViews();
+    return this.f64;
+  }
+
+  /** The row kernels on this kernel's memory. */
+  rowKernels(): RowKernels {
+    this.rowKernelsCache ??= rowKernelsOf({
+      memory: this.memory,
+      shared: this.config.shared,
+      maxPages: this.config.maxPages,
+    });
+    return this.rowKernelsCache;
   }
 
   /** m×nPad float64 view of C (row stride `layout.nPad`, equal to n when n is a multiple of NR). */

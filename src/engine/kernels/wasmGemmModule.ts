@@ -58,7 +58,7 @@ export function configKey(c: GemmModuleConfig): string {
 }
 
 /** Loop helper: `while (cond) body` where cond leaves an i32 on the stack. */
-function whileLoop(f: FnBuilder, cond: () => void, body: () => void): void {
+export function whileLoop(f: FnBuilder, cond: () => void, body: () => void): void {
   f.block().loop();
   cond();
   f.i32eqz().brIf(1);
@@ -67,7 +67,7 @@ function whileLoop(f: FnBuilder, cond: () => void, body: () => void): void {
 }
 
 /** `local += delta` */
-function addTo(f: FnBuilder, local: number, delta: number): void {
+export function addTo(f: FnBuilder, local: number, delta: number): void {
   f.get(local).i32(delta).i32add().set(local);
 }
 

@@ -27,11 +27,15 @@ function modelText(form: string, nonlinearity: string, hidden: number, steps: nu
 }
 
 /** A one-layer lstm or gru (optionally bidirectional, the lstm optionally with projections). */
-function gatedText(cell: 'lstm' | 'gru', gain: number, opts: { bidirectional?: boolean; proj?: number } = {}): string {
+function gatedText(
+  cell: 'lstm' | 'gru',
+  gain: number,
+  opts: { bidirectional?: boolean; proj?: number; hidden?: number } = {},
+): string {
   return JSON.stringify({
     cell,
     input_size: 3,
-    hidden_size: 40,
+    hidden_size: opts.hidden ?? 40,
     num_layers: 1,
     ...(opts.bidirectional ? { bidirectional: true } : {}),
     ...(opts.proj ? { proj_size: opts.proj } : {}),
@@ -154,13 +158,29 @@ describe('rnn fused lag step', () => {
   });
 });
 
+/** Counts the steps that took the kernel's WebAssembly row kernels (KernelMatMul.rowWork). */
+function countRowWork(mm: KernelMatMul): { count: number } {
+  const counter = { count: 0 };
+  const own = mm.rowWork.bind(mm);
+  mm.rowWork = () => {
+    const work = own();
+    if (work) counter.count++;
+    return work;
+  };
+  return counter;
+}
+
 describe('lstm and gru fused lag steps', () => {
+  // Which of them run their rows in the WebAssembly row kernels (even hidden sizes; an lstm without projections).
+  const rowKernel = new Set(['lstm', 'bidirectional lstm', 'gru', 'bidirectional gru']);
   const models: [string, () => string][] = [
     ['lstm', () => gatedText('lstm', 1.5)],
+    ['lstm of odd hidden size (41)', () => gatedText('lstm', 1.5, { hidden: 41 })],
     ['lstm with projections (proj_size 24)', () => gatedText('lstm', 1.5, { proj: 24 })],
     ['bidirectional lstm', () => gatedText('lstm', 1.5, { bidirectional: true })],
     ['bidirectional lstm with projections', () => gatedText('lstm', 1.5, { bidirectional: true, proj: 24 })],
     ['gru', () => gatedText('gru', 1.5)],
+    ['gru of odd hidden size (41)', () => gatedText('gru', 1.5, { hidden: 41 })],
     ['bidirectional gru', () => gatedText('gru', 1.5, { bidirectional: true })],
   ];
   for (const precision of ['f64', 'f32'] as const) {
@@ -171,8 +191,11 @@ describe('lstm and gru fused lag steps', () => {
       ] as const) {
         it(`${name}, ${precision}, ${what}: the same statistics to the bit as the parts`, () => {
           const mm = new KernelMatMul(createGemmKernel({ precision, kind: 'wasm' }));
+          const rowSteps = countRowWork(mm);
           try {
             assertSameBits(lagRun(text(), mm, true, safe), lagRun(text(), mm, false, safe), safe === 3);
+            if (rowKernel.has(name)) assert.ok(rowSteps.count > 80, `the row kernels ran (${rowSteps.count} steps)`);
+            else assert.strictEqual(rowSteps.count, 0, 'no row kernel');
           } finally {
             mm.dispose();
           }
@@ -189,10 +212,12 @@ describe('lstm and gru fused lag steps', () => {
     it(`${name} on the two-thread kernel (shared memory, helper up): the same statistics to the bit`, async () => {
       const K = new ParallelWasmGemm({ threads: 2, minParallelFlops: 0, mcPanels: 2 });
       const mm = new KernelMatMul(K);
+      const rowSteps = countRowWork(mm);
       try {
         for (let i = 0; i < 300 && K.readyHelpers < 1; i++) await new Promise((res) => setTimeout(res, 10));
         assert.strictEqual(K.readyHelpers, 1, 'the helper thread started');
         assertSameBits(lagRun(text, mm, true, 3), lagRun(text, mm, false, 3), true);
+        assert.strictEqual(rowSteps.count > 0, rowKernel.has(name), `row kernel steps: ${rowSteps.count}`);
       } finally {
         mm.dispose();
       }

@@ -1,0 +1,157 @@
+// The lag recursion's WebAssembly row kernels (kernels/rowKernels.ts) compute what the cells' TypeScript computes, in
+// the same order, to the bit: checked here against plain TypeScript written from the formulas, on random rows over
+// many decades, on a private and on a shared memory.
+import * as assert from 'node:assert/strict';
+import { WasmGemmKernel } from '../../../../src/engine/kernels/wasmGemm';
+import { sumSquares4 } from '../../../../src/engine/cells/scratch';
+
+/** Deterministic numbers over ±2^±60 with some zeros (mulberry32). */
+function numbers(seed: number): () => number {
+  let s = seed >>> 0;
+  const uniform = (): number => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => {
+    const u = uniform();
+    if (u < 0.05) return 0;
+    return (uniform() < 0.5 ? -1 : 1) * uniform() * 2 ** Math.round(120 * uniform() - 60);
+  };
+}
+
+/** A kernel's memory with `doubles` float64 of room past its regions: the region's first double and the view. */
+function room(kernel: WasmGemmKernel, doubles: number): { at: number; mem: () => Float64Array } {
+  const at = kernel.sideRegion(8 * doubles) / 8;
+  return { at, mem: () => kernel.memoryView() };
+}
+
+for (const shared of [false, true]) {
+  describe(`row kernels (${shared ? 'shared' : 'private'} memory)`, () => {
+    it('lstmGateRows: the gate gradients, ∂ε/∂c_{j−1} and the sums of squares, to the bit', () => {
+      for (const [H, n] of [
+        [2, 1],
+        [6, 3],
+        [40, 9],
+        [128, 4],
+      ]) {
+        const kernel = new WasmGemmKernel({ shared });
+        const S = 2 * H;
+        const next = numbers(H * 31 + n);
+        // Layout (doubles): rows n×S, factors 5H, forget gate H, sums n, A n×4H, prev n×S.
+        const { at, mem } = room(kernel, n * S + 6 * H + n + n * 4 * H + n * S);
+        const g = at;
+        const f = g + n * S;
+        const fg = f + 5 * H;
+        const ss = fg + H;
+        const a = ss + n;
+        const p = a + n * 4 * H;
+        const m = mem();
+        for (let i = g; i < p + n * S; i++) m[i] = next();
+        const before = m.slice(g, p + n * S);
+        kernel.rowKernels().lstmGateRows(H)(8 * g, 8 * f, 8 * fg, 8 * ss, 8 * a, 8 * p, n);
+        const after = mem();
+        for (let r = 0; r < n; r++) {
+          const at0 = (i: number): number => before[i - g];
+          let sum = at0(ss + r);
+          for (let k = 0; k < H; k++) {
+            const gm = at0(g + r * S + k);
+            const gc = at0(g + r * S + H + k) + gm * at0(f + k);
+            sum += gc * gc;
+            const want = [
+              gc * at0(f + H + k),
+              gc * at0(f + 2 * H + k),
+              gc * at0(f + 3 * H + k),
+              gm * at0(f + 4 * H + k),
+            ];
+            for (let b = 0; b < 4; b++) {
+              assert.equal(after[a + r * 4 * H + b * H + k], want[b], `H ${H} row ${r} gate block ${b} k ${k}`);
+            }
+            assert.equal(after[p + r * S + H + k], gc * at0(fg + k), `H ${H} row ${r}: ∂ε/∂c_{j−1} at ${k}`);
+            // The h-part of prev is not written.
+            assert.equal(after[p + r * S + k], at0(p + r * S + k));
+          }
+          assert.equal(after[ss + r], sum, `H ${H} row ${r}: the sum of squares`);
+        }
+        // The inputs are left as they were.
+        for (let i = g; i < a; i++) if (i < ss || i >= ss + n) assert.equal(after[i], before[i - g]);
+        kernel.dispose();
+      }
+    });
+
+    it('gruGateRows: the gate gradients as GruCell writes them, to the bit', () => {
+      for (const [H, n] of [
+        [2, 1],
+        [6, 3],
+        [40, 9],
+      ]) {
+        const kernel = new WasmGemmKernel({ shared });
+        const next = numbers(H * 17 + n);
+        // Layout (doubles): rows n×H, gates 4H (r, z, n in (0, 1) or (−1, 1), then W_hn h + b_hn), h_{j−1} H, A n×3H.
+        const { at, mem } = room(kernel, n * H + 5 * H + n * 3 * H);
+        const g = at;
+        const gates = g + n * H;
+        const h = gates + 4 * H;
+        const a = h + H;
+        const m = mem();
+        for (let i = g; i < a + n * 3 * H; i++) m[i] = next();
+        for (let k = 0; k < 3 * H; k++)
+          m[gates + k] = Math.tanh(m[gates + k] * 1e-3) * (k < 2 * H ? 0.5 : 1) + (k < 2 * H ? 0.5 : 0);
+        const before = m.slice(g, a + n * 3 * H);
+        kernel.rowKernels().gruGateRows(H)(8 * g, 8 * gates, 8 * h, 8 * a, n);
+        const after = mem();
+        const v = (i: number): number => before[i - g];
+        for (let r = 0; r < n; r++) {
+          for (let k = 0; k < H; k++) {
+            const gk = v(g + r * H + k);
+            const [rg, z, nk, hn] = [0, 1, 2, 3].map((b) => v(gates + b * H + k));
+            const dan = gk * (1 - z) * (1 - nk * nk);
+            const want = [dan * hn * rg * (1 - rg), gk * (v(h + k) - nk) * z * (1 - z), dan * rg];
+            for (let b = 0; b < 3; b++) {
+              assert.equal(after[a + r * 3 * H + b * H + k], want[b], `H ${H} row ${r} block ${b} k ${k}`);
+            }
+          }
+        }
+        for (let i = g; i < a; i++) assert.equal(after[i], before[i - g], 'the inputs are left as they were');
+        kernel.dispose();
+      }
+    });
+
+    it('sumSquaresRows: each row summed in order as sumSquares4 sums, for any number of rows', () => {
+      const kernel = new WasmGemmKernel({ shared });
+      for (const [n, width, stride] of [
+        [1, 1, 1],
+        [3, 7, 9],
+        [8, 160, 160],
+        [13, 33, 40],
+        [17, 1024, 1024],
+      ]) {
+        const next = numbers(n * 1000 + width);
+        const { at, mem } = room(kernel, n * stride + 8 * Math.ceil(n / 8));
+        const out = at + n * stride;
+        const m = mem();
+        for (let i = at; i < out; i++) m[i] = next();
+        kernel.rowKernels().sumSquaresRows(8 * at, 8 * stride, 8 * width, n, 8 * out);
+        const got = mem();
+        const q = new Float64Array(4);
+        for (let r = 0; r < n; r++) {
+          const row = got.subarray(at + r * stride, at + r * stride + width);
+          sumSquares4(row, 0, row, 0, row, 0, row, 0, width, q);
+          assert.equal(got[out + r], q[0], `${n} rows of ${width}: row ${r}`);
+        }
+      }
+      kernel.dispose();
+    });
+  });
+}
+
+describe('row kernels: shapes', () => {
+  it('the gate kernels need an even hidden size', () => {
+    const kernel = new WasmGemmKernel();
+    assert.throws(() => kernel.rowKernels().lstmGateRows(7), /even/);
+    assert.throws(() => kernel.rowKernels().gruGateRows(0), /even/);
+    kernel.dispose();
+  });
+});

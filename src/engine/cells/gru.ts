@@ -91,7 +91,8 @@ export class GruCell implements Cell<GruTrace> {
    * dependency chains overlap (each still summed in its own order); one pass over k writes the gate gradients
    * ∂ε/∂(W_hh h_{j−1} + b_hh) straight into the kernel's input region (MatMul.stage), whose norm is then summed in
    * their memory order (blocks r, z, n), as rowNorms sums it. The product writes into `prev`, then the path through
-   * z is added.
+   * z is added. With an even H, the pass over k and the gate gradients' norms run in the kernel's WebAssembly row
+   * kernels (kernelGateRows), to the bit the same.
    */
   lagStep(trace: GruTrace, args: LagStepArgs): boolean {
     const { j, G, rows, out } = args;

@@ -206,6 +206,8 @@ export class LstmCell implements Cell<LstmTrace> {
    * (MatMul.stage) and ∂ε/∂c_{j−1} into `prev`; ∂ε/∂z's norm is then summed in its memory order (gate blocks i, f,
    * g, o), as rowNorms sums it. The product writes ∂ε/∂h_{j−1} into `prev`'s rows directly. With projections the
    * rows' h-parts go straight into the kernel for ∂ε/∂m_j = ∂ε/∂h_j · W_hr first (all rows rescaled before).
+   * Without projections and with an even H, the pass over k and the gate gradients' norms run in the kernel's
+   * WebAssembly row kernels (kernelGateRows), to the bit the same.
    */
   lagStep(trace: LstmTrace, args: LagStepArgs): boolean {
     const { j, G, exp, rows, range, norms, out } = args;

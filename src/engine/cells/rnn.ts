@@ -4,11 +4,14 @@
 import type { LayerWeights, Nonlinearity, RnnForm } from '../model/types';
 import { ACTIVATIONS, type Activation } from '../activation';
 import { matVec, norm2 } from '../linalg';
-import { plainMatMul, type MatMul } from '../matmul';
+import { plainMatMul, type MatMul, type RowWork } from '../matmul';
 import { rescaleRow } from '../logscale';
 import type { StatsView } from '../cellStats';
 import { onlyLayerProducts, type BackStepOut, type Cell, type LagStepArgs, type Trace } from './cell';
 import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
+
+/** Rows the fused lag step hands to its WebAssembly row kernel at a time (their copies stay in cache). */
+const ROW_CHUNK = 8;
 
 /** Forward values of one sequence. */
 export interface RnnTrace extends Trace {
@@ -87,14 +90,15 @@ export class RnnCell implements Cell<RnnTrace> {
    * The lag recursion's step (Cell.lagStep) for the products of one layer (no input gradient, no parameter
    * gradients): one pass per row finds its largest entry and its squared norm and writes ∂ε/∂a_j (elman) or the
    * row itself (pascanu) straight into the kernel's input region (MatMul.stage), so the state gradients are read
-   * once and copied nowhere. A row that must be rescaled is rescaled first and read again, as rescaleRows does.
+   * once. A row that must be rescaled is rescaled first and read again, as rescaleRows does. With an even H, the rows
+   * that go on to the product take the kernel's WebAssembly row kernel (kernelRows), to the bit the same.
    */
   lagStep(trace: RnnTrace, args: LagStepArgs): boolean {
-    const { j, G, exp, rows, range, norms, out } = args;
+    const { j, rows, out } = args;
     if (!onlyLayerProducts(out) || !this.mm.stage || !this.mm.product) return false;
     const H = this.hiddenSize;
     const o = j * H;
-    const { contribution, prevFrom: from } = out;
+    const { prevFrom: from } = out;
     const n = rows - from;
     const prev = j > 0 ? out.prev : null;
     let A: Float64Array | null = null;
@@ -108,50 +112,17 @@ export class RnnCell implements Cell<RnnTrace> {
     const vNorm = v ? norm2(v, j > 0 ? o - H : 0, H) : 0;
     const { df } = this.act;
     const d = this.deriv;
+    // What the product takes: ∂ε/∂a_j = G ⊙ σ′(a_j) (elman), or the row itself (pascanu; times 1 is exact).
     if (elman) for (let i = 0; i < H; i++) d[i] = df(trace.aux[o + i], trace.output[o + i]);
+    else d.fill(1);
     this.scratch = ensureSize(this.scratch, H);
-    for (let r = 0; r < rows; r++) {
-      const g0 = r * H;
-      // The row's destination: the staged A, or scratch for a row that leaves (no product).
-      const dst = A && r >= from ? A : this.scratch;
-      const d0 = A && r >= from ? (r - from) * H : 0;
-      for (let pass = 0; pass < 2; pass++) {
-        let max = 0;
-        let ss = 0;
-        let sx = 0;
-        if (elman) {
-          for (let i = 0; i < H; i++) {
-            const g = G[g0 + i];
-            const a = Math.abs(g);
-            if (a > max) max = a;
-            ss += g * g;
-            const x = g * d[i];
-            dst[d0 + i] = x;
-            sx += x * x;
-          }
-        } else {
-          for (let i = 0; i < H; i++) {
-            const g = G[g0 + i];
-            const a = Math.abs(g);
-            if (a > max) max = a;
-            ss += g * g;
-            dst[d0 + i] = g;
-          }
-        }
-        if (pass === 0) {
-          // As rescaleRows; a rescaled row is read again.
-          const e = rescaleRow(G, g0, H, max, range);
-          if (e !== 0) {
-            exp[r] += e;
-            continue;
-          }
-        }
-        const norm = Math.sqrt(ss);
-        norms[r] = norm;
-        contribution[r] = elman ? Math.sqrt(sx) * vNorm : norm * vNorm;
-        break;
-      }
+    const work = A && H % 2 === 0 ? this.mm.rowWork?.() : null;
+    // The rows that leave (no product), or all rows: here; the others in WebAssembly.
+    for (let r = 0; r < (work ? from : rows); r++) {
+      const toA = A !== null && r >= from;
+      this.rowPass(args, r, toA ? (A as Float64Array) : this.scratch, toA ? (r - from) * H : 0, vNorm);
     }
+    if (work && A) A = this.kernelRows(args, A, work, vNorm);
     if (A && prev) {
       this.mm.product(n, prev, 0);
       if (!elman) {
@@ -164,6 +135,87 @@ export class RnnCell implements Cell<RnnTrace> {
       }
     }
     return true;
+  }
+
+  /**
+   * lagStep's row r: its largest entry and squared norm, then its destination dst[d0 …] = the row ⊙ deriv (σ′(a_j),
+   * or ones for the pascanu form) and that one's squared norm; a row that must be rescaled is rescaled first and read
+   * again, as rescaleRows does. Its norm and contribution (times vNorm) go to norms and the contributions.
+   */
+  private rowPass(args: LagStepArgs, r: number, dst: Float64Array, d0: number, vNorm: number): void {
+    const { G, exp, range, norms, out } = args;
+    const H = this.hiddenSize;
+    const d = this.deriv;
+    const g0 = r * H;
+    for (let pass = 0; pass < 2; pass++) {
+      let max = 0;
+      let ss = 0;
+      let sx = 0;
+      for (let i = 0; i < H; i++) {
+        const g = G[g0 + i];
+        const a = Math.abs(g);
+        if (a > max) max = a;
+        ss += g * g;
+        const x = g * d[i];
+        dst[d0 + i] = x;
+        sx += x * x;
+      }
+      if (pass === 0) {
+        const e = rescaleRow(G, g0, H, max, range);
+        if (e !== 0) {
+          exp[r] += e;
+          continue;
+        }
+      }
+      this.rowDone(out, norms, r, ss, sx, vNorm);
+      break;
+    }
+  }
+
+  /** A row's norm and contribution from its sums of squares (of the state gradient and of what the product takes). */
+  private rowDone(out: BackStepOut, norms: Float64Array, r: number, ss: number, sx: number, vNorm: number): void {
+    const norm = Math.sqrt(ss);
+    norms[r] = norm;
+    (out.contribution as Float64Array)[r] = this.form === 'elman' ? Math.sqrt(sx) * vNorm : norm * vNorm;
+  }
+
+  /**
+   * lagStep's rows from `from` on in WebAssembly (kernels/rowKernels.ts rnnRows), ROW_CHUNK rows at a time: the rows
+   * are copied beside the product's regions, the kernel writes row ⊙ deriv into the staged A and returns each row's
+   * largest entry and sums of squares, in the order rowPass sums. A row that must be rescaled is rescaled here and
+   * run again by rowPass (rare). Returns the staged A, staged again when the region grew the memory.
+   */
+  private kernelRows(args: LagStepArgs, A: Float64Array, work: RowWork, vNorm: number): Float64Array {
+    const { G, exp, range, rows, norms, out } = args;
+    const H = this.hiddenSize;
+    const from = out.prevFrom;
+    const n = rows - from;
+    const chunk = Math.min(ROW_CHUNK, n);
+    // Doubles: the factors (H), the chunk's results (3 per row) and rows.
+    const at = work.region(8 * (H + chunk * (3 + H)));
+    // A region that grew a memory that is not shared left the staged view empty: the same product, staged again.
+    const staged = A.length > 0 ? A : (this.mm.stage?.(n, H, H, this.w.weightHh.data) ?? A);
+    const mem = work.view();
+    const d = at / 8;
+    const res = d + H;
+    const g = res + 3 * chunk;
+    mem.set(this.deriv, d);
+    const kernel = work.kernels.rnnRows(H);
+    for (let r0 = from; r0 < rows; r0 += chunk) {
+      const c = Math.min(chunk, rows - r0);
+      mem.set(G.subarray(r0 * H, (r0 + c) * H), g);
+      kernel(8 * g, 8 * d, staged.byteOffset + 8 * (r0 - from) * H, c, 8 * res);
+      for (let i = 0; i < c; i++) {
+        const r = r0 + i;
+        const e = rescaleRow(G, r * H, H, mem[res + 3 * i], range);
+        if (e === 0) this.rowDone(out, norms, r, mem[res + 3 * i + 1], mem[res + 3 * i + 2], vNorm);
+        else {
+          exp[r] += e;
+          this.rowPass(args, r, staged, (r - from) * H, vNorm);
+        }
+      }
+    }
+    return staged;
   }
 
   backStep(trace: RnnTrace, j: number, G: Float64Array, rows: number, out: BackStepOut): void {

@@ -37,6 +37,15 @@ export type LstmGateRows = (g: number, f: number, fg: number, ss: number, a: num
 export type GruGateRows = (g: number, gates: number, h: number, a: number, n: number) => void;
 
 /**
+ * The rnn's rows (RnnCell.lagStep), for n rows of H; every address is a byte offset in the memory.
+ * - g: the rows' state gradients (n × H);
+ * - d: the factor of each entry (σ′(a_j) for the elman form, ones for the pascanu form);
+ * - a: the product's input, rows of H: g ⊙ d;
+ * - out: per row its largest |g| (NaN entries left out), Σ g² and Σ (g ⊙ d)², each sum in order (n × 3).
+ */
+export type RnnRows = (g: number, d: number, a: number, n: number, out: number) => void;
+
+/**
  * Each row's sum of squares, summed in order (as scratch.ts sumSquares4 sums), eight rows side by side (two per
  * vector, one per lane): rows of `width` float64 at a, a + stride, … (n rows; byte offsets and byte stride) into
  * out (n float64, with room for n rounded up to 8).
@@ -49,6 +58,8 @@ export interface RowKernels {
   lstmGateRows(H: number): LstmGateRows;
   /** The gru rows for hidden size H (even). */
   gruGateRows(H: number): GruGateRows;
+  /** The rnn rows for hidden size H (even). */
+  rnnRows(H: number): RnnRows;
   readonly sumSquaresRows: SumSquaresRows;
 }
 
@@ -77,6 +88,9 @@ export function rowKernelsOf(mem: RowKernelMemory): RowKernels {
     },
     gruGateRows(H: number): GruGateRows {
       return kernel('gruGateRows', String(evenSize(H)), () => buildGruGateRows(H, mem));
+    },
+    rnnRows(H: number): RnnRows {
+      return kernel('rnnRows', String(evenSize(H)), () => buildRnnRows(H, mem));
     },
     sumSquaresRows: kernel('sumSquaresRows', '', () => buildSumSquaresRows(mem)),
   };
@@ -286,5 +300,59 @@ export function buildGruGateRows(H: number, mem: Pick<RowKernelMemory, 'shared' 
     },
   );
   mb.add(fn, 'gruGateRows');
+  return mb.encode();
+}
+
+/**
+ * The module of RnnRows for hidden size H. The largest |g| is kept per lane with f64x2.pmax, which keeps the
+ * running value when the entry is NaN, as `if (a > max) max = a` does.
+ */
+export function buildRnnRows(H: number, mem: Pick<RowKernelMemory, 'shared' | 'maxPages'>): Uint8Array {
+  const mb = rowModule(mem);
+  const [g, d, a, n, out] = [0, 1, 2, 3, 4];
+  const fn = new FnBuilder(['i32', 'i32', 'i32', 'i32', 'i32']);
+  const k = fn.local('i32');
+  const ss = fn.local('f64');
+  const sx = fn.local('f64');
+  const [gv, x, max] = Array.from({ length: 3 }, () => fn.local('v128'));
+  const HB = 8 * H;
+  const at = (base: number): FnBuilder => fn.get(base).get(k).i32add();
+  /** sum += lane 0 of v·v, then lane 1. */
+  const addSquares = (sum: number, v: number): void => {
+    fn.get(v).get(v).simd(Simd.f64x2_mul).set(v);
+    fn.get(sum).get(v).f64x2ExtractLane(0).f64add().get(v).f64x2ExtractLane(1).f64add().set(sum);
+  };
+  whileLoop(
+    fn,
+    () => fn.get(n),
+    () => {
+      fn.v128zero().set(max);
+      fn.f64const0().set(ss);
+      fn.f64const0().set(sx);
+      fn.i32(0).set(k);
+      whileLoop(
+        fn,
+        () => fn.get(k).i32(HB).i32ltU(),
+        () => {
+          at(g).v128load(0).set(gv);
+          fn.get(max).get(gv).simd(Simd.f64x2_abs).simd(Simd.f64x2_pmax).set(max);
+          at(a);
+          fn.get(gv);
+          at(d).v128load(0).simd(Simd.f64x2_mul).tee(x).v128store(0);
+          addSquares(ss, gv);
+          addSquares(sx, x);
+          addTo(fn, k, 16);
+        },
+      );
+      fn.get(out).get(max).f64x2ExtractLane(0).get(max).f64x2ExtractLane(1).f64max().f64store(0);
+      fn.get(out).get(ss).f64store(8);
+      fn.get(out).get(sx).f64store(16);
+      addTo(fn, g, HB);
+      addTo(fn, a, HB);
+      addTo(fn, out, 24);
+      fn.get(n).i32(1).i32sub().set(n);
+    },
+  );
+  mb.add(fn, 'rnnRows');
   return mb.encode();
 }

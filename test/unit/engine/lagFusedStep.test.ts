@@ -112,6 +112,18 @@ function plainProductStep(text: string) {
   return { model, S, G, out, done: cell.lagStep?.(fwd.traces[0], args) };
 }
 
+/** Counts the steps that took the kernel's WebAssembly row kernels (KernelMatMul.rowWork). */
+function countRowWork(mm: KernelMatMul): { count: number } {
+  const counter = { count: 0 };
+  const own = mm.rowWork.bind(mm);
+  mm.rowWork = () => {
+    const work = own();
+    if (work) counter.count++;
+    return work;
+  };
+  return counter;
+}
+
 describe('rnn fused lag step', () => {
   for (const precision of ['f64', 'f32'] as const) {
     for (const [form, nonlinearity] of [
@@ -123,15 +135,21 @@ describe('rnn fused lag step', () => {
         ['no rescaling', 1, 200],
         ['rows rescaled often (growing gradients, safe exponent 3)', 3, 3],
       ] as const) {
-        it(`${form} ${nonlinearity}, ${precision}, ${what}: the same statistics to the bit as the parts`, () => {
-          const text = modelText(form, nonlinearity, 40, 90, gain);
-          const mm = new KernelMatMul(createGemmKernel({ precision, kind: 'wasm' }));
-          try {
-            assertSameBits(lagRun(text, mm, true, safe), lagRun(text, mm, false, safe), safe === 3);
-          } finally {
-            mm.dispose();
-          }
-        });
+        // An even hidden size takes the WebAssembly row kernel, an odd one the TypeScript rows.
+        for (const hidden of [40, 41]) {
+          it(`${form} ${nonlinearity}, H ${hidden}, ${precision}, ${what}: the same statistics to the bit as the parts`, () => {
+            const text = modelText(form, nonlinearity, hidden, 90, gain);
+            const mm = new KernelMatMul(createGemmKernel({ precision, kind: 'wasm' }));
+            const rowSteps = countRowWork(mm);
+            try {
+              assertSameBits(lagRun(text, mm, true, safe), lagRun(text, mm, false, safe), safe === 3);
+              if (hidden % 2 === 0) assert.ok(rowSteps.count > 60, `the row kernel ran (${rowSteps.count} steps)`);
+              else assert.strictEqual(rowSteps.count, 0, 'no row kernel');
+            } finally {
+              mm.dispose();
+            }
+          });
+        }
       }
     }
   }
@@ -157,18 +175,6 @@ describe('rnn fused lag step', () => {
     assert.deepStrictEqual(Array.from(out.prev), new Array<number>(8).fill(0), 'nothing written');
   });
 });
-
-/** Counts the steps that took the kernel's WebAssembly row kernels (KernelMatMul.rowWork). */
-function countRowWork(mm: KernelMatMul): { count: number } {
-  const counter = { count: 0 };
-  const own = mm.rowWork.bind(mm);
-  mm.rowWork = () => {
-    const work = own();
-    if (work) counter.count++;
-    return work;
-  };
-  return counter;
-}
 
 describe('lstm and gru fused lag steps', () => {
   // Which of them run their rows in the WebAssembly row kernels (even hidden sizes; an lstm without projections).

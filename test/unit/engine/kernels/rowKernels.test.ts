@@ -119,6 +119,53 @@ for (const shared of [false, true]) {
       }
     });
 
+    it('rnnRows: each row ⊙ the factors, its largest |entry| (NaN left out) and sums of squares, to the bit', () => {
+      for (const [H, n] of [
+        [2, 1],
+        [6, 5],
+        [40, 9],
+      ]) {
+        const kernel = new WasmGemmKernel({ shared });
+        const next = numbers(H * 7 + n);
+        // Layout (doubles): rows n×H, factors H, A n×H, results n×3.
+        const { at, mem } = room(kernel, n * H + H + n * H + 3 * n);
+        const g = at;
+        const d = g + n * H;
+        const a = d + H;
+        const res = a + n * H;
+        const m = mem();
+        for (let i = g; i < res + 3 * n; i++) m[i] = next();
+        // NaN and ∞ entries: at the first, a middle and the last entry of some rows.
+        if (n > 2) m[g] = NaN;
+        if (n > 3) m[g + 2 * H + (H >> 1)] = Infinity;
+        if (n > 4) m[g + 4 * H - 1] = NaN;
+        const before = m.slice(g, res);
+        kernel.rowKernels().rnnRows(H)(8 * g, 8 * d, 8 * a, n, 8 * res);
+        const after = mem();
+        const v = (i: number): number => before[i - g];
+        for (let r = 0; r < n; r++) {
+          let max = 0;
+          let ss = 0;
+          let sx = 0;
+          for (let k = 0; k < H; k++) {
+            const x = v(g + r * H + k);
+            if (Math.abs(x) > max) max = Math.abs(x);
+            ss += x * x;
+            const y = x * v(d + k);
+            sx += y * y;
+            assert.ok(Object.is(after[a + r * H + k], y), `H ${H} row ${r} k ${k}`);
+          }
+          assert.ok(
+            Object.is(after[res + 3 * r], max),
+            `H ${H} row ${r}: largest |entry| ${after[res + 3 * r]} vs ${max}`,
+          );
+          assert.ok(Object.is(after[res + 3 * r + 1], ss), `H ${H} row ${r}: Σ g²`);
+          assert.ok(Object.is(after[res + 3 * r + 2], sx), `H ${H} row ${r}: Σ (g ⊙ d)²`);
+        }
+        kernel.dispose();
+      }
+    });
+
     it('sumSquaresRows: each row summed in order as sumSquares4 sums, for any number of rows', () => {
       const kernel = new WasmGemmKernel({ shared });
       for (const [n, width, stride] of [
@@ -152,6 +199,7 @@ describe('row kernels: shapes', () => {
     const kernel = new WasmGemmKernel();
     assert.throws(() => kernel.rowKernels().lstmGateRows(7), /even/);
     assert.throws(() => kernel.rowKernels().gruGateRows(0), /even/);
+    assert.throws(() => kernel.rowKernels().rnnRows(3), /even/);
     kernel.dispose();
   });
 });

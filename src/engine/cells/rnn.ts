@@ -204,7 +204,7 @@ export class RnnCell implements Cell<RnnTrace> {
     for (let r0 = from; r0 < rows; r0 += chunk) {
       const c = Math.min(chunk, rows - r0);
       mem.set(G.subarray(r0 * H, (r0 + c) * H), g);
-      kernel(8 * g, 8 * d, staged.byteOffset + 8 * (r0 - from) * H, c, 8 * res);
+      kernel(8 * g, 8 * d, staged.byteOffset + 8 * (r0 - from) * H, 8 * res, c);
       for (let i = 0; i < c; i++) {
         const r = r0 + i;
         const e = rescaleRow(G, r * H, H, mem[res + 3 * i], range);

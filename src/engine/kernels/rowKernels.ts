@@ -43,7 +43,7 @@ export type GruGateRows = (g: number, gates: number, h: number, a: number, n: nu
  * - a: the product's input, rows of H: g ⊙ d;
  * - out: per row its largest |g| (NaN entries left out), Σ g² and Σ (g ⊙ d)², each sum in order (n × 3).
  */
-export type RnnRows = (g: number, d: number, a: number, n: number, out: number) => void;
+export type RnnRows = (g: number, d: number, a: number, out: number, n: number) => void;
 
 /**
  * Each row's sum of squares, summed in order (as scratch.ts sumSquares4 sums), eight rows side by side (two per
@@ -173,62 +173,46 @@ export function buildSumSquaresRows(mem: Pick<RowKernelMemory, 'shared' | 'maxPa
 
 /** The module of LstmGateRows for hidden size H (the block offsets are constants of the code). */
 export function buildLstmGateRows(H: number, mem: Pick<RowKernelMemory, 'shared' | 'maxPages'>): Uint8Array {
-  const mb = rowModule(mem);
-  const [g, f, fg, ss, a, p, n] = [0, 1, 2, 3, 4, 5, 6];
-  const fn = new FnBuilder(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const k = fn.local('i32');
-  const sum = fn.local('f64');
-  const gm = fn.local('v128');
-  const gc = fn.local('v128');
-  const sq = fn.local('v128');
+  const [g, f, fg, ss, a, p] = [0, 1, 2, 3, 4, 5];
   const HB = 8 * H;
-  const mul = (): FnBuilder => fn.simd(Simd.f64x2_mul);
-  // addr(base) + k, then the vector at that address + offset.
-  const at = (base: number): FnBuilder => fn.get(base).get(k).i32add();
-  whileLoop(
-    fn,
-    () => fn.get(n),
-    () => {
-      fn.get(ss).f64load().set(sum);
-      fn.i32(0).set(k);
-      whileLoop(
-        fn,
-        () => fn.get(k).i32(HB).i32ltU(),
-        () => {
-          // ∂ε/∂m_j (the h-part) and ∂ε/∂c_j completed: G_c + G_m ⊙ F_0.
-          at(g).v128load(0).set(gm);
-          at(g).v128load(HB);
-          fn.get(gm);
-          at(f).v128load(0);
-          mul().simd(Simd.f64x2_add).set(gc);
-          // Its squares, added in order of k.
-          fn.get(gc).get(gc);
-          mul().set(sq);
-          fn.get(sum).get(sq).f64x2ExtractLane(0).f64add().get(sq).f64x2ExtractLane(1).f64add().set(sum);
-          // The gate gradients: G_c ⊙ F_1, G_c ⊙ F_2, G_c ⊙ F_3, G_m ⊙ F_4; and G_c ⊙ forget gate.
-          for (let block = 0; block < 4; block++) {
-            at(a);
-            fn.get(block < 3 ? gc : gm);
-            at(f).v128load((block + 1) * HB);
-            mul().v128store(block * HB);
-          }
-          at(p);
-          fn.get(gc);
-          at(fg).v128load(0);
-          mul().v128store(HB);
-          addTo(fn, k, 16);
-        },
-      );
-      fn.get(ss).get(sum).f64store();
-      addTo(fn, g, 2 * HB);
-      addTo(fn, p, 2 * HB);
-      addTo(fn, a, 4 * HB);
-      addTo(fn, ss, 8);
-      fn.get(n).i32(1).i32sub().set(n);
-    },
-  );
-  mb.add(fn, 'lstmGateRows');
-  return mb.encode();
+  return rowKernelModule(mem, 'lstmGateRows', 7, H, (fn, at) => {
+    const sum = fn.local('f64');
+    const [gm, gc, sq] = Array.from({ length: 3 }, () => fn.local('v128'));
+    const mul = (): FnBuilder => fn.simd(Simd.f64x2_mul);
+    return {
+      row: () => fn.get(ss).f64load().set(sum),
+      pair: () => {
+        // ∂ε/∂m_j (the h-part) and ∂ε/∂c_j completed: G_c + G_m ⊙ F_0.
+        at(g).v128load(0).set(gm);
+        at(g).v128load(HB);
+        fn.get(gm);
+        at(f).v128load(0);
+        mul().simd(Simd.f64x2_add).set(gc);
+        // Its squares, added in order of k.
+        fn.get(gc).get(gc);
+        mul().set(sq);
+        fn.get(sum).get(sq).f64x2ExtractLane(0).f64add().get(sq).f64x2ExtractLane(1).f64add().set(sum);
+        // The gate gradients: G_c ⊙ F_1, G_c ⊙ F_2, G_c ⊙ F_3, G_m ⊙ F_4; and G_c ⊙ forget gate.
+        for (let block = 0; block < 4; block++) {
+          at(a);
+          fn.get(block < 3 ? gc : gm);
+          at(f).v128load((block + 1) * HB);
+          mul().v128store(block * HB);
+        }
+        at(p);
+        fn.get(gc);
+        at(fg).v128load(0);
+        mul().v128store(HB);
+      },
+      next: () => {
+        fn.get(ss).get(sum).f64store();
+        addTo(fn, g, 2 * HB);
+        addTo(fn, p, 2 * HB);
+        addTo(fn, a, 4 * HB);
+        addTo(fn, ss, 8);
+      },
+    };
+  });
 }
 
 /**
@@ -237,70 +221,57 @@ export function buildLstmGateRows(H: number, mem: Pick<RowKernelMemory, 'shared'
  *   dan = g·(1 − z)·(1 − n·n);  a_r = dan·hn·r·(1 − r);  a_z = g·(h − n)·z·(1 − z);  a_n = dan·r.
  */
 export function buildGruGateRows(H: number, mem: Pick<RowKernelMemory, 'shared' | 'maxPages'>): Uint8Array {
-  const mb = rowModule(mem);
-  const [g, gates, h, a, n] = [0, 1, 2, 3, 4];
-  const fn = new FnBuilder(['i32', 'i32', 'i32', 'i32', 'i32']);
-  const k = fn.local('i32');
-  const [gv, r, z, nv, dan, one] = Array.from({ length: 6 }, () => fn.local('v128'));
+  const [g, gates, h, a] = [0, 1, 2, 3];
   const HB = 8 * H;
-  const mul = (): FnBuilder => fn.simd(Simd.f64x2_mul);
-  const sub = (): FnBuilder => fn.simd(Simd.f64x2_sub);
-  const at = (base: number): FnBuilder => fn.get(base).get(k).i32add();
-  fn.f64const(1).simd(Simd.f64x2_splat).set(one);
-  whileLoop(
-    fn,
-    () => fn.get(n),
-    () => {
-      fn.i32(0).set(k);
-      whileLoop(
-        fn,
-        () => fn.get(k).i32(HB).i32ltU(),
-        () => {
-          at(g).v128load(0).set(gv);
-          at(gates).v128load(0).set(r);
-          at(gates).v128load(HB).set(z);
-          at(gates)
-            .v128load(2 * HB)
-            .set(nv);
-          // dan = g·(1 − z)·(1 − n·n)
-          fn.get(gv).get(one).get(z);
-          sub();
-          mul();
-          fn.get(one).get(nv).get(nv);
-          mul();
-          sub();
-          mul().set(dan);
-          // a_r = dan·hn·r·(1 − r)
-          at(a);
-          fn.get(dan);
-          at(gates).v128load(3 * HB);
-          mul().get(r);
-          mul().get(one).get(r);
-          sub();
-          mul().v128store(0);
-          // a_z = g·(h − n)·z·(1 − z)
-          at(a);
-          fn.get(gv);
-          at(h).v128load(0).get(nv);
-          sub();
-          mul().get(z);
-          mul().get(one).get(z);
-          sub();
-          mul().v128store(HB);
-          // a_n = dan·r
-          at(a);
-          fn.get(dan).get(r);
-          mul().v128store(2 * HB);
-          addTo(fn, k, 16);
-        },
-      );
-      addTo(fn, g, HB);
-      addTo(fn, a, 3 * HB);
-      fn.get(n).i32(1).i32sub().set(n);
-    },
-  );
-  mb.add(fn, 'gruGateRows');
-  return mb.encode();
+  return rowKernelModule(mem, 'gruGateRows', 5, H, (fn, at) => {
+    const [gv, r, z, nv, dan, one] = Array.from({ length: 6 }, () => fn.local('v128'));
+    const mul = (): FnBuilder => fn.simd(Simd.f64x2_mul);
+    const sub = (): FnBuilder => fn.simd(Simd.f64x2_sub);
+    fn.f64const(1).simd(Simd.f64x2_splat).set(one);
+    return {
+      pair: () => {
+        at(g).v128load(0).set(gv);
+        at(gates).v128load(0).set(r);
+        at(gates).v128load(HB).set(z);
+        at(gates)
+          .v128load(2 * HB)
+          .set(nv);
+        // dan = g·(1 − z)·(1 − n·n)
+        fn.get(gv).get(one).get(z);
+        sub();
+        mul();
+        fn.get(one).get(nv).get(nv);
+        mul();
+        sub();
+        mul().set(dan);
+        // a_r = dan·hn·r·(1 − r)
+        at(a);
+        fn.get(dan);
+        at(gates).v128load(3 * HB);
+        mul().get(r);
+        mul().get(one).get(r);
+        sub();
+        mul().v128store(0);
+        // a_z = g·(h − n)·z·(1 − z)
+        at(a);
+        fn.get(gv);
+        at(h).v128load(0).get(nv);
+        sub();
+        mul().get(z);
+        mul().get(one).get(z);
+        sub();
+        mul().v128store(HB);
+        // a_n = dan·r
+        at(a);
+        fn.get(dan).get(r);
+        mul().v128store(2 * HB);
+      },
+      next: () => {
+        addTo(fn, g, HB);
+        addTo(fn, a, 3 * HB);
+      },
+    };
+  });
 }
 
 /**
@@ -308,51 +279,93 @@ export function buildGruGateRows(H: number, mem: Pick<RowKernelMemory, 'shared' 
  * running value when the entry is NaN, as `if (a > max) max = a` does.
  */
 export function buildRnnRows(H: number, mem: Pick<RowKernelMemory, 'shared' | 'maxPages'>): Uint8Array {
-  const mb = rowModule(mem);
-  const [g, d, a, n, out] = [0, 1, 2, 3, 4];
-  const fn = new FnBuilder(['i32', 'i32', 'i32', 'i32', 'i32']);
-  const k = fn.local('i32');
-  const ss = fn.local('f64');
-  const sx = fn.local('f64');
-  const [gv, x, max] = Array.from({ length: 3 }, () => fn.local('v128'));
+  const [g, d, a, out] = [0, 1, 2, 3];
   const HB = 8 * H;
-  const at = (base: number): FnBuilder => fn.get(base).get(k).i32add();
-  /** sum += lane 0 of v·v, then lane 1. */
-  const addSquares = (sum: number, v: number): void => {
-    fn.get(v).get(v).simd(Simd.f64x2_mul).set(v);
-    fn.get(sum).get(v).f64x2ExtractLane(0).f64add().get(v).f64x2ExtractLane(1).f64add().set(sum);
-  };
+  return rowKernelModule(mem, 'rnnRows', 5, H, (fn, at) => {
+    const ss = fn.local('f64');
+    const sx = fn.local('f64');
+    const [gv, x, max] = Array.from({ length: 3 }, () => fn.local('v128'));
+    /** sum += lane 0 of v·v, then lane 1. */
+    const addSquares = (sum: number, v: number): void => {
+      fn.get(v).get(v).simd(Simd.f64x2_mul).set(v);
+      fn.get(sum).get(v).f64x2ExtractLane(0).f64add().get(v).f64x2ExtractLane(1).f64add().set(sum);
+    };
+    return {
+      row: () => {
+        fn.v128zero().set(max);
+        fn.f64const0().set(ss);
+        fn.f64const0().set(sx);
+      },
+      pair: () => {
+        at(g).v128load(0).set(gv);
+        fn.get(max).get(gv).simd(Simd.f64x2_abs).simd(Simd.f64x2_pmax).set(max);
+        at(a);
+        fn.get(gv);
+        at(d).v128load(0).simd(Simd.f64x2_mul).tee(x).v128store(0);
+        addSquares(ss, gv);
+        addSquares(sx, x);
+      },
+      next: () => {
+        fn.get(out).get(max).f64x2ExtractLane(0).get(max).f64x2ExtractLane(1).f64max().f64store(0);
+        fn.get(out).get(ss).f64store(8);
+        fn.get(out).get(sx).f64store(16);
+        addTo(fn, g, HB);
+        addTo(fn, a, HB);
+        addTo(fn, out, 24);
+      },
+    };
+  });
+}
+
+/** What a row kernel does per row (rowKernelModule). */
+interface RowParts {
+  /** Before the row's entries. */
+  row?(): void;
+  /** For two entries, at byte offset k of the row (at(base) pushes base + k). */
+  pair(): void;
+  /** After them: moves the row addresses on. */
+  next(): void;
+}
+
+/**
+ * A row kernel's module: one exported function `name` of `params` i32 parameters, the last the number of rows n.
+ * `parts` declares its locals, emits what comes before the rows and returns the per-row code; each row runs row(),
+ * pair() for k = 0, 16, … below 8·H bytes, then next().
+ */
+function rowKernelModule(
+  mem: Pick<RowKernelMemory, 'shared' | 'maxPages'>,
+  name: string,
+  params: number,
+  H: number,
+  parts: (fn: FnBuilder, at: (base: number) => FnBuilder) => RowParts,
+): Uint8Array {
+  const mb = rowModule(mem);
+  const fn = new FnBuilder(Array.from({ length: params }, () => 'i32' as const));
+  const n = params - 1;
+  const k = fn.local('i32');
+  const row = parts(fn, (base) => fn.get(base).get(k).i32add());
   whileLoop(
     fn,
     () => fn.get(n),
     () => {
-      fn.v128zero().set(max);
-      fn.f64const0().set(ss);
-      fn.f64const0().set(sx);
+      row.row?.();
       fn.i32(0).set(k);
       whileLoop(
         fn,
-        () => fn.get(k).i32(HB).i32ltU(),
+        () =>
+          fn
+            .get(k)
+            .i32(8 * H)
+            .i32ltU(),
         () => {
-          at(g).v128load(0).set(gv);
-          fn.get(max).get(gv).simd(Simd.f64x2_abs).simd(Simd.f64x2_pmax).set(max);
-          at(a);
-          fn.get(gv);
-          at(d).v128load(0).simd(Simd.f64x2_mul).tee(x).v128store(0);
-          addSquares(ss, gv);
-          addSquares(sx, x);
+          row.pair();
           addTo(fn, k, 16);
         },
       );
-      fn.get(out).get(max).f64x2ExtractLane(0).get(max).f64x2ExtractLane(1).f64max().f64store(0);
-      fn.get(out).get(ss).f64store(8);
-      fn.get(out).get(sx).f64store(16);
-      addTo(fn, g, HB);
-      addTo(fn, a, HB);
-      addTo(fn, out, 24);
+      row.next();
       fn.get(n).i32(1).i32sub().set(n);
     },
   );
-  mb.add(fn, 'rnnRows');
+  mb.add(fn, name);
   return mb.encode();
 }

@@ -140,7 +140,7 @@ for (const shared of [false, true]) {
         if (n > 3) m[g + 2 * H + (H >> 1)] = Infinity;
         if (n > 4) m[g + 4 * H - 1] = NaN;
         const before = m.slice(g, res);
-        kernel.rowKernels().rnnRows(H)(8 * g, 8 * d, 8 * a, n, 8 * res);
+        kernel.rowKernels().rnnRows(H)(8 * g, 8 * d, 8 * a, 8 * res, n);
         const after = mem();
         const v = (i: number): number => before[i - g];
         for (let r = 0; r < n; r++) {

@@ -206,8 +206,8 @@ export class LstmCell implements Cell<LstmTrace> {
    * (MatMul.stage) and ∂ε/∂c_{j−1} into `prev`; ∂ε/∂z's norm is then summed in its memory order (gate blocks i, f,
    * g, o), as rowNorms sums it. The product writes ∂ε/∂h_{j−1} into `prev`'s rows directly. With projections the
    * rows' h-parts go straight into the kernel for ∂ε/∂m_j = ∂ε/∂h_j · W_hr first (all rows rescaled before).
-   * Without projections and with an even H, the pass over k and the gate gradients' norms run in the kernel's
-   * WebAssembly row kernels (kernelGateRows), to the bit the same.
+   * With an even H, the pass over k and the gate gradients' norms run in the kernel's WebAssembly row kernels
+   * (kernelGateRows), to the bit the same.
    */
   lagStep(trace: LstmTrace, args: LagStepArgs): boolean {
     const { j, G, exp, rows, range, norms, out } = args;
@@ -248,11 +248,11 @@ export class LstmCell implements Cell<LstmTrace> {
     const hNorm = j > 0 ? norm2(trace.output, (j - 1) * R, R) : 0;
     const F = this.stepFactors(trace, j);
     this.hPart = ensureSize(this.hPart, 4 * G4);
-    const work = staged && !proj && H % 2 === 0 ? mm.rowWork?.() : null;
+    const work = staged && H % 2 === 0 ? mm.rowWork?.() : null;
     if (work && A && prev) {
       // The rows that leave (at most one) here, the others in WebAssembly.
       if (from > 0) {
-        scanRowGroup(G, 0, from, R, S, exp, range, norms, q);
+        if (!proj) scanRowGroup(G, 0, from, R, S, exp, range, norms, q);
         this.gateRowGroup(trace, args, gm, A, 0, from, F, hNorm);
       }
       A = this.kernelGateRows(trace, args, A, work, F, hNorm);
@@ -328,8 +328,9 @@ export class LstmCell implements Cell<LstmTrace> {
   }
 
   /**
-   * lagStep's rows from `from` on (no projections) in WebAssembly (kernels/rowKernels.ts lstmGateRows), the same
-   * arithmetic as gateRowGroup in the same order, ROW_CHUNK rows at a time: their state gradients and sums so far
+   * lagStep's rows from `from` on in WebAssembly (kernels/rowKernels.ts lstmGateRows), the same arithmetic as
+   * gateRowGroup in the same order, ROW_CHUNK rows at a time: each chunk's first pass here (without projections;
+   * with them it came before the W_hr product), its state gradients (and ∂ε/∂m_j with projections) and sums so far
    * are copied beside the product's regions (with the step's factors and forget gate), the gate gradients are
    * written into the staged A, the sums and ∂ε/∂c_{j−1} are copied back (the product writes `prev`'s h-parts
    * after), and the gate gradients' norms give the contributions while they are in cache. Returns the staged A,
@@ -344,15 +345,15 @@ export class LstmCell implements Cell<LstmTrace> {
     hNorm: number,
   ): Float64Array {
     const { j, G, rows, norms, out } = args;
-    const { hiddenSize: H, stateSize: S, gateRows: G4 } = this;
+    const { hiddenSize: H, stateSize: S, gateRows: G4, projSize: P } = this;
     const from = out.prevFrom;
     const prev = out.prev as Float64Array;
     const contribution = out.contribution as Float64Array;
     const n = rows - from;
     const chunk = Math.min(ROW_CHUNK, n);
     // Doubles: the factors (5H), the forget gate (H), the chunk's sums (of the state and of the gate gradients, 8
-    // each), its rows and rows of prev.
-    const at = work.region(8 * (6 * H + 16 + chunk * 2 * S));
+    // each), its rows, rows of prev and (projections) rows of ∂ε/∂m_j.
+    const at = work.region(8 * (6 * H + 16 + chunk * (2 * S + (P ? H : 0))));
     // A region that grew a memory that is not shared left the staged view empty: the same product, staged again.
     const staged = A.length > 0 ? A : (this.mm.stage?.(n, this.outputSize, G4, this.w.weightHh.data) ?? A);
     const mem = work.view();
@@ -362,18 +363,21 @@ export class LstmCell implements Cell<LstmTrace> {
     const sums = ss + 8;
     const g = sums + 8;
     const p = g + chunk * S;
+    // ∂ε/∂m_j: the state rows' h-parts, or their own rows (the W_hr product's) with projections.
+    const m = P ? p + chunk * S : g;
     mem.set(F.subarray(0, 5 * H), f);
     mem.set(trace.gates.subarray(j * G4 + H, j * G4 + 2 * H), fg);
-    const kernel = work.kernels.lstmGateRows(H);
+    const kernel = work.kernels.lstmGateRows(H, P);
     for (let r0 = from; r0 < rows; r0 += chunk) {
       const c = Math.min(chunk, rows - r0);
-      for (let q0 = r0; q0 < r0 + c; q0 += 4) {
+      for (let q0 = r0; !P && q0 < r0 + c; q0 += 4) {
         scanRowGroup(G, q0, Math.min(4, r0 + c - q0), this.outputSize, S, args.exp, args.range, norms, this.quad);
       }
       mem.set(G.subarray(r0 * S, (r0 + c) * S), g);
+      if (P) mem.set(this.gm.subarray(r0 * H, (r0 + c) * H), m);
       mem.set(norms.subarray(r0, r0 + c), ss);
       const aRows = staged.byteOffset + 8 * (r0 - from) * G4;
-      kernel(8 * g, 8 * f, 8 * fg, 8 * ss, aRows, 8 * p, c);
+      kernel(8 * m, 8 * g, 8 * f, 8 * fg, 8 * ss, aRows, 8 * p, c);
       for (let i = 0; i < c; i++) norms[r0 + i] = Math.sqrt(mem[ss + i]);
       prev.set(mem.subarray(p, p + c * S), (r0 - from) * S);
       // The gate gradients' norms, each summed in its memory order (gate blocks i, f, g, o), as rowNorms sums.

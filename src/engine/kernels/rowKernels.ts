@@ -15,16 +15,26 @@ export interface RowKernelMemory {
 }
 
 /**
- * The lstm's gate-gradient rows (LstmCell.lagStep without projections, rows that go on to the product), for n rows;
- * every address is a byte offset in the memory.
- * - g: the rows' state gradients (n × 2H float64: h-part then c-part, completed nowhere yet);
+ * The lstm's gate-gradient rows (LstmCell.lagStep, rows that go on to the product), for n rows; every address is a
+ * byte offset in the memory. R is the output width (H, or P with projections) and S = R + H the state's.
+ * - m: the rows' ∂ε/∂m_j: the state rows' h-parts without projections (m = g), or rows of H with them;
+ * - g: the rows' state gradients (n × S: h-part then c-part; the c-part not yet completed);
  * - f: the step's gate factors (lstmGateFactors: 5 blocks of H);
  * - fg: the step's forget gate (H);
  * - ss: each row's running sum of squares (n): read, the c-part's squares added in order k = 0 … H−1, written back;
  * - a: the product's input, rows of 4H: ∂ε/∂z (gate blocks i, f, g, o);
- * - p: rows of 2H whose c-part receives ∂ε/∂c_{j−1} (the h-part is not written).
+ * - p: rows of S whose c-part receives ∂ε/∂c_{j−1} (the h-part is not written).
  */
-export type LstmGateRows = (g: number, f: number, fg: number, ss: number, a: number, p: number, n: number) => void;
+export type LstmGateRows = (
+  m: number,
+  g: number,
+  f: number,
+  fg: number,
+  ss: number,
+  a: number,
+  p: number,
+  n: number,
+) => void;
 
 /**
  * The gru's gate-gradient rows (GruCell.lagStep, rows that go on to the product), for n rows; every address is a byte
@@ -54,8 +64,8 @@ export type SumSquaresRows = (a: number, stride: number, width: number, n: numbe
 
 /** The row kernels of one memory. */
 export interface RowKernels {
-  /** The lstm rows for hidden size H (even). */
-  lstmGateRows(H: number): LstmGateRows;
+  /** The lstm rows for hidden size H (even) and projections of size P (0: none). */
+  lstmGateRows(H: number, P?: number): LstmGateRows;
   /** The gru rows for hidden size H (even). */
   gruGateRows(H: number): GruGateRows;
   /** The rnn rows for hidden size H (even). */
@@ -83,8 +93,8 @@ export function rowKernelsOf(mem: RowKernelMemory): RowKernels {
     return fn as T;
   };
   return {
-    lstmGateRows(H: number): LstmGateRows {
-      return kernel('lstmGateRows', String(evenSize(H)), () => buildLstmGateRows(H, mem));
+    lstmGateRows(H: number, P = 0): LstmGateRows {
+      return kernel('lstmGateRows', `${evenSize(H)}:${P}`, () => buildLstmGateRows(H, P, mem));
     },
     gruGateRows(H: number): GruGateRows {
       return kernel('gruGateRows', String(evenSize(H)), () => buildGruGateRows(H, mem));
@@ -171,20 +181,24 @@ export function buildSumSquaresRows(mem: Pick<RowKernelMemory, 'shared' | 'maxPa
   return mb.encode();
 }
 
-/** The module of LstmGateRows for hidden size H (the block offsets are constants of the code). */
-export function buildLstmGateRows(H: number, mem: Pick<RowKernelMemory, 'shared' | 'maxPages'>): Uint8Array {
-  const [g, f, fg, ss, a, p] = [0, 1, 2, 3, 4, 5];
+/** The module of LstmGateRows for hidden size H and projections P (the offsets and strides are constants of the code). */
+export function buildLstmGateRows(H: number, P: number, mem: Pick<RowKernelMemory, 'shared' | 'maxPages'>): Uint8Array {
+  const [m, g, f, fg, ss, a, p] = [0, 1, 2, 3, 4, 5, 6];
   const HB = 8 * H;
-  return rowKernelModule(mem, 'lstmGateRows', 7, H, (fn, at) => {
+  // The c-part's offset in a state row, the state rows' stride and the stride of the rows of ∂ε/∂m_j.
+  const RB = 8 * (P || H);
+  const SB = RB + HB;
+  const MB = P ? HB : SB;
+  return rowKernelModule(mem, 'lstmGateRows', 8, H, (fn, at) => {
     const sum = fn.local('f64');
     const [gm, gc, sq] = Array.from({ length: 3 }, () => fn.local('v128'));
     const mul = (): FnBuilder => fn.simd(Simd.f64x2_mul);
     return {
       row: () => fn.get(ss).f64load().set(sum),
       pair: () => {
-        // ∂ε/∂m_j (the h-part) and ∂ε/∂c_j completed: G_c + G_m ⊙ F_0.
-        at(g).v128load(0).set(gm);
-        at(g).v128load(HB);
+        // ∂ε/∂m_j and ∂ε/∂c_j completed: G_c + G_m ⊙ F_0.
+        at(m).v128load(0).set(gm);
+        at(g).v128load(RB);
         fn.get(gm);
         at(f).v128load(0);
         mul().simd(Simd.f64x2_add).set(gc);
@@ -202,12 +216,13 @@ export function buildLstmGateRows(H: number, mem: Pick<RowKernelMemory, 'shared'
         at(p);
         fn.get(gc);
         at(fg).v128load(0);
-        mul().v128store(HB);
+        mul().v128store(RB);
       },
       next: () => {
         fn.get(ss).get(sum).f64store();
-        addTo(fn, g, 2 * HB);
-        addTo(fn, p, 2 * HB);
+        addTo(fn, m, MB);
+        addTo(fn, g, SB);
+        addTo(fn, p, SB);
         addTo(fn, a, 4 * HB);
         addTo(fn, ss, 8);
       },

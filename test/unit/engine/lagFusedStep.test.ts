@@ -177,8 +177,16 @@ describe('rnn fused lag step', () => {
 });
 
 describe('lstm and gru fused lag steps', () => {
-  // Which of them run their rows in the WebAssembly row kernels (even hidden sizes; an lstm without projections).
-  const rowKernel = new Set(['lstm', 'bidirectional lstm', 'gru', 'bidirectional gru']);
+  // Which of them run their rows in the WebAssembly row kernels (the even hidden sizes).
+  const rowKernel = new Set([
+    'lstm',
+    'lstm with projections (proj_size 24)',
+    'bidirectional lstm',
+    'bidirectional lstm with projections',
+    'lstm with projections',
+    'gru',
+    'bidirectional gru',
+  ]);
   const models: [string, () => string][] = [
     ['lstm', () => gatedText('lstm', 1.5)],
     ['lstm of odd hidden size (41)', () => gatedText('lstm', 1.5, { hidden: 41 })],

@@ -30,53 +30,59 @@ function room(kernel: WasmGemmKernel, doubles: number): { at: number; mem: () =>
 
 for (const shared of [false, true]) {
   describe(`row kernels (${shared ? 'shared' : 'private'} memory)`, () => {
-    it('lstmGateRows: the gate gradients, ∂ε/∂c_{j−1} and the sums of squares, to the bit', () => {
-      for (const [H, n] of [
-        [2, 1],
-        [6, 3],
-        [40, 9],
-        [128, 4],
+    it('lstmGateRows: the gate gradients, ∂ε/∂c_{j−1} and the sums of squares, to the bit (with and without projections)', () => {
+      for (const [H, P, n] of [
+        [2, 0, 1],
+        [6, 0, 3],
+        [40, 0, 9],
+        [128, 0, 4],
+        [2, 1, 2],
+        [6, 5, 3],
+        [40, 24, 9],
       ]) {
         const kernel = new WasmGemmKernel({ shared });
-        const S = 2 * H;
-        const next = numbers(H * 31 + n);
-        // Layout (doubles): rows n×S, factors 5H, forget gate H, sums n, A n×4H, prev n×S.
-        const { at, mem } = room(kernel, n * S + 6 * H + n + n * 4 * H + n * S);
+        const R = P || H;
+        const S = R + H;
+        const next = numbers(H * 31 + P * 7 + n);
+        // Layout (doubles): rows n×S, factors 5H, forget gate H, sums n, A n×4H, prev n×S, ∂ε/∂m_j n×H (projections).
+        const { at, mem } = room(kernel, n * S + 6 * H + n + n * 4 * H + n * S + n * H);
         const g = at;
         const f = g + n * S;
         const fg = f + 5 * H;
         const ss = fg + H;
         const a = ss + n;
         const p = a + n * 4 * H;
+        const mRows = p + n * S;
+        const end = mRows + n * H;
         const m = mem();
-        for (let i = g; i < p + n * S; i++) m[i] = next();
-        const before = m.slice(g, p + n * S);
-        kernel.rowKernels().lstmGateRows(H)(8 * g, 8 * f, 8 * fg, 8 * ss, 8 * a, 8 * p, n);
+        for (let i = g; i < end; i++) m[i] = next();
+        const before = m.slice(g, end);
+        const mAt = P ? mRows : g;
+        kernel.rowKernels().lstmGateRows(H, P)(8 * mAt, 8 * g, 8 * f, 8 * fg, 8 * ss, 8 * a, 8 * p, n);
         const after = mem();
+        const v = (i: number): number => before[i - g];
         for (let r = 0; r < n; r++) {
-          const at0 = (i: number): number => before[i - g];
-          let sum = at0(ss + r);
+          let sum = v(ss + r);
           for (let k = 0; k < H; k++) {
-            const gm = at0(g + r * S + k);
-            const gc = at0(g + r * S + H + k) + gm * at0(f + k);
+            const gm = P ? v(mRows + r * H + k) : v(g + r * S + k);
+            const gc = v(g + r * S + R + k) + gm * v(f + k);
             sum += gc * gc;
-            const want = [
-              gc * at0(f + H + k),
-              gc * at0(f + 2 * H + k),
-              gc * at0(f + 3 * H + k),
-              gm * at0(f + 4 * H + k),
-            ];
+            const want = [gc * v(f + H + k), gc * v(f + 2 * H + k), gc * v(f + 3 * H + k), gm * v(f + 4 * H + k)];
             for (let b = 0; b < 4; b++) {
-              assert.equal(after[a + r * 4 * H + b * H + k], want[b], `H ${H} row ${r} gate block ${b} k ${k}`);
+              assert.equal(after[a + r * 4 * H + b * H + k], want[b], `H ${H} P ${P} row ${r} gate block ${b} k ${k}`);
             }
-            assert.equal(after[p + r * S + H + k], gc * at0(fg + k), `H ${H} row ${r}: ∂ε/∂c_{j−1} at ${k}`);
-            // The h-part of prev is not written.
-            assert.equal(after[p + r * S + k], at0(p + r * S + k));
+            assert.equal(after[p + r * S + R + k], gc * v(fg + k), `H ${H} P ${P} row ${r}: ∂ε/∂c_{j−1} at ${k}`);
           }
-          assert.equal(after[ss + r], sum, `H ${H} row ${r}: the sum of squares`);
+          // The h-part of prev is not written.
+          for (let i = 0; i < R; i++) assert.equal(after[p + r * S + i], v(p + r * S + i));
+          assert.equal(after[ss + r], sum, `H ${H} P ${P} row ${r}: the sum of squares`);
         }
         // The inputs are left as they were.
-        for (let i = g; i < a; i++) if (i < ss || i >= ss + n) assert.equal(after[i], before[i - g]);
+        for (let i = g; i < end; i++) {
+          if ((i < ss || i >= ss + n) && (i < a || i >= p)) {
+            if (i < p || (i - p) % S < R || i >= mRows) assert.equal(after[i], before[i - g], `input ${i - g}`);
+          }
+        }
         kernel.dispose();
       }
     });

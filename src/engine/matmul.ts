@@ -62,12 +62,14 @@ export interface MatMul {
 export interface RowWork {
   readonly kernels: RowKernels;
   /**
-   * Byte offset of a region of `bytes` bytes, valid until the staged product runs. May grow the memory: the staged
-   * view is then stale where the memory is not shared (length 0); stage again for a current one.
+   * Byte offset of a region of `bytes` bytes, valid until the staged product runs. May grow the memory: a view
+   * taken before (the staged input) is then stale where the memory is not shared; take `input()` after it.
    */
   region(bytes: number): number;
   /** The whole memory as float64, current after `region`. */
   view(): Float64Array;
+  /** The staged product's input view (what `stage` returned), current after `region`. */
+  input(): Float64Array;
 }
 
 /** The reference product (plain TypeScript). */
@@ -102,14 +104,15 @@ function zeroCopy(kernel: GemmKernel): ZeroCopyKernel | null {
     : null;
 }
 
-/** A zero-copy kernel's RowWork, or null when it has no row kernels. */
-function rowWorkOf(k: ZeroCopyKernel | null): RowWork | null {
+/** A zero-copy kernel's RowWork (its staged input has `rows()` rows), or null when it has no row kernels. */
+function rowWorkOf(k: ZeroCopyKernel | null, rows: () => number): RowWork | null {
   if (!k?.sideRegion || !k.memoryView || !k.rowKernels) return null;
   const kernel = k as Required<ZeroCopyKernel>;
   return {
     kernels: kernel.rowKernels(),
     region: (bytes) => kernel.sideRegion(bytes),
     view: () => kernel.memoryView(),
+    input: () => kernel.inputView(rows()),
   };
 }
 
@@ -125,7 +128,8 @@ export class KernelMatMul implements MatMul {
   readonly safeExponent = 200;
 
   private readonly direct: ZeroCopyKernel | null;
-  /** The staged product's n (0: none staged). */
+  /** The staged product's m and n (n 0: none staged). */
+  private stagedM = 0;
   private stagedN = 0;
   /** The staged product when it is small enough for plain code (its A in plainScratch). */
   private stagedPlain: { k: number; W: Float64Array } | null = null;
@@ -193,13 +197,14 @@ export class KernelMatMul implements MatMul {
     }
     this.select(n, k, W);
     const view = this.direct.inputView(m);
+    this.stagedM = m;
     this.stagedN = n;
     return view;
   }
 
   rowWork(): RowWork | null {
     if (this.stagedN === 0 || this.stagedPlain) return null;
-    if (this.rowSide === undefined) this.rowSide = rowWorkOf(this.direct);
+    if (this.rowSide === undefined) this.rowSide = rowWorkOf(this.direct, () => this.stagedM);
     return this.rowSide;
   }
 

@@ -5,12 +5,10 @@ import type { LayerWeights } from '../model/types';
 import { sigm } from '../activation';
 import { matVec, norm2 } from '../linalg';
 import { plainMatMul, type MatMul, type RowWork } from '../matmul';
+import { ROW_CHUNK } from '../kernels/rowKernels';
 import type { StatsView } from '../cellStats';
 import { onlyLayerProducts, type BackStepOut, type Cell, type LagStepArgs, type Trace } from './cell';
 import { addOuter, addRows, ensureSize, groupContributions, rowNorms, scanRowGroup } from './scratch';
-
-/** Rows the fused lag step hands to its WebAssembly row kernel at a time (their copies stay in cache). */
-const ROW_CHUNK = 8;
 
 /** Forward values of one sequence. */
 export interface GruTrace extends Trace {
@@ -114,7 +112,7 @@ export class GruCell implements Cell<GruTrace> {
     if (work && A) {
       // The rows that leave (at most one) here, the others in WebAssembly.
       if (from > 0) this.gateRowGroup(trace, args, A, 0, from, hNorm);
-      A = this.kernelGateRows(trace, args, A, work, hNorm);
+      A = this.kernelGateRows(trace, args, work, hNorm);
     } else {
       // Rows in groups of four, whose sums run side by side (each in its own order).
       for (let r0 = 0; r0 < rows; r0 += 4) this.gateRowGroup(trace, args, A, r0, Math.min(4, rows - r0), hNorm);
@@ -181,16 +179,10 @@ export class GruCell implements Cell<GruTrace> {
    * lagStep's rows from `from` on (j > 0) in WebAssembly (kernels/rowKernels.ts gruGateRows), the same arithmetic
    * as gateRowGroup in the same order, ROW_CHUNK rows at a time: each chunk's first pass here, its state gradients
    * copied beside the product's regions (with the step's gates and h_{j−1}), the gate gradients written into the
-   * staged A, and their norms (sumSquaresRows) give the contributions while they are in cache. Returns the staged
-   * A, staged again when the region grew the memory.
+   * staged A, and their norms (sumSquaresRows) give the contributions while they are in cache. Returns the staged A
+   * as it is after the region (RowWork.input).
    */
-  private kernelGateRows(
-    trace: GruTrace,
-    args: LagStepArgs,
-    A: Float64Array,
-    work: RowWork,
-    hNorm: number,
-  ): Float64Array {
+  private kernelGateRows(trace: GruTrace, args: LagStepArgs, work: RowWork, hNorm: number): Float64Array {
     const { j, G, exp, range, rows, norms, out } = args;
     const { hiddenSize: H, gateRows: G3 } = this;
     const from = out.prevFrom;
@@ -199,8 +191,8 @@ export class GruCell implements Cell<GruTrace> {
     const chunk = Math.min(ROW_CHUNK, n);
     // Doubles: the gates (4H), h_{j−1} (H), the chunk's sums (8) and rows.
     const at = work.region(8 * (5 * H + 8 + chunk * H));
-    // A region that grew a memory that is not shared left the staged view empty: the same product, staged again.
-    const staged = A.length > 0 ? A : (this.mm.stage?.(n, H, G3, this.w.weightHh.data) ?? A);
+    // The staged input, current after the region (which may have grown the memory).
+    const staged = work.input();
     const mem = work.view();
     const gates = at / 8;
     const h = gates + 4 * H;

@@ -8,6 +8,7 @@ import type { LayerWeights } from '../model/types';
 import { sigm } from '../activation';
 import { matVec, norm2 } from '../linalg';
 import { plainMatMul, type MatMul, type RowWork } from '../matmul';
+import { ROW_CHUNK } from '../kernels/rowKernels';
 import type { StatsView } from '../cellStats';
 import { onlyLayerProducts, type BackStepOut, type Cell, type LagStepArgs, type Trace } from './cell';
 import { addOuter, addRows, ensureSize, groupContributions, rowNorms, scanRowGroup } from './scratch';
@@ -23,9 +24,6 @@ export interface LstmTrace extends Trace {
   /** m_t = o_t ⊙ tanh(c_t), T×H: what W_hr projects (the output itself without projections). */
   readonly cellOutput: Float64Array;
 }
-
-/** Rows the fused lag step hands to its WebAssembly row kernel at a time (their copies stay in cache). */
-const ROW_CHUNK = 8;
 
 /** Blocks of H doubles that lstmGateFactors writes (out has GATE_FACTOR_BLOCKS · H entries). */
 export const GATE_FACTOR_BLOCKS = 5;
@@ -255,7 +253,7 @@ export class LstmCell implements Cell<LstmTrace> {
         if (!proj) scanRowGroup(G, 0, from, R, S, exp, range, norms, q);
         this.gateRowGroup(trace, args, gm, A, 0, from, F, hNorm);
       }
-      A = this.kernelGateRows(trace, args, A, work, F, hNorm);
+      A = this.kernelGateRows(trace, args, work, F, hNorm);
     } else {
       // Rows in groups of four, whose sums run side by side (each in its own order).
       for (let r0 = 0; r0 < rows; r0 += 4) {
@@ -333,13 +331,12 @@ export class LstmCell implements Cell<LstmTrace> {
    * with them it came before the W_hr product), its state gradients (and ∂ε/∂m_j with projections) and sums so far
    * are copied beside the product's regions (with the step's factors and forget gate), the gate gradients are
    * written into the staged A, the sums and ∂ε/∂c_{j−1} are copied back (the product writes `prev`'s h-parts
-   * after), and the gate gradients' norms give the contributions while they are in cache. Returns the staged A,
-   * staged again when the region grew the memory.
+   * after), and the gate gradients' norms give the contributions while they are in cache. Returns the staged A as
+   * it is after the region (RowWork.input).
    */
   private kernelGateRows(
     trace: LstmTrace,
     args: LagStepArgs,
-    A: Float64Array,
     work: RowWork,
     F: Float64Array,
     hNorm: number,
@@ -354,8 +351,8 @@ export class LstmCell implements Cell<LstmTrace> {
     // Doubles: the factors (5H), the forget gate (H), the chunk's sums (of the state and of the gate gradients, 8
     // each), its rows, rows of prev and (projections) rows of ∂ε/∂m_j.
     const at = work.region(8 * (6 * H + 16 + chunk * (2 * S + (P ? H : 0))));
-    // A region that grew a memory that is not shared left the staged view empty: the same product, staged again.
-    const staged = A.length > 0 ? A : (this.mm.stage?.(n, this.outputSize, G4, this.w.weightHh.data) ?? A);
+    // The staged input, current after the region (which may have grown the memory).
+    const staged = work.input();
     const mem = work.view();
     const f = at / 8;
     const fg = f + 5 * H;

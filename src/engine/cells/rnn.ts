@@ -5,13 +5,11 @@ import type { LayerWeights, Nonlinearity, RnnForm } from '../model/types';
 import { ACTIVATIONS, type Activation } from '../activation';
 import { matVec, norm2 } from '../linalg';
 import { plainMatMul, type MatMul, type RowWork } from '../matmul';
+import { ROW_CHUNK } from '../kernels/rowKernels';
 import { rescaleRow } from '../logscale';
 import type { StatsView } from '../cellStats';
 import { onlyLayerProducts, type BackStepOut, type Cell, type LagStepArgs, type Trace } from './cell';
 import { addOuter, addRows, ensureSize, rowNorms } from './scratch';
-
-/** Rows the fused lag step hands to its WebAssembly row kernel at a time (their copies stay in cache). */
-const ROW_CHUNK = 8;
 
 /** Forward values of one sequence. */
 export interface RnnTrace extends Trace {
@@ -122,7 +120,7 @@ export class RnnCell implements Cell<RnnTrace> {
       const toA = A !== null && r >= from;
       this.rowPass(args, r, toA ? (A as Float64Array) : this.scratch, toA ? (r - from) * H : 0, vNorm);
     }
-    if (work && A) A = this.kernelRows(args, A, work, vNorm);
+    if (work && A) A = this.kernelRows(args, work, vNorm);
     if (A && prev) {
       this.mm.product(n, prev, 0);
       if (!elman) {
@@ -183,9 +181,9 @@ export class RnnCell implements Cell<RnnTrace> {
    * lagStep's rows from `from` on in WebAssembly (kernels/rowKernels.ts rnnRows), ROW_CHUNK rows at a time: the rows
    * are copied beside the product's regions, the kernel writes row ⊙ deriv into the staged A and returns each row's
    * largest entry and sums of squares, in the order rowPass sums. A row that must be rescaled is rescaled here and
-   * run again by rowPass (rare). Returns the staged A, staged again when the region grew the memory.
+   * run again by rowPass (rare). Returns the staged A as it is after the region (RowWork.input).
    */
-  private kernelRows(args: LagStepArgs, A: Float64Array, work: RowWork, vNorm: number): Float64Array {
+  private kernelRows(args: LagStepArgs, work: RowWork, vNorm: number): Float64Array {
     const { G, exp, range, rows, norms, out } = args;
     const H = this.hiddenSize;
     const from = out.prevFrom;
@@ -193,8 +191,8 @@ export class RnnCell implements Cell<RnnTrace> {
     const chunk = Math.min(ROW_CHUNK, n);
     // Doubles: the factors (H), the chunk's results (3 per row) and rows.
     const at = work.region(8 * (H + chunk * (3 + H)));
-    // A region that grew a memory that is not shared left the staged view empty: the same product, staged again.
-    const staged = A.length > 0 ? A : (this.mm.stage?.(n, H, H, this.w.weightHh.data) ?? A);
+    // The staged input, current after the region (which may have grown the memory).
+    const staged = work.input();
     const mem = work.view();
     const d = at / 8;
     const res = d + H;

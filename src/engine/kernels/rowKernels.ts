@@ -7,6 +7,13 @@ import { wasmApi, type WasmMemory, type WasmModule } from './wasmApi';
 import { FnBuilder, ModuleBuilder, Simd } from './wasmAsm';
 import { addTo, whileLoop } from './wasmGemmModule';
 
+/**
+ * Rows a cell's lag step hands to a row kernel at a time: their copies beside the product's regions stay in cache
+ * (copying all of a step's rows at once evicted the packed weights and slowed the products by as much as the
+ * kernels saved).
+ */
+export const ROW_CHUNK = 8;
+
 /** The memory a row kernel runs on: the GEMM kernel's (shared for the parallel kernel). */
 export interface RowKernelMemory {
   readonly memory: WasmMemory;

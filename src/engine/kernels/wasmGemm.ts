@@ -9,6 +9,7 @@
 //   [ap]  packed A: mPanels panels of kPad×MR elements      (kernel element type)
 //   [cp]  C: mPad×nPad float64 row-major (ldc = nPad; nPad = n when n is a multiple of NR)
 //   [rs]  f32: row infos u_r, δ_r (see wasmGemmModule.ts, "f32 scaling")
+//   [side] past them: the row kernels' region between an inputView and its compute (sideRegion, rowKernels.ts)
 // The A and C regions fit the largest k and n of the slots, so switching slots (useB) moves nothing.
 // The memory only grows and is reused across calls.
 
@@ -194,6 +195,7 @@ export class WasmGemmKernel implements GemmKernel {
   private fallback: WasmGemmKernel | null = null;
   /** f32: rows recomputed in float64 so far (a diagnostic for tests and benchmarks). */
   fallbackRows = 0;
+  /** The row kernels on this memory (made at the first rowKernels). */
   private rowKernelsCache: RowKernels | null = null;
 
   constructor(opts: WasmGemmOptions = {}) {
